@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { NotFoundError, ValidationError } from '../admin/errors.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { openRuntime, type Runtime } from '../runtime.js';
+
+/** The configuration for a command: SESAME_* variables over the --config file. */
+export function commandConfig(cmd: Command): Config {
+  const { config } = cmd.optsWithGlobals<{ config?: string }>();
+  return loadConfig(process.env, {}, config);
+}
+
+/** Prints a result: one JSON object with --json, else the human lines. */
+export function print(json: boolean | undefined, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+/** Collects a repeatable option into an array. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Known failures as one line on stderr with exit code 1; anything else with its stack. */
+export function fail(err: unknown): never {
+  if (err instanceof ValidationError || err instanceof NotFoundError || err instanceof ConfigError) {
+    process.stderr.write(`error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+}
+
+/** Runs a management command against the database (migrated first), then closes it. */
+export async function withRuntime(cmd: Command, fn: (rt: Runtime) => Promise<void>): Promise<void> {
+  let rt: Runtime | undefined;
+  try {
+    const config = commandConfig(cmd);
+    rt = await openRuntime(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
+    await fn(rt);
+  } catch (err) {
+    await rt?.storage.close().catch(() => {});
+    fail(err);
+  }
+  await rt.storage.close();
+}

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { ValidationError } from '../admin/errors.js';
+import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
+import { keyStatus } from '../keys/keystore.js';
+import { rotateKey } from '../keys/rotation.js';
+import { maxTokenLifetime } from '../runtime.js';
+import { print, withRuntime } from './context.js';
+
+const iso = (t: number | null) => (t === null ? null : new Date(t * 1000).toISOString());
+
+/** `sesame keys list | rotate`: the signing keys and their rotation. */
+export function keysCommand(program: Command): void {
+  const keys = program.command('keys').description('manage signing keys');
+
+  keys
+    .command('list')
+    .description('list published signing keys: next, current and retiring')
+    .option('--json', 'print one JSON object')
+    .action(async (o, cmd) =>
+      withRuntime(cmd, async (rt) => {
+        const now = rt.clock.now();
+        const list = (await rt.storage.signingKeys.listPublished(now)).map((k) => ({
+          kid: k.kid,
+          alg: k.alg,
+          status: keyStatus(k, now),
+          activates_at: iso(k.activatesAt),
+          retires_at: iso(k.retiresAt),
+          published_until: iso(k.publishedUntil),
+        }));
+        print(o.json, { keys: list }, () =>
+          list
+            .map((k) => `${k.kid}  ${k.alg.padEnd(5)}  ${k.status.padEnd(8)}  from ${k.activates_at}`)
+            .join('\n'),
+        );
+      }),
+    );
+
+  keys
+    .command('rotate')
+    .description('publish a new key now; it signs after keys.activationDelay seconds')
+    .option('--alg <alg>', `rotate only this algorithm (${SIGNING_ALGS.join(', ')}); default all configured`)
+    .option('--json', 'print one JSON object')
+    .action(async (o, cmd) =>
+      withRuntime(cmd, async (rt) => {
+        if (o.alg !== undefined && !(SIGNING_ALGS as readonly string[]).includes(o.alg)) {
+          throw new ValidationError(`--alg ${o.alg}: must be one of ${SIGNING_ALGS.join(', ')}`);
+        }
+        const algs: SigningAlg[] = o.alg ? [o.alg] : rt.config.keys.algorithms;
+        const lifetime = await maxTokenLifetime(rt);
+        const rotated: { kid: string; alg: string; activates_at: string | null }[] = [];
+        for (const alg of algs) {
+          const key = await rotateKey({
+            storage: rt.storage,
+            encryptionKey: rt.encryptionKey,
+            clock: rt.clock,
+            alg,
+            activationDelay: rt.config.keys.activationDelay,
+            maxTokenLifetime: lifetime,
+          });
+          rotated.push({ kid: key.kid, alg: key.alg, activates_at: iso(key.activatesAt) });
+        }
+        print(o.json, { rotated }, () =>
+          rotated
+            .map((k) => `new ${k.alg} key ${k.kid}, published now, signing from ${k.activates_at}`)
+            .join('\n'),
+        );
+      }),
+    );
+}

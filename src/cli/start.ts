@@ -1,0 +1,56 @@
+import { serve } from '@hono/node-server';
+import type { Command } from 'commander';
+import { openRuntime } from '../runtime.js';
+import { createServer } from '../server.js';
+import { commandConfig, fail } from './context.js';
+
+/** How long in-flight requests get to finish after SIGTERM/SIGINT. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** `sesame start`: migrate, make sure signing keys exist, serve HTTP until SIGTERM or SIGINT. */
+export function startCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run the server (migrations run first; signing keys are created on first start)')
+    .action(async (_o, cmd: Command) => {
+      let rt: Awaited<ReturnType<typeof openRuntime>>;
+      try {
+        rt = await openRuntime(commandConfig(cmd));
+        await rt.keys.ensure(rt.config.keys.algorithms);
+      } catch (err) {
+        fail(err);
+      }
+      const { config, logger } = rt;
+      const app = createServer(rt);
+      const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+        logger.info(
+          { issuer: config.issuer, port: info.port, host: config.host },
+          `Sesame listening on ${config.issuer}`,
+        );
+      });
+      server.on('error', (err) => {
+        logger.fatal({ err }, 'cannot listen');
+        void rt.storage.close().finally(() => process.exit(1));
+      });
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        const force = setTimeout(() => {
+          logger.warn('in-flight requests did not finish in time; closing');
+          if ('closeAllConnections' in server) server.closeAllConnections();
+        }, SHUTDOWN_GRACE_MS);
+        force.unref();
+        server.close(() => {
+          void rt.storage.close().finally(() => {
+            logger.info('stopped');
+            process.exit(0);
+          });
+        });
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

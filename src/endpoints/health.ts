@@ -1,0 +1,21 @@
+import type { Context } from 'hono';
+import type { AppEnv, Deps } from '../http/context.js';
+import { jsonNoStore } from '../http/respond.js';
+
+/** GET /healthz: the process is up and serving. */
+export function healthEndpoint() {
+  return (c: Context<AppEnv>): Response => jsonNoStore(c, { status: 'ok' });
+}
+
+/** GET /readyz: the database answers; 503 while it does not. */
+export function readyEndpoint(deps: Deps) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    try {
+      await deps.storage.ping();
+      return jsonNoStore(c, { status: 'ok' });
+    } catch (err) {
+      c.get('log').warn({ err }, 'database not ready');
+      return jsonNoStore(c, { status: 'unavailable', error: 'the database does not answer' }, 503);
+    }
+  };
+}

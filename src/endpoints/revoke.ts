@@ -1,0 +1,34 @@
+import type { Context } from 'hono';
+import type { AppEnv, Deps } from '../http/context.js';
+import { authenticateClient } from '../http/middleware/client-auth.js';
+import { NO_STORE } from '../http/respond.js';
+import { UnauthorizedClient } from '../protocol/errors.js';
+import { required } from '../protocol/params.js';
+import { activeAccessToken } from './introspect.js';
+
+/**
+ * POST /oauth/revoke (RFC 7009 §2.1): the client that a token was issued to revokes it. A JWT
+ * is remembered by jti until it would have expired. Unknown or invalid tokens get 200 (§2.2);
+ * `token_type_hint` is only a hint, and an unknown one is ignored.
+ */
+export function revocationEndpoint(deps: Deps) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const params = c.get('params');
+    const client = await authenticateClient(
+      deps.storage.applications,
+      c.req.header('authorization'),
+      params,
+      {
+        allowPublic: true,
+      },
+    );
+    const claims = await activeAccessToken(deps, required(params, 'token'));
+    if (claims) {
+      if (claims.client_id !== client.app.clientId) {
+        throw new UnauthorizedClient('the token was not issued to this client');
+      }
+      await deps.storage.revocations.revoke(claims.jti, claims.exp);
+    }
+    return c.body(null, 200, NO_STORE);
+  };
+}

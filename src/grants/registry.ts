@@ -1,0 +1,18 @@
+import { clientCredentials } from './client-credentials.js';
+import type { GrantHandler } from './types.js';
+
+/** The grant types Sesame implements. Adding one here without a handler does not compile. */
+export type GrantType = 'client_credentials';
+
+/** Every grant handler by grant_type (house rule 2). */
+export const grants: Readonly<Record<GrantType, GrantHandler>> = {
+  client_credentials: clientCredentials,
+};
+
+/** The handler for `grantType`, if Sesame implements it. */
+export function grantHandler(grantType: string): GrantHandler | undefined {
+  return Object.hasOwn(grants, grantType) ? grants[grantType as GrantType] : undefined;
+}
+
+/** Grant types for discovery's grant_types_supported. */
+export const supportedGrantTypes = Object.keys(grants) as GrantType[];

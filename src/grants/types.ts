@@ -1,0 +1,28 @@
+import type { Deps } from '../http/context.js';
+import type { AuthenticatedClient } from '../http/middleware/client-auth.js';
+import type { Params } from '../protocol/params.js';
+
+/** RFC 6749 §5.1 successful token response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+/** What a grant handler gets: parsed params, the authenticated client, the time. */
+export interface GrantContext {
+  deps: Deps;
+  params: Params;
+  client: AuthenticatedClient;
+  now: number;
+}
+
+/** One grant type (house rule 2): its name, the parameters it reads, and its handler. */
+export interface GrantHandler {
+  readonly grantType: string;
+  readonly parameters: readonly string[];
+  handle(ctx: GrantContext): Promise<TokenResponse>;
+}

@@ -1,0 +1,19 @@
+import type { Context } from 'hono';
+import { OAuthError, ServerError } from '../protocol/errors.js';
+import type { AppEnv } from './context.js';
+import { oauthErrorResponse } from './respond.js';
+
+/**
+ * The one onError (house rule 4): OAuth errors go out as RFC 6749 §5.2 JSON; anything else is
+ * logged with the request id and becomes server_error, never a stack trace.
+ */
+export function handleError(err: Error, c: Context<AppEnv>): Response {
+  const log = c.get('log');
+  if (err instanceof OAuthError) {
+    log?.info({ error: err.error, description: err.description, detail: err.detail }, 'request refused');
+    return oauthErrorResponse(c, err);
+  }
+  log?.error({ err }, 'unexpected error');
+  const id = c.get('requestId');
+  return oauthErrorResponse(c, new ServerError(`internal error; request id ${id ?? 'unknown'}`));
+}

@@ -1,0 +1,65 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const VERSION = 'v1';
+
+/** The AES-256-GCM key that protects private keys at rest, derived from the configured secret. */
+export function deriveEncryptionKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), 'sesame', 'signing-key-encryption', 32));
+}
+
+/** Encrypts `plaintext`; `aad` (the key id) is authenticated with it. */
+export function encrypt(key: Buffer, plaintext: string, aad: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return [
+    VERSION,
+    iv.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+    ct.toString('base64url'),
+  ].join('.');
+}
+
+/** Raised when a stored private key cannot be decrypted with this secret. */
+export class KeyDecryptionError extends Error {
+  override name = 'KeyDecryptionError';
+}
+
+/** Decrypts what `encrypt` produced; throws KeyDecryptionError on a wrong secret or tampering. */
+export function decrypt(key: Buffer, blob: string, aad: string): string {
+  const [version, iv, tag, ct] = blob.split('.');
+  if (version !== VERSION || !iv || !tag || ct === undefined)
+    throw new KeyDecryptionError('unknown key format');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    decipher.setAAD(Buffer.from(aad, 'utf8'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
+  } catch {
+    throw new KeyDecryptionError(
+      `signing key ${aad} cannot be decrypted: SESAME_SECRET (or DATA_DIR/secret) is not the secret it was encrypted with`,
+    );
+  }
+}
+
+/**
+ * The secret from configuration, or else the one in DATA_DIR/secret, created on first use
+ * with 256 random bits and mode 0600.
+ */
+export function loadSecret(configured: string | undefined, dataDir: string): string {
+  if (configured) return configured;
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'secret');
+  try {
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  chmodSync(file, 0o600);
+  const secret = readFileSync(file, 'utf8').trim();
+  if (secret.length < 32) throw new Error(`${file}: the secret must be at least 32 characters`);
+  return secret;
+}

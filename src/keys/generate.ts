@@ -1,0 +1,48 @@
+import { generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { SigningAlg } from '../config/schema.js';
+import type { SigningKeyRecord } from '../storage/types.js';
+import { encrypt } from './encryption.js';
+
+const generate = promisify(generateKeyPair) as (
+  type: string,
+  options: Record<string, unknown>,
+) => Promise<{ publicKey: KeyObject; privateKey: KeyObject }>;
+
+async function keyPair(alg: SigningAlg) {
+  switch (alg) {
+    case 'ES256':
+      return generate('ec', { namedCurve: 'P-256' });
+    case 'RS256':
+    case 'PS256':
+      return generate('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
+    case 'EdDSA':
+      return generate('ed25519', {});
+  }
+}
+
+/**
+ * A new key pair for `alg` (ES256: P-256; RS256 and PS256: RSA 2048; EdDSA: Ed25519), its kid
+ * the RFC 7638 thumbprint, its private part encrypted under `encryptionKey`.
+ */
+export async function generateSigningKey(
+  alg: SigningAlg,
+  encryptionKey: Buffer,
+  times: { now: number; activatesAt: number },
+): Promise<SigningKeyRecord> {
+  const { publicKey, privateKey } = await keyPair(alg);
+  const jwk = publicKey.export({ format: 'jwk' }) as JWK;
+  const kid = await calculateJwkThumbprint(jwk, 'sha256');
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  return {
+    kid,
+    alg,
+    publicJwk: { ...jwk, kid, alg, use: 'sig' },
+    privateKeyEncrypted: encrypt(encryptionKey, pem, kid),
+    createdAt: times.now,
+    activatesAt: times.activatesAt,
+    retiresAt: null,
+    publishedUntil: null,
+  };
+}

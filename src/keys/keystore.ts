@@ -1,0 +1,134 @@
+import { createPrivateKey, createPublicKey, type JsonWebKey } from 'node:crypto';
+import type { SigningAlg } from '../config/schema.js';
+import type { SigningKeyRecord, SigningKeyRepository } from '../storage/types.js';
+import type { SigningKey, VerificationKey } from '../tokens/jwt.js';
+import type { Clock } from '../util/clock.js';
+import { decrypt } from './encryption.js';
+import { generateSigningKey } from './generate.js';
+
+/** Where a key stands in its life at a moment. */
+export type KeyStatus = 'next' | 'current' | 'retiring';
+
+/** next: published, not yet signing; current: signs; retiring: published until its tokens expire. */
+export function keyStatus(key: SigningKeyRecord, now: number): KeyStatus {
+  if (key.activatesAt > now) return 'next';
+  if (key.retiresAt !== null && key.retiresAt <= now) return 'retiring';
+  return 'current';
+}
+
+/** The key that signs for `alg` at `now`: the newest active one. */
+export function currentKey(
+  keys: SigningKeyRecord[],
+  alg: SigningAlg,
+  now: number,
+): SigningKeyRecord | undefined {
+  let best: SigningKeyRecord | undefined;
+  for (const k of keys) {
+    if (k.alg !== alg || keyStatus(k, now) !== 'current') continue;
+    if (!best || k.activatesAt > best.activatesAt || (k.activatesAt === best.activatesAt && k.kid > best.kid))
+      best = k;
+  }
+  return best;
+}
+
+export interface KeystoreOptions {
+  repo: SigningKeyRepository;
+  encryptionKey: Buffer;
+  clock: Clock;
+  /** Seconds between looks at the database for rotated keys. */
+  cacheTtl: number;
+}
+
+/**
+ * The signing keys of every instance, read from the database and kept for `cacheTtl` seconds.
+ * Private keys are decrypted and imported once per kid (house rule 11).
+ */
+export class Keystore {
+  private records: SigningKeyRecord[] = [];
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  private loading: Promise<void> | null = null;
+  private readonly privateKeys = new Map<string, SigningKey>();
+  private readonly publicKeys = new Map<string, VerificationKey>();
+
+  constructor(private readonly opts: KeystoreOptions) {}
+
+  /** Reloads from the database now (after a rotation, or at start). */
+  async refresh(): Promise<void> {
+    const now = this.opts.clock.now();
+    const records = await this.opts.repo.listPublished(now);
+    this.records = records;
+    this.loadedAt = now;
+    const published = new Set(records.map((r) => r.kid));
+    for (const kid of this.publicKeys.keys()) if (!published.has(kid)) this.publicKeys.delete(kid);
+    for (const kid of this.privateKeys.keys()) if (!published.has(kid)) this.privateKeys.delete(kid);
+    for (const r of records) {
+      if (!this.publicKeys.has(r.kid)) {
+        const key = createPublicKey({ key: r.publicJwk as JsonWebKey, format: 'jwk' });
+        this.publicKeys.set(r.kid, { kid: r.kid, alg: r.alg, key });
+      }
+    }
+  }
+
+  private async fresh(): Promise<SigningKeyRecord[]> {
+    if (this.opts.clock.now() - this.loadedAt >= this.opts.cacheTtl) {
+      this.loading ??= this.refresh().finally(() => {
+        this.loading = null;
+      });
+      await this.loading;
+    }
+    return this.records;
+  }
+
+  /** Every published key record (for the JWKS and `keys list`). */
+  async published(): Promise<SigningKeyRecord[]> {
+    return this.fresh();
+  }
+
+  /** The imported private key that signs for `alg` now; creates a first key if there is none. */
+  async signer(alg: SigningAlg): Promise<SigningKey> {
+    let record = currentKey(await this.fresh(), alg, this.opts.clock.now());
+    if (!record) {
+      await this.ensure([alg]);
+      record = currentKey(this.records, alg, this.opts.clock.now());
+      if (!record) throw new Error(`no signing key for ${alg}`);
+    }
+    let key = this.privateKeys.get(record.kid);
+    if (!key) {
+      const pem = decrypt(this.opts.encryptionKey, record.privateKeyEncrypted, record.kid);
+      key = { kid: record.kid, alg: record.alg, key: createPrivateKey(pem) };
+      this.privateKeys.set(record.kid, key);
+    }
+    return key;
+  }
+
+  /** The public key for `kid`, if it is published (from the cache; see `refresh`). */
+  verifier(kid: string): VerificationKey | undefined {
+    return this.publicKeys.get(kid);
+  }
+
+  /**
+   * Makes sure the cache is no older than `cacheTtl` before `verifier` is asked, and looks again
+   * (at most once a second) when `kid` is not known yet: another instance may have just made it.
+   */
+  async prepare(kid?: string): Promise<void> {
+    await this.fresh();
+    if (kid !== undefined && !this.publicKeys.has(kid) && this.opts.clock.now() - this.loadedAt >= 1) {
+      await this.refresh();
+    }
+  }
+
+  /** Creates a key, signing at once, for each of `algs` that has no current or next key. */
+  async ensure(algs: readonly SigningAlg[]): Promise<SigningKeyRecord[]> {
+    const now = this.opts.clock.now();
+    await this.refresh();
+    const created: SigningKeyRecord[] = [];
+    for (const alg of algs) {
+      if (this.records.some((k) => k.alg === alg && keyStatus(k, now) !== 'retiring')) continue;
+      const key = await generateSigningKey(alg, this.opts.encryptionKey, { now, activatesAt: now });
+      await this.opts.repo.insert(key);
+      created.push(key);
+    }
+    if (created.length > 0) await this.refresh();
+    return created;
+  }
+}

@@ -1,0 +1,21 @@
+import { Command } from 'commander';
+import { apisCommand } from './cli/apis.js';
+import { appsCommand } from './cli/apps.js';
+import { keysCommand } from './cli/keys.js';
+import { migrateCommand } from './cli/migrate.js';
+import { startCommand } from './cli/start.js';
+
+/** The `sesame` binary. Every command reads SESAME_* variables and the optional --config file. */
+const program = new Command('sesame')
+  .description('Sesame: an OAuth 2.1 and OpenID Connect identity server')
+  .option('--config <file>', 'JSON configuration file (also SESAME_CONFIG)')
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+startCommand(program);
+migrateCommand(program);
+appsCommand(program);
+apisCommand(program);
+keysCommand(program);
+
+await program.parseAsync(process.argv);

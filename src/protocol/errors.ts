@@ -1,0 +1,106 @@
+/**
+ * OAuth 2.0 errors, one class per RFC error code. `description` is public
+ * (sent as error_description, names the field); `detail` is for logs only.
+ */
+export abstract class OAuthError extends Error {
+  abstract readonly error: string;
+  readonly status: number = 400;
+  readonly headers: Record<string, string> = {};
+  constructor(
+    readonly description: string,
+    readonly detail?: string,
+  ) {
+    super(description);
+  }
+  /** The RFC 6749 §5.2 JSON body. */
+  toJSON(): { error: string; error_description: string } {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+/** RFC 6749 §5.2: malformed request, missing or repeated parameter. */
+export class InvalidRequest extends OAuthError {
+  readonly error = 'invalid_request';
+}
+
+/** RFC 6749 §5.2: client authentication failed (401 with WWW-Authenticate). */
+export class InvalidClient extends OAuthError {
+  readonly error = 'invalid_client';
+  override readonly status = 401;
+  override readonly headers: Record<string, string>;
+  constructor(description: string, detail?: string, scheme = 'Basic') {
+    super(description, detail);
+    this.headers = { 'WWW-Authenticate': `${scheme} realm="sesame", error="invalid_client"` };
+  }
+}
+
+/** RFC 6749 §5.2: the grant (code, refresh token, credentials) is invalid. */
+export class InvalidGrant extends OAuthError {
+  readonly error = 'invalid_grant';
+}
+
+/** RFC 6749 §5.2: the client may not use this grant type. */
+export class UnauthorizedClient extends OAuthError {
+  readonly error = 'unauthorized_client';
+}
+
+/** RFC 6749 §5.2: the grant type is not supported by this server. */
+export class UnsupportedGrantType extends OAuthError {
+  readonly error = 'unsupported_grant_type';
+}
+
+/** RFC 6749 §5.2: the scope is invalid, unknown or exceeds what was granted. */
+export class InvalidScope extends OAuthError {
+  readonly error = 'invalid_scope';
+}
+
+/** RFC 8707 §2: the requested resource (audience) is invalid or unknown. */
+export class InvalidTarget extends OAuthError {
+  readonly error = 'invalid_target';
+}
+
+/** RFC 7009 §2.2.1: the token type cannot be revoked here. */
+export class UnsupportedTokenType extends OAuthError {
+  readonly error = 'unsupported_token_type';
+}
+
+/** RFC 6749 §4.1.2.1: the resource owner or server denied the request. */
+export class AccessDenied extends OAuthError {
+  readonly error = 'access_denied';
+  override readonly status = 403;
+}
+
+/** RFC 6750 §3.1: the access token is expired, revoked or malformed. */
+export class InvalidToken extends OAuthError {
+  readonly error = 'invalid_token';
+  override readonly status = 401;
+}
+
+/** The request body is larger than the configured cap (HTTP 413). */
+export class RequestTooLarge extends OAuthError {
+  readonly error = 'invalid_request';
+  override readonly status = 413;
+}
+
+/** A method the endpoint does not serve (HTTP 405 with Allow). */
+export class MethodNotAllowed extends OAuthError {
+  readonly error = 'invalid_request';
+  override readonly status = 405;
+  override readonly headers: Record<string, string>;
+  constructor(allow: string[]) {
+    super(`method not allowed; use ${allow.join(' or ')}`);
+    this.headers = { Allow: allow.join(', ') };
+  }
+}
+
+/** The database or another dependency is unavailable (HTTP 503). */
+export class TemporarilyUnavailable extends OAuthError {
+  readonly error = 'temporarily_unavailable';
+  override readonly status = 503;
+}
+
+/** Anything unexpected; the detail is logged, never sent. */
+export class ServerError extends OAuthError {
+  readonly error = 'server_error';
+  override readonly status = 500;
+}

@@ -1,0 +1,45 @@
+/**
+ * Registration rules for callback (redirect) and logout URIs.
+ * RFC 6749 §3.1.2 (absolute, no fragment), RFC 9700 §2.1 / §4.1 (exact match, so no wildcards),
+ * RFC 8252 §7.1 and §7.3 (private-use schemes with a dot, loopback http), OAuth 2.1 §2.3.1 (https).
+ */
+export type RedirectUriKind = 'web' | 'spa' | 'native';
+
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** True for http URLs on a loopback host (RFC 8252 §7.3). */
+export function isLoopbackHttp(url: URL): boolean {
+  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+}
+
+/**
+ * Checks one URI for registration as a callback of an application of `kind`.
+ * Returns null when acceptable, otherwise a message naming the problem.
+ */
+export function checkRedirectUri(uri: string, kind: RedirectUriKind): string | null {
+  if (uri.length === 0) return 'must not be empty';
+  if (uri.length > 2048) return 'must be at most 2048 characters';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
+  if (/[\s\u0000-\u001f\u007f]/.test(uri)) return 'must not contain whitespace or control characters';
+  if (uri.includes('*')) return 'must not contain a wildcard';
+  if (uri.includes('#')) return 'must not contain a fragment';
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return 'must be an absolute URI';
+  }
+  const scheme = url.protocol.toLowerCase();
+  if (FORBIDDEN_SCHEMES.has(scheme)) return `must not use the ${scheme} scheme`;
+  if (url.username || url.password) return 'must not contain user information';
+  if (scheme === 'https:') return url.hostname ? null : 'must name a host';
+  if (scheme === 'http:')
+    return isLoopbackHttp(url) ? null : 'must use https (http only on 127.0.0.1, [::1] or localhost)';
+  if (kind !== 'native') return 'must use https (http only on 127.0.0.1, [::1] or localhost)';
+  // RFC 8252 §7.1: a private-use scheme in reverse domain-name form, e.g. com.example.app:/callback
+  if (!/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(scheme)) {
+    return 'custom schemes must be reverse domain names containing a dot (e.g. com.example.app:/callback)';
+  }
+  return null;
+}

@@ -1,0 +1,33 @@
+import { Hono } from 'hono';
+import type { AppEnv, Deps } from './http/context.js';
+import { handleError } from './http/error-handler.js';
+import { requestLog } from './http/middleware/request-log.js';
+import { jsonNoStore } from './http/respond.js';
+import { routes } from './http/routes.js';
+import { MethodNotAllowed } from './protocol/errors.js';
+
+/** Builds the Hono app from its dependencies: the route table, one request log, one onError. */
+export function createServer(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', requestLog(deps.logger));
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+  });
+  for (const route of routes(deps)) {
+    const allow: string[] = [];
+    for (const [method, handlers] of Object.entries(route.methods)) {
+      app.on(method, route.path, ...(handlers as [never]));
+      allow.push(method);
+      if (method === 'GET') allow.push('HEAD');
+    }
+    app.all(route.path, () => {
+      throw new MethodNotAllowed(allow);
+    });
+  }
+  app.notFound((c) =>
+    jsonNoStore(c, { error: 'not_found', error_description: `no route for ${c.req.path}` }, 404),
+  );
+  app.onError(handleError);
+  return app;
+}

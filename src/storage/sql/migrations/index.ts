@@ -1,0 +1,12 @@
+import type { Kysely } from 'kysely';
+import * as m001 from './001-initial.js';
+
+/** A numbered migration; applied once, in order, each in its own transaction. */
+export interface Migration {
+  name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: migrations see the schema as it was then
+  up(db: Kysely<any>): Promise<void>;
+}
+
+/** Every migration, in order. Append only; never edit one that has shipped. */
+export const migrations: Migration[] = [{ name: '001-initial', ...m001 }];

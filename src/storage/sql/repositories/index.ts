@@ -1,0 +1,21 @@
+import type { Kysely } from 'kysely';
+import type { Repositories } from '../../types.js';
+import type { Database } from '../schema.js';
+import { apiRepository } from './apis.js';
+import { applicationRepository } from './applications.js';
+import { authorizationCodeRepository } from './authorization-codes.js';
+import { clientGrantRepository } from './client-grants.js';
+import { revocationRepository } from './revocations.js';
+import { signingKeyRepository } from './signing-keys.js';
+
+/** Every repository bound to one Kysely handle (the pool or a transaction). */
+export function repositories(db: Kysely<Database>): Repositories {
+  return {
+    applications: applicationRepository(db),
+    apis: apiRepository(db),
+    clientGrants: clientGrantRepository(db),
+    signingKeys: signingKeyRepository(db),
+    revocations: revocationRepository(db),
+    authorizationCodes: authorizationCodeRepository(db),
+  };
+}

@@ -1,0 +1,56 @@
+/** Kysely table types; times are whole seconds since the epoch, JSON lives in text columns. */
+export interface Database {
+  applications: {
+    client_id: string;
+    name: string;
+    type: string;
+    secret_hash: string | null;
+    callbacks: string;
+    logout_callbacks: string;
+    grant_types: string;
+    created_at: number;
+    updated_at: number;
+  };
+  apis: {
+    id: string;
+    identifier: string;
+    name: string;
+    scopes: string;
+    token_lifetime: number;
+    signing_alg: string;
+    allow_offline_access: number;
+    created_at: number;
+  };
+  client_grants: {
+    client_id: string;
+    api_id: string;
+    scopes: string;
+    created_at: number;
+  };
+  signing_keys: {
+    kid: string;
+    alg: string;
+    public_jwk: string;
+    private_key: string;
+    created_at: number;
+    activates_at: number;
+    retires_at: number | null;
+    published_until: number | null;
+  };
+  revoked_tokens: {
+    jti: string;
+    expires_at: number;
+  };
+  authorization_codes: {
+    hash: string;
+    client_id: string;
+    grant_id: string;
+    expires_at: number;
+    payload: string;
+    consumed_at: number | null;
+  };
+  sesame_migrations: {
+    name: string;
+    applied_at: number;
+  };
+}

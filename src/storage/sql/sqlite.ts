@@ -1,0 +1,37 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { type Kysely, Kysely as KyselyClass, SqliteDialect, sql } from 'kysely';
+import type { Database } from './schema.js';
+
+/** Opens (creating if needed) a SQLite file in WAL mode with a busy timeout and foreign keys on. */
+export function openSqlite(file: string): Kysely<Database> {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const database = new BetterSqlite3(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 10000');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  return new KyselyClass<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+/**
+ * A write transaction on SQLite. BEGIN IMMEDIATE takes the write lock up front, so that a
+ * transaction that reads and then writes never fails on lock upgrade when another process writes.
+ */
+export function sqliteTransaction<T>(
+  db: Kysely<Database>,
+  fn: (db: Kysely<Database>) => Promise<T>,
+): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const result = await fn(conn);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (err) {
+      await sql`rollback`.execute(conn);
+      throw err;
+    }
+  });
+}

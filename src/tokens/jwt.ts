@@ -1,0 +1,94 @@
+import { constants, type KeyObject, sign, verify } from 'node:crypto';
+import type { SigningAlg } from '../config/schema.js';
+
+/** A private key ready to sign: imported once, reused for every token. */
+export interface SigningKey {
+  kid: string;
+  alg: SigningAlg;
+  key: KeyObject;
+}
+
+/** A public key ready to verify. */
+export interface VerificationKey {
+  kid: string;
+  alg: SigningAlg;
+  key: KeyObject;
+}
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
+// RFC 7518 §3.1: ES256 signatures are R||S (IEEE P1363), not DER; PS256 uses a salt as long as the hash.
+function options(alg: SigningAlg, key: KeyObject) {
+  switch (alg) {
+    case 'ES256':
+      return { digest: 'sha256', key: { key, dsaEncoding: 'ieee-p1363' as const } };
+    case 'RS256':
+      return { digest: 'sha256', key };
+    case 'PS256':
+      return {
+        digest: 'sha256',
+        key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+      };
+    case 'EdDSA':
+      return { digest: null, key };
+  }
+}
+
+/** Signs a JWS compact JWT with node:crypto (RFC 7515 §7.1); `typ` goes into the header. */
+export function signJwt(signer: SigningKey, payload: Record<string, unknown>, typ = 'JWT'): string {
+  const input = `${b64({ alg: signer.alg, typ, kid: signer.kid })}.${b64(payload)}`;
+  const o = options(signer.alg, signer.key);
+  return `${input}.${sign(o.digest, Buffer.from(input, 'ascii'), o.key).toString('base64url')}`;
+}
+
+/** A JWT whose signature verified; claims still need checking by the caller. */
+export interface VerifiedJwt {
+  header: { alg: string; kid?: string; typ?: string };
+  payload: Record<string, unknown>;
+}
+
+function decodePart(part: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The `kid` in a compact JWS header, unverified: only to pick the key. */
+export function peekKid(token: string): string | undefined {
+  const dot = token.indexOf('.');
+  if (dot < 1) return undefined;
+  const kid = decodePart(token.slice(0, dot))?.kid;
+  return typeof kid === 'string' ? kid : undefined;
+}
+
+/**
+ * Verifies a compact JWS against the key its `kid` names; the header's `alg` must be the key's
+ * own (RFC 8725 §3.1: never let the token choose the algorithm). Null on any failure.
+ */
+export function verifyJwt(
+  token: string,
+  keyFor: (kid: string) => VerificationKey | undefined,
+): VerifiedJwt | null {
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  const [h, p, s] = parts as [string, string, string];
+  const header = decodePart(h);
+  if (!header || typeof header.kid !== 'string' || typeof header.alg !== 'string') return null;
+  const key = keyFor(header.kid);
+  if (!key || key.alg !== header.alg) return null;
+  const o = options(key.alg, key.key);
+  let ok = false;
+  try {
+    ok = verify(o.digest, Buffer.from(`${h}.${p}`, 'ascii'), o.key, Buffer.from(s, 'base64url'));
+  } catch {
+    return null;
+  }
+  if (!ok) return null;
+  const payload = decodePart(p);
+  return payload ? { header: header as VerifiedJwt['header'], payload } : null;
+}

@@ -22,6 +22,6 @@ describeEachBackend('harness', (backend) => {
       }),
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).token_type).toBe('Bearer');
+    expect(((await res.json()) as { token_type: string }).token_type).toBe('Bearer');
   });
 });

@@ -4,6 +4,7 @@ import { appsCommand } from './cli/apps.js';
 import { keysCommand } from './cli/keys.js';
 import { migrateCommand } from './cli/migrate.js';
 import { startCommand } from './cli/start.js';
+import { usersCommand } from './cli/users.js';
 
 /** The `sesame` binary. Every command reads SESAME_* variables and the optional --config file. */
 const program = new Command('sesame')
@@ -17,5 +18,6 @@ migrateCommand(program);
 appsCommand(program);
 apisCommand(program);
 keysCommand(program);
+usersCommand(program);
 
 await program.parseAsync(process.argv);

@@ -70,6 +70,52 @@ export interface AuthorizationCodeRecord {
   consumedAt: number | null;
 }
 
+/** OpenID Connect standard claims kept for a user (OIDC Core §5.1), besides sub and email. */
+export interface UserClaims {
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  nickname?: string;
+  picture?: string;
+  email_verified?: boolean;
+  phone_number?: string;
+  address?: {
+    formatted?: string;
+    street_address?: string;
+    locality?: string;
+    region?: string;
+    postal_code?: string;
+    country?: string;
+  };
+  locale?: string;
+}
+
+/** A person who signs in; `email` is the normalised login name. */
+export interface User {
+  id: string;
+  email: string;
+  /** argon2id PHC string. */
+  passwordHash: string;
+  blocked: boolean;
+  claims: UserClaims;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface UserRepository {
+  create(user: User): Promise<void>;
+  get(id: string): Promise<User | null>;
+  getByEmail(email: string): Promise<User | null>;
+  list(): Promise<User[]>;
+  delete(id: string): Promise<boolean>;
+  /** Changes the given fields; true when the user exists. */
+  update(
+    id: string,
+    patch: Partial<Pick<User, 'passwordHash' | 'blocked' | 'claims'>>,
+    now: number,
+  ): Promise<boolean>;
+}
+
 export interface ApplicationRepository {
   create(app: Application): Promise<void>;
   get(clientId: string): Promise<Application | null>;
@@ -129,6 +175,7 @@ export interface Repositories {
   signingKeys: SigningKeyRepository;
   revocations: RevocationRepository;
   authorizationCodes: AuthorizationCodeRepository;
+  users: UserRepository;
 }
 
 /** The storage a server or the CLI runs on. */

@@ -49,6 +49,15 @@ export interface Database {
     payload: string;
     consumed_at: number | null;
   };
+  users: {
+    id: string;
+    email: string;
+    password_hash: string;
+    blocked: number;
+    claims: string;
+    created_at: number;
+    updated_at: number;
+  };
   sesame_migrations: {
     name: string;
     applied_at: number;

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import * as m001 from './001-initial.js';
+import * as m002 from './002-users.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -9,4 +10,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only; never edit one that has shipped. */
-export const migrations: Migration[] = [{ name: '001-initial', ...m001 }];
+export const migrations: Migration[] = [
+  { name: '001-initial', ...m001 },
+  { name: '002-users', ...m002 },
+];

@@ -7,6 +7,7 @@ import { authorizationCodeRepository } from './authorization-codes.js';
 import { clientGrantRepository } from './client-grants.js';
 import { revocationRepository } from './revocations.js';
 import { signingKeyRepository } from './signing-keys.js';
+import { userRepository } from './users.js';
 
 /** Every repository bound to one Kysely handle (the pool or a transaction). */
 export function repositories(db: Kysely<Database>): Repositories {
@@ -17,5 +18,6 @@ export function repositories(db: Kysely<Database>): Repositories {
     signingKeys: signingKeyRepository(db),
     revocations: revocationRepository(db),
     authorizationCodes: authorizationCodeRepository(db),
+    users: userRepository(db),
   };
 }

@@ -1,0 +1,9 @@
+/** The login name form of an email: trimmed, Unicode NFC, lowercased. */
+export function normalizeEmail(email: string): string {
+  return email.trim().normalize('NFC').toLowerCase();
+}
+
+/** A plausible email address: one @, something on both sides, no spaces, at most 320 characters. */
+export function isEmail(email: string): boolean {
+  return email.length <= 320 && /^[^\s@]+@[^\s@]+$/.test(email);
+}

@@ -1,5 +1,12 @@
+import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
 import { checkRedirectUri } from '../protocol/redirect-uri.js';
-import type { Application, ApplicationType, ClientGrant, Storage } from '../storage/types.js';
+import type {
+  Application,
+  ApplicationSettings,
+  ApplicationType,
+  ClientGrant,
+  Storage,
+} from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken, sha256 } from '../util/crypto.js';
 import { NotFoundError, ValidationError } from './errors.js';
@@ -37,6 +44,27 @@ export interface NewApplication {
   callbacks?: string[];
   logoutCallbacks?: string[];
   grants?: string[];
+  /** First-party: never ask consent. */
+  skipConsent?: boolean;
+  idTokenSigningAlg?: string;
+  /** Refresh tokens for openid-only sign-ins. */
+  allowOfflineAccess?: boolean;
+}
+
+function checkSettings(input: NewApplication, type: ApplicationType): ApplicationSettings {
+  const settings: ApplicationSettings = {};
+  if (input.skipConsent) settings.skipConsent = true;
+  if (input.allowOfflineAccess) settings.allowOfflineAccess = true;
+  if (input.idTokenSigningAlg !== undefined) {
+    if (!(SIGNING_ALGS as readonly string[]).includes(input.idTokenSigningAlg)) {
+      throw new ValidationError(`id token signing alg: must be one of ${SIGNING_ALGS.join(', ')}`);
+    }
+    settings.idTokenSigningAlg = input.idTokenSigningAlg as SigningAlg;
+  }
+  if (type === 'm2m' && Object.keys(settings).length > 0) {
+    throw new ValidationError('m2m applications do not sign people in; sign-in settings do not apply');
+  }
+  return settings;
 }
 
 function checkUris(field: string, uris: string[], type: ApplicationType): string[] {
@@ -89,6 +117,7 @@ export async function createApplication(
     callbacks: checkUris('callback', input.callbacks ?? [], type),
     logoutCallbacks: checkUris('logout callback', input.logoutCallbacks ?? [], type),
     grantTypes: checkGrants(input.grants, type),
+    settings: checkSettings(input, type),
     createdAt: now,
     updatedAt: now,
   };

@@ -16,7 +16,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     if (value !== undefined && value !== '') target[key] = value;
   };
   set(out, 'issuer', env.SESAME_ISSUER);
-  set(out, 'port', env.SESAME_PORT ?? env.PORT);
+  set(out, 'port', env.SESAME_PORT || env.PORT);
   set(out, 'host', env.SESAME_HOST);
   set(out, 'dataDir', env.SESAME_DATA_DIR);
   set(out, 'databaseUrl', env.SESAME_DATABASE_URL);
@@ -28,6 +28,20 @@ function fromEnv(env: Env): Record<string, unknown> {
   set(keys, 'cacheTtl', env.SESAME_KEY_CACHE_TTL);
   if (env.SESAME_KEY_ALGORITHMS) keys.algorithms = env.SESAME_KEY_ALGORITHMS.split(',').map((s) => s.trim());
   if (Object.keys(keys).length > 0) out.keys = keys;
+  const nested: [string, string, string | undefined][] = [
+    ['authorizationCode', 'lifetime', env.SESAME_CODE_LIFETIME],
+    ['idToken', 'lifetime', env.SESAME_ID_TOKEN_LIFETIME],
+    ['refreshToken', 'idleLifetime', env.SESAME_REFRESH_IDLE_LIFETIME],
+    ['refreshToken', 'absoluteLifetime', env.SESAME_REFRESH_ABSOLUTE_LIFETIME],
+    ['refreshToken', 'reuseGrace', env.SESAME_REFRESH_REUSE_GRACE],
+    ['session', 'lifetime', env.SESAME_SESSION_LIFETIME],
+  ];
+  for (const [section, key, value] of nested) {
+    if (value === undefined || value === '') continue;
+    const target = (out[section] ?? {}) as Record<string, unknown>;
+    target[key] = value;
+    out[section] = target;
+  }
   return out;
 }
 

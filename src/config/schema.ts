@@ -65,6 +65,56 @@ export const configSchema = z
         defaultLifetime: seconds(60, 2592000)
           .default(86400)
           .describe('Access-token lifetime for new APIs, seconds.'),
+        userinfoLifetime: seconds(60, 86400)
+          .default(3600)
+          .describe('Lifetime of access tokens that name no API (for the userinfo endpoint), seconds.'),
+      })
+      .prefault({}),
+    authorizationCode: z
+      .object({
+        lifetime: seconds(1, 600).default(60).describe('Authorization-code lifetime, seconds (at most 600).'),
+      })
+      .prefault({}),
+    idToken: z
+      .object({ lifetime: seconds(60, 86400).default(3600).describe('ID-token lifetime, seconds.') })
+      .prefault({}),
+    refreshToken: z
+      .object({
+        idleLifetime: seconds(60, 31536000)
+          .default(1209600)
+          .describe('A refresh token unused this long (seconds) expires.'),
+        absoluteLifetime: seconds(60, 31536000)
+          .default(2592000)
+          .describe('A refresh-token family ends this long (seconds) after the sign-in, used or not.'),
+        reuseGrace: seconds(0, 300)
+          .default(10)
+          .describe('Seconds a rotated refresh token still works (two tabs refreshing at once).'),
+      })
+      .prefault({}),
+    session: z
+      .object({
+        lifetime: seconds(60, 31536000).default(604800).describe('SSO session lifetime, seconds.'),
+        interactionLifetime: seconds(60, 86400)
+          .default(900)
+          .describe('Seconds a person has to finish login and consent.'),
+      })
+      .prefault({}),
+    login: z
+      .object({
+        accountFailures: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(5)
+          .describe('Failed logins per account before a lock.'),
+        ipFailures: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(20)
+          .describe('Failed logins per IP address before a lock.'),
+        window: seconds(1, 86400).default(900).describe('Seconds over which failures are counted.'),
+        lockSeconds: seconds(1, 86400).default(900).describe('Seconds a locked account or IP waits.'),
       })
       .prefault({}),
   })

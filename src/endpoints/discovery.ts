@@ -1,8 +1,10 @@
 import type { Context } from 'hono';
-import type { Config } from '../config/schema.js';
+import { type Config, SIGNING_ALGS } from '../config/schema.js';
 import { supportedGrantTypes } from '../grants/registry.js';
 import type { AppEnv } from '../http/context.js';
 import { jsonCached } from '../http/respond.js';
+import { CLAIMS_SUPPORTED } from '../protocol/claims.js';
+import { OIDC_SCOPES } from '../protocol/scope.js';
 
 const SECRET_METHODS = ['client_secret_basic', 'client_secret_post'];
 
@@ -18,11 +20,16 @@ export function serverMetadata(config: Pick<Config, 'issuer'>): Record<string, u
     jwks_uri: `${iss}/.well-known/jwks.json`,
     introspection_endpoint: `${iss}/oauth/introspect`,
     revocation_endpoint: `${iss}/oauth/revoke`,
-    response_types_supported: [],
+    authorization_endpoint: `${iss}/authorize`,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query', 'fragment', 'form_post'],
     grant_types_supported: supportedGrantTypes,
-    token_endpoint_auth_methods_supported: SECRET_METHODS,
+    code_challenge_methods_supported: ['S256'],
+    scopes_supported: [...OIDC_SCOPES],
+    token_endpoint_auth_methods_supported: [...SECRET_METHODS, 'none'],
     introspection_endpoint_auth_methods_supported: SECRET_METHODS,
     revocation_endpoint_auth_methods_supported: [...SECRET_METHODS, 'none'],
+    authorization_response_iss_parameter_supported: true,
   };
 }
 

@@ -1,11 +1,15 @@
+import { authorizationCode } from './authorization-code.js';
 import { clientCredentials } from './client-credentials.js';
+import { refreshToken } from './refresh-token.js';
 import type { GrantHandler } from './types.js';
 
 /** The grant types Sesame implements. Adding one here without a handler does not compile. */
-export type GrantType = 'client_credentials';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
 /** Every grant handler by grant_type (house rule 2). */
 export const grants: Readonly<Record<GrantType, GrantHandler>> = {
+  authorization_code: authorizationCode,
+  refresh_token: refreshToken,
   client_credentials: clientCredentials,
 };
 

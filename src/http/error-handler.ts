@@ -1,6 +1,8 @@
 import type { Context } from 'hono';
 import { OAuthError, ServerError } from '../protocol/errors.js';
+import { ErrorPage } from '../ui/pages.js';
 import type { AppEnv } from './context.js';
+import { PageError, page } from './page.js';
 import { oauthErrorResponse } from './respond.js';
 
 /**
@@ -9,6 +11,15 @@ import { oauthErrorResponse } from './respond.js';
  */
 export function handleError(err: Error, c: Context<AppEnv>): Response {
   const log = c.get('log');
+  if (err instanceof PageError) {
+    log?.info({ page: err.title, detail: err.message }, 'error page');
+    return page(
+      c,
+      (nonce) => ErrorPage({ nonce, title: err.title, message: err.message }),
+      err.status,
+      err.headers,
+    );
+  }
   if (err instanceof OAuthError) {
     log?.info({ error: err.error, description: err.description, detail: err.detail }, 'request refused');
     return oauthErrorResponse(c, err);

@@ -1,11 +1,17 @@
 import type { Handler, MiddlewareHandler } from 'hono';
+import { authorizeEndpoint, resumeEndpoint } from '../endpoints/authorize/index.js';
+import { consentPage, consentSubmit } from '../endpoints/consent.js';
 import { discoveryEndpoint } from '../endpoints/discovery.js';
+import { endSessionEndpoint } from '../endpoints/end-session.js';
 import { healthEndpoint, readyEndpoint } from '../endpoints/health.js';
 import { introspectionEndpoint } from '../endpoints/introspect.js';
 import { jwksEndpoint } from '../endpoints/jwks.js';
+import { loginPage, loginSubmit } from '../endpoints/login.js';
 import { revocationEndpoint } from '../endpoints/revoke.js';
 import { tokenEndpoint } from '../endpoints/token/index.js';
+import { userinfoEndpoint } from '../endpoints/userinfo.js';
 import type { AppEnv, Deps } from './context.js';
+import { Cookies } from './cookies.js';
 import { parseForm } from './middleware/parse-form.js';
 
 /** One route: a path and, per method, the middleware and handler that serve it. */
@@ -17,7 +23,24 @@ export interface Route {
 /** Every route Sesame serves, in one table. Other methods on these paths get 405 with Allow. */
 export function routes(deps: Deps): Route[] {
   const form = parseForm(deps.config.bodyLimit);
+  const anyRepeated = parseForm(deps.config.bodyLimit, { has: () => true } as unknown as ReadonlySet<string>);
+  const cookies = new Cookies(deps.config.issuer);
+  const authorize = authorizeEndpoint(deps, cookies);
+  const logout = endSessionEndpoint(deps, cookies);
+  const userinfo = userinfoEndpoint(deps);
   return [
+    { path: '/authorize', methods: { GET: [authorize], POST: [anyRepeated, authorize] } },
+    { path: '/authorize/resume', methods: { GET: [resumeEndpoint(deps, cookies)] } },
+    {
+      path: '/u/login',
+      methods: { GET: [loginPage(deps, cookies)], POST: [form, loginSubmit(deps, cookies)] },
+    },
+    {
+      path: '/u/consent',
+      methods: { GET: [consentPage(deps, cookies)], POST: [form, consentSubmit(deps, cookies)] },
+    },
+    { path: '/userinfo', methods: { GET: [userinfo], POST: [userinfo] } },
+    { path: '/oidc/logout', methods: { GET: [logout], POST: [form, logout] } },
     {
       path: '/.well-known/openid-configuration',
       methods: { GET: [discoveryEndpoint(deps.config, 'openid')] },

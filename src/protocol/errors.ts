@@ -54,6 +54,21 @@ export class InvalidScope extends OAuthError {
   readonly error = 'invalid_scope';
 }
 
+/** RFC 6749 §4.1.2.1: the server does not support this response_type. */
+export class UnsupportedResponseType extends OAuthError {
+  readonly error = 'unsupported_response_type';
+}
+
+/** OIDC Core §3.1.2.6: prompt=none, and the person must log in. */
+export class LoginRequired extends OAuthError {
+  readonly error = 'login_required';
+}
+
+/** OIDC Core §3.1.2.6: prompt=none, and the person must consent. */
+export class ConsentRequired extends OAuthError {
+  readonly error = 'consent_required';
+}
+
 /** RFC 8707 §2: the requested resource (audience) is invalid or unknown. */
 export class InvalidTarget extends OAuthError {
   readonly error = 'invalid_target';

@@ -13,8 +13,19 @@ export interface Application {
   callbacks: string[];
   logoutCallbacks: string[];
   grantTypes: string[];
+  settings: ApplicationSettings;
   createdAt: number;
   updatedAt: number;
+}
+
+/** Per-application sign-in settings. */
+export interface ApplicationSettings {
+  /** First-party: consent is never asked. */
+  skipConsent?: boolean;
+  /** Algorithm of the ID tokens it receives (default RS256). */
+  idTokenSigningAlg?: SigningAlg;
+  /** Refresh tokens for sign-ins that name no API (openid-only requests). */
+  allowOfflineAccess?: boolean;
 }
 
 /** One scope an API defines. */
@@ -167,6 +178,101 @@ export interface AuthorizationCodeRepository {
   consume(hash: string, now: number): Promise<{ code: AuthorizationCodeRecord; replayed: boolean } | null>;
 }
 
+/** A signed-in browser (SSO session); the cookie's value is stored only as its hash. */
+export interface SessionRecord {
+  idHash: string;
+  /** Public session id for ID tokens (`sid`) and logout. */
+  sid: string;
+  userId: string;
+  authTime: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface SessionRepository {
+  create(session: SessionRecord): Promise<void>;
+  get(idHash: string): Promise<SessionRecord | null>;
+  delete(idHash: string): Promise<void>;
+  deleteBySid(sid: string): Promise<void>;
+}
+
+/** An /authorize request waiting for the person to log in or consent; bound to a browser cookie. */
+export interface InteractionRecord {
+  idHash: string;
+  csrf: string;
+  payload: Record<string, unknown>;
+  expiresAt: number;
+}
+
+export interface InteractionRepository {
+  create(interaction: InteractionRecord): Promise<void>;
+  get(idHash: string): Promise<InteractionRecord | null>;
+  update(idHash: string, payload: Record<string, unknown>): Promise<void>;
+  delete(idHash: string): Promise<void>;
+}
+
+/** Scopes a user granted an application for one audience ('' for sign-in without an API). */
+export interface Consent {
+  userId: string;
+  clientId: string;
+  audience: string;
+  scopes: string[];
+  updatedAt: number;
+}
+
+export interface ConsentRepository {
+  get(userId: string, clientId: string, audience: string): Promise<Consent | null>;
+  upsert(consent: Consent): Promise<void>;
+}
+
+/** A refresh token by hash; rotation makes a new member of the same family. */
+export interface RefreshTokenRecord {
+  hash: string;
+  familyId: string;
+  grantId: string;
+  clientId: string;
+  userId: string;
+  /** scopes, audience, auth_time, sid, … */
+  payload: Record<string, unknown>;
+  createdAt: number;
+  /** Idle expiry of this member. */
+  expiresAt: number;
+  /** Absolute expiry of the whole family. */
+  familyExpiresAt: number;
+  rotatedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface RefreshTokenRepository {
+  create(token: RefreshTokenRecord): Promise<void>;
+  get(hash: string): Promise<RefreshTokenRecord | null>;
+  /** Marks the token rotated; true for exactly one caller (house rule 7). */
+  markRotated(hash: string, now: number): Promise<boolean>;
+  revokeFamily(familyId: string, now: number): Promise<void>;
+  revokeGrant(grantId: string, now: number): Promise<void>;
+}
+
+/** Access tokens (by jti) issued under one grant, so that a code replay can revoke them. */
+export interface GrantTokenRepository {
+  add(grantId: string, jti: string, expiresAt: number): Promise<void>;
+  list(grantId: string): Promise<{ jti: string; expiresAt: number }[]>;
+}
+
+/** Failed-login counters per key (account or IP), shared by every instance. */
+export interface LoginAttemptRepository {
+  /** Seconds until `key` may try again, 0 when it may now. */
+  lockedFor(key: string, now: number): Promise<number>;
+  /** Counts a failure within `window` seconds; at `threshold` failures locks for `lockSeconds`. */
+  recordFailure(
+    key: string,
+    now: number,
+    window: number,
+    threshold: number,
+    lockSeconds: number,
+  ): Promise<void>;
+  clear(key: string): Promise<void>;
+}
+
 /** All repositories; what a transaction hands its callback. */
 export interface Repositories {
   applications: ApplicationRepository;
@@ -176,6 +282,12 @@ export interface Repositories {
   revocations: RevocationRepository;
   authorizationCodes: AuthorizationCodeRepository;
   users: UserRepository;
+  sessions: SessionRepository;
+  interactions: InteractionRepository;
+  consents: ConsentRepository;
+  refreshTokens: RefreshTokenRepository;
+  grantTokens: GrantTokenRepository;
+  loginAttempts: LoginAttemptRepository;
 }
 
 /** The storage a server or the CLI runs on. */

@@ -47,6 +47,8 @@ export interface VerifiedJwt {
   payload: Record<string, unknown>;
 }
 
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 function decodePart(part: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
@@ -74,8 +76,9 @@ export function verifyJwt(
   token: string,
   keyFor: (kid: string) => VerificationKey | undefined,
 ): VerifiedJwt | null {
+  // RFC 7515 §7.1: three unpadded base64url parts; Node's decoder would skip stray characters.
+  if (!COMPACT_JWS.test(token)) return null;
   const parts = token.split('.');
-  if (parts.length !== 3) return null;
   const [h, p, s] = parts as [string, string, string];
   const header = decodePart(h);
   if (!header || typeof header.kid !== 'string' || typeof header.alg !== 'string') return null;

@@ -8,6 +8,7 @@ export interface Database {
     callbacks: string;
     logout_callbacks: string;
     grant_types: string;
+    settings: string;
     created_at: number;
     updated_at: number;
   };
@@ -57,6 +58,51 @@ export interface Database {
     claims: string;
     created_at: number;
     updated_at: number;
+  };
+  sessions: {
+    id_hash: string;
+    sid: string;
+    user_id: string;
+    auth_time: number;
+    created_at: number;
+    expires_at: number;
+  };
+  interactions: {
+    id_hash: string;
+    csrf: string;
+    payload: string;
+    expires_at: number;
+  };
+  consents: {
+    user_id: string;
+    client_id: string;
+    audience: string;
+    scopes: string;
+    updated_at: number;
+  };
+  refresh_tokens: {
+    hash: string;
+    family_id: string;
+    grant_id: string;
+    client_id: string;
+    user_id: string;
+    payload: string;
+    created_at: number;
+    expires_at: number;
+    family_expires_at: number;
+    rotated_at: number | null;
+    revoked_at: number | null;
+  };
+  grant_tokens: {
+    grant_id: string;
+    jti: string;
+    expires_at: number;
+  };
+  login_attempts: {
+    key: string;
+    failures: number;
+    window_start: number;
+    locked_until: number;
   };
   sesame_migrations: {
     name: string;

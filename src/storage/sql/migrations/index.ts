@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import * as m001 from './001-initial.js';
 import * as m002 from './002-users.js';
+import * as m003 from './003-sign-in.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -13,4 +14,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { name: '001-initial', ...m001 },
   { name: '002-users', ...m002 },
+  { name: '003-sign-in', ...m003 },
 ];

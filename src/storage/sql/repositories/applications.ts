@@ -13,6 +13,7 @@ function toApplication(row: Row): Application {
     callbacks: JSON.parse(row.callbacks),
     logoutCallbacks: JSON.parse(row.logout_callbacks),
     grantTypes: JSON.parse(row.grant_types),
+    settings: JSON.parse(row.settings),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -32,6 +33,7 @@ export function applicationRepository(db: Kysely<Database>): ApplicationReposito
           callbacks: JSON.stringify(app.callbacks),
           logout_callbacks: JSON.stringify(app.logoutCallbacks),
           grant_types: JSON.stringify(app.grantTypes),
+          settings: JSON.stringify(app.settings),
           created_at: app.createdAt,
           updated_at: app.updatedAt,
         })

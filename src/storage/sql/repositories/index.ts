@@ -5,7 +5,10 @@ import { apiRepository } from './apis.js';
 import { applicationRepository } from './applications.js';
 import { authorizationCodeRepository } from './authorization-codes.js';
 import { clientGrantRepository } from './client-grants.js';
+import { consentRepository, loginAttemptRepository } from './consents.js';
+import { grantTokenRepository, refreshTokenRepository } from './refresh-tokens.js';
 import { revocationRepository } from './revocations.js';
+import { interactionRepository, sessionRepository } from './sessions.js';
 import { signingKeyRepository } from './signing-keys.js';
 import { userRepository } from './users.js';
 
@@ -19,5 +22,11 @@ export function repositories(db: Kysely<Database>): Repositories {
     revocations: revocationRepository(db),
     authorizationCodes: authorizationCodeRepository(db),
     users: userRepository(db),
+    sessions: sessionRepository(db),
+    interactions: interactionRepository(db),
+    consents: consentRepository(db),
+    refreshTokens: refreshTokenRepository(db),
+    grantTokens: grantTokenRepository(db),
+    loginAttempts: loginAttemptRepository(db),
   };
 }

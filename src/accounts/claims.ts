@@ -1,0 +1,8 @@
+import { claimsForScopes } from '../protocol/claims.js';
+import type { User } from '../storage/types.js';
+
+/** The user's claims that `scopes` release (OIDC Core §5.4), `sub` always. */
+export function userClaims(user: User, scopes: readonly string[]): Record<string, unknown> {
+  const all: Record<string, unknown> = { ...user.claims, email: user.email, updated_at: user.updatedAt };
+  return { sub: user.id, ...claimsForScopes(all, scopes) };
+}

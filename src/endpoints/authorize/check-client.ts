@@ -1,0 +1,42 @@
+import { PageError } from '../../http/page.js';
+import type { Params } from '../../protocol/params.js';
+import type { Application, ApplicationRepository } from '../../storage/types.js';
+
+/** RFC 6749 §4.1.2.1: an unknown client_id gets an error page, never a redirect. */
+export async function checkClient(apps: ApplicationRepository, params: Params): Promise<Application> {
+  const clientId = params.get('client_id');
+  if (clientId === undefined) throw new PageError('Invalid request', 'The request has no client_id.');
+  const app = await apps.get(clientId);
+  if (!app || app.type === 'm2m')
+    throw new PageError('Unknown application', 'The application is not registered.');
+  return app;
+}
+
+const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::\d{1,5})?([/?].*)?$/;
+
+/** RFC 8252 §7.3: a loopback IP redirect may use any port; everything else must be identical. */
+function sameWithoutPort(registered: string, requested: string): boolean {
+  const r = LOOPBACK.exec(registered);
+  const q = LOOPBACK.exec(requested);
+  return r !== null && q !== null && r[1] === q[1] && (r[2] ?? '') === (q[2] ?? '');
+}
+
+/**
+ * RFC 6749 §3.1.2.3, RFC 9700 §4.1.3: redirect_uri must equal a registered callback by simple
+ * string comparison (loopback IPs may differ in port); it may be left out only when exactly one
+ * is registered. Until it passes, errors go to an error page.
+ */
+export function checkRedirectUri(app: Application, params: Params): string {
+  const requested = params.get('redirect_uri');
+  if (requested === undefined) {
+    if (app.callbacks.length === 1) return app.callbacks[0] as string;
+    throw new PageError(
+      'Invalid request',
+      'The request has no redirect_uri and the application has several.',
+    );
+  }
+  for (const registered of app.callbacks) {
+    if (registered === requested || sameWithoutPort(registered, requested)) return requested;
+  }
+  throw new PageError('Invalid redirect_uri', 'The redirect_uri is not registered for this application.');
+}

@@ -1,0 +1,72 @@
+import type { Context } from 'hono';
+import type { AppEnv, Deps } from '../../http/context.js';
+import type { Cookies } from '../../http/cookies.js';
+import { PageError } from '../../http/page.js';
+import { InvalidRequest, OAuthError } from '../../protocol/errors.js';
+import { type Params, parseParams } from '../../protocol/params.js';
+import { checkClient, checkRedirectUri } from './check-client.js';
+import { loadInteraction } from './interaction.js';
+import { proceed } from './proceed.js';
+import { parseAuthorizationRequest, responseModeOf } from './request.js';
+import { authorizationError, type ResponseTarget } from './respond.js';
+
+const ANY = { has: () => true } as unknown as ReadonlySet<string>;
+
+/** Parameters of GET (query) or POST (form) /authorize, each repeated name listed. */
+function readParams(c: Context<AppEnv>): { params: Params; repeated: string[] } {
+  const params =
+    c.req.method === 'GET' ? parseParams(new URL(c.req.url).search.slice(1), ANY) : c.get('params');
+  const repeated = params.names().filter((n) => params.all(n).length > 1);
+  return { params, repeated };
+}
+
+/**
+ * GET and POST /authorize (RFC 6749 §4.1.1, OIDC Core §3.1.2): client → redirect_uri (errors
+ * so far go to an error page) → the rest of the request (errors now redirect, with iss) →
+ * session, login, consent → code.
+ */
+export function authorizeEndpoint(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const { params, repeated } = readParams(c);
+    for (const name of ['client_id', 'redirect_uri', 'response_mode']) {
+      if (repeated.includes(name))
+        throw new PageError('Invalid request', `The parameter ${name} is repeated.`);
+    }
+    const app = await checkClient(deps.storage.applications, params);
+    const redirectUri = checkRedirectUri(app, params);
+    let target: ResponseTarget = { redirectUri, responseMode: 'query' };
+    try {
+      target = { redirectUri, responseMode: responseModeOf(params) };
+      if (!repeated.includes('state') && params.get('state') !== undefined)
+        target.state = params.get('state');
+      if (repeated.length > 0) throw new InvalidRequest(`parameter ${repeated[0]} is repeated`);
+      const { request } = await parseAuthorizationRequest(
+        deps.storage,
+        app,
+        params,
+        redirectUri,
+        target.responseMode,
+      );
+      return await proceed(deps, cookies, c, app, { request });
+    } catch (err) {
+      if (err instanceof OAuthError) return authorizationError(c, deps.config.issuer, target, err);
+      throw err;
+    }
+  };
+}
+
+/** GET /authorize/resume: back from the login or consent page, carry on with the stored request. */
+export function resumeEndpoint(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const interaction = await loadInteraction(deps, cookies, c);
+    const req = interaction.state.request;
+    const app = await deps.storage.applications.get(req.clientId);
+    if (!app) throw new PageError('Unknown application', 'The application is not registered.');
+    try {
+      return await proceed(deps, cookies, c, app, interaction.state, interaction.idHash);
+    } catch (err) {
+      if (err instanceof OAuthError) return authorizationError(c, deps.config.issuer, req, err);
+      throw err;
+    }
+  };
+}

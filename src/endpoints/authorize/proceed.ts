@@ -1,0 +1,78 @@
+import type { Context } from 'hono';
+import type { Deps } from '../../http/context.js';
+import type { Cookies } from '../../http/cookies.js';
+import { ConsentRequired, LoginRequired } from '../../protocol/errors.js';
+import type { Application } from '../../storage/types.js';
+import { opaqueToken } from '../../tokens/opaque.js';
+import { randomToken } from '../../util/crypto.js';
+import { finishInteraction, type InteractionState, startInteraction } from './interaction.js';
+import { authorizationResponse } from './respond.js';
+import { loadSession } from './session.js';
+
+/** The scopes of the request that the user has not yet granted this application. */
+export async function scopesToConsent(deps: Deps, app: Application, userId: string, state: InteractionState) {
+  const req = state.request;
+  const consent = await deps.storage.consents.get(userId, app.clientId, req.audience ?? '');
+  return req.scopes.filter((s) => !consent?.scopes.includes(s));
+}
+
+function redirectTo(c: Context, path: string): Response {
+  return c.body(null, 303, { Location: path, 'Cache-Control': 'no-store' });
+}
+
+/**
+ * Decides what an authorization request still needs: login (no session, prompt=login, max_age
+ * passed), consent (scopes not granted before, prompt=consent; never for first-party apps), or
+ * nothing, when it issues the code. OIDC Core §3.1.2.3–§3.1.2.5; prompt=none gets
+ * login_required / consent_required (§3.1.2.6).
+ */
+export async function proceed(
+  deps: Deps,
+  cookies: Cookies,
+  c: Context,
+  app: Application,
+  state: InteractionState,
+  interactionHash?: string,
+): Promise<Response> {
+  const req = state.request;
+  const now = deps.clock.now();
+  const current = await loadSession(deps, cookies, c);
+  const tooOld = current && req.maxAge !== undefined && now - current.session.authTime > req.maxAge;
+  const forceLogin = req.prompt.includes('login') && !state.loggedIn;
+  if (!current || tooOld || forceLogin) {
+    if (req.prompt.includes('none')) throw new LoginRequired('the user is not signed in');
+    if (!interactionHash) await startInteraction(deps, cookies, c, state);
+    return redirectTo(c, '/u/login');
+  }
+  const missing = await scopesToConsent(deps, app, current.user.id, state);
+  const forceConsent = req.prompt.includes('consent') && !state.consented;
+  if (!app.settings.skipConsent && (missing.length > 0 || forceConsent)) {
+    if (req.prompt.includes('none'))
+      throw new ConsentRequired('the user has not consented to the requested scopes');
+    if (!interactionHash) await startInteraction(deps, cookies, c, state);
+    return redirectTo(c, '/u/consent');
+  }
+  if (interactionHash) await finishInteraction(deps, cookies, c, interactionHash);
+  const code = opaqueToken();
+  const payload: Record<string, unknown> = {
+    userId: current.user.id,
+    redirectUri: req.redirectUri,
+    redirectUriSent: req.redirectUriSent,
+    scopes: req.scopes,
+    authTime: current.session.authTime,
+    sid: current.session.sid,
+  };
+  if (req.audience !== undefined) payload.audience = req.audience;
+  if (req.codeChallenge !== undefined) payload.codeChallenge = req.codeChallenge;
+  if (req.nonce !== undefined) payload.nonce = req.nonce;
+  if (req.acrValues !== undefined) payload.acr = '1';
+  await deps.storage.authorizationCodes.create({
+    hash: code.hash,
+    clientId: app.clientId,
+    grantId: randomToken(16),
+    expiresAt: now + deps.config.authorizationCode.lifetime,
+    payload,
+    consumedAt: null,
+  });
+  return authorizationResponse(c, deps.config.issuer, req, { code: code.value });
+}

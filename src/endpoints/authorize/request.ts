@@ -1,0 +1,116 @@
+import {
+  InvalidRequest,
+  InvalidScope,
+  InvalidTarget,
+  UnauthorizedClient,
+  UnsupportedResponseType,
+} from '../../protocol/errors.js';
+import type { Params } from '../../protocol/params.js';
+import { checkChallenge } from '../../protocol/pkce.js';
+import { requestedAudience } from '../../protocol/resource.js';
+import { OIDC_SCOPES, parseScope } from '../../protocol/scope.js';
+import type { Api, Application, Storage } from '../../storage/types.js';
+
+export type ResponseMode = 'query' | 'fragment' | 'form_post';
+
+/** A validated authorization request, as stored while the person logs in and consents. */
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  /** Whether redirect_uri was sent (then the token request must repeat it, RFC 6749 §4.1.3). */
+  redirectUriSent: boolean;
+  responseMode: ResponseMode;
+  state?: string;
+  nonce?: string;
+  scopes: string[];
+  audience?: string;
+  codeChallenge?: string;
+  prompt: string[];
+  maxAge?: number;
+  loginHint?: string;
+  acrValues?: string;
+}
+
+/** The response mode, checked before anything else can redirect (OAuth 2.0 Multiple Response Types §2.1). */
+export function responseModeOf(params: Params): ResponseMode {
+  const mode = params.get('response_mode') ?? 'query';
+  if (mode !== 'query' && mode !== 'fragment' && mode !== 'form_post') {
+    throw new InvalidRequest('response_mode must be query, fragment or form_post');
+  }
+  return mode;
+}
+
+const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
+
+/** OIDC Core §3.1.2.1: prompt is a space-separated set; none may not be combined. */
+function parsePrompt(value: string | undefined): string[] {
+  const prompt = [...new Set((value ?? '').split(' ').filter(Boolean))];
+  for (const p of prompt) if (!PROMPTS.has(p)) throw new InvalidRequest(`prompt value ${p} is not supported`);
+  if (prompt.includes('none') && prompt.length > 1)
+    throw new InvalidRequest('prompt=none cannot be combined');
+  return prompt;
+}
+
+/** Scopes: OIDC scopes, and the named API's own scopes; anything else is invalid_scope. */
+function parseScopes(value: string | undefined, api: Api | null): string[] {
+  const scopes = parseScope(value);
+  if (scopes === null) throw new InvalidScope('scope is malformed');
+  for (const s of scopes) {
+    const known = (OIDC_SCOPES as readonly string[]).includes(s) || api?.scopes.some((d) => d.name === s);
+    if (!known) throw new InvalidScope(`scope ${s} is not known${api ? ` for ${api.identifier}` : ''}`);
+  }
+  return scopes;
+}
+
+/**
+ * Validates everything after client and redirect_uri (RFC 6749 §4.1.1, OIDC Core §3.1.2.1,
+ * RFC 7636, RFC 8707): response_type code, scope, audience, PKCE (S256; required for public
+ * clients), prompt, max_age. Errors here redirect to the client.
+ */
+export async function parseAuthorizationRequest(
+  storage: Storage,
+  app: Application,
+  params: Params,
+  redirectUri: string,
+  responseMode: ResponseMode,
+): Promise<{ request: AuthorizationRequest; api: Api | null }> {
+  const responseType = params.get('response_type');
+  if (responseType === undefined) throw new InvalidRequest('response_type is required');
+  if (responseType !== 'code')
+    throw new UnsupportedResponseType(`response_type ${responseType} is not supported`);
+  if (!app.grantTypes.includes('authorization_code')) {
+    throw new UnauthorizedClient('client is not allowed to use the authorization code flow');
+  }
+  const audience = requestedAudience(params);
+  const api = audience === undefined ? null : await storage.apis.getByIdentifier(audience);
+  if (audience !== undefined && !api) throw new InvalidTarget(`audience ${audience} is not a registered API`);
+  const scopes = parseScopes(params.get('scope'), api);
+  const codeChallenge = checkChallenge(params.get('code_challenge'), params.get('code_challenge_method'));
+  if (app.secretHash === null && codeChallenge === undefined) {
+    throw new InvalidRequest('code_challenge is required for public clients (PKCE)');
+  }
+  const maxAgeText = params.get('max_age');
+  if (maxAgeText !== undefined && !/^\d{1,9}$/.test(maxAgeText)) {
+    throw new InvalidRequest('max_age must be a non-negative integer');
+  }
+  const request: AuthorizationRequest = {
+    clientId: app.clientId,
+    redirectUri,
+    redirectUriSent: params.get('redirect_uri') !== undefined,
+    responseMode,
+    scopes,
+    prompt: parsePrompt(params.get('prompt')),
+  };
+  const optional = {
+    state: params.get('state'),
+    nonce: params.get('nonce'),
+    audience: api?.identifier,
+    codeChallenge,
+    maxAge: maxAgeText === undefined ? undefined : Number(maxAgeText),
+    loginHint: params.get('login_hint'),
+    acrValues: params.get('acr_values'),
+  };
+  for (const [k, v] of Object.entries(optional))
+    if (v !== undefined) (request as unknown as Record<string, unknown>)[k] = v;
+  return { request, api };
+}

@@ -1,0 +1,54 @@
+import type { Context } from 'hono';
+import type { Deps } from '../../http/context.js';
+import type { Cookies } from '../../http/cookies.js';
+import type { SessionRecord, User } from '../../storage/types.js';
+import { randomToken, sha256 } from '../../util/crypto.js';
+
+/** The browser's SSO session and its user, when the cookie names a live session of an unblocked user. */
+export async function loadSession(
+  deps: Deps,
+  cookies: Cookies,
+  c: Context,
+): Promise<{ session: SessionRecord; user: User } | null> {
+  const value = cookies.get(c, 'session');
+  if (!value) return null;
+  const session = await deps.storage.sessions.get(sha256(value));
+  if (!session || session.expiresAt <= deps.clock.now()) return null;
+  const user = await deps.storage.users.get(session.userId);
+  if (!user || user.blocked) return null;
+  return { session, user };
+}
+
+/**
+ * Starts a new SSO session after a successful login: a fresh id (never the old one; session
+ * fixation), stored as its hash, the old session ended.
+ */
+export async function startSession(
+  deps: Deps,
+  cookies: Cookies,
+  c: Context,
+  userId: string,
+): Promise<SessionRecord> {
+  const old = cookies.get(c, 'session');
+  if (old) await deps.storage.sessions.delete(sha256(old));
+  const value = randomToken(32);
+  const now = deps.clock.now();
+  const session: SessionRecord = {
+    idHash: sha256(value),
+    sid: randomToken(16),
+    userId,
+    authTime: now,
+    createdAt: now,
+    expiresAt: now + deps.config.session.lifetime,
+  };
+  await deps.storage.sessions.create(session);
+  cookies.set(c, 'session', value, deps.config.session.lifetime);
+  return session;
+}
+
+/** Ends the browser's SSO session, if any. */
+export async function endSession(deps: Deps, cookies: Cookies, c: Context): Promise<void> {
+  const value = cookies.get(c, 'session');
+  if (value) await deps.storage.sessions.delete(sha256(value));
+  cookies.clear(c, 'session');
+}

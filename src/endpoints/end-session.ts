@@ -1,0 +1,58 @@
+import type { Context } from 'hono';
+import type { AppEnv, Deps } from '../http/context.js';
+import type { Cookies } from '../http/cookies.js';
+import { page } from '../http/page.js';
+import { parseParams } from '../protocol/params.js';
+import { peekKid, verifyJwt } from '../tokens/jwt.js';
+import { LogoutPage } from '../ui/pages.js';
+import { sha256 } from '../util/crypto.js';
+import { checkCsrf } from './authorize/interaction.js';
+import { endSession, loadSession } from './authorize/session.js';
+
+/** The claims of an ID token this server issued (expired ones included, as logout allows). */
+async function verifyHint(deps: Deps, hint: string | undefined) {
+  if (!hint) return null;
+  await deps.keys.prepare(peekKid(hint));
+  const jwt = verifyJwt(hint, (kid) => deps.keys.verifier(kid));
+  const c = jwt?.payload;
+  if (!c || c.iss !== deps.config.issuer || typeof c.aud !== 'string' || typeof c.sub !== 'string')
+    return null;
+  return { clientId: c.aud, sub: c.sub };
+}
+
+const csrfFor = (sessionCookie: string) => sha256(`logout:${sessionCookie}`);
+
+/**
+ * GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0 §2–§3): with a valid
+ * id_token_hint for the signed-in user, end the session and redirect to a registered
+ * post_logout_redirect_uri with `state`; otherwise ask for confirmation (CSRF-protected) and
+ * never redirect to an unverified URI.
+ */
+export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const params = c.req.method === 'GET' ? parseParams(new URL(c.req.url).search.slice(1)) : c.get('params');
+    const cookie = cookies.get(c, 'session');
+    const current = await loadSession(deps, cookies, c);
+    if (params.get('confirm') === 'yes') {
+      if (cookie) checkCsrf(csrfFor(cookie), params.get('csrf'));
+      await endSession(deps, cookies, c);
+      return page(c, (nonce) => LogoutPage({ nonce, done: true }));
+    }
+    const hint = await verifyHint(deps, params.get('id_token_hint'));
+    const sameUser = hint && (!current || current.user.id === hint.sub);
+    if (!hint || !sameUser) {
+      if (!cookie || !current) return page(c, (nonce) => LogoutPage({ nonce, done: true }));
+      return page(c, (nonce) => LogoutPage({ nonce, done: false, csrf: csrfFor(cookie) }));
+    }
+    const app = await deps.storage.applications.get(params.get('client_id') ?? hint.clientId);
+    const target = params.get('post_logout_redirect_uri');
+    await endSession(deps, cookies, c);
+    if (target && app && app.clientId === hint.clientId && app.logoutCallbacks.includes(target)) {
+      const url = new URL(target);
+      const state = params.get('state');
+      if (state !== undefined) url.searchParams.append('state', state);
+      return c.body(null, 303, { Location: url.toString(), 'Cache-Control': 'no-store' });
+    }
+    return page(c, (nonce) => LogoutPage({ nonce, done: true }));
+  };
+}

@@ -1,0 +1,80 @@
+import type { Context } from 'hono';
+import { normalizeEmail } from '../accounts/email.js';
+import { checkPassword } from '../accounts/password.js';
+import { attemptKeys, lockedFor, recordFailure } from '../accounts/throttle.js';
+import { clientIp } from '../http/client-ip.js';
+import type { AppEnv, Deps } from '../http/context.js';
+import type { Cookies } from '../http/cookies.js';
+import { PageError, page } from '../http/page.js';
+import { LoginPage } from '../ui/pages.js';
+import { checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
+import { startSession } from './authorize/session.js';
+
+const GENERIC = 'Wrong email or password.';
+
+async function render(
+  deps: Deps,
+  c: Context,
+  i: Interaction,
+  status: number,
+  email?: string,
+  error?: string,
+) {
+  const app = await deps.storage.applications.get(i.state.request.clientId);
+  const origin = new URL(i.state.request.redirectUri).origin;
+  const props = {
+    csrf: i.csrf,
+    appName: app?.name ?? 'the application',
+    email: email ?? i.state.request.loginHint,
+  };
+  return page(
+    c,
+    (nonce) => LoginPage({ nonce, ...props, ...(error ? { error } : {}) }),
+    status,
+    {},
+    `'self' ${origin}`,
+  );
+}
+
+/** GET /u/login: the login form for this browser's pending interaction; login_hint prefills it. */
+export function loginPage(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>) => render(deps, c, await loadInteraction(deps, cookies, c), 200);
+}
+
+/**
+ * POST /u/login: CSRF checked; throttled per account and IP (429 with Retry-After); one generic
+ * message, and the same argon2 work, for an unknown user, a wrong password and a blocked user;
+ * on success a new session id, then 303 back to /authorize/resume.
+ */
+export function loginSubmit(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const interaction = await loadInteraction(deps, cookies, c);
+    const params = c.get('params');
+    checkCsrf(interaction.csrf, params.get('csrf'));
+    const email = normalizeEmail(params.get('email') ?? '');
+    const password = params.get('password') ?? '';
+    const keys = attemptKeys(email, clientIp(c));
+    const now = deps.clock.now();
+    const wait = await lockedFor(deps.storage.loginAttempts, keys, now);
+    if (wait > 0) {
+      throw new PageError(
+        'Too many attempts',
+        `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minutes.`,
+        429,
+        {
+          'Retry-After': String(wait),
+        },
+      );
+    }
+    const user = email ? await deps.storage.users.getByEmail(email) : null;
+    const ok = await checkPassword(user?.passwordHash, password);
+    if (!ok || !user || user.blocked) {
+      await recordFailure(deps.storage.loginAttempts, deps.config.login, keys, now);
+      return render(deps, c, interaction, 400, email, GENERIC);
+    }
+    await deps.storage.loginAttempts.clear(keys.account);
+    await startSession(deps, cookies, c, user.id);
+    await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
+    return c.body(null, 303, { Location: '/authorize/resume', 'Cache-Control': 'no-store' });
+  };
+}

@@ -1,0 +1,52 @@
+import type { Context } from 'hono';
+import { userClaims } from '../accounts/claims.js';
+import type { AppEnv, Deps } from '../http/context.js';
+import { jsonNoStore } from '../http/respond.js';
+import { InvalidRequest, InvalidToken, OAuthError } from '../protocol/errors.js';
+import { parseParams } from '../protocol/params.js';
+import { activeAccessToken } from './introspect.js';
+
+/** RFC 6750 §3: errors carry `WWW-Authenticate: Bearer` with the error code. */
+function bearerError(c: Context, err: OAuthError): Response {
+  const status = err instanceof InvalidToken ? 401 : err.status;
+  const challenge = `Bearer realm="sesame", error="${err.error}", error_description="${err.description.replace(/"/g, "'")}"`;
+  return jsonNoStore(c, err.toJSON(), status, { 'WWW-Authenticate': challenge });
+}
+
+/** The access token from the Authorization header, or (POST only) the form body — never the query (RFC 9700 §4.3.2). */
+async function bearerToken(c: Context<AppEnv>): Promise<string> {
+  const header = c.req.header('authorization');
+  let fromBody: string | undefined;
+  if (
+    c.req.method === 'POST' &&
+    /^application\/x-www-form-urlencoded/i.test(c.req.header('content-type') ?? '')
+  ) {
+    fromBody = parseParams(await c.req.text()).get('access_token');
+  }
+  if (header && fromBody) throw new InvalidRequest('send the access token in one place only');
+  if (header) {
+    const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
+    if (!m) throw new InvalidToken('Authorization header must be Bearer with a token');
+    return m[1] as string;
+  }
+  if (fromBody) return fromBody;
+  throw new InvalidToken('an access token is required');
+}
+
+/** GET and POST /userinfo (OIDC Core §5.3): the claims of the scopes granted to the token. */
+export function userinfoEndpoint(deps: Deps) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    try {
+      const claims = await activeAccessToken(deps, await bearerToken(c));
+      if (!claims) throw new InvalidToken('the access token is invalid, expired or revoked');
+      const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+      if (!scopes.includes('openid')) throw new InvalidToken('the access token was not issued for openid');
+      const user = await deps.storage.users.get(claims.sub);
+      if (!user || user.blocked) throw new InvalidToken('the user no longer exists');
+      return jsonNoStore(c, userClaims(user, scopes));
+    } catch (err) {
+      if (err instanceof OAuthError) return bearerError(c, err);
+      throw err;
+    }
+  };
+}

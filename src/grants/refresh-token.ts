@@ -1,0 +1,44 @@
+import { InvalidGrant, InvalidScope } from '../protocol/errors.js';
+import { required } from '../protocol/params.js';
+import { parseScope } from '../protocol/scope.js';
+import { sha256 } from '../util/crypto.js';
+import type { GrantHandler } from './types.js';
+import { issueUserTokens, type UserGrant } from './user-tokens.js';
+
+/**
+ * RFC 6749 §6 with RFC 9700 §4.14.2 rotation: each use rotates the token; a rotated token used
+ * again within the grace period (two tabs racing) still works, after it revokes the whole family.
+ * The token is bound to its client; `scope` may only narrow.
+ */
+export const refreshToken: GrantHandler = {
+  grantType: 'refresh_token',
+  parameters: ['refresh_token', 'scope'],
+  async handle({ deps, params, client, now }) {
+    const record = await deps.storage.refreshTokens.get(sha256(required(params, 'refresh_token')));
+    if (!record || record.clientId !== client.app.clientId)
+      throw new InvalidGrant('refresh_token is invalid');
+    if (record.revokedAt !== null) throw new InvalidGrant('refresh_token was revoked');
+    if (record.expiresAt <= now || record.familyExpiresAt <= now)
+      throw new InvalidGrant('refresh_token has expired');
+    if (record.rotatedAt !== null || !(await deps.storage.refreshTokens.markRotated(record.hash, now))) {
+      const rotatedAt = record.rotatedAt ?? now;
+      if (now - rotatedAt > deps.config.refreshToken.reuseGrace) {
+        await deps.storage.refreshTokens.revokeFamily(record.familyId, now);
+        throw new InvalidGrant('refresh_token was already used; its family is revoked');
+      }
+    }
+    const grant = record.payload as unknown as UserGrant;
+    const requested = parseScope(params.get('scope'));
+    if (requested === null) throw new InvalidScope('scope is malformed');
+    const beyond = requested.filter((s) => !grant.scopes.includes(s));
+    if (beyond.length > 0) throw new InvalidScope(`scope ${beyond.join(' ')} was not granted`);
+    const scopes = requested.length > 0 ? requested : grant.scopes;
+    return issueUserTokens(
+      deps,
+      client.app,
+      { ...grant, scopes },
+      { familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
+      grant,
+    );
+  },
+};

@@ -1,0 +1,123 @@
+import { userClaims } from '../accounts/claims.js';
+import type { Deps } from '../http/context.js';
+import { InvalidGrant } from '../protocol/errors.js';
+import { formatScope } from '../protocol/scope.js';
+import type { Api, Application } from '../storage/types.js';
+import { issueAccessToken } from '../tokens/access-token.js';
+import { issueIdToken } from '../tokens/id-token.js';
+import { opaqueToken } from '../tokens/opaque.js';
+import { randomToken } from '../util/crypto.js';
+import type { TokenResponse } from './types.js';
+
+/** What a person granted an application: carried by codes and refresh tokens. */
+export interface UserGrant {
+  grantId: string;
+  userId: string;
+  scopes: string[];
+  audience?: string;
+  authTime: number;
+  sid?: string;
+  nonce?: string;
+  acr?: string;
+}
+
+/** The refresh-token family a new token joins; a new family when absent. */
+export interface Family {
+  familyId: string;
+  familyExpiresAt: number;
+}
+
+/** The API an access token is for; with none, a token for the userinfo endpoint. */
+async function audienceApi(deps: Deps, audience: string | undefined): Promise<Api> {
+  if (audience !== undefined) {
+    const api = await deps.storage.apis.getByIdentifier(audience);
+    if (!api) throw new InvalidGrant(`the API ${audience} no longer exists`);
+    return api;
+  }
+  return {
+    id: 'userinfo',
+    identifier: `${deps.config.issuer}/userinfo`,
+    name: 'userinfo',
+    scopes: [],
+    tokenLifetime: deps.config.accessToken.userinfoLifetime,
+    signingAlg: 'ES256',
+    allowOfflineAccess: false,
+    createdAt: 0,
+  };
+}
+
+/**
+ * Whether a refresh token may be issued: offline_access granted, the refresh_token grant
+ * allowed for the application, and offline access allowed by the API (or, for sign-ins without
+ * an API, by the application).
+ */
+function refreshAllowed(app: Application, api: Api, g: UserGrant): boolean {
+  if (!g.scopes.includes('offline_access') || !app.grantTypes.includes('refresh_token')) return false;
+  return g.audience !== undefined ? api.allowOfflineAccess : app.settings.allowOfflineAccess === true;
+}
+
+/**
+ * Issues the tokens of a user grant: a JWT access token (recorded under the grant so that a
+ * code replay can revoke it), an ID token when `openid` was granted (OIDC Core §3.1.3.3), and a
+ * refresh token in `family` (or a new one) when offline access is allowed. A narrowed refresh
+ * keeps the `original` grant on the new refresh token (RFC 6749 §6).
+ */
+export async function issueUserTokens(
+  deps: Deps,
+  app: Application,
+  g: UserGrant,
+  family?: Family,
+  original: UserGrant = g,
+): Promise<TokenResponse> {
+  const user = await deps.storage.users.get(g.userId);
+  if (!user || user.blocked) throw new InvalidGrant('the user no longer exists or is blocked');
+  const api = await audienceApi(deps, g.audience);
+  const now = deps.clock.now();
+  const at = await issueAccessToken(deps.keys, {
+    issuer: deps.config.issuer,
+    api,
+    subject: user.id,
+    clientId: app.clientId,
+    scopes: g.scopes,
+    now,
+  });
+  await deps.storage.grantTokens.add(g.grantId, at.jti, at.expiresAt);
+  const response: TokenResponse = { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn };
+  if (g.scopes.includes('openid')) {
+    response.id_token = await issueIdToken(deps.keys, {
+      issuer: deps.config.issuer,
+      clientId: app.clientId,
+      alg: app.settings.idTokenSigningAlg ?? 'RS256',
+      lifetime: deps.config.idToken.lifetime,
+      now,
+      subject: user.id,
+      authTime: g.authTime,
+      accessToken: at.token,
+      claims: userClaims(user, g.scopes),
+      ...(g.sid !== undefined ? { sid: g.sid } : {}),
+      ...(g.nonce !== undefined ? { nonce: g.nonce } : {}),
+      ...(g.acr !== undefined ? { acr: g.acr } : {}),
+    });
+  }
+  if (refreshAllowed(app, api, original)) {
+    const cfg = deps.config.refreshToken;
+    const fam = family ?? { familyId: randomToken(16), familyExpiresAt: now + cfg.absoluteLifetime };
+    const rt = opaqueToken();
+    await deps.storage.refreshTokens.create({
+      hash: rt.hash,
+      familyId: fam.familyId,
+      grantId: g.grantId,
+      clientId: app.clientId,
+      userId: user.id,
+      payload: original as unknown as Record<string, unknown>,
+      createdAt: now,
+      expiresAt: Math.min(now + cfg.idleLifetime, fam.familyExpiresAt),
+      familyExpiresAt: fam.familyExpiresAt,
+      rotatedAt: null,
+      revokedAt: null,
+    });
+    response.refresh_token = rt.value;
+  }
+  if (g.scopes.length > 0) response.scope = formatScope(g.scopes);
+  return response;
+}

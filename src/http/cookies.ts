@@ -1,0 +1,34 @@
+import type { Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+
+/** The cookies Sesame sets: the SSO session and the pending interaction. */
+export type CookieName = 'session' | 'interaction';
+
+/**
+ * Cookie names and attributes: HttpOnly, SameSite=Lax, Path=/; with an https issuer also
+ * Secure and the `__Host-` prefix (RFC 6265bis §4.1.3.2).
+ */
+export class Cookies {
+  private readonly secure: boolean;
+  constructor(issuer: string) {
+    this.secure = issuer.startsWith('https:');
+  }
+  private name(name: CookieName): string {
+    return this.secure ? `__Host-sesame_${name}` : `sesame_${name}`;
+  }
+  get(c: Context, name: CookieName): string | undefined {
+    return getCookie(c, this.name(name));
+  }
+  set(c: Context, name: CookieName, value: string, maxAge: number): void {
+    setCookie(c, this.name(name), value, {
+      httpOnly: true,
+      sameSite: 'Lax',
+      path: '/',
+      secure: this.secure,
+      maxAge,
+    });
+  }
+  clear(c: Context, name: CookieName): void {
+    deleteCookie(c, this.name(name), { path: '/', secure: this.secure });
+  }
+}

@@ -1,0 +1,43 @@
+import type { Context } from 'hono';
+import type { JSX } from 'hono/jsx/jsx-runtime';
+import { randomToken } from '../util/crypto.js';
+
+/**
+ * Headers on every HTML page: a strict CSP (nonce for the page's own style and script, no
+ * framing), X-Frame-Options DENY, Referrer-Policy no-referrer, Cache-Control no-store.
+ */
+export function pageHeaders(nonce: string, formAction = "'self'"): Record<string, string> {
+  return {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+    Pragma: 'no-cache',
+  };
+}
+
+/** Renders a page made by `render(nonce)` with the page headers. */
+export function page(
+  c: Context,
+  render: (nonce: string) => JSX.Element,
+  status = 200,
+  extra: Record<string, string> = {},
+  formAction?: string,
+): Response {
+  const nonce = randomToken(16);
+  const html = `<!doctype html>${render(nonce).toString()}`;
+  return c.newResponse(html, status as 200, { ...pageHeaders(nonce, formAction), ...extra });
+}
+
+/** An error shown to the person on Sesame's own error page, never sent to a client's redirect_uri. */
+export class PageError extends Error {
+  constructor(
+    readonly title: string,
+    message: string,
+    readonly status = 400,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}

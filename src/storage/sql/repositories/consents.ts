@@ -1,0 +1,75 @@
+import { type Kysely, sql } from 'kysely';
+import type { ConsentRepository, LoginAttemptRepository } from '../../types.js';
+import type { Database } from '../schema.js';
+
+/** Consents per user, application and audience. */
+export function consentRepository(db: Kysely<Database>): ConsentRepository {
+  return {
+    async get(userId, clientId, audience) {
+      const row = await db
+        .selectFrom('consents')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .where('audience', '=', audience)
+        .executeTakeFirst();
+      return row
+        ? { userId, clientId, audience, scopes: JSON.parse(row.scopes), updatedAt: Number(row.updated_at) }
+        : null;
+    },
+    async upsert(c) {
+      const scopes = JSON.stringify(c.scopes);
+      await db
+        .insertInto('consents')
+        .values({
+          user_id: c.userId,
+          client_id: c.clientId,
+          audience: c.audience,
+          scopes,
+          updated_at: c.updatedAt,
+        })
+        .onConflict((oc) =>
+          oc.columns(['user_id', 'client_id', 'audience']).doUpdateSet({ scopes, updated_at: c.updatedAt }),
+        )
+        .execute();
+    },
+  };
+}
+
+/** Failed-login counters; each update is one atomic upsert, so instances share one count. */
+export function loginAttemptRepository(db: Kysely<Database>): LoginAttemptRepository {
+  return {
+    async lockedFor(key, now) {
+      const row = await db
+        .selectFrom('login_attempts')
+        .select('locked_until')
+        .where('key', '=', key)
+        .executeTakeFirst();
+      return row ? Math.max(0, Number(row.locked_until) - now) : 0;
+    },
+    async recordFailure(key, now, window, threshold, lockSeconds) {
+      const cutoff = now - window;
+      const row = await db
+        .insertInto('login_attempts')
+        .values({ key, failures: 1, window_start: now, locked_until: 0 })
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet({
+            failures: sql`case when login_attempts.window_start <= ${cutoff} then 1 else login_attempts.failures + 1 end`,
+            window_start: sql`case when login_attempts.window_start <= ${cutoff} then ${now} else login_attempts.window_start end`,
+          }),
+        )
+        .returning('failures')
+        .executeTakeFirstOrThrow();
+      if (Number(row.failures) >= threshold) {
+        await db
+          .updateTable('login_attempts')
+          .set({ locked_until: now + lockSeconds, failures: 0, window_start: now })
+          .where('key', '=', key)
+          .execute();
+      }
+    },
+    async clear(key) {
+      await db.deleteFrom('login_attempts').where('key', '=', key).execute();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { GrantTokenRepository, RefreshTokenRecord, RefreshTokenRepository } from '../../types.js';
+import type { Database } from '../schema.js';
+
+const num = (v: number | null) => (v === null ? null : Number(v));
+
+const toToken = (row: Selectable<Database['refresh_tokens']>): RefreshTokenRecord => ({
+  hash: row.hash,
+  familyId: row.family_id,
+  grantId: row.grant_id,
+  clientId: row.client_id,
+  userId: row.user_id,
+  payload: JSON.parse(row.payload),
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+  familyExpiresAt: Number(row.family_expires_at),
+  rotatedAt: num(row.rotated_at),
+  revokedAt: num(row.revoked_at),
+});
+
+/** Refresh tokens by hash; rotation is one conditional UPDATE, so exactly one caller wins it. */
+export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenRepository {
+  return {
+    async create(t) {
+      await db
+        .insertInto('refresh_tokens')
+        .values({
+          hash: t.hash,
+          family_id: t.familyId,
+          grant_id: t.grantId,
+          client_id: t.clientId,
+          user_id: t.userId,
+          payload: JSON.stringify(t.payload),
+          created_at: t.createdAt,
+          expires_at: t.expiresAt,
+          family_expires_at: t.familyExpiresAt,
+          rotated_at: t.rotatedAt,
+          revoked_at: t.revokedAt,
+        })
+        .execute();
+    },
+    async get(hash) {
+      const row = await db
+        .selectFrom('refresh_tokens')
+        .selectAll()
+        .where('hash', '=', hash)
+        .executeTakeFirst();
+      return row ? toToken(row) : null;
+    },
+    async markRotated(hash, now) {
+      const res = await db
+        .updateTable('refresh_tokens')
+        .set({ rotated_at: now })
+        .where('hash', '=', hash)
+        .where('rotated_at', 'is', null)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    },
+    async revokeFamily(familyId, now) {
+      await db
+        .updateTable('refresh_tokens')
+        .set({ revoked_at: now })
+        .where('family_id', '=', familyId)
+        .where('revoked_at', 'is', null)
+        .execute();
+    },
+    async revokeGrant(grantId, now) {
+      await db
+        .updateTable('refresh_tokens')
+        .set({ revoked_at: now })
+        .where('grant_id', '=', grantId)
+        .where('revoked_at', 'is', null)
+        .execute();
+    },
+  };
+}
+
+/** Access-token jtis per grant. */
+export function grantTokenRepository(db: Kysely<Database>): GrantTokenRepository {
+  return {
+    async add(grantId, jti, expiresAt) {
+      await db.insertInto('grant_tokens').values({ grant_id: grantId, jti, expires_at: expiresAt }).execute();
+    },
+    async list(grantId) {
+      const rows = await db.selectFrom('grant_tokens').selectAll().where('grant_id', '=', grantId).execute();
+      return rows.map((r) => ({ jti: r.jti, expiresAt: Number(r.expires_at) }));
+    },
+  };
+}

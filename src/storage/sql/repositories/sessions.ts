@@ -1,0 +1,87 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { InteractionRepository, SessionRecord, SessionRepository } from '../../types.js';
+import type { Database } from '../schema.js';
+
+const toSession = (row: Selectable<Database['sessions']>): SessionRecord => ({
+  idHash: row.id_hash,
+  sid: row.sid,
+  userId: row.user_id,
+  authTime: Number(row.auth_time),
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+});
+
+/** SSO sessions by the hash of their cookie value. */
+export function sessionRepository(db: Kysely<Database>): SessionRepository {
+  return {
+    async create(s) {
+      await db
+        .insertInto('sessions')
+        .values({
+          id_hash: s.idHash,
+          sid: s.sid,
+          user_id: s.userId,
+          auth_time: s.authTime,
+          created_at: s.createdAt,
+          expires_at: s.expiresAt,
+        })
+        .execute();
+    },
+    async get(idHash) {
+      const row = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('id_hash', '=', idHash)
+        .executeTakeFirst();
+      return row ? toSession(row) : null;
+    },
+    async delete(idHash) {
+      await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+    },
+    async deleteBySid(sid) {
+      await db.deleteFrom('sessions').where('sid', '=', sid).execute();
+    },
+  };
+}
+
+/** Pending interactions by the hash of their cookie value. */
+export function interactionRepository(db: Kysely<Database>): InteractionRepository {
+  return {
+    async create(i) {
+      await db
+        .insertInto('interactions')
+        .values({
+          id_hash: i.idHash,
+          csrf: i.csrf,
+          payload: JSON.stringify(i.payload),
+          expires_at: i.expiresAt,
+        })
+        .execute();
+    },
+    async get(idHash) {
+      const row = await db
+        .selectFrom('interactions')
+        .selectAll()
+        .where('id_hash', '=', idHash)
+        .executeTakeFirst();
+      return row
+        ? {
+            idHash: row.id_hash,
+            csrf: row.csrf,
+            payload: JSON.parse(row.payload),
+            expiresAt: Number(row.expires_at),
+          }
+        : null;
+    },
+    async update(idHash, payload) {
+      await db
+        .updateTable('interactions')
+        .set({ payload: JSON.stringify(payload) })
+        .where('id_hash', '=', idHash)
+        .execute();
+    },
+    async delete(idHash) {
+      await db.deleteFrom('interactions').where('id_hash', '=', idHash).execute();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { Layout } from './layout.js';
+
+/** A hidden CSRF field (every form carries one). */
+const Csrf = (p: { token: string }) => <input type="hidden" name="csrf" value={p.token} />;
+
+export function LoginPage(p: {
+  nonce: string;
+  csrf: string;
+  appName: string;
+  email?: string;
+  error?: string;
+}) {
+  return (
+    <Layout title="Sign in" nonce={p.nonce}>
+      <h1>Sign in to continue to {p.appName}</h1>
+      {p.error ? (
+        <p class="error" role="alert">
+          {p.error}
+        </p>
+      ) : null}
+      <form method="post" action="/u/login">
+        <Csrf token={p.csrf} />
+        <label for="email">Email</label>
+        <input id="email" name="email" type="email" autocomplete="username" required value={p.email ?? ''} />
+        <label for="password">Password</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required />
+        <button type="submit">Sign in</button>
+      </form>
+    </Layout>
+  );
+}
+
+export function ConsentPage(p: {
+  nonce: string;
+  csrf: string;
+  appName: string;
+  apiName?: string;
+  scopes: { name: string; description: string }[];
+}) {
+  return (
+    <Layout title="Allow access" nonce={p.nonce}>
+      <h1>{p.appName} wants to access your account</h1>
+      {p.apiName ? <p>It asks for access to {p.apiName}:</p> : <p>It asks for:</p>}
+      <ul>
+        {p.scopes.map((s) => (
+          <li>
+            {s.description} <span class="muted">({s.name})</span>
+          </li>
+        ))}
+      </ul>
+      <form method="post" action="/u/consent">
+        <Csrf token={p.csrf} />
+        <button type="submit" name="decision" value="allow">
+          Allow
+        </button>
+        <button type="submit" name="decision" value="deny" class="secondary">
+          Deny
+        </button>
+      </form>
+    </Layout>
+  );
+}
+
+export function ErrorPage(p: { nonce: string; title: string; message: string }) {
+  return (
+    <Layout title={p.title} nonce={p.nonce}>
+      <h1>{p.title}</h1>
+      <p role="alert">{p.message}</p>
+    </Layout>
+  );
+}
+
+export function LogoutPage(p: { nonce: string; csrf?: string; done: boolean }) {
+  return (
+    <Layout title="Sign out" nonce={p.nonce}>
+      {p.done ? (
+        <>
+          <h1>You are signed out</h1>
+          <p>You can close this window.</p>
+        </>
+      ) : (
+        <>
+          <h1>Sign out?</h1>
+          <form method="post" action="/oidc/logout">
+            <Csrf token={p.csrf ?? ''} />
+            <input type="hidden" name="confirm" value="yes" />
+            <button type="submit">Sign out</button>
+          </form>
+        </>
+      )}
+    </Layout>
+  );
+}
+
+/** OAuth 2.0 Form Post Response Mode: posts the response to the client; a button without JavaScript. */
+export function FormPostPage(p: { nonce: string; action: string; fields: Record<string, string> }) {
+  return (
+    <Layout title="Continue" nonce={p.nonce}>
+      <form method="post" action={p.action} id="response">
+        {Object.entries(p.fields).map(([name, value]) => (
+          <input type="hidden" name={name} value={value} />
+        ))}
+        <noscript>
+          <p>JavaScript is off: press the button to continue.</p>
+        </noscript>
+        <button type="submit">Continue</button>
+      </form>
+      <script nonce={p.nonce}>{'document.getElementById("response").submit()'}</script>
+    </Layout>
+  );
+}

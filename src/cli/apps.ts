@@ -16,6 +16,9 @@ const view = (app: Application) => ({
   callbacks: app.callbacks,
   logout_callbacks: app.logoutCallbacks,
   grant_types: app.grantTypes,
+  skip_consent: app.settings.skipConsent === true,
+  id_token_signing_alg: app.settings.idTokenSigningAlg ?? 'RS256',
+  allow_offline_access: app.settings.allowOfflineAccess === true,
   created_at: app.createdAt,
 });
 
@@ -31,6 +34,9 @@ export function appsCommand(program: Command): void {
     .option('--callback <uri>', 'allowed callback URL (repeatable)', collect, [])
     .option('--logout-callback <uri>', 'allowed post-logout redirect URL (repeatable)', collect, [])
     .option('--grant <type>', 'grant type to allow instead of the defaults (repeatable)', collect, [])
+    .option('--skip-consent', 'first-party application: never ask the user for consent')
+    .option('--id-token-alg <alg>', 'ID token signing algorithm: RS256 (default), ES256, PS256 or EdDSA')
+    .option('--allow-offline-access', 'refresh tokens for sign-ins that name no API (offline_access)')
     .option('--json', 'print one JSON object')
     .action(async (o, cmd) =>
       withRuntime(cmd, async (rt) => {
@@ -40,6 +46,9 @@ export function appsCommand(program: Command): void {
           callbacks: o.callback,
           logoutCallbacks: o.logoutCallback,
           grants: o.grant,
+          skipConsent: Boolean(o.skipConsent),
+          idTokenSigningAlg: o.idTokenAlg,
+          allowOfflineAccess: Boolean(o.allowOfflineAccess),
         });
         const out = clientSecret ? { ...view(app), client_secret: clientSecret } : view(app);
         print(o.json, out, () =>

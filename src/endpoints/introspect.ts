@@ -3,8 +3,10 @@ import type { AppEnv, Deps } from '../http/context.js';
 import { authenticateClient } from '../http/middleware/client-auth.js';
 import { jsonNoStore } from '../http/respond.js';
 import { required } from '../protocol/params.js';
+import type { RefreshTokenRecord } from '../storage/types.js';
 import { type AccessTokenClaims, verifyAccessToken } from '../tokens/access-token.js';
 import { peekKid } from '../tokens/jwt.js';
+import { sha256 } from '../util/crypto.js';
 
 /** An access token that verifies, was issued here, has not expired and was not revoked. */
 export async function activeAccessToken(deps: Deps, token: string): Promise<AccessTokenClaims | null> {
@@ -19,6 +21,17 @@ export async function activeAccessToken(deps: Deps, token: string): Promise<Acce
   return claims;
 }
 
+/** A refresh token that exists here, is not revoked, not rotated past its grace, and not expired. */
+export async function activeRefreshToken(deps: Deps, token: string): Promise<RefreshTokenRecord | null> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  const record = await deps.storage.refreshTokens.get(sha256(token));
+  const now = deps.clock.now();
+  if (!record || record.revokedAt !== null || record.expiresAt <= now || record.familyExpiresAt <= now)
+    return null;
+  if (record.rotatedAt !== null && now - record.rotatedAt > deps.config.refreshToken.reuseGrace) return null;
+  return record;
+}
+
 const CLAIMS = ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti'] as const;
 
 /**
@@ -31,8 +44,23 @@ export function introspectionEndpoint(deps: Deps) {
     await authenticateClient(deps.storage.applications, c.req.header('authorization'), params, {
       allowPublic: false,
     });
-    const claims = await activeAccessToken(deps, required(params, 'token'));
-    if (!claims) return jsonNoStore(c, { active: false });
+    const token = required(params, 'token');
+    const claims = await activeAccessToken(deps, token);
+    if (!claims) {
+      const refresh = await activeRefreshToken(deps, token);
+      if (!refresh) return jsonNoStore(c, { active: false });
+      const scopes = (refresh.payload.scopes as string[] | undefined) ?? [];
+      return jsonNoStore(c, {
+        active: true,
+        token_type: 'refresh_token',
+        client_id: refresh.clientId,
+        sub: refresh.userId,
+        scope: scopes.join(' '),
+        iss: deps.config.issuer,
+        iat: refresh.createdAt,
+        exp: refresh.expiresAt,
+      });
+    }
     const body: Record<string, unknown> = { active: true, token_type: 'Bearer' };
     for (const name of CLAIMS) if (claims[name] !== undefined) body[name] = claims[name];
     return jsonNoStore(c, body);

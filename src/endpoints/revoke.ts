@@ -4,11 +4,11 @@ import { authenticateClient } from '../http/middleware/client-auth.js';
 import { NO_STORE } from '../http/respond.js';
 import { UnauthorizedClient } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
-import { activeAccessToken } from './introspect.js';
+import { activeAccessToken, activeRefreshToken } from './introspect.js';
 
 /**
  * POST /oauth/revoke (RFC 7009 §2.1): the client that a token was issued to revokes it. A JWT
- * is remembered by jti until it would have expired. Unknown or invalid tokens get 200 (§2.2);
+ * is remembered by jti until it would have expired; a refresh token takes its family with it. Unknown or invalid tokens get 200 (§2.2);
  * `token_type_hint` is only a hint, and an unknown one is ignored.
  */
 export function revocationEndpoint(deps: Deps) {
@@ -22,12 +22,22 @@ export function revocationEndpoint(deps: Deps) {
         allowPublic: true,
       },
     );
-    const claims = await activeAccessToken(deps, required(params, 'token'));
+    const token = required(params, 'token');
+    const claims = await activeAccessToken(deps, token);
     if (claims) {
       if (claims.client_id !== client.app.clientId) {
         throw new UnauthorizedClient('the token was not issued to this client');
       }
       await deps.storage.revocations.revoke(claims.jti, claims.exp);
+      return c.body(null, 200, NO_STORE);
+    }
+    // A refresh token: revoking it revokes its whole family (RFC 7009 §2.1, RFC 9700 §4.14.2).
+    const refresh = await activeRefreshToken(deps, token);
+    if (refresh) {
+      if (refresh.clientId !== client.app.clientId) {
+        throw new UnauthorizedClient('the token was not issued to this client');
+      }
+      await deps.storage.refreshTokens.revokeFamily(refresh.familyId, deps.clock.now());
     }
     return c.body(null, 200, NO_STORE);
   };

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createApi, deleteApi, getApi } from '../admin/apis.js';
 import type { Api } from '../storage/types.js';
-import { collect, print, withRuntime } from './context.js';
+import { collect, fieldLines, print, withRuntime } from './context.js';
 
 const view = (api: Api) => ({
   id: api.id,
@@ -69,11 +69,7 @@ export function apisCommand(program: Command): void {
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
         const out = view(await getApi(rt.storage, id));
-        print(o.json, out, () =>
-          Object.entries(out)
-            .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
-            .join('\n'),
-        );
+        print(o.json, out, () => fieldLines(out));
       }),
     );
 

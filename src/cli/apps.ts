@@ -7,7 +7,7 @@ import {
   rotateSecret,
 } from '../admin/applications.js';
 import type { Application } from '../storage/types.js';
-import { collect, print, withRuntime } from './context.js';
+import { collect, fieldLines, print, withRuntime } from './context.js';
 
 const view = (app: Application) => ({
   client_id: app.clientId,
@@ -88,13 +88,7 @@ export function appsCommand(program: Command): void {
         const apis = await Promise.all(grants.map((g) => rt.storage.apis.get(g.apiId)));
         const authorized = grants.map((g, i) => ({ api: apis[i]?.identifier ?? g.apiId, scopes: g.scopes }));
         const out = { ...view(app), authorized_apis: authorized };
-        print(o.json, out, () =>
-          Object.entries(out)
-            .map(
-              ([k, v]) => `${k}: ${typeof v === 'string' || typeof v === 'number' ? v : JSON.stringify(v)}`,
-            )
-            .join('\n'),
-        );
+        print(o.json, out, () => fieldLines(out));
       }),
     );
 

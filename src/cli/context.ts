@@ -16,6 +16,12 @@ export function print(json: boolean | undefined, value: unknown, human: () => st
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
+/** One `key: value` line per field, objects and arrays as JSON (the human form of `show`). */
+export const fieldLines = (o: Record<string, unknown>): string =>
+  Object.entries(o)
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
+    .join('\n');
+
 /** Collects a repeatable option into an array. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 

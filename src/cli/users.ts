@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createUser, deleteUser, getUser, setBlocked, setPassword } from '../admin/users.js';
 import type { User, UserClaims } from '../storage/types.js';
-import { print, withRuntime } from './context.js';
+import { fieldLines, print, withRuntime } from './context.js';
 
 const view = (u: User) => ({
   id: u.id,
@@ -11,11 +11,6 @@ const view = (u: User) => ({
   created_at: u.createdAt,
   updated_at: u.updatedAt,
 });
-
-const lines = (o: Record<string, unknown>) =>
-  Object.entries(o)
-    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
-    .join('\n');
 
 /** `sesame users …`: people who sign in. */
 export function usersCommand(program: Command): void {
@@ -72,7 +67,7 @@ export function usersCommand(program: Command): void {
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
         const out = view(await getUser(rt.storage, id));
-        print(o.json, out, () => lines(out));
+        print(o.json, out, () => fieldLines(out));
       }),
     );
 

@@ -47,6 +47,9 @@ export class Keystore {
   private records: SigningKeyRecord[] = [];
   private loadedAt = Number.NEGATIVE_INFINITY;
   private loading: Promise<void> | null = null;
+  private ensuring: Promise<unknown> = Promise.resolve();
+  /** performance.now() of the last reload for an unknown kid (at most one a second). */
+  private lastMissAt = Number.NEGATIVE_INFINITY;
   private readonly privateKeys = new Map<string, SigningKey>();
   private readonly publicKeys = new Map<string, VerificationKey>();
 
@@ -112,13 +115,23 @@ export class Keystore {
    */
   async prepare(kid?: string): Promise<void> {
     await this.fresh();
-    if (kid !== undefined && !this.publicKeys.has(kid) && this.opts.clock.now() - this.loadedAt >= 1) {
+    if (kid !== undefined && !this.publicKeys.has(kid) && performance.now() - this.lastMissAt >= 1000) {
+      this.lastMissAt = performance.now();
       await this.refresh();
     }
   }
 
-  /** Creates a key, signing at once, for each of `algs` that has no current or next key. */
-  async ensure(algs: readonly SigningAlg[]): Promise<SigningKeyRecord[]> {
+  /**
+   * Creates a key, signing at once, for each of `algs` that has no current or next key. One
+   * creation at a time in this process, so that concurrent first requests make one key.
+   */
+  ensure(algs: readonly SigningAlg[]): Promise<SigningKeyRecord[]> {
+    const run = this.ensuring.then(() => this.create(algs));
+    this.ensuring = run.catch(() => {});
+    return run;
+  }
+
+  private async create(algs: readonly SigningAlg[]): Promise<SigningKeyRecord[]> {
     const now = this.opts.clock.now();
     await this.refresh();
     const created: SigningKeyRecord[] = [];

@@ -35,10 +35,18 @@ export function serverMetadata(config: Pick<Config, 'issuer'>): Record<string, u
 
 /** OpenID Provider metadata (OpenID Connect Discovery 1.0 §3): the RFC 8414 document plus OIDC fields. */
 export function openidMetadata(config: Pick<Config, 'issuer'>): Record<string, unknown> {
+  const iss = config.issuer;
   return {
     ...serverMetadata(config),
+    userinfo_endpoint: `${iss}/userinfo`,
+    end_session_endpoint: `${iss}/oidc/logout`,
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: [],
+    id_token_signing_alg_values_supported: [...SIGNING_ALGS],
+    claims_supported: CLAIMS_SUPPORTED,
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
-import { OAuthError, ServerError } from '../protocol/errors.js';
+import { OAuthError, ServerError, TemporarilyUnavailable } from '../protocol/errors.js';
+import { isDatabaseUnavailable } from '../storage/unavailable.js';
 import { ErrorPage } from '../ui/pages.js';
 import type { AppEnv } from './context.js';
 import { PageError, page } from './page.js';
@@ -23,6 +24,11 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof OAuthError) {
     log?.info({ error: err.error, description: err.description, detail: err.detail }, 'request refused');
     return oauthErrorResponse(c, err);
+  }
+  if (isDatabaseUnavailable(err)) {
+    log?.warn({ err }, 'database unavailable');
+    const unavailable = new TemporarilyUnavailable('the database is unavailable; try again shortly');
+    return oauthErrorResponse(c, unavailable, { 'Retry-After': '1' });
   }
   log?.error({ err }, 'unexpected error');
   const id = c.get('requestId');

@@ -27,6 +27,10 @@ export function jsonCached(c: Context, body: unknown, maxAge: number): Response 
 }
 
 /** The RFC 6749 §5.2 error body with the error's status and headers. */
-export function oauthErrorResponse(c: Context, err: OAuthError): Response {
-  return jsonNoStore(c, err.toJSON(), err.status, err.headers);
+export function oauthErrorResponse(
+  c: Context,
+  err: OAuthError,
+  extra: Record<string, string> = {},
+): Response {
+  return jsonNoStore(c, err.toJSON(), err.status, { ...err.headers, ...extra });
 }

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
-import { PageError, page } from '../http/page.js';
+import { formActionSource, PageError, page } from '../http/page.js';
 import { AccessDenied } from '../protocol/errors.js';
 import { ConsentPage } from '../ui/pages.js';
 import { checkCsrf, finishInteraction, type Interaction, loadInteraction } from './authorize/interaction.js';
@@ -45,7 +45,7 @@ export function consentPage(deps: Deps, cookies: Cookies) {
     const missing = await scopesToConsent(deps, app, current.user.id, interaction.state);
     const shown = missing.length > 0 ? missing : interaction.state.request.scopes;
     const { apiName, scopes } = await describe(deps, interaction, shown);
-    const origin = new URL(interaction.state.request.redirectUri).origin;
+    const origin = formActionSource(interaction.state.request.redirectUri);
     return page(
       c,
       (nonce) =>

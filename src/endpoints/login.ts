@@ -5,7 +5,7 @@ import { attemptKeys, lockedFor, recordFailure } from '../accounts/throttle.js';
 import { clientIp } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
-import { PageError, page } from '../http/page.js';
+import { formActionSource, PageError, page } from '../http/page.js';
 import { LoginPage } from '../ui/pages.js';
 import { checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
 import { startSession } from './authorize/session.js';
@@ -21,7 +21,7 @@ async function render(
   error?: string,
 ) {
   const app = await deps.storage.applications.get(i.state.request.clientId);
-  const origin = new URL(i.state.request.redirectUri).origin;
+  const origin = formActionSource(i.state.request.redirectUri);
   const props = {
     csrf: i.csrf,
     appName: app?.name ?? 'the application',

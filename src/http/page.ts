@@ -41,3 +41,12 @@ export class PageError extends Error {
     super(message);
   }
 }
+
+/**
+ * The CSP `form-action` source that lets a form's redirect reach `uri`: its origin for http(s),
+ * its scheme for a native app's private-use scheme (whose origin is opaque).
+ */
+export function formActionSource(uri: string): string {
+  const url = new URL(uri);
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol;
+}

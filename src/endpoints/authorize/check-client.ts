@@ -12,13 +12,14 @@ export async function checkClient(apps: ApplicationRepository, params: Params): 
   return app;
 }
 
-const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::\d{1,5})?([/?].*)?$/;
+const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?([/?].*)?$/;
 
 /** RFC 8252 §7.3: a loopback IP redirect may use any port; everything else must be identical. */
 function sameWithoutPort(registered: string, requested: string): boolean {
   const r = LOOPBACK.exec(registered);
   const q = LOOPBACK.exec(requested);
-  return r !== null && q !== null && r[1] === q[1] && (r[2] ?? '') === (q[2] ?? '');
+  if (r === null || q === null || Number(q[2] ?? 80) > 65535) return false;
+  return r[1] === q[1] && (r[3] ?? '') === (q[3] ?? '');
 }
 
 /**

@@ -34,11 +34,11 @@ export function authorizeEndpoint(deps: Deps, cookies: Cookies) {
     }
     const app = await checkClient(deps.storage.applications, params);
     const redirectUri = checkRedirectUri(app, params);
-    let target: ResponseTarget = { redirectUri, responseMode: 'query' };
+    const target: ResponseTarget = { redirectUri, responseMode: 'query' };
     try {
-      target = { redirectUri, responseMode: responseModeOf(params) };
       if (!repeated.includes('state') && params.get('state') !== undefined)
         target.state = params.get('state');
+      target.responseMode = responseModeOf(params);
       if (repeated.length > 0) throw new InvalidRequest(`parameter ${repeated[0]} is repeated`);
       const { request } = await parseAuthorizationRequest(
         deps.storage,

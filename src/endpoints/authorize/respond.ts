@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { page } from '../../http/page.js';
+import { formActionSource, page } from '../../http/page.js';
 import type { OAuthError } from '../../protocol/errors.js';
 import { FormPostPage } from '../../ui/pages.js';
 import type { ResponseMode } from './request.js';
@@ -25,7 +25,7 @@ export function authorizationResponse(
   if (target.state !== undefined) all.state = target.state;
   all.iss = issuer;
   if (target.responseMode === 'form_post') {
-    const origin = new URL(target.redirectUri).origin;
+    const origin = formActionSource(target.redirectUri);
     return page(
       c,
       (nonce) => FormPostPage({ nonce, action: target.redirectUri, fields: all }),

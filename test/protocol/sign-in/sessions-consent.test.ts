@@ -1,0 +1,236 @@
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Api } from '../../../src/storage/types.js';
+import { startTestApp, type TestApp } from '../../support/app.js';
+import { describeEachBackend } from '../../support/databases.js';
+import type { UserAgent } from './agent.js';
+import {
+  browser,
+  CALLBACK,
+  newUser,
+  paramsOf,
+  publicClient,
+  publicSignIn,
+  SPA_CALLBACK,
+  webAuthorizationUrl,
+  webConfig,
+  webSignIn,
+} from './fixtures.js';
+
+type App = { clientId: string; clientSecret?: string };
+
+/** The scope names listed on a consent page, in order. */
+const listedScopes = (html: string) =>
+  [...html.matchAll(/<span class="muted">\(([^)]+)\)<\/span>/g)].map((m) => m[1]);
+
+describeEachBackend('sign-in: sessions and consent (OIDC Core §3.1.2.3–§3.1.2.4)', (backend) => {
+  let t: TestApp;
+  let api: Api;
+
+  beforeAll(async () => {
+    t = await startTestApp(backend);
+    api = await t.createApi();
+  });
+  afterAll(async () => t?.close());
+
+  const webApp = (extra: { skipConsent?: boolean } = {}): Promise<App> =>
+    t.createApp({ name: 'Web App', type: 'web', callbacks: [CALLBACK], ...extra });
+
+  async function signedInAgent(): Promise<UserAgent> {
+    const { creds } = await newUser(t);
+    return browser(t, creds);
+  }
+
+  describe('single sign-on', () => {
+    it('a second application signs in without a password (consent only)', async () => {
+      const agent = await signedInAgent();
+      const first = await webSignIn(agent, await webConfig(t, await webApp()));
+      expect(first.flow.pages).toEqual(['login', 'consent']);
+      const second = await webSignIn(agent, await webConfig(t, await webApp()));
+      expect(second.flow.pages).toEqual(['consent']);
+      expect(second.claims.sub).toBe(first.claims.sub);
+    });
+
+    it('a second, public application signs in with no page at all when it skips consent', async () => {
+      const agent = await signedInAgent();
+      const first = await webSignIn(agent, await webConfig(t, await webApp()));
+      const spa = await t.createApp({
+        name: 'SPA',
+        type: 'spa',
+        callbacks: [SPA_CALLBACK],
+        skipConsent: true,
+      });
+      const second = await publicSignIn(t, agent, await publicClient(t, spa.clientId, SPA_CALLBACK));
+      expect(second.flow.pages).toEqual([]);
+      expect(second.claims.sub).toBe(first.claims.sub);
+    });
+
+    it('another browser (no cookie) must log in', async () => {
+      const agent = await signedInAgent();
+      const app = await webApp();
+      await webSignIn(agent, await webConfig(t, app));
+      const fresh = browser(t, agent.credentials);
+      const again = await webSignIn(fresh, await webConfig(t, app));
+      expect(again.flow.pages).toEqual(['login']);
+    });
+  });
+
+  describe('consent', () => {
+    it('is remembered: the second authorization shows no page', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      const params = { scope: 'openid profile read:things', audience: api.identifier };
+      expect((await webSignIn(agent, config, params)).flow.pages).toEqual(['login', 'consent']);
+      expect((await webSignIn(agent, config, params)).flow.pages).toEqual([]);
+    });
+
+    it('a subset of the granted scopes needs no new consent', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      await webSignIn(agent, config, { scope: 'openid profile read:things', audience: api.identifier });
+      const again = await webSignIn(agent, config, { scope: 'openid read:things', audience: api.identifier });
+      expect(again.flow.pages).toEqual([]);
+    });
+
+    it('is asked again for a new scope, and the page lists only the new scope', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      const first = await webSignIn(agent, config, {
+        scope: 'openid profile read:things',
+        audience: api.identifier,
+      });
+      expect(listedScopes(first.flow.html.consent as string)).toEqual(['openid', 'profile', 'read:things']);
+      const second = await webSignIn(agent, config, {
+        scope: 'openid profile email read:things write:things',
+        audience: api.identifier,
+      });
+      expect(second.flow.pages).toEqual(['consent']);
+      const html = second.flow.html.consent as string;
+      expect(listedScopes(html)).toEqual(['email', 'write:things']);
+      expect(html).toContain('Write things');
+      expect(html).not.toContain('Read things');
+      expect(
+        (await webSignIn(agent, config, { scope: 'openid email write:things', audience: api.identifier }))
+          .flow.pages,
+      ).toEqual([]);
+    });
+
+    it('names the application and the API on the page', async () => {
+      const agent = await signedInAgent();
+      const app = await t.createApp({ name: 'Photo Printer', type: 'web', callbacks: [CALLBACK] });
+      const { flow } = await webSignIn(agent, await webConfig(t, app), {
+        scope: 'openid read:things',
+        audience: api.identifier,
+      });
+      expect(flow.html.consent).toContain('Photo Printer');
+      expect(flow.html.consent).toContain(api.name);
+    });
+
+    it('a skipConsent application never shows the consent page, even for new scopes', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp({ skipConsent: true }));
+      const first = await webSignIn(agent, config, { scope: 'openid read:things', audience: api.identifier });
+      expect(first.flow.pages).toEqual(['login']);
+      const second = await webSignIn(agent, config, {
+        scope: 'openid profile email read:things write:things',
+        audience: api.identifier,
+      });
+      expect(second.flow.pages).toEqual([]);
+      const forced = await webSignIn(agent, config, { scope: 'openid', prompt: 'consent' });
+      expect(forced.flow.pages).toEqual([]);
+    });
+
+    it('Deny → access_denied redirect with state and iss, and nothing is remembered', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      const pending = await webAuthorizationUrl(config, { scope: 'openid profile', state: 'deny-me' });
+      const flow = await agent.signIn(pending.url, { consent: 'deny' });
+      expect(flow.pages).toEqual(['login', 'consent']);
+      const loc = flow.location as URL;
+      expect(`${loc.origin}${loc.pathname}`).toBe(CALLBACK);
+      const p = paramsOf(loc.searchParams);
+      expect(p).toMatchObject({ error: 'access_denied', state: 'deny-me', iss: t.issuer });
+      expect(p.code).toBeUndefined();
+      await expect(
+        client.authorizationCodeGrant(config, loc, {
+          pkceCodeVerifier: pending.verifier,
+          expectedState: 'deny-me',
+        }),
+      ).rejects.toMatchObject({ error: 'access_denied' });
+      const again = await agent.signIn((await webAuthorizationUrl(config, { scope: 'openid profile' })).url, {
+        stopAt: 'consent',
+      });
+      expect(again.pages).toEqual(['consent']);
+    });
+
+    it('prompt=consent asks again for what was granted', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      await webSignIn(agent, config, { scope: 'openid profile' });
+      const again = await webSignIn(agent, config, { scope: 'openid profile', prompt: 'consent' });
+      expect(again.flow.pages).toEqual(['consent']);
+      expect(listedScopes(again.flow.html.consent as string)).toEqual(['openid', 'profile']);
+    });
+  });
+
+  describe('re-authentication', () => {
+    it('prompt=login shows the login page despite the session, and auth_time moves', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      const first = await webSignIn(agent, config);
+      t.clock.advance(20);
+      const again = await webSignIn(agent, config, { prompt: 'login' });
+      expect(again.flow.pages).toEqual(['login']);
+      expect(again.claims.auth_time).toBe((first.claims.auth_time as number) + 20);
+    });
+
+    it('max_age=0 after some time forces the login page', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      const first = await webSignIn(agent, config);
+      t.clock.advance(5);
+      const again = await webSignIn(agent, config, { max_age: '0' });
+      expect(again.flow.pages).toEqual(['login']);
+      expect(again.claims.auth_time).toBe((first.claims.auth_time as number) + 5);
+    });
+
+    it('max_age longer than the session’s age needs no login', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      const first = await webSignIn(agent, config);
+      t.clock.advance(5);
+      const again = await webSignIn(agent, config, { max_age: '3600' });
+      expect(again.flow.pages).toEqual([]);
+      expect(again.claims.auth_time).toBe(first.claims.auth_time);
+    });
+
+    it('prompt=none with max_age exceeded → login_required', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      await webSignIn(agent, config);
+      t.clock.advance(5);
+      const flow = await agent.signIn(
+        (await webAuthorizationUrl(config, { prompt: 'none', max_age: '1' })).url,
+      );
+      expect(flow.location?.searchParams.get('error')).toBe('login_required');
+    });
+
+    it('login_hint prefills the email field', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      const pending = await webAuthorizationUrl(config, { login_hint: 'hint.person@example.com' });
+      const flow = await agent.signIn(pending.url, { stopAt: 'login' });
+      expect(flow.html.login).toMatch(
+        /<input id="email" name="email" type="email"[^>]* value="hint.person@example.com"/,
+      );
+    });
+
+    it('login_hint is escaped in the email field', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      const pending = await webAuthorizationUrl(config, { login_hint: '"><script>alert(1)</script>' });
+      const flow = await agent.signIn(pending.url, { stopAt: 'login' });
+      expect(flow.html.login).not.toContain('<script>alert(1)');
+    });
+  });
+});

@@ -8,7 +8,7 @@ import type {
   Storage,
 } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
-import { randomToken, sha256 } from '../util/crypto.js';
+import { randomId, randomToken, sha256 } from '../util/crypto.js';
 import { NotFoundError, ValidationError } from './errors.js';
 
 export const APPLICATION_TYPES = [
@@ -91,7 +91,7 @@ function checkGrants(grants: string[] | undefined, type: ApplicationType): strin
 }
 
 /**
- * Registers an application. Client ids are 192 random bits; confidential applications get a
+ * Registers an application. Client ids are 32 random letters and digits (190 bits); confidential applications get a
  * 256-bit secret, returned once and stored only as SHA-256.
  */
 export async function createApplication(
@@ -110,7 +110,7 @@ export async function createApplication(
   const clientSecret = isConfidential(type) ? randomToken(32) : undefined;
   const now = clock.now();
   const app: Application = {
-    clientId: randomToken(24),
+    clientId: randomId(32),
     name,
     type,
     secretHash: clientSecret ? sha256(clientSecret) : null,

@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { ConfigError } from '../config/load.js';
 
 const VERSION = 'v1';
 
@@ -53,13 +55,19 @@ export function loadSecret(configured: string | undefined, dataDir: string): str
   if (configured) return configured;
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'secret');
+  // Written whole under a temporary name, then linked into place: a process starting at the
+  // same moment sees either no file or the complete one, and exactly one secret wins.
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  writeFileSync(tmp, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
   try {
-    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+    linkSync(tmp, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(tmp);
   }
   chmodSync(file, 0o600);
   const secret = readFileSync(file, 'utf8').trim();
-  if (secret.length < 32) throw new Error(`${file}: the secret must be at least 32 characters`);
+  if (secret.length < 32) throw new ConfigError(`${file}: the secret must be at least 32 characters`);
   return secret;
 }

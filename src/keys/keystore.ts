@@ -6,6 +6,9 @@ import type { Clock } from '../util/clock.js';
 import { decrypt } from './encryption.js';
 import { generateSigningKey } from './generate.js';
 
+/** The longest lifetime any token may have (the configuration's upper bound), in seconds. */
+const MAX_TOKEN_LIFETIME = 2592000;
+
 /** Where a key stands in its life at a moment. */
 export type KeyStatus = 'next' | 'current' | 'retiring';
 
@@ -122,7 +125,7 @@ export class Keystore {
   }
 
   /**
-   * Creates a key, signing at once, for each of `algs` that has no current or next key. One
+   * Creates a key, signing at once, for each of `algs` that has no current key. One
    * creation at a time in this process, so that concurrent first requests make one key.
    */
   ensure(algs: readonly SigningAlg[]): Promise<SigningKeyRecord[]> {
@@ -136,8 +139,15 @@ export class Keystore {
     await this.refresh();
     const created: SigningKeyRecord[] = [];
     for (const alg of algs) {
-      if (this.records.some((k) => k.alg === alg && keyStatus(k, now) !== 'retiring')) continue;
+      if (this.records.some((k) => k.alg === alg && keyStatus(k, now) === 'current')) continue;
       const key = await generateSigningKey(alg, this.opts.encryptionKey, { now, activatesAt: now });
+      // A rotation made before any key signed (`keys rotate` before the first start): this key
+      // signs until the rotated-in one activates, then stays published as long as a token can live.
+      const next = this.records.find((k) => k.alg === alg && keyStatus(k, now) === 'next');
+      if (next) {
+        key.retiresAt = next.activatesAt;
+        key.publishedUntil = next.activatesAt + MAX_TOKEN_LIFETIME;
+      }
       await this.opts.repo.insert(key);
       created.push(key);
     }

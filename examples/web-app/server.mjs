@@ -47,7 +47,8 @@ createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', base);
     const s = session(req, res);
     if (url.pathname === '/') {
-      if (!s.user) return html(res, '<h1>Example app</h1><p><a id="login" href="/login">Sign in with Sesame</a></p>');
+      if (!s.user)
+        return html(res, '<h1>Example app</h1><p><a id="login" href="/login">Sign in with Sesame</a></p>');
       return html(
         res,
         `<h1>Hello <span id="email">${esc(s.user.email ?? s.user.sub)}</span></h1>` +
@@ -89,7 +90,8 @@ createServer(async (req, res) => {
       const idToken = s.tokens?.id_token;
       for (const k of Object.keys(s)) delete s[k];
       const target = idToken
-        ? client.buildEndSessionUrl(config, { id_token_hint: idToken, post_logout_redirect_uri: `${base}/` }).href
+        ? client.buildEndSessionUrl(config, { id_token_hint: idToken, post_logout_redirect_uri: `${base}/` })
+            .href
         : '/';
       res.writeHead(302, { location: target });
       return res.end();

@@ -1,4 +1,5 @@
 import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
+import { DEVICE_CODE } from '../protocol/grant-types.js';
 import { checkRedirectUri } from '../protocol/redirect-uri.js';
 import type {
   Application,
@@ -22,18 +23,28 @@ export const APPLICATION_TYPES = [
 export const GRANTS_BY_TYPE: Record<ApplicationType, { defaults: string[]; allowed: string[] }> = {
   web: {
     defaults: ['authorization_code', 'refresh_token'],
-    allowed: ['authorization_code', 'refresh_token', 'client_credentials'],
+    allowed: [
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+      'password',
+      'implicit',
+      DEVICE_CODE,
+    ],
   },
   spa: {
     defaults: ['authorization_code', 'refresh_token'],
-    allowed: ['authorization_code', 'refresh_token'],
+    allowed: ['authorization_code', 'refresh_token', 'password', 'implicit'],
   },
   native: {
-    defaults: ['authorization_code', 'refresh_token'],
-    allowed: ['authorization_code', 'refresh_token'],
+    defaults: ['authorization_code', 'refresh_token', DEVICE_CODE],
+    allowed: ['authorization_code', 'refresh_token', 'password', DEVICE_CODE],
   },
   m2m: { defaults: ['client_credentials'], allowed: ['client_credentials'] },
 };
+
+/** Short names the CLI accepts for grant types with long URNs. */
+const GRANT_ALIASES: Record<string, string> = { device_code: DEVICE_CODE };
 
 /** Confidential types hold a secret; spa and native are public clients (RFC 6749 §2.1). */
 export const isConfidential = (type: ApplicationType): boolean => type === 'web' || type === 'm2m';
@@ -80,14 +91,15 @@ function checkUris(field: string, uris: string[], type: ApplicationType): string
 function checkGrants(grants: string[] | undefined, type: ApplicationType): string[] {
   const rule = GRANTS_BY_TYPE[type];
   if (!grants || grants.length === 0) return [...rule.defaults];
-  for (const g of grants) {
+  const named = grants.map((g) => GRANT_ALIASES[g] ?? g);
+  for (const g of named) {
     if (!rule.allowed.includes(g)) {
       throw new ValidationError(
         `grant ${JSON.stringify(g)}: ${type} applications may use ${rule.allowed.join(', ')}`,
       );
     }
   }
-  return [...new Set(grants)];
+  return [...new Set(named)];
 }
 
 /**

@@ -91,6 +91,12 @@ export const configSchema = z
           .describe('Seconds a rotated refresh token still works (two tabs refreshing at once).'),
       })
       .prefault({}),
+    device: z
+      .object({
+        codeLifetime: seconds(60, 3600).default(600).describe('Device-code lifetime, seconds (RFC 8628).'),
+        interval: seconds(1, 60).default(5).describe('Seconds a device waits between polls.'),
+      })
+      .prefault({}),
     session: z
       .object({
         lifetime: seconds(60, 31536000).default(604800).describe('SSO session lifetime, seconds.'),

@@ -21,6 +21,7 @@ export function serverMetadata(config: Pick<Config, 'issuer'>): Record<string, u
     introspection_endpoint: `${iss}/oauth/introspect`,
     revocation_endpoint: `${iss}/oauth/revoke`,
     authorization_endpoint: `${iss}/authorize`,
+    device_authorization_endpoint: `${iss}/oauth/device/code`,
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'fragment', 'form_post'],
     grant_types_supported: supportedGrantTypes,

@@ -5,9 +5,8 @@ import { page } from '../http/page.js';
 import { parseParams } from '../protocol/params.js';
 import { peekKid, verifyJwt } from '../tokens/jwt.js';
 import { LogoutPage } from '../ui/pages.js';
-import { sha256 } from '../util/crypto.js';
 import { checkCsrf } from './authorize/interaction.js';
-import { endSession, loadSession } from './authorize/session.js';
+import { endSession, loadSession, sessionCsrf } from './authorize/session.js';
 
 /** The claims of an ID token this server issued (expired ones included, as logout allows). */
 async function verifyHint(deps: Deps, hint: string | undefined) {
@@ -19,8 +18,6 @@ async function verifyHint(deps: Deps, hint: string | undefined) {
     return null;
   return { clientId: c.aud, sub: c.sub };
 }
-
-const csrfFor = (sessionCookie: string) => sha256(`logout:${sessionCookie}`);
 
 /**
  * GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0 §2–§3): with a valid
@@ -34,7 +31,8 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
     const cookie = cookies.get(c, 'session');
     const current = await loadSession(deps, cookies, c);
     if (params.get('confirm') === 'yes') {
-      if (cookie) checkCsrf(csrfFor(cookie), params.get('csrf'));
+      const csrf = sessionCsrf(cookies, c, 'logout');
+      if (csrf) checkCsrf(csrf, params.get('csrf'));
       await endSession(deps, cookies, c);
       return page(c, (nonce) => LogoutPage({ nonce, done: true }));
     }
@@ -42,7 +40,9 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
     const sameUser = hint && (!current || current.user.id === hint.sub);
     if (!hint || !sameUser) {
       if (!cookie || !current) return page(c, (nonce) => LogoutPage({ nonce, done: true }));
-      return page(c, (nonce) => LogoutPage({ nonce, done: false, csrf: csrfFor(cookie) }));
+      return page(c, (nonce) =>
+        LogoutPage({ nonce, done: false, csrf: sessionCsrf(cookies, c, 'logout') ?? '' }),
+      );
     }
     const app = await deps.storage.applications.get(params.get('client_id') ?? hint.clientId);
     const target = params.get('post_logout_redirect_uri');

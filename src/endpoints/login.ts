@@ -20,19 +20,20 @@ async function render(
   email?: string,
   error?: string,
 ) {
-  const app = await deps.storage.applications.get(i.state.request.clientId);
-  const origin = formActionSource(i.state.request.redirectUri);
+  const req = i.state.request;
+  const app = req ? await deps.storage.applications.get(req.clientId) : null;
+  const formAction = req ? `'self' ${formActionSource(req.redirectUri)}` : "'self'";
   const props = {
     csrf: i.csrf,
-    appName: app?.name ?? 'the application',
-    email: email ?? i.state.request.loginHint,
+    appName: app?.name ?? 'Sesame',
+    email: email ?? req?.loginHint,
   };
   return page(
     c,
     (nonce) => LoginPage({ nonce, ...props, ...(error ? { error } : {}) }),
     status,
     {},
-    `'self' ${origin}`,
+    formAction,
   );
 }
 
@@ -75,6 +76,9 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     await deps.storage.loginAttempts.clear(keys.account);
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
-    return c.body(null, 303, { Location: '/authorize/resume', 'Cache-Control': 'no-store' });
+    return c.body(null, 303, {
+      Location: interaction.state.returnTo ?? '/authorize/resume',
+      'Cache-Control': 'no-store',
+    });
   };
 }

@@ -18,6 +18,8 @@ export interface GrantContext {
   params: Params;
   client: AuthenticatedClient;
   now: number;
+  /** The caller's address, for throttling (password grant). */
+  ip: string;
 }
 
 /** One grant type (house rule 2): its name, the parameters it reads, and its handler. */

@@ -1,6 +1,8 @@
 import type { Handler, MiddlewareHandler } from 'hono';
 import { authorizeEndpoint, resumeEndpoint } from '../endpoints/authorize/index.js';
 import { consentPage, consentSubmit } from '../endpoints/consent.js';
+import { activateConfirm, activatePage, activateSubmit } from '../endpoints/device/activate.js';
+import { deviceAuthorizationEndpoint } from '../endpoints/device/authorization.js';
 import { discoveryEndpoint } from '../endpoints/discovery.js';
 import { endSessionEndpoint } from '../endpoints/end-session.js';
 import { healthEndpoint, readyEndpoint } from '../endpoints/health.js';
@@ -39,6 +41,12 @@ export function routes(deps: Deps): Route[] {
       path: '/u/consent',
       methods: { GET: [consentPage(deps, cookies)], POST: [form, consentSubmit(deps, cookies)] },
     },
+    { path: '/oauth/device/code', methods: { POST: [form, deviceAuthorizationEndpoint(deps)] } },
+    {
+      path: '/activate',
+      methods: { GET: [activatePage(deps, cookies)], POST: [form, activateSubmit(deps, cookies)] },
+    },
+    { path: '/activate/confirm', methods: { POST: [form, activateConfirm(deps, cookies)] } },
     { path: '/userinfo', methods: { GET: [userinfo], POST: [userinfo] } },
     { path: '/oidc/logout', methods: { GET: [logout], POST: [form, logout] } },
     {

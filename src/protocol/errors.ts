@@ -39,6 +39,17 @@ export class InvalidGrant extends OAuthError {
   readonly error = 'invalid_grant';
 }
 
+/** Too many failed attempts: invalid_grant with HTTP 429 and Retry-After (RFC 6585 §4). */
+export class TooManyAttempts extends OAuthError {
+  readonly error = 'invalid_grant';
+  override readonly status = 429;
+  override readonly headers: Record<string, string>;
+  constructor(retryAfter: number) {
+    super(`too many failed attempts; try again in ${retryAfter} seconds`);
+    this.headers = { 'Retry-After': String(retryAfter) };
+  }
+}
+
 /** RFC 6749 §5.2: the client may not use this grant type. */
 export class UnauthorizedClient extends OAuthError {
   readonly error = 'unauthorized_client';
@@ -82,7 +93,21 @@ export class UnsupportedTokenType extends OAuthError {
 /** RFC 6749 §4.1.2.1: the resource owner or server denied the request. */
 export class AccessDenied extends OAuthError {
   readonly error = 'access_denied';
-  override readonly status = 403;
+}
+
+/** RFC 8628 §3.5: the person has not yet approved the device. */
+export class AuthorizationPending extends OAuthError {
+  readonly error = 'authorization_pending';
+}
+
+/** RFC 8628 §3.5: the device polls faster than its interval; the interval grows by 5 s. */
+export class SlowDown extends OAuthError {
+  readonly error = 'slow_down';
+}
+
+/** RFC 8628 §3.5: the device_code has expired. */
+export class ExpiredToken extends OAuthError {
+  readonly error = 'expired_token';
 }
 
 /** RFC 6750 §3.1: the access token is expired, revoked or malformed. */

@@ -273,6 +273,45 @@ export interface LoginAttemptRepository {
   clear(key: string): Promise<void>;
 }
 
+/** Where a device authorization stands (RFC 8628 §3.5). */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'consumed';
+
+/** A device authorization: the device code by hash, the user code the person types. */
+export interface DeviceCodeRecord {
+  hash: string;
+  /** Normalised: 8 letters, no dash, upper case. */
+  userCode: string;
+  clientId: string;
+  /** scopes, audience. */
+  payload: Record<string, unknown>;
+  status: DeviceCodeStatus;
+  userId: string | null;
+  authTime: number | null;
+  /** Seconds the device must wait between polls; grows with slow_down. */
+  interval: number;
+  lastPolledAt: number | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface DeviceCodeRepository {
+  create(code: DeviceCodeRecord): Promise<void>;
+  get(hash: string): Promise<DeviceCodeRecord | null>;
+  getByUserCode(userCode: string): Promise<DeviceCodeRecord | null>;
+  /**
+   * Records a poll at `now`, atomically: returns 'slow_down' (and adds 5 s to the interval)
+   * when the previous poll was less than the interval ago, else 'ok'.
+   */
+  poll(hash: string, now: number): Promise<'ok' | 'slow_down'>;
+  /** pending → approved or denied, once; false when it was no longer pending. */
+  decide(
+    userCode: string,
+    decision: { approved: boolean; userId: string; authTime: number },
+  ): Promise<boolean>;
+  /** approved → consumed, exactly once across every caller (house rule 7). */
+  consume(hash: string): Promise<boolean>;
+}
+
 /** All repositories; what a transaction hands its callback. */
 export interface Repositories {
   applications: ApplicationRepository;
@@ -288,6 +327,7 @@ export interface Repositories {
   refreshTokens: RefreshTokenRepository;
   grantTokens: GrantTokenRepository;
   loginAttempts: LoginAttemptRepository;
+  deviceCodes: DeviceCodeRepository;
 }
 
 /** The storage a server or the CLI runs on. */

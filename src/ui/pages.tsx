@@ -109,3 +109,79 @@ export function FormPostPage(p: { nonce: string; action: string; fields: Record<
     </Layout>
   );
 }
+
+/** RFC 8628 §3.3: the person enters (or confirms) the code their device shows. */
+export function ActivatePage(p: { nonce: string; csrf: string; userCode?: string; error?: string }) {
+  return (
+    <Layout title="Connect a device" nonce={p.nonce}>
+      <h1>Connect a device</h1>
+      <p>Enter the code shown on your device.</p>
+      {p.error ? (
+        <p class="error" role="alert">
+          {p.error}
+        </p>
+      ) : null}
+      <form method="post" action="/activate">
+        <Csrf token={p.csrf} />
+        <label for="user_code">Code</label>
+        <input
+          id="user_code"
+          name="user_code"
+          type="text"
+          autocomplete="off"
+          autocapitalize="characters"
+          required
+          value={p.userCode ?? ''}
+        />
+        <button type="submit">Continue</button>
+      </form>
+    </Layout>
+  );
+}
+
+/** The device's application and the scopes it asks for, with Allow and Deny. */
+export function DeviceConfirmPage(p: {
+  nonce: string;
+  csrf: string;
+  userCode: string;
+  appName: string;
+  apiName?: string;
+  scopes: { name: string; description: string }[];
+}) {
+  return (
+    <Layout title="Allow the device" nonce={p.nonce}>
+      <h1>Allow {p.appName} on your device?</h1>
+      <p>
+        Code <strong>{p.userCode}</strong>.{' '}
+        {p.apiName ? `It asks for access to ${p.apiName}:` : 'It asks for:'}
+      </p>
+      <ul>
+        {p.scopes.map((s) => (
+          <li>
+            {s.description} <span class="muted">({s.name})</span>
+          </li>
+        ))}
+      </ul>
+      <form method="post" action="/activate/confirm">
+        <Csrf token={p.csrf} />
+        <input type="hidden" name="user_code" value={p.userCode} />
+        <button type="submit" name="decision" value="allow">
+          Allow
+        </button>
+        <button type="submit" name="decision" value="deny" class="secondary">
+          Deny
+        </button>
+      </form>
+    </Layout>
+  );
+}
+
+/** After the decision: go back to the device. */
+export function DeviceDonePage(p: { nonce: string; approved: boolean }) {
+  return (
+    <Layout title={p.approved ? 'Device connected' : 'Device denied'} nonce={p.nonce}>
+      <h1>{p.approved ? 'Device connected' : 'Request denied'}</h1>
+      <p>{p.approved ? 'You can return to your device now.' : 'The device was not given access.'}</p>
+    </Layout>
+  );
+}

@@ -5,7 +5,7 @@ import { PageError } from '../../http/page.js';
 import { InvalidRequest, OAuthError } from '../../protocol/errors.js';
 import { type Params, parseParams } from '../../protocol/params.js';
 import { checkClient, checkRedirectUri } from './check-client.js';
-import { loadInteraction } from './interaction.js';
+import { loadInteraction, pendingRequest } from './interaction.js';
 import { proceed } from './proceed.js';
 import { parseAuthorizationRequest, responseModeOf } from './request.js';
 import { authorizationError, type ResponseTarget } from './respond.js';
@@ -59,7 +59,7 @@ export function authorizeEndpoint(deps: Deps, cookies: Cookies) {
 export function resumeEndpoint(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const interaction = await loadInteraction(deps, cookies, c);
-    const req = interaction.state.request;
+    const req = pendingRequest(interaction);
     const app = await deps.storage.applications.get(req.clientId);
     if (!app) throw new PageError('Unknown application', 'The application is not registered.');
     try {

@@ -7,7 +7,10 @@ import type { AuthorizationRequest } from './request.js';
 
 /** What an interaction remembers: the request, and what the person has done so far. */
 export interface InteractionState {
-  request: AuthorizationRequest;
+  /** The authorization request waiting; absent when the login is for another page (/activate). */
+  request?: AuthorizationRequest;
+  /** Where the login page sends the person afterwards; default /authorize/resume. */
+  returnTo?: string;
   /** Set when the person logged in during this interaction. */
   loggedIn?: boolean;
   /** Set when the person consented during this interaction. */
@@ -47,6 +50,12 @@ export async function loadInteraction(deps: Deps, cookies: Cookies, c: Context):
     );
   }
   return { idHash: record.idHash, csrf: record.csrf, state: record.payload as unknown as InteractionState };
+}
+
+/** The interaction's authorization request, or an error page when it has none. */
+export function pendingRequest(i: Interaction): AuthorizationRequest {
+  if (!i.state.request) throw new PageError('Nothing to resume', 'No sign-in is waiting for this page.');
+  return i.state.request;
 }
 
 /** The form's CSRF token must be the interaction's own; a missing or foreign one is 403. */

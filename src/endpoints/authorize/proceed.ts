@@ -11,7 +11,7 @@ import { loadSession } from './session.js';
 
 /** The scopes of the request that the user has not yet granted this application. */
 export async function scopesToConsent(deps: Deps, app: Application, userId: string, state: InteractionState) {
-  const req = state.request;
+  const req = state.request!;
   const consent = await deps.storage.consents.get(userId, app.clientId, req.audience ?? '');
   return req.scopes.filter((s) => !consent?.scopes.includes(s));
 }
@@ -34,7 +34,7 @@ export async function proceed(
   state: InteractionState,
   interactionHash?: string,
 ): Promise<Response> {
-  const req = state.request;
+  const req = state.request!;
   const now = deps.clock.now();
   const current = await loadSession(deps, cookies, c);
   const tooOld = current && req.maxAge !== undefined && now - current.session.authTime > req.maxAge;

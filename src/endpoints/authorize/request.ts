@@ -1,14 +1,8 @@
-import {
-  InvalidRequest,
-  InvalidScope,
-  InvalidTarget,
-  UnauthorizedClient,
-  UnsupportedResponseType,
-} from '../../protocol/errors.js';
+import { audienceApi, userScopes } from '../../grants/user-scopes.js';
+import { InvalidRequest, UnauthorizedClient, UnsupportedResponseType } from '../../protocol/errors.js';
 import type { Params } from '../../protocol/params.js';
 import { checkChallenge } from '../../protocol/pkce.js';
 import { requestedAudience } from '../../protocol/resource.js';
-import { OIDC_SCOPES, parseScope } from '../../protocol/scope.js';
 import type { Api, Application, Storage } from '../../storage/types.js';
 
 export type ResponseMode = 'query' | 'fragment' | 'form_post';
@@ -51,17 +45,6 @@ function parsePrompt(value: string | undefined): string[] {
   return prompt;
 }
 
-/** Scopes: OIDC scopes, and the named API's own scopes; anything else is invalid_scope. */
-function parseScopes(value: string | undefined, api: Api | null): string[] {
-  const scopes = parseScope(value);
-  if (scopes === null) throw new InvalidScope('scope is malformed');
-  for (const s of scopes) {
-    const known = (OIDC_SCOPES as readonly string[]).includes(s) || api?.scopes.some((d) => d.name === s);
-    if (!known) throw new InvalidScope(`scope ${s} is not known${api ? ` for ${api.identifier}` : ''}`);
-  }
-  return scopes;
-}
-
 /**
  * Validates everything after client and redirect_uri (RFC 6749 §4.1.1, OIDC Core §3.1.2.1,
  * RFC 7636, RFC 8707): response_type code, scope, audience, PKCE (S256; required for public
@@ -81,10 +64,8 @@ export async function parseAuthorizationRequest(
   if (!app.grantTypes.includes('authorization_code')) {
     throw new UnauthorizedClient('client is not allowed to use the authorization code flow');
   }
-  const audience = requestedAudience(params);
-  const api = audience === undefined ? null : await storage.apis.getByIdentifier(audience);
-  if (audience !== undefined && !api) throw new InvalidTarget(`audience ${audience} is not a registered API`);
-  const scopes = parseScopes(params.get('scope'), api);
+  const api = await audienceApi(storage.apis, requestedAudience(params));
+  const scopes = userScopes(params.get('scope'), api);
   const codeChallenge = checkChallenge(params.get('code_challenge'), params.get('code_challenge_method'));
   if (app.secretHash === null && codeChallenge === undefined) {
     throw new InvalidRequest('code_challenge is required for public clients (PKCE)');

@@ -52,3 +52,13 @@ export async function endSession(deps: Deps, cookies: Cookies, c: Context): Prom
   if (value) await deps.storage.sessions.delete(sha256(value));
   cookies.clear(c, 'session');
 }
+
+/**
+ * A CSRF token for a form bound to the SSO session rather than to an interaction (logout,
+ * device activation): a hash of the HttpOnly cookie's value and the form's purpose, which a
+ * foreign page can neither read nor compute.
+ */
+export function sessionCsrf(cookies: Cookies, c: Context, purpose: string): string | undefined {
+  const value = cookies.get(c, 'session');
+  return value ? sha256(`${purpose}:${value}`) : undefined;
+}

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { grantHandler } from '../../grants/registry.js';
+import { clientIp } from '../../http/client-ip.js';
 import type { AppEnv, Deps } from '../../http/context.js';
 import { authenticateClient } from '../../http/middleware/client-auth.js';
 import { jsonNoStore } from '../../http/respond.js';
@@ -27,7 +28,7 @@ export function tokenEndpoint(deps: Deps) {
     if (!client.app.grantTypes.includes(grantType)) {
       throw new UnauthorizedClient(`client is not allowed to use grant_type ${grantType}`);
     }
-    const body = await handler.handle({ deps, params, client, now: deps.clock.now() });
+    const body = await handler.handle({ deps, params, client, now: deps.clock.now(), ip: clientIp(c) });
     return jsonNoStore(c, body);
   };
 }

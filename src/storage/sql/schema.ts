@@ -104,6 +104,19 @@ export interface Database {
     window_start: number;
     locked_until: number;
   };
+  device_codes: {
+    hash: string;
+    user_code: string;
+    client_id: string;
+    payload: string;
+    status: string;
+    user_id: string | null;
+    auth_time: number | null;
+    poll_interval: number;
+    last_polled_at: number | null;
+    created_at: number;
+    expires_at: number;
+  };
   sesame_migrations: {
     name: string;
     applied_at: number;

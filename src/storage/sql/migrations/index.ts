@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import * as m001 from './001-initial.js';
 import * as m002 from './002-users.js';
 import * as m003 from './003-sign-in.js';
+import * as m004 from './004-device-codes.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -15,4 +16,5 @@ export const migrations: Migration[] = [
   { name: '001-initial', ...m001 },
   { name: '002-users', ...m002 },
   { name: '003-sign-in', ...m003 },
+  { name: '004-device-codes', ...m004 },
 ];

@@ -6,6 +6,7 @@ import { applicationRepository } from './applications.js';
 import { authorizationCodeRepository } from './authorization-codes.js';
 import { clientGrantRepository } from './client-grants.js';
 import { consentRepository, loginAttemptRepository } from './consents.js';
+import { deviceCodeRepository } from './device-codes.js';
 import { grantTokenRepository, refreshTokenRepository } from './refresh-tokens.js';
 import { revocationRepository } from './revocations.js';
 import { interactionRepository, sessionRepository } from './sessions.js';
@@ -28,5 +29,6 @@ export function repositories(db: Kysely<Database>): Repositories {
     refreshTokens: refreshTokenRepository(db),
     grantTokens: grantTokenRepository(db),
     loginAttempts: loginAttemptRepository(db),
+    deviceCodes: deviceCodeRepository(db),
   };
 }

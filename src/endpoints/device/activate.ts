@@ -1,0 +1,107 @@
+import type { Context } from 'hono';
+import { lockedFor, recordFailure } from '../../accounts/throttle.js';
+import { clientIp } from '../../http/client-ip.js';
+import type { AppEnv, Deps } from '../../http/context.js';
+import type { Cookies } from '../../http/cookies.js';
+import { PageError, page } from '../../http/page.js';
+import { formatUserCode, normalizeUserCode } from '../../protocol/user-code.js';
+import type { DeviceCodeRecord, SessionRecord } from '../../storage/types.js';
+import { ActivatePage, DeviceConfirmPage, DeviceDonePage } from '../../ui/pages.js';
+import { describeScopes } from '../../ui/scopes.js';
+import { checkCsrf, startInteraction } from '../authorize/interaction.js';
+import { loadSession, sessionCsrf } from '../authorize/session.js';
+
+const INVALID = 'That code is not valid or has expired. Check the code on your device.';
+
+/** The signed-in session, or a 303 to the login page that comes back here. */
+async function signedIn(deps: Deps, cookies: Cookies, c: Context) {
+  const current = await loadSession(deps, cookies, c);
+  if (current) return { current, csrf: sessionCsrf(cookies, c, 'activate') as string };
+  const code = c.req.query('user_code');
+  const returnTo = code ? `/activate?user_code=${encodeURIComponent(code)}` : '/activate';
+  await startInteraction(deps, cookies, c, { returnTo });
+  return { redirect: c.body(null, 303, { Location: '/u/login', 'Cache-Control': 'no-store' }) };
+}
+
+/** Keys counted for wrong codes: this session and this IP address (RFC 8628 §5.1). */
+const attemptKeys = (session: SessionRecord, ip: string) => ({
+  account: `device-session:${session.sid}`,
+  ip: `device-ip:${ip}`,
+});
+
+async function pendingCode(deps: Deps, input: string | undefined): Promise<DeviceCodeRecord | null> {
+  const userCode = normalizeUserCode(input ?? '');
+  const record = userCode ? await deps.storage.deviceCodes.getByUserCode(userCode) : null;
+  if (record?.status !== 'pending' || record.expiresAt <= deps.clock.now()) return null;
+  return record;
+}
+
+/** GET /activate: sign in if needed, then enter (or confirm a prefilled) user code. */
+export function activatePage(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const s = await signedIn(deps, cookies, c);
+    if (s.redirect) return s.redirect;
+    const userCode = c.req.query('user_code');
+    return page(c, (nonce) => ActivatePage({ nonce, csrf: s.csrf, ...(userCode ? { userCode } : {}) }));
+  };
+}
+
+/**
+ * POST /activate: CSRF checked; wrong codes are counted per session and IP and throttled
+ * (429 page with Retry-After); a valid code shows the application and its scopes.
+ */
+export function activateSubmit(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const s = await signedIn(deps, cookies, c);
+    if (s.redirect) return s.redirect;
+    const params = c.get('params');
+    checkCsrf(s.csrf, params.get('csrf'));
+    const keys = attemptKeys(s.current.session, clientIp(c));
+    const now = deps.clock.now();
+    const wait = await lockedFor(deps.storage.loginAttempts, keys, now);
+    if (wait > 0) {
+      throw new PageError('Too many attempts', 'Too many wrong codes. Wait a while and try again.', 429, {
+        'Retry-After': String(wait),
+      });
+    }
+    const record = await pendingCode(deps, params.get('user_code'));
+    if (!record) {
+      await recordFailure(deps.storage.loginAttempts, deps.config.login, keys, now);
+      return page(c, (nonce) => ActivatePage({ nonce, csrf: s.csrf, error: INVALID }), 400);
+    }
+    const app = await deps.storage.applications.get(record.clientId);
+    const payload = record.payload as { scopes: string[]; audience?: string };
+    const { apiName, scopes } = await describeScopes(deps.storage.apis, payload.audience, payload.scopes);
+    return page(c, (nonce) =>
+      DeviceConfirmPage({
+        nonce,
+        csrf: s.csrf,
+        userCode: formatUserCode(record.userCode),
+        appName: app?.name ?? 'An application',
+        scopes,
+        ...(apiName ? { apiName } : {}),
+      }),
+    );
+  };
+}
+
+/** POST /activate/confirm: CSRF checked; Allow or Deny decides the device code once. */
+export function activateConfirm(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const s = await signedIn(deps, cookies, c);
+    if (s.redirect) return s.redirect;
+    const params = c.get('params');
+    checkCsrf(s.csrf, params.get('csrf'));
+    const record = await pendingCode(deps, params.get('user_code'));
+    const approved = params.get('decision') === 'allow';
+    const decided =
+      record !== null &&
+      (await deps.storage.deviceCodes.decide(record.userCode, {
+        approved,
+        userId: s.current.user.id,
+        authTime: s.current.session.authTime,
+      }));
+    if (!decided) return page(c, (nonce) => ActivatePage({ nonce, csrf: s.csrf, error: INVALID }), 400);
+    return page(c, (nonce) => DeviceDonePage({ nonce, approved }));
+  };
+}

@@ -1,0 +1,44 @@
+import { normalizeEmail } from '../accounts/email.js';
+import { checkPassword } from '../accounts/password.js';
+import { attemptKeys, lockedFor, recordFailure } from '../accounts/throttle.js';
+import { InvalidGrant, TooManyAttempts } from '../protocol/errors.js';
+import { required } from '../protocol/params.js';
+import { requestedAudience } from '../protocol/resource.js';
+import { randomToken } from '../util/crypto.js';
+import type { GrantHandler } from './types.js';
+import { audienceApi, userScopes } from './user-scopes.js';
+import { issueUserTokens } from './user-tokens.js';
+
+/**
+ * RFC 6749 §4.3, for trusted legacy applications that have it switched on: the same
+ * throttling as the login page (per account and IP, in the database), and one generic
+ * invalid_grant, with the same argon2 work, for an unknown user, a wrong password and a
+ * blocked user. No consent is asked: the application holds the password anyway.
+ */
+export const password: GrantHandler = {
+  grantType: 'password',
+  parameters: ['username', 'password', 'scope', 'audience', 'resource'],
+  async handle({ deps, params, client, now, ip }) {
+    const email = normalizeEmail(required(params, 'username'));
+    const secret = required(params, 'password');
+    const api = await audienceApi(deps.storage.apis, requestedAudience(params));
+    const scopes = userScopes(params.get('scope'), api);
+    const keys = attemptKeys(email, ip);
+    const wait = await lockedFor(deps.storage.loginAttempts, keys, now);
+    if (wait > 0) throw new TooManyAttempts(wait);
+    const user = await deps.storage.users.getByEmail(email);
+    const ok = await checkPassword(user?.passwordHash, secret);
+    if (!ok || !user || user.blocked) {
+      await recordFailure(deps.storage.loginAttempts, deps.config.login, keys, now);
+      throw new InvalidGrant('wrong username or password');
+    }
+    await deps.storage.loginAttempts.clear(keys.account);
+    return issueUserTokens(deps, client.app, {
+      grantId: randomToken(16),
+      userId: user.id,
+      scopes,
+      authTime: now,
+      ...(api ? { audience: api.identifier } : {}),
+    });
+  },
+};

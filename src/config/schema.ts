@@ -68,6 +68,11 @@ export const configSchema = z
         userinfoLifetime: seconds(60, 86400)
           .default(3600)
           .describe('Lifetime of access tokens that name no API (for the userinfo endpoint), seconds.'),
+        implicitLifetime: seconds(60, 86400)
+          .default(900)
+          .describe(
+            'Longest lifetime of access tokens returned from /authorize (implicit and hybrid), seconds.',
+          ),
       })
       .prefault({}),
     authorizationCode: z

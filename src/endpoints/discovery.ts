@@ -5,6 +5,7 @@ import type { AppEnv } from '../http/context.js';
 import { jsonCached } from '../http/respond.js';
 import { CLAIMS_SUPPORTED } from '../protocol/claims.js';
 import { OIDC_SCOPES } from '../protocol/scope.js';
+import { RESPONSE_TYPES } from './authorize/request.js';
 
 const SECRET_METHODS = ['client_secret_basic', 'client_secret_post'];
 
@@ -22,7 +23,7 @@ export function serverMetadata(config: Pick<Config, 'issuer'>): Record<string, u
     revocation_endpoint: `${iss}/oauth/revoke`,
     authorization_endpoint: `${iss}/authorize`,
     device_authorization_endpoint: `${iss}/oauth/device/code`,
-    response_types_supported: ['code'],
+    response_types_supported: RESPONSE_TYPES,
     response_modes_supported: ['query', 'fragment', 'form_post'],
     grant_types_supported: supportedGrantTypes,
     code_challenge_methods_supported: ['S256'],

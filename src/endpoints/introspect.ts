@@ -21,10 +21,15 @@ export async function activeAccessToken(deps: Deps, token: string): Promise<Acce
   return claims;
 }
 
+/** The stored refresh token a value names, in whatever state, or null. */
+export async function refreshTokenRecord(deps: Deps, token: string): Promise<RefreshTokenRecord | null> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  return deps.storage.refreshTokens.get(sha256(token));
+}
+
 /** A refresh token that exists here, is not revoked, not rotated past its grace, and not expired. */
 export async function activeRefreshToken(deps: Deps, token: string): Promise<RefreshTokenRecord | null> {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const record = await deps.storage.refreshTokens.get(sha256(token));
+  const record = await refreshTokenRecord(deps, token);
   const now = deps.clock.now();
   if (!record || record.revokedAt !== null || record.expiresAt <= now || record.familyExpiresAt <= now)
     return null;

@@ -1,10 +1,11 @@
 import type { Context } from 'hono';
+import { revokeGrant } from '../grants/user-tokens.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import { authenticateClient } from '../http/middleware/client-auth.js';
 import { NO_STORE } from '../http/respond.js';
 import { UnauthorizedClient } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
-import { activeAccessToken, activeRefreshToken } from './introspect.js';
+import { activeAccessToken, refreshTokenRecord } from './introspect.js';
 
 /**
  * POST /oauth/revoke (RFC 7009 §2.1): the client that a token was issued to revokes it. A JWT
@@ -31,13 +32,15 @@ export function revocationEndpoint(deps: Deps) {
       await deps.storage.revocations.revoke(claims.jti, claims.exp);
       return c.body(null, 200, NO_STORE);
     }
-    // A refresh token: revoking it revokes its whole family (RFC 7009 §2.1, RFC 9700 §4.14.2).
-    const refresh = await activeRefreshToken(deps, token);
-    if (refresh) {
+    // A refresh token: revoking it revokes its grant: the whole family and the access tokens
+    // issued with it (RFC 7009 §2.1, RFC 9700 §4.14.2),
+    // also when it is an older member already rotated out, since the family may still be live.
+    const refresh = await refreshTokenRecord(deps, token);
+    if (refresh && refresh.revokedAt === null) {
       if (refresh.clientId !== client.app.clientId) {
         throw new UnauthorizedClient('the token was not issued to this client');
       }
-      await deps.storage.refreshTokens.revokeFamily(refresh.familyId, deps.clock.now());
+      await revokeGrant(deps, refresh.grantId);
     }
     return c.body(null, 200, NO_STORE);
   };

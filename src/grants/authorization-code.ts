@@ -4,16 +4,7 @@ import { required } from '../protocol/params.js';
 import { verifierMatches } from '../protocol/pkce.js';
 import { sha256 } from '../util/crypto.js';
 import type { GrantHandler } from './types.js';
-import { issueUserTokens, type UserGrant } from './user-tokens.js';
-
-/** RFC 6749 §4.1.2 / §10.5: a code used twice revokes every token issued from it. */
-async function revokeGrant(deps: Deps, grantId: string): Promise<void> {
-  const now = deps.clock.now();
-  await deps.storage.transaction(async (tx) => {
-    for (const t of await tx.grantTokens.list(grantId)) await tx.revocations.revoke(t.jti, t.expiresAt);
-    await tx.refreshTokens.revokeGrant(grantId, now);
-  });
-}
+import { issueUserTokens, revokeGrant, type UserGrant } from './user-tokens.js';
 
 interface CodePayload {
   userId: string;

@@ -28,7 +28,7 @@ export interface Family {
 }
 
 /** The API an access token is for; with none, a token for the userinfo endpoint. */
-async function audienceApi(deps: Deps, audience: string | undefined): Promise<Api> {
+export async function tokenAudience(deps: Deps, audience: string | undefined): Promise<Api> {
   if (audience !== undefined) {
     const api = await deps.storage.apis.getByIdentifier(audience);
     if (!api) throw new InvalidGrant(`the API ${audience} no longer exists`);
@@ -71,7 +71,7 @@ export async function issueUserTokens(
 ): Promise<TokenResponse> {
   const user = await deps.storage.users.get(g.userId);
   if (!user || user.blocked) throw new InvalidGrant('the user no longer exists or is blocked');
-  const api = await audienceApi(deps, g.audience);
+  const api = await tokenAudience(deps, g.audience);
   const now = deps.clock.now();
   const at = await issueAccessToken(deps.keys, {
     issuer: deps.config.issuer,
@@ -120,4 +120,17 @@ export async function issueUserTokens(
   }
   if (g.scopes.length > 0) response.scope = formatScope(g.scopes);
   return response;
+}
+
+/**
+ * Revokes everything issued under a grant: its access tokens (remembered by jti) and its
+ * refresh tokens. For a code used twice (RFC 6749 §4.1.2, §10.5) and a revoked refresh token
+ * (RFC 7009 §2.1: its access tokens should go too).
+ */
+export async function revokeGrant(deps: Deps, grantId: string): Promise<void> {
+  const now = deps.clock.now();
+  await deps.storage.transaction(async (tx) => {
+    for (const t of await tx.grantTokens.list(grantId)) await tx.revocations.revoke(t.jti, t.expiresAt);
+    await tx.refreshTokens.revokeGrant(grantId, now);
+  });
 }

@@ -223,10 +223,8 @@ describeEachBackend('token endpoint errors (RFC 6749 §5.2)', (backend) => {
     });
 
     it.each([
-      'password',
       'implicit',
       'urn:ietf:params:oauth:grant-type:jwt-bearer',
-      'urn:ietf:params:oauth:grant-type:device_code',
       'Client_Credentials',
       '__proto__',
       'constructor',

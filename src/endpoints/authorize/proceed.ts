@@ -3,9 +3,8 @@ import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import { ConsentRequired, LoginRequired } from '../../protocol/errors.js';
 import type { Application } from '../../storage/types.js';
-import { opaqueToken } from '../../tokens/opaque.js';
-import { randomToken } from '../../util/crypto.js';
 import { finishInteraction, type InteractionState, startInteraction } from './interaction.js';
+import { authorizedFields } from './issue.js';
 import { authorizationResponse } from './respond.js';
 import { loadSession } from './session.js';
 
@@ -53,26 +52,6 @@ export async function proceed(
     return redirectTo(c, '/u/consent');
   }
   if (interactionHash) await finishInteraction(deps, cookies, c, interactionHash);
-  const code = opaqueToken();
-  const payload: Record<string, unknown> = {
-    userId: current.user.id,
-    redirectUri: req.redirectUri,
-    redirectUriSent: req.redirectUriSent,
-    scopes: req.scopes,
-    authTime: current.session.authTime,
-    sid: current.session.sid,
-  };
-  if (req.audience !== undefined) payload.audience = req.audience;
-  if (req.codeChallenge !== undefined) payload.codeChallenge = req.codeChallenge;
-  if (req.nonce !== undefined) payload.nonce = req.nonce;
-  if (req.acrValues !== undefined) payload.acr = '1';
-  await deps.storage.authorizationCodes.create({
-    hash: code.hash,
-    clientId: app.clientId,
-    grantId: randomToken(16),
-    expiresAt: now + deps.config.authorizationCode.lifetime,
-    payload,
-    consumedAt: null,
-  });
-  return authorizationResponse(c, deps.config.issuer, req, { code: code.value });
+  const fields = await authorizedFields(deps, app, req, current);
+  return authorizationResponse(c, deps.config.issuer, req, fields);
 }

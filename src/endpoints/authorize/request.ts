@@ -13,6 +13,8 @@ export interface AuthorizationRequest {
   redirectUri: string;
   /** Whether redirect_uri was sent (then the token request must repeat it, RFC 6749 §4.1.3). */
   redirectUriSent: boolean;
+  /** The response_type as a set, in a canonical order: code, id_token, token. */
+  responseType: ResponseTypePart[];
   responseMode: ResponseMode;
   state?: string;
   nonce?: string;
@@ -25,9 +27,38 @@ export interface AuthorizationRequest {
   acrValues?: string;
 }
 
-/** The response mode, checked before anything else can redirect (OAuth 2.0 Multiple Response Types §2.1). */
+export type ResponseTypePart = 'code' | 'id_token' | 'token';
+
+/** The response types Sesame implements (OAuth 2.0 Multiple Response Types §3, OIDC Core §3). */
+export const RESPONSE_TYPES = [
+  'code',
+  'id_token',
+  'id_token token',
+  'code id_token',
+  'code token',
+  'code id_token token',
+  'token',
+];
+
+const ORDER: ResponseTypePart[] = ['code', 'id_token', 'token'];
+
+/** The response_type as a canonical set, or null when it is not one Sesame implements. */
+function responseTypeOf(value: string | undefined): ResponseTypePart[] | null {
+  if (value === undefined) return null;
+  const parts = value.split(' ');
+  const set = ORDER.filter((p) => parts.includes(p));
+  if (set.length !== parts.length || !RESPONSE_TYPES.includes(set.join(' '))) return null;
+  return set;
+}
+
+/**
+ * The response mode, settled before anything else can redirect: the one asked for, else the
+ * response type's default — query for code, fragment when tokens come from /authorize
+ * (OAuth 2.0 Multiple Response Types §2.1, §5).
+ */
 export function responseModeOf(params: Params): ResponseMode {
-  const mode = params.get('response_mode') ?? 'query';
+  const type = responseTypeOf(params.get('response_type'));
+  const mode = params.get('response_mode') ?? (type && type.join(' ') !== 'code' ? 'fragment' : 'query');
   if (mode !== 'query' && mode !== 'fragment' && mode !== 'form_post') {
     throw new InvalidRequest('response_mode must be query, fragment or form_post');
   }
@@ -57,17 +88,33 @@ export async function parseAuthorizationRequest(
   redirectUri: string,
   responseMode: ResponseMode,
 ): Promise<{ request: AuthorizationRequest; api: Api | null }> {
-  const responseType = params.get('response_type');
-  if (responseType === undefined) throw new InvalidRequest('response_type is required');
-  if (responseType !== 'code')
-    throw new UnsupportedResponseType(`response_type ${responseType} is not supported`);
-  if (!app.grantTypes.includes('authorization_code')) {
+  const raw = params.get('response_type');
+  if (raw === undefined) throw new InvalidRequest('response_type is required');
+  const responseType = responseTypeOf(raw);
+  if (!responseType) throw new UnsupportedResponseType(`response_type ${raw} is not supported`);
+  const withCode = responseType.includes('code');
+  const implicit = responseType.some((p) => p !== 'code');
+  if (withCode && !app.grantTypes.includes('authorization_code')) {
     throw new UnauthorizedClient('client is not allowed to use the authorization code flow');
+  }
+  if (implicit && !app.grantTypes.includes('implicit')) {
+    throw new UnauthorizedClient(`client is not allowed to use response_type ${raw}`);
+  }
+  // OAuth 2.0 Multiple Response Types §5 / RFC 9700 §2.1.2: tokens never travel in the query.
+  if (implicit && responseMode === 'query') {
+    throw new InvalidRequest(`response_mode query is not allowed with response_type ${raw}`);
   }
   const api = await audienceApi(storage.apis, requestedAudience(params));
   const scopes = userScopes(params.get('scope'), api);
+  if (responseType.includes('id_token')) {
+    // OIDC Core §3.2.2.1 / §3.3.2.11: an ID token from /authorize needs openid and a nonce.
+    if (!scopes.includes('openid'))
+      throw new InvalidRequest('scope must include openid for an id_token response');
+    if (params.get('nonce') === undefined)
+      throw new InvalidRequest('nonce is required when an ID token is returned');
+  }
   const codeChallenge = checkChallenge(params.get('code_challenge'), params.get('code_challenge_method'));
-  if (app.secretHash === null && codeChallenge === undefined) {
+  if (withCode && app.secretHash === null && codeChallenge === undefined) {
     throw new InvalidRequest('code_challenge is required for public clients (PKCE)');
   }
   const maxAgeText = params.get('max_age');
@@ -78,6 +125,7 @@ export async function parseAuthorizationRequest(
     clientId: app.clientId,
     redirectUri,
     redirectUriSent: params.get('redirect_uri') !== undefined,
+    responseType,
     responseMode,
     scopes,
     prompt: parsePrompt(params.get('prompt')),

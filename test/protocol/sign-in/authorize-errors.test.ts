@@ -72,19 +72,30 @@ describeEachBackend('sign-in: authorization errors and responses (RFC 6749 §4.1
   }
 
   describe('once redirect_uri is trusted, errors redirect with error, error_description, state and iss', () => {
-    it('response_type=token → unsupported_response_type', async () => {
-      const p = errorRedirect(await authorize({ response_type: 'token' }));
+    it('response_type=id_token token for an app without the implicit grant → unauthorized_client, in the fragment', async () => {
+      const res = await authorize({ response_type: 'id_token token', nonce: 'n-1' });
+      expect(res.status).toBe(303);
+      const loc = new URL(res.headers.get('location') as string);
+      expect(loc.search).toBe('');
+      const p = paramsOf(new URLSearchParams(loc.hash.slice(1)));
+      expect(p).toMatchObject({ error: 'unauthorized_client', state: 'st-42', iss: t.issuer });
+      expect(p.access_token).toBeUndefined();
+    });
+
+    it('response_type=code id_token (hybrid) without the implicit grant → unauthorized_client', async () => {
+      const res = await authorize({ response_type: 'code id_token', nonce: 'n-1' });
+      const loc = new URL(res.headers.get('location') as string);
+      expect(paramsOf(new URLSearchParams(loc.hash.slice(1))).error).toBe('unauthorized_client');
+    });
+
+    it('an unknown response_type → unsupported_response_type', async () => {
+      const p = errorRedirect(await authorize({ response_type: 'code code_token' }));
       expect(p).toEqual({
         error: 'unsupported_response_type',
-        error_description: 'response_type token is not supported',
+        error_description: 'response_type code code_token is not supported',
         state: 'st-42',
         iss: t.issuer,
       });
-    });
-
-    it('response_type=code id_token (hybrid) → unsupported_response_type', async () => {
-      const p = errorRedirect(await authorize({ response_type: 'code id_token' }));
-      expect(p.error).toBe('unsupported_response_type');
     });
 
     it('no response_type → invalid_request', async () => {

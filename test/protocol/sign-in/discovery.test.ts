@@ -44,7 +44,15 @@ describeEachBackend('sign-in: discovery (OpenID Connect Discovery 1.0 §3, RFC 8
     expect(doc.grant_types_supported).toEqual(
       expect.arrayContaining(['authorization_code', 'refresh_token']),
     );
-    expect(doc.response_types_supported).toEqual(['code']);
+    expect(doc.response_types_supported).toEqual([
+      'code',
+      'id_token',
+      'id_token token',
+      'code id_token',
+      'code token',
+      'code id_token token',
+      'token',
+    ]);
     expect(doc.response_modes_supported).toEqual(expect.arrayContaining(['query', 'fragment', 'form_post']));
     expect(doc.scopes_supported).toEqual(expect.arrayContaining(['openid', 'offline_access']));
   });

@@ -1,0 +1,387 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkPassword } from '../../src/accounts/password.js';
+import { systemClock } from '../../src/util/clock.js';
+import { assertBuilt, type CliResult, runCli } from '../e2e/process.js';
+import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
+
+type Env = Record<string, string | undefined>;
+
+/** A user as `sesame users … --json` prints it. */
+interface UserView {
+  id: string;
+  email: string;
+  blocked: boolean;
+  email_verified: boolean;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  created_at: number;
+  updated_at: number;
+}
+
+const PASSWORD = 'correct horse battery staple';
+const USER_ID = /^usr_[A-Za-z0-9_-]+$/;
+const SUBCOMMANDS = ['create', 'list', 'show', 'delete', 'set-password', 'block', 'unblock'];
+
+/** A failed command: non-zero exit, nothing on stdout, one `error:` message on stderr matching `message`. */
+function expectFailure(res: CliResult, message: RegExp): void {
+  expect(res.code, `stdout: ${res.stdout}\nstderr: ${res.stderr}`).not.toBe(0);
+  expect(res.stdout).toBe('');
+  expect(res.stderr).toMatch(/^error: /);
+  expect(res.stderr).toMatch(message);
+  expect(res.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+}
+
+let counter = 0;
+/** An email no other test of the run uses. */
+const uniqueEmail = (tag = 'user') => `${tag}-${Date.now().toString(36)}-${++counter}@example.com`;
+
+beforeAll(() => assertBuilt());
+
+describeEachBackend('sesame users', (backend) => {
+  const databases: TestDatabase[] = [];
+  let db: TestDatabase;
+  let env: Env;
+
+  async function freshDb(): Promise<{ db: TestDatabase; env: Env }> {
+    const d = await createTestDatabase(backend);
+    databases.push(d);
+    const e: Env = { SESAME_DATA_DIR: d.dataDir, SESAME_DATABASE_URL: d.url, SESAME_LOG_LEVEL: 'warn' };
+    // create the data dir's secret and the schema first, alone (concurrent first runs race on it)
+    const migrated = await runCli(['migrate', '--json'], e);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    return { db: d, env: e };
+  }
+
+  /**
+   * Runs `sesame ...args` on `e` (default: the shared database); no output of any command may
+   * hold a password hash (an argon2 PHC string).
+   */
+  async function sesame(args: string[], e: Env = env): Promise<CliResult> {
+    const res = await runCli(args, e);
+    expect(res.stdout + res.stderr, `sesame ${args.join(' ')}`).not.toMatch(/\$argon2/);
+    return res;
+  }
+  async function json<T>(args: string[], e: Env = env): Promise<T> {
+    const res = await sesame([...args, '--json'], e);
+    expect(res.code, `sesame ${args.join(' ')}\nstderr: ${res.stderr}`).toBe(0);
+    expect(res.stderr).toBe('');
+    return JSON.parse(res.stdout) as T;
+  }
+  const create = (email: string, ...extra: string[]) =>
+    json<UserView>(['users', 'create', '--email', email, '--password', PASSWORD, ...extra]);
+
+  /** The stored password hash of a user, read from the database itself. */
+  async function storedHash(id: string): Promise<string | undefined> {
+    const storage = db.open(systemClock);
+    try {
+      return (await storage.users.get(id))?.passwordHash;
+    } finally {
+      await storage.close();
+    }
+  }
+
+  beforeAll(async () => {
+    ({ db, env } = await freshDb());
+  });
+  afterAll(async () => {
+    await Promise.all(databases.map((d) => d.drop()));
+  });
+
+  describe.concurrent('create', { timeout: 90_000 }, () => {
+    it('--json prints one JSON object: id, normalised email, every claim given, no password hash', async () => {
+      const res = await sesame([
+        'users',
+        'create',
+        '--email',
+        '  Ada@Example.COM ',
+        '--password',
+        PASSWORD,
+        '--name',
+        'Ada Lovelace',
+        '--given-name',
+        'Ada',
+        '--family-name',
+        'Lovelace',
+        '--email-verified',
+        '--json',
+      ]);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).toBe('');
+      const user = JSON.parse(res.stdout) as UserView; // the whole of stdout is one JSON value
+      expect(user).toEqual({
+        id: expect.stringMatching(USER_ID),
+        email: 'ada@example.com',
+        blocked: false,
+        email_verified: true,
+        name: 'Ada Lovelace',
+        given_name: 'Ada',
+        family_name: 'Lovelace',
+        created_at: expect.any(Number),
+        updated_at: expect.any(Number),
+      });
+      expect(res.stdout).not.toMatch(/argon2|password/i);
+      const hash = await storedHash(user.id);
+      expect(hash).toMatch(/^\$argon2id\$/);
+      expect(res.stdout).not.toContain((hash as string).split('$').pop());
+      expect(await checkPassword(hash, PASSWORD)).toBe(true);
+    });
+
+    it('NFC-normalises the email: “e” + U+0301 is stored composed, and found by either spelling', async () => {
+      const local = `jose${Date.now().toString(36)}${++counter}`;
+      const decomposed = `${local}e\u0301@Example.com`;
+      const composed = `${local}\u00e9@example.com`;
+      const user = await create(decomposed);
+      expect(user.email).toBe(composed);
+      expect(user.email.normalize('NFC')).toBe(user.email);
+      expect((await json<UserView>(['users', 'show', decomposed])).id).toBe(user.id);
+      expect((await json<UserView>(['users', 'show', composed.toUpperCase()])).id).toBe(user.id);
+    });
+
+    it('without --email-verified the email is not verified, and no name claims are set', async () => {
+      const user = await create(uniqueEmail('plain'));
+      expect(user.email_verified).toBe(false);
+      expect(user).not.toHaveProperty('name');
+      expect(user).not.toHaveProperty('given_name');
+    });
+
+    it('without --json prints the id and the email', async () => {
+      const email = uniqueEmail('human');
+      const res = await sesame(['users', 'create', '--email', email, '--password', PASSWORD]);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toMatch(/^id: usr_[A-Za-z0-9_-]+\nemail: /);
+      expect(res.stdout).toContain(`email: ${email}`);
+      expect(res.stdout).not.toMatch(/argon2|password/i);
+    });
+
+    it('a duplicate email (in another case, with spaces) → non-zero exit naming the email; one user remains', async () => {
+      const email = uniqueEmail('dup');
+      const first = await create(email);
+      const again = await sesame([
+        'users',
+        'create',
+        '--email',
+        `  ${email.toUpperCase()} `,
+        '--password',
+        'another password',
+      ]);
+      expectFailure(again, new RegExp(email.replace(/[.+]/g, '\\$&')));
+      const { users } = await json<{ users: UserView[] }>(['users', 'list']);
+      expect(users.filter((u) => u.email === email).map((u) => u.id)).toEqual([first.id]);
+      // the first user's password was not replaced by the refused create
+      expect(await checkPassword(await storedHash(first.id), PASSWORD)).toBe(true);
+    });
+
+    it.each([
+      ['not-an-email', 'no @'],
+      ['ada lovelace@example.com', 'a space'],
+      ['a@b@example.com', 'two @'],
+      ['   ', 'blank'],
+    ])('an invalid email %j (%s) → non-zero exit naming the email', async (email) => {
+      const res = await sesame(['users', 'create', '--email', email, '--password', PASSWORD]);
+      expectFailure(res, /email/);
+      expectFailure(res, /not an email address/);
+    });
+
+    it('a password of 7 characters → non-zero exit naming password; 8 characters is enough', async () => {
+      const email = uniqueEmail('short');
+      expectFailure(
+        await sesame(['users', 'create', '--email', email, '--password', 'seven77']),
+        /password: must be at least 8 characters/,
+      );
+      const list = await json<{ users: UserView[] }>(['users', 'list']);
+      expect(list.users.map((u) => u.email)).not.toContain(email);
+      const user = await json<UserView>(['users', 'create', '--email', email, '--password', 'eight888']);
+      expect(await checkPassword(await storedHash(user.id), 'eight888')).toBe(true);
+    });
+
+    it('a password over 1024 bytes (1025 × “a”) → non-zero exit naming password; 1024 bytes is accepted', async () => {
+      const email = uniqueEmail('long');
+      expectFailure(
+        await sesame(['users', 'create', '--email', email, '--password', 'a'.repeat(1025)]),
+        /password: must be at most 1024 bytes/,
+      );
+      const user = await json<UserView>([
+        'users',
+        'create',
+        '--email',
+        email,
+        '--password',
+        'a'.repeat(1024),
+      ]);
+      expect(await checkPassword(await storedHash(user.id), 'a'.repeat(1024))).toBe(true);
+    });
+
+    it('counts bytes, not characters: 342 × “€” (1026 bytes) is refused naming password', async () => {
+      expectFailure(
+        await sesame(['users', 'create', '--email', uniqueEmail('euro'), '--password', '€'.repeat(342)]),
+        /password: must be at most 1024 bytes/,
+      );
+    });
+
+    it('--email and --password are required', async () => {
+      const noPassword = await sesame(['users', 'create', '--email', uniqueEmail('nopw')]);
+      expect(noPassword.code).not.toBe(0);
+      expect(noPassword.stderr).toMatch(/--password/);
+      const noEmail = await sesame(['users', 'create', '--password', PASSWORD]);
+      expect(noEmail.code).not.toBe(0);
+      expect(noEmail.stderr).toMatch(/--email/);
+    });
+  });
+
+  describe.concurrent('list, show, delete', { timeout: 90_000 }, () => {
+    it('list on an empty database says so; then lists every user with its blocked flag', async () => {
+      const fresh = (await freshDb()).env;
+      expect(await json<{ users: UserView[] }>(['users', 'list'], fresh)).toEqual({ users: [] });
+      const empty = await sesame(['users', 'list'], fresh);
+      expect([empty.code, empty.stdout]).toEqual([0, 'no users\n']);
+
+      const a = await json<UserView>(
+        ['users', 'create', '--email', 'a@example.com', '--password', PASSWORD, '--name', 'A'],
+        fresh,
+      );
+      const b = await json<UserView>(
+        ['users', 'create', '--email', 'b@example.com', '--password', PASSWORD],
+        fresh,
+      );
+      await json(['users', 'block', b.id], fresh);
+
+      const { users } = await json<{ users: UserView[] }>(['users', 'list'], fresh);
+      expect(users.map((u) => [u.id, u.email, u.blocked]).sort()).toEqual(
+        [
+          [a.id, 'a@example.com', false],
+          [b.id, 'b@example.com', true],
+        ].sort(),
+      );
+      expect(users.find((u) => u.id === a.id)).toEqual(a);
+      const human = await sesame(['users', 'list'], fresh);
+      expect(human.code).toBe(0);
+      expect(human.stdout).toContain(`${a.id}  a@example.com\n`);
+      expect(human.stdout).toContain(`${b.id}  b@example.com  (blocked)`);
+      expect(human.stdout + JSON.stringify(users)).not.toMatch(/argon2|password/i);
+    });
+
+    it('show by id and by email (any case, spaces) gives the same user; the human form has one field a line', async () => {
+      const email = uniqueEmail('show');
+      const user = await create(email, '--name', 'Shown Person');
+      expect(await json<UserView>(['users', 'show', user.id])).toEqual(user);
+      expect(await json<UserView>(['users', 'show', ` ${email.toUpperCase()}  `])).toEqual(user);
+      const human = await sesame(['users', 'show', email]);
+      expect(human.code, human.stderr).toBe(0);
+      expect(human.stdout).toContain(`id: ${user.id}\n`);
+      expect(human.stdout).toContain(`email: ${email}\n`);
+      expect(human.stdout).toContain('name: Shown Person\n');
+      expect(human.stdout).toContain('blocked: false\n');
+      expect(human.stdout).not.toMatch(/argon2|password/i);
+    });
+
+    it('delete by id: show and list no longer find the user', async () => {
+      const user = await create(uniqueEmail('del'));
+      expect(await json(['users', 'delete', user.id])).toEqual({ deleted: user.id });
+      expectFailure(await sesame(['users', 'show', user.id]), new RegExp(`user ${user.id} not found`));
+      expectFailure(await sesame(['users', 'show', user.email]), /not found/);
+      const { users } = await json<{ users: UserView[] }>(['users', 'list']);
+      expect(users.map((u) => u.id)).not.toContain(user.id);
+      expect(await storedHash(user.id)).toBeUndefined();
+    });
+
+    it('delete by email; the email can then be used again', async () => {
+      const email = uniqueEmail('del-email');
+      const user = await create(email);
+      const res = await sesame(['users', 'delete', email]);
+      expect([res.code, res.stdout]).toEqual([0, `deleted ${email}\n`]);
+      expectFailure(await sesame(['users', 'show', user.id]), /not found/);
+      const again = await create(email);
+      expect(again.id).not.toBe(user.id);
+    });
+  });
+
+  describe.concurrent('set-password, block, unblock', { timeout: 90_000 }, () => {
+    it('set-password replaces the password: the new one checks, the old one no longer does', async () => {
+      const user = await create(uniqueEmail('pw'));
+      const before = await storedHash(user.id);
+      const res = await json(['users', 'set-password', user.id, '--password', 'a brand new password']);
+      expect(res).toEqual({ id: user.id, password_changed: true });
+      const after = await storedHash(user.id);
+      expect(after).not.toBe(before);
+      expect(after).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      expect(await checkPassword(after, 'a brand new password')).toBe(true);
+      expect(await checkPassword(after, PASSWORD)).toBe(false);
+    });
+
+    it('set-password by email, human output', async () => {
+      const email = uniqueEmail('pw-email');
+      const user = await create(email);
+      const res = await sesame(['users', 'set-password', email, '--password', 'by email 12345']);
+      expect([res.code, res.stdout]).toEqual([0, `password changed for ${email}\n`]);
+      expect(await checkPassword(await storedHash(user.id), 'by email 12345')).toBe(true);
+    });
+
+    it('set-password with a short or an over-long password → non-zero naming password; the old one stays', async () => {
+      const user = await create(uniqueEmail('pw-bad'));
+      expectFailure(
+        await sesame(['users', 'set-password', user.id, '--password', 'short']),
+        /password: must be at least 8 characters/,
+      );
+      expectFailure(
+        await sesame(['users', 'set-password', user.id, '--password', 'a'.repeat(1025)]),
+        /password: must be at most 1024 bytes/,
+      );
+      expect(await checkPassword(await storedHash(user.id), PASSWORD)).toBe(true);
+    });
+
+    it('block then unblock, by id and by email; show follows', async () => {
+      const email = uniqueEmail('block');
+      const user = await create(email);
+      expect(await json(['users', 'block', user.id])).toEqual({ id: user.id, blocked: true });
+      expect((await json<UserView>(['users', 'show', user.id])).blocked).toBe(true);
+      expect(await json(['users', 'unblock', email.toUpperCase()])).toEqual({ id: user.id, blocked: false });
+      expect((await json<UserView>(['users', 'show', user.id])).blocked).toBe(false);
+
+      const human = await sesame(['users', 'block', email]);
+      expect([human.code, human.stdout]).toEqual([0, `${email} blocked\n`]);
+      const unblocked = await sesame(['users', 'unblock', user.id]);
+      expect([unblocked.code, unblocked.stdout]).toEqual([0, `${email} unblocked\n`]);
+      expect((await json<UserView>(['users', 'show', email])).blocked).toBe(false);
+    });
+
+    it('block keeps the password: unblocked, the same password still checks', async () => {
+      const user = await create(uniqueEmail('block-pw'));
+      await json(['users', 'block', user.id]);
+      await json(['users', 'unblock', user.id]);
+      expect(await checkPassword(await storedHash(user.id), PASSWORD)).toBe(true);
+    });
+  });
+
+  describe.concurrent('an unknown user', { timeout: 90_000 }, () => {
+    it.each([
+      ['show'],
+      ['delete'],
+      ['block'],
+      ['unblock'],
+      ['set-password', '--password', 'a good password'],
+    ])('users %s → non-zero exit, “not found”, by id and by email', async (command, ...rest) => {
+      for (const who of ['usr_doesnotexist', 'nobody-at-all@example.com']) {
+        const res = await sesame(['users', command, who, ...rest]);
+        expectFailure(res, new RegExp(`user ${who} not found`));
+      }
+    });
+  });
+
+  describe.concurrent('--help', { timeout: 90_000 }, () => {
+    it('sesame users --help exits 0 and lists every subcommand', async () => {
+      const res = await sesame(['users', '--help'], {});
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toMatch(/^Usage: sesame users/);
+      for (const name of SUBCOMMANDS) expect(res.stdout).toMatch(new RegExp(`^ {2}${name}\\b`, 'm'));
+    });
+
+    it.each(SUBCOMMANDS)('sesame users %s --help exits 0 and prints its usage', async (name) => {
+      const res = await sesame(['users', name, '--help'], {});
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).toBe('');
+      expect(res.stdout).toMatch(new RegExp(`^Usage: sesame users ${name}`));
+      expect(res.stdout).toContain('--json');
+    });
+  });
+});

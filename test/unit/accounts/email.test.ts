@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { isEmail, normalizeEmail } from '../../../src/accounts/email.js';
+
+describe('normalizeEmail: the login name form (trimmed, NFC, lowercased)', () => {
+  it('trims surrounding whitespace and lowercases', () => {
+    expect(normalizeEmail('  Ada@Example.COM ')).toBe('ada@example.com');
+    expect(normalizeEmail('\tBOB@EXAMPLE.ORG\n')).toBe('bob@example.org');
+  });
+
+  it('composes a decomposed character (e + U+0301 → U+00E9)', () => {
+    const decomposed = 'jose\u0301@example.com';
+    const out = normalizeEmail(decomposed);
+    expect(out).toBe('jos\u00e9@example.com');
+    expect(out.length).toBe(decomposed.length - 1);
+  });
+
+  it('gives the same login name for the composed and the decomposed, upper- and lower-case spelling', () => {
+    const forms = [
+      'JOS\u00c9@example.com',
+      'JOSE\u0301@Example.com',
+      ' jos\u00e9@EXAMPLE.com',
+      'jose\u0301@example.com',
+    ];
+    expect(new Set(forms.map(normalizeEmail))).toEqual(new Set(['jos\u00e9@example.com']));
+  });
+
+  it('keeps the inside of the address (no dot or plus removal)', () => {
+    expect(normalizeEmail('First.Last+tag@Example.com')).toBe('first.last+tag@example.com');
+  });
+
+  it('is idempotent', () => {
+    const once = normalizeEmail('  Ma\u0301ria@Example.COM ');
+    expect(normalizeEmail(once)).toBe(once);
+  });
+});
+
+describe('isEmail: a plausible email address', () => {
+  it.each(['ada@example.com', 'first.last+tag@sub.example.co.uk', 'jos\u00e9@example.com', 'a@b'])(
+    'accepts %j',
+    (email) => {
+      expect(isEmail(email)).toBe(true);
+    },
+  );
+
+  it.each([
+    ['', 'empty'],
+    ['ada', 'no @'],
+    ['ada@', 'nothing after @'],
+    ['@example.com', 'nothing before @'],
+    ['a@b@example.com', 'two @'],
+    ['ada lovelace@example.com', 'a space'],
+    ['ada@exa mple.com', 'a space after @'],
+    [' ada@example.com', 'a leading space (not normalised)'],
+    ['ada@example.com\n', 'a trailing newline'],
+    ['ada\t@example.com', 'a tab'],
+  ])('refuses %j (%s)', (email) => {
+    expect(isEmail(email)).toBe(false);
+  });
+
+  it('accepts 320 characters and refuses 321', () => {
+    const at320 = `${'a'.repeat(64)}@${'b'.repeat(255)}`;
+    expect(at320.length).toBe(320);
+    expect(isEmail(at320)).toBe(true);
+    const at321 = `${'a'.repeat(65)}@${'b'.repeat(255)}`;
+    expect(isEmail(at321)).toBe(false);
+  });
+});

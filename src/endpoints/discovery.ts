@@ -4,8 +4,8 @@ import { supportedGrantTypes } from '../grants/registry.js';
 import type { AppEnv } from '../http/context.js';
 import { jsonCached } from '../http/respond.js';
 import { CLAIMS_SUPPORTED } from '../protocol/claims.js';
+import { RESPONSE_TYPES } from '../protocol/response-types.js';
 import { OIDC_SCOPES } from '../protocol/scope.js';
-import { RESPONSE_TYPES } from './authorize/request.js';
 
 const SECRET_METHODS = ['client_secret_basic', 'client_secret_post'];
 

@@ -3,6 +3,7 @@ import { InvalidRequest, UnauthorizedClient, UnsupportedResponseType } from '../
 import type { Params } from '../../protocol/params.js';
 import { checkChallenge } from '../../protocol/pkce.js';
 import { requestedAudience } from '../../protocol/resource.js';
+import { type ResponseTypePart, responseTypeOf } from '../../protocol/response-types.js';
 import type { Api, Application, Storage } from '../../storage/types.js';
 
 export type ResponseMode = 'query' | 'fragment' | 'form_post';
@@ -25,30 +26,6 @@ export interface AuthorizationRequest {
   maxAge?: number;
   loginHint?: string;
   acrValues?: string;
-}
-
-export type ResponseTypePart = 'code' | 'id_token' | 'token';
-
-/** The response types Sesame implements (OAuth 2.0 Multiple Response Types §3, OIDC Core §3). */
-export const RESPONSE_TYPES = [
-  'code',
-  'id_token',
-  'id_token token',
-  'code id_token',
-  'code token',
-  'code id_token token',
-  'token',
-];
-
-const ORDER: ResponseTypePart[] = ['code', 'id_token', 'token'];
-
-/** The response_type as a canonical set, or null when it is not one Sesame implements. */
-function responseTypeOf(value: string | undefined): ResponseTypePart[] | null {
-  if (value === undefined) return null;
-  const parts = value.split(' ');
-  const set = ORDER.filter((p) => parts.includes(p));
-  if (set.length !== parts.length || !RESPONSE_TYPES.includes(set.join(' '))) return null;
-  return set;
 }
 
 /**

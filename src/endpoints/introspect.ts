@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppEnv, Deps } from '../http/context.js';
-import { authenticateClient } from '../http/middleware/client-auth.js';
+import { authenticateRequestClient } from '../http/middleware/client-auth.js';
 import { jsonNoStore } from '../http/respond.js';
 import { required } from '../protocol/params.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
@@ -46,9 +46,7 @@ const CLAIMS = ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 
 export function introspectionEndpoint(deps: Deps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const params = c.get('params');
-    await authenticateClient(deps.storage.applications, c.req.header('authorization'), params, {
-      allowPublic: false,
-    });
+    await authenticateRequestClient(deps, c, { allowPublic: false });
     const token = required(params, 'token');
     const claims = await activeAccessToken(deps, token);
     if (!claims) {

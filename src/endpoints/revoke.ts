@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { revokeGrant } from '../grants/user-tokens.js';
 import type { AppEnv, Deps } from '../http/context.js';
-import { authenticateClient } from '../http/middleware/client-auth.js';
+import { authenticateRequestClient } from '../http/middleware/client-auth.js';
 import { NO_STORE } from '../http/respond.js';
 import { UnauthorizedClient } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
@@ -15,14 +15,7 @@ import { activeAccessToken, refreshTokenRecord } from './introspect.js';
 export function revocationEndpoint(deps: Deps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const params = c.get('params');
-    const client = await authenticateClient(
-      deps.storage.applications,
-      c.req.header('authorization'),
-      params,
-      {
-        allowPublic: true,
-      },
-    );
+    const client = await authenticateRequestClient(deps, c, { allowPublic: true });
     const token = required(params, 'token');
     const claims = await activeAccessToken(deps, token);
     if (claims) {

@@ -1,4 +1,3 @@
-import type { Deps } from '../http/context.js';
 import { InvalidGrant, InvalidRequest } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
 import { verifierMatches } from '../protocol/pkce.js';

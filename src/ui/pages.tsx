@@ -3,6 +3,29 @@ import { Layout } from './layout.js';
 /** A hidden CSRF field (every form carries one). */
 const Csrf = (p: { token: string }) => <input type="hidden" name="csrf" value={p.token} />;
 
+/** The scopes asked for, each by its description. */
+const ScopeList = (p: { scopes: { name: string; description: string }[] }) => (
+  <ul>
+    {p.scopes.map((s) => (
+      <li>
+        {s.description} <span class="muted">({s.name})</span>
+      </li>
+    ))}
+  </ul>
+);
+
+/** Allow and Deny, posted as `decision`. */
+const Decision = () => (
+  <>
+    <button type="submit" name="decision" value="allow">
+      Allow
+    </button>
+    <button type="submit" name="decision" value="deny" class="secondary">
+      Deny
+    </button>
+  </>
+);
+
 export function LoginPage(p: {
   nonce: string;
   csrf: string;
@@ -41,21 +64,10 @@ export function ConsentPage(p: {
     <Layout title="Allow access" nonce={p.nonce}>
       <h1>{p.appName} wants to access your account</h1>
       {p.apiName ? <p>It asks for access to {p.apiName}:</p> : <p>It asks for:</p>}
-      <ul>
-        {p.scopes.map((s) => (
-          <li>
-            {s.description} <span class="muted">({s.name})</span>
-          </li>
-        ))}
-      </ul>
+      <ScopeList scopes={p.scopes} />
       <form method="post" action="/u/consent">
         <Csrf token={p.csrf} />
-        <button type="submit" name="decision" value="allow">
-          Allow
-        </button>
-        <button type="submit" name="decision" value="deny" class="secondary">
-          Deny
-        </button>
+        <Decision />
       </form>
     </Layout>
   );
@@ -155,22 +167,11 @@ export function DeviceConfirmPage(p: {
         Code <strong>{p.userCode}</strong>.{' '}
         {p.apiName ? `It asks for access to ${p.apiName}:` : 'It asks for:'}
       </p>
-      <ul>
-        {p.scopes.map((s) => (
-          <li>
-            {s.description} <span class="muted">({s.name})</span>
-          </li>
-        ))}
-      </ul>
+      <ScopeList scopes={p.scopes} />
       <form method="post" action="/activate/confirm">
         <Csrf token={p.csrf} />
         <input type="hidden" name="user_code" value={p.userCode} />
-        <button type="submit" name="decision" value="allow">
-          Allow
-        </button>
-        <button type="submit" name="decision" value="deny" class="secondary">
-          Deny
-        </button>
+        <Decision />
       </form>
     </Layout>
   );

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { audienceApi, userScopes } from '../../grants/user-scopes.js';
 import type { AppEnv, Deps } from '../../http/context.js';
-import { authenticateClient } from '../../http/middleware/client-auth.js';
+import { authenticateRequestClient } from '../../http/middleware/client-auth.js';
 import { jsonNoStore } from '../../http/respond.js';
 import { UnauthorizedClient } from '../../protocol/errors.js';
 import { DEVICE_CODE } from '../../protocol/grant-types.js';
@@ -17,14 +17,7 @@ import { opaqueToken } from '../../tokens/opaque.js';
 export function deviceAuthorizationEndpoint(deps: Deps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const params = c.get('params');
-    const client = await authenticateClient(
-      deps.storage.applications,
-      c.req.header('authorization'),
-      params,
-      {
-        allowPublic: true,
-      },
-    );
+    const client = await authenticateRequestClient(deps, c, { allowPublic: true });
     if (!client.app.grantTypes.includes(DEVICE_CODE)) {
       throw new UnauthorizedClient('client is not allowed to use the device authorization grant');
     }

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { grantHandler } from '../../grants/registry.js';
 import { clientIp } from '../../http/client-ip.js';
 import type { AppEnv, Deps } from '../../http/context.js';
-import { authenticateClient } from '../../http/middleware/client-auth.js';
+import { authenticateRequestClient } from '../../http/middleware/client-auth.js';
 import { jsonNoStore } from '../../http/respond.js';
 import { UnauthorizedClient, UnsupportedGrantType } from '../../protocol/errors.js';
 import { required } from '../../protocol/params.js';
@@ -17,14 +17,7 @@ export function tokenEndpoint(deps: Deps) {
     const grantType = required(params, 'grant_type');
     const handler = grantHandler(grantType);
     if (!handler) throw new UnsupportedGrantType(`grant_type ${grantType} is not supported`);
-    const client = await authenticateClient(
-      deps.storage.applications,
-      c.req.header('authorization'),
-      params,
-      {
-        allowPublic: true,
-      },
-    );
+    const client = await authenticateRequestClient(deps, c, { allowPublic: true });
     if (!client.app.grantTypes.includes(grantType)) {
       throw new UnauthorizedClient(`client is not allowed to use grant_type ${grantType}`);
     }

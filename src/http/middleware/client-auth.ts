@@ -1,8 +1,10 @@
+import type { Context } from 'hono';
 import { readClientCredentials } from '../../protocol/client-auth.js';
 import { InvalidClient } from '../../protocol/errors.js';
 import type { Params } from '../../protocol/params.js';
 import type { Application, ApplicationRepository } from '../../storage/types.js';
 import { safeEqual, sha256 } from '../../util/crypto.js';
+import type { AppEnv } from '../context.js';
 
 /** An application that proved who it is, and how. */
 export interface AuthenticatedClient {
@@ -34,4 +36,13 @@ export async function authenticateClient(
     throw new InvalidClient('client authentication failed', `wrong secret for ${app.clientId}`);
   }
   return { app, method: creds.method };
+}
+
+/** Authenticates the client of a request whose form is parsed (the token-endpoint family). */
+export function authenticateRequestClient(
+  deps: { storage: { applications: ApplicationRepository } },
+  c: Context<AppEnv>,
+  opts: { allowPublic: boolean },
+): Promise<AuthenticatedClient> {
+  return authenticateClient(deps.storage.applications, c.req.header('authorization'), c.get('params'), opts);
 }

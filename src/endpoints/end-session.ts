@@ -3,21 +3,10 @@ import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { page } from '../http/page.js';
 import { parseParams } from '../protocol/params.js';
-import { peekKid, verifyJwt } from '../tokens/jwt.js';
+import { verifyIdTokenHint } from '../tokens/id-token.js';
 import { LogoutPage } from '../ui/pages.js';
 import { checkCsrf } from './authorize/interaction.js';
 import { endSession, loadSession, sessionCsrf } from './authorize/session.js';
-
-/** The claims of an ID token this server issued (expired ones included, as logout allows). */
-async function verifyHint(deps: Deps, hint: string | undefined) {
-  if (!hint) return null;
-  await deps.keys.prepare(peekKid(hint));
-  const jwt = verifyJwt(hint, (kid) => deps.keys.verifier(kid));
-  const c = jwt?.payload;
-  if (!c || c.iss !== deps.config.issuer || typeof c.aud !== 'string' || typeof c.sub !== 'string')
-    return null;
-  return { clientId: c.aud, sub: c.sub };
-}
 
 /**
  * GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0 §2–§3): with a valid
@@ -36,7 +25,7 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
       await endSession(deps, cookies, c);
       return page(c, (nonce) => LogoutPage({ nonce, done: true }));
     }
-    const hint = await verifyHint(deps, params.get('id_token_hint'));
+    const hint = await verifyIdTokenHint(deps.keys, deps.config.issuer, params.get('id_token_hint'));
     const sameUser = hint && (!current || current.user.id === hint.sub);
     if (!hint || !sameUser) {
       if (!cookie || !current) return page(c, (nonce) => LogoutPage({ nonce, done: true }));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SigningAlg } from '../config/schema.js';
 import type { Keystore } from '../keys/keystore.js';
 import { randomToken } from '../util/crypto.js';
-import { signJwt } from './jwt.js';
+import { peekKid, signJwt, verifyJwt } from './jwt.js';
 
 /**
  * OIDC Core §3.1.3.6 / §3.3.2.11: the left half of the hash of a token, with the hash of the
@@ -51,4 +51,20 @@ export async function issueIdToken(keys: Keystore, req: IdTokenRequest): Promise
   if (req.accessToken !== undefined) payload.at_hash = halfHash(req.accessToken, req.alg);
   if (req.code !== undefined) payload.c_hash = halfHash(req.code, req.alg);
   return signJwt(signer, payload, 'JWT');
+}
+
+/**
+ * Whose ID token an `id_token_hint` is (OIDC Core §3.1.2.1, RP-Initiated Logout §2): signed by
+ * a published key of this issuer; expired ones count, as the specs allow. Null otherwise.
+ */
+export async function verifyIdTokenHint(
+  keys: Keystore,
+  issuer: string,
+  hint: string | undefined,
+): Promise<{ clientId: string; sub: string } | null> {
+  if (!hint) return null;
+  await keys.prepare(peekKid(hint));
+  const c = verifyJwt(hint, (kid) => keys.verifier(kid))?.payload;
+  if (!c || c.iss !== issuer || typeof c.aud !== 'string' || typeof c.sub !== 'string') return null;
+  return { clientId: c.aud, sub: c.sub };
 }

@@ -4,6 +4,7 @@ import type { Cookies } from '../../http/cookies.js';
 import { PageError } from '../../http/page.js';
 import { InvalidRequest, OAuthError } from '../../protocol/errors.js';
 import { type Params, parseParams } from '../../protocol/params.js';
+import { verifyIdTokenHint } from '../../tokens/id-token.js';
 import { checkClient, checkRedirectUri } from './check-client.js';
 import { loadInteraction, pendingRequest } from './interaction.js';
 import { proceed } from './proceed.js';
@@ -47,6 +48,14 @@ export function authorizeEndpoint(deps: Deps, cookies: Cookies) {
         redirectUri,
         target.responseMode,
       );
+      const hintText = params.get('id_token_hint');
+      if (hintText !== undefined) {
+        const hint = await verifyIdTokenHint(deps.keys, deps.config.issuer, hintText);
+        if (!hint || hint.clientId !== app.clientId) {
+          throw new InvalidRequest('id_token_hint is not an ID token this server issued to this client');
+        }
+        request.hintSubject = hint.sub;
+      }
       return await proceed(deps, cookies, c, app, { request });
     } catch (err) {
       if (err instanceof OAuthError) return authorizationError(c, deps.config.issuer, target, err);

@@ -38,7 +38,9 @@ export async function proceed(
   const current = await loadSession(deps, cookies, c);
   const tooOld = current && req.maxAge !== undefined && now - current.session.authTime > req.maxAge;
   const forceLogin = req.prompt.includes('login') && !state.loggedIn;
-  if (!current || tooOld || forceLogin) {
+  // OIDC Core §3.1.2.1: id_token_hint names who should be signed in; another user must log in.
+  const otherUser = current && req.hintSubject !== undefined && current.user.id !== req.hintSubject;
+  if (!current || tooOld || forceLogin || (otherUser && !state.loggedIn)) {
     if (req.prompt.includes('none')) throw new LoginRequired('the user is not signed in');
     if (!interactionHash) await startInteraction(deps, cookies, c, state);
     return redirectTo(c, '/u/login');

@@ -26,6 +26,8 @@ export interface AuthorizationRequest {
   maxAge?: number;
   loginHint?: string;
   acrValues?: string;
+  /** The user an id_token_hint names (verified), who must be the one signed in. */
+  hintSubject?: string;
 }
 
 /**

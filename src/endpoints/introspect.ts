@@ -33,7 +33,7 @@ export async function activeRefreshToken(deps: Deps, token: string): Promise<Ref
   const now = deps.clock.now();
   if (!record || record.revokedAt !== null || record.expiresAt <= now || record.familyExpiresAt <= now)
     return null;
-  if (record.rotatedAt !== null && now - record.rotatedAt > deps.config.refreshToken.reuseGrace) return null;
+  if (record.rotatedAt !== null && now - record.rotatedAt >= deps.config.refreshToken.reuseGrace) return null;
   return record;
 }
 

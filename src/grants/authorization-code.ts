@@ -60,6 +60,11 @@ export const authorizationCode: GrantHandler = {
       ...(p.nonce !== undefined ? { nonce: p.nonce } : {}),
       ...(p.acr !== undefined ? { acr: p.acr } : {}),
     };
-    return issueUserTokens(deps, client.app, grant);
+    const response = await issueUserTokens(deps, client.app, grant);
+    // A replay racing this exchange may have revoked the grant before these tokens existed:
+    // look again, so that they are revoked too (RFC 6749 §4.1.2).
+    if (await deps.storage.authorizationCodes.wasReplayed(record.hash))
+      await revokeGrant(deps, record.grantId);
+    return response;
   },
 };

@@ -22,7 +22,7 @@ export const refreshToken: GrantHandler = {
       throw new InvalidGrant('refresh_token has expired');
     if (record.rotatedAt !== null || !(await deps.storage.refreshTokens.markRotated(record.hash, now))) {
       const rotatedAt = record.rotatedAt ?? now;
-      if (now - rotatedAt > deps.config.refreshToken.reuseGrace) {
+      if (now - rotatedAt >= deps.config.refreshToken.reuseGrace) {
         await deps.storage.refreshTokens.revokeFamily(record.familyId, now);
         throw new InvalidGrant('refresh_token was already used; its family is revoked');
       }
@@ -33,12 +33,18 @@ export const refreshToken: GrantHandler = {
     const beyond = requested.filter((s) => !grant.scopes.includes(s));
     if (beyond.length > 0) throw new InvalidScope(`scope ${beyond.join(' ')} was not granted`);
     const scopes = requested.length > 0 ? requested : grant.scopes;
-    return issueUserTokens(
+    const response = await issueUserTokens(
       deps,
       client.app,
       { ...grant, scopes },
       { familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
       grant,
     );
+    // A reuse racing this rotation may have revoked the family before the new member existed:
+    // look again, so that the new member falls with its family (RFC 9700 §4.14.2).
+    if ((await deps.storage.refreshTokens.get(record.hash))?.revokedAt !== null) {
+      await deps.storage.refreshTokens.revokeFamily(record.familyId, now);
+    }
+    return response;
   },
 };

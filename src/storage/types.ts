@@ -176,6 +176,8 @@ export interface AuthorizationCodeRepository {
    * instance; every later call gets `{ replayed }` with the record (house rule 7).
    */
   consume(hash: string, now: number): Promise<{ code: AuthorizationCodeRecord; replayed: boolean } | null>;
+  /** True once a replay of the code has been seen (`consume` records it). */
+  wasReplayed(hash: string): Promise<boolean>;
 }
 
 /** A signed-in browser (SSO session); the cookie's value is stored only as its hash. */

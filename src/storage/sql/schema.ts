@@ -49,6 +49,7 @@ export interface Database {
     expires_at: number;
     payload: string;
     consumed_at: number | null;
+    replayed_at: number | null;
   };
   users: {
     id: string;

@@ -3,6 +3,7 @@ import * as m001 from './001-initial.js';
 import * as m002 from './002-users.js';
 import * as m003 from './003-sign-in.js';
 import * as m004 from './004-device-codes.js';
+import * as m005 from './005-code-replay.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -17,4 +18,5 @@ export const migrations: Migration[] = [
   { name: '002-users', ...m002 },
   { name: '003-sign-in', ...m003 },
   { name: '004-device-codes', ...m004 },
+  { name: '005-code-replay', ...m005 },
 ];

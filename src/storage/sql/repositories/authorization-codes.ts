@@ -42,11 +42,20 @@ export function authorizationCodeRepository(db: Kysely<Database>): Authorization
         .executeTakeFirst();
       if (won) return { code: toCode(won), replayed: false };
       const seen = await db
-        .selectFrom('authorization_codes')
-        .selectAll()
+        .updateTable('authorization_codes')
+        .set({ replayed_at: now })
         .where('hash', '=', hash)
+        .returningAll()
         .executeTakeFirst();
       return seen ? { code: toCode(seen), replayed: true } : null;
+    },
+    async wasReplayed(hash) {
+      const row = await db
+        .selectFrom('authorization_codes')
+        .select('replayed_at')
+        .where('hash', '=', hash)
+        .executeTakeFirst();
+      return row?.replayed_at != null;
     },
   };
 }

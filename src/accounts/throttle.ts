@@ -1,9 +1,10 @@
 import type { Config } from '../config/schema.js';
 import type { LoginAttemptRepository } from '../storage/types.js';
+import { sha256 } from '../util/crypto.js';
 
-/** Keys counted for a login attempt: the account and the IP address. */
+/** Keys counted for a login attempt: the account (by the hash of its login name, any length) and the IP. */
 export function attemptKeys(email: string, ip: string): { account: string; ip: string } {
-  return { account: `acct:${email}`, ip: `ip:${ip}` };
+  return { account: `acct:${sha256(email)}`, ip: `ip:${ip}` };
 }
 
 /** Seconds until this account and IP may try again (0: now), kept in the database for every instance. */

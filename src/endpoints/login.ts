@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { normalizeEmail } from '../accounts/email.js';
+import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword } from '../accounts/password.js';
 import { attemptKeys, lockedFor, recordFailure } from '../accounts/throttle.js';
 import { clientIp } from '../http/client-ip.js';
@@ -67,7 +67,7 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
         },
       );
     }
-    const user = email ? await deps.storage.users.getByEmail(email) : null;
+    const user = isEmail(email) ? await deps.storage.users.getByEmail(email) : null;
     const ok = await checkPassword(user?.passwordHash, password);
     if (!ok || !user || user.blocked) {
       await recordFailure(deps.storage.loginAttempts, deps.config.login, keys, now);

@@ -1,4 +1,4 @@
-import { normalizeEmail } from '../accounts/email.js';
+import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword } from '../accounts/password.js';
 import { attemptKeys, lockedFor, recordFailure } from '../accounts/throttle.js';
 import { InvalidGrant, TooManyAttempts } from '../protocol/errors.js';
@@ -26,7 +26,7 @@ export const password: GrantHandler = {
     const keys = attemptKeys(email, ip);
     const wait = await lockedFor(deps.storage.loginAttempts, keys, now);
     if (wait > 0) throw new TooManyAttempts(wait);
-    const user = await deps.storage.users.getByEmail(email);
+    const user = isEmail(email) ? await deps.storage.users.getByEmail(email) : null;
     const ok = await checkPassword(user?.passwordHash, secret);
     if (!ok || !user || user.blocked) {
       await recordFailure(deps.storage.loginAttempts, deps.config.login, keys, now);

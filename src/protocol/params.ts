@@ -15,6 +15,10 @@ export interface Params {
 export function parseParams(text: string, repeatable: ReadonlySet<string> = new Set()): Params {
   const values = new Map<string, string[]>();
   for (const [name, value] of new URLSearchParams(text)) {
+    // No OAuth parameter carries a NUL, and databases refuse it in text: reject it up front.
+    if (name.includes('\u0000') || value.includes('\u0000')) {
+      throw new InvalidRequest(`parameter ${name.replaceAll('\u0000', '')} contains a NUL character`);
+    }
     const list = values.get(name);
     if (list) {
       if (!repeatable.has(name)) throw new InvalidRequest(`parameter ${name} is repeated`);

@@ -29,7 +29,7 @@ function fromBasic(header: string): { clientId: string; secret: string } {
   if (colon < 0) throw new InvalidClient('Authorization header is not valid Basic');
   const clientId = formDecode(decoded.slice(0, colon));
   const secret = formDecode(decoded.slice(colon + 1));
-  if (!clientId || secret === null || /[\u0000-\u001f]/.test(clientId)) {
+  if (!clientId || secret === null || /\p{Cc}/u.test(clientId)) {
     throw new InvalidClient('Authorization header is not valid Basic');
   }
   return { clientId, secret };

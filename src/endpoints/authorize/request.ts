@@ -37,11 +37,13 @@ export interface AuthorizationRequest {
  */
 export function responseModeOf(params: Params): ResponseMode {
   const type = responseTypeOf(params.get('response_type'));
-  const mode = params.get('response_mode') ?? (type && type.join(' ') !== 'code' ? 'fragment' : 'query');
+  const implicit = type !== null && type.join(' ') !== 'code';
+  const mode = params.get('response_mode') ?? (implicit ? 'fragment' : 'query');
   if (mode !== 'query' && mode !== 'fragment' && mode !== 'form_post') {
     throw new InvalidRequest('response_mode must be query, fragment or form_post');
   }
-  return mode;
+  // Tokens never travel in the query, so neither does the error that refuses to put them there.
+  return implicit && mode === 'query' ? 'fragment' : mode;
 }
 
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
@@ -80,7 +82,7 @@ export async function parseAuthorizationRequest(
     throw new UnauthorizedClient(`client is not allowed to use response_type ${raw}`);
   }
   // OAuth 2.0 Multiple Response Types §5 / RFC 9700 §2.1.2: tokens never travel in the query.
-  if (implicit && responseMode === 'query') {
+  if (implicit && params.get('response_mode') === 'query') {
     throw new InvalidRequest(`response_mode query is not allowed with response_type ${raw}`);
   }
   const api = await audienceApi(storage.apis, requestedAudience(params));

@@ -29,6 +29,29 @@ const attemptKeys = (session: SessionRecord, ip: string) => ({
   ip: `device-ip:${ip}`,
 });
 
+/**
+ * The pending device code the person typed, counted against their session and IP (RFC 8628
+ * §5.1): a locked session or IP gets a 429 page; a wrong code counts as a failure and is null.
+ */
+async function enteredCode(
+  deps: Deps,
+  c: Context<AppEnv>,
+  session: SessionRecord,
+  input: string | undefined,
+): Promise<DeviceCodeRecord | null> {
+  const keys = attemptKeys(session, clientIp(c));
+  const now = deps.clock.now();
+  const wait = await lockedFor(deps.storage.loginAttempts, keys, now);
+  if (wait > 0) {
+    throw new PageError('Too many attempts', 'Too many wrong codes. Wait a while and try again.', 429, {
+      'Retry-After': String(wait),
+    });
+  }
+  const record = await pendingCode(deps, input);
+  if (!record) await recordFailure(deps.storage.loginAttempts, deps.config.login, keys, now);
+  return record;
+}
+
 async function pendingCode(deps: Deps, input: string | undefined): Promise<DeviceCodeRecord | null> {
   const userCode = normalizeUserCode(input ?? '');
   const record = userCode ? await deps.storage.deviceCodes.getByUserCode(userCode) : null;
@@ -56,19 +79,8 @@ export function activateSubmit(deps: Deps, cookies: Cookies) {
     if (s.redirect) return s.redirect;
     const params = c.get('params');
     checkCsrf(s.csrf, params.get('csrf'));
-    const keys = attemptKeys(s.current.session, clientIp(c));
-    const now = deps.clock.now();
-    const wait = await lockedFor(deps.storage.loginAttempts, keys, now);
-    if (wait > 0) {
-      throw new PageError('Too many attempts', 'Too many wrong codes. Wait a while and try again.', 429, {
-        'Retry-After': String(wait),
-      });
-    }
-    const record = await pendingCode(deps, params.get('user_code'));
-    if (!record) {
-      await recordFailure(deps.storage.loginAttempts, deps.config.login, keys, now);
-      return page(c, (nonce) => ActivatePage({ nonce, csrf: s.csrf, error: INVALID }), 400);
-    }
+    const record = await enteredCode(deps, c, s.current.session, params.get('user_code'));
+    if (!record) return page(c, (nonce) => ActivatePage({ nonce, csrf: s.csrf, error: INVALID }), 400);
     const app = await deps.storage.applications.get(record.clientId);
     const payload = record.payload as { scopes: string[]; audience?: string };
     const { apiName, scopes } = await describeScopes(deps.storage.apis, payload.audience, payload.scopes);
@@ -85,14 +97,14 @@ export function activateSubmit(deps: Deps, cookies: Cookies) {
   };
 }
 
-/** POST /activate/confirm: CSRF checked; Allow or Deny decides the device code once. */
+/** POST /activate/confirm: CSRF checked and throttled like /activate; Allow or Deny decides the code once. */
 export function activateConfirm(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const s = await signedIn(deps, cookies, c);
     if (s.redirect) return s.redirect;
     const params = c.get('params');
     checkCsrf(s.csrf, params.get('csrf'));
-    const record = await pendingCode(deps, params.get('user_code'));
+    const record = await enteredCode(deps, c, s.current.session, params.get('user_code'));
     const approved = params.get('decision') === 'allow';
     const decided =
       record !== null &&

@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
+import { requestParams } from '../http/middleware/parse-form.js';
 import { page } from '../http/page.js';
-import { parseParams } from '../protocol/params.js';
 import { verifyIdTokenHint } from '../tokens/id-token.js';
 import { LogoutPage } from '../ui/pages.js';
 import { checkCsrf } from './authorize/interaction.js';
@@ -16,7 +16,7 @@ import { endSession, loadSession, sessionCsrf } from './authorize/session.js';
  */
 export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
-    const params = c.req.method === 'GET' ? parseParams(new URL(c.req.url).search.slice(1)) : c.get('params');
+    const params = requestParams(c);
     const cookie = cookies.get(c, 'session');
     const current = await loadSession(deps, cookies, c);
     if (params.get('confirm') === 'yes') {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword } from '../accounts/password.js';
-import { attemptKeys, lockedFor, recordFailure } from '../accounts/throttle.js';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from '../accounts/throttle.js';
 import { clientIp } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
@@ -56,24 +56,19 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     const password = params.get('password') ?? '';
     const keys = attemptKeys(email, clientIp(c));
     const now = deps.clock.now();
-    const wait = await lockedFor(deps.storage.loginAttempts, keys, now);
+    const wait = await reserveAttempt(deps.storage.loginAttempts, deps.config.login, keys, now);
     if (wait > 0) {
       throw new PageError(
         'Too many attempts',
         `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minutes.`,
         429,
-        {
-          'Retry-After': String(wait),
-        },
+        { 'Retry-After': String(wait) },
       );
     }
     const user = isEmail(email) ? await deps.storage.users.getByEmail(email) : null;
     const ok = await checkPassword(user?.passwordHash, password);
-    if (!ok || !user || user.blocked) {
-      await recordFailure(deps.storage.loginAttempts, deps.config.login, keys, now);
-      return render(deps, c, interaction, 400, email, GENERIC);
-    }
-    await deps.storage.loginAttempts.clear(keys.account);
+    if (!ok || !user || user.blocked) return render(deps, c, interaction, 400, email, GENERIC);
+    await attemptSucceeded(deps.storage.loginAttempts, keys, { clearAccount: true });
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
     return c.body(null, 303, {

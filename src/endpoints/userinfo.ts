@@ -1,27 +1,26 @@
 import type { Context } from 'hono';
 import { userClaims } from '../accounts/claims.js';
 import type { AppEnv, Deps } from '../http/context.js';
+import { hasFormBody, readForm } from '../http/middleware/parse-form.js';
 import { jsonNoStore } from '../http/respond.js';
 import { InvalidRequest, InvalidToken, OAuthError } from '../protocol/errors.js';
-import { parseParams } from '../protocol/params.js';
 import { activeAccessToken } from './introspect.js';
 
 /** RFC 6750 §3: errors carry `WWW-Authenticate: Bearer` with the error code. */
 function bearerError(c: Context, err: OAuthError): Response {
   const status = err instanceof InvalidToken ? 401 : err.status;
-  const challenge = `Bearer realm="sesame", error="${err.error}", error_description="${err.description.replace(/"/g, "'")}"`;
+  // RFC 6750 §3: error_description is printable ASCII without " and \ (and never breaks a header).
+  const description = err.description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
+  const challenge = `Bearer realm="sesame", error="${err.error}", error_description="${description}"`;
   return jsonNoStore(c, err.toJSON(), status, { 'WWW-Authenticate': challenge });
 }
 
 /** The access token from the Authorization header, or (POST only) the form body — never the query (RFC 9700 §4.3.2). */
-async function bearerToken(c: Context<AppEnv>): Promise<string> {
+async function bearerToken(c: Context<AppEnv>, bodyLimit: number): Promise<string> {
   const header = c.req.header('authorization');
   let fromBody: string | undefined;
-  if (
-    c.req.method === 'POST' &&
-    /^application\/x-www-form-urlencoded/i.test(c.req.header('content-type') ?? '')
-  ) {
-    fromBody = parseParams(await c.req.text()).get('access_token');
+  if (c.req.method === 'POST' && hasFormBody(c)) {
+    fromBody = (await readForm(c, bodyLimit)).get('access_token');
   }
   if (header && fromBody) throw new InvalidRequest('send the access token in one place only');
   if (header) {
@@ -37,7 +36,7 @@ async function bearerToken(c: Context<AppEnv>): Promise<string> {
 export function userinfoEndpoint(deps: Deps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     try {
-      const claims = await activeAccessToken(deps, await bearerToken(c));
+      const claims = await activeAccessToken(deps, await bearerToken(c, deps.config.bodyLimit));
       if (!claims) throw new InvalidToken('the access token is invalid, expired or revoked');
       const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
       if (!scopes.includes('openid')) throw new InvalidToken('the access token was not issued for openid');

@@ -1,6 +1,6 @@
 import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword } from '../accounts/password.js';
-import { attemptKeys, lockedFor, recordFailure } from '../accounts/throttle.js';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from '../accounts/throttle.js';
 import { InvalidGrant, TooManyAttempts } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
 import { requestedAudience } from '../protocol/resource.js';
@@ -24,15 +24,12 @@ export const password: GrantHandler = {
     const api = await audienceApi(deps.storage.apis, requestedAudience(params));
     const scopes = userScopes(params.get('scope'), api);
     const keys = attemptKeys(email, ip);
-    const wait = await lockedFor(deps.storage.loginAttempts, keys, now);
+    const wait = await reserveAttempt(deps.storage.loginAttempts, deps.config.login, keys, now);
     if (wait > 0) throw new TooManyAttempts(wait);
     const user = isEmail(email) ? await deps.storage.users.getByEmail(email) : null;
     const ok = await checkPassword(user?.passwordHash, secret);
-    if (!ok || !user || user.blocked) {
-      await recordFailure(deps.storage.loginAttempts, deps.config.login, keys, now);
-      throw new InvalidGrant('wrong username or password');
-    }
-    await deps.storage.loginAttempts.clear(keys.account);
+    if (!ok || !user || user.blocked) throw new InvalidGrant('wrong username or password');
+    await attemptSucceeded(deps.storage.loginAttempts, keys, { clearAccount: true });
     return issueUserTokens(deps, client.app, {
       grantId: randomToken(16),
       userId: user.id,

@@ -264,14 +264,19 @@ export interface GrantTokenRepository {
 export interface LoginAttemptRepository {
   /** Seconds until `key` may try again, 0 when it may now. */
   lockedFor(key: string, now: number): Promise<number>;
-  /** Counts a failure within `window` seconds; at `threshold` failures locks for `lockSeconds`. */
+  /**
+   * Counts a failure within `window` seconds (a new count after the window or a lock has passed)
+   * and returns the count, atomically; at `threshold` failures locks for `lockSeconds`.
+   */
   recordFailure(
     key: string,
     now: number,
     window: number,
     threshold: number,
     lockSeconds: number,
-  ): Promise<void>;
+  ): Promise<number>;
+  /** Takes one failure back (an attempt counted in advance that succeeded). */
+  forgive(key: string): Promise<void>;
   clear(key: string): Promise<void>;
 }
 

@@ -1,9 +1,10 @@
 import type { Context } from 'hono';
 import type { AppEnv, Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
+import { requestParams } from '../../http/middleware/parse-form.js';
 import { PageError } from '../../http/page.js';
 import { InvalidRequest, OAuthError } from '../../protocol/errors.js';
-import { type Params, parseParams } from '../../protocol/params.js';
+import type { Params } from '../../protocol/params.js';
 import { verifyIdTokenHint } from '../../tokens/id-token.js';
 import { checkClient, checkRedirectUri } from './check-client.js';
 import { loadInteraction, pendingRequest } from './interaction.js';
@@ -15,8 +16,7 @@ const ANY = { has: () => true } as unknown as ReadonlySet<string>;
 
 /** Parameters of GET (query) or POST (form) /authorize, each repeated name listed. */
 function readParams(c: Context<AppEnv>): { params: Params; repeated: string[] } {
-  const params =
-    c.req.method === 'GET' ? parseParams(new URL(c.req.url).search.slice(1), ANY) : c.get('params');
+  const params = requestParams(c, ANY);
   const repeated = params.names().filter((n) => params.all(n).length > 1);
   return { params, repeated };
 }

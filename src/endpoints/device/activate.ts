@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { lockedFor, recordFailure } from '../../accounts/throttle.js';
+import { type AttemptKeys, attemptSucceeded, reserveAttempt } from '../../accounts/throttle.js';
 import { clientIp } from '../../http/client-ip.js';
 import type { AppEnv, Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
@@ -23,14 +23,14 @@ async function signedIn(deps: Deps, cookies: Cookies, c: Context) {
   return { redirect: c.body(null, 303, { Location: '/u/login', 'Cache-Control': 'no-store' }) };
 }
 
-/** Keys counted for wrong codes: this session and this IP address (RFC 8628 §5.1). */
-const attemptKeys = (session: SessionRecord, ip: string) => ({
-  account: `device-session:${session.sid}`,
+/** Keys counted for wrong codes: the signed-in account and the IP address (RFC 8628 §5.1). */
+const attemptKeys = (session: SessionRecord, ip: string): AttemptKeys => ({
+  account: `device-account:${session.userId}`,
   ip: `device-ip:${ip}`,
 });
 
 /**
- * The pending device code the person typed, counted against their session and IP (RFC 8628
+ * The pending device code the person typed, counted against their account and IP (RFC 8628
  * §5.1): a locked session or IP gets a 429 page; a wrong code counts as a failure and is null.
  */
 async function enteredCode(
@@ -41,14 +41,14 @@ async function enteredCode(
 ): Promise<DeviceCodeRecord | null> {
   const keys = attemptKeys(session, clientIp(c));
   const now = deps.clock.now();
-  const wait = await lockedFor(deps.storage.loginAttempts, keys, now);
+  const wait = await reserveAttempt(deps.storage.loginAttempts, deps.config.login, keys, now);
   if (wait > 0) {
     throw new PageError('Too many attempts', 'Too many wrong codes. Wait a while and try again.', 429, {
       'Retry-After': String(wait),
     });
   }
   const record = await pendingCode(deps, input);
-  if (!record) await recordFailure(deps.storage.loginAttempts, deps.config.login, keys, now);
+  if (record) await attemptSucceeded(deps.storage.loginAttempts, keys, { clearAccount: false });
   return record;
 }
 

@@ -1,6 +1,6 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { InvalidRequest, RequestTooLarge } from '../../protocol/errors.js';
-import { parseParams } from '../../protocol/params.js';
+import { type Params, parseParams } from '../../protocol/params.js';
 import type { AppEnv } from '../context.js';
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
@@ -16,7 +16,7 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => {});
-      throw new RequestTooLarge(`request body is larger than ${limit} bytes`);
+      throw tooLarge(limit);
     }
     chunks.push(value);
   }
@@ -32,12 +32,33 @@ export function parseForm(
   repeatable: ReadonlySet<string> = new Set(),
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const length = Number(c.req.header('content-length') ?? 0);
-    if (length > limit) throw new RequestTooLarge(`request body is larger than ${limit} bytes`);
     if (!FORM.test(c.req.header('content-type') ?? '')) {
+      if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(limit);
       throw new InvalidRequest('request body must be application/x-www-form-urlencoded');
     }
-    c.set('params', parseParams(await readCapped(c.req.raw.body, limit), repeatable));
+    c.set('params', await readForm(c, limit, repeatable));
     await next();
   };
+}
+
+const tooLarge = (limit: number) => new RequestTooLarge(`request body is larger than ${limit} bytes`);
+
+/** The form body of a request, at most `limit` bytes (413 beyond, without reading more). */
+export async function readForm(
+  c: Context<AppEnv>,
+  limit: number,
+  repeatable: ReadonlySet<string> = new Set(),
+): Promise<Params> {
+  if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(limit);
+  return parseParams(await readCapped(c.req.raw.body, limit), repeatable);
+}
+
+/** True when the request declares a form body. */
+export const hasFormBody = (c: Context<AppEnv>): boolean => FORM.test(c.req.header('content-type') ?? '');
+
+/** Parameters of a GET or HEAD request's query, or of a POST's parsed form. */
+export function requestParams(c: Context<AppEnv>, repeatable: ReadonlySet<string> = new Set()): Params {
+  return c.req.method === 'POST'
+    ? c.get('params')
+    : parseParams(new URL(c.req.url).search.slice(1), repeatable);
 }

@@ -1,7 +1,7 @@
 // Wrong user codes are throttled per session and per IP address (RFC 8628 §5.1: user codes are
 // short, so guessing must be rate-limited), with the login.* settings: accountFailures per
 // session, ipFailures per address, lockSeconds.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
 import type { Credentials } from '../sign-in/agent.js';
@@ -45,11 +45,14 @@ describeEachBackend('device activation: wrong codes are throttled (RFC 8628 §5.
       login: { accountFailures: SESSION_LIMIT, ipFailures: IP_LIMIT, lockSeconds: LOCK },
     });
     tv = await t.createApp({ name: 'TV', type: 'native', callbacks: ['com.example.tv:/cb'] });
+  });
+  // A new person for each test, so that tests do not share the per-account count.
+  beforeEach(async () => {
     ({ creds } = await newUser(t));
   });
   afterAll(async () => t?.close());
 
-  const signIn = (ip: string) => Activator.signIn(fromIp(t, ip), creds);
+  const signIn = (ip: string, who: Credentials = creds) => Activator.signIn(fromIp(t, ip), who);
 
   async function expectWrong(person: Activator, n: number): Promise<void> {
     for (let i = 0; i < n; i++) {
@@ -87,8 +90,8 @@ describeEachBackend('device activation: wrong codes are throttled (RFC 8628 §5.
     return outcome(await poll(t, tv, d.device_code));
   }
 
-  describe('per session', () => {
-    it('locks a session after login.accountFailures wrong codes: 429 with Retry-After, even for a right code', async () => {
+  describe('per account', () => {
+    it('locks an account after login.accountFailures wrong codes: 429 with Retry-After, even for a right code', async () => {
       const ip = newIp();
       const person = await signIn(ip);
       const d = await startDevice(t, tv, { scope: 'openid' });
@@ -100,7 +103,7 @@ describeEachBackend('device activation: wrong codes are throttled (RFC 8628 §5.
       expect(await deviceHears(d)).toBe('400 authorization_pending');
     });
 
-    it('counts down Retry-After and lets the session try again after login.lockSeconds', async () => {
+    it('counts down Retry-After and lets the account try again after login.lockSeconds', async () => {
       const person = await signIn(newIp());
       const d = await startDevice(t, tv, { scope: 'openid' });
       await expectWrong(person, SESSION_LIMIT);
@@ -114,17 +117,17 @@ describeEachBackend('device activation: wrong codes are throttled (RFC 8628 §5.
       expect(await deviceHears(d)).toBe('ok');
     });
 
-    it('does not lock another session of the same person, from the same or another address', async () => {
+    it('locks every session of the person, from any address (signing in again does not reset it)', async () => {
       const ip = newIp();
       const locked = await signIn(ip);
       await expectWrong(locked, SESSION_LIMIT);
       expectLocked(await locked.enter(wrongCode()), LOCK);
       const d = await startDevice(t, tv, { scope: 'openid' });
-      // Same address: its count (3) is below login.ipFailures (5).
-      const sameIp = await signIn(ip);
-      expect((await sameIp.enter(d.user_code)).res.status).toBe(200);
-      const elsewhere = await signIn(newIp());
-      expect((await elsewhere.enter(d.user_code)).res.status).toBe(200);
+      expect((await (await signIn(ip)).enter(d.user_code)).res.status).toBe(429);
+      expect((await (await signIn(newIp())).enter(d.user_code)).res.status).toBe(429);
+      // Another person, even from the same address (its count, 3, is below login.ipFailures, 5), is not.
+      const { creds: someoneElse } = await newUser(t);
+      expect((await (await signIn(ip, someoneElse)).enter(d.user_code)).res.status).toBe(200);
     });
 
     it('counts wrong codes, not attempts: right codes in between do not lock', async () => {
@@ -141,10 +144,11 @@ describeEachBackend('device activation: wrong codes are throttled (RFC 8628 §5.
   describe('per IP address', () => {
     it('locks an address after login.ipFailures wrong codes from several sessions', async () => {
       const ip = newIp();
-      // 2 + 2 + 1 wrong codes from three sessions: none reaches its own limit of 3.
-      await expectWrong(await signIn(ip), 2);
-      await expectWrong(await signIn(ip), 2);
-      await expectWrong(await signIn(ip), IP_LIMIT - 4);
+      // 2 + 2 + 1 wrong codes from three people: none reaches their own limit of 3.
+      const people = [(await newUser(t)).creds, (await newUser(t)).creds, (await newUser(t)).creds];
+      await expectWrong(await signIn(ip, people[0]), 2);
+      await expectWrong(await signIn(ip, people[1]), 2);
+      await expectWrong(await signIn(ip, people[2]), IP_LIMIT - 4);
       const d = await startDevice(t, tv, { scope: 'openid' });
       // A new session from that address is locked at once, even with a right code.
       const fresh = await signIn(ip);

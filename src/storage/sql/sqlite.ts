@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { type Kysely, Kysely as KyselyClass, SqliteDialect, sql } from 'kysely';
+import { type Kysely, Kysely as KyselyClass, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.js';
 
 /** Opens (creating if needed) a SQLite file in WAL mode with a busy timeout and foreign keys on. */
@@ -12,7 +12,29 @@ export function openSqlite(file: string): Kysely<Database> {
   database.pragma('busy_timeout = 10000');
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
-  return new KyselyClass<Database>({ dialect: new SqliteDialect({ database }) });
+  return new KyselyClass<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+  });
+}
+
+/**
+ * Kysely prepares every query anew; better-sqlite3 statements can be reused, so keep them by
+ * SQL text (parameterised, so a bounded set), a measured share of every request (bench/).
+ */
+function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    prepare(sqlText: string) {
+      let stmt = cache.get(sqlText);
+      if (!stmt) {
+        stmt = database.prepare(sqlText);
+        if (cache.size >= 1000) cache.clear();
+        cache.set(sqlText, stmt);
+      }
+      return stmt as unknown as ReturnType<SqliteDatabase['prepare']>;
+    },
+    close: () => database.close(),
+  };
 }
 
 /**

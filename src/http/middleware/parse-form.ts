@@ -93,7 +93,10 @@ export async function readForm(
 ): Promise<Params> {
   if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(limit);
   const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
-  const text = incoming ? await readIncoming(incoming, limit) : await readCapped(c.req.raw.body, limit);
+  const text =
+    typeof incoming?.on === 'function'
+      ? await readIncoming(incoming, limit)
+      : await readCapped(c.req.raw.body, limit);
   return parseParams(text, repeatable);
 }
 

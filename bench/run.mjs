@@ -224,6 +224,7 @@ async function guarded(id, t, state, server) {
     }
     return r;
   } catch (err) {
+    await sleep(200); // let a dead server's exit event arrive
     if (server.exitCode !== null || server.signalCode !== null) throw err;
     log(`  ${t.name} ${id} FAILED: ${err.message}`);
     return { failed: err.message.split('\n')[0] };

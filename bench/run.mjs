@@ -39,6 +39,7 @@ import {
   spawnServer,
   stopAll,
   stopChild,
+  treeCpuSeconds,
 } from './lib/proc.mjs';
 import { summarizeHeapProfile, summarizeProfile } from './lib/profile.mjs';
 import { median, printable, ratio, resultsMarkdown, writeReadme } from './lib/report.mjs';
@@ -108,10 +109,15 @@ function runJob(job, onStarted) {
   });
 }
 
-/** Runs a job against a server process, reading its CPU time and peak RSS over the measured window. */
+/**
+ * Runs a job against a server process, reading its CPU time and peak RSS over the measured
+ * window (and the CPU time of the PostgreSQL cluster, when `server.dbPid` names its postmaster).
+ */
 async function measure(server, job, onStarted) {
   const pid = server.pid;
+  const dbCpu = () => (server.dbPid ? treeCpuSeconds(server.dbPid) : 0);
   let cpu0 = 0;
+  let db0 = 0;
   let busy0 = 0;
   let t0 = 0;
   let from = 0;
@@ -126,6 +132,7 @@ async function measure(server, job, onStarted) {
   try {
     result = await runJob(job, () => {
       cpu0 = cpuSeconds(pid);
+      db0 = dbCpu();
       busy0 = machineBusySeconds();
       t0 = performance.now();
       from = microseconds();
@@ -137,6 +144,7 @@ async function measure(server, job, onStarted) {
     clearInterval(sampler);
   }
   const cpu = cpuSeconds(pid) - cpu0;
+  const db = dbCpu() - db0;
   const window = [from, microseconds()];
   const busy = machineBusySeconds() - busy0;
   const wall = (performance.now() - t0) / 1000;
@@ -148,8 +156,9 @@ async function measure(server, job, onStarted) {
     cpuMsPerOk: result.ok > 0 ? (1000 * cpu) / result.ok : Number.NaN,
     rssMax,
     window,
-    // CPU that neither the server nor this load generator used: other processes on the machine
-    otherPct: Math.max(0, (100 * (busy - cpu - result.loadCpu)) / wall),
+    ...(server.dbPid ? { dbCpuPct: (100 * db) / wall } : {}),
+    // CPU that neither the server (nor its database) nor this load generator used: other processes
+    otherPct: Math.max(0, (100 * (busy - cpu - db - result.loadCpu)) / wall),
   };
 }
 
@@ -200,7 +209,7 @@ async function scenario(id, t, state, server, extra = {}) {
   const job = { ...baseJob(t, id, extra), ...(await prepareJob(id, t, state)) };
   const r = await measure(server, job);
   log(
-    `  ${t.name} ${id}: ${r.rate.toFixed(0)}/s p50 ${r.p50} ms p99 ${r.p99} ms CPU ${r.cpuPct.toFixed(0)}% (other processes ${r.otherPct.toFixed(0)}%)${r.other || r.errors ? ` (${r.other} unexpected, ${r.errors ?? 0} errors)` : ''}`,
+    `  ${t.name} ${id}: ${r.rate.toFixed(0)}/s p50 ${r.p50} ms p99 ${r.p99} ms CPU ${r.cpuPct.toFixed(0)}%${r.dbCpuPct === undefined ? '' : ` + PostgreSQL ${r.dbCpuPct.toFixed(0)}%`} (other processes ${r.otherPct.toFixed(0)}%)${r.other || r.errors ? ` (${r.other} unexpected, ${r.errors ?? 0} errors)` : ''}`,
   );
   return r;
 }
@@ -281,6 +290,7 @@ async function sesameContext(kind, databaseUrl) {
 /** Sesame: start, idle RSS, a signed-in browser, then the scenarios. */
 async function sesameRun(ctx, ids) {
   const { child } = await startSesame(ctx.env, ctx.logFile);
+  if (ctx.dbPid) child.dbPid = ctx.dbPid;
   try {
     await sleep(1000);
     const idle = memoryParts(child.pid);
@@ -498,6 +508,7 @@ async function main() {
       try {
         results.meta.postgres = cluster.version;
         const pg = await sesameContext('postgres', cluster.url);
+        pg.dbPid = cluster.pid();
         log('Sesame (PostgreSQL): scenarios');
         results.sesamePg = await sesameRun(
           pg,

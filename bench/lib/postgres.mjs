@@ -3,7 +3,7 @@
 // as the postgres user (`runuser -u postgres --`) in a directory that user owns. The same
 // approach as test/support/postgres.ts.
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './proc.mjs';
@@ -62,7 +62,9 @@ export async function startCluster() {
       .toString()
       .trim()
       .replace(/^pg_ctl \(PostgreSQL\) /, '');
-    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, version, stop };
+    /** The postmaster's pid (first line of postmaster.pid). */
+    const pid = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, version, pid, stop };
   } catch (err) {
     stop();
     throw err;

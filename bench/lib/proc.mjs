@@ -1,7 +1,7 @@
 // Child processes of the benchmark: spawned, tracked, always stopped; their CPU and memory
 // read from /proc; free ports; readiness polling.
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 
@@ -83,6 +83,25 @@ export function cpuSeconds(pid) {
   // fields after the command name, which is in parentheses and may contain spaces
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
+}
+
+/**
+ * CPU seconds of a process and its direct children (PostgreSQL: the postmaster and its
+ * backends), the children found by their parent pid in /proc/PID/stat.
+ */
+export function treeCpuSeconds(rootPid) {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(entry) === rootPid || Number(fields[1]) === rootPid) {
+        total += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+      }
+    } catch {} // gone meanwhile
+  }
+  return total;
 }
 
 /** CPU seconds the whole machine has been busy (every CPU; /proc/stat: all but idle and iowait). */

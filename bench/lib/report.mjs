@@ -12,7 +12,9 @@ const ms = (n) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(1) : Math.round(n).t
 const mem = (p) => (p ? `${ms(p.rss)} MB (anonymous ${ms(p.anon)}, file-backed ${ms(p.file)})` : 'n/a');
 const lat = (r) => (r ? `${ms(r.p50)} / ${ms(r.p99)}` : 'n/a');
 const cpu = (r) =>
-  Number.isFinite(r?.cpuPct) ? `${Math.round(r.cpuPct)}% · ${r.cpuMsPerOk.toFixed(2)} ms` : 'n/a';
+  Number.isFinite(r?.cpuPct)
+    ? `${Math.round(r.cpuPct)}%${Number.isFinite(r.dbCpuPct) ? ` + pg ${Math.round(r.dbCpuPct)}%` : ''} · ${r.cpuMsPerOk.toFixed(2)} ms`
+    : 'n/a';
 
 /** Ratio Sesame / peer of a scenario, or NaN. */
 export function ratio(a, b) {
@@ -147,7 +149,7 @@ export function resultsMarkdown(results) {
     '',
     tableMarkdown(results),
     '',
-    'req/s counts successful responses only (flows/s for scenario 5, each flow = GET /authorize + POST token); ratio = Sesame / peer; CPU = server CPU time (user + system, /proc/PID/stat) over the measured window, as % of one core, and per successful request; RSS = the peak VmRSS of the Sesame process during that scenario.',
+    'req/s counts successful responses only (flows/s for scenario 5, each flow = GET /authorize + POST token); ratio = Sesame / peer; CPU = server CPU time (user + system, /proc/PID/stat) over the measured window, as % of one core, and per successful request; RSS = the peak VmRSS of the Sesame process during that scenario; "+ pg" = CPU of the PostgreSQL cluster (postmaster and backends) in the PostgreSQL rows, not counted in the per-request figure.',
     '',
     '**Targets** (same run, this machine):',
     '',

@@ -3,6 +3,7 @@ import { apisCommand } from './cli/apis.js';
 import { appsCommand } from './cli/apps.js';
 import { keysCommand } from './cli/keys.js';
 import { migrateCommand } from './cli/migrate.js';
+import { settingsCommand } from './cli/settings.js';
 import { startCommand } from './cli/start.js';
 import { usersCommand } from './cli/users.js';
 
@@ -19,5 +20,6 @@ appsCommand(program);
 apisCommand(program);
 keysCommand(program);
 usersCommand(program);
+settingsCommand(program);
 
 await program.parseAsync(process.argv);

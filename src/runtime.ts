@@ -1,4 +1,6 @@
 import pino, { type Logger } from 'pino';
+import { TenantSettingsCache } from './admin/settings.js';
+import { ensureManagementApi } from './admin/system.js';
 import type { Config } from './config/schema.js';
 import { deriveEncryptionKey, loadSecret } from './keys/encryption.js';
 import { Keystore } from './keys/keystore.js';
@@ -14,6 +16,8 @@ export interface Runtime {
   encryptionKey: Buffer;
   clock: Clock;
   logger: Logger;
+  /** The tenant settings, as every request reads them (cached briefly). */
+  tenant: TenantSettingsCache;
   /** Migrations this opening applied. */
   applied: string[];
 }
@@ -21,7 +25,12 @@ export interface Runtime {
 /** Opens the database, applies pending migrations and loads the keystore. */
 export async function openRuntime(
   config: Config,
-  opts: { clock?: Clock; logger?: Logger } = {},
+  opts: {
+    clock?: Clock;
+    logger?: Logger;
+    /** A server: the Management API's identifier follows this configuration's issuer. */
+    server?: boolean;
+  } = {},
 ): Promise<Runtime> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'sesame' } });
@@ -31,6 +40,7 @@ export async function openRuntime(
   try {
     applied = await storage.migrate();
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    await ensureManagementApi(storage, clock, config.issuer, opts.server === true);
   } catch (err) {
     await storage.close();
     throw err;
@@ -41,11 +51,6 @@ export async function openRuntime(
     clock,
     cacheTtl: config.keys.cacheTtl,
   });
-  return { config, storage, keys, encryptionKey, clock, logger, applied };
-}
-
-/** The longest lifetime a token signed now can have: the longest API token lifetime, at least the default. */
-export async function maxTokenLifetime(rt: Runtime): Promise<number> {
-  const apis = await rt.storage.apis.list();
-  return Math.max(rt.config.accessToken.defaultLifetime, ...apis.map((a) => a.tokenLifetime));
+  const tenant = new TenantSettingsCache(storage, clock);
+  return { config, storage, keys, encryptionKey, clock, logger, tenant, applied };
 }

@@ -4,9 +4,13 @@ import { handleError } from './http/error-handler.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { jsonNoStore } from './http/respond.js';
 import { routes } from './http/routes.js';
+import { managementApi } from './management/index.js';
 import { MethodNotAllowed } from './protocol/errors.js';
 
-/** Builds the Hono app from its dependencies: the route table, one request log, one onError. */
+/**
+ * Builds the Hono app from its dependencies: the route table, the Management API under /api/v2,
+ * one request log, one onError.
+ */
 export function createServer(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requestLog(deps.logger));
@@ -25,6 +29,7 @@ export function createServer(deps: Deps): Hono<AppEnv> {
       throw new MethodNotAllowed(allow);
     });
   }
+  app.route('/api/v2', managementApi(deps));
   app.notFound((c) =>
     jsonNoStore(c, { error: 'not_found', error_description: `no route for ${c.req.path}` }, 404),
   );

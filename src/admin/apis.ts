@@ -1,35 +1,50 @@
-import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
+import { SIGNING_ALGS } from '../config/schema.js';
 import { isScopeToken, OIDC_SCOPES } from '../protocol/scope.js';
-import type { Api, ApiScope, Storage } from '../storage/types.js';
+import type { Api, ApiScope, Slice, Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { checkInteger, checkName, checkOneOf } from './checks.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 
-export interface NewApi {
-  name: string;
-  identifier: string;
-  /** `name` or `name=description`. */
-  scopes?: string[];
+/** What create and update may set; absent fields are left as they are (update) or defaulted (create). */
+export interface ApiInput {
+  name?: string;
+  scopes?: ApiScope[];
   tokenLifetime?: number;
   signingAlg?: string;
   allowOfflineAccess?: boolean;
+  /** First-party applications skip consent for this API (default true, as in Auth0). */
+  skipConsentForFirstParty?: boolean;
 }
 
-function parseScopes(specs: string[]): ApiScope[] {
-  const scopes: ApiScope[] = [];
-  for (const spec of specs) {
+export interface NewApi extends ApiInput {
+  name: string;
+  identifier: string;
+}
+
+/** The CLI's `name` or `name=description` scope specs as scopes (the description defaults to the name). */
+export function parseScopeSpecs(specs: string[]): ApiScope[] {
+  return specs.map((spec) => {
     const eq = spec.indexOf('=');
     const name = (eq < 0 ? spec : spec.slice(0, eq)).trim();
-    const description = eq < 0 ? name : spec.slice(eq + 1).trim();
-    if (!isScopeToken(name))
-      throw new ValidationError(`scope ${JSON.stringify(name)}: not a valid scope token`);
-    if ((OIDC_SCOPES as readonly string[]).includes(name)) {
-      throw new ValidationError(`scope ${name}: reserved by OpenID Connect`);
-    }
-    if (scopes.some((s) => s.name === name)) throw new ValidationError(`scope ${name}: defined twice`);
-    scopes.push({ name, description });
-  }
-  return scopes;
+    return { name, description: eq < 0 ? name : spec.slice(eq + 1).trim() };
+  });
+}
+
+function checkScopes(scopes: ApiScope[]): ApiScope[] {
+  if (scopes.length > 1000) throw new ValidationError('scopes: at most 1000');
+  const seen = new Set<string>();
+  return scopes.map(({ name, description }) => {
+    if (!isScopeToken(name) || name.length > 280)
+      throw new ValidationError(`scopes ${JSON.stringify(name)}: not a valid scope token`);
+    if ((OIDC_SCOPES as readonly string[]).includes(name))
+      throw new ValidationError(`scopes ${name}: reserved by OpenID Connect`);
+    if (seen.has(name)) throw new ValidationError(`scopes ${name}: defined twice`);
+    if (description.length > 500)
+      throw new ValidationError(`scopes ${name}: description over 500 characters`);
+    seen.add(name);
+    return { name, description };
+  });
 }
 
 function checkIdentifier(identifier: string): string {
@@ -42,6 +57,25 @@ function checkIdentifier(identifier: string): string {
   return identifier;
 }
 
+/** The fields of `input` checked, as a patch of an API. */
+function checkInput(input: ApiInput, current?: Api): Partial<Api> {
+  const out: Partial<Api> = {};
+  if (input.name !== undefined) out.name = checkName('name', input.name);
+  if (input.scopes !== undefined) out.scopes = checkScopes(input.scopes);
+  if (input.tokenLifetime !== undefined)
+    out.tokenLifetime = checkInteger('token_lifetime', input.tokenLifetime, 60, 2592000);
+  if (input.signingAlg !== undefined)
+    out.signingAlg = checkOneOf('signing_alg', input.signingAlg, SIGNING_ALGS);
+  if (input.allowOfflineAccess !== undefined) out.allowOfflineAccess = input.allowOfflineAccess;
+  if (input.skipConsentForFirstParty !== undefined) {
+    out.options = {
+      ...current?.options,
+      skipConsentForVerifiableFirstPartyClients: input.skipConsentForFirstParty,
+    };
+  }
+  return out;
+}
+
 /** Registers an API (resource server); its identifier is the `aud` of its access tokens. */
 export async function createApi(
   storage: Storage,
@@ -49,34 +83,51 @@ export async function createApi(
   input: NewApi,
   defaultLifetime: number,
 ): Promise<Api> {
-  const name = input.name.trim();
-  if (name.length === 0 || name.length > 255) throw new ValidationError('name: must be 1 to 255 characters');
   const identifier = checkIdentifier(input.identifier);
-  const tokenLifetime = input.tokenLifetime ?? defaultLifetime;
-  if (!Number.isInteger(tokenLifetime) || tokenLifetime < 60 || tokenLifetime > 2592000) {
-    throw new ValidationError('token lifetime: must be a whole number of seconds from 60 to 2592000');
-  }
-  const signingAlg = input.signingAlg ?? 'ES256';
-  if (!(SIGNING_ALGS as readonly string[]).includes(signingAlg)) {
-    throw new ValidationError(
-      `signing alg ${JSON.stringify(signingAlg)}: must be one of ${SIGNING_ALGS.join(', ')}`,
-    );
-  }
+  const checked = checkInput({
+    ...input,
+    tokenLifetime: input.tokenLifetime ?? defaultLifetime,
+    signingAlg: input.signingAlg ?? 'ES256',
+  });
   if (await storage.apis.getByIdentifier(identifier)) {
-    throw new ValidationError(`identifier: an API with identifier ${identifier} exists already`);
+    throw new ConflictError(`identifier: an API with identifier ${identifier} exists already`);
   }
+  const now = clock.now();
   const api: Api = {
     id: `api_${randomToken(12)}`,
     identifier,
-    name,
-    scopes: parseScopes(input.scopes ?? []),
-    tokenLifetime,
-    signingAlg: signingAlg as SigningAlg,
-    allowOfflineAccess: input.allowOfflineAccess ?? false,
-    createdAt: clock.now(),
+    name: checked.name!,
+    scopes: checked.scopes ?? [],
+    tokenLifetime: checked.tokenLifetime!,
+    signingAlg: checked.signingAlg!,
+    allowOfflineAccess: checked.allowOfflineAccess ?? false,
+    options: { skipConsentForVerifiableFirstPartyClients: input.skipConsentForFirstParty ?? true },
+    isSystem: false,
+    createdAt: now,
+    updatedAt: now,
   };
   await storage.apis.create(api);
   return api;
+}
+
+/**
+ * Changes an API. A system API (the Management API) keeps its name, identifier and scopes; its
+ * token lifetime, algorithm and other settings may change.
+ */
+export async function updateApi(
+  storage: Storage,
+  clock: Clock,
+  idOrIdentifier: string,
+  input: ApiInput,
+): Promise<Api> {
+  const api = await getApi(storage, idOrIdentifier);
+  if (api.isSystem && (input.name !== undefined || input.scopes !== undefined)) {
+    throw new ForbiddenError(`${api.name} is a system API: its name and scopes cannot be changed`);
+  }
+  const patch = checkInput(input, api);
+  const now = clock.now();
+  await storage.apis.update(api.id, patch, now);
+  return { ...api, ...patch, updatedAt: now };
 }
 
 /** The API by id or identifier, or NotFoundError. */
@@ -87,8 +138,14 @@ export async function getApi(storage: Storage, idOrIdentifier: string): Promise<
   return api;
 }
 
-/** Deletes an API (by id or identifier) and the client grants for it. */
+/** A slice of the APIs, and how many there are in all. */
+export async function listApis(storage: Storage, slice?: Slice) {
+  return { items: await storage.apis.list(slice), total: () => storage.apis.count() };
+}
+
+/** Deletes an API (by id or identifier) and the client grants for it; never a system API. */
 export async function deleteApi(storage: Storage, idOrIdentifier: string): Promise<void> {
   const api = await getApi(storage, idOrIdentifier);
+  if (api.isSystem) throw new ForbiddenError(`${api.name} is a system API and cannot be deleted`);
   await storage.transaction((tx) => tx.apis.delete(api.id));
 }

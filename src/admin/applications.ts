@@ -6,11 +6,14 @@ import type {
   ApplicationSettings,
   ApplicationType,
   ClientGrant,
+  Slice,
   Storage,
 } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomId, randomToken, sha256 } from '../util/crypto.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { checkHttpUrl, checkName, checkOneOf } from './checks.js';
+import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import { endApplicationTokens } from './revoke.js';
 
 export const APPLICATION_TYPES = [
   'web',
@@ -49,33 +52,102 @@ const GRANT_ALIASES: Record<string, string> = { device_code: DEVICE_CODE };
 /** Confidential types hold a secret; spa and native are public clients (RFC 6749 §2.1). */
 export const isConfidential = (type: ApplicationType): boolean => type === 'web' || type === 'm2m';
 
-export interface NewApplication {
-  name: string;
-  type: string;
+/** What create and update may set; absent fields are left as they are (update) or defaulted (create). */
+export interface ApplicationInput {
+  name?: string;
   callbacks?: string[];
   logoutCallbacks?: string[];
+  /** Replaces the type's defaults. */
   grants?: string[];
   /** First-party: never ask consent. */
   skipConsent?: boolean;
   idTokenSigningAlg?: string;
   /** Refresh tokens for openid-only sign-ins. */
   allowOfflineAccess?: boolean;
+  /** At most 140 characters; '' clears it. */
+  description?: string;
+  /** An http(s) URL; '' clears it. */
+  logoUri?: string;
+  clientMetadata?: Record<string, string>;
+  webOrigins?: string[];
+  tokenEndpointAuthMethod?: string;
 }
 
-function checkSettings(input: NewApplication, type: ApplicationType): ApplicationSettings {
-  const settings: ApplicationSettings = {};
-  if (input.skipConsent) settings.skipConsent = true;
-  if (input.allowOfflineAccess) settings.allowOfflineAccess = true;
-  if (input.idTokenSigningAlg !== undefined) {
-    if (!(SIGNING_ALGS as readonly string[]).includes(input.idTokenSigningAlg)) {
-      throw new ValidationError(`id token signing alg: must be one of ${SIGNING_ALGS.join(', ')}`);
-    }
-    settings.idTokenSigningAlg = input.idTokenSigningAlg as SigningAlg;
+export interface NewApplication extends ApplicationInput {
+  name: string;
+  type: string;
+}
+
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+
+function checkMetadata(metadata: Record<string, string>): Record<string, string> {
+  const entries = Object.entries(metadata);
+  if (entries.length > 10) throw new ValidationError('client_metadata: at most 10 keys');
+  for (const [k, v] of entries) {
+    if (!/^[A-Za-z0-9_-]{1,255}$/.test(k))
+      throw new ValidationError(`client_metadata key ${JSON.stringify(k)}: 1 to 255 letters, digits, _ or -`);
+    if (typeof v !== 'string' || v.length > 255)
+      throw new ValidationError(`client_metadata.${k}: must be a string of at most 255 characters`);
   }
-  if (type === 'm2m' && Object.keys(settings).length > 0) {
+  return { ...metadata };
+}
+
+function checkOrigins(origins: string[], type: ApplicationType): string[] {
+  if (type === 'm2m' && origins.length > 0)
+    throw new ValidationError('web_origins: m2m applications have no web origins');
+  for (const o of origins) {
+    const ok = URL.canParse(o) && /^https?:$/.test(new URL(o).protocol) && new URL(o).origin === o;
+    if (!ok)
+      throw new ValidationError(`web_origins ${JSON.stringify(o)}: must be an origin, scheme://host[:port]`);
+  }
+  return [...new Set(origins)];
+}
+
+/** The settings after `input` is applied to `current`; m2m applications take none of the sign-in ones. */
+function applySettings(
+  current: ApplicationSettings,
+  input: ApplicationInput,
+  type: ApplicationType,
+): ApplicationSettings {
+  const s: ApplicationSettings = { ...current };
+  const flag = (key: 'skipConsent' | 'allowOfflineAccess', v: boolean | undefined) => {
+    if (v === true) s[key] = true;
+    else if (v === false) delete s[key];
+  };
+  flag('skipConsent', input.skipConsent);
+  flag('allowOfflineAccess', input.allowOfflineAccess);
+  if (input.idTokenSigningAlg !== undefined) {
+    s.idTokenSigningAlg = checkOneOf(
+      'jwt_configuration.alg',
+      input.idTokenSigningAlg,
+      SIGNING_ALGS,
+    ) as SigningAlg;
+  }
+  if (type === 'm2m' && (s.skipConsent || s.allowOfflineAccess || s.idTokenSigningAlg)) {
     throw new ValidationError('m2m applications do not sign people in; sign-in settings do not apply');
   }
-  return settings;
+  if (input.description !== undefined) {
+    if (input.description.length > 140) throw new ValidationError('description: at most 140 characters');
+    if (input.description === '') delete s.description;
+    else s.description = input.description;
+  }
+  if (input.logoUri !== undefined) {
+    if (input.logoUri === '') delete s.logoUri;
+    else s.logoUri = checkHttpUrl('logo_uri', input.logoUri);
+  }
+  if (input.clientMetadata !== undefined) s.clientMetadata = checkMetadata(input.clientMetadata);
+  if (input.webOrigins !== undefined) s.webOrigins = checkOrigins(input.webOrigins, type);
+  if (input.tokenEndpointAuthMethod !== undefined) {
+    const m = checkOneOf('token_endpoint_auth_method', input.tokenEndpointAuthMethod, AUTH_METHODS);
+    if ((m === 'none') === isConfidential(type)) {
+      throw new ValidationError(
+        `token_endpoint_auth_method: ${type} applications ${isConfidential(type) ? 'authenticate with their secret' : 'are public and use none'}`,
+      );
+    }
+    if (m === 'none') delete s.tokenEndpointAuthMethod;
+    else s.tokenEndpointAuthMethod = m;
+  }
+  return s;
 }
 
 function checkUris(field: string, uris: string[], type: ApplicationType): string[] {
@@ -95,7 +167,7 @@ function checkGrants(grants: string[] | undefined, type: ApplicationType): strin
   for (const g of named) {
     if (!rule.allowed.includes(g)) {
       throw new ValidationError(
-        `grant ${JSON.stringify(g)}: ${type} applications may use ${rule.allowed.join(', ')}`,
+        `grant_types ${JSON.stringify(g)}: ${type} applications may use ${rule.allowed.join(', ')}`,
       );
     }
   }
@@ -103,22 +175,16 @@ function checkGrants(grants: string[] | undefined, type: ApplicationType): strin
 }
 
 /**
- * Registers an application. Client ids are 32 random letters and digits (190 bits); confidential applications get a
- * 256-bit secret, returned once and stored only as SHA-256.
+ * Registers an application. Client ids are 32 random letters and digits (190 bits); confidential
+ * applications get a 256-bit secret, returned once and stored only as SHA-256.
  */
 export async function createApplication(
   storage: Storage,
   clock: Clock,
   input: NewApplication,
 ): Promise<{ app: Application; clientSecret?: string }> {
-  const name = input.name.trim();
-  if (name.length === 0 || name.length > 255) throw new ValidationError('name: must be 1 to 255 characters');
-  if (!(APPLICATION_TYPES as readonly string[]).includes(input.type)) {
-    throw new ValidationError(
-      `type ${JSON.stringify(input.type)}: must be one of ${APPLICATION_TYPES.join(', ')}`,
-    );
-  }
-  const type = input.type as ApplicationType;
+  const name = checkName('name', input.name);
+  const type = checkOneOf('app_type', input.type, APPLICATION_TYPES);
   const clientSecret = isConfidential(type) ? randomToken(32) : undefined;
   const now = clock.now();
   const app: Application = {
@@ -126,10 +192,11 @@ export async function createApplication(
     name,
     type,
     secretHash: clientSecret ? sha256(clientSecret) : null,
-    callbacks: checkUris('callback', input.callbacks ?? [], type),
-    logoutCallbacks: checkUris('logout callback', input.logoutCallbacks ?? [], type),
+    callbacks: checkUris('callbacks', input.callbacks ?? [], type),
+    logoutCallbacks: checkUris('allowed_logout_urls', input.logoutCallbacks ?? [], type),
     grantTypes: checkGrants(input.grants, type),
-    settings: checkSettings(input, type),
+    settings: applySettings({}, input, type),
+    isSystem: false,
     createdAt: now,
     updatedAt: now,
   };
@@ -137,11 +204,48 @@ export async function createApplication(
   return clientSecret ? { app, clientSecret } : { app };
 }
 
+/** Changes an application: the same rules as create, for the fields given. */
+export async function updateApplication(
+  storage: Storage,
+  clock: Clock,
+  clientId: string,
+  input: ApplicationInput,
+): Promise<Application> {
+  const app = await getApplication(storage, clientId);
+  if (app.isSystem)
+    throw new ForbiddenError(`application ${clientId} is part of Sesame and cannot be changed`);
+  const next: Application = {
+    ...app,
+    ...(input.name !== undefined ? { name: checkName('name', input.name) } : {}),
+    ...(input.callbacks !== undefined
+      ? { callbacks: checkUris('callbacks', input.callbacks, app.type) }
+      : {}),
+    ...(input.logoutCallbacks !== undefined
+      ? { logoutCallbacks: checkUris('allowed_logout_urls', input.logoutCallbacks, app.type) }
+      : {}),
+    ...(input.grants !== undefined ? { grantTypes: checkGrants(input.grants, app.type) } : {}),
+    settings: applySettings(app.settings, input, app.type),
+    updatedAt: clock.now(),
+  };
+  await storage.applications.update(clientId, next, next.updatedAt);
+  return next;
+}
+
 /** The application, or NotFoundError naming the id. */
 export async function getApplication(storage: Storage, clientId: string): Promise<Application> {
   const app = await storage.applications.get(clientId);
   if (!app) throw new NotFoundError(`application ${clientId} not found`);
   return app;
+}
+
+/** A slice of the applications (of one type), and how many there are in all. */
+export async function listApplications(
+  storage: Storage,
+  filter: { type?: string },
+  slice?: Slice,
+): Promise<{ items: Application[]; total: () => Promise<number> }> {
+  const f = filter.type === undefined ? {} : { type: checkOneOf('app_type', filter.type, APPLICATION_TYPES) };
+  return { items: await storage.applications.list(f, slice), total: () => storage.applications.count(f) };
 }
 
 /** Replaces a confidential application's secret; the old one stops working at once. */
@@ -154,10 +258,20 @@ export async function rotateSecret(storage: Storage, clock: Clock, clientId: str
   return secret;
 }
 
-/** Deletes an application and its client grants. */
-export async function deleteApplication(storage: Storage, clientId: string): Promise<void> {
-  const deleted = await storage.transaction((tx) => tx.applications.delete(clientId));
-  if (!deleted) throw new NotFoundError(`application ${clientId} not found`);
+/**
+ * Deletes an application with its client grants and consents, and ends what it was issued:
+ * its refresh tokens and the access tokens recorded for people (machine tokens stop at
+ * introspection and at the Management API, which check that the client still exists).
+ */
+export async function deleteApplication(storage: Storage, clock: Clock, clientId: string): Promise<void> {
+  const app = await getApplication(storage, clientId);
+  if (app.isSystem)
+    throw new ForbiddenError(`application ${clientId} is part of Sesame and cannot be deleted`);
+  await storage.transaction(async (tx) => {
+    await endApplicationTokens(tx, clientId, clock.now());
+    await tx.consents.deleteWhere({ clientId });
+    await tx.applications.delete(clientId);
+  });
 }
 
 /**
@@ -181,12 +295,11 @@ export async function authorizeApplication(
     if (!api.scopes.some((d) => d.name === s))
       throw new ValidationError(`scope ${s}: not defined by ${apiIdentifier}`);
   }
-  const grant: ClientGrant = {
+  return storage.clientGrants.upsert({
+    id: `cgr_${randomToken(12)}`,
     clientId,
     apiId: api.id,
     scopes: [...new Set(scopes)],
     createdAt: clock.now(),
-  };
-  await storage.clientGrants.upsert(grant);
-  return grant;
+  });
 }

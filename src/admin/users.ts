@@ -1,14 +1,27 @@
 import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { hashPassword, MAX_PASSWORD_BYTES, passwordFits } from '../accounts/password.js';
-import type { Storage, User, UserClaims } from '../storage/types.js';
+import type { Slice, Storage, User, UserClaims, UserPatch, UserQuery } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { checkHttpUrl } from './checks.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { endUserTokens } from './revoke.js';
 
-export interface NewUser {
+/** What create and update may set; absent fields are left as they are. */
+export interface UserInput {
+  email?: string;
+  password?: string;
+  blocked?: boolean;
+  /** Merged into the stored claims; a null value removes a claim. */
+  claims?: { [K in keyof UserClaims]?: UserClaims[K] | null };
+  /** Merged at the top level, as Auth0 does; a null value removes a key. */
+  appMetadata?: Record<string, unknown>;
+  userMetadata?: Record<string, unknown>;
+}
+
+export interface NewUser extends UserInput {
   email: string;
   password: string;
-  claims?: UserClaims;
 }
 
 function checkPassword(password: string): string {
@@ -18,26 +31,115 @@ function checkPassword(password: string): string {
   return password;
 }
 
+function checkEmail(value: string): string {
+  const email = normalizeEmail(value);
+  if (!isEmail(email)) throw new ValidationError(`email ${JSON.stringify(value)}: not an email address`);
+  return email;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Top-level merge with null as removal; at most 16 KiB as JSON, no prototype keys at any depth. */
+function mergeMetadata(field: string, current: Record<string, unknown>, patch: Record<string, unknown>) {
+  const walk = (v: unknown, path: string): void => {
+    if (v && typeof v === 'object') {
+      for (const [k, inner] of Object.entries(v)) {
+        if (FORBIDDEN_KEYS.has(k)) throw new ValidationError(`${path}.${k}: key not allowed`);
+        walk(inner, `${path}.${k}`);
+      }
+    }
+  };
+  walk(patch, field);
+  const out: Record<string, unknown> = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  if (JSON.stringify(out).length > 16384) throw new ValidationError(`${field}: at most 16384 bytes as JSON`);
+  return out;
+}
+
+function mergeClaims(current: UserClaims, patch: NonNullable<UserInput['claims']>): UserClaims {
+  const out: Record<string, unknown> = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) continue;
+    if (v === null) {
+      delete out[k];
+      continue;
+    }
+    if (typeof v === 'string' && v.length > 255) throw new ValidationError(`${k}: at most 255 characters`);
+    if (k === 'picture') checkHttpUrl('picture', v as string);
+    out[k] = v;
+  }
+  return out as UserClaims;
+}
+
 /** Creates a user; the email is normalised (trimmed, NFC, lowercased) and must be unused. */
 export async function createUser(storage: Storage, clock: Clock, input: NewUser): Promise<User> {
-  const email = normalizeEmail(input.email);
-  if (!isEmail(email))
-    throw new ValidationError(`email ${JSON.stringify(input.email)}: not an email address`);
+  const email = checkEmail(input.email);
+  const claims = mergeClaims({ email_verified: false }, input.claims ?? {});
+  const appMetadata = mergeMetadata('app_metadata', {}, input.appMetadata ?? {});
+  const userMetadata = mergeMetadata('user_metadata', {}, input.userMetadata ?? {});
   const passwordHash = await hashPassword(checkPassword(input.password));
   if (await storage.users.getByEmail(email))
-    throw new ValidationError(`email: a user with ${email} exists already`);
+    throw new ConflictError(`email: a user with ${email} exists already`);
   const now = clock.now();
   const user: User = {
     id: `usr_${randomToken(15)}`,
     email,
     passwordHash,
-    blocked: false,
-    claims: { email_verified: false, ...input.claims },
+    blocked: input.blocked ?? false,
+    claims,
+    appMetadata,
+    userMetadata,
     createdAt: now,
     updatedAt: now,
   };
   await storage.users.create(user);
   return user;
+}
+
+/**
+ * Changes a user. Blocking them or replacing their password also signs them out everywhere and
+ * ends their tokens, in the same transaction.
+ */
+export async function updateUser(
+  storage: Storage,
+  clock: Clock,
+  idOrEmail: string,
+  input: UserInput,
+): Promise<User> {
+  const user = await getUser(storage, idOrEmail);
+  const patch: UserPatch = {};
+  if (input.email !== undefined) {
+    const email = checkEmail(input.email);
+    if (email !== user.email) {
+      if (await storage.users.getByEmail(email))
+        throw new ConflictError(`email: a user with ${email} exists already`);
+      patch.email = email;
+    }
+  }
+  if (input.claims !== undefined) patch.claims = mergeClaims(user.claims, input.claims);
+  if (input.appMetadata !== undefined)
+    patch.appMetadata = mergeMetadata('app_metadata', user.appMetadata, input.appMetadata);
+  if (input.userMetadata !== undefined)
+    patch.userMetadata = mergeMetadata('user_metadata', user.userMetadata, input.userMetadata);
+  if (input.blocked !== undefined) patch.blocked = input.blocked;
+  if (input.password !== undefined) patch.passwordHash = await hashPassword(checkPassword(input.password));
+  const now = clock.now();
+  const signOut = input.blocked === true || input.password !== undefined;
+  await storage.transaction(async (tx) => {
+    try {
+      await tx.users.update(user.id, patch, now);
+    } catch (err) {
+      // Two renames to one email at once: the unique index decides.
+      if (patch.email && (await tx.users.getByEmail(patch.email)))
+        throw new ConflictError(`email: a user with ${patch.email} exists already`);
+      throw err;
+    }
+    if (signOut) await endUserTokens(tx, user.id, now);
+  });
+  return { ...user, ...patch, updatedAt: now };
 }
 
 /** The user by id or email, or NotFoundError. */
@@ -48,35 +150,65 @@ export async function getUser(storage: Storage, idOrEmail: string): Promise<User
   return user;
 }
 
-/** Replaces a user's password. */
+/**
+ * Reads a search: `email:"a@b.c"` (exact), `email:prefix*` (on the index), or plain text (a
+ * substring of the email or the name).
+ */
+export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> {
+  if (q === undefined || q.trim() === '') return {};
+  const text = q.trim();
+  if (text.length > 320) throw new ValidationError('q: at most 320 characters');
+  const exact = /^email:"([^"]*)"$/.exec(text);
+  if (exact) return { email: normalizeEmail(exact[1]!) };
+  const prefix = /^email:([^\s"*]+)\*$/.exec(text);
+  if (prefix) return { emailPrefix: normalizeEmail(prefix[1]!) };
+  return { text };
+}
+
+const SORTABLE = ['created_at', 'updated_at', 'email', 'name'] as const;
+
+/** Reads Auth0's `sort=field:1` (ascending) or `field:-1` (descending). */
+export function parseUserSort(sort: string | undefined): UserQuery['sort'] {
+  if (sort === undefined) return undefined;
+  const m = /^([a-z_]+):(1|-1)$/.exec(sort);
+  const field = m?.[1] as (typeof SORTABLE)[number] | undefined;
+  if (!m || !field || !SORTABLE.includes(field)) {
+    throw new ValidationError(`sort: must be FIELD:1 or FIELD:-1 with FIELD one of ${SORTABLE.join(', ')}`);
+  }
+  return { field, descending: m[2] === '-1' };
+}
+
+/** A slice of the users matching a query, and how many match in all. */
+export async function listUsers(storage: Storage, query: UserQuery, slice?: Slice) {
+  return { items: await storage.users.list(query, slice), total: () => storage.users.count(query) };
+}
+
+/** Replaces a user's password (and ends their sessions and tokens). */
 export async function setPassword(
   storage: Storage,
   clock: Clock,
   idOrEmail: string,
   password: string,
 ): Promise<void> {
-  const user = await getUser(storage, idOrEmail);
-  await storage.users.update(
-    user.id,
-    { passwordHash: await hashPassword(checkPassword(password)) },
-    clock.now(),
-  );
+  await updateUser(storage, clock, idOrEmail, { password });
 }
 
-/** Blocks or unblocks a user; a blocked user cannot sign in. */
+/** Blocks (ending their sessions and tokens) or unblocks a user; a blocked user cannot sign in. */
 export async function setBlocked(
   storage: Storage,
   clock: Clock,
   idOrEmail: string,
   blocked: boolean,
 ): Promise<User> {
-  const user = await getUser(storage, idOrEmail);
-  await storage.users.update(user.id, { blocked }, clock.now());
-  return { ...user, blocked };
+  return updateUser(storage, clock, idOrEmail, { blocked });
 }
 
-/** Deletes a user. */
-export async function deleteUser(storage: Storage, idOrEmail: string): Promise<void> {
+/** Deletes a user with their sessions, tokens and consents. */
+export async function deleteUser(storage: Storage, clock: Clock, idOrEmail: string): Promise<void> {
   const user = await getUser(storage, idOrEmail);
-  await storage.users.delete(user.id);
+  await storage.transaction(async (tx) => {
+    await endUserTokens(tx, user.id, clock.now());
+    await tx.consents.deleteWhere({ userId: user.id });
+    await tx.users.delete(user.id);
+  });
 }

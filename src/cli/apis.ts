@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { createApi, deleteApi, getApi } from '../admin/apis.js';
+import { type ApiInput, createApi, deleteApi, getApi, parseScopeSpecs, updateApi } from '../admin/apis.js';
+import { ValidationError } from '../admin/errors.js';
 import type { Api } from '../storage/types.js';
 import { collect, fieldLines, print, withRuntime } from './context.js';
 
@@ -11,43 +12,80 @@ const view = (api: Api) => ({
   token_lifetime: api.tokenLifetime,
   signing_alg: api.signingAlg,
   allow_offline_access: api.allowOfflineAccess,
+  skip_consent_for_first_party: api.options.skipConsentForVerifiableFirstPartyClients !== false,
+  is_system: api.isSystem,
   created_at: api.createdAt,
 });
 
-/** `sesame apis …`: register, list, show and delete APIs (resource servers). */
-export function apisCommand(program: Command): void {
-  const apis = program.command('apis').description('manage APIs (resource servers)');
-
-  apis
-    .command('create')
-    .description('register an API; its identifier is the audience of its access tokens')
-    .requiredOption('--name <name>', 'display name')
-    .requiredOption('--identifier <uri>', 'absolute URI, the token audience')
-    .option('--scope <name[=description]>', 'scope the API defines (repeatable)', collect, [])
+/** The options create and update share. */
+function settingOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--scope <name[=description]>',
+      'scope the API defines (repeatable; on update, replaces the list)',
+      collect,
+    )
     .option('--token-lifetime <seconds>', 'access-token lifetime (default 86400)')
     .option('--signing-alg <alg>', 'ES256 (default), RS256, PS256 or EdDSA')
     .option('--allow-offline-access', 'allow refresh tokens for this API')
-    .option('--json', 'print one JSON object')
-    .action(async (o, cmd) =>
-      withRuntime(cmd, async (rt) => {
-        const lifetime = o.tokenLifetime === undefined ? undefined : Number(o.tokenLifetime);
-        const api = await createApi(
-          rt.storage,
-          rt.clock,
-          {
-            name: o.name,
-            identifier: o.identifier,
-            scopes: o.scope,
-            tokenLifetime: lifetime,
-            signingAlg: o.signingAlg,
-            allowOfflineAccess: Boolean(o.allowOfflineAccess),
-          },
-          rt.config.accessToken.defaultLifetime,
-        );
-        await rt.keys.ensure([api.signingAlg]);
-        print(o.json, view(api), () => `id: ${api.id}\nidentifier: ${api.identifier}`);
-      }),
-    );
+    .option('--json', 'print one JSON object');
+}
+
+function settingsOf(o: Record<string, unknown>): ApiInput {
+  const out: ApiInput = {};
+  if (o.scope) out.scopes = parseScopeSpecs(o.scope as string[]);
+  if (o.tokenLifetime !== undefined) {
+    if (!/^\d{1,9}$/.test(o.tokenLifetime as string))
+      throw new ValidationError('--token-lifetime: a whole number of seconds');
+    out.tokenLifetime = Number(o.tokenLifetime);
+  }
+  if (o.signingAlg !== undefined) out.signingAlg = o.signingAlg as string;
+  if (o.allowOfflineAccess !== undefined) out.allowOfflineAccess = Boolean(o.allowOfflineAccess);
+  if (o.firstPartySkipConsent !== undefined) out.skipConsentForFirstParty = Boolean(o.firstPartySkipConsent);
+  return out;
+}
+
+/** `sesame apis …`: register, list, show, update and delete APIs (resource servers). */
+export function apisCommand(program: Command): void {
+  const apis = program.command('apis').description('manage APIs (resource servers)');
+
+  settingOptions(
+    apis
+      .command('create')
+      .description('register an API; its identifier is the audience of its access tokens')
+      .requiredOption('--name <name>', 'display name')
+      .requiredOption('--identifier <uri>', 'absolute URI, the token audience'),
+  ).action(async (o, cmd) =>
+    withRuntime(cmd, async (rt) => {
+      const api = await createApi(
+        rt.storage,
+        rt.clock,
+        { ...settingsOf(o), name: o.name, identifier: o.identifier },
+        rt.config.accessToken.defaultLifetime,
+      );
+      await rt.keys.ensure([api.signingAlg]);
+      print(o.json, view(api), () => `id: ${api.id}\nidentifier: ${api.identifier}`);
+    }),
+  );
+
+  settingOptions(
+    apis
+      .command('update <id>')
+      .description('change an API (by id or identifier); options not given stay as they are')
+      .option('--name <name>', 'display name')
+      .option('--no-allow-offline-access', 'no refresh tokens for this API')
+      .option('--first-party-skip-consent', 'first-party applications are not asked consent for it (default)')
+      .option('--no-first-party-skip-consent', 'first-party applications are asked consent for it too'),
+  ).action(async (id: string, o, cmd) =>
+    withRuntime(cmd, async (rt) => {
+      const input = settingsOf(o);
+      if (o.name !== undefined) input.name = o.name;
+      const api = await updateApi(rt.storage, rt.clock, id, input);
+      await rt.keys.ensure([api.signingAlg]);
+      const out = view(api);
+      print(o.json, out, () => fieldLines(out));
+    }),
+  );
 
   apis
     .command('list')

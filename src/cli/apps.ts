@@ -1,13 +1,20 @@
 import type { Command } from 'commander';
+import { getApi } from '../admin/apis.js';
 import {
+  type ApplicationInput,
   authorizeApplication,
   createApplication,
   deleteApplication,
   getApplication,
   rotateSecret,
+  updateApplication,
 } from '../admin/applications.js';
+import { ValidationError } from '../admin/errors.js';
 import type { Application } from '../storage/types.js';
 import { collect, fieldLines, print, withRuntime } from './context.js';
+
+/** Auth0's app_type names, accepted by --type beside Sesame's own. */
+const TYPE_ALIASES: Record<string, string> = { regular_web: 'web', non_interactive: 'm2m' };
 
 const view = (app: Application) => ({
   client_id: app.clientId,
@@ -15,52 +22,94 @@ const view = (app: Application) => ({
   type: app.type,
   callbacks: app.callbacks,
   logout_callbacks: app.logoutCallbacks,
+  web_origins: app.settings.webOrigins ?? [],
   grant_types: app.grantTypes,
   skip_consent: app.settings.skipConsent === true,
   id_token_signing_alg: app.settings.idTokenSigningAlg ?? 'RS256',
   allow_offline_access: app.settings.allowOfflineAccess === true,
+  ...(app.settings.description ? { description: app.settings.description } : {}),
+  ...(app.settings.logoUri ? { logo_uri: app.settings.logoUri } : {}),
+  is_system: app.isSystem,
   created_at: app.createdAt,
 });
 
-/** `sesame apps …`: register, list, show, delete applications, rotate secrets, authorize for APIs. */
-export function appsCommand(program: Command): void {
-  const apps = program.command('apps').description('manage applications (OAuth clients)');
-
-  apps
-    .command('create')
-    .description('register an application; prints client_id, and client_secret once for web and m2m')
-    .requiredOption('--name <name>', 'display name')
-    .requiredOption('--type <type>', 'web | spa | native | m2m')
-    .option('--callback <uri>', 'allowed callback URL (repeatable)', collect, [])
-    .option('--logout-callback <uri>', 'allowed post-logout redirect URL (repeatable)', collect, [])
-    .option('--grant <type>', 'grant type to allow instead of the defaults (repeatable)', collect, [])
+/** The options create and update share. */
+function settingOptions(cmd: Command): Command {
+  return cmd
+    .option('--callback <uri>', 'allowed callback URL (repeatable; on update, replaces the list)', collect)
+    .option('--logout-callback <uri>', 'allowed post-logout redirect URL (repeatable)', collect)
+    .option('--web-origin <origin>', 'origin a browser application calls from (repeatable)', collect)
+    .option('--grant <type>', 'grant type to allow instead of the defaults (repeatable)', collect)
     .option('--skip-consent', 'first-party application: never ask the user for consent')
     .option('--id-token-alg <alg>', 'ID token signing algorithm: RS256 (default), ES256, PS256 or EdDSA')
     .option('--allow-offline-access', 'refresh tokens for sign-ins that name no API (offline_access)')
-    .option('--json', 'print one JSON object')
-    .action(async (o, cmd) =>
-      withRuntime(cmd, async (rt) => {
-        const { app, clientSecret } = await createApplication(rt.storage, rt.clock, {
-          name: o.name,
-          type: o.type,
-          callbacks: o.callback,
-          logoutCallbacks: o.logoutCallback,
-          grants: o.grant,
-          skipConsent: Boolean(o.skipConsent),
-          idTokenSigningAlg: o.idTokenAlg,
-          allowOfflineAccess: Boolean(o.allowOfflineAccess),
-        });
-        const out = clientSecret ? { ...view(app), client_secret: clientSecret } : view(app);
-        print(o.json, out, () =>
-          [
-            `client_id:     ${app.clientId}`,
-            ...(clientSecret
-              ? [`client_secret: ${clientSecret}`, '(the secret is shown only now; store it safely)']
-              : []),
-          ].join('\n'),
-        );
-      }),
-    );
+    .option('--description <text>', 'a description, at most 140 characters')
+    .option('--logo-uri <url>', 'logo URL')
+    .option('--json', 'print one JSON object');
+}
+
+/** The service layer's input from the shared options (absent options change nothing). */
+function settingsOf(o: Record<string, unknown>): ApplicationInput {
+  const out: ApplicationInput = {};
+  if (o.callback) out.callbacks = o.callback as string[];
+  if (o.logoutCallback) out.logoutCallbacks = o.logoutCallback as string[];
+  if (o.webOrigin) out.webOrigins = o.webOrigin as string[];
+  if (o.grant) out.grants = o.grant as string[];
+  if (o.skipConsent) out.skipConsent = true;
+  if (o.idTokenAlg !== undefined) out.idTokenSigningAlg = o.idTokenAlg as string;
+  if (o.allowOfflineAccess) out.allowOfflineAccess = true;
+  if (o.description !== undefined) out.description = o.description as string;
+  if (o.logoUri !== undefined) out.logoUri = o.logoUri as string;
+  return out;
+}
+
+/** `sesame apps …`: register, list, show, update, delete applications, rotate secrets, authorize for APIs. */
+export function appsCommand(program: Command): void {
+  const apps = program.command('apps').description('manage applications (OAuth clients)');
+
+  settingOptions(
+    apps
+      .command('create')
+      .description('register an application; prints client_id, and client_secret once for web and m2m')
+      .requiredOption('--name <name>', 'display name')
+      .requiredOption('--type <type>', 'web | spa | native | m2m (or regular_web, non_interactive)'),
+  ).action(async (o, cmd) =>
+    withRuntime(cmd, async (rt) => {
+      const { app, clientSecret } = await createApplication(rt.storage, rt.clock, {
+        ...settingsOf(o),
+        name: o.name,
+        type: TYPE_ALIASES[o.type] ?? o.type,
+      });
+      const out = clientSecret ? { ...view(app), client_secret: clientSecret } : view(app);
+      print(o.json, out, () =>
+        [
+          `client_id:     ${app.clientId}`,
+          ...(clientSecret
+            ? [`client_secret: ${clientSecret}`, '(the secret is shown only now; store it safely)']
+            : []),
+        ].join('\n'),
+      );
+    }),
+  );
+
+  settingOptions(
+    apps
+      .command('update <client_id>')
+      .description("change an application's settings; options not given stay as they are")
+      .option('--name <name>', 'display name')
+      .option('--no-skip-consent', 'ask the user for consent again')
+      .option('--no-allow-offline-access', 'no refresh tokens for sign-ins that name no API'),
+  ).action(async (clientId: string, o, cmd) =>
+    withRuntime(cmd, async (rt) => {
+      const input = settingsOf(o);
+      if (o.name !== undefined) input.name = o.name;
+      // commander sets these to false for --no-…, and leaves them undefined when neither form is given
+      if (o.skipConsent === false) input.skipConsent = false;
+      if (o.allowOfflineAccess === false) input.allowOfflineAccess = false;
+      const out = view(await updateApplication(rt.storage, rt.clock, clientId, input));
+      print(o.json, out, () => fieldLines(out));
+    }),
+  );
 
   apps
     .command('list')
@@ -94,11 +143,11 @@ export function appsCommand(program: Command): void {
 
   apps
     .command('delete <client_id>')
-    .description('delete an application')
+    .description('delete an application; its grants, consents and tokens end with it')
     .option('--json', 'print one JSON object')
     .action(async (clientId: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        await deleteApplication(rt.storage, clientId);
+        await deleteApplication(rt.storage, rt.clock, clientId);
         print(o.json, { deleted: clientId }, () => `deleted ${clientId}`);
       }),
     );
@@ -119,10 +168,16 @@ export function appsCommand(program: Command): void {
     .description('let a client_credentials application get tokens for an API with these scopes')
     .requiredOption('--api <identifier>', 'the API identifier (audience)')
     .option('--scope <scope>', 'scope to allow (repeatable)', collect, [])
+    .option('--all-scopes', 'allow every scope the API defines')
     .option('--json', 'print one JSON object')
     .action(async (clientId: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        const grant = await authorizeApplication(rt.storage, rt.clock, clientId, o.api, o.scope);
+        if (o.allScopes && o.scope.length > 0)
+          throw new ValidationError('--all-scopes and --scope: give one');
+        const scopes: string[] = o.allScopes
+          ? (await getApi(rt.storage, o.api)).scopes.map((s) => s.name)
+          : o.scope;
+        const grant = await authorizeApplication(rt.storage, rt.clock, clientId, o.api, scopes);
         const out = { client_id: clientId, api: o.api, scopes: grant.scopes };
         print(
           o.json,

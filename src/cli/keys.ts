@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../admin/errors.js';
+import { keyContext, rotateKeys } from '../admin/keys.js';
 import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
 import { keyStatus } from '../keys/keystore.js';
-import { rotateKey } from '../keys/rotation.js';
-import { maxTokenLifetime } from '../runtime.js';
 import { print, withRuntime } from './context.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t * 1000).toISOString());
@@ -46,19 +45,8 @@ export function keysCommand(program: Command): void {
           throw new ValidationError(`--alg ${o.alg}: must be one of ${SIGNING_ALGS.join(', ')}`);
         }
         const algs: SigningAlg[] = o.alg ? [o.alg] : rt.config.keys.algorithms;
-        const lifetime = await maxTokenLifetime(rt);
-        const rotated: { kid: string; alg: string; activates_at: string | null }[] = [];
-        for (const alg of algs) {
-          const key = await rotateKey({
-            storage: rt.storage,
-            encryptionKey: rt.encryptionKey,
-            clock: rt.clock,
-            alg,
-            activationDelay: rt.config.keys.activationDelay,
-            maxTokenLifetime: lifetime,
-          });
-          rotated.push({ kid: key.kid, alg: key.alg, activates_at: iso(key.activatesAt) });
-        }
+        const keys = await rotateKeys(keyContext(rt), algs, rt.config.accessToken.defaultLifetime);
+        const rotated = keys.map((k) => ({ kid: k.kid, alg: k.alg, activates_at: iso(k.activatesAt) }));
         print(o.json, { rotated }, () =>
           rotated
             .map((k) => `new ${k.alg} key ${k.kid}, published now, signing from ${k.activates_at}`)

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import type { Command } from 'commander';
+import { ConfigError } from '../config/load.js';
 import { openRuntime } from '../runtime.js';
 import { createServer } from '../server.js';
 import { commandConfig, fail } from './context.js';
@@ -14,20 +17,28 @@ export function startCommand(program: Command): void {
     .description('run the server (migrations run first; signing keys are created on first start)')
     .action(async (_o, cmd: Command) => {
       let rt: Awaited<ReturnType<typeof openRuntime>>;
+      let tls: { cert: Buffer; key: Buffer } | undefined;
       try {
-        rt = await openRuntime(commandConfig(cmd));
+        const cfg = commandConfig(cmd);
+        // SESAME_TLS_CERT + SESAME_TLS_KEY: HTTPS on the same port.
+        if (cfg.tls.cert && cfg.tls.key) tls = readTls(cfg.tls.cert, cfg.tls.key);
+        rt = await openRuntime(cfg, { server: true });
         await rt.keys.ensure(rt.config.keys.algorithms);
       } catch (err) {
         fail(err);
       }
       const { config, logger } = rt;
       const app = createServer(rt);
-      const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-        logger.info(
-          { issuer: config.issuer, port: info.port, host: config.host },
-          `Sesame listening on ${config.issuer}`,
-        );
-      });
+      const options = { fetch: app.fetch, port: config.port, hostname: config.host };
+      const server = serve(
+        tls ? { ...options, createServer: createHttpsServer, serverOptions: tls } : options,
+        (info) => {
+          logger.info(
+            { issuer: config.issuer, port: info.port, host: config.host },
+            `Sesame listening on ${config.issuer}`,
+          );
+        },
+      );
       server.on('error', (err) => {
         logger.fatal({ err }, 'cannot listen');
         void rt.storage.close().finally(() => process.exit(1));
@@ -53,4 +64,16 @@ export function startCommand(program: Command): void {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/** The PEM files of SESAME_TLS_CERT and SESAME_TLS_KEY; a missing file stops start-up naming it. */
+function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const read = (name: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`tls.${name}: cannot read ${file} (${(err as Error).message})`);
+    }
+  };
+  return { cert: read('cert', certFile), key: read('key', keyFile) };
 }

@@ -73,11 +73,11 @@ export function usersCommand(program: Command): void {
 
   users
     .command('delete <id>')
-    .description('delete a user by id or email')
+    .description('delete a user by id or email; their sessions, tokens and consents end with them')
     .option('--json', 'print one JSON object')
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        await deleteUser(rt.storage, id);
+        await deleteUser(rt.storage, rt.clock, id);
         print(o.json, { deleted: id }, () => `deleted ${id}`);
       }),
     );

@@ -28,6 +28,10 @@ function fromEnv(env: Env): Record<string, unknown> {
   set(keys, 'cacheTtl', env.SESAME_KEY_CACHE_TTL);
   if (env.SESAME_KEY_ALGORITHMS) keys.algorithms = env.SESAME_KEY_ALGORITHMS.split(',').map((s) => s.trim());
   if (Object.keys(keys).length > 0) out.keys = keys;
+  const tls: Record<string, unknown> = {};
+  set(tls, 'cert', env.SESAME_TLS_CERT);
+  set(tls, 'key', env.SESAME_TLS_KEY);
+  if (Object.keys(tls).length > 0) out.tls = tls;
   const nested: [string, string, string | undefined][] = [
     ['authorizationCode', 'lifetime', env.SESAME_CODE_LIFETIME],
     ['idToken', 'lifetime', env.SESAME_ID_TOKEN_LIFETIME],

@@ -44,6 +44,24 @@ export const configSchema = z
       .max(1048576)
       .default(65536)
       .describe('Largest accepted request body in bytes; larger bodies get 413.'),
+    tls: z
+      .object({
+        cert: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('PEM certificate (chain) file: serve HTTPS (SESAME_TLS_CERT).'),
+        key: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('PEM private key file for the certificate (SESAME_TLS_KEY).'),
+      })
+      .refine(
+        (t) => (t.cert === undefined) === (t.key === undefined),
+        'cert and key go together: set both or neither',
+      )
+      .prefault({}),
     keys: z
       .object({
         algorithms: z

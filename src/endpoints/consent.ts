@@ -5,6 +5,7 @@ import { formActionSource, PageError, page } from '../http/page.js';
 import { AccessDenied } from '../protocol/errors.js';
 import { ConsentPage } from '../ui/pages.js';
 import { describeScopes } from '../ui/scopes.js';
+import { randomToken } from '../util/crypto.js';
 import { checkCsrf, finishInteraction, loadInteraction, pendingRequest } from './authorize/interaction.js';
 import { scopesToConsent } from './authorize/proceed.js';
 import { authorizationError } from './authorize/respond.js';
@@ -67,6 +68,7 @@ export function consentSubmit(deps: Deps, cookies: Cookies) {
     const earlier = await deps.storage.consents.get(current.user.id, app.clientId, audience);
     const scopes = [...new Set([...(earlier?.scopes ?? []), ...req.scopes])];
     await deps.storage.consents.upsert({
+      id: earlier?.id ?? `cgt_${randomToken(12)}`,
       userId: current.user.id,
       clientId: app.clientId,
       audience,

@@ -5,7 +5,7 @@ import { authenticateRequestClient } from '../http/middleware/client-auth.js';
 import { NO_STORE } from '../http/respond.js';
 import { UnauthorizedClient } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
-import { activeAccessToken, refreshTokenRecord } from './introspect.js';
+import { activeAccessToken, refreshTokenRecord } from '../tokens/active.js';
 
 /**
  * POST /oauth/revoke (RFC 7009 §2.1): the client that a token was issued to revokes it. A JWT

@@ -4,7 +4,7 @@ import type { AppEnv, Deps } from '../http/context.js';
 import { hasFormBody, readForm } from '../http/middleware/parse-form.js';
 import { jsonNoStore } from '../http/respond.js';
 import { InvalidRequest, InvalidToken, OAuthError } from '../protocol/errors.js';
-import { activeAccessToken } from './introspect.js';
+import { activeAccessToken } from '../tokens/active.js';
 
 /** RFC 6750 §3: errors carry `WWW-Authenticate: Bearer` with the error code. */
 function bearerError(c: Context, err: OAuthError): Response {

@@ -1,3 +1,4 @@
+import type { Deps } from '../http/context.js';
 import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../protocol/errors.js';
 import { requestedAudience } from '../protocol/resource.js';
 import { formatScope, parseScope } from '../protocol/scope.js';
@@ -6,7 +7,16 @@ import { issueAccessToken } from '../tokens/access-token.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
 /** The API named by audience/resource, or the client's only authorized API, with its client grant. */
-async function selectApi(storage: Storage, clientId: string, audience: string | undefined) {
+async function selectApi(
+  storage: Storage,
+  clientId: string,
+  requested: string | undefined,
+  deps: Pick<Deps, 'tenant'>,
+) {
+  const grants = requested === undefined ? await storage.clientGrants.listForClient(clientId) : [];
+  // Auth0's default_audience applies when the client is not authorized for exactly one API.
+  const fallback = grants.length === 1 ? undefined : (await deps.tenant.get()).default_audience;
+  const audience = requested ?? fallback;
   if (audience !== undefined) {
     const api = await storage.apis.getByIdentifier(audience);
     if (!api) throw new InvalidTarget(`audience ${audience} is not a registered API`);
@@ -14,7 +24,6 @@ async function selectApi(storage: Storage, clientId: string, audience: string | 
     if (!grant) throw new UnauthorizedClient(`client is not authorized for the API ${audience}`);
     return { api, grant };
   }
-  const grants = await storage.clientGrants.listForClient(clientId);
   if (grants.length !== 1) {
     throw new InvalidRequest(
       grants.length === 0
@@ -51,7 +60,12 @@ export const clientCredentials: GrantHandler = {
   async handle({ deps, params, client, now }): Promise<TokenResponse> {
     if (client.method === 'none')
       throw new UnauthorizedClient('client_credentials requires a confidential client');
-    const { api, grant } = await selectApi(deps.storage, client.app.clientId, requestedAudience(params));
+    const { api, grant } = await selectApi(
+      deps.storage,
+      client.app.clientId,
+      requestedAudience(params),
+      deps,
+    );
     const scopes = selectScopes(params.get('scope'), api, grant);
     const at = await issueAccessToken(deps.keys, {
       issuer: deps.config.issuer,

@@ -3,7 +3,6 @@ import { checkPassword } from '../accounts/password.js';
 import { attemptKeys, attemptSucceeded, reserveAttempt } from '../accounts/throttle.js';
 import { InvalidGrant, TooManyAttempts } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
-import { requestedAudience } from '../protocol/resource.js';
 import { randomToken } from '../util/crypto.js';
 import type { GrantHandler } from './types.js';
 import { audienceApi, userScopes } from './user-scopes.js';
@@ -21,7 +20,7 @@ export const password: GrantHandler = {
   async handle({ deps, params, client, now, ip }) {
     const email = normalizeEmail(required(params, 'username'));
     const secret = required(params, 'password');
-    const api = await audienceApi(deps.storage.apis, requestedAudience(params));
+    const api = await audienceApi(deps, params);
     const scopes = userScopes(params.get('scope'), api);
     const keys = attemptKeys(email, ip);
     const wait = await reserveAttempt(deps.storage.loginAttempts, deps.config.login, keys, now);

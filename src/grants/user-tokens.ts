@@ -42,7 +42,10 @@ export async function tokenAudience(deps: Deps, audience: string | undefined): P
     tokenLifetime: deps.config.accessToken.userinfoLifetime,
     signingAlg: 'ES256',
     allowOfflineAccess: false,
+    options: {},
+    isSystem: false,
     createdAt: 0,
+    updatedAt: 0,
   };
 }
 
@@ -81,7 +84,11 @@ export async function issueUserTokens(
     scopes: g.scopes,
     now,
   });
-  await deps.storage.grantTokens.add(g.grantId, at.jti, at.expiresAt);
+  await deps.storage.grantTokens.add(g.grantId, at.jti, at.expiresAt, {
+    userId: user.id,
+    clientId: app.clientId,
+    audience: g.audience ?? '',
+  });
   const response: TokenResponse = { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn };
   if (g.scopes.includes('openid')) {
     response.id_token = await issueIdToken(deps.keys, {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { TenantSettingsCache } from '../admin/settings.js';
 import type { Config } from '../config/schema.js';
 import type { Keystore } from '../keys/keystore.js';
 import type { Params } from '../protocol/params.js';
@@ -12,6 +13,9 @@ export interface Deps {
   keys: Keystore;
   clock: Clock;
   logger: Logger;
+  /** Encrypts signing keys made through the Management API. */
+  encryptionKey: Buffer;
+  tenant: TenantSettingsCache;
 }
 
 /** Hono's per-request variables. */

@@ -43,6 +43,7 @@ export async function generateSigningKey(
     createdAt: times.now,
     activatesAt: times.activatesAt,
     retiresAt: null,
+    revokedAt: null,
     publishedUntil: null,
   };
 }

@@ -54,7 +54,7 @@ export async function startTestApp(backend: Backend, config: Partial<ConfigInput
     logLevel: 'silent',
     ...config,
   });
-  const rt = await openRuntime(cfg, { clock, logger: pino({ level: 'silent' }) });
+  const rt = await openRuntime(cfg, { clock, logger: pino({ level: 'silent' }), server: true });
   await rt.keys.ensure(cfg.keys.algorithms);
   const app = createServer(rt);
   const fetch = async (input: string | URL | Request, init?: RequestInit) =>

@@ -42,7 +42,7 @@ export function authorizeEndpoint(deps: Deps, cookies: Cookies) {
       target.responseMode = responseModeOf(params);
       if (repeated.length > 0) throw new InvalidRequest(`parameter ${repeated[0]} is repeated`);
       const { request } = await parseAuthorizationRequest(
-        deps.storage,
+        deps,
         app,
         params,
         redirectUri,

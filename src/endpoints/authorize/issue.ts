@@ -59,7 +59,11 @@ export async function authorizedFields(
       scopes: req.scopes,
       now,
     });
-    await deps.storage.grantTokens.add(grantId, at.jti, at.expiresAt);
+    await deps.storage.grantTokens.add(grantId, at.jti, at.expiresAt, {
+      userId: user.id,
+      clientId: app.clientId,
+      audience: req.audience ?? '',
+    });
     fields.access_token = at.token;
     fields.token_type = 'Bearer';
     fields.expires_in = String(at.expiresIn);

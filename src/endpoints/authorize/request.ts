@@ -1,10 +1,10 @@
 import { audienceApi, userScopes } from '../../grants/user-scopes.js';
+import type { Deps } from '../../http/context.js';
 import { InvalidRequest, UnauthorizedClient, UnsupportedResponseType } from '../../protocol/errors.js';
 import type { Params } from '../../protocol/params.js';
 import { checkChallenge } from '../../protocol/pkce.js';
-import { requestedAudience } from '../../protocol/resource.js';
 import { type ResponseTypePart, responseTypeOf } from '../../protocol/response-types.js';
-import type { Api, Application, Storage } from '../../storage/types.js';
+import type { Api, Application } from '../../storage/types.js';
 
 export type ResponseMode = 'query' | 'fragment' | 'form_post';
 
@@ -63,7 +63,7 @@ function parsePrompt(value: string | undefined): string[] {
  * clients), prompt, max_age. Errors here redirect to the client.
  */
 export async function parseAuthorizationRequest(
-  storage: Storage,
+  deps: Pick<Deps, 'storage' | 'tenant'>,
   app: Application,
   params: Params,
   redirectUri: string,
@@ -85,7 +85,7 @@ export async function parseAuthorizationRequest(
   if (implicit && params.get('response_mode') === 'query') {
     throw new InvalidRequest(`response_mode query is not allowed with response_type ${raw}`);
   }
-  const api = await audienceApi(storage.apis, requestedAudience(params));
+  const api = await audienceApi(deps, params);
   const scopes = userScopes(params.get('scope'), api);
   if (responseType.includes('id_token')) {
     // OIDC Core §3.2.2.1 / §3.3.2.11: an ID token from /authorize needs openid and a nonce.

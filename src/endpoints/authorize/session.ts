@@ -1,4 +1,6 @@
 import type { Context } from 'hono';
+import { sessionLifetimes } from '../../admin/settings.js';
+import { clientIp } from '../../http/client-ip.js';
 import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import type { SessionRecord, User } from '../../storage/types.js';
@@ -13,9 +15,14 @@ export async function loadSession(
   const value = cookies.get(c, 'session');
   if (!value) return null;
   const session = await deps.storage.sessions.get(sha256(value));
-  if (!session || session.expiresAt <= deps.clock.now()) return null;
+  const now = deps.clock.now();
+  if (!session || session.expiresAt <= now) return null;
+  const { idle } = await sessionLifetimes(deps);
+  if (now - session.lastSeenAt >= idle) return null;
   const user = await deps.storage.users.get(session.userId);
   if (!user || user.blocked) return null;
+  // Use is recorded at most once a minute: the idle lifetime is counted in minutes at least.
+  if (now - session.lastSeenAt >= 60) await deps.storage.sessions.touch(session.idHash, now);
   return { session, user };
 }
 
@@ -33,16 +40,21 @@ export async function startSession(
   if (old) await deps.storage.sessions.delete(sha256(old));
   const value = randomToken(32);
   const now = deps.clock.now();
+  const lifetime = (await sessionLifetimes(deps)).absolute;
+  const userAgent = c.req.header('user-agent');
   const session: SessionRecord = {
     idHash: sha256(value),
     sid: randomToken(16),
     userId,
     authTime: now,
     createdAt: now,
-    expiresAt: now + deps.config.session.lifetime,
+    expiresAt: now + lifetime,
+    lastSeenAt: now,
+    initialIp: clientIp(c),
+    ...(userAgent ? { initialUserAgent: userAgent.slice(0, 512) } : {}),
   };
   await deps.storage.sessions.create(session);
-  cookies.set(c, 'session', value, deps.config.session.lifetime);
+  cookies.set(c, 'session', value, lifetime);
   return session;
 }
 

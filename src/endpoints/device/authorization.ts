@@ -5,7 +5,6 @@ import { authenticateRequestClient } from '../../http/middleware/client-auth.js'
 import { jsonNoStore } from '../../http/respond.js';
 import { UnauthorizedClient } from '../../protocol/errors.js';
 import { DEVICE_CODE } from '../../protocol/grant-types.js';
-import { requestedAudience } from '../../protocol/resource.js';
 import { formatUserCode, newUserCode } from '../../protocol/user-code.js';
 import { opaqueToken } from '../../tokens/opaque.js';
 
@@ -21,7 +20,7 @@ export function deviceAuthorizationEndpoint(deps: Deps) {
     if (!client.app.grantTypes.includes(DEVICE_CODE)) {
       throw new UnauthorizedClient('client is not allowed to use the device authorization grant');
     }
-    const api = await audienceApi(deps.storage.apis, requestedAudience(params));
+    const api = await audienceApi(deps, params);
     const scopes = userScopes(params.get('scope'), api);
     const { codeLifetime, interval } = deps.config.device;
     const now = deps.clock.now();

@@ -32,8 +32,9 @@ export function openStorage(opts: StorageOptions): Storage {
     dialect === 'sqlite' ? sqliteTransaction(db, fn) : db.transaction().execute(fn);
   return {
     dialect,
-    ...repositories(db),
-    transaction: <T>(fn: (tx: Repositories) => Promise<T>) => inTransaction((trx) => fn(repositories(trx))),
+    ...repositories(db, dialect),
+    transaction: <T>(fn: (tx: Repositories) => Promise<T>) =>
+      inTransaction((trx) => fn(repositories(trx, dialect))),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -9,6 +9,7 @@ export interface Database {
     logout_callbacks: string;
     grant_types: string;
     settings: string;
+    is_system: number;
     created_at: number;
     updated_at: number;
   };
@@ -20,9 +21,13 @@ export interface Database {
     token_lifetime: number;
     signing_alg: string;
     allow_offline_access: number;
+    options: string;
+    is_system: number;
     created_at: number;
+    updated_at: number;
   };
   client_grants: {
+    id: string;
     client_id: string;
     api_id: string;
     scopes: string;
@@ -37,6 +42,7 @@ export interface Database {
     activates_at: number;
     retires_at: number | null;
     published_until: number | null;
+    revoked_at: number | null;
   };
   revoked_tokens: {
     jti: string;
@@ -57,6 +63,9 @@ export interface Database {
     password_hash: string;
     blocked: number;
     claims: string;
+    name: string | null;
+    app_metadata: string;
+    user_metadata: string;
     created_at: number;
     updated_at: number;
   };
@@ -67,6 +76,9 @@ export interface Database {
     auth_time: number;
     created_at: number;
     expires_at: number;
+    last_seen_at: number | null;
+    initial_ip: string | null;
+    initial_user_agent: string | null;
   };
   interactions: {
     id_hash: string;
@@ -75,6 +87,7 @@ export interface Database {
     expires_at: number;
   };
   consents: {
+    id: string;
     user_id: string;
     client_id: string;
     audience: string;
@@ -98,6 +111,9 @@ export interface Database {
     grant_id: string;
     jti: string;
     expires_at: number;
+    user_id: string | null;
+    client_id: string | null;
+    audience: string | null;
   };
   login_attempts: {
     key: string;
@@ -117,6 +133,11 @@ export interface Database {
     last_polled_at: number | null;
     created_at: number;
     expires_at: number;
+  };
+  settings: {
+    key: string;
+    value: string;
+    updated_at: number;
   };
   sesame_migrations: {
     name: string;

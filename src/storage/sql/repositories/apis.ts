@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { SigningAlg } from '../../../config/schema.js';
 import type { Api, ApiRepository } from '../../types.js';
 import type { Database } from '../schema.js';
+import { sliced } from './slice.js';
 
 type Row = Selectable<Database['apis']>;
 
@@ -14,7 +15,26 @@ function toApi(row: Row): Api {
     tokenLifetime: Number(row.token_lifetime),
     signingAlg: row.signing_alg as SigningAlg,
     allowOfflineAccess: Number(row.allow_offline_access) === 1,
+    options: JSON.parse(row.options),
+    isSystem: Number(row.is_system) === 1,
     createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toRow(api: Api): Row {
+  return {
+    id: api.id,
+    identifier: api.identifier,
+    name: api.name,
+    scopes: JSON.stringify(api.scopes),
+    token_lifetime: api.tokenLifetime,
+    signing_alg: api.signingAlg,
+    allow_offline_access: api.allowOfflineAccess ? 1 : 0,
+    options: JSON.stringify(api.options),
+    is_system: api.isSystem ? 1 : 0,
+    created_at: api.createdAt,
+    updated_at: api.updatedAt,
   };
 }
 
@@ -22,18 +42,17 @@ function toApi(row: Row): Api {
 export function apiRepository(db: Kysely<Database>): ApiRepository {
   return {
     async create(api) {
+      await db.insertInto('apis').values(toRow(api)).execute();
+    },
+    async ensureSystem(api, withIdentifier) {
+      const row = toRow(api);
+      const set = withIdentifier
+        ? { identifier: row.identifier, name: row.name, scopes: row.scopes }
+        : { name: row.name, scopes: row.scopes };
       await db
         .insertInto('apis')
-        .values({
-          id: api.id,
-          identifier: api.identifier,
-          name: api.name,
-          scopes: JSON.stringify(api.scopes),
-          token_lifetime: api.tokenLifetime,
-          signing_alg: api.signingAlg,
-          allow_offline_access: api.allowOfflineAccess ? 1 : 0,
-          created_at: api.createdAt,
-        })
+        .values(row)
+        .onConflict((oc) => oc.column('id').doUpdateSet(set))
         .execute();
     },
     async get(id) {
@@ -48,14 +67,32 @@ export function apiRepository(db: Kysely<Database>): ApiRepository {
         .executeTakeFirst();
       return row ? toApi(row) : null;
     },
-    async list() {
-      const rows = await db.selectFrom('apis').selectAll().orderBy('created_at').orderBy('id').execute();
-      return rows.map(toApi);
+    async list(slice) {
+      const q = db.selectFrom('apis').selectAll().orderBy('created_at').orderBy('id');
+      return (await sliced(q, slice).execute()).map(toApi);
+    },
+    async count() {
+      const row = await db
+        .selectFrom('apis')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
     async delete(id) {
       await db.deleteFrom('client_grants').where('api_id', '=', id).execute();
       const res = await db.deleteFrom('apis').where('id', '=', id).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
+    },
+    async update(id, patch, now) {
+      const set: Partial<Row> = { updated_at: now };
+      if (patch.name !== undefined) set.name = patch.name;
+      if (patch.scopes !== undefined) set.scopes = JSON.stringify(patch.scopes);
+      if (patch.tokenLifetime !== undefined) set.token_lifetime = patch.tokenLifetime;
+      if (patch.signingAlg !== undefined) set.signing_alg = patch.signingAlg;
+      if (patch.allowOfflineAccess !== undefined) set.allow_offline_access = patch.allowOfflineAccess ? 1 : 0;
+      if (patch.options !== undefined) set.options = JSON.stringify(patch.options);
+      const res = await db.updateTable('apis').set(set).where('id', '=', id).executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Application, ApplicationRepository, ApplicationType } from '../../types.js';
 import type { Database } from '../schema.js';
+import { sliced } from './slice.js';
 
 type Row = Selectable<Database['applications']>;
 
@@ -14,29 +15,43 @@ function toApplication(row: Row): Application {
     logoutCallbacks: JSON.parse(row.logout_callbacks),
     grantTypes: JSON.parse(row.grant_types),
     settings: JSON.parse(row.settings),
+    isSystem: Number(row.is_system) === 1,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
 }
 
+function toRow(app: Application): Row {
+  return {
+    client_id: app.clientId,
+    name: app.name,
+    type: app.type,
+    secret_hash: app.secretHash,
+    callbacks: JSON.stringify(app.callbacks),
+    logout_callbacks: JSON.stringify(app.logoutCallbacks),
+    grant_types: JSON.stringify(app.grantTypes),
+    settings: JSON.stringify(app.settings),
+    is_system: app.isSystem ? 1 : 0,
+    created_at: app.createdAt,
+    updated_at: app.updatedAt,
+  };
+}
+
 /** Applications (clients) in SQL. */
 export function applicationRepository(db: Kysely<Database>): ApplicationRepository {
+  const filtered = (type: ApplicationType | undefined) => {
+    const q = db.selectFrom('applications');
+    return type === undefined ? q : q.where('type', '=', type);
+  };
   return {
     async create(app) {
+      await db.insertInto('applications').values(toRow(app)).execute();
+    },
+    async ensureSystem(app) {
       await db
         .insertInto('applications')
-        .values({
-          client_id: app.clientId,
-          name: app.name,
-          type: app.type,
-          secret_hash: app.secretHash,
-          callbacks: JSON.stringify(app.callbacks),
-          logout_callbacks: JSON.stringify(app.logoutCallbacks),
-          grant_types: JSON.stringify(app.grantTypes),
-          settings: JSON.stringify(app.settings),
-          created_at: app.createdAt,
-          updated_at: app.updatedAt,
-        })
+        .values(toRow(app))
+        .onConflict((oc) => oc.column('client_id').doNothing())
         .execute();
     },
     async get(clientId) {
@@ -47,14 +62,15 @@ export function applicationRepository(db: Kysely<Database>): ApplicationReposito
         .executeTakeFirst();
       return row ? toApplication(row) : null;
     },
-    async list() {
-      const rows = await db
-        .selectFrom('applications')
-        .selectAll()
-        .orderBy('created_at')
-        .orderBy('client_id')
-        .execute();
-      return rows.map(toApplication);
+    async list(filter = {}, slice) {
+      const q = filtered(filter.type).selectAll().orderBy('created_at').orderBy('client_id');
+      return (await sliced(q, slice).execute()).map(toApplication);
+    },
+    async count(filter = {}) {
+      const row = await filtered(filter.type)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
     async delete(clientId) {
       await db.deleteFrom('client_grants').where('client_id', '=', clientId).execute();
@@ -65,6 +81,20 @@ export function applicationRepository(db: Kysely<Database>): ApplicationReposito
       const res = await db
         .updateTable('applications')
         .set({ secret_hash: secretHash, updated_at: now })
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    },
+    async update(clientId, patch, now) {
+      const set: Partial<Row> = { updated_at: now };
+      if (patch.name !== undefined) set.name = patch.name;
+      if (patch.callbacks !== undefined) set.callbacks = JSON.stringify(patch.callbacks);
+      if (patch.logoutCallbacks !== undefined) set.logout_callbacks = JSON.stringify(patch.logoutCallbacks);
+      if (patch.grantTypes !== undefined) set.grant_types = JSON.stringify(patch.grantTypes);
+      if (patch.settings !== undefined) set.settings = JSON.stringify(patch.settings);
+      const res = await db
+        .updateTable('applications')
+        .set(set)
         .where('client_id', '=', clientId)
         .executeTakeFirst();
       return Number(res.numUpdatedRows) > 0;

@@ -1,11 +1,13 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { ClientGrant, ClientGrantRepository } from '../../types.js';
+import type { ClientGrant, ClientGrantFilter, ClientGrantRepository } from '../../types.js';
 import type { Database } from '../schema.js';
+import { sliced } from './slice.js';
 
 type Row = Selectable<Database['client_grants']>;
 
 function toGrant(row: Row): ClientGrant {
   return {
+    id: row.id,
     clientId: row.client_id,
     apiId: row.api_id,
     scopes: JSON.parse(row.scopes),
@@ -15,39 +17,64 @@ function toGrant(row: Row): ClientGrant {
 
 /** Client grants (which API scopes an application may request) in SQL. */
 export function clientGrantRepository(db: Kysely<Database>): ClientGrantRepository {
+  const filtered = (f: ClientGrantFilter) => {
+    let q = db.selectFrom('client_grants');
+    if (f.clientId !== undefined) q = q.where('client_id', '=', f.clientId);
+    if (f.apiId !== undefined) q = q.where('api_id', '=', f.apiId);
+    return q;
+  };
+  const getOne = async (clientId: string, apiId: string) => {
+    const row = await db
+      .selectFrom('client_grants')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .where('api_id', '=', apiId)
+      .executeTakeFirst();
+    return row ? toGrant(row) : null;
+  };
   return {
     async upsert(grant) {
-      await db
+      const scopes = JSON.stringify(grant.scopes);
+      const row = await db
         .insertInto('client_grants')
         .values({
+          id: grant.id,
           client_id: grant.clientId,
           api_id: grant.apiId,
-          scopes: JSON.stringify(grant.scopes),
+          scopes,
           created_at: grant.createdAt,
         })
-        .onConflict((oc) =>
-          oc.columns(['client_id', 'api_id']).doUpdateSet({ scopes: JSON.stringify(grant.scopes) }),
-        )
-        .execute();
+        .onConflict((oc) => oc.columns(['client_id', 'api_id']).doUpdateSet({ scopes }))
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toGrant(row);
     },
-    async get(clientId, apiId) {
-      const row = await db
-        .selectFrom('client_grants')
-        .selectAll()
-        .where('client_id', '=', clientId)
-        .where('api_id', '=', apiId)
-        .executeTakeFirst();
+    get: getOne,
+    async getById(id) {
+      const row = await db.selectFrom('client_grants').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toGrant(row) : null;
     },
     async listForClient(clientId) {
-      const rows = await db
-        .selectFrom('client_grants')
-        .selectAll()
-        .where('client_id', '=', clientId)
-        .orderBy('created_at')
-        .orderBy('api_id')
-        .execute();
+      const rows = await filtered({ clientId }).selectAll().orderBy('created_at').orderBy('api_id').execute();
       return rows.map(toGrant);
+    },
+    async list(filter, slice) {
+      const q = filtered(filter).selectAll().orderBy('created_at').orderBy('id');
+      return (await sliced(q, slice).execute()).map(toGrant);
+    },
+    async count(filter) {
+      const row = await filtered(filter)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async setScopes(id, scopes) {
+      const res = await db
+        .updateTable('client_grants')
+        .set({ scopes: JSON.stringify(scopes) })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
     },
     async delete(clientId, apiId) {
       const res = await db
@@ -55,6 +82,10 @@ export function clientGrantRepository(db: Kysely<Database>): ClientGrantReposito
         .where('client_id', '=', clientId)
         .where('api_id', '=', apiId)
         .executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    },
+    async deleteById(id) {
+      const res = await db.deleteFrom('client_grants').where('id', '=', id).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     },
   };

@@ -1,27 +1,41 @@
-import { type Kysely, sql } from 'kysely';
-import type { ConsentRepository, LoginAttemptRepository } from '../../types.js';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Consent, ConsentFilter, ConsentRepository, LoginAttemptRepository } from '../../types.js';
 import type { Database } from '../schema.js';
+import { sliced } from './slice.js';
+
+const toConsent = (row: Selectable<Database['consents']>): Consent => ({
+  id: row.id,
+  userId: row.user_id,
+  clientId: row.client_id,
+  audience: row.audience,
+  scopes: JSON.parse(row.scopes),
+  updatedAt: Number(row.updated_at),
+});
 
 /** Consents per user, application and audience. */
 export function consentRepository(db: Kysely<Database>): ConsentRepository {
+  const filtered = (f: ConsentFilter) => {
+    let q = db.selectFrom('consents');
+    if (f.userId !== undefined) q = q.where('user_id', '=', f.userId);
+    if (f.clientId !== undefined) q = q.where('client_id', '=', f.clientId);
+    if (f.audience !== undefined) q = q.where('audience', '=', f.audience);
+    return q;
+  };
   return {
     async get(userId, clientId, audience) {
-      const row = await db
-        .selectFrom('consents')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .where('client_id', '=', clientId)
-        .where('audience', '=', audience)
-        .executeTakeFirst();
-      return row
-        ? { userId, clientId, audience, scopes: JSON.parse(row.scopes), updatedAt: Number(row.updated_at) }
-        : null;
+      const row = await filtered({ userId, clientId, audience }).selectAll().executeTakeFirst();
+      return row ? toConsent(row) : null;
+    },
+    async getById(id) {
+      const row = await db.selectFrom('consents').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toConsent(row) : null;
     },
     async upsert(c) {
       const scopes = JSON.stringify(c.scopes);
       await db
         .insertInto('consents')
         .values({
+          id: c.id,
           user_id: c.userId,
           client_id: c.clientId,
           audience: c.audience,
@@ -32,6 +46,26 @@ export function consentRepository(db: Kysely<Database>): ConsentRepository {
           oc.columns(['user_id', 'client_id', 'audience']).doUpdateSet({ scopes, updated_at: c.updatedAt }),
         )
         .execute();
+    },
+    async list(filter, slice) {
+      const q = filtered(filter).selectAll().orderBy('updated_at', 'desc').orderBy('id');
+      return (await sliced(q, slice).execute()).map(toConsent);
+    },
+    async count(filter) {
+      const row = await filtered(filter)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async deleteById(id) {
+      const res = await db.deleteFrom('consents').where('id', '=', id).executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    },
+    async deleteWhere(filter) {
+      await ('userId' in filter
+        ? db.deleteFrom('consents').where('user_id', '=', filter.userId)
+        : db.deleteFrom('consents').where('client_id', '=', filter.clientId)
+      ).execute();
     },
   };
 }

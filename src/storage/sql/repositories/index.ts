@@ -10,11 +10,12 @@ import { deviceCodeRepository } from './device-codes.js';
 import { grantTokenRepository, refreshTokenRepository } from './refresh-tokens.js';
 import { revocationRepository } from './revocations.js';
 import { interactionRepository, sessionRepository } from './sessions.js';
+import { settingsRepository } from './settings.js';
 import { signingKeyRepository } from './signing-keys.js';
 import { userRepository } from './users.js';
 
 /** Every repository bound to one Kysely handle (the pool or a transaction). */
-export function repositories(db: Kysely<Database>): Repositories {
+export function repositories(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Repositories {
   return {
     applications: applicationRepository(db),
     apis: apiRepository(db),
@@ -22,7 +23,7 @@ export function repositories(db: Kysely<Database>): Repositories {
     signingKeys: signingKeyRepository(db),
     revocations: revocationRepository(db),
     authorizationCodes: authorizationCodeRepository(db),
-    users: userRepository(db),
+    users: userRepository(db, dialect),
     sessions: sessionRepository(db),
     interactions: interactionRepository(db),
     consents: consentRepository(db),
@@ -30,5 +31,6 @@ export function repositories(db: Kysely<Database>): Repositories {
     grantTokens: grantTokenRepository(db),
     loginAttempts: loginAttemptRepository(db),
     deviceCodes: deviceCodeRepository(db),
+    settings: settingsRepository(db),
   };
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { GrantTokenRepository, RefreshTokenRecord, RefreshTokenRepository } from '../../types.js';
 import type { Database } from '../schema.js';
+import { sliced } from './slice.js';
 
 const num = (v: number | null) => (v === null ? null : Number(v));
 
@@ -20,6 +21,14 @@ const toToken = (row: Selectable<Database['refresh_tokens']>): RefreshTokenRecor
 
 /** Refresh tokens by hash; rotation is one conditional UPDATE, so exactly one caller wins it. */
 export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenRepository {
+  const live = (now: number) =>
+    db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .where('rotated_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('family_expires_at', '>', now);
   return {
     async create(t) {
       await db
@@ -72,14 +81,52 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
         .where('revoked_at', 'is', null)
         .execute();
     },
+    async listLive(filter, now, slice) {
+      let q = live(now).where('user_id', '=', filter.userId);
+      if (filter.clientId !== undefined) q = q.where('client_id', '=', filter.clientId);
+      const rows = await sliced(q.orderBy('created_at', 'desc').orderBy('hash'), slice).execute();
+      return rows.map(toToken);
+    },
+    async liveOfFamily(familyId, now) {
+      const row = await live(now).where('family_id', '=', familyId).executeTakeFirst();
+      return row ? toToken(row) : null;
+    },
+    async revokeWhere(filter, now) {
+      let q = db.updateTable('refresh_tokens').set({ revoked_at: now }).where('revoked_at', 'is', null);
+      q =
+        'userId' in filter
+          ? q.where('user_id', '=', filter.userId)
+          : q.where('client_id', '=', filter.clientId);
+      await q.execute();
+    },
   };
 }
 
 /** Access-token jtis per grant. */
 export function grantTokenRepository(db: Kysely<Database>): GrantTokenRepository {
   return {
-    async add(grantId, jti, expiresAt) {
-      await db.insertInto('grant_tokens').values({ grant_id: grantId, jti, expires_at: expiresAt }).execute();
+    async add(grantId, jti, expiresAt, owner) {
+      await db
+        .insertInto('grant_tokens')
+        .values({
+          grant_id: grantId,
+          jti,
+          expires_at: expiresAt,
+          user_id: owner?.userId ?? null,
+          client_id: owner?.clientId ?? null,
+          audience: owner?.audience ?? null,
+        })
+        .execute();
+    },
+    async listWhere(filter, now) {
+      let q = db.selectFrom('grant_tokens').select(['jti', 'expires_at']).where('expires_at', '>', now);
+      if ('userId' in filter) {
+        q = q.where('user_id', '=', filter.userId);
+        if (filter.audience !== undefined) q = q.where('audience', '=', filter.audience);
+      }
+      if (filter.clientId !== undefined) q = q.where('client_id', '=', filter.clientId);
+      const rows = await q.execute();
+      return rows.map((r) => ({ jti: r.jti, expiresAt: Number(r.expires_at) }));
     },
     async list(grantId) {
       const rows = await db.selectFrom('grant_tokens').selectAll().where('grant_id', '=', grantId).execute();

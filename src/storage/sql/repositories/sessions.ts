@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { InteractionRepository, SessionRecord, SessionRepository } from '../../types.js';
 import type { Database } from '../schema.js';
+import { sliced } from './slice.js';
 
 const toSession = (row: Selectable<Database['sessions']>): SessionRecord => ({
   idHash: row.id_hash,
@@ -9,6 +10,9 @@ const toSession = (row: Selectable<Database['sessions']>): SessionRecord => ({
   authTime: Number(row.auth_time),
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
+  lastSeenAt: Number(row.last_seen_at ?? row.created_at),
+  ...(row.initial_ip !== null ? { initialIp: row.initial_ip } : {}),
+  ...(row.initial_user_agent !== null ? { initialUserAgent: row.initial_user_agent } : {}),
 });
 
 /** SSO sessions by the hash of their cookie value. */
@@ -24,6 +28,9 @@ export function sessionRepository(db: Kysely<Database>): SessionRepository {
           auth_time: s.authTime,
           created_at: s.createdAt,
           expires_at: s.expiresAt,
+          last_seen_at: s.lastSeenAt,
+          initial_ip: s.initialIp ?? null,
+          initial_user_agent: s.initialUserAgent ?? null,
         })
         .execute();
     },
@@ -35,11 +42,34 @@ export function sessionRepository(db: Kysely<Database>): SessionRepository {
         .executeTakeFirst();
       return row ? toSession(row) : null;
     },
+    async getBySid(sid) {
+      const row = await db.selectFrom('sessions').selectAll().where('sid', '=', sid).executeTakeFirst();
+      return row ? toSession(row) : null;
+    },
+    async listForUser(userId, now, slice) {
+      const q = db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('expires_at', '>', now)
+        .orderBy('created_at', 'desc')
+        .orderBy('sid');
+      const rows = await sliced(q, slice).execute();
+      return rows.map(toSession);
+    },
+    async touch(idHash, now) {
+      await db.updateTable('sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
+    },
     async delete(idHash) {
       await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
     },
     async deleteBySid(sid) {
-      await db.deleteFrom('sessions').where('sid', '=', sid).execute();
+      const res = await db.deleteFrom('sessions').where('sid', '=', sid).executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    },
+    async deleteForUser(userId) {
+      const res = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
+      return Number(res.numDeletedRows);
     },
   };
 }

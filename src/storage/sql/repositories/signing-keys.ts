@@ -17,6 +17,7 @@ function toKey(row: Row): SigningKeyRecord {
     activatesAt: Number(row.activates_at),
     retiresAt: num(row.retires_at),
     publishedUntil: num(row.published_until),
+    revokedAt: num(row.revoked_at),
   };
 }
 
@@ -35,6 +36,7 @@ export function signingKeyRepository(db: Kysely<Database>): SigningKeyRepository
           activates_at: key.activatesAt,
           retires_at: key.retiresAt,
           published_until: key.publishedUntil,
+          revoked_at: key.revokedAt,
         })
         .execute();
     },
@@ -43,10 +45,33 @@ export function signingKeyRepository(db: Kysely<Database>): SigningKeyRepository
         .selectFrom('signing_keys')
         .selectAll()
         .where((eb) => eb.or([eb('published_until', 'is', null), eb('published_until', '>', now)]))
+        .where('revoked_at', 'is', null)
         .orderBy('activates_at')
         .orderBy('kid')
         .execute();
       return rows.map(toKey);
+    },
+    async listAll() {
+      const rows = await db
+        .selectFrom('signing_keys')
+        .selectAll()
+        .orderBy('activates_at', 'desc')
+        .orderBy('kid')
+        .execute();
+      return rows.map(toKey);
+    },
+    async get(kid) {
+      const row = await db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirst();
+      return row ? toKey(row) : null;
+    },
+    async revoke(kid, now) {
+      const res = await db
+        .updateTable('signing_keys')
+        .set({ revoked_at: now })
+        .where('kid', '=', kid)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
     },
     async retire(kid, retiresAt, publishedUntil) {
       await db

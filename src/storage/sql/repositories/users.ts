@@ -1,6 +1,7 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { User, UserRepository } from '../../types.js';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { User, UserQuery, UserRepository } from '../../types.js';
 import type { Database } from '../schema.js';
+import { containing, sliced } from './slice.js';
 
 type Row = Selectable<Database['users']>;
 
@@ -11,13 +12,39 @@ function toUser(row: Row): User {
     passwordHash: row.password_hash,
     blocked: Number(row.blocked) === 1,
     claims: JSON.parse(row.claims),
+    appMetadata: JSON.parse(row.app_metadata),
+    userMetadata: JSON.parse(row.user_metadata),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
 }
 
-/** Users in SQL. */
-export function userRepository(db: Kysely<Database>): UserRepository {
+const nameOf = (claims: User['claims']): string | null => claims.name ?? null;
+
+/**
+ * Users in SQL. Lists filter and sort on indexed columns: an email prefix is a range on the
+ * email index (SQLite compares bytes; PostgreSQL's LIKE 'p%' uses the pattern index);
+ * a substring of email or name is a LIKE scan, the one search no index serves.
+ */
+export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): UserRepository {
+  const filtered = (query: UserQuery) => {
+    let q = db.selectFrom('users');
+    if (query.email !== undefined) q = q.where('email', '=', query.email);
+    if (query.emailPrefix !== undefined) {
+      const p = query.emailPrefix;
+      q =
+        dialect === 'postgres'
+          ? q.where(sql<boolean>`email like ${`${p.replace(/[\\%_]/g, (m) => `\\${m}`)}%`}`)
+          : q.where('email', '>=', p).where('email', '<', `${p}\u{10ffff}`);
+    }
+    if (query.text !== undefined) {
+      const pattern = containing(query.text.toLowerCase());
+      q = q.where(
+        sql<boolean>`(email like ${pattern} escape '\\' or lower(coalesce(name, '')) like ${pattern} escape '\\')`,
+      );
+    }
+    return q;
+  };
   return {
     async create(user) {
       await db
@@ -28,6 +55,9 @@ export function userRepository(db: Kysely<Database>): UserRepository {
           password_hash: user.passwordHash,
           blocked: user.blocked ? 1 : 0,
           claims: JSON.stringify(user.claims),
+          name: nameOf(user.claims),
+          app_metadata: JSON.stringify(user.appMetadata),
+          user_metadata: JSON.stringify(user.userMetadata),
           created_at: user.createdAt,
           updated_at: user.updatedAt,
         })
@@ -41,9 +71,17 @@ export function userRepository(db: Kysely<Database>): UserRepository {
       const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
       return row ? toUser(row) : null;
     },
-    async list() {
-      const rows = await db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').execute();
-      return rows.map(toUser);
+    async list(query = {}, slice) {
+      const sort = query.sort ?? { field: 'created_at', descending: false };
+      const dir = sort.descending ? 'desc' : 'asc';
+      const q = filtered(query).selectAll().orderBy(sort.field, dir).orderBy('id', dir);
+      return (await sliced(q, slice).execute()).map(toUser);
+    },
+    async count(query = {}) {
+      const row = await filtered(query)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
     async delete(id) {
       const res = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
@@ -51,9 +89,15 @@ export function userRepository(db: Kysely<Database>): UserRepository {
     },
     async update(id, patch, now) {
       const set: Partial<Row> = { updated_at: now };
+      if (patch.email !== undefined) set.email = patch.email;
       if (patch.passwordHash !== undefined) set.password_hash = patch.passwordHash;
       if (patch.blocked !== undefined) set.blocked = patch.blocked ? 1 : 0;
-      if (patch.claims !== undefined) set.claims = JSON.stringify(patch.claims);
+      if (patch.claims !== undefined) {
+        set.claims = JSON.stringify(patch.claims);
+        set.name = nameOf(patch.claims);
+      }
+      if (patch.appMetadata !== undefined) set.app_metadata = JSON.stringify(patch.appMetadata);
+      if (patch.userMetadata !== undefined) set.user_metadata = JSON.stringify(patch.userMetadata);
       const res = await db.updateTable('users').set(set).where('id', '=', id).executeTakeFirst();
       return Number(res.numUpdatedRows) > 0;
     },

@@ -1,0 +1,32 @@
+import { ValidationError } from './errors.js';
+
+/** A display name: trimmed, 1 to 255 characters. */
+export function checkName(field: string, value: string): string {
+  const name = value.trim();
+  if (name.length === 0 || name.length > 255)
+    throw new ValidationError(`${field}: must be 1 to 255 characters`);
+  return name;
+}
+
+/** An absolute http(s) URL of at most 2048 characters (a logo, a support page). */
+export function checkHttpUrl(field: string, value: string): string {
+  const ok = value.length <= 2048 && URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
+  if (!ok) throw new ValidationError(`${field}: must be an absolute http or https URL`);
+  return value;
+}
+
+/** A whole number from `min` to `max`. */
+export function checkInteger(field: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(`${field}: must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** One of `allowed`. */
+export function checkOneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ValidationError(`${field} ${JSON.stringify(value)}: must be one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}

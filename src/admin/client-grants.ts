@@ -1,0 +1,89 @@
+import type { ClientGrant, Slice, Storage } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+import { randomToken } from '../util/crypto.js';
+import { getApi } from './apis.js';
+import { getApplication } from './applications.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+
+/** The scopes, each defined by the API, without repeats. */
+async function checkGrantScopes(storage: Storage, apiId: string, scopes: string[]): Promise<string[]> {
+  const api = await getApi(storage, apiId);
+  for (const s of scopes) {
+    if (!api.scopes.some((d) => d.name === s))
+      throw new ValidationError(`scope ${s}: not defined by ${api.identifier}`);
+  }
+  return [...new Set(scopes)];
+}
+
+/**
+ * Creates a client grant (Auth0's): the application may get client-credentials tokens for the
+ * API with these scopes. One per application and API; a second is a conflict.
+ */
+export async function createClientGrant(
+  storage: Storage,
+  clock: Clock,
+  input: { clientId: string; audience: string; scopes: string[] },
+): Promise<ClientGrant> {
+  const app = await getApplication(storage, input.clientId);
+  if (!app.grantTypes.includes('client_credentials')) {
+    throw new ValidationError(
+      `client_id: application ${app.clientId} does not use the client_credentials grant`,
+    );
+  }
+  const api = await storage.apis.getByIdentifier(input.audience);
+  if (!api) throw new NotFoundError(`audience: no API with identifier ${input.audience}`);
+  const scopes = await checkGrantScopes(storage, api.id, input.scopes);
+  if (await storage.clientGrants.get(app.clientId, api.id)) {
+    throw new ConflictError(`a client grant for ${app.clientId} and ${api.identifier} exists already`);
+  }
+  return storage.clientGrants.upsert({
+    id: `cgr_${randomToken(12)}`,
+    clientId: app.clientId,
+    apiId: api.id,
+    scopes,
+    createdAt: clock.now(),
+  });
+}
+
+/** The client grant, or NotFoundError. */
+export async function getClientGrant(storage: Storage, id: string): Promise<ClientGrant> {
+  const grant = await storage.clientGrants.getById(id);
+  if (!grant) throw new NotFoundError(`client grant ${id} not found`);
+  return grant;
+}
+
+/** Replaces a client grant's scopes. */
+export async function updateClientGrant(
+  storage: Storage,
+  id: string,
+  scopes: string[],
+): Promise<ClientGrant> {
+  const grant = await getClientGrant(storage, id);
+  const checked = await checkGrantScopes(storage, grant.apiId, scopes);
+  await storage.clientGrants.setScopes(id, checked);
+  return { ...grant, scopes: checked };
+}
+
+/** Deletes a client grant: the application gets no new tokens for that API. */
+export async function deleteClientGrant(storage: Storage, id: string): Promise<void> {
+  if (!(await storage.clientGrants.deleteById(id))) throw new NotFoundError(`client grant ${id} not found`);
+}
+
+/** A slice of the client grants, of one application and/or one API (by identifier). */
+export async function listClientGrants(
+  storage: Storage,
+  filter: { clientId?: string; audience?: string },
+  slice?: Slice,
+): Promise<{ items: ClientGrant[]; total: () => Promise<number> }> {
+  let apiId: string | undefined;
+  if (filter.audience !== undefined) {
+    const api = await storage.apis.getByIdentifier(filter.audience);
+    if (!api) return { items: [], total: async () => 0 };
+    apiId = api.id;
+  }
+  const f = {
+    ...(filter.clientId !== undefined ? { clientId: filter.clientId } : {}),
+    ...(apiId ? { apiId } : {}),
+  };
+  return { items: await storage.clientGrants.list(f, slice), total: () => storage.clientGrants.count(f) };
+}

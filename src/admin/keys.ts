@@ -1,0 +1,84 @@
+import type { SigningAlg } from '../config/schema.js';
+import type { Keystore } from '../keys/keystore.js';
+import { rotateKey } from '../keys/rotation.js';
+import type { SigningKeyRecord, Storage } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+import { NotFoundError, ValidationError } from './errors.js';
+
+/** What key operations need: storage, the keystore, and how keys rotate. */
+export interface KeyContext {
+  storage: Storage;
+  keys: Keystore;
+  clock: Clock;
+  encryptionKey: Buffer;
+  activationDelay: number;
+  algorithms: readonly SigningAlg[];
+}
+
+/** The key context of a runtime or a server's dependencies. */
+export function keyContext(d: {
+  storage: Storage;
+  keys: Keystore;
+  clock: Clock;
+  encryptionKey: Buffer;
+  config: { keys: { activationDelay: number; algorithms: SigningAlg[] } };
+}): KeyContext {
+  const { storage, keys, clock, encryptionKey } = d;
+  return { storage, keys, clock, encryptionKey, ...d.config.keys };
+}
+
+/** Every signing key ever made (revoked and expired ones too), newest first. */
+export function listKeys(ctx: KeyContext): Promise<SigningKeyRecord[]> {
+  return ctx.storage.signingKeys.listAll();
+}
+
+/** One key by kid, or NotFoundError. */
+export async function getKey(ctx: KeyContext, kid: string): Promise<SigningKeyRecord> {
+  const key = await ctx.storage.signingKeys.get(kid);
+  if (!key) throw new NotFoundError(`signing key ${kid} not found`);
+  return key;
+}
+
+/** The longest lifetime a token signed now can have: the longest API token lifetime, at least `floor`. */
+export async function longestTokenLifetime(storage: Storage, floor: number): Promise<number> {
+  const apis = await storage.apis.list();
+  return Math.max(floor, ...apis.map((a) => a.tokenLifetime));
+}
+
+/** Rotates the keys of `algs`: new keys are published now and sign after the activation delay. */
+export async function rotateKeys(
+  ctx: KeyContext,
+  algs: readonly SigningAlg[],
+  defaultLifetime: number,
+): Promise<SigningKeyRecord[]> {
+  const lifetime = await longestTokenLifetime(ctx.storage, defaultLifetime);
+  const rotated: SigningKeyRecord[] = [];
+  for (const alg of algs) {
+    rotated.push(
+      await rotateKey({
+        storage: ctx.storage,
+        encryptionKey: ctx.encryptionKey,
+        clock: ctx.clock,
+        alg,
+        activationDelay: ctx.activationDelay,
+        maxTokenLifetime: lifetime,
+      }),
+    );
+  }
+  await ctx.keys.refresh();
+  return rotated;
+}
+
+/**
+ * Revokes a key: it leaves the JWKS at once and whatever it signed stops verifying here (other
+ * instances within keys.cacheTtl seconds). Revoking the key that signs now puts a new one in
+ * its place at once.
+ */
+export async function revokeKey(ctx: KeyContext, kid: string): Promise<SigningKeyRecord> {
+  const key = await getKey(ctx, kid);
+  if (key.revokedAt !== null) throw new ValidationError(`signing key ${kid} is revoked already`);
+  await ctx.storage.signingKeys.revoke(kid, ctx.clock.now());
+  await ctx.keys.refresh();
+  await ctx.keys.ensure([key.alg]);
+  return { ...key, revokedAt: ctx.clock.now() };
+}

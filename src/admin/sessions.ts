@@ -1,0 +1,33 @@
+import type { SessionRecord, Slice, Storage } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+import { NotFoundError } from './errors.js';
+import { getUser } from './users.js';
+
+/** A user's live SSO sessions, newest first. */
+export async function listUserSessions(
+  storage: Storage,
+  clock: Clock,
+  userId: string,
+  slice?: Slice,
+): Promise<SessionRecord[]> {
+  const user = await getUser(storage, userId);
+  return storage.sessions.listForUser(user.id, clock.now(), slice);
+}
+
+/** A live session by its public id (`sid`). */
+export async function getSession(storage: Storage, clock: Clock, sid: string): Promise<SessionRecord> {
+  const session = await storage.sessions.getBySid(sid);
+  if (!session || session.expiresAt <= clock.now()) throw new NotFoundError(`session ${sid} not found`);
+  return session;
+}
+
+/** Ends one session: its browser must sign in again. */
+export async function deleteSession(storage: Storage, sid: string): Promise<void> {
+  if (!(await storage.sessions.deleteBySid(sid))) throw new NotFoundError(`session ${sid} not found`);
+}
+
+/** Ends every session of a user: they are signed out everywhere. */
+export async function deleteUserSessions(storage: Storage, userId: string): Promise<number> {
+  const user = await getUser(storage, userId);
+  return storage.sessions.deleteForUser(user.id);
+}

@@ -1,0 +1,161 @@
+import { isEmail } from '../accounts/email.js';
+import type { Storage } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+import { checkHttpUrl, checkName } from './checks.js';
+import { ValidationError } from './errors.js';
+
+/** Tenant settings as stored and served (Auth0's field names; lifetimes in hours, as Auth0). */
+export interface TenantSettings {
+  friendly_name?: string;
+  picture_url?: string;
+  support_email?: string;
+  support_url?: string;
+  /** The API a request that names none gets its access token for. */
+  default_audience?: string;
+  /** Hours an SSO session lasts from sign-in. */
+  session_lifetime?: number;
+  /** Hours an SSO session lasts unused. */
+  idle_session_lifetime?: number;
+  /** Whether people may sign up themselves (Sesame's own). */
+  signup_enabled?: boolean;
+}
+
+/** A change: a field set to null (or '') goes back to its default. */
+export type TenantSettingsPatch = { [K in keyof TenantSettings]?: TenantSettings[K] | null } & {
+  session_lifetime_in_minutes?: number | null;
+  idle_session_lifetime_in_minutes?: number | null;
+};
+
+/** The keys `sesame settings set` and the API accept. */
+export const SETTINGS_KEYS = [
+  'friendly_name',
+  'picture_url',
+  'support_email',
+  'support_url',
+  'default_audience',
+  'session_lifetime',
+  'idle_session_lifetime',
+  'session_lifetime_in_minutes',
+  'idle_session_lifetime_in_minutes',
+  'signup_enabled',
+] as const;
+
+const KEY = 'tenant';
+
+function hours(field: string, value: number): number {
+  if (!Number.isFinite(value) || value < 1 / 60 || value > 8760) {
+    throw new ValidationError(`${field}: must be from 1 minute to 8760 hours`);
+  }
+  return Math.round(value * 60) / 60;
+}
+
+/** The stored settings, or the empty document. */
+export async function getSettings(storage: Storage): Promise<TenantSettings> {
+  return ((await storage.settings.get(KEY)) as TenantSettings | null) ?? {};
+}
+
+/** Applies a change after checking every field; returns the new settings. */
+export async function updateSettings(
+  storage: Storage,
+  clock: Clock,
+  patch: TenantSettingsPatch,
+): Promise<TenantSettings> {
+  const next: Record<string, unknown> = { ...(await getSettings(storage)) };
+  const set = (key: keyof TenantSettings, value: unknown) => {
+    if (value === null || value === '') delete next[key];
+    else next[key] = value;
+  };
+  const p = { ...patch };
+  if (p.session_lifetime_in_minutes != null) p.session_lifetime = p.session_lifetime_in_minutes / 60;
+  if (p.idle_session_lifetime_in_minutes != null)
+    p.idle_session_lifetime = p.idle_session_lifetime_in_minutes / 60;
+  for (const [key, value] of Object.entries(p) as [keyof TenantSettingsPatch, unknown][]) {
+    if (value === undefined || key.endsWith('_in_minutes')) continue;
+    if (value === null || value === '') {
+      set(key as keyof TenantSettings, null);
+      continue;
+    }
+    switch (key) {
+      case 'friendly_name':
+        set(key, checkName(key, value as string));
+        break;
+      case 'picture_url':
+      case 'support_url':
+        set(key, checkHttpUrl(key, value as string));
+        break;
+      case 'support_email':
+        if (!isEmail(value as string)) throw new ValidationError('support_email: not an email address');
+        set(key, value);
+        break;
+      case 'default_audience':
+        if (!(await storage.apis.getByIdentifier(value as string))) {
+          throw new ValidationError(`default_audience: no API with identifier ${value}`);
+        }
+        set(key, value);
+        break;
+      case 'session_lifetime':
+      case 'idle_session_lifetime':
+        set(key, hours(key, value as number));
+        break;
+      case 'signup_enabled':
+        set(key, value);
+        break;
+      default:
+        throw new ValidationError(`${key}: not a tenant setting`);
+    }
+  }
+  await storage.settings.put(KEY, next, clock.now());
+  return next as TenantSettings;
+}
+
+/** How long an instance keeps the tenant settings before it reads them again, in seconds. */
+export const SETTINGS_CACHE_SECONDS = 5;
+
+/**
+ * The tenant settings as the protocol reads them on every request: kept for
+ * SETTINGS_CACHE_SECONDS, so a change made through another instance applies within that time.
+ */
+export class TenantSettingsCache {
+  private value: TenantSettings | null = null;
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  private loading: Promise<TenantSettings> | null = null;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly clock: Clock,
+  ) {}
+
+  async get(): Promise<TenantSettings> {
+    if (this.value && this.clock.now() - this.loadedAt < SETTINGS_CACHE_SECONDS) return this.value;
+    this.loading ??= getSettings(this.storage)
+      .then((v) => {
+        this.value = v;
+        this.loadedAt = this.clock.now();
+        return v;
+      })
+      .finally(() => {
+        this.loading = null;
+      });
+    return this.loading;
+  }
+
+  /** Forgets the cached copy (after a change through this instance). */
+  invalidate(): void {
+    this.value = null;
+  }
+}
+
+/**
+ * How long a session lasts from sign-in and unused, in seconds: the tenant settings
+ * (session_lifetime, idle_session_lifetime, in hours), else session.lifetime for both.
+ */
+export async function sessionLifetimes(deps: {
+  config: { session: { lifetime: number } };
+  tenant: TenantSettingsCache;
+}): Promise<{ absolute: number; idle: number }> {
+  const t = await deps.tenant.get();
+  const absolute =
+    t.session_lifetime !== undefined ? Math.round(t.session_lifetime * 3600) : deps.config.session.lifetime;
+  const idle = t.idle_session_lifetime !== undefined ? Math.round(t.idle_session_lifetime * 3600) : absolute;
+  return { absolute, idle };
+}

@@ -1,0 +1,69 @@
+import type { Api, Storage } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+
+/** The Management API's row id: fixed, so that every instance ensures the same one. */
+export const MANAGEMENT_API_ID = 'api_sesame_management';
+
+/** The Management API's scopes (Auth0's names) and what each allows. */
+export const MANAGEMENT_SCOPES: Readonly<Record<string, string>> = {
+  'read:clients': 'Read applications',
+  'create:clients': 'Create applications',
+  'update:clients': 'Update applications and rotate their secrets',
+  'delete:clients': 'Delete applications',
+  'read:client_keys': 'Read client secrets when they are issued',
+  'read:resource_servers': 'Read APIs',
+  'create:resource_servers': 'Create APIs',
+  'update:resource_servers': 'Update APIs',
+  'delete:resource_servers': 'Delete APIs',
+  'read:client_grants': 'Read client grants',
+  'create:client_grants': 'Create client grants',
+  'update:client_grants': 'Update client grants',
+  'delete:client_grants': 'Delete client grants',
+  'read:users': 'Read users',
+  'create:users': 'Create users',
+  'update:users': 'Update users',
+  'delete:users': 'Delete users',
+  'read:grants': "Read people's consents",
+  'delete:grants': "Revoke people's consents",
+  'read:sessions': 'Read SSO sessions',
+  'delete:sessions': 'End SSO sessions',
+  'read:refresh_tokens': 'Read refresh tokens',
+  'delete:refresh_tokens': 'Revoke refresh tokens',
+  'read:signing_keys': 'Read signing keys',
+  'create:signing_keys': 'Rotate signing keys',
+  'update:signing_keys': 'Revoke signing keys',
+  'read:tenant_settings': 'Read tenant settings',
+  'update:tenant_settings': 'Update tenant settings',
+};
+
+/** The Management API's identifier: `<issuer>/api/v2/`, with no double slash. */
+export const managementIdentifier = (issuer: string): string => `${issuer.replace(/\/+$/, '')}/api/v2/`;
+
+/**
+ * Registers the Management API as a system API, or brings its name and scopes up to date, and
+ * (for the server, `follow`) its identifier, which follows the issuer; its other settings are
+ * left as they are.
+ */
+export async function ensureManagementApi(
+  storage: Storage,
+  clock: Clock,
+  issuer: string,
+  follow: boolean,
+): Promise<Api> {
+  const now = clock.now();
+  const api: Api = {
+    id: MANAGEMENT_API_ID,
+    identifier: managementIdentifier(issuer),
+    name: 'Sesame Management API',
+    scopes: Object.entries(MANAGEMENT_SCOPES).map(([name, description]) => ({ name, description })),
+    tokenLifetime: 86400,
+    signingAlg: 'ES256',
+    allowOfflineAccess: false,
+    options: {},
+    isSystem: true,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await storage.apis.ensureSystem(api, follow);
+  return (await storage.apis.get(MANAGEMENT_API_ID)) ?? api;
+}

@@ -1,0 +1,56 @@
+import type { MiddlewareHandler } from 'hono';
+import { managementIdentifier } from '../admin/system.js';
+import type { AppEnv, Deps } from '../http/context.js';
+import type { AccessTokenClaims } from '../tokens/access-token.js';
+import { activeAccessToken } from '../tokens/active.js';
+import { ManagementError } from './errors.js';
+
+/** Per-request variables of the Management API. */
+export interface ManagementEnv {
+  Variables: AppEnv['Variables'] & { token: AccessTokenClaims };
+}
+
+/** RFC 6750 §3: a 401 whose WWW-Authenticate says why. */
+function unauthorized(message: string, error?: 'invalid_token'): ManagementError {
+  const challenge = error
+    ? `Bearer realm="sesame", error="${error}", error_description="${message.replace(/["\\]/g, '')}"`
+    : 'Bearer realm="sesame"';
+  return new ManagementError(401, message, error === undefined ? 'missing_token' : 'invalid_token', {
+    'WWW-Authenticate': challenge,
+  });
+}
+
+/**
+ * The bearer token of a Management API call (RFC 6750 §2.1): one of our access tokens, active
+ * (signed by a published key, unexpired, unrevoked, its application still there), for the
+ * Management API's audience. Kept for the scope checks of each operation.
+ */
+export function authenticate(deps: Deps): MiddlewareHandler<ManagementEnv> {
+  const audience = managementIdentifier(deps.config.issuer);
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    if (header === undefined) throw unauthorized('Missing authentication');
+    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
+    if (!m) throw unauthorized('Bad HTTP authentication header format', 'invalid_token');
+    const claims = await activeAccessToken(deps, m[1]!);
+    if (!claims) throw unauthorized('Invalid token: expired, revoked or not issued here', 'invalid_token');
+    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!aud.includes(audience))
+      throw unauthorized(`Invalid token: the audience is not ${audience}`, 'invalid_token');
+    c.set('token', claims);
+    await next();
+  };
+}
+
+/** RFC 6750 §3.1: 403 insufficient_scope unless the token holds `scope`. */
+export function requireScope(scope: string): MiddlewareHandler<ManagementEnv> {
+  return async (c, next) => {
+    const granted = String(c.get('token').scope ?? '').split(' ');
+    if (!granted.includes(scope)) {
+      throw new ManagementError(403, `Insufficient scope, expected any of: ${scope}`, 'insufficient_scope', {
+        'WWW-Authenticate': `Bearer realm="sesame", error="insufficient_scope", scope="${scope}"`,
+      });
+    }
+    await next();
+  };
+}

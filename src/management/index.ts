@@ -1,0 +1,100 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { MANAGEMENT_SCOPES } from '../admin/system.js';
+import type { Deps } from '../http/context.js';
+import { authenticate, type ManagementEnv } from './auth.js';
+import { clientGrantRoutes } from './client-grants.js';
+import { clientRoutes } from './clients.js';
+import { docsPage, swaggerAsset } from './docs.js';
+import { ManagementError, managementErrorResponse, toManagementError, validationFailure } from './errors.js';
+import { grantRoutes } from './grants.js';
+import { keyRoutes } from './keys.js';
+import { refreshTokenRoutes } from './refresh-tokens.js';
+import { resourceServerRoutes } from './resource-servers.js';
+import { sessionRoutes } from './sessions.js';
+import { settingsRoutes } from './tenant-settings.js';
+import { userRoutes } from './users.js';
+
+/**
+ * The Management API (`/api/v2`): Auth0's paths and shapes over the service layer of admin/,
+ * every operation behind a bearer token for the Management API and its own scope; requests
+ * validated by the zod schemas that also make the OpenAPI document.
+ */
+export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
+  const app = new OpenAPIHono<ManagementEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationFailure(result.target, result.error);
+    },
+  });
+  app.onError((err, c) => {
+    const known = toManagementError(err);
+    if (known) return managementErrorResponse(c, known);
+    c.get('log')?.error({ err }, 'unexpected error');
+    return managementErrorResponse(
+      c,
+      new ManagementError(500, `Internal error; request id ${c.get('requestId') ?? 'unknown'}`),
+    );
+  });
+  let doc: unknown;
+  app.get('/openapi.json', (c) => {
+    doc ??= document(app, deps);
+    return c.json(doc);
+  });
+  app.get('/docs', docsPage);
+  app.get('/docs/:asset', swaggerAsset);
+  const auth = authenticate(deps);
+  app.use('*', async (c, next) => {
+    if (c.req.path.endsWith('/openapi.json') || /\/docs(\/[\w.-]+)?$/.test(c.req.path)) return next();
+    return auth(c, next);
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.bodyLimit,
+      onError: () => {
+        throw new ManagementError(
+          413,
+          `Payload too large: the limit is ${deps.config.bodyLimit} bytes`,
+          'payload_too_large',
+        );
+      },
+    }),
+  );
+  clientRoutes(app, deps);
+  resourceServerRoutes(app, deps);
+  clientGrantRoutes(app, deps);
+  userRoutes(app, deps);
+  grantRoutes(app, deps);
+  sessionRoutes(app, deps);
+  refreshTokenRoutes(app, deps);
+  keyRoutes(app, deps);
+  settingsRoutes(app, deps);
+  app.all('*', (c) => {
+    throw new ManagementError(404, `No endpoint ${c.req.method} ${c.req.path}`, 'inexistent_resource');
+  });
+  return app;
+}
+
+/** The OpenAPI 3.1 document, from the routes' schemas. */
+function document(app: OpenAPIHono<ManagementEnv>, deps: Deps): unknown {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'oauth2', {
+    type: 'oauth2',
+    description: 'An access token for the Management API from the client credentials grant.',
+    flows: {
+      clientCredentials: {
+        tokenUrl: `${deps.config.issuer}/oauth/token`,
+        scopes: { ...MANAGEMENT_SCOPES },
+      },
+    },
+  });
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'Sesame Management API',
+      version: '2',
+      description:
+        "An Auth0-compatible subset of Auth0's Management API v2. Client secrets are stored only as hashes: `client_secret` appears only in the answers to create and rotate-secret.",
+    },
+    servers: [{ url: `${deps.config.issuer}/api/v2` }],
+  });
+}

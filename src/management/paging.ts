@@ -1,0 +1,85 @@
+import { z } from '@hono/zod-openapi';
+import type { Slice } from '../storage/types.js';
+import { ManagementError } from './errors.js';
+
+const wholeNumber = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(max));
+
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** Auth0's offset paging: `page` from 0, `per_page` (default 50, at most 100), `include_totals`. */
+export const pageQuery = {
+  page: wholeNumber(1_000_000).optional().openapi({ description: 'Page index, from 0.' }),
+  per_page: wholeNumber(100).optional().openapi({ description: 'Items per page, 1 to 100 (default 50).' }),
+  include_totals: bool
+    .optional()
+    .openapi({ description: 'Wrap the list as {start, limit, length, total, …}.' }),
+};
+
+/** Auth0's checkpoint paging: `from` (a `next` of an earlier answer) and `take` (1 to 100). */
+export const checkpointQuery = {
+  from: z.string().max(64).optional().openapi({ description: 'The `next` of the previous page.' }),
+  take: wholeNumber(100).optional().openapi({ description: 'Items per page, 1 to 100 (default 50).' }),
+  include_totals: bool.optional(),
+};
+
+/** The slice a page query asks for. */
+export function pageSlice(q: { page?: number | undefined; per_page?: number | undefined }): Slice {
+  const limit = q.per_page ?? 50;
+  if (limit === 0)
+    throw new ManagementError(
+      400,
+      'Query validation error: per_page: must be from 1 to 100',
+      'invalid_query_string',
+    );
+  return { offset: (q.page ?? 0) * limit, limit };
+}
+
+/** A page of a list: a bare array, or with include_totals `{start, limit, length, total, <key>}`. */
+export async function pageBody<T>(
+  key: string,
+  items: T[],
+  slice: Slice,
+  includeTotals: boolean | undefined,
+  total: () => Promise<number>,
+): Promise<unknown> {
+  if (!includeTotals) return items;
+  return {
+    start: slice.offset,
+    limit: slice.limit,
+    length: items.length,
+    total: await total(),
+    [key]: items,
+  };
+}
+
+/** The slice a checkpoint query asks for (`from` is an opaque position this API handed out). */
+export function checkpointSlice(q: { from?: string | undefined; take?: number | undefined }): Slice {
+  const limit = q.take ?? 50;
+  if (limit === 0)
+    throw new ManagementError(
+      400,
+      'Query validation error: take: must be from 1 to 100',
+      'invalid_query_string',
+    );
+  if (q.from !== undefined && !/^\d{1,9}$/.test(q.from)) {
+    throw new ManagementError(
+      400,
+      'Query validation error: from: not a position this API returned',
+      'invalid_query_string',
+    );
+  }
+  return { offset: q.from === undefined ? 0 : Number(q.from), limit };
+}
+
+/** A checkpoint page: `{<key>: [...], next}`, `next` only while more may follow. */
+export function checkpointBody<T>(key: string, items: T[], slice: Slice): Record<string, unknown> {
+  return {
+    [key]: items,
+    ...(items.length === slice.limit ? { next: String(slice.offset + slice.limit) } : {}),
+  };
+}

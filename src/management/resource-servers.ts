@@ -1,0 +1,195 @@
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { type ApiInput, createApi, deleteApi, getApi, listApis, updateApi } from '../admin/apis.js';
+import { ForbiddenError } from '../admin/errors.js';
+import type { Deps } from '../http/context.js';
+import type { Api } from '../storage/types.js';
+import type { ManagementEnv } from './auth.js';
+import { pageBody, pageQuery, pageSlice } from './paging.js';
+import { jsonBody, operation } from './route.js';
+
+const Scope = z.strictObject({ value: z.string().max(280), description: z.string().max(500).optional() });
+
+const fields = {
+  name: z.string().max(255),
+  scopes: z.array(Scope).max(1000),
+  signing_alg: z.enum(['ES256', 'RS256', 'PS256', 'EdDSA']),
+  token_lifetime: z.number().int(),
+  allow_offline_access: z.boolean(),
+  skip_consent_for_verifiable_first_party_clients: z.boolean(),
+};
+
+const CreateResourceServer = z
+  .strictObject({ ...fields, identifier: z.string().max(2048) })
+  .partial({
+    name: true,
+    scopes: true,
+    signing_alg: true,
+    token_lifetime: true,
+    allow_offline_access: true,
+    skip_consent_for_verifiable_first_party_clients: true,
+  })
+  .openapi('ResourceServerCreate');
+const UpdateResourceServer = z
+  .strictObject({ ...fields, identifier: z.string().max(2048) })
+  .partial()
+  .openapi('ResourceServerUpdate');
+
+export const ResourceServer = z
+  .object({
+    id: z.string(),
+    identifier: z.string().openapi({ description: 'The audience (`aud`) of its access tokens.' }),
+    name: z.string(),
+    is_system: z.boolean(),
+    scopes: z.array(z.object({ value: z.string(), description: z.string() })),
+    signing_alg: z.string(),
+    token_lifetime: z.number(),
+    token_dialect: z.literal('rfc9068_profile'),
+    allow_offline_access: z.boolean(),
+    skip_consent_for_verifiable_first_party_clients: z.boolean(),
+  })
+  .openapi('ResourceServer');
+
+/** An API in Auth0's resource-server shape. */
+export function resourceServerView(api: Api): z.infer<typeof ResourceServer> {
+  return {
+    id: api.id,
+    identifier: api.identifier,
+    name: api.name,
+    is_system: api.isSystem,
+    scopes: api.scopes.map((s) => ({ value: s.name, description: s.description })),
+    signing_alg: api.signingAlg,
+    token_lifetime: api.tokenLifetime,
+    token_dialect: 'rfc9068_profile',
+    allow_offline_access: api.allowOfflineAccess,
+    skip_consent_for_verifiable_first_party_clients:
+      api.options.skipConsentForVerifiableFirstPartyClients !== false,
+  };
+}
+
+function input(b: z.infer<typeof UpdateResourceServer>): ApiInput {
+  const out: ApiInput = {};
+  if (b.name !== undefined) out.name = b.name;
+  if (b.scopes !== undefined)
+    out.scopes = b.scopes.map((s) => ({ name: s.value, description: s.description ?? s.value }));
+  if (b.signing_alg !== undefined) out.signingAlg = b.signing_alg;
+  if (b.token_lifetime !== undefined) out.tokenLifetime = b.token_lifetime;
+  if (b.allow_offline_access !== undefined) out.allowOfflineAccess = b.allow_offline_access;
+  if (b.skip_consent_for_verifiable_first_party_clients !== undefined)
+    out.skipConsentForFirstParty = b.skip_consent_for_verifiable_first_party_clients;
+  return out;
+}
+
+const IdParam = z.object({
+  id: z
+    .string()
+    .max(2048)
+    .openapi({ param: { name: 'id', in: 'path' }, description: 'The id, or the URL-encoded identifier.' }),
+});
+const TAG = 'Resource servers';
+
+/** /resource-servers: APIs. */
+export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
+  const { storage, clock } = deps;
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/resource-servers',
+      scope: 'read:resource_servers',
+      tag: TAG,
+      summary: 'List APIs',
+      request: { query: z.object(pageQuery) },
+      status: 200,
+      response: z.array(ResourceServer),
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const slice = pageSlice(q);
+      const { items, total } = await listApis(storage, slice);
+      const body = await pageBody(
+        'resource_servers',
+        items.map(resourceServerView),
+        slice,
+        q.include_totals,
+        total,
+      );
+      return c.json(body as never, 200);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'post',
+      path: '/resource-servers',
+      scope: 'create:resource_servers',
+      tag: TAG,
+      summary: 'Create an API',
+      request: jsonBody(CreateResourceServer),
+      status: 201,
+      response: ResourceServer,
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      const api = await createApi(
+        storage,
+        clock,
+        { ...input(b), name: b.name ?? b.identifier, identifier: b.identifier },
+        deps.config.accessToken.defaultLifetime,
+      );
+      await deps.keys.ensure([api.signingAlg]);
+      return c.json(resourceServerView(api), 201);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/resource-servers/{id}',
+      scope: 'read:resource_servers',
+      tag: TAG,
+      summary: 'Get an API by id or identifier',
+      request: { params: IdParam },
+      status: 200,
+      response: ResourceServer,
+    }),
+    async (c) => c.json(resourceServerView(await getApi(storage, c.req.valid('param').id)), 200),
+  );
+  app.openapi(
+    operation({
+      method: 'patch',
+      path: '/resource-servers/{id}',
+      scope: 'update:resource_servers',
+      tag: TAG,
+      summary: 'Update an API',
+      description: 'The identifier cannot change. The Management API keeps its name and scopes.',
+      request: { params: IdParam, ...jsonBody(UpdateResourceServer) },
+      status: 200,
+      response: ResourceServer,
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      const current = await getApi(storage, c.req.valid('param').id);
+      if (b.identifier !== undefined && b.identifier !== current.identifier) {
+        throw new ForbiddenError(
+          'identifier: an API keeps its identifier (tokens carry it as their audience)',
+        );
+      }
+      const api = await updateApi(storage, clock, current.id, input(b));
+      await deps.keys.ensure([api.signingAlg]);
+      return c.json(resourceServerView(api), 200);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'delete',
+      path: '/resource-servers/{id}',
+      scope: 'delete:resource_servers',
+      tag: TAG,
+      summary: 'Delete an API',
+      description: 'Its client grants go with it. The Management API cannot be deleted.',
+      request: { params: IdParam },
+      status: 204,
+    }),
+    async (c) => {
+      await deleteApi(storage, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+}

@@ -1,0 +1,69 @@
+import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
+import { requireScope } from './auth.js';
+
+/** The error body, as documented. */
+export const ErrorBody = z
+  .object({
+    statusCode: z.number().int(),
+    error: z.string(),
+    message: z.string(),
+    errorCode: z.string().optional(),
+  })
+  .openapi('Error');
+
+const errors = {
+  400: 'Invalid body or query string; the message names the field',
+  401: 'Missing, expired, revoked or wrong-audience token',
+  403: 'The token lacks the scope, or the resource is part of Sesame',
+  404: 'No such resource',
+  409: 'It exists already',
+} as const;
+
+type Request = NonNullable<RouteConfig['request']>;
+
+interface Operation<Req extends Request> {
+  method: 'get' | 'post' | 'patch' | 'put' | 'delete';
+  path: string;
+  scope: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  request?: Req;
+  /** Success status and its body schema (none for 204). */
+  status: 200 | 201 | 204;
+  response?: z.ZodType;
+}
+
+/**
+ * A Management API operation: its OpenAPI description (with the OAuth 2.0 scope it requires)
+ * and the scope check that runs before the request is validated.
+ */
+// biome-ignore lint/complexity/noBannedTypes: an operation without parameters
+export function operation<const Req extends Request = {}>(op: Operation<Req>) {
+  const success = op.response
+    ? { description: 'Success', content: { 'application/json': { schema: op.response } } }
+    : { description: 'Done' };
+  const responses: RouteConfig['responses'] = { [op.status]: success };
+  for (const [code, description] of Object.entries(errors)) {
+    responses[code] = { description, content: { 'application/json': { schema: ErrorBody } } };
+  }
+  return createRoute({
+    method: op.method,
+    path: op.path,
+    tags: [op.tag],
+    summary: op.summary,
+    description: `${op.description ? `${op.description}\n\n` : ''}Requires the scope \`${op.scope}\`.`,
+    security: [{ oauth2: [op.scope] }],
+    middleware: [requireScope(op.scope)] as const,
+    request: op.request ?? ({} as Req),
+    responses,
+  });
+}
+
+/** A JSON request body that must be present and match `schema`. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  body: { required: true, content: { 'application/json': { schema } } },
+});
+
+/** An ISO 8601 time from seconds since the epoch. */
+export const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();

@@ -1,0 +1,114 @@
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { deleteSession, deleteUserSessions, getSession, listUserSessions } from '../admin/sessions.js';
+import { sessionLifetimes } from '../admin/settings.js';
+import type { Deps } from '../http/context.js';
+import type { SessionRecord } from '../storage/types.js';
+import type { ManagementEnv } from './auth.js';
+import { checkpointBody, checkpointQuery, checkpointSlice } from './paging.js';
+import { iso, operation } from './route.js';
+
+export const Session = z
+  .object({
+    id: z.string(),
+    user_id: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    authenticated_at: z.string(),
+    last_interacted_at: z.string(),
+    expires_at: z.string(),
+    idle_expires_at: z.string(),
+    device: z.object({ initial_ip: z.string().optional(), initial_user_agent: z.string().optional() }),
+    authentication: z.object({ methods: z.array(z.object({ name: z.string(), timestamp: z.string() })) }),
+  })
+  .openapi('Session');
+
+const IdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
+const TAG = 'Sessions';
+
+/** /users/{id}/sessions and /sessions/{id}: SSO sessions (the id is the `sid` of ID tokens). */
+export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
+  const { storage, clock } = deps;
+  const view = async (s: SessionRecord): Promise<z.infer<typeof Session>> => {
+    const { idle } = await sessionLifetimes(deps);
+    return {
+      id: s.sid,
+      user_id: s.userId,
+      created_at: iso(s.createdAt),
+      updated_at: iso(s.lastSeenAt),
+      authenticated_at: iso(s.authTime),
+      last_interacted_at: iso(s.lastSeenAt),
+      expires_at: iso(s.expiresAt),
+      idle_expires_at: iso(Math.min(s.expiresAt, s.lastSeenAt + idle)),
+      device: {
+        ...(s.initialIp ? { initial_ip: s.initialIp } : {}),
+        ...(s.initialUserAgent ? { initial_user_agent: s.initialUserAgent } : {}),
+      },
+      authentication: { methods: [{ name: 'pwd', timestamp: iso(s.authTime) }] },
+    };
+  };
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/users/{id}/sessions',
+      scope: 'read:sessions',
+      tag: TAG,
+      summary: "List a user's SSO sessions",
+      request: { params: IdParam, query: z.object(checkpointQuery) },
+      status: 200,
+      response: z.object({ sessions: z.array(Session), next: z.string().optional() }),
+    }),
+    async (c) => {
+      const slice = checkpointSlice(c.req.valid('query'));
+      const list = await listUserSessions(storage, clock, c.req.valid('param').id, slice);
+      return c.json(checkpointBody('sessions', await Promise.all(list.map(view)), slice) as never, 200);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'delete',
+      path: '/users/{id}/sessions',
+      scope: 'delete:sessions',
+      tag: TAG,
+      summary: 'Sign a user out everywhere',
+      request: { params: IdParam },
+      status: 204,
+    }),
+    async (c) => {
+      await deleteUserSessions(storage, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/sessions/{id}',
+      scope: 'read:sessions',
+      tag: TAG,
+      summary: 'Get an SSO session',
+      request: { params: IdParam },
+      status: 200,
+      response: Session,
+    }),
+    async (c) => c.json(await view(await getSession(storage, clock, c.req.valid('param').id)), 200),
+  );
+  app.openapi(
+    operation({
+      method: 'delete',
+      path: '/sessions/{id}',
+      scope: 'delete:sessions',
+      tag: TAG,
+      summary: 'End an SSO session',
+      request: { params: IdParam },
+      status: 204,
+    }),
+    async (c) => {
+      await deleteSession(storage, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+}

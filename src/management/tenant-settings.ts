@@ -1,0 +1,80 @@
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { getSettings, updateSettings } from '../admin/settings.js';
+import type { Deps } from '../http/context.js';
+import type { ManagementEnv } from './auth.js';
+import { jsonBody, operation } from './route.js';
+
+const hours = z.number().openapi({ description: 'Hours.' });
+const fields = {
+  friendly_name: z.string().max(255),
+  picture_url: z.string().max(2048).openapi({ description: 'The logo on sign-in pages.' }),
+  support_email: z.string().max(320),
+  support_url: z.string().max(2048),
+  default_audience: z.string().max(2048).openapi({
+    description: 'The API identifier a request that names no audience gets its access token for.',
+  }),
+  session_lifetime: hours,
+  idle_session_lifetime: hours,
+  signup_enabled: z.boolean().openapi({ description: "Sesame's own: people may sign up themselves." }),
+};
+
+export const TenantSettings = z.object(fields).partial().openapi('TenantSettings');
+const TenantSettingsUpdate = z
+  .strictObject(
+    Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.nullable()])) as {
+      [K in keyof typeof fields]: z.ZodNullable<(typeof fields)[K]>;
+    },
+  )
+  .extend({
+    session_lifetime_in_minutes: z.number().nullable(),
+    idle_session_lifetime_in_minutes: z.number().nullable(),
+  })
+  .partial()
+  .openapi('TenantSettingsUpdate');
+
+const TAG = 'Tenant settings';
+
+/** /tenants/settings. */
+export function settingsRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/tenants/settings',
+      scope: 'read:tenant_settings',
+      tag: TAG,
+      summary: 'Get the tenant settings',
+      status: 200,
+      response: TenantSettings,
+    }),
+    async (c) => c.json(withDefaults(await getSettings(deps.storage), deps), 200),
+  );
+  app.openapi(
+    operation({
+      method: 'patch',
+      path: '/tenants/settings',
+      scope: 'update:tenant_settings',
+      tag: TAG,
+      summary: 'Update the tenant settings',
+      description: 'A null value restores the default. Other instances apply a change within 5 seconds.',
+      request: jsonBody(TenantSettingsUpdate),
+      status: 200,
+      response: TenantSettings,
+    }),
+    async (c) => {
+      const next = await updateSettings(deps.storage, deps.clock, c.req.valid('json'));
+      deps.tenant.invalidate();
+      return c.json(withDefaults(next, deps), 200);
+    },
+  );
+}
+
+/** The settings with the configured session lifetimes filled in where none are set. */
+function withDefaults(s: z.infer<typeof TenantSettings>, deps: Deps) {
+  const configured = deps.config.session.lifetime / 3600;
+  return {
+    ...s,
+    session_lifetime: s.session_lifetime ?? configured,
+    idle_session_lifetime: s.idle_session_lifetime ?? s.session_lifetime ?? configured,
+    signup_enabled: s.signup_enabled ?? false,
+  };
+}

@@ -1,0 +1,241 @@
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { normalizeEmail } from '../accounts/email.js';
+import { ValidationError } from '../admin/errors.js';
+import {
+  createUser,
+  deleteUser,
+  getUser,
+  listUsers,
+  parseUserSearch,
+  parseUserSort,
+  type UserInput,
+  updateUser,
+} from '../admin/users.js';
+import type { Deps } from '../http/context.js';
+import type { User as Person } from '../storage/types.js';
+import type { ManagementEnv } from './auth.js';
+import { pageBody, pageQuery, pageSlice } from './paging.js';
+import { iso, jsonBody, operation } from './route.js';
+
+/** The one connection Sesame has: its own email and password database. */
+export const CONNECTION = 'Username-Password-Authentication';
+
+const Metadata = z.record(z.string().max(255), z.unknown());
+const text = z.string().max(255);
+
+const profile = {
+  email: z.string().max(320),
+  password: z.string().max(1024).openapi({ description: 'Set only; never returned.' }),
+  name: text.nullable(),
+  given_name: text.nullable(),
+  family_name: text.nullable(),
+  nickname: text.nullable(),
+  picture: z.string().max(2048).nullable(),
+  email_verified: z.boolean(),
+  blocked: z.boolean(),
+  app_metadata: Metadata,
+  user_metadata: Metadata,
+  verify_email: z.boolean().openapi({ description: 'Accepted; Sesame sends no email yet.' }),
+  connection: z.literal(CONNECTION),
+};
+
+const CreateUser = z
+  .strictObject(profile)
+  .partial()
+  .required({ email: true, password: true, connection: true })
+  .openapi('UserCreate');
+const UpdateUser = z.strictObject(profile).partial().openapi('UserUpdate');
+
+export const User = z
+  .object({
+    user_id: z.string(),
+    email: z.string(),
+    email_verified: z.boolean(),
+    name: z.string().optional(),
+    given_name: z.string().optional(),
+    family_name: z.string().optional(),
+    nickname: z.string().optional(),
+    picture: z.string().optional(),
+    blocked: z.boolean(),
+    app_metadata: Metadata,
+    user_metadata: Metadata,
+    identities: z.array(
+      z.object({ connection: z.string(), provider: z.string(), user_id: z.string(), isSocial: z.boolean() }),
+    ),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('User');
+
+/** A user in Auth0's shape. */
+export function userView(u: Person): z.infer<typeof User> {
+  const c = u.claims;
+  return {
+    user_id: u.id,
+    email: u.email,
+    email_verified: c.email_verified === true,
+    ...(c.name !== undefined ? { name: c.name } : {}),
+    ...(c.given_name !== undefined ? { given_name: c.given_name } : {}),
+    ...(c.family_name !== undefined ? { family_name: c.family_name } : {}),
+    ...(c.nickname !== undefined ? { nickname: c.nickname } : {}),
+    ...(c.picture !== undefined ? { picture: c.picture } : {}),
+    blocked: u.blocked,
+    app_metadata: u.appMetadata,
+    user_metadata: u.userMetadata,
+    identities: [{ connection: CONNECTION, provider: 'auth0', user_id: u.id, isSocial: false }],
+    created_at: iso(u.createdAt),
+    updated_at: iso(u.updatedAt),
+  };
+}
+
+function input(b: z.infer<typeof UpdateUser>): UserInput {
+  const out: UserInput = {};
+  if (b.email !== undefined) out.email = b.email;
+  if (b.password !== undefined) out.password = b.password;
+  if (b.blocked !== undefined) out.blocked = b.blocked;
+  if (b.app_metadata !== undefined) out.appMetadata = b.app_metadata;
+  if (b.user_metadata !== undefined) out.userMetadata = b.user_metadata;
+  const claims: NonNullable<UserInput['claims']> = {};
+  for (const k of ['name', 'given_name', 'family_name', 'nickname', 'picture'] as const) {
+    if (b[k] !== undefined) claims[k] = b[k];
+  }
+  if (b.email_verified !== undefined) claims.email_verified = b.email_verified;
+  if (Object.keys(claims).length > 0) out.claims = claims;
+  return out;
+}
+
+const IdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
+const TAG = 'Users';
+
+/** /users and /users-by-email. */
+export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
+  const { storage, clock } = deps;
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/users',
+      scope: 'read:users',
+      tag: TAG,
+      summary: 'List or search users',
+      description:
+        '`q`: plain text matches a substring of the email or the name; `email:"a@b.c"` an exact email; `email:prefix*` an email prefix (on the index). `sort`: `created_at`, `updated_at`, `email` or `name`, `:1` ascending or `:-1` descending.',
+      request: {
+        query: z.object({
+          ...pageQuery,
+          q: z.string().max(320).optional(),
+          sort: z.string().max(40).optional(),
+          search_engine: z.enum(['v1', 'v2', 'v3']).optional(),
+          connection: z.literal(CONNECTION).optional(),
+        }),
+      },
+      status: 200,
+      response: z.array(User),
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const slice = pageSlice(q);
+      const query = {
+        ...parseUserSearch(q.q),
+        ...(q.sort !== undefined ? { sort: parseUserSort(q.sort)! } : {}),
+      };
+      const { items, total } = await listUsers(storage, query, slice);
+      return c.json(
+        (await pageBody('users', items.map(userView), slice, q.include_totals, total)) as never,
+        200,
+      );
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/users-by-email',
+      scope: 'read:users',
+      tag: TAG,
+      summary: 'Find users by email',
+      request: { query: z.object({ email: z.string().max(320) }) },
+      status: 200,
+      response: z.array(User),
+    }),
+    async (c) => {
+      const email = normalizeEmail(c.req.valid('query').email);
+      const user = await storage.users.getByEmail(email);
+      return c.json(user ? [userView(user)] : [], 200);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'post',
+      path: '/users',
+      scope: 'create:users',
+      tag: TAG,
+      summary: 'Create a user',
+      request: jsonBody(CreateUser),
+      status: 201,
+      response: User,
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      const user = await createUser(storage, clock, { ...input(b), email: b.email, password: b.password });
+      return c.json(userView(user), 201);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/users/{id}',
+      scope: 'read:users',
+      tag: TAG,
+      summary: 'Get a user',
+      request: { params: IdParam },
+      status: 200,
+      response: User,
+    }),
+    async (c) => c.json(userView(await getById(deps, c.req.valid('param').id)), 200),
+  );
+  app.openapi(
+    operation({
+      method: 'patch',
+      path: '/users/{id}',
+      scope: 'update:users',
+      tag: TAG,
+      summary: 'Update a user',
+      description:
+        'Metadata merges at the top level (a null value removes a key). Blocking a user or setting a password signs them out everywhere and ends their tokens.',
+      request: { params: IdParam, ...jsonBody(UpdateUser) },
+      status: 200,
+      response: User,
+    }),
+    async (c) => {
+      const user = await getById(deps, c.req.valid('param').id);
+      return c.json(userView(await updateUser(storage, clock, user.id, input(c.req.valid('json')))), 200);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'delete',
+      path: '/users/{id}',
+      scope: 'delete:users',
+      tag: TAG,
+      summary: 'Delete a user',
+      description: 'Their sessions, refresh tokens, access tokens and consents end with them.',
+      request: { params: IdParam },
+      status: 204,
+    }),
+    async (c) => {
+      const user = await getById(deps, c.req.valid('param').id);
+      await deleteUser(storage, clock, user.id);
+      return c.body(null, 204);
+    },
+  );
+}
+
+/** A user by id only (the API never looks users up by email in a path). */
+export async function getById(deps: Deps, id: string): Promise<Person> {
+  if (id.includes('@')) throw new ValidationError('id: a user id, not an email (use /users-by-email)');
+  return getUser(deps.storage, id);
+}

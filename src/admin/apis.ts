@@ -9,7 +9,8 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 /** What create and update may set; absent fields are left as they are (update) or defaulted (create). */
 export interface ApiInput {
   name?: string;
-  scopes?: ApiScope[];
+  /** Scopes, or the CLI's `name` / `name=description` specs. */
+  scopes?: (ApiScope | string)[];
   tokenLifetime?: number;
   signingAlg?: string;
   allowOfflineAccess?: boolean;
@@ -31,10 +32,11 @@ export function parseScopeSpecs(specs: string[]): ApiScope[] {
   });
 }
 
-function checkScopes(scopes: ApiScope[]): ApiScope[] {
-  if (scopes.length > 1000) throw new ValidationError('scopes: at most 1000');
+function checkScopes(given: (ApiScope | string)[]): ApiScope[] {
+  if (given.length > 1000) throw new ValidationError('scopes: at most 1000');
   const seen = new Set<string>();
-  return scopes.map(({ name, description }) => {
+  return given.map((s) => {
+    const { name, description } = typeof s === 'string' ? parseScopeSpecs([s])[0]! : s;
     if (!isScopeToken(name) || name.length > 280)
       throw new ValidationError(`scopes ${JSON.stringify(name)}: not a valid scope token`);
     if ((OIDC_SCOPES as readonly string[]).includes(name))

@@ -15,6 +15,17 @@ export async function scopesToConsent(deps: Deps, app: Application, userId: stri
   return req.scopes.filter((s) => !consent?.scopes.includes(s));
 }
 
+/**
+ * First-party applications are not asked for consent, unless the API they ask for turned
+ * skip_consent_for_verifiable_first_party_clients off (Auth0's rule).
+ */
+async function skipsConsent(deps: Deps, app: Application, audience: string | undefined): Promise<boolean> {
+  if (!app.settings.skipConsent) return false;
+  if (audience === undefined) return true;
+  const api = await deps.storage.apis.getByIdentifier(audience);
+  return api?.options.skipConsentForVerifiableFirstPartyClients !== false;
+}
+
 function redirectTo(c: Context, path: string): Response {
   return c.body(null, 303, { Location: path, 'Cache-Control': 'no-store' });
 }
@@ -47,7 +58,7 @@ export async function proceed(
   }
   const missing = await scopesToConsent(deps, app, current.user.id, state);
   const forceConsent = req.prompt.includes('consent') && !state.consented;
-  if (!app.settings.skipConsent && (missing.length > 0 || forceConsent)) {
+  if (!(await skipsConsent(deps, app, req.audience)) && (missing.length > 0 || forceConsent)) {
     if (req.prompt.includes('none'))
       throw new ConsentRequired('the user has not consented to the requested scopes');
     if (!interactionHash) await startInteraction(deps, cookies, c, state);

@@ -8,6 +8,7 @@ import { clientRoutes } from './clients.js';
 import { docsPage, swaggerAsset } from './docs.js';
 import { ManagementError, managementErrorResponse, toManagementError, validationFailure } from './errors.js';
 import { grantRoutes } from './grants.js';
+import { refuseHostileInput } from './hostile.js';
 import { keyRoutes } from './keys.js';
 import { refreshTokenRoutes } from './refresh-tokens.js';
 import { resourceServerRoutes } from './resource-servers.js';
@@ -60,6 +61,7 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
       },
     }),
   );
+  app.use('*', refuseHostileInput);
   clientRoutes(app, deps);
   resourceServerRoutes(app, deps);
   clientGrantRoutes(app, deps);

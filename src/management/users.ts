@@ -14,6 +14,7 @@ import {
 import type { Deps } from '../http/context.js';
 import type { User as Person } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
+import { ManagementError } from './errors.js';
 import { pageBody, pageQuery, pageSlice } from './paging.js';
 import { iso, jsonBody, operation } from './route.js';
 
@@ -139,10 +140,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     async (c) => {
       const q = c.req.valid('query');
       const slice = pageSlice(q);
-      const query = {
-        ...parseUserSearch(q.q),
-        ...(q.sort !== undefined ? { sort: parseUserSort(q.sort)! } : {}),
-      };
+      const query = queryOf(q.q, q.sort);
       const { items, total } = await listUsers(storage, query, slice);
       return c.json(
         (await pageBody('users', items.map(userView), slice, q.include_totals, total)) as never,
@@ -238,4 +236,16 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
 export async function getById(deps: Deps, id: string): Promise<Person> {
   if (id.includes('@')) throw new ValidationError('id: a user id, not an email (use /users-by-email)');
   return getUser(deps.storage, id);
+}
+
+/** The search and order a list asks for; a bad one is the query string's fault. */
+function queryOf(q: string | undefined, sort: string | undefined) {
+  try {
+    return { ...parseUserSearch(q), ...(sort !== undefined ? { sort: parseUserSort(sort)! } : {}) };
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ManagementError(400, `Query validation error: ${err.message}`, 'invalid_query_string');
+    }
+    throw err;
+  }
 }

@@ -174,7 +174,10 @@ describeEachBackend('Management API: authentication and scopes', (backend) => {
       const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as { alg: string };
       expect(header.alg).toBe('ES256');
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const signature = sign('sha256', Buffer.from(`${h}.${p}`), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+      const signature = sign('sha256', Buffer.from(`${h}.${p}`), {
+        key: privateKey,
+        dsaEncoding: 'ieee-p1363',
+      });
       const token = `${h}.${p}.${signature.toString('base64url')}`;
       expectInvalidToken(await call('GET', '/clients', { token }));
     });

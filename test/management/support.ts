@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
+import type { NewApi } from '../../src/admin/apis.js';
 import { authorizeApplication, createApplication } from '../../src/admin/applications.js';
 import { MANAGEMENT_SCOPES, managementIdentifier } from '../../src/admin/system.js';
-import type { NewApi } from '../../src/admin/apis.js';
 import type { Api } from '../../src/storage/types.js';
 import type { TestApp } from '../support/app.js';
 

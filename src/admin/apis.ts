@@ -145,9 +145,19 @@ export async function listApis(storage: Storage, slice?: Slice) {
   return { items: await storage.apis.list(slice), total: () => storage.apis.count() };
 }
 
-/** Deletes an API (by id or identifier) and the client grants for it; never a system API. */
+/**
+ * Deletes an API (by id or identifier) and the client grants for it; never a system API. When it
+ * was the tenant's default audience, requests that name none get no API again.
+ */
 export async function deleteApi(storage: Storage, idOrIdentifier: string): Promise<void> {
   const api = await getApi(storage, idOrIdentifier);
   if (api.isSystem) throw new ForbiddenError(`${api.name} is a system API and cannot be deleted`);
-  await storage.transaction((tx) => tx.apis.delete(api.id));
+  await storage.transaction(async (tx) => {
+    await tx.apis.delete(api.id);
+    const tenant = await tx.settings.get('tenant');
+    if (tenant?.default_audience === api.identifier) {
+      const { default_audience: _, ...rest } = tenant;
+      await tx.settings.put('tenant', rest, api.updatedAt);
+    }
+  });
 }

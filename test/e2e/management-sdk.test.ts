@@ -69,6 +69,7 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
   let mgmtAudience: string;
   let server: SesameProcess;
   let mgmt: ManagementClient;
+  let stoppedByTest = false;
 
   /** Node's fetch, trusting the test CA (and only it) through an undici dispatcher. */
   const httpsFetch: typeof fetch = (input, init) =>
@@ -116,44 +117,84 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
     return payload;
   }
 
+  /**
+   * Signs `email` in to the SDK-made web app with the code flow: openid-client builds the request
+   * (PKCE, state, nonce) and redeems the code; a cookie-keeping agent types the password on
+   * Sesame's login page and presses Allow on its consent page, when one is shown.
+   */
+  async function codeSignIn(email: string, scope: string) {
+    const config = await client.discovery(new URL(issuer), web.client_id, web.client_secret, undefined, {
+      [client.customFetch]: httpsFetch,
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: CALLBACK,
+      scope,
+      audience: ORDERS,
+      state,
+      nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const browser = new UserAgent({ issuer, fetch: httpsFetch } as unknown as TestApp, {
+      email,
+      password: PASSWORD,
+    });
+    const flow = await browser.signIn(url);
+    expect(flow.location, `no redirect to the client (${flow.response.status})`).not.toBeNull();
+    const tokens = await client.authorizationCodeGrant(config, flow.location!, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+      idTokenExpected: true,
+    });
+    return { pages: flow.pages, tokens };
+  }
+
   beforeAll(async () => {
     assertBuilt();
     tls = await createTestTls();
     agent = new Agent({ connect: { ca: tls.caPem } });
     dataRoot = await mkdtemp(join(tmpdir(), 'sesame-mgmt-sdk-'));
-    port = await freePort();
-    issuer = `https://localhost:${port}`;
-    mgmtAudience = `${issuer}/api/v2/`;
-    env = {
-      SESAME_PORT: String(port),
-      SESAME_HOST: '127.0.0.1',
-      SESAME_ISSUER: issuer,
-      SESAME_DATA_DIR: join(dataRoot, 'data'),
-      SESAME_TLS_CERT: tls.cert,
-      SESAME_TLS_KEY: tls.key,
-      SESAME_KEY_CACHE_TTL: '1',
-      SESAME_LOG_LEVEL: 'warn',
-    };
-    server = startSesame(env);
-    await eventually(
-      async () => {
-        if (server.exit()) {
-          throw new Error(
-            `sesame exited ${JSON.stringify(server.exit())}\n${server.stdout()}${server.stderr()}`,
-          );
-        }
-        try {
-          const res = await httpsFetch(`${issuer}/readyz`, { signal: AbortSignal.timeout(2_000) });
-          await res.arrayBuffer();
-          return res.status === 200 ? true : undefined;
-        } catch {
-          return undefined; // not listening yet
-        }
-      },
-      30_000,
-      `sesame ready at ${issuer}/readyz`,
-      100,
-    );
+    // a port free a moment ago may be taken by another test's server before ours binds it: retry
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      issuer = `https://localhost:${port}`;
+      mgmtAudience = `${issuer}/api/v2/`;
+      env = {
+        SESAME_PORT: String(port),
+        SESAME_HOST: '127.0.0.1',
+        SESAME_ISSUER: issuer,
+        SESAME_DATA_DIR: join(dataRoot, `data-${attempt}`),
+        SESAME_TLS_CERT: tls.cert,
+        SESAME_TLS_KEY: tls.key,
+        SESAME_KEY_CACHE_TTL: '1',
+        SESAME_LOG_LEVEL: 'info',
+      };
+      server = startSesame(env);
+      const ready = await eventually(
+        async () => {
+          if (server.exit()) return false;
+          try {
+            const res = await httpsFetch(`${issuer}/readyz`, { signal: AbortSignal.timeout(2_000) });
+            await res.arrayBuffer();
+            return res.status === 200 ? true : undefined;
+          } catch {
+            return undefined; // not listening yet
+          }
+        },
+        30_000,
+        `sesame ready at ${issuer}/readyz`,
+        100,
+      );
+      if (ready) break;
+      const output = `${server.stdout()}${server.stderr()}`;
+      if (attempt >= 3 || !output.includes('EADDRINUSE')) {
+        throw new Error(`sesame exited ${JSON.stringify(server.exit())} before it was ready\n${output}`);
+      }
+    }
 
     // the machine that manages Sesame: an m2m application authorized for every management scope
     const app = await runCliJson<{ client_id: string; client_secret: string }>(
@@ -173,6 +214,12 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
 
   afterAll(async () => {
     try {
+      const early = server?.exit();
+      if (early && !stoppedByTest) {
+        console.error(
+          `sesame exited during the tests: ${JSON.stringify(early)}\n${server.stdout()}\n${server.stderr()}`,
+        );
+      }
       if (server && !server.exit()) await server.stop('SIGTERM', 5_000);
     } finally {
       await killAll();
@@ -449,6 +496,10 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
       expect(all).toContain(`${robot.client_id} ${ORDERS}`);
       expect(all.some((g) => g.endsWith(` ${mgmtAudience}`))).toBe(true);
 
+      expect(await mgmt.clientGrants.get(clientGrantId)).toMatchObject({
+        id: clientGrantId,
+        scope: ['read:orders'],
+      });
       const updated = await mgmt.clientGrants.update(clientGrantId, {
         scope: ['read:orders', 'write:orders'],
       });
@@ -490,6 +541,57 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
       );
       expect(mgmtToken.status).toBe(400);
       expect(mgmtToken.body.error).toBe('unauthorized_client');
+    });
+  });
+
+  describe('access control', () => {
+    let reader: { client_id: string; client_secret: string };
+    let readerMgmt: ManagementClient;
+
+    it('a machine the SDK authorized for read:clients only may read clients and nothing else', async () => {
+      const created = await mgmt.clients.create({ name: 'SDK reader', app_type: 'non_interactive' });
+      reader = { client_id: created.client_id!, client_secret: created.client_secret! };
+      await mgmt.clientGrants.create({
+        client_id: reader.client_id,
+        audience: mgmtAudience,
+        scope: ['read:clients'],
+      });
+      readerMgmt = new ManagementClient({
+        domain: `localhost:${port}`,
+        clientId: reader.client_id,
+        clientSecret: reader.client_secret,
+        maxRetries: 0,
+        fetch: httpsFetch,
+      });
+      expect((await readerMgmt.clients.get(robot.client_id)).name).toBe('SDK robot');
+      const forbidden = await refusal(readerMgmt.users.list());
+      expect(forbidden).toBeInstanceOf(M.ForbiddenError);
+      expect(forbidden.body).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        message: 'Insufficient scope, expected any of: read:users',
+        errorCode: 'insufficient_scope',
+      });
+    });
+
+    it('401 invalid_token for a bad token, and for the token of an application deleted since', async () => {
+      const forged = new ManagementClient({
+        domain: `localhost:${port}`,
+        token: 'not-a-jwt',
+        maxRetries: 0,
+        fetch: httpsFetch,
+      });
+      const bad = await refusal(forged.clients.list());
+      expect(bad).toBeInstanceOf(M.UnauthorizedError);
+      expect(errorBody(bad)).toMatchObject({ statusCode: 401, errorCode: 'invalid_token' });
+      expect(bad.rawResponse?.headers.get('www-authenticate')).toContain('error="invalid_token"');
+
+      await mgmt.clients.delete(reader.client_id);
+      // the SDK keeps its cached token: Sesame must refuse it now that its application is gone
+      const gone = await refusal(readerMgmt.clients.get(robot.client_id));
+      expect(gone.statusCode).toBe(401);
+      expect(errorBody(gone).errorCode).toBe('invalid_token');
+      expect((await mgmt.clientGrants.list({ client_id: reader.client_id })).data).toEqual([]);
     });
   });
 
@@ -649,34 +751,11 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
     });
 
     it('code flow with openid-client through the login and consent pages', async () => {
-      const config = await client.discovery(new URL(issuer), web.client_id, web.client_secret, undefined, {
-        [client.customFetch]: httpsFetch,
-      });
-      const verifier = client.randomPKCECodeVerifier();
-      const state = client.randomState();
-      const nonce = client.randomNonce();
-      const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK,
-        scope: 'openid profile email offline_access read:orders',
-        audience: ORDERS,
-        state,
-        nonce,
-        code_challenge: await client.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-      });
-      const browser = new UserAgent({ issuer, fetch: httpsFetch } as unknown as TestApp, {
-        email: ada.email,
-        password: PASSWORD,
-      });
-      const flow = await browser.signIn(url);
-      expect(flow.pages).toEqual(['login', 'consent']);
-      expect(flow.location, `no redirect to the client (${flow.response.status})`).not.toBeNull();
-      const tokens = await client.authorizationCodeGrant(config, flow.location!, {
-        pkceCodeVerifier: verifier,
-        expectedState: state,
-        expectedNonce: nonce,
-        idTokenExpected: true,
-      });
+      const { pages, tokens } = await codeSignIn(
+        ada.email,
+        'openid profile email offline_access read:orders',
+      );
+      expect(pages).toEqual(['login', 'consent']);
       expect(tokens.claims()).toMatchObject({ sub: ada.user_id, email: ada.email, name: 'Ada Lovelace' });
       expect(tokens.refresh_token).toEqual(expect.any(String));
       const payload = await verifyAccessToken(tokens.access_token, ORDERS);
@@ -785,32 +864,28 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
       expect(await refusal(mgmt.sessions.get(sessionId))).toBeInstanceOf(M.NotFoundError);
       expect((await mgmt.users.sessions.list(ada.user_id)).data).toEqual([]);
 
-      // a fresh sign-in (consent asked again: it was revoked) gives a new session, grant and token
-      const config = await client.discovery(new URL(issuer), web.client_id, web.client_secret, undefined, {
-        [client.customFetch]: httpsFetch,
-      });
-      const verifier = client.randomPKCECodeVerifier();
-      const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK,
-        scope: 'openid offline_access read:orders',
-        audience: ORDERS,
-        state: 'again',
-        code_challenge: await client.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-      });
-      const browser = new UserAgent({ issuer, fetch: httpsFetch } as unknown as TestApp, {
-        email: ada.email,
-        password: PASSWORD,
-      });
-      const flow = await browser.signIn(url);
-      expect(flow.pages).toEqual(['login', 'consent']);
-      const tokens = await client.authorizationCodeGrant(config, flow.location!, {
-        pkceCodeVerifier: verifier,
-        expectedState: 'again',
-      });
-      expect(tokens.refresh_token).toEqual(expect.any(String));
-      expect((await mgmt.users.sessions.list(ada.user_id)).data).toHaveLength(1);
-      expect((await mgmt.users.refreshToken.list(ada.user_id)).data).toHaveLength(1);
+      // two fresh sign-ins: consent is asked again (it was revoked), then remembered
+      const first = await codeSignIn(ada.email, 'openid offline_access read:orders');
+      expect(first.pages).toEqual(['login', 'consent']);
+      const second = await codeSignIn(ada.email, 'openid offline_access read:orders');
+      expect(second.pages).toEqual(['login']);
+      expect(second.tokens.refresh_token).toEqual(expect.any(String));
+
+      // checkpoint paging one at a time through `next`
+      const sessions: string[] = [];
+      for await (const x of await mgmt.users.sessions.list(ada.user_id, { take: 1 })) {
+        sessions.push(x.id!);
+        if (sessions.length > 10) break;
+      }
+      expect(new Set(sessions).size).toBe(2);
+      expect(sessions).toHaveLength(2);
+      const families: string[] = [];
+      for await (const x of await mgmt.users.refreshToken.list(ada.user_id, { take: 1 })) {
+        families.push(x.id!);
+        if (families.length > 10) break;
+      }
+      expect(new Set(families).size).toBe(2);
+      expect(families).toHaveLength(2);
       expect((await mgmt.userGrants.list({ user_id: ada.user_id })).data.length).toBeGreaterThan(0);
 
       await mgmt.users.sessions.delete(ada.user_id);
@@ -819,7 +894,7 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
       expect((await mgmt.users.refreshToken.list(ada.user_id)).data).toEqual([]);
       const refused = await tokenRequest({
         grant_type: 'refresh_token',
-        refresh_token: tokens.refresh_token!,
+        refresh_token: second.tokens.refresh_token!,
         client_id: web.client_id,
         client_secret: web.client_secret,
       });
@@ -860,7 +935,7 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
       }
       const one = await mgmt.keys.signing.get(current[0]!.kid);
       expect(one).toMatchObject({ kid: current[0]!.kid, current: true });
-      expect(one.public_key).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+      expect((one as { public_key?: string }).public_key).toMatch(/^-----BEGIN PUBLIC KEY-----/);
       expect(errorBody(await refusal(mgmt.keys.signing.get('no-such-kid'))).errorCode).toBe(
         'inexistent_resource',
       );
@@ -941,8 +1016,8 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
       );
       expect(refused.status).toBe(401);
 
-      // the default audience points at the API: reset it first
-      const reset = await mgmt.tenants.settings.update({ default_audience: null });
+      // the default audience points at the API: reset it first ('' or null: back to none)
+      const reset = await mgmt.tenants.settings.update({ default_audience: '' });
       expect(reset.default_audience).toBeUndefined();
       await mgmt.resourceServers.delete(ordersId);
       expect(await refusal(mgmt.resourceServers.get(ordersId))).toBeInstanceOf(M.NotFoundError);
@@ -952,6 +1027,8 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
   });
 
   it('stops cleanly on SIGTERM', async () => {
+    expect(server.exit(), 'sesame had already exited').toBeNull();
+    stoppedByTest = true;
     expect(await server.stop('SIGTERM', 5_000)).toEqual({ code: 0, signal: null });
   });
 });

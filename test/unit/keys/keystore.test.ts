@@ -230,6 +230,7 @@ describe('currentKey', () => {
     activatesAt,
     retiresAt,
     publishedUntil: retiresAt === null ? null : retiresAt + 100,
+    revokedAt: null,
   });
 
   it('picks the newest active key of the algorithm', () => {

@@ -17,11 +17,13 @@
 // Settings (environment): BENCH_USERS (100000), BENCH_USERS_REQUESTS (300 measured requests per
 // query), BENCH_USERS_WARMUP (30), BENCH_USERS_CONNECTIONS (4), BENCH_USERS_DURATION (5 s),
 // BENCH_RETRY_BUSY (25: measure again, up to BENCH_USERS_TRIES=3 times, while other processes
-// took more than this % of one core; before each measurement wait up to BENCH_USERS_QUIET_WAIT=30 s
-// for a quiet second), BENCH_NO_SQLITE=1, BENCH_NO_PG=1, BENCH_NO_README=1, BENCH_MAX_MINUTES (20).
+// took more than this % of one core; before each measurement wait up to
+// BENCH_USERS_QUIET_WAIT=10 s for a quiet second), BENCH_USERS_NICE (unset; e.g. -10: run
+// Sesame, PostgreSQL and this process at that nice value, on a machine other work keeps busy),
+// BENCH_NO_SQLITE=1, BENCH_NO_PG=1, BENCH_NO_README=1, BENCH_MAX_MINUTES (20).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { availableParallelism, loadavg, release, setPriority, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -50,7 +52,8 @@ const cfg = {
   duration: num('BENCH_USERS_DURATION', 5),
   retryBusy: Number(process.env.BENCH_RETRY_BUSY ?? 25),
   tries: num('BENCH_USERS_TRIES', 3),
-  quietWait: Number(process.env.BENCH_USERS_QUIET_WAIT ?? 30),
+  quietWait: Number(process.env.BENCH_USERS_QUIET_WAIT ?? 10),
+  nice: process.env.BENCH_USERS_NICE === undefined ? null : Number(process.env.BENCH_USERS_NICE),
   sqlite: process.env.BENCH_NO_SQLITE !== '1',
   pg: process.env.BENCH_NO_PG !== '1',
   readme: process.env.BENCH_NO_README !== '1',
@@ -91,7 +94,8 @@ const pathOf = (q) => `/api/v2/users?${new URLSearchParams(q.params).toString().
 /** The answer each query must give, from the data set itself. */
 function expectations(n) {
   const all = Array.from({ length: n }, (_, i) => emailOf(i));
-  const byEmail = [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)); // bytes: SQLite, PostgreSQL with C collation
+  // byte order: SQLite's, and PostgreSQL's under the C collation of the throwaway cluster
+  const byEmail = [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const prefixed = all.filter((e) => e.startsWith('user0421'));
   return {
     page: { total: n, emails: all.slice(50_000, 50_100) },
@@ -136,15 +140,26 @@ function runAutocannon(opts) {
   });
 }
 
-/** CPU seconds of a process and of its direct children (the postmaster and its backends), by pid. */
-function treeCpu(rootPid) {
-  const out = new Map();
+/** A process and its direct children (the postmaster and its backends), found by parent pid in /proc. */
+function processTree(rootPid) {
+  const pids = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (Number(entry) === rootPid || ppid === rootPid) out.set(entry, cpuSeconds(Number(entry)));
+      if (Number(entry) === rootPid || ppid === rootPid) pids.push(Number(entry));
+    } catch {} // gone meanwhile
+  }
+  return pids;
+}
+
+/** CPU seconds of a process and of its direct children, by pid. */
+function treeCpu(rootPid) {
+  const out = new Map();
+  for (const pid of processTree(rootPid)) {
+    try {
+      out.set(pid, cpuSeconds(pid));
     } catch {} // gone meanwhile
   }
   return out;
@@ -175,12 +190,15 @@ function cpuDelta(a, b) {
   return { server, db, other: Math.max(0, b.machine - a.machine - server - db - own) };
 }
 
-/** % of one core that other processes (not the server, its database or this process) used between two readings. */
+/** % of one core that other processes (not the server, its database, this process) used meanwhile. */
 const otherPct = (a, b, wall) => (100 * cpuDelta(a, b).other) / wall;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits (at most BENCH_USERS_QUIET_WAIT s) for a second in which other processes use less than BENCH_RETRY_BUSY % of a core. */
+/**
+ * Waits (at most BENCH_USERS_QUIET_WAIT s) for a second in which other processes use less than
+ * BENCH_RETRY_BUSY % of a core.
+ */
 async function quietSecond(cpu) {
   const deadline = performance.now() + cfg.quietWait * 1000;
   let pct = 0;
@@ -334,6 +352,19 @@ async function analyzeSql(kind, databaseUrl, sqliteFile) {
   return out;
 }
 
+/**
+ * BENCH_USERS_NICE: gives a process we started (and, for the postmaster, its children; backends
+ * forked later inherit it) this nice value, on a machine that other work keeps busy.
+ */
+function renice(pid, { children = false } = {}) {
+  if (cfg.nice === null) return;
+  for (const p of children ? processTree(pid) : [pid]) {
+    try {
+      setPriority(p, cfg.nice);
+    } catch {} // gone meanwhile
+  }
+}
+
 /** One backend: migrate, seed, start, provision, measure, stop; then the SQL alone. */
 async function runBackend(kind, databaseUrl, expected) {
   const dataDir = mkdtempSync(join(work, `data-${kind}-`));
@@ -367,6 +398,7 @@ async function runBackend(kind, databaseUrl, expected) {
     log(`${kind}: inserted in ${out.seedSeconds.toFixed(1)} s; starting Sesame`);
 
     const { child } = await startSesame(env, join(work, `sesame-${kind}.log`));
+    renice(child.pid);
     try {
       const m2m = await sesameCli(env, ['apps', 'create', '--type', 'm2m', '--name', 'bench']);
       const audience = `${base}/api/v2/`;
@@ -386,8 +418,8 @@ async function runBackend(kind, databaseUrl, expected) {
       });
       if (res.status !== 200) throw new Error(`${kind}: token ${res.status} ${res.body}`);
       const token = JSON.parse(res.body).access_token;
-      const ctx = { base, token, server: child, dbPid: cluster && kind === 'postgres' ? cluster.pid() : 0 };
-      ctx.expected = expected;
+      const dbPid = kind === 'postgres' ? cluster.pid() : 0;
+      const ctx = { base, token, expected, server: child, dbPid };
       out.queries = {};
       for (const q of QUERIES) out.queries[q.id] = await measureQuery(q, ctx);
     } finally {
@@ -454,10 +486,14 @@ function rows(results) {
   return out;
 }
 
+/** JSON with every non-ASCII character escaped (the prefix's upper bound is U+10FFFF). */
+const asciiJson = (v) =>
+  JSON.stringify(v).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 function markdown(results) {
   const m = results.meta;
   const lines = [
-    `Latest run: ${m.date}, \`${m.command}\`: ${cfg.users.toLocaleString('en-US')} users; per query an answer checked, ${cfg.warmup} requests of warm-up, ${cfg.requests} requests one at a time (keep-alive), then autocannon ${m.autocannon} at ${cfg.connections} connections for ${cfg.duration} s.`,
+    `Latest run: ${m.date}, \`${m.command}\`: ${cfg.users.toLocaleString('en-US')} users; per query an answer checked, ${cfg.warmup} requests of warm-up, ${cfg.requests} requests one at a time (keep-alive), then autocannon ${m.autocannon} at ${cfg.connections} connections for ${cfg.duration} s.${cfg.nice === null ? '' : ` Sesame, PostgreSQL and the benchmark ran at nice ${cfg.nice}, ahead of the other work on the machine.`}`,
     '',
     `Machine: ${m.nproc} CPUs (nproc), ${m.cpu}, ${m.memory}, Node ${m.node}, ${m.os}, load average at the start ${m.loadavg}. Sesame ${m.sesame}, SQLite ${m.sqlite}${m.postgres ? `, PostgreSQL ${m.postgres}` : ''}.`,
     '',
@@ -485,7 +521,7 @@ function markdown(results) {
           `${q.label}, ${st.role}: median ${fmt(st.ms.p50)} ms, p99 ${fmt(st.ms.p99)} ms, max ${fmt(st.ms.max)} ms`,
           '',
           '```sql',
-          `${st.sql}  -- ${JSON.stringify(st.params)}`,
+          `${st.sql}  -- ${asciiJson(st.params)}`,
           ...st.plan.map((l) => `-- ${l}`),
           '```',
           '',
@@ -547,11 +583,17 @@ async function main() {
   if (!existsSync(join(ROOT, 'dist', 'main.js')))
     throw new Error('dist/ is missing: run `npm run build` first');
   log(`work directory ${work}`);
+  if (cfg.nice !== null) {
+    if (!Number.isInteger(cfg.nice) || cfg.nice < -20 || cfg.nice > 19)
+      throw new Error('BENCH_USERS_NICE must be an integer from -20 to 19');
+    setPriority(0, cfg.nice); // this process: the client and autocannon
+  }
   const results = { meta: machine(), backends: [], skipped: [] };
   const expected = expectations(cfg.users);
   if (cfg.sqlite) results.backends.push(await runBackend('sqlite', undefined, expected));
   if (cfg.pg) {
     cluster = await startCluster();
+    if (cluster) renice(cluster.pid(), { children: true });
     if (!cluster) results.skipped.push('PostgreSQL skipped: initdb/pg_ctl not found.');
     else {
       try {

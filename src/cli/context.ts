@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { NotFoundError, ValidationError } from '../admin/errors.js';
+import { isAdminError } from '../admin/errors.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -27,7 +27,7 @@ export const collect = (value: string, previous: string[] = []): string[] => [..
 
 /** Known failures as one line on stderr with exit code 1; anything else with its stack. */
 export function fail(err: unknown): never {
-  if (err instanceof ValidationError || err instanceof NotFoundError || err instanceof ConfigError) {
+  if (isAdminError(err) || err instanceof ConfigError) {
     process.stderr.write(`error: ${err.message}\n`);
   } else {
     process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -232,13 +232,13 @@ describeEachBackend('sesame CLI', (backend) => {
       [['--identifier', 'not a uri'], /identifier: must be an absolute URI/],
       [['--identifier', 'orders'], /identifier: must be an absolute URI/],
       [['--identifier', 'https://api.example/x#frag'], /identifier: .*without a fragment/],
-      [['--signing-alg', 'HS256'], /signing alg "HS256": must be one of ES256, RS256, PS256, EdDSA/],
-      [['--token-lifetime', '10'], /token lifetime: must be a whole number of seconds from 60/],
-      [['--token-lifetime', 'abc'], /token lifetime/],
-      [['--token-lifetime', '99999999'], /token lifetime/],
-      [['--scope', 'openid'], /scope openid: reserved by OpenID Connect/],
-      [['--scope', 'read', '--scope', 'read=Again'], /scope read: defined twice/],
-      [['--scope', 'bad"scope'], /scope "bad\\"scope": not a valid scope token/],
+      [['--signing-alg', 'HS256'], /signing_alg "HS256": must be one of ES256, RS256, PS256, EdDSA/],
+      [['--token-lifetime', '10'], /token_lifetime: must be a whole number from 60 to 2592000/],
+      [['--token-lifetime', 'abc'], /--token-lifetime: a whole number of seconds/],
+      [['--token-lifetime', '99999999'], /token_lifetime: must be a whole number from 60 to 2592000/],
+      [['--scope', 'openid'], /scopes openid: reserved by OpenID Connect/],
+      [['--scope', 'read', '--scope', 'read=Again'], /scopes read: defined twice/],
+      [['--scope', 'bad"scope'], /scopes "bad\\"scope": not a valid scope token/],
       [['--name', ' '], /name: must be 1 to 255 characters/],
     ])('create %j fails naming the problem', async (extra, message) => {
       const args = ['apis', 'create', '--name', 'Bad', '--identifier', uniqueUri(), ...extra];
@@ -364,16 +364,19 @@ describeEachBackend('sesame CLI', (backend) => {
     });
 
     it.each([
-      ['http://app.example/cb', /callback "http:\/\/app\.example\/cb": must use https/],
-      ['javascript:alert(1)', /callback "javascript:alert\(1\)": must not use the javascript: scheme/],
+      ['http://app.example/cb', /callbacks "http:\/\/app\.example\/cb": must use https/],
+      ['javascript:alert(1)', /callbacks "javascript:alert\(1\)": must not use the javascript: scheme/],
       [
         'https://app.example/cb#frag',
-        /callback "https:\/\/app\.example\/cb#frag": must not contain a fragment/,
+        /callbacks "https:\/\/app\.example\/cb#frag": must not contain a fragment/,
       ],
-      ['https://*.example/cb', /callback "https:\/\/\*\.example\/cb": must not contain a wildcard/],
-      ['/cb', /callback "\/cb": must be an absolute URI/],
-      ['https://user:pw@app.example/cb', /must not contain user information/],
-      ['myapp:/cb', /must use https/],
+      ['https://*.example/cb', /callbacks "https:\/\/\*\.example\/cb": must not contain a wildcard/],
+      ['/cb', /callbacks "\/cb": must be an absolute URI/],
+      [
+        'https://user:pw@app.example/cb',
+        /callbacks "https:\/\/user:pw@app\.example\/cb": must not contain user information/,
+      ],
+      ['myapp:/cb', /callbacks "myapp:\/cb": must use https/],
     ])('create refuses the callback %s and creates nothing', async (callback, message) => {
       const name = `Bad callback ${++counter}`;
       expectFailure(
@@ -398,23 +401,23 @@ describeEachBackend('sesame CLI', (backend) => {
           '--logout-callback',
           'javascript:alert(1)',
         ),
-        /logout callback "javascript:alert\(1\)": must not use the javascript: scheme/,
+        /allowed_logout_urls "javascript:alert\(1\)": must not use the javascript: scheme/,
       );
     });
 
     it.each([
-      [['--type', 'robot'], /type "robot": must be one of web, spa, native, m2m/],
+      [['--type', 'robot'], /app_type "robot": must be one of web, spa, native, m2m/],
       [
         ['--type', 'm2m', '--callback', 'https://app.example/cb'],
-        /callback: m2m applications have no callbacks/,
+        /callbacks: m2m applications have no callbacks/,
       ],
       [
         ['--type', 'spa', '--grant', 'client_credentials'],
-        /grant "client_credentials": spa applications may use/,
+        /grant_types "client_credentials": spa applications may use/,
       ],
       [
         ['--type', 'm2m', '--grant', 'password'],
-        /grant "password": m2m applications may use client_credentials/,
+        /grant_types "password": m2m applications may use client_credentials/,
       ],
     ])('create %j fails naming the problem', async (extra, message) => {
       expectFailure(await sesame('apps', 'create', '--name', 'Bad', ...extra), message);

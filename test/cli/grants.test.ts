@@ -157,25 +157,25 @@ describeEachBackend('sesame apps create --grant', (backend) => {
     it('m2m --grant password fails, naming client_credentials', async () => {
       expectFailure(
         await createFails('m2m', '--grant', 'password'),
-        /grant "password": m2m applications may use client_credentials\s*$/,
+        /grant_types "password": m2m applications may use client_credentials\s*$/,
       );
     });
 
     it('spa --grant client_credentials fails', async () => {
       expectFailure(
         await createFails('spa', '--callback', CALLBACK, '--grant', 'client_credentials'),
-        /grant "client_credentials": spa applications may use authorization_code, refresh_token, password, implicit/,
+        /grant_types "client_credentials": spa applications may use authorization_code, refresh_token, password, implicit/,
       );
     });
 
     it('native --grant implicit and --grant client_credentials fail', async () => {
       expectFailure(
         await createFails('native', '--callback', NATIVE_CALLBACK, '--grant', 'implicit'),
-        /grant "implicit": native applications may use authorization_code, refresh_token, password, urn:ietf:params:oauth:grant-type:device_code/,
+        /grant_types "implicit": native applications may use authorization_code, refresh_token, password, urn:ietf:params:oauth:grant-type:device_code/,
       );
       expectFailure(
         await createFails('native', '--callback', NATIVE_CALLBACK, '--grant', 'client_credentials'),
-        /grant "client_credentials": native applications may use/,
+        /grant_types "client_credentials": native applications may use/,
       );
     });
 
@@ -186,7 +186,7 @@ describeEachBackend('sesame apps create --grant', (backend) => {
       );
       expectFailure(
         await createFails('web', '--callback', CALLBACK, '--grant', 'magic'),
-        /grant "magic": web applications may use/,
+        /grant_types "magic": web applications may use/,
       );
     });
 

@@ -8,11 +8,11 @@ import type { GrantHandler, TokenResponse } from './types.js';
 
 /** The API named by audience/resource, or the client's only authorized API, with its client grant. */
 async function selectApi(
-  storage: Storage,
+  deps: Pick<Deps, 'storage' | 'tenant'>,
   clientId: string,
   requested: string | undefined,
-  deps: Pick<Deps, 'tenant'>,
 ) {
+  const { storage } = deps;
   const grants = requested === undefined ? await storage.clientGrants.listForClient(clientId) : [];
   // Auth0's default_audience applies when the client is not authorized for exactly one API.
   const fallback = grants.length === 1 ? undefined : (await deps.tenant.get()).default_audience;
@@ -60,12 +60,7 @@ export const clientCredentials: GrantHandler = {
   async handle({ deps, params, client, now }): Promise<TokenResponse> {
     if (client.method === 'none')
       throw new UnauthorizedClient('client_credentials requires a confidential client');
-    const { api, grant } = await selectApi(
-      deps.storage,
-      client.app.clientId,
-      requestedAudience(params),
-      deps,
-    );
+    const { api, grant } = await selectApi(deps, client.app.clientId, requestedAudience(params));
     const scopes = selectScopes(params.get('scope'), api, grant);
     const at = await issueAccessToken(deps.keys, {
       issuer: deps.config.issuer,

@@ -52,7 +52,7 @@ export function userRow(i, t0) {
     PASSWORD_HASH,
     0,
     JSON.stringify({ email_verified: false, name }),
-    name,
+    name.toLowerCase(),
     '{}',
     '{}',
     t0 + i,

@@ -63,7 +63,8 @@ export interface Database {
     password_hash: string;
     blocked: number;
     claims: string;
-    name: string | null;
+    /** The name in lower case, '' for none: what lists search and sort. */
+    name: string;
     app_metadata: string;
     user_metadata: string;
     created_at: number;

@@ -58,7 +58,11 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('consents_id_idx').on('consents').column('id').unique().execute();
   await db.schema.createIndex('consents_client_idx').on('consents').column('client_id').execute();
 
-  await db.schema.alterTable('users').addColumn('name', 'varchar(255)').execute();
+  // The name as lists search and sort it: lower case, '' for none (the same order everywhere).
+  await db.schema
+    .alterTable('users')
+    .addColumn('name', 'varchar(255)', (c) => c.notNull().defaultTo(''))
+    .execute();
   await db.schema
     .alterTable('users')
     .addColumn('app_metadata', 'text', (c) => c.notNull().defaultTo('{}'))
@@ -71,13 +75,15 @@ export async function up(db: Kysely<any>): Promise<void> {
   for (const u of users) {
     const name = JSON.parse(u.claims).name;
     if (typeof name === 'string')
-      await db.updateTable('users').set({ name }).where('id', '=', u.id).execute();
+      await db.updateTable('users').set({ name: name.toLowerCase() }).where('id', '=', u.id).execute();
   }
   await db.schema.createIndex('users_created_idx').on('users').columns(['created_at', 'id']).execute();
   await db.schema.createIndex('users_name_idx').on('users').columns(['name', 'id']).execute();
   if (db.getExecutor().adapter instanceof PostgresAdapter) {
     // LIKE 'prefix%' uses an index only with pattern ops under a non-C collation.
     await sql`create index users_email_pattern_idx on users (email varchar_pattern_ops)`.execute(db);
+    // A page of users by email is read from the index alone, then its rows are fetched.
+    await sql`create unique index users_email_id_idx on users (email) include (id)`.execute(db);
   }
 
   await db.schema.createIndex('refresh_tokens_user_idx').on('refresh_tokens').column('user_id').execute();

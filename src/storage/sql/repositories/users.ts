@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kysely';
 import type { User, UserQuery, UserRepository } from '../../types.js';
 import type { Database } from '../schema.js';
 import { containing, sliced } from './slice.js';
@@ -19,12 +19,14 @@ function toUser(row: Row): User {
   };
 }
 
-const nameOf = (claims: User['claims']): string | null => claims.name ?? null;
+/** The name column: the name in lower case (JavaScript's, for every script), '' for none. */
+const nameOf = (claims: User['claims']): string => (claims.name ?? '').toLowerCase();
 
 /**
  * Users in SQL. Lists filter and sort on indexed columns: an email prefix is a range on the
  * email index (SQLite compares bytes; PostgreSQL's LIKE 'p%' uses the pattern index);
- * a substring of email or name is a LIKE scan, the one search no index serves.
+ * a substring of email or name is a LIKE scan, the one search no index serves. The name column
+ * holds the name in lower case, so searches and sorts treat every script alike on both backends.
  */
 export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): UserRepository {
   const filtered = (query: UserQuery) => {
@@ -39,9 +41,7 @@ export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
     }
     if (query.text !== undefined) {
       const pattern = containing(query.text.toLowerCase());
-      q = q.where(
-        sql<boolean>`(email like ${pattern} escape '\\' or lower(coalesce(name, '')) like ${pattern} escape '\\')`,
-      );
+      q = q.where(sql<boolean>`(email like ${pattern} escape '\\' or name like ${pattern} escape '\\')`);
     }
     return q;
   };
@@ -74,8 +74,19 @@ export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
     async list(query = {}, slice) {
       const sort = query.sort ?? { field: 'created_at', descending: false };
       const dir = sort.descending ? 'desc' : 'asc';
-      const q = filtered(query).selectAll().orderBy(sort.field, dir).orderBy('id', dir);
-      return (await sliced(q, slice).execute()).map(toUser);
+      // Emails are unique, so they need no tie-breaker (PostgreSQL would sort again for one).
+      const tieBreak = sort.field !== 'email';
+      const ordered = <Q extends SelectQueryBuilder<Database, 'users', object>>(q: Q): Q => {
+        const byField = q.orderBy(sort.field, dir) as Q;
+        return tieBreak ? (byField.orderBy('id', dir) as Q) : byField;
+      };
+      if (dialect === 'postgres' && slice) {
+        // PostgreSQL fetches every row OFFSET skips; take the page's ids from an index first.
+        const ids = sliced(ordered(filtered(query).select('id')), slice);
+        const rows = await ordered(db.selectFrom('users').selectAll().where('id', 'in', ids)).execute();
+        return rows.map(toUser);
+      }
+      return (await sliced(ordered(filtered(query).selectAll()), slice).execute()).map(toUser);
     },
     async count(query = {}) {
       const row = await filtered(query)

@@ -69,7 +69,28 @@ export interface Api {
 export interface ApiOptions {
   /** First-party applications are never asked consent for this API. */
   skipConsentForVerifiableFirstPartyClients?: boolean;
+  /** RBAC: people get only the requested scopes they hold as permissions. */
+  enforcePolicies?: boolean;
+  /** Auth0's dialect; the `_authz` ones add the `permissions` claim. Default rfc9068_profile. */
+  tokenDialect?: TokenDialect;
+  /** Which applications may get tokens for this API, for people and for themselves. */
+  subjectTypeAuthorization?: {
+    user?: { policy: UserAccessPolicy };
+    client?: { policy: ClientAccessPolicy };
+  };
 }
+
+export const TOKEN_DIALECTS = [
+  'access_token',
+  'access_token_authz',
+  'rfc9068_profile',
+  'rfc9068_profile_authz',
+] as const;
+export type TokenDialect = (typeof TOKEN_DIALECTS)[number];
+export const USER_ACCESS_POLICIES = ['allow_all', 'deny_all', 'require_client_grant'] as const;
+export type UserAccessPolicy = (typeof USER_ACCESS_POLICIES)[number];
+export const CLIENT_ACCESS_POLICIES = ['deny_all', 'require_client_grant'] as const;
+export type ClientAccessPolicy = (typeof CLIENT_ACCESS_POLICIES)[number];
 
 /** The fields of an API that an update may change. */
 export type ApiPatch = Partial<
@@ -89,6 +110,12 @@ export interface ClientGrant {
   clientId: string;
   apiId: string;
   scopes: string[];
+  /**
+   * Who the tokens are for: absent for machine-to-machine (client credentials, Auth0's
+   * `client`); `user` lets the application ask for people's tokens where an API requires a
+   * client grant for that.
+   */
+  subjectType?: 'user';
   createdAt: number;
 }
 
@@ -233,6 +260,53 @@ export interface DeviceCodeRecord {
   lastPolledAt: number | null;
   createdAt: number;
   expiresAt: number;
+}
+
+/** A role (Auth0's RBAC): a named set of API permissions that users hold. */
+export interface Role {
+  /** Public id (rol_…). */
+  id: string;
+  name: string;
+  description: string;
+  /** Sesame's own (Sesame Admin): cannot be deleted, renamed or lose permissions. */
+  isSystem: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A permission: one scope of one API. */
+export interface Permission {
+  apiId: string;
+  permission: string;
+}
+
+/** Where a user's permission comes from: held directly, or through a role. */
+export type PermissionSource = { type: 'DIRECT' } | { type: 'ROLE'; roleId: string; roleName: string };
+
+/** A permission of a user with every source it comes from. */
+export interface UserPermission extends Permission {
+  sources: PermissionSource[];
+}
+
+/**
+ * A log event (Auth0's shape): what happened (`type`, Auth0's codes), when (`date`, in
+ * milliseconds), to whom and through which application. Never a secret, code or token.
+ */
+export interface LogEvent {
+  /** Public id; time-ordered. */
+  logId: string;
+  date: number;
+  type: string;
+  description: string;
+  clientId?: string;
+  clientName?: string;
+  ip?: string;
+  userAgent?: string;
+  userId?: string;
+  userName?: string;
+  audience?: string;
+  scope?: string;
+  details: Record<string, unknown>;
 }
 
 export type * from './repositories.js';

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Kysely table types; times are whole seconds since the epoch, JSON lives in text columns. */
 export interface Database {
   applications: {
@@ -30,6 +32,8 @@ export interface Database {
     id: string;
     client_id: string;
     api_id: string;
+    /** 'client' (client credentials) or 'user'. */
+    subject_type: string;
     scopes: string;
     created_at: number;
   };
@@ -139,6 +143,51 @@ export interface Database {
     key: string;
     value: string;
     updated_at: number;
+  };
+  roles: {
+    id: string;
+    name: string;
+    /** The name in lower case: what name filters search. */
+    name_key: string;
+    description: string;
+    is_system: number;
+    created_at: number;
+    updated_at: number;
+  };
+  role_permissions: {
+    role_id: string;
+    api_id: string;
+    permission: string;
+    created_at: number;
+  };
+  user_roles: {
+    user_id: string;
+    role_id: string;
+    created_at: number;
+  };
+  user_permissions: {
+    user_id: string;
+    api_id: string;
+    permission: string;
+    created_at: number;
+  };
+  logs: {
+    /** Generated: the order events were written in. */
+    seq: Generated<number>;
+    log_id: string;
+    /** Milliseconds since the epoch. */
+    date: number;
+    type: string;
+    description: string;
+    client_id: string | null;
+    client_name: string | null;
+    ip: string | null;
+    user_agent: string | null;
+    user_id: string | null;
+    user_name: string | null;
+    audience: string | null;
+    scope: string | null;
+    details: string;
   };
   sesame_migrations: {
     name: string;

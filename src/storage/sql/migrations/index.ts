@@ -5,6 +5,7 @@ import * as m003 from './003-sign-in.js';
 import * as m004 from './004-device-codes.js';
 import * as m005 from './005-code-replay.js';
 import * as m006 from './006-management.js';
+import * as m007 from './007-roles-and-logs.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -21,4 +22,5 @@ export const migrations: Migration[] = [
   { name: '004-device-codes', ...m004 },
   { name: '005-code-replay', ...m005 },
   { name: '006-management', ...m006 },
+  { name: '007-roles-and-logs', ...m007 },
 ];

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { ClientGrant, ClientGrantFilter, ClientGrantRepository } from '../../types.js';
+import type { ClientGrant, ClientGrantFilter, ClientGrantRepository, SubjectType } from '../../types.js';
 import type { Database } from '../schema.js';
 import { sliced } from './slice.js';
 
@@ -11,6 +11,7 @@ function toGrant(row: Row): ClientGrant {
     clientId: row.client_id,
     apiId: row.api_id,
     scopes: JSON.parse(row.scopes),
+    ...(row.subject_type === 'user' ? { subjectType: 'user' as const } : {}),
     createdAt: Number(row.created_at),
   };
 }
@@ -21,15 +22,11 @@ export function clientGrantRepository(db: Kysely<Database>): ClientGrantReposito
     let q = db.selectFrom('client_grants');
     if (f.clientId !== undefined) q = q.where('client_id', '=', f.clientId);
     if (f.apiId !== undefined) q = q.where('api_id', '=', f.apiId);
+    if (f.subjectType !== undefined) q = q.where('subject_type', '=', f.subjectType);
     return q;
   };
-  const getOne = async (clientId: string, apiId: string) => {
-    const row = await db
-      .selectFrom('client_grants')
-      .selectAll()
-      .where('client_id', '=', clientId)
-      .where('api_id', '=', apiId)
-      .executeTakeFirst();
+  const getOne = async (clientId: string, apiId: string, subjectType: SubjectType = 'client') => {
+    const row = await filtered({ clientId, apiId, subjectType }).selectAll().executeTakeFirst();
     return row ? toGrant(row) : null;
   };
   return {
@@ -41,10 +38,11 @@ export function clientGrantRepository(db: Kysely<Database>): ClientGrantReposito
           id: grant.id,
           client_id: grant.clientId,
           api_id: grant.apiId,
+          subject_type: grant.subjectType ?? 'client',
           scopes,
           created_at: grant.createdAt,
         })
-        .onConflict((oc) => oc.columns(['client_id', 'api_id']).doUpdateSet({ scopes }))
+        .onConflict((oc) => oc.columns(['client_id', 'api_id', 'subject_type']).doUpdateSet({ scopes }))
         .returningAll()
         .executeTakeFirstOrThrow();
       return toGrant(row);
@@ -54,8 +52,12 @@ export function clientGrantRepository(db: Kysely<Database>): ClientGrantReposito
       const row = await db.selectFrom('client_grants').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toGrant(row) : null;
     },
-    async listForClient(clientId) {
-      const rows = await filtered({ clientId }).selectAll().orderBy('created_at').orderBy('api_id').execute();
+    async listForClient(clientId, subjectType = 'client') {
+      const rows = await filtered({ clientId, subjectType })
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('api_id')
+        .execute();
       return rows.map(toGrant);
     },
     async list(filter, slice) {
@@ -76,11 +78,12 @@ export function clientGrantRepository(db: Kysely<Database>): ClientGrantReposito
         .executeTakeFirst();
       return Number(res.numUpdatedRows) > 0;
     },
-    async delete(clientId, apiId) {
+    async delete(clientId, apiId, subjectType = 'client') {
       const res = await db
         .deleteFrom('client_grants')
         .where('client_id', '=', clientId)
         .where('api_id', '=', apiId)
+        .where('subject_type', '=', subjectType)
         .executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     },

@@ -7,8 +7,11 @@ import { authorizationCodeRepository } from './authorization-codes.js';
 import { clientGrantRepository } from './client-grants.js';
 import { consentRepository, loginAttemptRepository } from './consents.js';
 import { deviceCodeRepository } from './device-codes.js';
+import { logRepository } from './logs.js';
+import { permissionRepository } from './permissions.js';
 import { grantTokenRepository, refreshTokenRepository } from './refresh-tokens.js';
 import { revocationRepository } from './revocations.js';
+import { roleRepository } from './roles.js';
 import { interactionRepository, sessionRepository } from './sessions.js';
 import { settingsRepository } from './settings.js';
 import { signingKeyRepository } from './signing-keys.js';
@@ -32,5 +35,8 @@ export function repositories(db: Kysely<Database>, dialect: 'sqlite' | 'postgres
     loginAttempts: loginAttemptRepository(db),
     deviceCodes: deviceCodeRepository(db),
     settings: settingsRepository(db),
+    roles: roleRepository(db),
+    permissions: permissionRepository(db),
+    logs: logRepository(db),
   };
 }

@@ -2,6 +2,7 @@ import pino, { type Logger } from 'pino';
 import { TenantSettingsCache } from './admin/settings.js';
 import { ensureManagementApi } from './admin/system.js';
 import type { Config } from './config/schema.js';
+import { EventLog } from './events/log.js';
 import { deriveEncryptionKey, loadSecret } from './keys/encryption.js';
 import { Keystore } from './keys/keystore.js';
 import { openStorage } from './storage/sql/index.js';
@@ -18,6 +19,8 @@ export interface Runtime {
   logger: Logger;
   /** The tenant settings, as every request reads them (cached briefly). */
   tenant: TenantSettingsCache;
+  /** The log of security events. */
+  events: EventLog;
   /** Migrations this opening applied. */
   applied: string[];
 }
@@ -52,5 +55,6 @@ export async function openRuntime(
     cacheTtl: config.keys.cacheTtl,
   });
   const tenant = new TenantSettingsCache(storage, clock);
-  return { config, storage, keys, encryptionKey, clock, logger, tenant, applied };
+  const events = new EventLog(storage.logs, clock, logger);
+  return { config, storage, keys, encryptionKey, clock, logger, tenant, events, applied };
 }

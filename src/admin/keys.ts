@@ -1,4 +1,5 @@
 import type { SigningAlg } from '../config/schema.js';
+import { writeEvent } from '../events/log.js';
 import type { Keystore } from '../keys/keystore.js';
 import { rotateKey } from '../keys/rotation.js';
 import type { SigningKeyRecord, Storage } from '../storage/types.js';
@@ -65,6 +66,12 @@ export async function rotateKeys(
       }),
     );
   }
+  for (const key of rotated) {
+    await writeEvent(ctx.storage.logs, ctx.clock, {
+      type: 'signing_key_rotated',
+      details: { kid: key.kid, alg: key.alg, activates_at: new Date(key.activatesAt * 1000).toISOString() },
+    });
+  }
   await ctx.keys.refresh();
   return rotated;
 }
@@ -77,7 +84,10 @@ export async function rotateKeys(
 export async function revokeKey(ctx: KeyContext, kid: string): Promise<SigningKeyRecord> {
   const key = await getKey(ctx, kid);
   if (key.revokedAt !== null) throw new ValidationError(`signing key ${kid} is revoked already`);
-  await ctx.storage.signingKeys.revoke(kid, ctx.clock.now());
+  await ctx.storage.transaction(async (tx) => {
+    await tx.signingKeys.revoke(kid, ctx.clock.now());
+    await writeEvent(tx.logs, ctx.clock, { type: 'signing_key_revoked', details: { kid, alg: key.alg } });
+  });
   await ctx.keys.refresh();
   await ctx.keys.ensure([key.alg]);
   return { ...key, revokedAt: ctx.clock.now() };

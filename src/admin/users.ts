@@ -1,5 +1,6 @@
 import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { hashPassword, MAX_PASSWORD_BYTES, passwordFits } from '../accounts/password.js';
+import { writeEvent } from '../events/log.js';
 import type { Slice, Storage, User, UserClaims, UserPatch, UserQuery } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
@@ -95,7 +96,15 @@ export async function createUser(storage: Storage, clock: Clock, input: NewUser)
     createdAt: now,
     updatedAt: now,
   };
-  await storage.users.create(user);
+  await storage.transaction(async (tx) => {
+    await tx.users.create(user);
+    await writeEvent(tx.logs, clock, {
+      type: 'ss',
+      userId: user.id,
+      userName: email,
+      details: { by: 'admin' },
+    });
+  });
   return user;
 }
 
@@ -138,6 +147,15 @@ export async function updateUser(
       throw err;
     }
     if (signOut) await endUserTokens(tx, user.id, now);
+    const who = { userId: user.id, userName: patch.email ?? user.email };
+    if (patch.passwordHash)
+      await writeEvent(tx.logs, clock, { ...who, type: 'scp', details: { by: 'admin' } });
+    if (patch.email)
+      await writeEvent(tx.logs, clock, {
+        ...who,
+        type: 'sce',
+        details: { from: user.email, to: patch.email },
+      });
   });
   return { ...user, ...patch, updatedAt: now };
 }
@@ -210,5 +228,6 @@ export async function deleteUser(storage: Storage, clock: Clock, idOrEmail: stri
     await endUserTokens(tx, user.id, clock.now());
     await tx.consents.deleteWhere({ userId: user.id });
     await tx.users.delete(user.id);
+    await writeEvent(tx.logs, clock, { type: 'sdu', userId: user.id, userName: user.email });
   });
 }

@@ -35,14 +35,36 @@ export function fail(err: unknown): never {
   process.exit(1);
 }
 
-/** Runs a management command against the database (migrated first), then closes it. */
+/** Commands that only read; every other management command is a change, and a log event. */
+const READS = new Set(['list', 'show', 'logs', 'permissions']);
+
+/** `sapi`/`fapi` for a change made from the command line: the command, its arguments and options. */
+async function logChange(rt: Runtime, cmd: Command, error?: unknown): Promise<void> {
+  if (READS.has(cmd.name())) return;
+  const path: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) path.unshift(c.name());
+  const command = path.join(' ');
+  await rt.events.record({
+    type: error === undefined ? 'sapi' : 'fapi',
+    description: `${error === undefined ? 'Success' : 'Failed'} CLI operation: sesame ${command}`,
+    clientName: 'Sesame CLI',
+    details: {
+      request: { channel: 'cli', command, args: cmd.args, options: cmd.opts() },
+      ...(error instanceof Error ? { error: error.message } : {}),
+    },
+  });
+}
+
+/** Runs a management command against the database (migrated first), logs it, then closes it. */
 export async function withRuntime(cmd: Command, fn: (rt: Runtime) => Promise<void>): Promise<void> {
   let rt: Runtime | undefined;
   try {
     const config = commandConfig(cmd);
     rt = await openRuntime(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
     await fn(rt);
+    await logChange(rt, cmd);
   } catch (err) {
+    if (rt && isAdminError(err)) await logChange(rt, cmd, err).catch(() => {});
     await rt?.storage.close().catch(() => {});
     fail(err);
   }

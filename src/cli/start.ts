@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import type { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { startRetention } from '../events/retention.js';
 import { openRuntime } from '../runtime.js';
 import { createServer } from '../server.js';
 import { commandConfig, fail } from './context.js';
@@ -28,6 +29,7 @@ export function startCommand(program: Command): void {
         fail(err);
       }
       const { config, logger } = rt;
+      const stopRetention = startRetention(rt.storage.logs, rt.clock, config.logs.retentionDays, logger);
       const app = createServer(rt);
       const options = { fetch: app.fetch, port: config.port, hostname: config.host };
       const server = serve(
@@ -54,10 +56,15 @@ export function startCommand(program: Command): void {
         }, SHUTDOWN_GRACE_MS);
         force.unref();
         server.close(() => {
-          void rt.storage.close().finally(() => {
-            logger.info('stopped');
-            process.exit(0);
-          });
+          stopRetention();
+          // Token-endpoint successes still queued are written before the database closes.
+          void rt.events
+            .flush()
+            .then(() => rt.storage.close())
+            .finally(() => {
+              logger.info('stopped');
+              process.exit(0);
+            });
         });
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       };

@@ -39,6 +39,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     ['refreshToken', 'absoluteLifetime', env.SESAME_REFRESH_ABSOLUTE_LIFETIME],
     ['refreshToken', 'reuseGrace', env.SESAME_REFRESH_REUSE_GRACE],
     ['session', 'lifetime', env.SESAME_SESSION_LIFETIME],
+    ['logs', 'retentionDays', env.SESAME_LOGS_RETENTION_DAYS],
   ];
   for (const [section, key, value] of nested) {
     if (value === undefined || value === '') continue;

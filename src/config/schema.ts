@@ -146,6 +146,17 @@ export const configSchema = z
         lockSeconds: seconds(1, 86400).default(900).describe('Seconds a locked account or IP waits.'),
       })
       .prefault({}),
+    logs: z
+      .object({
+        retentionDays: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(3650)
+          .default(30)
+          .describe('Days log events are kept; older ones are purged in the background.'),
+      })
+      .prefault({}),
   })
   .describe('Sesame configuration');
 

@@ -2,15 +2,24 @@ import type { Context } from 'hono';
 import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword } from '../accounts/password.js';
 import { attemptKeys, attemptSucceeded, reserveAttempt } from '../accounts/throttle.js';
-import { clientIp } from '../http/client-ip.js';
+import type { NewEvent } from '../events/log.js';
+import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { formActionSource, PageError, page } from '../http/page.js';
+import type { User } from '../storage/types.js';
 import { LoginPage } from '../ui/pages.js';
 import { checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
 import { startSession } from './authorize/session.js';
 
 const GENERIC = 'Wrong email or password.';
+
+/** Why a login failed, as a log event: unknown user (fu), wrong password (fp), blocked (f). */
+export function loginFailure<E extends object>(event: E, user: User | null): E & NewEvent {
+  if (!user) return { ...event, type: 'fu', description: 'Wrong email or password (no such user)' };
+  if (user.blocked) return { ...event, type: 'f', userId: user.id, description: 'The user is blocked' };
+  return { ...event, type: 'fp', userId: user.id, description: 'Wrong email or password' };
+}
 
 async function render(
   deps: Deps,
@@ -57,7 +66,16 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     const keys = attemptKeys(email, clientIp(c));
     const now = deps.clock.now();
     const wait = await reserveAttempt(deps.storage.loginAttempts, deps.config.login, keys, now);
+    const req = interaction.state.request;
+    const event = {
+      ...clientOrigin(c),
+      userName: email,
+      ...(req
+        ? { clientId: req.clientId, clientName: (await deps.storage.applications.get(req.clientId))?.name }
+        : {}),
+    };
     if (wait > 0) {
+      await deps.events.record({ ...event, type: 'limit_wc', details: { retry_after: wait } });
       throw new PageError(
         'Too many attempts',
         `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minutes.`,
@@ -67,8 +85,12 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     }
     const user = isEmail(email) ? await deps.storage.users.getByEmail(email) : null;
     const ok = await checkPassword(user?.passwordHash, password);
-    if (!ok || !user || user.blocked) return render(deps, c, interaction, 400, email, GENERIC);
+    if (!ok || !user || user.blocked) {
+      await deps.events.record(loginFailure(event, user));
+      return render(deps, c, interaction, 400, email, GENERIC);
+    }
     await attemptSucceeded(deps.storage.loginAttempts, keys, { clearAccount: true });
+    await deps.events.record({ ...event, type: 's', userId: user.id });
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
     return c.body(null, 303, {

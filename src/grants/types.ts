@@ -1,3 +1,4 @@
+import type { EventType } from '../events/types.js';
 import type { Deps } from '../http/context.js';
 import type { AuthenticatedClient } from '../http/middleware/client-auth.js';
 import type { Params } from '../protocol/params.js';
@@ -20,6 +21,19 @@ export interface GrantContext {
   now: number;
   /** The caller's address, for throttling (password grant). */
   ip: string;
+  /** What the log event of this request records; the handler fills in what it learns. */
+  event: TokenEvent;
+}
+
+/** The fields of a token request's log event that only its handler knows. */
+export interface TokenEvent {
+  /** A more precise type than the grant's own failure (e.g. ferrt, refresh-token reuse). */
+  type?: EventType;
+  userId?: string;
+  userName?: string;
+  audience?: string;
+  scope?: string;
+  details?: Record<string, unknown>;
 }
 
 /** One grant type (house rule 2): its name, the parameters it reads, and its handler. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { TenantSettingsCache } from '../admin/settings.js';
 import type { Config } from '../config/schema.js';
+import type { EventLog } from '../events/log.js';
 import type { Keystore } from '../keys/keystore.js';
 import type { Params } from '../protocol/params.js';
 import type { Storage } from '../storage/types.js';
@@ -16,6 +17,8 @@ export interface Deps {
   /** Encrypts signing keys made through the Management API. */
   encryptionKey: Buffer;
   tenant: TenantSettingsCache;
+  /** The log of security events (failures written at once, token successes in batches). */
+  events: EventLog;
 }
 
 /** Hono's per-request variables. */

@@ -2,7 +2,9 @@
 export interface Clock {
   /** Current time in whole seconds since the epoch. */
   now(): number;
+  /** Milliseconds since the epoch, where the clock knows them (log events); else now() × 1000. */
+  nowMs?(): number;
 }
 
 /** The wall clock. */
-export const systemClock: Clock = { now: () => Math.floor(Date.now() / 1000) };
+export const systemClock: Clock = { now: () => Math.floor(Date.now() / 1000), nowMs: () => Date.now() };

@@ -89,6 +89,7 @@ export async function startTestApp(backend: Backend, config: Partial<ConfigInput
       return { clientId: created.clientId, clientSecret: clientSecret! };
     },
     async close() {
+      await rt.events.flush();
       await rt.storage.close();
       await db.drop();
     },

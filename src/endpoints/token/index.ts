@@ -1,15 +1,31 @@
 import type { Context } from 'hono';
+import type { EventType } from '../../events/types.js';
 import { grantHandler } from '../../grants/registry.js';
-import { clientIp } from '../../http/client-ip.js';
+import type { TokenEvent } from '../../grants/types.js';
+import { clientIp, clientOrigin } from '../../http/client-ip.js';
 import type { AppEnv, Deps } from '../../http/context.js';
 import { authenticateRequestClient } from '../../http/middleware/client-auth.js';
 import { jsonNoStore } from '../../http/respond.js';
-import { UnauthorizedClient, UnsupportedGrantType } from '../../protocol/errors.js';
+import { OAuthError, UnauthorizedClient, UnsupportedGrantType } from '../../protocol/errors.js';
 import { required } from '../../protocol/params.js';
+
+/** The log event types of each grant: success, failure (Auth0's codes). */
+const EVENTS: Record<string, [EventType, EventType]> = {
+  authorization_code: ['seacft', 'feacft'],
+  client_credentials: ['seccft', 'feccft'],
+  refresh_token: ['sertft', 'fertft'],
+  password: ['sepft', 'fepft'],
+  'urn:ietf:params:oauth:grant-type:device_code': ['sede', 'fede'],
+};
+
+/** Polling answers of the device flow (RFC 8628 §3.5): normal, not failures worth a log event. */
+const POLLING = new Set(['authorization_pending', 'slow_down']);
 
 /**
  * POST /oauth/token (RFC 6749 §3.2): parse → grant type known → authenticate client →
  * client may use the grant → the grant's handler → JSON with no-store (RFC 6749 §5.1).
+ * Every answer is a log event: a failure is written before the answer, a success joins the
+ * next batch (within a second).
  */
 export function tokenEndpoint(deps: Deps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
@@ -17,11 +33,39 @@ export function tokenEndpoint(deps: Deps) {
     const grantType = required(params, 'grant_type');
     const handler = grantHandler(grantType);
     if (!handler) throw new UnsupportedGrantType(`grant_type ${grantType} is not supported`);
-    const client = await authenticateRequestClient(deps, c, { allowPublic: true });
-    if (!client.app.grantTypes.includes(grantType)) {
-      throw new UnauthorizedClient(`client is not allowed to use grant_type ${grantType}`);
+    const [success, failure] = EVENTS[grantType]!;
+    const event: TokenEvent = {};
+    let client: Awaited<ReturnType<typeof authenticateRequestClient>> | undefined;
+    try {
+      client = await authenticateRequestClient(deps, c, { allowPublic: true });
+      if (!client.app.grantTypes.includes(grantType)) {
+        throw new UnauthorizedClient(`client is not allowed to use grant_type ${grantType}`);
+      }
+      const now = deps.clock.now();
+      const body = await handler.handle({ deps, params, client, now, ip: clientIp(c), event });
+      deps.events.later({
+        ...clientOrigin(c),
+        ...event,
+        type: success,
+        clientId: client.app.clientId,
+        clientName: client.app.name,
+        scope: body.scope,
+      });
+      return jsonNoStore(c, body);
+    } catch (err) {
+      const error = err instanceof OAuthError ? err.error : 'server_error';
+      if (!POLLING.has(error)) {
+        await deps.events.record({
+          ...clientOrigin(c),
+          ...event,
+          type: event.type ?? failure,
+          description: err instanceof OAuthError ? err.message : 'The request failed',
+          clientId: client?.app.clientId ?? params.get('client_id'),
+          clientName: client?.app.name,
+          details: { ...event.details, error },
+        });
+      }
+      throw err;
     }
-    const body = await handler.handle({ deps, params, client, now: deps.clock.now(), ip: clientIp(c) });
-    return jsonNoStore(c, body);
   };
 }

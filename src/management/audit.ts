@@ -1,0 +1,65 @@
+import type { MiddlewareHandler } from 'hono';
+import { clientOrigin } from '../http/client-ip.js';
+import type { Deps } from '../http/context.js';
+import type { ManagementEnv } from './auth.js';
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Bodies kept in an event: enough to say what changed, never whole documents. */
+const MAX_BODY = 8192;
+
+async function jsonOf(read: () => Promise<unknown>, length: number | undefined): Promise<unknown> {
+  if (length !== undefined && length > MAX_BODY) return '[too large to keep]';
+  try {
+    return await read();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every Management API write is a log event, written before the answer: `sapi` when it
+ * succeeded, `fapi` when it failed, with the caller (application, and person for their own
+ * tokens), the request (method, path, query, body) and the answer's status and body. Secrets in
+ * either (passwords, client secrets, keys) are redacted by the event log.
+ */
+export function auditWrites(deps: Deps): MiddlewareHandler<ManagementEnv> {
+  return async (c, next) => {
+    if (!WRITES.has(c.req.method)) return next();
+    await next();
+    const token = c.get('token');
+    if (!token) return;
+    const url = new URL(c.req.url);
+    const isJson = (type: string | null | undefined) => type?.includes('json') === true;
+    const requestBody = isJson(c.req.header('content-type'))
+      ? await jsonOf(() => c.req.json(), Number(c.req.header('content-length') ?? 0))
+      : undefined;
+    const responseBody = isJson(c.res.headers.get('content-type'))
+      ? await jsonOf(
+          () => c.res.clone().json(),
+          Number(c.res.headers.get('content-length') ?? 0) || undefined,
+        )
+      : undefined;
+    const ok = c.res.status < 400;
+    const app = await deps.storage.applications.get(token.client_id);
+    await deps.events.record({
+      ...clientOrigin(c),
+      type: ok ? 'sapi' : 'fapi',
+      description: `${ok ? 'Success' : 'Failed'} API operation: ${c.req.method} ${url.pathname}`,
+      clientId: token.client_id,
+      clientName: app?.name,
+      ...(token.sub !== token.client_id ? { userId: token.sub } : {}),
+      details: {
+        request: {
+          method: c.req.method,
+          path: url.pathname,
+          ...(url.search ? { query: Object.fromEntries(url.searchParams) } : {}),
+          ...(requestBody !== undefined ? { body: requestBody } : {}),
+        },
+        response: {
+          statusCode: c.res.status,
+          ...(responseBody !== undefined ? { body: responseBody } : {}),
+        },
+      },
+    });
+  };
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../../src/admin/errors.js';
+import { parseLogSearch } from '../../../src/admin/logs.js';
+
+const day = (d: string) => Date.parse(`${d}T00:00:00Z`);
+
+describe("parseLogSearch (Auth0's log search subset)", () => {
+  it('reads nothing as no filter', () => {
+    expect(parseLogSearch(undefined)).toEqual({});
+    expect(parseLogSearch('   ')).toEqual({});
+  });
+
+  it('reads type, user_id and client_id terms, quoted or bare, joined by spaces or AND', () => {
+    expect(parseLogSearch('type:fp AND user_id:"usr_a b\\"c" client_id:abc')).toEqual({
+      types: ['fp'],
+      userId: 'usr_a b"c',
+      clientId: 'abc',
+    });
+    expect(parseLogSearch('type:(s OR "f" OR fp)')).toEqual({ types: ['s', 'f', 'fp'] });
+  });
+
+  it('reads date ranges: inclusive [ ], exclusive { }, open ends, bare days to their end', () => {
+    expect(parseLogSearch('date:[2026-11-01 TO 2026-11-30]')).toEqual({
+      since: day('2026-11-01'),
+      until: day('2026-11-30') + 86_399_999,
+    });
+    expect(parseLogSearch('date:{2026-11-01T10:00:00Z TO *}')).toEqual({
+      since: Date.parse('2026-11-01T10:00:00Z') + 1,
+    });
+    expect(parseLogSearch('date:[* TO 2026-11-02T00:00:00.000Z]')).toEqual({
+      until: Date.parse('2026-11-02T00:00:00.000Z'),
+    });
+    expect(parseLogSearch('date:2026-11-05')).toEqual({
+      since: day('2026-11-05'),
+      until: day('2026-11-05') + 86_399_999,
+    });
+  });
+
+  it.each([
+    ['description:x', /cannot search by description/],
+    ['type:', /cannot read/],
+    ['date:[yesterday TO *]', /not an ISO 8601 date/],
+    ['type:s OR type:f', /cannot read/],
+    ['just words', /cannot read/],
+  ])('refuses %j naming the problem', (q, message) => {
+    expect(() => parseLogSearch(q)).toThrow(ValidationError);
+    expect(() => parseLogSearch(q)).toThrow(message);
+  });
+});

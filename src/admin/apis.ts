@@ -1,6 +1,15 @@
 import { SIGNING_ALGS } from '../config/schema.js';
 import { isScopeToken, OIDC_SCOPES } from '../protocol/scope.js';
-import type { Api, ApiScope, Slice, Storage } from '../storage/types.js';
+import {
+  type Api,
+  type ApiOptions,
+  type ApiScope,
+  CLIENT_ACCESS_POLICIES,
+  type Slice,
+  type Storage,
+  TOKEN_DIALECTS,
+  USER_ACCESS_POLICIES,
+} from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
 import { checkInteger, checkName, checkOneOf } from './checks.js';
@@ -16,6 +25,14 @@ export interface ApiInput {
   allowOfflineAccess?: boolean;
   /** First-party applications skip consent for this API (default true, as in Auth0). */
   skipConsentForFirstParty?: boolean;
+  /** RBAC: people get only the requested scopes their roles or own permissions hold. */
+  enforcePolicies?: boolean;
+  /** Auth0's token dialect; the `_authz` ones add the `permissions` claim. */
+  tokenDialect?: string;
+  /** Which applications may get people's tokens (allow_all, deny_all, require_client_grant). */
+  userPolicy?: string;
+  /** Which applications may get machine tokens (require_client_grant, deny_all). */
+  clientPolicy?: string;
 }
 
 export interface NewApi extends ApiInput {
@@ -69,12 +86,29 @@ function checkInput(input: ApiInput, current?: Api): Partial<Api> {
   if (input.signingAlg !== undefined)
     out.signingAlg = checkOneOf('signing_alg', input.signingAlg, SIGNING_ALGS);
   if (input.allowOfflineAccess !== undefined) out.allowOfflineAccess = input.allowOfflineAccess;
-  if (input.skipConsentForFirstParty !== undefined) {
-    out.options = {
-      ...current?.options,
-      skipConsentForVerifiableFirstPartyClients: input.skipConsentForFirstParty,
-    };
+  const options: ApiOptions = { ...current?.options };
+  if (input.skipConsentForFirstParty !== undefined)
+    options.skipConsentForVerifiableFirstPartyClients = input.skipConsentForFirstParty;
+  if (input.enforcePolicies !== undefined) options.enforcePolicies = input.enforcePolicies;
+  if (input.tokenDialect !== undefined)
+    options.tokenDialect = checkOneOf('token_dialect', input.tokenDialect, TOKEN_DIALECTS);
+  if (input.userPolicy !== undefined || input.clientPolicy !== undefined) {
+    const sta = { ...options.subjectTypeAuthorization };
+    if (input.userPolicy !== undefined)
+      sta.user = {
+        policy: checkOneOf('subject_type_authorization.user.policy', input.userPolicy, USER_ACCESS_POLICIES),
+      };
+    if (input.clientPolicy !== undefined)
+      sta.client = {
+        policy: checkOneOf(
+          'subject_type_authorization.client.policy',
+          input.clientPolicy,
+          CLIENT_ACCESS_POLICIES,
+        ),
+      };
+    options.subjectTypeAuthorization = sta;
   }
+  if (JSON.stringify(options) !== JSON.stringify(current?.options ?? {})) out.options = options;
   return out;
 }
 
@@ -103,7 +137,7 @@ export async function createApi(
     tokenLifetime: checked.tokenLifetime!,
     signingAlg: checked.signingAlg!,
     allowOfflineAccess: checked.allowOfflineAccess ?? false,
-    options: { skipConsentForVerifiableFirstPartyClients: input.skipConsentForFirstParty ?? true },
+    options: { skipConsentForVerifiableFirstPartyClients: true, ...checked.options },
     isSystem: false,
     createdAt: now,
     updatedAt: now,
@@ -126,9 +160,20 @@ export async function updateApi(
   if (api.isSystem && (input.name !== undefined || input.scopes !== undefined)) {
     throw new ForbiddenError(`${api.name} is a system API: its name and scopes cannot be changed`);
   }
+  if (api.isSystem && input.enforcePolicies === false) {
+    throw new ForbiddenError(`${api.name} is a system API: RBAC stays on (people get what their roles give)`);
+  }
   const patch = checkInput(input, api);
   const now = clock.now();
-  await storage.apis.update(api.id, patch, now);
+  // Permissions that are no longer scopes of the API go from every role and user.
+  const removed = patch.scopes ? api.scopes.filter((s) => !patch.scopes!.some((n) => n.name === s.name)) : [];
+  await storage.transaction(async (tx) => {
+    await tx.apis.update(api.id, patch, now);
+    await tx.permissions.removeScopes(
+      api.id,
+      removed.map((s) => s.name),
+    );
+  });
   return { ...api, ...patch, updatedAt: now };
 }
 

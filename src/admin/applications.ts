@@ -2,11 +2,11 @@ import { DEVICE_CODE } from '../protocol/grant-types.js';
 import { checkRedirectUri } from '../protocol/redirect-uri.js';
 import type {
   Application,
-  ApplicationSettings,
   ApplicationType,
   ClientGrant,
   Slice,
   Storage,
+  SubjectType,
 } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomId, randomToken, sha256 } from '../util/crypto.js';
@@ -202,7 +202,8 @@ export async function deleteApplication(storage: Storage, clock: Clock, clientId
 
 /**
  * Authorizes an application that uses client_credentials to get tokens for an API with the
- * given scopes (Auth0's client grant); replaces the scopes of an earlier authorization.
+ * given scopes (Auth0's client grant), or (subject type `user`) to ask for people's tokens for
+ * it within these scopes; replaces the scopes of an earlier authorization.
  */
 export async function authorizeApplication(
   storage: Storage,
@@ -210,9 +211,10 @@ export async function authorizeApplication(
   clientId: string,
   apiIdentifier: string,
   scopes: string[],
+  subjectType: SubjectType = 'client',
 ): Promise<ClientGrant> {
   const app = await getApplication(storage, clientId);
-  if (!app.grantTypes.includes('client_credentials')) {
+  if (subjectType === 'client' && !app.grantTypes.includes('client_credentials')) {
     throw new ValidationError(`application ${clientId} does not use the client_credentials grant`);
   }
   const api = await storage.apis.getByIdentifier(apiIdentifier);
@@ -226,6 +228,7 @@ export async function authorizeApplication(
     clientId,
     apiId: api.id,
     scopes: [...new Set(scopes)],
+    ...(subjectType === 'user' ? { subjectType } : {}),
     createdAt: clock.now(),
   });
 }

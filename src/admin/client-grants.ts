@@ -1,4 +1,4 @@
-import type { ClientGrant, Slice, Storage } from '../storage/types.js';
+import type { ClientGrant, Slice, Storage, SubjectType } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
 import { getApi } from './apis.js';
@@ -17,15 +17,18 @@ async function checkGrantScopes(storage: Storage, apiId: string, scopes: string[
 
 /**
  * Creates a client grant (Auth0's): the application may get client-credentials tokens for the
- * API with these scopes. One per application and API; a second is a conflict.
+ * API with these scopes (subject type `client`), or may ask for people's tokens for it within
+ * these scopes (`user`, for APIs whose policy requires a client grant). One of each per
+ * application and API; a second is a conflict.
  */
 export async function createClientGrant(
   storage: Storage,
   clock: Clock,
-  input: { clientId: string; audience: string; scopes: string[] },
+  input: { clientId: string; audience: string; scopes: string[]; subjectType?: SubjectType },
 ): Promise<ClientGrant> {
   const app = await getApplication(storage, input.clientId);
-  if (!app.grantTypes.includes('client_credentials')) {
+  const subjectType = input.subjectType ?? 'client';
+  if (subjectType === 'client' && !app.grantTypes.includes('client_credentials')) {
     throw new ValidationError(
       `client_id: application ${app.clientId} does not use the client_credentials grant`,
     );
@@ -33,14 +36,17 @@ export async function createClientGrant(
   const api = await storage.apis.getByIdentifier(input.audience);
   if (!api) throw new NotFoundError(`audience: no API with identifier ${input.audience}`);
   const scopes = await checkGrantScopes(storage, api.id, input.scopes);
-  if (await storage.clientGrants.get(app.clientId, api.id)) {
-    throw new ConflictError(`a client grant for ${app.clientId} and ${api.identifier} exists already`);
+  if (await storage.clientGrants.get(app.clientId, api.id, subjectType)) {
+    throw new ConflictError(
+      `a client grant (subject_type ${subjectType}) for ${app.clientId} and ${api.identifier} exists already`,
+    );
   }
   return storage.clientGrants.upsert({
     id: `cgr_${randomToken(12)}`,
     clientId: app.clientId,
     apiId: api.id,
     scopes,
+    ...(subjectType === 'user' ? { subjectType } : {}),
     createdAt: clock.now(),
   });
 }
@@ -72,7 +78,7 @@ export async function deleteClientGrant(storage: Storage, id: string): Promise<v
 /** A slice of the client grants, of one application and/or one API (by identifier). */
 export async function listClientGrants(
   storage: Storage,
-  filter: { clientId?: string; audience?: string },
+  filter: { clientId?: string; audience?: string; subjectType?: SubjectType },
   slice?: Slice,
 ): Promise<{ items: ClientGrant[]; total: () => Promise<number> }> {
   let apiId: string | undefined;
@@ -84,6 +90,7 @@ export async function listClientGrants(
   const f = {
     ...(filter.clientId !== undefined ? { clientId: filter.clientId } : {}),
     ...(apiId ? { apiId } : {}),
+    ...(filter.subjectType !== undefined ? { subjectType: filter.subjectType } : {}),
   };
   return { items: await storage.clientGrants.list(f, slice), total: () => storage.clientGrants.count(f) };
 }

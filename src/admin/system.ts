@@ -34,7 +34,20 @@ export const MANAGEMENT_SCOPES: Readonly<Record<string, string>> = {
   'update:signing_keys': 'Revoke signing keys',
   'read:tenant_settings': 'Read tenant settings',
   'update:tenant_settings': 'Update tenant settings',
+  'read:roles': 'Read roles and their permissions',
+  'create:roles': 'Create roles',
+  'update:roles': 'Update roles and their permissions',
+  'delete:roles': 'Delete roles',
+  'read:role_members': 'Read who holds a role',
+  'create:role_members': 'Give people roles',
+  'delete:role_members': 'Take roles from people',
+  'read:logs': 'Read log events',
+  'read:logs_users': "Read users' log events",
 };
+
+/** The built-in role that holds every permission of the Management API. */
+export const ADMIN_ROLE_ID = 'rol_sesame_admin';
+export const ADMIN_ROLE_NAME = 'Sesame Admin';
 
 /** The Management API's identifier: `<issuer>/api/v2/`, with no double slash. */
 export const managementIdentifier = (issuer: string): string => `${issuer.replace(/\/+$/, '')}/api/v2/`;
@@ -65,5 +78,25 @@ export async function ensureManagementApi(
     updatedAt: now,
   };
   await storage.apis.ensureSystem(api, follow);
-  return (await storage.apis.get(MANAGEMENT_API_ID)) ?? api;
+  let stored = (await storage.apis.get(MANAGEMENT_API_ID)) ?? api;
+  // People's tokens for it carry only what their roles give (RBAC is always on here).
+  if (stored.options.enforcePolicies !== true) {
+    const options = { tokenDialect: 'access_token_authz' as const, ...stored.options, enforcePolicies: true };
+    await storage.apis.update(MANAGEMENT_API_ID, { options }, now);
+    stored = { ...stored, options };
+  }
+  await storage.roles.ensureSystem({
+    id: ADMIN_ROLE_ID,
+    name: ADMIN_ROLE_NAME,
+    description: 'Every permission of the Sesame Management API',
+    isSystem: true,
+    createdAt: now,
+    updatedAt: now,
+  });
+  await storage.roles.addPermissions(
+    ADMIN_ROLE_ID,
+    stored.scopes.map((s) => ({ apiId: MANAGEMENT_API_ID, permission: s.name })),
+    now,
+  );
+  return stored;
 }

@@ -1,13 +1,15 @@
 import type { Context } from 'hono';
+import { clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { formActionSource, PageError, page } from '../http/page.js';
-import { AccessDenied } from '../protocol/errors.js';
+import { AccessDenied, OAuthError } from '../protocol/errors.js';
 import { ConsentPage } from '../ui/pages.js';
 import { describeScopes } from '../ui/scopes.js';
 import { randomToken } from '../util/crypto.js';
 import { checkCsrf, finishInteraction, loadInteraction, pendingRequest } from './authorize/interaction.js';
-import { scopesToConsent } from './authorize/proceed.js';
+import { entitledRequest, scopesToConsent } from './authorize/proceed.js';
+import type { AuthorizationRequest } from './authorize/request.js';
 import { authorizationError } from './authorize/respond.js';
 import { loadSession } from './authorize/session.js';
 
@@ -16,23 +18,22 @@ async function context(deps: Deps, cookies: Cookies, c: Context) {
   const current = await loadSession(deps, cookies, c);
   if (!current)
     throw new PageError('Not signed in', 'Sign in first: go back to the application and start again.');
-  const app = await deps.storage.applications.get(pendingRequest(interaction).clientId);
+  const asked = pendingRequest(interaction);
+  const app = await deps.storage.applications.get(asked.clientId);
   if (!app) throw new PageError('Unknown application', 'The application is not registered.');
-  return { interaction, current, app };
+  return { interaction, current, app, asked };
 }
 
 /** GET /u/consent: the application, the API and each scope still to grant, with Allow and Deny. */
 export function consentPage(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
-    const { interaction, current, app } = await context(deps, cookies, c);
-    const missing = await scopesToConsent(deps, app, current.user.id, interaction.state);
-    const shown = missing.length > 0 ? missing : pendingRequest(interaction).scopes;
-    const { apiName, scopes } = await describeScopes(
-      deps.storage.apis,
-      pendingRequest(interaction).audience,
-      shown,
-    );
-    const origin = formActionSource(pendingRequest(interaction).redirectUri);
+    const { interaction, current, app, asked } = await context(deps, cookies, c);
+    // Only what this person may be granted is shown (RBAC); with nothing left, the resume says so.
+    const req = await entitledRequest(deps, app, current.user.id, asked).catch(() => asked);
+    const missing = await scopesToConsent(deps, app, current.user.id, req);
+    const shown = missing.length > 0 ? missing : req.scopes;
+    const { apiName, scopes } = await describeScopes(deps.storage.apis, req.audience, shown);
+    const origin = formActionSource(req.redirectUri);
     return page(
       c,
       (nonce) =>
@@ -56,13 +57,17 @@ export function consentPage(deps: Deps, cookies: Cookies) {
  */
 export function consentSubmit(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
-    const { interaction, current, app } = await context(deps, cookies, c);
+    const { interaction, current, app, asked } = await context(deps, cookies, c);
     const params = c.get('params');
     checkCsrf(interaction.csrf, params.get('csrf'));
-    const req = pendingRequest(interaction);
-    if (params.get('decision') !== 'allow') {
+    let req: AuthorizationRequest;
+    try {
+      if (params.get('decision') !== 'allow') throw new AccessDenied('the user denied the request');
+      req = await entitledRequest(deps, app, current.user.id, asked);
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
       await finishInteraction(deps, cookies, c, interaction.idHash);
-      return authorizationError(c, deps.config.issuer, req, new AccessDenied('the user denied the request'));
+      return authorizationError(c, deps.config.issuer, asked, err);
     }
     const audience = req.audience ?? '';
     const earlier = await deps.storage.consents.get(current.user.id, app.clientId, audience);
@@ -74,6 +79,16 @@ export function consentSubmit(deps: Deps, cookies: Cookies) {
       audience,
       scopes,
       updatedAt: deps.clock.now(),
+    });
+    await deps.events.record({
+      ...clientOrigin(c),
+      type: 'consent_given',
+      clientId: app.clientId,
+      clientName: app.name,
+      userId: current.user.id,
+      userName: current.user.email,
+      ...(req.audience !== undefined ? { audience: req.audience } : {}),
+      scope: req.scopes.join(' '),
     });
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, consented: true });
     return c.body(null, 303, { Location: '/authorize/resume', 'Cache-Control': 'no-store' });

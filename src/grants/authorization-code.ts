@@ -26,7 +26,7 @@ interface CodePayload {
 export const authorizationCode: GrantHandler = {
   grantType: 'authorization_code',
   parameters: ['code', 'redirect_uri', 'code_verifier'],
-  async handle({ deps, params, client, now }) {
+  async handle({ deps, params, client, now, event }) {
     const code = required(params, 'code');
     const result = await deps.storage.authorizationCodes.consume(sha256(code), now);
     if (!result) throw new InvalidGrant('code is invalid');
@@ -60,7 +60,7 @@ export const authorizationCode: GrantHandler = {
       ...(p.nonce !== undefined ? { nonce: p.nonce } : {}),
       ...(p.acr !== undefined ? { acr: p.acr } : {}),
     };
-    const response = await issueUserTokens(deps, client.app, grant);
+    const response = await issueUserTokens(deps, client.app, grant, { event });
     // A replay racing this exchange may have revoked the grant before these tokens existed:
     // look again, so that they are revoked too (RFC 6749 §4.1.2).
     if (await deps.storage.authorizationCodes.wasReplayed(record.hash))

@@ -2,8 +2,9 @@ import type { Deps } from '../http/context.js';
 import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../protocol/errors.js';
 import { requestedAudience } from '../protocol/resource.js';
 import { formatScope, parseScope } from '../protocol/scope.js';
-import type { Api, ClientGrant, Storage } from '../storage/types.js';
+import type { Api, ClientGrant } from '../storage/types.js';
 import { issueAccessToken } from '../tokens/access-token.js';
+import { withPermissions } from './rbac.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
 /** The API named by audience/resource, or the client's only authorized API, with its client grant. */
@@ -57,10 +58,17 @@ function selectScopes(requestedScope: string | undefined, api: Api, grant: Clien
 export const clientCredentials: GrantHandler = {
   grantType: 'client_credentials',
   parameters: ['scope', 'audience', 'resource'],
-  async handle({ deps, params, client, now }): Promise<TokenResponse> {
+  async handle({ deps, params, client, now, event }): Promise<TokenResponse> {
     if (client.method === 'none')
       throw new UnauthorizedClient('client_credentials requires a confidential client');
-    const { api, grant } = await selectApi(deps, client.app.clientId, requestedAudience(params));
+    const requested = requestedAudience(params);
+    if (requested !== undefined) event.audience = requested;
+    const { api, grant } = await selectApi(deps, client.app.clientId, requested);
+    event.audience = api.identifier;
+    // Auth0's access policy for machine tokens: require_client_grant (always met here) or deny_all.
+    if (api.options.subjectTypeAuthorization?.client?.policy === 'deny_all') {
+      throw new UnauthorizedClient(`the API ${api.identifier} gives no application machine tokens`);
+    }
     const scopes = selectScopes(params.get('scope'), api, grant);
     const at = await issueAccessToken(deps.keys, {
       issuer: deps.config.issuer,
@@ -68,6 +76,8 @@ export const clientCredentials: GrantHandler = {
       subject: client.app.clientId,
       clientId: client.app.clientId,
       scopes,
+      // With an _authz dialect, a machine's permissions are the scopes it was granted.
+      ...(withPermissions(api) ? { permissions: scopes } : {}),
       now,
     });
     const response: TokenResponse = {

@@ -19,7 +19,7 @@ import { issueUserTokens } from './user-tokens.js';
 export const deviceCode: GrantHandler = {
   grantType: DEVICE_CODE,
   parameters: ['device_code'],
-  async handle({ deps, params, client, now }) {
+  async handle({ deps, params, client, now, event }) {
     const hash = sha256(required(params, 'device_code'));
     const record = await deps.storage.deviceCodes.get(hash);
     if (!record || record.clientId !== client.app.clientId) throw new InvalidGrant('device_code is invalid');
@@ -36,12 +36,17 @@ export const deviceCode: GrantHandler = {
       throw new InvalidGrant('device_code was already used');
     }
     const payload = record.payload as { scopes: string[]; audience?: string };
-    return issueUserTokens(deps, client.app, {
-      grantId: randomToken(16),
-      userId: record.userId,
-      scopes: payload.scopes,
-      authTime: record.authTime ?? now,
-      ...(payload.audience !== undefined ? { audience: payload.audience } : {}),
-    });
+    return issueUserTokens(
+      deps,
+      client.app,
+      {
+        grantId: randomToken(16),
+        userId: record.userId,
+        scopes: payload.scopes,
+        authTime: record.authTime ?? now,
+        ...(payload.audience !== undefined ? { audience: payload.audience } : {}),
+      },
+      { event },
+    );
   },
 };

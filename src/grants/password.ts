@@ -4,6 +4,7 @@ import { attemptKeys, attemptSucceeded, reserveAttempt } from '../accounts/throt
 import { InvalidGrant, TooManyAttempts } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
 import { randomToken } from '../util/crypto.js';
+import { userScopeCeiling } from './rbac.js';
 import type { GrantHandler } from './types.js';
 import { audienceApi, userScopes } from './user-scopes.js';
 import { issueUserTokens } from './user-tokens.js';
@@ -17,24 +18,38 @@ import { issueUserTokens } from './user-tokens.js';
 export const password: GrantHandler = {
   grantType: 'password',
   parameters: ['username', 'password', 'scope', 'audience', 'resource'],
-  async handle({ deps, params, client, now, ip }) {
+  async handle({ deps, params, client, now, ip, event }) {
     const email = normalizeEmail(required(params, 'username'));
     const secret = required(params, 'password');
     const api = await audienceApi(deps, params);
     const scopes = userScopes(params.get('scope'), api);
+    if (api) await userScopeCeiling(deps.storage, client.app, api);
+    event.userName = email;
     const keys = attemptKeys(email, ip);
     const wait = await reserveAttempt(deps.storage.loginAttempts, deps.config.login, keys, now);
-    if (wait > 0) throw new TooManyAttempts(wait);
+    if (wait > 0) {
+      event.type = 'limit_wc';
+      throw new TooManyAttempts(wait);
+    }
     const user = isEmail(email) ? await deps.storage.users.getByEmail(email) : null;
     const ok = await checkPassword(user?.passwordHash, secret);
-    if (!ok || !user || user.blocked) throw new InvalidGrant('wrong username or password');
+    if (!ok || !user || user.blocked) {
+      if (user) event.userId = user.id;
+      event.details = { reason: !user ? 'unknown user' : user.blocked ? 'blocked' : 'wrong password' };
+      throw new InvalidGrant('wrong username or password');
+    }
     await attemptSucceeded(deps.storage.loginAttempts, keys, { clearAccount: true });
-    return issueUserTokens(deps, client.app, {
-      grantId: randomToken(16),
-      userId: user.id,
-      scopes,
-      authTime: now,
-      ...(api ? { audience: api.identifier } : {}),
-    });
+    return issueUserTokens(
+      deps,
+      client.app,
+      {
+        grantId: randomToken(16),
+        userId: user.id,
+        scopes,
+        authTime: now,
+        ...(api ? { audience: api.identifier } : {}),
+      },
+      { fresh: true, event },
+    );
   },
 };

@@ -13,7 +13,7 @@ import { issueUserTokens, type UserGrant } from './user-tokens.js';
 export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
   parameters: ['refresh_token', 'scope'],
-  async handle({ deps, params, client, now }) {
+  async handle({ deps, params, client, now, event }) {
     const record = await deps.storage.refreshTokens.get(sha256(required(params, 'refresh_token')));
     if (!record || record.clientId !== client.app.clientId)
       throw new InvalidGrant('refresh_token is invalid');
@@ -24,6 +24,9 @@ export const refreshToken: GrantHandler = {
       const rotatedAt = record.rotatedAt ?? now;
       if (now - rotatedAt >= deps.config.refreshToken.reuseGrace) {
         await deps.storage.refreshTokens.revokeFamily(record.familyId, now);
+        event.type = 'ferrt';
+        event.userId = record.userId;
+        event.userName = (await deps.storage.users.get(record.userId))?.email;
         throw new InvalidGrant('refresh_token was already used; its family is revoked');
       }
     }
@@ -37,8 +40,11 @@ export const refreshToken: GrantHandler = {
       deps,
       client.app,
       { ...grant, scopes },
-      { familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
-      grant,
+      {
+        family: { familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
+        original: grant,
+        event,
+      },
     );
     // A reuse racing this rotation may have revoked the family before the new member existed:
     // look again, so that the new member falls with its family (RFC 9700 §4.14.2).

@@ -1,13 +1,14 @@
 import { userClaims } from '../accounts/claims.js';
 import type { Deps } from '../http/context.js';
-import { InvalidGrant } from '../protocol/errors.js';
+import { InvalidGrant, InvalidScope } from '../protocol/errors.js';
 import { formatScope } from '../protocol/scope.js';
 import type { Api, Application } from '../storage/types.js';
 import { issueAccessToken } from '../tokens/access-token.js';
 import { issueIdToken } from '../tokens/id-token.js';
 import { opaqueToken } from '../tokens/opaque.js';
 import { randomToken } from '../util/crypto.js';
-import type { TokenResponse } from './types.js';
+import { entitle } from './rbac.js';
+import type { TokenEvent, TokenResponse } from './types.js';
 
 /** What a person granted an application: carried by codes and refresh tokens. */
 export interface UserGrant {
@@ -59,22 +60,44 @@ function refreshAllowed(app: Application, api: Api, g: UserGrant): boolean {
   return g.audience !== undefined ? api.allowOfflineAccess : app.settings.allowOfflineAccess === true;
 }
 
+/** How issuing goes for a grant: its refresh-token family, the grant a narrowed refresh came from. */
+export interface IssueOptions {
+  family?: Family;
+  original?: UserGrant;
+  /** A fresh request (password grant): a scope the person may not have is invalid_scope. */
+  fresh?: boolean;
+  /** The request's log event, told who the tokens are for. */
+  event?: TokenEvent;
+}
+
 /**
  * Issues the tokens of a user grant: a JWT access token (recorded under the grant so that a
  * code replay can revoke it), an ID token when `openid` was granted (OIDC Core §3.1.3.3), and a
  * refresh token in `family` (or a new one) when offline access is allowed. A narrowed refresh
- * keeps the `original` grant on the new refresh token (RFC 6749 §6).
+ * keeps the `original` grant on the new refresh token (RFC 6749 §6). The scopes are those the
+ * person may still have now (roles and the API's access policy, grants/rbac.ts).
  */
 export async function issueUserTokens(
   deps: Deps,
   app: Application,
-  g: UserGrant,
-  family?: Family,
-  original: UserGrant = g,
+  granted: UserGrant,
+  opts: IssueOptions = {},
 ): Promise<TokenResponse> {
-  const user = await deps.storage.users.get(g.userId);
+  const { family, original = granted } = opts;
+  const user = await deps.storage.users.get(granted.userId);
   if (!user || user.blocked) throw new InvalidGrant('the user no longer exists or is blocked');
-  const api = await tokenAudience(deps, g.audience);
+  if (opts.event) {
+    opts.event.userId = user.id;
+    opts.event.userName = user.email;
+    if (granted.audience !== undefined) opts.event.audience = granted.audience;
+  }
+  const api = await tokenAudience(deps, granted.audience);
+  const entitled = await entitle(deps.storage, app, granted.audience ? api : null, user.id, granted.scopes);
+  if (entitled.refused) {
+    const message = `the user holds none of the requested permissions for ${api.identifier}`;
+    throw opts.fresh ? new InvalidScope(message) : new InvalidGrant(message);
+  }
+  const g = { ...granted, scopes: entitled.scopes };
   const now = deps.clock.now();
   const at = await issueAccessToken(deps.keys, {
     issuer: deps.config.issuer,
@@ -82,6 +105,7 @@ export async function issueUserTokens(
     subject: user.id,
     clientId: app.clientId,
     scopes: g.scopes,
+    ...(entitled.permissions ? { permissions: entitled.permissions } : {}),
     now,
   });
   await deps.storage.grantTokens.add(g.grantId, at.jti, at.expiresAt, {

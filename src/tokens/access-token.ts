@@ -12,6 +12,8 @@ export interface AccessTokenRequest {
   subject: string;
   clientId: string;
   scopes: readonly string[];
+  /** Auth0's `permissions` claim (RBAC, `_authz` dialects). */
+  permissions?: readonly string[];
   now: number;
 }
 
@@ -44,6 +46,7 @@ export async function issueAccessToken(keys: Keystore, req: AccessTokenRequest):
     jti,
   };
   if (req.scopes.length > 0) claims.scope = formatScope(req.scopes);
+  if (req.permissions) claims.permissions = req.permissions;
   return {
     token: signJwt(signer, claims, ACCESS_TOKEN_TYP),
     jti,

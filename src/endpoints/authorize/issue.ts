@@ -1,4 +1,5 @@
 import { userClaims } from '../../accounts/claims.js';
+import { entitle } from '../../grants/rbac.js';
 import { tokenAudience } from '../../grants/user-tokens.js';
 import type { Deps } from '../../http/context.js';
 import { formatScope } from '../../protocol/scope.js';
@@ -51,12 +52,14 @@ export async function authorizedFields(
   if (req.responseType.includes('token')) {
     const api = await tokenAudience(deps, req.audience);
     const lifetime = Math.min(api.tokenLifetime, deps.config.accessToken.implicitLifetime);
+    const entitled = await entitle(deps.storage, app, req.audience ? api : null, user.id, req.scopes);
     const at = await issueAccessToken(deps.keys, {
       issuer: deps.config.issuer,
       api: { ...api, tokenLifetime: lifetime },
       subject: user.id,
       clientId: app.clientId,
       scopes: req.scopes,
+      ...(entitled.permissions ? { permissions: entitled.permissions } : {}),
       now,
     });
     await deps.storage.grantTokens.add(grantId, at.jti, at.expiresAt, {

@@ -1,16 +1,42 @@
 import type { Context } from 'hono';
+import { entitle } from '../../grants/rbac.js';
 import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
-import { ConsentRequired, LoginRequired } from '../../protocol/errors.js';
+import { AccessDenied, ConsentRequired, LoginRequired } from '../../protocol/errors.js';
 import type { Application } from '../../storage/types.js';
 import { finishInteraction, type InteractionState, startInteraction } from './interaction.js';
 import { authorizedFields } from './issue.js';
+import type { AuthorizationRequest } from './request.js';
 import { authorizationResponse } from './respond.js';
 import { loadSession } from './session.js';
 
+/**
+ * The request as this person may have it: with RBAC, only the requested scopes they hold as
+ * permissions (and, under a client-grant policy, within the application's grant); access_denied
+ * when none of the API's requested scopes remain (RFC 6749 §4.1.2.1).
+ */
+export async function entitledRequest(
+  deps: Deps,
+  app: Application,
+  userId: string,
+  req: AuthorizationRequest,
+): Promise<AuthorizationRequest> {
+  if (req.audience === undefined) return req;
+  const api = await deps.storage.apis.getByIdentifier(req.audience);
+  if (!api) return req;
+  const e = await entitle(deps.storage, app, api, userId, req.scopes);
+  if (e.refused)
+    throw new AccessDenied(`the user holds none of the requested permissions for ${api.identifier}`);
+  return e.scopes.length === req.scopes.length ? req : { ...req, scopes: e.scopes };
+}
+
 /** The scopes of the request that the user has not yet granted this application. */
-export async function scopesToConsent(deps: Deps, app: Application, userId: string, state: InteractionState) {
-  const req = state.request!;
+export async function scopesToConsent(
+  deps: Deps,
+  app: Application,
+  userId: string,
+  req: AuthorizationRequest,
+) {
   const consent = await deps.storage.consents.get(userId, app.clientId, req.audience ?? '');
   return req.scopes.filter((s) => !consent?.scopes.includes(s));
 }
@@ -44,19 +70,20 @@ export async function proceed(
   state: InteractionState,
   interactionHash?: string,
 ): Promise<Response> {
-  const req = state.request!;
+  const asked = state.request!;
   const now = deps.clock.now();
   const current = await loadSession(deps, cookies, c);
-  const tooOld = current && req.maxAge !== undefined && now - current.session.authTime > req.maxAge;
-  const forceLogin = req.prompt.includes('login') && !state.loggedIn;
+  const tooOld = current && asked.maxAge !== undefined && now - current.session.authTime > asked.maxAge;
+  const forceLogin = asked.prompt.includes('login') && !state.loggedIn;
   // OIDC Core §3.1.2.1: id_token_hint names who should be signed in; another user must log in.
-  const otherUser = current && req.hintSubject !== undefined && current.user.id !== req.hintSubject;
+  const otherUser = current && asked.hintSubject !== undefined && current.user.id !== asked.hintSubject;
   if (!current || tooOld || forceLogin || (otherUser && !state.loggedIn)) {
-    if (req.prompt.includes('none')) throw new LoginRequired('the user is not signed in');
+    if (asked.prompt.includes('none')) throw new LoginRequired('the user is not signed in');
     if (!interactionHash) await startInteraction(deps, cookies, c, state);
     return redirectTo(c, '/u/login');
   }
-  const missing = await scopesToConsent(deps, app, current.user.id, state);
+  const req = await entitledRequest(deps, app, current.user.id, asked);
+  const missing = await scopesToConsent(deps, app, current.user.id, req);
   const forceConsent = req.prompt.includes('consent') && !state.consented;
   if (!(await skipsConsent(deps, app, req.audience)) && (missing.length > 0 || forceConsent)) {
     if (req.prompt.includes('none'))

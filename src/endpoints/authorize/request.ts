@@ -1,3 +1,4 @@
+import { userScopeCeiling } from '../../grants/rbac.js';
 import { audienceApi, userScopes } from '../../grants/user-scopes.js';
 import type { Deps } from '../../http/context.js';
 import { InvalidRequest, UnauthorizedClient, UnsupportedResponseType } from '../../protocol/errors.js';
@@ -87,6 +88,7 @@ export async function parseAuthorizationRequest(
   }
   const api = await audienceApi(deps, params);
   const scopes = userScopes(params.get('scope'), api);
+  if (api) await userScopeCeiling(deps.storage, app, api);
   if (responseType.includes('id_token')) {
     // OIDC Core §3.2.2.1 / §3.3.2.11: an ID token from /authorize needs openid and a nonce.
     if (!scopes.includes('openid'))

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { type AttemptKeys, attemptSucceeded, reserveAttempt } from '../../accounts/throttle.js';
-import { clientIp } from '../../http/client-ip.js';
+import { entitle } from '../../grants/rbac.js';
+import { clientIp, clientOrigin } from '../../http/client-ip.js';
 import type { AppEnv, Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import { PageError, page } from '../../http/page.js';
@@ -80,10 +81,24 @@ export function activateSubmit(deps: Deps, cookies: Cookies) {
     const params = c.get('params');
     checkCsrf(s.csrf, params.get('csrf'));
     const record = await enteredCode(deps, c, s.current.session, params.get('user_code'));
-    if (!record) return page(c, (nonce) => ActivatePage({ nonce, csrf: s.csrf, error: INVALID }), 400);
+    if (!record) {
+      const who = { userId: s.current.user.id, userName: s.current.user.email };
+      await deps.events.record({ ...clientOrigin(c), ...who, type: 'fdeac' });
+      return page(c, (nonce) => ActivatePage({ nonce, csrf: s.csrf, error: INVALID }), 400);
+    }
     const app = await deps.storage.applications.get(record.clientId);
     const payload = record.payload as { scopes: string[]; audience?: string };
-    const { apiName, scopes } = await describeScopes(deps.storage.apis, payload.audience, payload.scopes);
+    // Only what this person may be granted is shown (RBAC, the API's access policy).
+    const api = payload.audience ? await deps.storage.apis.getByIdentifier(payload.audience) : null;
+    const entitled =
+      app && api
+        ? (await entitle(deps.storage, app, api, s.current.user.id, payload.scopes).catch(() => null))?.scopes
+        : undefined;
+    const { apiName, scopes } = await describeScopes(
+      deps.storage.apis,
+      payload.audience,
+      entitled ?? payload.scopes,
+    );
     return page(c, (nonce) =>
       DeviceConfirmPage({
         nonce,
@@ -113,7 +128,15 @@ export function activateConfirm(deps: Deps, cookies: Cookies) {
         userId: s.current.user.id,
         authTime: s.current.session.authTime,
       }));
-    if (!decided) return page(c, (nonce) => ActivatePage({ nonce, csrf: s.csrf, error: INVALID }), 400);
+    const event = { ...clientOrigin(c), userId: s.current.user.id, userName: s.current.user.email };
+    if (!decided) {
+      await deps.events.record({ ...event, type: 'fdeac' });
+      return page(c, (nonce) => ActivatePage({ nonce, csrf: s.csrf, error: INVALID }), 400);
+    }
+    if (!approved) {
+      const app = await deps.storage.applications.get(record.clientId);
+      await deps.events.record({ ...event, type: 'fdecc', clientId: record.clientId, clientName: app?.name });
+    }
     return page(c, (nonce) => DeviceDonePage({ nonce, approved }));
   };
 }

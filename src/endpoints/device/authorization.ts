@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { userScopeCeiling } from '../../grants/rbac.js';
 import { audienceApi, userScopes } from '../../grants/user-scopes.js';
 import type { AppEnv, Deps } from '../../http/context.js';
 import { authenticateRequestClient } from '../../http/middleware/client-auth.js';
@@ -22,6 +23,7 @@ export function deviceAuthorizationEndpoint(deps: Deps) {
     }
     const api = await audienceApi(deps, params);
     const scopes = userScopes(params.get('scope'), api);
+    if (api) await userScopeCeiling(deps.storage, client.app, api);
     const { codeLifetime, interval } = deps.config.device;
     const now = deps.clock.now();
     const deviceCode = opaqueToken();

@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { apisCommand } from './cli/apis.js';
 import { appsCommand } from './cli/apps.js';
 import { keysCommand } from './cli/keys.js';
+import { logsCommand } from './cli/logs.js';
 import { migrateCommand } from './cli/migrate.js';
+import { rolesCommand } from './cli/roles.js';
 import { settingsCommand } from './cli/settings.js';
 import { startCommand } from './cli/start.js';
 import { usersCommand } from './cli/users.js';
@@ -21,5 +23,7 @@ apisCommand(program);
 keysCommand(program);
 usersCommand(program);
 settingsCommand(program);
+rolesCommand(program);
+logsCommand(program);
 
 await program.parseAsync(process.argv);

@@ -13,6 +13,10 @@ const view = (api: Api) => ({
   signing_alg: api.signingAlg,
   allow_offline_access: api.allowOfflineAccess,
   skip_consent_for_first_party: api.options.skipConsentForVerifiableFirstPartyClients !== false,
+  enforce_policies: api.options.enforcePolicies === true,
+  token_dialect: api.options.tokenDialect ?? 'rfc9068_profile',
+  user_policy: api.options.subjectTypeAuthorization?.user?.policy ?? 'allow_all',
+  client_policy: api.options.subjectTypeAuthorization?.client?.policy ?? 'require_client_grant',
   is_system: api.isSystem,
   created_at: api.createdAt,
 });
@@ -28,6 +32,19 @@ function settingOptions(cmd: Command): Command {
     .option('--token-lifetime <seconds>', 'access-token lifetime (default 86400)')
     .option('--signing-alg <alg>', 'ES256 (default), RS256, PS256 or EdDSA')
     .option('--allow-offline-access', 'allow refresh tokens for this API')
+    .option(
+      '--enforce-policies',
+      'RBAC: people get only the requested scopes their roles or permissions hold',
+    )
+    .option(
+      '--token-dialect <dialect>',
+      'access_token, access_token_authz, rfc9068_profile (default) or rfc9068_profile_authz (adds `permissions`)',
+    )
+    .option(
+      '--user-policy <policy>',
+      'which applications may get tokens for people: allow_all (default), deny_all, require_client_grant',
+    )
+    .option('--client-policy <policy>', 'machine tokens: require_client_grant (default) or deny_all')
     .option('--json', 'print one JSON object');
 }
 
@@ -42,6 +59,10 @@ function settingsOf(o: Record<string, unknown>): ApiInput {
   if (o.signingAlg !== undefined) out.signingAlg = o.signingAlg as string;
   if (o.allowOfflineAccess !== undefined) out.allowOfflineAccess = Boolean(o.allowOfflineAccess);
   if (o.firstPartySkipConsent !== undefined) out.skipConsentForFirstParty = Boolean(o.firstPartySkipConsent);
+  if (o.enforcePolicies !== undefined) out.enforcePolicies = Boolean(o.enforcePolicies);
+  if (o.tokenDialect !== undefined) out.tokenDialect = o.tokenDialect as string;
+  if (o.userPolicy !== undefined) out.userPolicy = o.userPolicy as string;
+  if (o.clientPolicy !== undefined) out.clientPolicy = o.clientPolicy as string;
   return out;
 }
 
@@ -74,6 +95,7 @@ export function apisCommand(program: Command): void {
       .description('change an API (by id or identifier); options not given stay as they are')
       .option('--name <name>', 'display name')
       .option('--no-allow-offline-access', 'no refresh tokens for this API')
+      .option('--no-enforce-policies', 'RBAC off: people get the scopes they consent to')
       .option('--first-party-skip-consent', 'first-party applications are not asked consent for it (default)')
       .option('--no-first-party-skip-consent', 'first-party applications are asked consent for it too'),
   ).action(async (id: string, o, cmd) =>

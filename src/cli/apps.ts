@@ -9,6 +9,7 @@ import {
   rotateSecret,
   updateApplication,
 } from '../admin/applications.js';
+import { checkOneOf } from '../admin/checks.js';
 import { ValidationError } from '../admin/errors.js';
 import type { Application } from '../storage/types.js';
 import { collect, fieldLines, print, withRuntime } from './context.js';
@@ -169,6 +170,11 @@ export function appsCommand(program: Command): void {
     .requiredOption('--api <identifier>', 'the API identifier (audience)')
     .option('--scope <scope>', 'scope to allow (repeatable)', collect, [])
     .option('--all-scopes', 'allow every scope the API defines')
+    .option(
+      '--subject-type <type>',
+      "client (default: machine tokens) or user (may ask for people's tokens where the API requires a client grant)",
+      'client',
+    )
     .option('--json', 'print one JSON object')
     .action(async (clientId: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
@@ -177,8 +183,9 @@ export function appsCommand(program: Command): void {
         const scopes: string[] = o.allScopes
           ? (await getApi(rt.storage, o.api)).scopes.map((s) => s.name)
           : o.scope;
-        const grant = await authorizeApplication(rt.storage, rt.clock, clientId, o.api, scopes);
-        const out = { client_id: clientId, api: o.api, scopes: grant.scopes };
+        const subjectType = checkOneOf('--subject-type', o.subjectType, ['client', 'user'] as const);
+        const grant = await authorizeApplication(rt.storage, rt.clock, clientId, o.api, scopes, subjectType);
+        const out = { client_id: clientId, api: o.api, scopes: grant.scopes, subject_type: subjectType };
         print(
           o.json,
           out,

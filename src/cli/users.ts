@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createUser, deleteUser, getUser, setBlocked, setPassword } from '../admin/users.js';
 import type { User, UserClaims } from '../storage/types.js';
 import { fieldLines, print, withRuntime } from './context.js';
+import { userAccessCommands } from './user-access.js';
 
 const view = (u: User) => ({
   id: u.id,
@@ -15,6 +16,7 @@ const view = (u: User) => ({
 /** `sesame users …`: people who sign in. */
 export function usersCommand(program: Command): void {
   const users = program.command('users').description('manage users');
+  userAccessCommands(users);
 
   users
     .command('create')

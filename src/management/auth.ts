@@ -42,13 +42,20 @@ export function authenticate(deps: Deps): MiddlewareHandler<ManagementEnv> {
   };
 }
 
-/** RFC 6750 §3.1: 403 insufficient_scope unless the token holds `scope`. */
-export function requireScope(scope: string): MiddlewareHandler<ManagementEnv> {
+/**
+ * RFC 6750 §3.1: 403 insufficient_scope unless the token holds every scope of one of the
+ * `alternatives`.
+ */
+export function requireScope(alternatives: string[][]): MiddlewareHandler<ManagementEnv> {
   return async (c, next) => {
     const granted = String(c.get('token').scope ?? '').split(' ');
-    if (!granted.includes(scope)) {
-      throw new ManagementError(403, `Insufficient scope, expected any of: ${scope}`, 'insufficient_scope', {
-        'WWW-Authenticate': `Bearer realm="sesame", error="insufficient_scope", scope="${scope}"`,
+    if (!alternatives.some((all) => all.every((s) => granted.includes(s)))) {
+      const expected =
+        alternatives.length === 1 && alternatives[0]!.length > 1
+          ? `expected all of: ${alternatives[0]!.join(', ')}`
+          : `expected any of: ${alternatives.map((all) => all.join(' + ')).join(', ')}`;
+      throw new ManagementError(403, `Insufficient scope, ${expected}`, 'insufficient_scope', {
+        'WWW-Authenticate': `Bearer realm="sesame", error="insufficient_scope", scope="${alternatives[0]!.join(' ')}"`,
       });
     }
     await next();

@@ -14,8 +14,19 @@ import { jsonBody, operation } from './route.js';
 
 const ScopeList = z.array(z.string().max(280)).max(1000);
 
+const SubjectType = z.enum(['client', 'user']).openapi({
+  description:
+    "`client`: client-credentials tokens; `user`: may ask for people's tokens (APIs that require a client grant).",
+});
+
 export const ClientGrant = z
-  .object({ id: z.string(), client_id: z.string(), audience: z.string(), scope: z.array(z.string()) })
+  .object({
+    id: z.string(),
+    client_id: z.string(),
+    audience: z.string(),
+    scope: z.array(z.string()),
+    subject_type: SubjectType,
+  })
   .openapi('ClientGrant');
 
 /** Client grants in Auth0's shape, their APIs looked up once per API. */
@@ -29,6 +40,7 @@ async function views(storage: Storage, grants: Grant[]): Promise<z.infer<typeof 
     client_id: g.clientId,
     audience: identifiers.get(g.apiId)!,
     scope: g.scopes,
+    subject_type: g.subjectType ?? 'client',
   }));
 }
 
@@ -59,6 +71,7 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
           take: pageQuery.per_page,
           audience: z.string().max(2048).optional(),
           client_id: z.string().max(64).optional(),
+          subject_type: SubjectType.optional(),
         }),
       },
       status: 200,
@@ -69,6 +82,7 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
       const filter = {
         ...(q.client_id !== undefined ? { clientId: q.client_id } : {}),
         ...(q.audience !== undefined ? { audience: q.audience } : {}),
+        ...(q.subject_type !== undefined ? { subjectType: q.subject_type } : {}),
       };
       if (q.from !== undefined || q.take !== undefined) {
         const slice = checkpointSlice(q);
@@ -98,7 +112,12 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
       summary: 'Create a client grant',
       request: jsonBody(
         z
-          .strictObject({ client_id: z.string().max(64), audience: z.string().max(2048), scope: ScopeList })
+          .strictObject({
+            client_id: z.string().max(64),
+            audience: z.string().max(2048),
+            scope: ScopeList.optional(),
+            subject_type: SubjectType.optional(),
+          })
           .openapi('ClientGrantCreate'),
       ),
       status: 201,
@@ -109,7 +128,8 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
       const grant = await createClientGrant(storage, clock, {
         clientId: b.client_id,
         audience: b.audience,
-        scopes: b.scope,
+        scopes: b.scope ?? [],
+        ...(b.subject_type !== undefined ? { subjectType: b.subject_type } : {}),
       });
       return c.json((await views(storage, [grant]))[0]!, 201);
     },

@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { MANAGEMENT_SCOPES } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
+import { auditWrites } from './audit.js';
 import { authenticate, type ManagementEnv } from './auth.js';
 import { clientGrantRoutes } from './client-grants.js';
 import { clientRoutes } from './clients.js';
@@ -10,10 +11,13 @@ import { ManagementError, managementErrorResponse, toManagementError, validation
 import { grantRoutes } from './grants.js';
 import { refuseHostileInput } from './hostile.js';
 import { keyRoutes } from './keys.js';
+import { logRoutes } from './logs.js';
 import { refreshTokenRoutes } from './refresh-tokens.js';
 import { resourceServerRoutes } from './resource-servers.js';
+import { roleRoutes } from './roles.js';
 import { sessionRoutes } from './sessions.js';
 import { settingsRoutes } from './tenant-settings.js';
+import { userAccessRoutes } from './user-access.js';
 import { userRoutes } from './users.js';
 
 /**
@@ -62,6 +66,7 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
     }),
   );
   app.use('*', refuseHostileInput);
+  app.use('*', auditWrites(deps));
   clientRoutes(app, deps);
   resourceServerRoutes(app, deps);
   clientGrantRoutes(app, deps);
@@ -71,6 +76,9 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
   refreshTokenRoutes(app, deps);
   keyRoutes(app, deps);
   settingsRoutes(app, deps);
+  roleRoutes(app, deps);
+  userAccessRoutes(app, deps);
+  logRoutes(app, deps);
   app.all('*', (c) => {
     throw new ManagementError(404, `No endpoint ${c.req.method} ${c.req.path}`, 'inexistent_resource');
   });

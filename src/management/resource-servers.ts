@@ -2,12 +2,22 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { type ApiInput, createApi, deleteApi, getApi, listApis, updateApi } from '../admin/apis.js';
 import { ForbiddenError } from '../admin/errors.js';
 import type { Deps } from '../http/context.js';
-import type { Api } from '../storage/types.js';
+import { type Api, CLIENT_ACCESS_POLICIES, TOKEN_DIALECTS, USER_ACCESS_POLICIES } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { pageBody, pageQuery, pageSlice } from './paging.js';
 import { jsonBody, operation } from './route.js';
 
 const Scope = z.strictObject({ value: z.string().max(280), description: z.string().max(500).optional() });
+
+const Policies = z
+  .strictObject({
+    user: z.strictObject({ policy: z.enum(USER_ACCESS_POLICIES) }).optional(),
+    client: z.strictObject({ policy: z.enum(CLIENT_ACCESS_POLICIES) }).optional(),
+  })
+  .openapi('SubjectTypeAuthorization', {
+    description:
+      'Which applications may get tokens for this API: for people (`user`: allow_all, deny_all, or require_client_grant with subject_type user) and for themselves (`client`).',
+  });
 
 const fields = {
   name: z.string().max(255),
@@ -16,18 +26,21 @@ const fields = {
   token_lifetime: z.number().int(),
   allow_offline_access: z.boolean(),
   skip_consent_for_verifiable_first_party_clients: z.boolean(),
+  enforce_policies: z.boolean().openapi({
+    description: 'RBAC: people get only the requested scopes their roles or own permissions hold.',
+  }),
+  token_dialect: z.enum(TOKEN_DIALECTS).openapi({
+    description: 'Tokens are always RFC 9068 JWTs; the `_authz` dialects add the `permissions` claim.',
+  }),
+  subject_type_authorization: Policies,
+};
+const optional = Object.fromEntries(Object.keys(fields).map((k) => [k, true])) as {
+  [K in keyof typeof fields]: true;
 };
 
 const CreateResourceServer = z
   .strictObject({ ...fields, identifier: z.string().max(2048) })
-  .partial({
-    name: true,
-    scopes: true,
-    signing_alg: true,
-    token_lifetime: true,
-    allow_offline_access: true,
-    skip_consent_for_verifiable_first_party_clients: true,
-  })
+  .partial(optional)
   .openapi('ResourceServerCreate');
 const UpdateResourceServer = z
   .strictObject({ ...fields, identifier: z.string().max(2048) })
@@ -43,7 +56,12 @@ export const ResourceServer = z
     scopes: z.array(z.object({ value: z.string(), description: z.string() })),
     signing_alg: z.string(),
     token_lifetime: z.number(),
-    token_dialect: z.literal('rfc9068_profile'),
+    token_dialect: z.enum(TOKEN_DIALECTS),
+    enforce_policies: z.boolean(),
+    subject_type_authorization: z.object({
+      user: z.object({ policy: z.enum(USER_ACCESS_POLICIES) }),
+      client: z.object({ policy: z.enum(CLIENT_ACCESS_POLICIES) }),
+    }),
     allow_offline_access: z.boolean(),
     skip_consent_for_verifiable_first_party_clients: z.boolean(),
   })
@@ -59,7 +77,12 @@ export function resourceServerView(api: Api): z.infer<typeof ResourceServer> {
     scopes: api.scopes.map((s) => ({ value: s.name, description: s.description })),
     signing_alg: api.signingAlg,
     token_lifetime: api.tokenLifetime,
-    token_dialect: 'rfc9068_profile',
+    token_dialect: api.options.tokenDialect ?? 'rfc9068_profile',
+    enforce_policies: api.options.enforcePolicies === true,
+    subject_type_authorization: {
+      user: { policy: api.options.subjectTypeAuthorization?.user?.policy ?? 'allow_all' },
+      client: { policy: api.options.subjectTypeAuthorization?.client?.policy ?? 'require_client_grant' },
+    },
     allow_offline_access: api.allowOfflineAccess,
     skip_consent_for_verifiable_first_party_clients:
       api.options.skipConsentForVerifiableFirstPartyClients !== false,
@@ -76,6 +99,11 @@ function input(b: z.infer<typeof UpdateResourceServer>): ApiInput {
   if (b.allow_offline_access !== undefined) out.allowOfflineAccess = b.allow_offline_access;
   if (b.skip_consent_for_verifiable_first_party_clients !== undefined)
     out.skipConsentForFirstParty = b.skip_consent_for_verifiable_first_party_clients;
+  if (b.enforce_policies !== undefined) out.enforcePolicies = b.enforce_policies;
+  if (b.token_dialect !== undefined) out.tokenDialect = b.token_dialect;
+  const sta = b.subject_type_authorization;
+  if (sta?.user) out.userPolicy = sta.user.policy;
+  if (sta?.client) out.clientPolicy = sta.client.policy;
   return out;
 }
 

@@ -24,7 +24,8 @@ type Request = NonNullable<RouteConfig['request']>;
 interface Operation<Req extends Request> {
   method: 'get' | 'post' | 'patch' | 'put' | 'delete';
   path: string;
-  scope: string;
+  /** The scope required, or alternatives each naming every scope it needs (any one will do). */
+  scope: string | string[][];
   tag: string;
   summary: string;
   description?: string;
@@ -47,14 +48,16 @@ export function operation<const Req extends Request = {}>(op: Operation<Req>) {
   for (const [code, description] of Object.entries(errors)) {
     responses[code] = { description, content: { 'application/json': { schema: ErrorBody } } };
   }
+  const alternatives = typeof op.scope === 'string' ? [[op.scope]] : op.scope;
+  const needs = alternatives.map((all) => all.map((s) => `\`${s}\``).join(' and ')).join(', or ');
   return createRoute({
     method: op.method,
     path: op.path,
     tags: [op.tag],
     summary: op.summary,
-    description: `${op.description ? `${op.description}\n\n` : ''}Requires the scope \`${op.scope}\`.`,
-    security: [{ oauth2: [op.scope] }],
-    middleware: [requireScope(op.scope)] as const,
+    description: `${op.description ? `${op.description}\n\n` : ''}Requires the scope ${needs}.`,
+    security: alternatives.map((all) => ({ oauth2: all })),
+    middleware: [requireScope(alternatives)] as const,
     request: op.request ?? ({} as Req),
     responses,
   });
@@ -67,3 +70,11 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
 
 /** An ISO 8601 time from seconds since the epoch. */
 export const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
+
+/** The `{id}` path parameter of an operation. */
+export const IdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});

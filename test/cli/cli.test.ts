@@ -505,6 +505,7 @@ describeEachBackend('sesame CLI', (backend) => {
         client_id: app.client_id,
         api: api.identifier,
         scopes: ['read'],
+        subject_type: 'client',
       });
       expect((await json<AppView>('apps', 'show', ...idArg(app.client_id))).authorized_apis).toEqual([
         { api: api.identifier, scopes: ['read'] },

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Management as M, ManagementClient, ManagementError } from 'auth0';
+import { Management as M, ManagementClient } from 'auth0';
 import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { Agent } from 'undici';
@@ -18,6 +18,7 @@ import {
   type SesameProcess,
   startSesame,
 } from './process.js';
+import { errorBody, refusal } from './sdk.js';
 
 /**
  * The Management API (/api/v2) driven end to end by the unmodified `auth0` SDK (v7): a real
@@ -42,22 +43,6 @@ interface TokenBody {
   error?: string;
   error_description?: string;
 }
-
-/** The error a call must fail with; fails the test when the call succeeds or throws anything else. */
-async function refusal(call: Promise<unknown>): Promise<ManagementError> {
-  let result: unknown;
-  try {
-    result = await call;
-  } catch (err) {
-    if (err instanceof ManagementError) return err;
-    throw err;
-  }
-  throw new Error(`expected a ManagementError, the call answered ${JSON.stringify(result)}`);
-}
-
-/** Auth0's error body: `{statusCode, error, message, errorCode}`. */
-const errorBody = (e: ManagementError) =>
-  e.body as { statusCode: number; error: string; message: string; errorCode?: string };
 
 describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { timeout: 60_000 }, () => {
   let tls: TestTls;
@@ -318,7 +303,10 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
       const unknown = await refusal(
         mgmt.resourceServers.create({
           identifier: 'https://other.example/api',
-          token_dialect: 'access_token',
+          token_encryption: {
+            format: 'compact-nested-jwe',
+            encryption_key: { alg: 'RSA-OAEP-256', pem: 'x' },
+          },
         }),
       );
       expect(unknown).toBeInstanceOf(M.BadRequestError);
@@ -328,7 +316,7 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
         errorCode: 'invalid_body',
       });
       expect(errorBody(unknown).message).toContain('unknown or unsupported field');
-      expect(errorBody(unknown).message).toContain('token_dialect');
+      expect(errorBody(unknown).message).toContain('token_encryption');
     });
   });
 

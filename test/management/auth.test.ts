@@ -56,6 +56,29 @@ const ROUTES: [method: string, path: string, scope: string][] = [
   ['PUT', '/keys/signing/{id}/revoke', 'update:signing_keys'],
   ['GET', '/tenants/settings', 'read:tenant_settings'],
   ['PATCH', '/tenants/settings', 'update:tenant_settings'],
+  ['GET', '/roles', 'read:roles'],
+  ['POST', '/roles', 'create:roles'],
+  ['GET', '/roles/{id}', 'read:roles'],
+  ['PATCH', '/roles/{id}', 'update:roles'],
+  ['DELETE', '/roles/{id}', 'delete:roles'],
+  ['GET', '/roles/{id}/permissions', 'read:roles'],
+  ['POST', '/roles/{id}/permissions', 'update:roles'],
+  ['DELETE', '/roles/{id}/permissions', 'update:roles'],
+  ['GET', '/users/{id}/permissions', 'read:users'],
+  ['POST', '/users/{id}/permissions', 'update:users'],
+  ['DELETE', '/users/{id}/permissions', 'update:users'],
+];
+
+/** Routes that accept any one of several scope sets (Auth0's alternatives), each set listed. */
+const ALTERNATIVES: [method: string, path: string, alternatives: string[][]][] = [
+  ['GET', '/roles/{id}/users', [['read:users', 'read:roles'], ['read:role_members']]],
+  ['POST', '/roles/{id}/users', [['update:roles'], ['create:role_members']]],
+  ['GET', '/users/{id}/roles', [['read:users', 'read:roles'], ['read:role_members']]],
+  ['POST', '/users/{id}/roles', [['update:users'], ['create:role_members']]],
+  ['DELETE', '/users/{id}/roles', [['update:users'], ['delete:role_members']]],
+  ['GET', '/logs', [['read:logs'], ['read:logs_users']]],
+  ['GET', '/logs/{id}', [['read:logs'], ['read:logs_users']]],
+  ['GET', '/users/{id}/logs', [['read:logs'], ['read:logs_users']]],
 ];
 
 const HAS_BODY = new Set(['POST', 'PATCH', 'PUT']);
@@ -258,9 +281,29 @@ describeEachBackend('Management API: authentication and scopes', (backend) => {
     });
 
     it('covers every scope of the contract but read:client_keys', () => {
-      const used = new Set(ROUTES.map((r) => r[2]));
+      const used = new Set([...ROUTES.map((r) => r[2]), ...ALTERNATIVES.flatMap((r) => r[2].flat())]);
       expect([...used].sort()).toEqual(ALL_SCOPES.filter((s) => s !== 'read:client_keys').sort());
     });
+
+    it.each(ALTERNATIVES)(
+      '%s %s takes any one of its scope sets, and nothing less',
+      async (method, path, alts) => {
+        for (const set of alts) {
+          const creds = await managementToken(t, set);
+          const answer = await call(method, pathOf(path), { token: creds.token });
+          expect(answer.status, `${set.join('+')}: ${answer.text}`).not.toBe(403);
+          expect(answer.status, answer.text).toBeLessThan(500);
+          for (const one of set.length > 1 ? set : []) {
+            const partial = await managementToken(t, [one]);
+            expectStatus(await call(method, pathOf(path), { token: partial.token }), 403);
+          }
+        }
+        const others = ALL_SCOPES.filter((s) => !alts.flat().includes(s));
+        const refused = await call(method, pathOf(path), { token: (await managementToken(t, others)).token });
+        expectStatus(refused, 403);
+        expect(refused.body.errorCode).toBe('insufficient_scope');
+      },
+    );
 
     /** Exactly Auth0's body for a missing scope. */
     function expectInsufficientScope(answer: Answer, scope: string): void {

@@ -471,6 +471,7 @@ describeEachBackend('Management API: resources', (backend) => {
         client_id: m2m.client_id,
         audience: api.identifier,
         scope: ['read:things'],
+        subject_type: 'client',
       });
       const dup = await call('POST', '/client-grants', {
         body: { client_id: m2m.client_id, audience: api.identifier, scope: ['write:things'] },

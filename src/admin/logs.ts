@@ -1,0 +1,94 @@
+import type { LogEvent, LogFilter, Slice, Storage } from '../storage/types.js';
+import { NotFoundError, ValidationError } from './errors.js';
+
+/** One term of a search: `field:value`, `field:"quoted value"`, `field:(a OR b)`, `date:[from TO to]`. */
+const TERM =
+  /\s*(?:(AND)(?=\s|$)|([a-z_]+):("(?:[^"\\]|\\.)*"|\([^)]*\)|\[[^\]]*\]|\{[^}]*\}|[^\s()[\]{}]+))/y;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1).replace(/\\(.)/g, '$1') : v);
+
+/** A time bound in ms; a bare day reaches to its end when it is an upper bound. */
+function timeOf(value: string, upper: boolean): number | undefined {
+  const v = unquote(value.trim());
+  if (v === '*') return undefined;
+  const ms = Date.parse(DAY.test(v) ? `${v}T00:00:00Z` : v);
+  if (Number.isNaN(ms)) throw new ValidationError(`q: date ${v} is not an ISO 8601 date`);
+  return DAY.test(v) && upper ? ms + 86_399_999 : ms;
+}
+
+function dateRange(value: string, out: LogFilter): void {
+  const range = /^([[{])\s*(\S+)\s+TO\s+(\S+)\s*([\]}])$/.exec(value);
+  if (!range) {
+    const from = timeOf(value, false);
+    const to = timeOf(value, true);
+    if (from !== undefined) out.since = from;
+    if (to !== undefined) out.until = to;
+    return;
+  }
+  const [, open, a, b, close] = range;
+  const since = timeOf(a!, false);
+  const until = timeOf(b!, true);
+  if (since !== undefined) out.since = open === '{' ? since + 1 : since;
+  if (until !== undefined) out.until = close === '}' ? until - 1 : until;
+}
+
+/**
+ * Auth0's log search (a subset of Lucene): `type`, `user_id`, `client_id` and `date` terms
+ * joined by spaces or AND, e.g. `type:fp AND user_id:"usr_1"`, `type:(s OR f)`,
+ * `date:[2026-11-01 TO 2026-11-30]`. Anything else is refused naming it.
+ */
+export function parseLogSearch(q: string | undefined): LogFilter {
+  const out: LogFilter = {};
+  if (q === undefined || q.trim() === '') return out;
+  TERM.lastIndex = 0;
+  let at = 0;
+  while (at < q.length && q.slice(at).trim() !== '') {
+    TERM.lastIndex = at;
+    const m = TERM.exec(q);
+    if (!m) throw new ValidationError(`q: cannot read the search from "${q.slice(at).trim().slice(0, 40)}"`);
+    at = TERM.lastIndex;
+    if (m[1]) continue;
+    const field = m[2]!;
+    const value = m[3]!;
+    if (field === 'date') dateRange(value, out);
+    else if (field === 'type') {
+      out.types = value.startsWith('(')
+        ? value
+            .slice(1, -1)
+            .split(/\s+OR\s+/)
+            .map((v) => unquote(v.trim()))
+        : [unquote(value)];
+    } else if (field === 'user_id') out.userId = unquote(value);
+    else if (field === 'client_id') out.clientId = unquote(value);
+    else throw new ValidationError(`q: cannot search by ${field} (type, user_id, client_id and date can)`);
+  }
+  return out;
+}
+
+/** A page of log events, newest first (or oldest first with `ascending`), and the count. */
+export async function listLogs(storage: Storage, filter: LogFilter, slice: Slice, ascending = false) {
+  return {
+    items: await storage.logs.list(filter, slice, ascending),
+    total: () => storage.logs.count(filter),
+  };
+}
+
+/** Up to `limit` events after the event `from` (from the first without it), oldest first. */
+export async function logsAfter(
+  storage: Storage,
+  filter: LogFilter,
+  from: string | undefined,
+  limit: number,
+): Promise<LogEvent[]> {
+  const events = await storage.logs.listAfter(filter, from, limit);
+  if (!events) throw new ValidationError(`from: no log event ${from}`);
+  return events;
+}
+
+/** One event, or NotFoundError. */
+export async function getLog(storage: Storage, id: string): Promise<LogEvent> {
+  const event = await storage.logs.get(id);
+  if (!event) throw new NotFoundError(`log event ${id} not found`);
+  return event;
+}

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { ValidationError } from '../admin/errors.js';
+import { listLogs, logsAfter } from '../admin/logs.js';
+import { isEventType } from '../events/types.js';
+import type { LogEvent, LogFilter } from '../storage/types.js';
+import { collect, withRuntime } from './context.js';
+
+const line = (e: LogEvent): string =>
+  [
+    new Date(e.date).toISOString(),
+    e.type.padEnd(8),
+    e.description,
+    e.userName ?? e.userId ?? '',
+    e.clientName ?? e.clientId ?? '',
+    e.ip ?? '',
+  ]
+    .filter((part, i) => i < 3 || part !== '')
+    .join('  ');
+
+/** `sesame logs`: the latest log events, oldest first; --follow keeps printing new ones. */
+export function logsCommand(program: Command): void {
+  program
+    .command('logs')
+    .description('show log events (sign-ins, failures, tokens, admin changes), oldest first')
+    .option('--type <type>', 'only this event type, e.g. s, fp, seacft, sapi (repeatable)', collect)
+    .option('--user <user>', 'only events of this user (id or email)')
+    .option('--client <client_id>', 'only events of this application')
+    .option('--limit <n>', 'how many of the latest events (default 50, at most 1000)', '50')
+    .option('--follow', 'keep printing new events as they are written (Ctrl-C stops)')
+    .option('--json', 'one JSON object per line')
+    .action(async (o, cmd) =>
+      withRuntime(cmd, async (rt) => {
+        if (!/^\d{1,4}$/.test(o.limit) || Number(o.limit) < 1 || Number(o.limit) > 1000)
+          throw new ValidationError('--limit: a whole number from 1 to 1000');
+        for (const t of o.type ?? []) {
+          if (!isEventType(t)) throw new ValidationError(`--type: ${t} is not an event type Sesame records`);
+        }
+        const filter: LogFilter = {};
+        if (o.type) filter.types = o.type;
+        if (o.client) filter.clientId = o.client;
+        if (o.user) {
+          const user = o.user.includes('@')
+            ? await rt.storage.users.getByEmail(o.user.trim().toLowerCase())
+            : await rt.storage.users.get(o.user);
+          filter.userId = user?.id ?? o.user;
+        }
+        const show = (e: LogEvent) => process.stdout.write(`${o.json ? JSON.stringify(e) : line(e)}\n`);
+        const latest = (await listLogs(rt.storage, filter, { offset: 0, limit: Number(o.limit) })).items;
+        latest.reverse().forEach(show);
+        if (!o.follow) return;
+        let last =
+          latest.at(-1)?.logId ?? (await rt.storage.logs.list({}, { offset: 0, limit: 1 }))[0]?.logId;
+        let stop = false;
+        process.once('SIGINT', () => {
+          stop = true;
+        });
+        while (!stop) {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          for (;;) {
+            const batch = await logsAfter(rt.storage, filter, last, 100);
+            batch.forEach(show);
+            if (batch.length > 0) last = batch.at(-1)!.logId;
+            if (batch.length < 100) break;
+          }
+        }
+      }),
+    );
+}

@@ -1,0 +1,167 @@
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ValidationError } from '../admin/errors.js';
+import { getLog, listLogs, logsAfter, parseLogSearch } from '../admin/logs.js';
+import type { Deps } from '../http/context.js';
+import type { LogEvent } from '../storage/types.js';
+import type { ManagementEnv } from './auth.js';
+import { ManagementError } from './errors.js';
+import { pageQuery, pageSlice } from './paging.js';
+import { IdParam, operation } from './route.js';
+import { getById } from './users.js';
+
+export const Log = z
+  .object({
+    log_id: z.string(),
+    date: z.string(),
+    type: z.string().openapi({ description: "Auth0's event type code (s, fp, seacft, sapi, …)." }),
+    description: z.string(),
+    client_id: z.string().optional(),
+    client_name: z.string().optional(),
+    ip: z.string().optional(),
+    user_agent: z.string().optional(),
+    user_id: z.string().optional(),
+    user_name: z.string().optional(),
+    audience: z.string().optional(),
+    scope: z.string().optional(),
+    hostname: z.string(),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .openapi('Log');
+type LogView = z.infer<typeof Log>;
+
+const SORT = z
+  .enum(['date:1', 'date:-1'])
+  .openapi({ description: 'Oldest first (1) or newest first (-1, the default).' });
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const SCOPES = [['read:logs'], ['read:logs_users']];
+const TAG = 'Logs';
+
+/** Query-string mistakes are 400 invalid_query_string naming the parameter. */
+function queryError(err: unknown): never {
+  if (err instanceof ValidationError)
+    throw new ManagementError(400, `Query validation error: ${err.message}`, 'invalid_query_string');
+  throw err;
+}
+
+/** /logs and /users/{id}/logs: the log of security events, in Auth0's shape. */
+export function logRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
+  const { storage } = deps;
+  const hostname = new URL(deps.config.issuer).hostname;
+  const view = (e: LogEvent): LogView => ({
+    log_id: e.logId,
+    date: new Date(e.date).toISOString(),
+    type: e.type,
+    description: e.description,
+    ...(e.clientId !== undefined ? { client_id: e.clientId } : {}),
+    ...(e.clientName !== undefined ? { client_name: e.clientName } : {}),
+    ...(e.ip !== undefined ? { ip: e.ip } : {}),
+    ...(e.userAgent !== undefined ? { user_agent: e.userAgent } : {}),
+    ...(e.userId !== undefined ? { user_id: e.userId } : {}),
+    ...(e.userName !== undefined ? { user_name: e.userName } : {}),
+    ...(e.audience !== undefined ? { audience: e.audience } : {}),
+    ...(e.scope !== undefined ? { scope: e.scope } : {}),
+    hostname,
+    details: e.details,
+  });
+  /** `fields` keeps (or, with include_fields=false, drops) the named fields. */
+  const project = (views: LogView[], fields: string | undefined, include: boolean | undefined) => {
+    if (fields === undefined) return views;
+    const names = new Set(fields.split(',').map((f) => f.trim()));
+    return views.map((v) =>
+      Object.fromEntries(Object.entries(v).filter(([k]) => names.has(k) === (include !== false))),
+    );
+  };
+  const wrapped = (items: unknown[], start: number, limit: number, total: number) => ({
+    start,
+    limit,
+    length: items.length,
+    total,
+    logs: items,
+  });
+
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/logs',
+      scope: SCOPES,
+      tag: TAG,
+      summary: 'Search log events',
+      description:
+        '`q` (or `search`) filters by `type`, `user_id`, `client_id` and `date` (e.g. `type:fp AND date:[2026-11-01 TO *]`). ' +
+        'With `from` (a log_id) and/or `take`, the events after it, oldest first, with a `Link: <…>; rel="next"` header.',
+      request: {
+        query: z.object({
+          ...pageQuery,
+          q: z.string().max(1024).optional(),
+          search: z.string().max(1024).optional(),
+          sort: SORT.optional(),
+          fields: z.string().max(512).optional(),
+          include_fields: bool.optional(),
+          from: z.string().max(64).optional(),
+          take: pageQuery.per_page,
+        }),
+      },
+      status: 200,
+      response: z.array(Log),
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      let filter: ReturnType<typeof parseLogSearch>;
+      try {
+        filter = parseLogSearch(q.q ?? q.search);
+      } catch (err) {
+        queryError(err);
+      }
+      if (q.from !== undefined || q.take !== undefined) {
+        const take = q.take ?? 50;
+        if (take === 0) queryError(new ValidationError('take: must be from 1 to 100'));
+        const events = await logsAfter(storage, filter, q.from, take).catch(queryError);
+        const last = events.at(-1)?.logId ?? q.from;
+        const next = new URL(c.req.url);
+        if (last !== undefined) next.searchParams.set('from', last);
+        next.searchParams.set('take', String(take));
+        c.header('Link', `<${next.toString()}>; rel="next"`);
+        return c.json(project(events.map(view), q.fields, q.include_fields) as never, 200);
+      }
+      const slice = pageSlice(q);
+      const { items, total } = await listLogs(storage, filter, slice, q.sort === 'date:1');
+      const views = project(items.map(view), q.fields, q.include_fields);
+      if (!q.include_totals) return c.json(views as never, 200);
+      return c.json(wrapped(views, slice.offset, slice.limit, await total()) as never, 200);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/logs/{id}',
+      scope: SCOPES,
+      tag: TAG,
+      summary: 'Get a log event',
+      request: { params: IdParam },
+      status: 200,
+      response: Log,
+    }),
+    async (c) => c.json(view(await getLog(storage, c.req.valid('param').id)), 200),
+  );
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/users/{id}/logs',
+      scope: SCOPES,
+      tag: TAG,
+      summary: "A user's log events",
+      request: { params: IdParam, query: z.object({ ...pageQuery, sort: SORT.optional() }) },
+      status: 200,
+      response: z.array(Log),
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const user = await getById(deps, c.req.valid('param').id);
+      const slice = pageSlice(q);
+      const { items, total } = await listLogs(storage, { userId: user.id }, slice, q.sort === 'date:1');
+      const views = items.map(view);
+      if (!q.include_totals) return c.json(views as never, 200);
+      return c.json(wrapped(views, slice.offset, slice.limit, await total()) as never, 200);
+    },
+  );
+}

@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_ROLE_ID, managementIdentifier } from '../../src/admin/system.js';
+import type { Api } from '../../src/storage/types.js';
+import { browser, CALLBACK, decodeJwt, newUser, webConfig, webSignIn } from '../protocol/sign-in/fixtures.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { describeEachBackend } from '../support/databases.js';
+import { type Call, caller, expectStatus, managementToken, newApi } from './support.js';
+
+describeEachBackend('Management API: roles and permissions', (backend) => {
+  let t: TestApp;
+  let call: Call;
+  let api: Api;
+  let userId: string;
+
+  const perm = (permission_name: string, id = api.identifier) => ({
+    resource_server_identifier: id,
+    permission_name,
+  });
+
+  beforeAll(async () => {
+    t = await startTestApp(backend);
+    call = caller(t, (await managementToken(t)).token);
+    api = await newApi(t);
+    userId = (await newUser(t)).user.id;
+  });
+  afterAll(async () => t?.close());
+
+  it('creates, reads, renames, lists (name_filter, include_totals) and deletes roles', async () => {
+    const created = await call('POST', '/roles', { body: { name: 'Support 100%', description: 'Helps' } });
+    expectStatus(created, 200);
+    expect(created.body).toEqual({
+      id: expect.stringMatching(/^rol_/),
+      name: 'Support 100%',
+      description: 'Helps',
+    });
+    const id = created.body.id as string;
+    expectStatus(await call('POST', '/roles', { body: { name: 'Support 100%' } }), 409);
+    expectStatus(await call('POST', '/roles', { body: { description: 'no name' } }), 400);
+    const renamed = await call('PATCH', `/roles/${id}`, { body: { name: 'Support' } });
+    expect(renamed.body).toMatchObject({ id, name: 'Support', description: 'Helps' });
+    expect((await call('GET', `/roles/${id}`)).body.name).toBe('Support');
+    const filtered = await call('GET', '/roles', { query: { name_filter: 'SUPP', include_totals: true } });
+    expect(filtered.body).toMatchObject({ start: 0, limit: 50, total: 1, roles: [{ id, name: 'Support' }] });
+    expect((await call('GET', '/roles', { query: { name_filter: '%' } })).body).toEqual([]);
+    const all = await call('GET', '/roles');
+    expect(all.body.map((r: { name: string }) => r.name)).toEqual(['Sesame Admin', 'Support']);
+    expectStatus(await call('DELETE', `/roles/${id}`), 200);
+    expectStatus(await call('GET', `/roles/${id}`), 404);
+    expectStatus(await call('DELETE', `/roles/${id}`), 404);
+  });
+
+  it('keeps Sesame Admin: not deletable, not renamable, no permission taken away', async () => {
+    expectStatus(await call('DELETE', `/roles/${ADMIN_ROLE_ID}`), 403);
+    expectStatus(await call('PATCH', `/roles/${ADMIN_ROLE_ID}`, { body: { name: 'Mine' } }), 403);
+    const body = { permissions: [perm('read:users', managementIdentifier(t.issuer))] };
+    expectStatus(await call('DELETE', `/roles/${ADMIN_ROLE_ID}/permissions`, { body }), 403);
+    const perms = await call('GET', `/roles/${ADMIN_ROLE_ID}/permissions`, { query: { per_page: 100 } });
+    expect(perms.body.map((p: { permission_name: string }) => p.permission_name)).toEqual(
+      expect.arrayContaining(['read:users', 'create:roles', 'read:logs']),
+    );
+  });
+
+  it("gives and takes a role's permissions, each a scope of its API", async () => {
+    const role = (await call('POST', '/roles', { body: { name: 'Writer' } })).body.id as string;
+    const body = { permissions: [perm('write:things'), perm('read:things'), perm('read:things')] };
+    expectStatus(await call('POST', `/roles/${role}/permissions`, { body }), 201);
+    const listed = await call('GET', `/roles/${role}/permissions`, { query: { include_totals: true } });
+    expect(listed.body).toMatchObject({ total: 2 });
+    expect(listed.body.permissions).toEqual([
+      {
+        resource_server_identifier: api.identifier,
+        permission_name: 'read:things',
+        resource_server_name: api.name,
+        description: 'Read things',
+      },
+      {
+        resource_server_identifier: api.identifier,
+        permission_name: 'write:things',
+        resource_server_name: api.name,
+        description: 'Write things',
+      },
+    ]);
+    const bad = await call('POST', `/roles/${role}/permissions`, {
+      body: { permissions: [perm('fly:things')] },
+    });
+    expectStatus(bad, 400);
+    expect(bad.body.message).toContain('fly:things');
+    const noApi = await call('POST', `/roles/${role}/permissions`, {
+      body: { permissions: [perm('x', 'https://nowhere.test')] },
+    });
+    expectStatus(noApi, 400);
+    expectStatus(await call('POST', `/roles/${role}/permissions`, { body: { permissions: [] } }), 400);
+    expectStatus(await call('POST', '/roles/rol_none/permissions', { body }), 404);
+    expectStatus(
+      await call('DELETE', `/roles/${role}/permissions`, { body: { permissions: [perm('write:things')] } }),
+      200,
+    );
+    expect((await call('GET', `/roles/${role}/permissions`)).body).toHaveLength(1);
+  });
+
+  it('assigns users to roles both ways and lists them (page and checkpoint)', async () => {
+    const role = (await call('POST', '/roles', { body: { name: 'Members' } })).body.id as string;
+    const others = [];
+    for (let i = 0; i < 3; i++) others.push((await newUser(t, { name: `Member ${i}` })).user.id);
+    expectStatus(await call('POST', `/roles/${role}/users`, { body: { users: others } }), 200);
+    expectStatus(await call('POST', `/users/${userId}/roles`, { body: { roles: [role] } }), 204);
+    const bad = await call('POST', `/roles/${role}/users`, { body: { users: ['usr_nobody'] } });
+    expectStatus(bad, 400);
+    expectStatus(await call('POST', `/users/${userId}/roles`, { body: { roles: ['rol_nothing'] } }), 400);
+    expectStatus(await call('POST', '/users/usr_nobody/roles', { body: { roles: [role] } }), 404);
+    const first = await call('GET', `/roles/${role}/users`, { query: { take: 2 } });
+    expect(first.body.users).toHaveLength(2);
+    const rest = await call('GET', `/roles/${role}/users`, { query: { take: 2, from: first.body.next } });
+    expect(rest.body.users).toHaveLength(2);
+    const ids = [...first.body.users, ...rest.body.users].map((u: { user_id: string }) => u.user_id);
+    expect(ids.sort()).toEqual([...others, userId].sort());
+    const paged = await call('GET', `/roles/${role}/users`, { query: { include_totals: true, per_page: 3 } });
+    expect(paged.body).toMatchObject({ total: 4, limit: 3 });
+    expect(paged.body.users[0]).toEqual(
+      expect.objectContaining({ user_id: expect.any(String), email: expect.any(String) }),
+    );
+    const mine = await call('GET', `/users/${userId}/roles`, { query: { include_totals: true } });
+    expect(mine.body).toMatchObject({ total: 1, roles: [{ id: role, name: 'Members' }] });
+    expectStatus(await call('DELETE', `/users/${userId}/roles`, { body: { roles: [role] } }), 204);
+    expect((await call('GET', `/users/${userId}/roles`)).body).toEqual([]);
+  });
+
+  it("lists a user's permissions with their sources (DIRECT, ROLE)", async () => {
+    const role = (await call('POST', '/roles', { body: { name: 'Readers' } })).body.id as string;
+    await call('POST', `/roles/${role}/permissions`, { body: { permissions: [perm('read:things')] } });
+    await call('POST', `/users/${userId}/roles`, { body: { roles: [role] } });
+    const body = { permissions: [perm('read:things'), perm('write:things')] };
+    expectStatus(await call('POST', `/users/${userId}/permissions`, { body }), 201);
+    const listed = await call('GET', `/users/${userId}/permissions`);
+    expectStatus(listed, 200);
+    const byName = Object.fromEntries(
+      listed.body.map((p: { permission_name: string }) => [p.permission_name, p]),
+    );
+    expect(byName['read:things'].sources).toEqual(
+      expect.arrayContaining([
+        { source_id: '', source_name: '', source_type: 'DIRECT' },
+        { source_id: role, source_name: 'Readers', source_type: 'ROLE' },
+      ]),
+    );
+    expect(byName['write:things'].sources).toEqual([
+      { source_id: '', source_name: '', source_type: 'DIRECT' },
+    ]);
+    expectStatus(await call('DELETE', `/users/${userId}/permissions`, { body }), 204);
+    const after = await call('GET', `/users/${userId}/permissions`, { query: { include_totals: true } });
+    expect(after.body).toMatchObject({ total: 1, permissions: [{ permission_name: 'read:things' }] });
+    expectStatus(await call('GET', '/users/usr_nobody/permissions'), 404);
+  });
+
+  it('sets enforce_policies, token_dialect and subject_type_authorization on APIs', async () => {
+    const changed = await call('PATCH', `/resource-servers/${api.id}`, {
+      body: {
+        enforce_policies: true,
+        token_dialect: 'access_token_authz',
+        subject_type_authorization: { user: { policy: 'require_client_grant' } },
+      },
+    });
+    expectStatus(changed, 200);
+    expect(changed.body).toMatchObject({
+      enforce_policies: true,
+      token_dialect: 'access_token_authz',
+      subject_type_authorization: {
+        user: { policy: 'require_client_grant' },
+        client: { policy: 'require_client_grant' },
+      },
+    });
+    const bad = await call('PATCH', `/resource-servers/${api.id}`, { body: { token_dialect: 'jwt' } });
+    expectStatus(bad, 400);
+    const sys = managementIdentifier(t.issuer);
+    expectStatus(
+      await call('PATCH', `/resource-servers/${encodeURIComponent(sys)}`, {
+        body: { enforce_policies: false },
+      }),
+      403,
+    );
+  });
+
+  describe("a person's own token for the Management API", () => {
+    it('carries only what their roles give; without Sesame Admin there is none', async () => {
+      const app = await t.createApp({
+        name: 'Console-like',
+        type: 'web',
+        callbacks: [CALLBACK],
+        skipConsent: true,
+      });
+      const admin = await newUser(t);
+      await call('POST', `/users/${admin.user.id}/roles`, { body: { roles: [ADMIN_ROLE_ID] } });
+      const audience = managementIdentifier(t.issuer);
+      const { tokens } = await webSignIn(browser(t, admin.creds), await webConfig(t, app), {
+        scope: 'openid read:users read:roles',
+        audience,
+      });
+      const claims = decodeJwt(tokens.access_token).payload;
+      expect(claims.scope).toBe('openid read:users read:roles');
+      expect(claims.permissions).toEqual(expect.arrayContaining(['read:users', 'delete:roles']));
+      const mine = caller(t, tokens.access_token);
+      expectStatus(await mine('GET', '/users'), 200);
+      expectStatus(await mine('DELETE', `/roles/${ADMIN_ROLE_ID}`), 403);
+
+      const plain = await newUser(t);
+      const flow = await browser(t, plain.creds).signIn(
+        new URL(
+          `${t.issuer}/authorize?${new URLSearchParams({ response_type: 'code', client_id: app.clientId, redirect_uri: CALLBACK, scope: 'openid read:users', audience, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`,
+        ),
+      );
+      expect(flow.location?.searchParams.get('error')).toBe('access_denied');
+    });
+  });
+});

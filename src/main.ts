@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { adminCommand } from './cli/admin.js';
 import { apisCommand } from './cli/apis.js';
 import { appsCommand } from './cli/apps.js';
 import { keysCommand } from './cli/keys.js';
@@ -24,6 +25,7 @@ keysCommand(program);
 usersCommand(program);
 settingsCommand(program);
 rolesCommand(program);
+adminCommand(program);
 logsCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { ensureConsoleApp } from './admin/console.js';
 import { TenantSettingsCache } from './admin/settings.js';
 import { ensureManagementApi } from './admin/system.js';
 import type { Config } from './config/schema.js';
@@ -44,6 +45,7 @@ export async function openRuntime(
     applied = await storage.migrate();
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     await ensureManagementApi(storage, clock, config.issuer, opts.server === true);
+    if (opts.server) await ensureConsoleApp(storage, clock, config.issuer, encryptionKey);
   } catch (err) {
     await storage.close();
     throw err;

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { consoleApp } from './console/index.js';
 import type { AppEnv, Deps } from './http/context.js';
 import { handleError } from './http/error-handler.js';
 import { requestLog } from './http/middleware/request-log.js';
@@ -30,6 +31,11 @@ export function createServer(deps: Deps): Hono<AppEnv> {
     });
   }
   app.route('/api/v2', managementApi(deps));
+  app.route(
+    '/console',
+    consoleApp(deps, async (request, env) => app.fetch(request, env)),
+  );
+  app.get('/', (c) => c.redirect('/console', 302));
   app.notFound((c) =>
     jsonNoStore(c, { error: 'not_found', error_description: `no route for ${c.req.path}` }, 404),
   );

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import type { Command } from 'commander';
+import { createAdmin, hasAdmin, issueSetupToken } from '../admin/console.js';
 import { ConfigError } from '../config/load.js';
 import { startRetention } from '../events/retention.js';
-import { openRuntime } from '../runtime.js';
+import { openRuntime, type Runtime } from '../runtime.js';
 import { createServer } from '../server.js';
 import { commandConfig, fail } from './context.js';
 
@@ -29,6 +30,12 @@ export function startCommand(program: Command): void {
         fail(err);
       }
       const { config, logger } = rt;
+      try {
+        await firstAdmin(rt);
+      } catch (err) {
+        await rt.storage.close();
+        fail(err);
+      }
       const stopRetention = startRetention(rt.storage.logs, rt.clock, config.logs.retentionDays, logger);
       const app = createServer(rt);
       const options = { fetch: app.fetch, port: config.port, hostname: config.host };
@@ -71,6 +78,23 @@ export function startCommand(program: Command): void {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/**
+ * Until somebody holds Sesame Admin: SESAME_ADMIN_EMAIL + SESAME_ADMIN_PASSWORD make the first
+ * admin; without them a one-time setup link (valid one hour) is logged.
+ */
+async function firstAdmin(rt: Runtime): Promise<void> {
+  if (await hasAdmin(rt.storage)) return;
+  const { email, password } = rt.config.admin;
+  if (email && password) {
+    const admin = await createAdmin(rt.storage, rt.clock, { email, password });
+    rt.logger.info({ admin: admin.email }, 'first admin created from SESAME_ADMIN_EMAIL');
+    return;
+  }
+  const token = await issueSetupToken(rt.storage, rt.clock);
+  const link = `${rt.config.issuer.replace(/\/+$/, '')}/console/setup?token=${token}`;
+  rt.logger.warn({ setup: link }, `No admin yet: open ${link} within an hour to create the first one`);
 }
 
 /** The PEM files of SESAME_TLS_CERT and SESAME_TLS_KEY; a missing file stops start-up naming it. */

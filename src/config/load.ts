@@ -32,6 +32,10 @@ function fromEnv(env: Env): Record<string, unknown> {
   set(tls, 'cert', env.SESAME_TLS_CERT);
   set(tls, 'key', env.SESAME_TLS_KEY);
   if (Object.keys(tls).length > 0) out.tls = tls;
+  const admin: Record<string, unknown> = {};
+  set(admin, 'email', env.SESAME_ADMIN_EMAIL);
+  set(admin, 'password', env.SESAME_ADMIN_PASSWORD);
+  if (Object.keys(admin).length > 0) out.admin = admin;
   const nested: [string, string, string | undefined][] = [
     ['authorizationCode', 'lifetime', env.SESAME_CODE_LIFETIME],
     ['idToken', 'lifetime', env.SESAME_ID_TOKEN_LIFETIME],

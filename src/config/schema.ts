@@ -62,6 +62,24 @@ export const configSchema = z
         'cert and key go together: set both or neither',
       )
       .prefault({}),
+    admin: z
+      .object({
+        email: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('The first admin, made on a start with none (SESAME_ADMIN_EMAIL).'),
+        password: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("The first admin's password (SESAME_ADMIN_PASSWORD)."),
+      })
+      .refine(
+        (a) => (a.email === undefined) === (a.password === undefined),
+        'email and password go together: set both or neither',
+      )
+      .prefault({}),
     keys: z
       .object({
         algorithms: z

@@ -1,8 +1,11 @@
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 
-/** The cookies Sesame sets: the SSO session and the pending interaction. */
-export type CookieName = 'session' | 'interaction';
+/**
+ * The cookies Sesame sets: the SSO session, the pending interaction, and the console's session
+ * and its sign-in in progress.
+ */
+export type CookieName = 'session' | 'interaction' | 'console' | 'console_signin';
 
 /**
  * Cookie names and attributes: HttpOnly, SameSite=Lax, Path=/; with an https issuer also

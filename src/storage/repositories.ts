@@ -8,6 +8,7 @@ import type {
   AuthorizationCodeRecord,
   ClientGrant,
   Consent,
+  ConsoleSession,
   DeviceCodeRecord,
   InteractionRecord,
   LogEvent,
@@ -333,6 +334,15 @@ export interface DeviceCodeRepository {
   consume(hash: string): Promise<boolean>;
 }
 
+/** The web console's sessions. */
+export interface ConsoleSessionRepository {
+  create(session: ConsoleSession): Promise<void>;
+  get(idHash: string): Promise<ConsoleSession | null>;
+  delete(idHash: string): Promise<void>;
+  /** Forgets sessions that expired before `now`. */
+  deleteExpired(now: number): Promise<void>;
+}
+
 /** All repositories; what a transaction hands its callback. */
 export interface Repositories {
   applications: ApplicationRepository;
@@ -353,6 +363,7 @@ export interface Repositories {
   roles: RoleRepository;
   permissions: PermissionRepository;
   logs: LogRepository;
+  consoleSessions: ConsoleSessionRepository;
 }
 
 /** The storage a server or the CLI runs on. */

@@ -309,4 +309,16 @@ export interface LogEvent {
   details: Record<string, unknown>;
 }
 
+/** A signed-in admin of the web console; their Management API token stays here, encrypted. */
+export interface ConsoleSession {
+  /** SHA-256 of the cookie's value. */
+  idHash: string;
+  userId: string;
+  /** The access token, encrypted with the instance key (keys/encryption.ts). */
+  token: string;
+  csrf: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export type * from './repositories.js';

@@ -189,6 +189,14 @@ export interface Database {
     scope: string | null;
     details: string;
   };
+  console_sessions: {
+    id_hash: string;
+    user_id: string;
+    token: string;
+    csrf: string;
+    created_at: number;
+    expires_at: number;
+  };
   sesame_migrations: {
     name: string;
     applied_at: number;

@@ -6,6 +6,7 @@ import { applicationRepository } from './applications.js';
 import { authorizationCodeRepository } from './authorization-codes.js';
 import { clientGrantRepository } from './client-grants.js';
 import { consentRepository, loginAttemptRepository } from './consents.js';
+import { consoleSessionRepository } from './console-sessions.js';
 import { deviceCodeRepository } from './device-codes.js';
 import { logRepository } from './logs.js';
 import { permissionRepository } from './permissions.js';
@@ -38,5 +39,6 @@ export function repositories(db: Kysely<Database>, dialect: 'sqlite' | 'postgres
     roles: roleRepository(db),
     permissions: permissionRepository(db),
     logs: logRepository(db),
+    consoleSessions: consoleSessionRepository(db),
   };
 }

@@ -1,0 +1,29 @@
+import { Hono } from 'hono';
+import type { AppEnv, Deps } from '../http/context.js';
+import { Cookies } from '../http/cookies.js';
+import { consoleAsset } from './assets.js';
+import type { ServerFetch } from './management.js';
+import { dashboardPages } from './pages/dashboard.js';
+import { logPages } from './pages/logs.js';
+import { consoleRouter } from './router.js';
+import { setupRoutes } from './setup.js';
+import { consoleCallbackEndpoint, consoleLogin, consoleLogout } from './signin.js';
+
+/**
+ * The web console (`/console`): a first-party application of Sesame that signs admins in
+ * through /authorize and does every read and write through the Management API with the admin's
+ * own token (kept on the server). Pages are server-rendered; htmx only speeds them up.
+ */
+export function consoleApp(deps: Deps, fetch: ServerFetch): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const cookies = new Cookies(deps.config.issuer);
+  app.get('/assets/:name', consoleAsset);
+  app.get('/login', consoleLogin(deps, cookies));
+  app.get('/callback', consoleCallbackEndpoint(deps, cookies, fetch));
+  setupRoutes(app, deps);
+  const router = consoleRouter(app, deps, cookies, fetch);
+  router.post('/logout', (c, admin) => consoleLogout(deps, cookies, c, admin.idToken));
+  dashboardPages(router);
+  logPages(router);
+  return app;
+}

@@ -1,0 +1,143 @@
+import type { Context } from 'hono';
+import type { Child } from 'hono/jsx';
+import { randomToken } from '../util/crypto.js';
+import type { Admin } from './session.js';
+
+const CSS = `
+:root{--pico-font-size:95%}body>header,body>main,body>footer{padding-block:.5rem}
+nav.console ul:first-child li a{font-weight:700}nav.console a[aria-current=page]{text-decoration:underline}
+.field-error{color:var(--pico-del-color);font-size:.9em;margin-top:-.5rem}.flash{padding:.75rem;border-radius:.5rem;background:var(--pico-ins-color);color:#fff}
+.alert{padding:.75rem;border-radius:.5rem;background:var(--pico-del-color);color:#fff}.secret{font-family:monospace;word-break:break-all}
+table{font-size:.92em}td,th{word-break:break-word}.muted{color:var(--pico-muted-color)}.inline{display:inline}
+.inline button{padding:.25rem .6rem;margin:0;width:auto}.row{display:flex;gap:1rem;flex-wrap:wrap}.row>*{flex:1 1 14rem}
+pre{white-space:pre-wrap;word-break:break-all}.bars{display:flex;align-items:flex-end;gap:2px;height:120px}
+.bars span{flex:1;background:var(--pico-primary);min-height:1px}.bars span.f{background:var(--pico-del-color)}
+`;
+
+const NAV: [string, string][] = [
+  ['/console', 'Dashboard'],
+  ['/console/applications', 'Applications'],
+  ['/console/apis', 'APIs'],
+  ['/console/users', 'Users'],
+  ['/console/roles', 'Roles'],
+  ['/console/logs', 'Logs'],
+  ['/console/keys', 'Signing keys'],
+  ['/console/settings', 'Settings'],
+];
+
+/**
+ * Headers of every console page: a strict CSP (the console's own script and style files, the
+ * nonce for its small inline style, no framing, forms only to itself), no caching.
+ */
+export function consoleHeaders(nonce: string): Record<string, string> {
+  return {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Security-Policy': `default-src 'none'; style-src 'self' 'nonce-${nonce}'; script-src 'self'; img-src 'self' data: https:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'same-origin',
+    'Cache-Control': 'no-store',
+  };
+}
+
+interface Frame {
+  title: string;
+  admin?: Admin;
+  /** The path of the section, for the navigation's current page. */
+  section?: string;
+  flash?: string;
+  children: Child;
+}
+
+function Shell(props: Frame & { nonce: string }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false}' />
+        <title>{`${props.title} · Sesame Console`}</title>
+        <link rel="stylesheet" href="/console/assets/pico.min.css" />
+        <style nonce={props.nonce}>{CSS}</style>
+        <script src="/console/assets/htmx.min.js" defer />
+      </head>
+      <body hx-boost="true">
+        <header class="container">
+          <nav class="console">
+            <ul>
+              <li>
+                <a href="/console">Sesame</a>
+              </li>
+            </ul>
+            {props.admin ? (
+              <ul>
+                <li class="muted">{props.admin.user.email}</li>
+                <li>
+                  <form method="post" action="/console/logout" class="inline">
+                    <input type="hidden" name="csrf" value={props.admin.csrf} />
+                    <button type="submit" class="secondary outline">
+                      Sign out
+                    </button>
+                  </form>
+                </li>
+              </ul>
+            ) : null}
+          </nav>
+          {props.admin ? (
+            <nav class="console" aria-label="Sections">
+              <ul>
+                {NAV.map(([href, label]) => (
+                  <li>
+                    <a href={href} {...(props.section === href ? { 'aria-current': 'page' } : {})}>
+                      {label}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+          ) : null}
+        </header>
+        <main class="container">
+          {props.flash ? (
+            <p class="flash" role="status">
+              {props.flash}
+            </p>
+          ) : null}
+          {props.children}
+        </main>
+      </body>
+    </html>
+  );
+}
+
+/** Renders a console page with its headers. */
+export function consolePage(c: Context, frame: Frame, status = 200): Response {
+  const nonce = randomToken(16);
+  const html = `<!doctype html>${Shell({ ...frame, nonce }).toString()}`;
+  return c.newResponse(html, status as 200, consoleHeaders(nonce));
+}
+
+/** The hidden CSRF field of every console form. */
+export const Csrf = (props: { admin: Admin }) => <input type="hidden" name="csrf" value={props.admin.csrf} />;
+
+/** A message under a form field, when the API's answer named that field. */
+export function FieldError(props: { error?: { field?: string; message: string } | undefined; name: string }) {
+  if (!props.error || props.error.field !== props.name) return null;
+  return (
+    <p class="field-error" id={`${props.name}-error`} role="alert">
+      {props.error.message}
+    </p>
+  );
+}
+
+/** The API's message above a form, when it names no field of it. */
+export function FormError(props: {
+  error?: { field?: string; message: string } | undefined;
+  fields: string[];
+}) {
+  if (!props.error || (props.error.field && props.fields.includes(props.error.field))) return null;
+  return (
+    <p class="alert" role="alert">
+      {props.error.message}
+    </p>
+  );
+}

@@ -1,0 +1,106 @@
+import { consolePage } from '../layout.js';
+import type { ManagementCalls } from '../management.js';
+import type { ConsoleRouter } from '../router.js';
+import { LogTable, type LogView } from './logs.js';
+
+const DAY = 86_400_000;
+const SIGN_INS = 'type:s';
+const FAILURES = 'type:(f OR fp OR fu OR limit_wc)';
+
+async function total(api: ManagementCalls, path: string): Promise<number> {
+  const sep = path.includes('?') ? '&' : '?';
+  const page = await api.get<{ total: number }>(`${path}${sep}include_totals=true&per_page=1`);
+  return page.total;
+}
+
+/** Sign-ins and failures of each of the last 30 days (UTC), oldest first. */
+async function perDay(api: ManagementCalls, now: number) {
+  const today = Math.floor(now / DAY) * DAY;
+  const days = Array.from({ length: 30 }, (_, i) => today - (29 - i) * DAY);
+  const count = (q: string, day: number) => {
+    const range = `date:[${new Date(day).toISOString()} TO ${new Date(day + DAY - 1).toISOString()}]`;
+    return total(api, `/logs?q=${encodeURIComponent(`${q} AND ${range}`)}`);
+  };
+  return Promise.all(
+    days.map(async (day) => ({ day, ok: await count(SIGN_INS, day), failed: await count(FAILURES, day) })),
+  );
+}
+
+/** Sign-ins (and, in red, failures) per day as an SVG bar chart: no script, no inline style. */
+function Chart(props: { days: { day: number; ok: number; failed: number }[] }) {
+  const max = Math.max(1, ...props.days.map((d) => d.ok + d.failed));
+  const w = 12;
+  return (
+    <svg
+      viewBox={`0 0 ${props.days.length * w} 100`}
+      role="img"
+      aria-label="Sign-ins and failures per day, last 30 days"
+      width="100%"
+      height="140"
+    >
+      {props.days.map((d, i) => {
+        const okH = (d.ok / max) * 100;
+        const failH = (d.failed / max) * 100;
+        const date = new Date(d.day).toISOString().slice(0, 10);
+        return (
+          <g>
+            <title>{`${date}: ${d.ok} sign-ins, ${d.failed} failures`}</title>
+            <rect x={i * w + 1} y={100 - okH - failH} width={w - 2} height={okH} fill="#1095c1" />
+            <rect x={i * w + 1} y={100 - failH} width={w - 2} height={failH} fill="#c62828" />
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
+/** GET /console: counts, sign-ins and failures per day for 30 days, the latest events. */
+export function dashboardPages(router: ConsoleRouter): void {
+  router.get('/', async (c, admin) => {
+    const { api } = admin;
+    const [apps, apis, users, days, latest] = await Promise.all([
+      total(api, '/clients'),
+      total(api, '/resource-servers'),
+      total(api, '/users'),
+      perDay(api, Date.now()),
+      api.get<LogView[]>('/logs?per_page=10'),
+    ]);
+    const signIns = days.reduce((n, d) => n + d.ok, 0);
+    const failures = days.reduce((n, d) => n + d.failed, 0);
+    return consolePage(c, {
+      title: 'Dashboard',
+      admin,
+      section: '/console',
+      children: (
+        <>
+          <h1>Dashboard</h1>
+          <div class="row">
+            <article>
+              <a href="/console/applications">Applications</a>
+              <h2 id="count-applications">{apps}</h2>
+            </article>
+            <article>
+              <a href="/console/apis">APIs</a>
+              <h2 id="count-apis">{apis}</h2>
+            </article>
+            <article>
+              <a href="/console/users">Users</a>
+              <h2 id="count-users">{users}</h2>
+            </article>
+          </div>
+          <article>
+            <header>
+              Last 30 days: <strong>{signIns}</strong> sign-ins, <strong>{failures}</strong> failed
+            </header>
+            <Chart days={days} />
+          </article>
+          <h2>Latest events</h2>
+          <LogTable events={latest} />
+          <p>
+            <a href="/console/logs">All log events</a>
+          </p>
+        </>
+      ),
+    });
+  });
+}

@@ -1,0 +1,93 @@
+import type { Context, Hono } from 'hono';
+import type { AppEnv, Deps } from '../http/context.js';
+import type { Cookies } from '../http/cookies.js';
+import { consolePage } from './layout.js';
+import { ApiError, type ServerFetch } from './management.js';
+import { type Admin, csrfMatches, endConsoleSession, loadAdmin } from './session.js';
+
+/** A console page: the signed-in admin, and for POST the form (its CSRF token already checked). */
+export type PageHandler = (c: Context<AppEnv>, admin: Admin, form: URLSearchParams) => Promise<Response>;
+
+/** Registers console pages; each runs only for a signed-in admin. */
+export interface ConsoleRouter {
+  get(path: string, handler: PageHandler): void;
+  post(path: string, handler: PageHandler): void;
+}
+
+/** Reads a form body (empty values kept: clearing a field is a change), at most `limit` bytes. */
+async function readConsoleForm(c: Context, limit: number): Promise<URLSearchParams | null> {
+  if (Number(c.req.header('content-length') ?? 0) > limit) return null;
+  const text = await c.req.text();
+  return text.length > limit ? null : new URLSearchParams(text);
+}
+
+export const seeOther = (c: Context, to: string) =>
+  c.body(null, 303, { Location: to, 'Cache-Control': 'no-store' });
+
+/**
+ * The router of the console's pages: no admin → sign in (then back here); a POST without the
+ * session's CSRF token → 403; an API refusal for lack of a permission → a page that says which;
+ * an expired token → sign in again.
+ */
+export function consoleRouter(
+  app: Hono<AppEnv>,
+  deps: Deps,
+  cookies: Cookies,
+  fetch: ServerFetch,
+): ConsoleRouter {
+  const wrap =
+    (handler: PageHandler) =>
+    async (c: Context<AppEnv>): Promise<Response> => {
+      const admin = await loadAdmin(deps, cookies, c, fetch);
+      const back = `/console/login?return=${encodeURIComponent(new URL(c.req.url).pathname)}`;
+      if (!admin) return seeOther(c, c.req.method === 'GET' ? back : '/console/login');
+      let form = new URLSearchParams();
+      if (c.req.method === 'POST') {
+        const read = await readConsoleForm(c, deps.config.bodyLimit);
+        if (!read)
+          return consolePage(c, { title: 'Too large', admin, children: <p>The form is too large.</p> }, 413);
+        if (!csrfMatches(admin, read.get('csrf') ?? undefined)) {
+          return consolePage(
+            c,
+            {
+              title: 'Forbidden',
+              admin,
+              children: (
+                <p class="alert">The form could not be verified (CSRF). Reload the page and try again.</p>
+              ),
+            },
+            403,
+          );
+        }
+        form = read;
+      }
+      try {
+        return await handler(c, admin, form);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) {
+          await endConsoleSession(deps, cookies, c);
+          return seeOther(c, back);
+        }
+        if (err instanceof ApiError && (err.status === 403 || err.status === 404)) {
+          return consolePage(
+            c,
+            {
+              title: err.status === 403 ? 'Not allowed' : 'Not found',
+              admin,
+              children: (
+                <p class="alert" role="alert">
+                  {err.message}
+                </p>
+              ),
+            },
+            err.status,
+          );
+        }
+        throw err;
+      }
+    };
+  return {
+    get: (path, handler) => app.get(path, wrap(handler)),
+    post: (path, handler) => app.post(path, wrap(handler)),
+  };
+}

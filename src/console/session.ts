@@ -1,0 +1,81 @@
+import type { Context } from 'hono';
+import type { Deps } from '../http/context.js';
+import type { Cookies } from '../http/cookies.js';
+import { decrypt, encrypt } from '../keys/encryption.js';
+import type { User } from '../storage/types.js';
+import { randomToken, safeEqual, sha256 } from '../util/crypto.js';
+import { ManagementCalls, type ServerFetch } from './management.js';
+
+/** The tokens a console session holds for its admin (never sent to the browser). */
+interface Tokens {
+  access_token: string;
+  id_token?: string;
+}
+
+/** A signed-in admin: who, the form token of their session, and the Management API as them. */
+export interface Admin {
+  user: User;
+  csrf: string;
+  idToken?: string;
+  api: ManagementCalls;
+}
+
+const aad = (idHash: string) => `console-session:${idHash}`;
+
+/** Starts a console session for `userId` holding `tokens` until `expiresIn` seconds from now. */
+export async function startConsoleSession(
+  deps: Deps,
+  cookies: Cookies,
+  c: Context,
+  userId: string,
+  tokens: Tokens,
+  expiresIn: number,
+): Promise<void> {
+  const value = randomToken(32);
+  const idHash = sha256(value);
+  const now = deps.clock.now();
+  await deps.storage.consoleSessions.deleteExpired(now);
+  await deps.storage.consoleSessions.create({
+    idHash,
+    userId,
+    token: encrypt(deps.encryptionKey, JSON.stringify(tokens), aad(idHash)),
+    csrf: randomToken(24),
+    createdAt: now,
+    expiresAt: now + expiresIn,
+  });
+  cookies.set(c, 'console', value, expiresIn);
+}
+
+/** The signed-in admin of this browser, or null (no cookie, expired, or the user is gone or blocked). */
+export async function loadAdmin(
+  deps: Deps,
+  cookies: Cookies,
+  c: Context,
+  fetch: ServerFetch,
+): Promise<Admin | null> {
+  const value = cookies.get(c, 'console');
+  if (!value) return null;
+  const idHash = sha256(value);
+  const session = await deps.storage.consoleSessions.get(idHash);
+  if (!session || session.expiresAt <= deps.clock.now()) return null;
+  const user = await deps.storage.users.get(session.userId);
+  if (!user || user.blocked) return null;
+  const tokens = JSON.parse(decrypt(deps.encryptionKey, session.token, aad(idHash))) as Tokens;
+  return {
+    user,
+    csrf: session.csrf,
+    ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
+    api: ManagementCalls.for(c, fetch, deps.config.issuer, tokens.access_token),
+  };
+}
+
+/** Ends this browser's console session. */
+export async function endConsoleSession(deps: Deps, cookies: Cookies, c: Context): Promise<void> {
+  const value = cookies.get(c, 'console');
+  if (value) await deps.storage.consoleSessions.delete(sha256(value));
+  cookies.clear(c, 'console');
+}
+
+/** A form's CSRF token must be the session's own. */
+export const csrfMatches = (admin: Admin, sent: string | undefined): boolean =>
+  sent !== undefined && safeEqual(admin.csrf, sent);

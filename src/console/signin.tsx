@@ -1,0 +1,147 @@
+import type { Context } from 'hono';
+import { CONSOLE_CLIENT_ID, consoleCallback, consoleSecret } from '../admin/console.js';
+import { MANAGEMENT_SCOPES, managementIdentifier } from '../admin/system.js';
+import type { Deps } from '../http/context.js';
+import type { Cookies } from '../http/cookies.js';
+import { decrypt, encrypt } from '../keys/encryption.js';
+import { verifyJwt } from '../tokens/jwt.js';
+import { randomToken, sha256 } from '../util/crypto.js';
+import { consolePage } from './layout.js';
+import type { ServerFetch } from './management.js';
+import { endConsoleSession, startConsoleSession } from './session.js';
+
+/** What the console remembers between sending the admin to /authorize and the callback. */
+interface Pending {
+  state: string;
+  nonce: string;
+  verifier: string;
+  returnTo: string;
+}
+
+const PENDING_AAD = 'console-signin';
+const redirect = (c: Context, to: string) => c.body(null, 303, { Location: to, 'Cache-Control': 'no-store' });
+
+/** Only a console path may be returned to (never another site). */
+const safeReturn = (path: string | undefined) =>
+  path && /^\/console(\/[\w\-./?=&%]*)?$/.test(path) && !path.includes('//') ? path : '/console';
+
+/**
+ * GET /console/login: the console signs its admin in like any application of Sesame, through
+ * /authorize with code + PKCE (RFC 7636) for the Management API, state and nonce kept in an
+ * encrypted HttpOnly cookie.
+ */
+export function consoleLogin(deps: Deps, cookies: Cookies) {
+  return (c: Context) => {
+    const pending: Pending = {
+      state: randomToken(16),
+      nonce: randomToken(16),
+      verifier: randomToken(32),
+      returnTo: safeReturn(c.req.query('return')),
+    };
+    cookies.set(c, 'console_signin', encrypt(deps.encryptionKey, JSON.stringify(pending), PENDING_AAD), 900);
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: CONSOLE_CLIENT_ID,
+      redirect_uri: consoleCallback(deps.config.issuer),
+      scope: ['openid', 'profile', 'email', ...Object.keys(MANAGEMENT_SCOPES)].join(' '),
+      audience: managementIdentifier(deps.config.issuer),
+      state: pending.state,
+      nonce: pending.nonce,
+      code_challenge: sha256(pending.verifier),
+      code_challenge_method: 'S256',
+    });
+    return redirect(c, `/authorize?${q}`);
+  };
+}
+
+function NoAccess(props: { reason: string }) {
+  return (
+    <article>
+      <h1>No access</h1>
+      <p>{props.reason}</p>
+      <p>
+        Ask an administrator to give you the <strong>Sesame Admin</strong> role, or{' '}
+        <a href="/oidc/logout">sign out</a> and sign in as someone else.
+      </p>
+    </article>
+  );
+}
+
+/** A page that says sign-in to the console did not work. */
+export const noAccessPage = (c: Context, reason: string, status = 403) =>
+  consolePage(c, { title: 'No access', children: <NoAccess reason={reason} /> }, status);
+
+/**
+ * GET /console/callback: checks state, exchanges the code at Sesame's own token endpoint
+ * (in-process, as the console application), checks the ID token's nonce, and keeps the
+ * tokens server-side in a new console session. access_denied (the person holds no Management
+ * API permission) is the "no access" page.
+ */
+export function consoleCallbackEndpoint(deps: Deps, cookies: Cookies, fetch: ServerFetch) {
+  return async (c: Context) => {
+    const sealed = cookies.get(c, 'console_signin');
+    cookies.clear(c, 'console_signin');
+    let pending: Pending | null = null;
+    try {
+      pending = sealed ? (JSON.parse(decrypt(deps.encryptionKey, sealed, PENDING_AAD)) as Pending) : null;
+    } catch {
+      pending = null;
+    }
+    if (!pending || c.req.query('state') !== pending.state) return redirect(c, '/console/login');
+    const error = c.req.query('error');
+    if (error === 'access_denied')
+      return noAccessPage(c, 'You are signed in, but you hold no permission of the Sesame Management API.');
+    const code = c.req.query('code');
+    if (error || !code)
+      return noAccessPage(c, `Sign-in failed: ${c.req.query('error_description') ?? error}`, 400);
+    const res = await fetch(
+      new Request(`${deps.config.issuer.replace(/\/+$/, '')}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: consoleCallback(deps.config.issuer),
+          code_verifier: pending.verifier,
+          client_id: CONSOLE_CLIENT_ID,
+          client_secret: consoleSecret(deps.encryptionKey),
+        }),
+      }),
+    );
+    const tokens = (await res.json()) as {
+      access_token?: string;
+      id_token?: string;
+      expires_in?: number;
+      error_description?: string;
+    };
+    if (res.status !== 200 || !tokens.access_token || !tokens.id_token)
+      return noAccessPage(c, `Sign-in failed: ${tokens.error_description ?? res.status}`, 400);
+    const claims = verifyJwt(tokens.id_token, (kid) => deps.keys.verifier(kid))?.payload;
+    if (!claims || claims.nonce !== pending.nonce || typeof claims.sub !== 'string')
+      return noAccessPage(c, 'Sign-in failed: the ID token did not match this sign-in.', 400);
+    await startConsoleSession(
+      deps,
+      cookies,
+      c,
+      claims.sub,
+      { access_token: tokens.access_token, id_token: tokens.id_token },
+      tokens.expires_in ?? 3600,
+    );
+    return redirect(c, pending.returnTo);
+  };
+}
+
+/**
+ * POST /console/logout (its CSRF checked by the caller): ends the console session, then the
+ * single sign-on session through Sesame's own RP-initiated logout.
+ */
+export async function consoleLogout(deps: Deps, cookies: Cookies, c: Context, idToken?: string) {
+  await endConsoleSession(deps, cookies, c);
+  const base = deps.config.issuer.replace(/\/+$/, '');
+  const q = new URLSearchParams({
+    client_id: CONSOLE_CLIENT_ID,
+    post_logout_redirect_uri: `${base}/console`,
+    ...(idToken ? { id_token_hint: idToken } : {}),
+  });
+  return redirect(c, `/oidc/logout?${q}`);
+}

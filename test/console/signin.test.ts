@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasAdmin, issueSetupToken } from '../../src/admin/console.js';
+import { csrfOf } from '../protocol/sign-in/agent.js';
+import { browser } from '../protocol/sign-in/fixtures.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { describeEachBackend } from '../support/databases.js';
+import { open, signedInAdmin, signedInNobody } from './support.js';
+
+describeEachBackend('console: first admin, sign-in, no access, sign-out', (backend) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(backend);
+  });
+  afterAll(async () => t?.close());
+
+  it('the setup link makes the first admin once; a mistake leaves it usable', async () => {
+    expect(await hasAdmin(t.rt.storage)).toBe(false);
+    const token = await issueSetupToken(t.rt.storage, t.clock);
+    const agent = browser(t);
+    const form = await open(agent, `/console/setup?token=${token}`);
+    expect(form.status).toBe(200);
+    expect(form.html).toContain('Create the first admin');
+    const short = await agent.post('/console/setup', {
+      token,
+      email: 'first@example.com',
+      password: 'short',
+    });
+    expect(short.status).toBe(400);
+    expect(await short.text()).toMatch(/password/);
+    const ok = await agent.post('/console/setup', {
+      token,
+      email: 'first@example.com',
+      password: 'correct horse battery',
+    });
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    expect(await hasAdmin(t.rt.storage)).toBe(true);
+    expect((await open(agent, `/console/setup?token=${token}`)).status).toBe(400);
+    const again = await agent.post('/console/setup', {
+      token,
+      email: 'second@example.com',
+      password: 'correct horse battery',
+    });
+    expect(again.status).toBe(400);
+    expect((await open(agent, '/console/setup?token=forged')).status).toBe(400);
+  });
+
+  it('an admin signs in through /authorize and sees the dashboard; the browser holds no token', async () => {
+    const { agent, dashboard } = await signedInAdmin(t);
+    expect(dashboard).toContain('Dashboard');
+    expect(dashboard).toMatch(/id="count-users">\d+</);
+    for (const value of agent.cookies.values()) expect(value).not.toMatch(/^eyJ/);
+    expect(JSON.stringify([...agent.setCookies])).not.toContain('eyJ');
+    const cookie = agent.setCookies.find((h) => h.includes('sesame_console='));
+    expect(cookie).toMatch(/HttpOnly/i);
+  });
+
+  it('a person without Sesame Admin gets a clear "no access" page', async () => {
+    const { flow } = await signedInNobody(t);
+    expect(flow.response.status).toBe(403);
+    expect(await flow.response.text()).toContain('No access');
+  });
+
+  it('signing out needs the CSRF token and ends the console and SSO sessions', async () => {
+    const { agent, dashboard } = await signedInAdmin(t);
+    expect((await agent.post('/console/logout', {})).status).toBe(403);
+    const out = await agent.post('/console/logout', { csrf: csrfOf(dashboard) });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toMatch(/^\/oidc\/logout\?/);
+    const logout = await agent.get(out.headers.get('location')!);
+    expect(logout.status).toBe(303);
+    expect(logout.headers.get('location')).toBe(`${t.issuer}/console`);
+    const back = await open(agent, '/console');
+    expect(back.status).toBe(303);
+    expect(back.location).toMatch(/^\/console\/login/);
+  });
+
+  it('GET / leads to the console', async () => {
+    const res = await t.fetch(`${t.issuer}/`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/console');
+  });
+
+  describe('assets', () => {
+    it('serves htmx and Pico from Sesame itself', async () => {
+      for (const [name, type] of [
+        ['htmx.min.js', 'javascript'],
+        ['pico.min.css', 'css'],
+      ]) {
+        const res = await t.fetch(`${t.issuer}/console/assets/${name}`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toContain(type);
+      }
+      expect((await t.fetch(`${t.issuer}/console/assets/../package.json`)).status).toBe(404);
+    });
+  });
+});

@@ -37,6 +37,12 @@ function session(req, res) {
   return s;
 }
 
+/** The claims of a JWT access token, for display (the API that receives it verifies it). */
+function accessClaims(token) {
+  const payload = token?.split('.')[1];
+  return payload ? JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) : null;
+}
+
 function html(res, body) {
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
   res.end(`<!doctype html><meta charset="utf-8"><title>Example app</title><body>${body}</body>`);
@@ -53,6 +59,7 @@ createServer(async (req, res) => {
         res,
         `<h1>Hello <span id="email">${esc(s.user.email ?? s.user.sub)}</span></h1>` +
           `<pre id="claims">${esc(JSON.stringify(s.claims, null, 2))}</pre>` +
+          `<h2>Access token</h2><pre id="access-token">${esc(JSON.stringify(accessClaims(s.tokens.access_token), null, 2))}</pre>` +
           `<p id="refresh">${s.tokens.refresh_token ? 'refresh token received' : 'no refresh token'}</p>` +
           '<p><a id="logout" href="/logout">Sign out</a></p>',
       );

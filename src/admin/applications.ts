@@ -177,6 +177,10 @@ export async function listApplications(
 /** Replaces a confidential application's secret; the old one stops working at once. */
 export async function rotateSecret(storage: Storage, clock: Clock, clientId: string): Promise<string> {
   const app = await getApplication(storage, clientId);
+  if (app.isSystem)
+    throw new ForbiddenError(
+      `application ${clientId} is part of Sesame: its secret follows the instance key`,
+    );
   if (app.secretHash === null)
     throw new ValidationError(`application ${clientId} is public and has no secret`);
   const secret = randomToken(32);

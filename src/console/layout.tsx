@@ -54,13 +54,16 @@ function Shell(props: Frame & { nonce: string }) {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false}' />
+        <meta
+          name="htmx-config"
+          content='{"includeIndicatorStyles":false,"allowEval":false,"responseHandling":[{"code":"204","swap":false},{"code":"[234]..","swap":true}]}'
+        />
         <title>{`${props.title} · Sesame Console`}</title>
         <link rel="stylesheet" href="/console/assets/pico.min.css" />
         <style nonce={props.nonce}>{CSS}</style>
         <script src="/console/assets/htmx.min.js" defer />
       </head>
-      <body hx-boost="true">
+      <body>
         <header class="container">
           <nav class="console">
             <ul>

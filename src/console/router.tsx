@@ -68,11 +68,13 @@ export function consoleRouter(
           await endConsoleSession(deps, cookies, c);
           return seeOther(c, back);
         }
-        if (err instanceof ApiError && (err.status === 403 || err.status === 404)) {
+        if (err instanceof ApiError && err.status < 500) {
+          // What a page did not show next to a field: the API's own message, never a 500.
+          const title = err.status === 403 ? 'Not allowed' : err.status === 404 ? 'Not found' : 'Refused';
           return consolePage(
             c,
             {
-              title: err.status === 403 ? 'Not allowed' : 'Not found',
+              title,
               admin,
               children: (
                 <p class="alert" role="alert">

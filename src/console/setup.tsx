@@ -102,9 +102,7 @@ export function setupRoutes(app: Hono<AppEnv>, deps: Deps): void {
         <article>
           <h1>Admin created</h1>
           <p>
-            <a href="/console/login" role="button">
-              Sign in to the console
-            </a>
+            <a href="/console/login">Sign in to the console</a>
           </p>
         </article>
       ),

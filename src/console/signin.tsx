@@ -3,22 +3,15 @@ import { CONSOLE_CLIENT_ID, consoleCallback, consoleSecret } from '../admin/cons
 import { MANAGEMENT_SCOPES, managementIdentifier } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
-import { decrypt, encrypt } from '../keys/encryption.js';
-import { verifyJwt } from '../tokens/jwt.js';
-import { randomToken, sha256 } from '../util/crypto.js';
+import { exchangeCode, newFlow, type PendingFlow, seal, unseal } from './flow.js';
 import { consolePage } from './layout.js';
 import type { ServerFetch } from './management.js';
 import { endConsoleSession, startConsoleSession } from './session.js';
 
 /** What the console remembers between sending the admin to /authorize and the callback. */
-interface Pending {
-  state: string;
-  nonce: string;
-  verifier: string;
+interface Pending extends PendingFlow {
   returnTo: string;
 }
-
-const PENDING_AAD = 'console-signin';
 const redirect = (c: Context, to: string) => c.body(null, 303, { Location: to, 'Cache-Control': 'no-store' });
 
 /** Only a console path may be returned to (never another site). */
@@ -32,13 +25,9 @@ const safeReturn = (path: string | undefined) =>
  */
 export function consoleLogin(deps: Deps, cookies: Cookies) {
   return (c: Context) => {
-    const pending: Pending = {
-      state: randomToken(16),
-      nonce: randomToken(16),
-      verifier: randomToken(32),
-      returnTo: safeReturn(c.req.query('return')),
-    };
-    cookies.set(c, 'console_signin', encrypt(deps.encryptionKey, JSON.stringify(pending), PENDING_AAD), 900);
+    const { challenge, ...flow } = newFlow();
+    const pending: Pending = { ...flow, returnTo: safeReturn(c.req.query('return')) };
+    seal(deps, cookies, c, 'console_signin', pending);
     const q = new URLSearchParams({
       response_type: 'code',
       client_id: CONSOLE_CLIENT_ID,
@@ -47,7 +36,7 @@ export function consoleLogin(deps: Deps, cookies: Cookies) {
       audience: managementIdentifier(deps.config.issuer),
       state: pending.state,
       nonce: pending.nonce,
-      code_challenge: sha256(pending.verifier),
+      code_challenge: challenge,
       code_challenge_method: 'S256',
     });
     return redirect(c, `/authorize?${q}`);
@@ -79,45 +68,24 @@ export const noAccessPage = (c: Context, reason: string, status = 403) =>
  */
 export function consoleCallbackEndpoint(deps: Deps, cookies: Cookies, fetch: ServerFetch) {
   return async (c: Context) => {
-    const sealed = cookies.get(c, 'console_signin');
-    cookies.clear(c, 'console_signin');
-    let pending: Pending | null = null;
-    try {
-      pending = sealed ? (JSON.parse(decrypt(deps.encryptionKey, sealed, PENDING_AAD)) as Pending) : null;
-    } catch {
-      pending = null;
-    }
-    if (!pending || c.req.query('state') !== pending.state) return redirect(c, '/console/login');
+    const pending = unseal<Pending>(deps, cookies, c, 'console_signin');
+    if (!pending) return redirect(c, '/console/login');
     const error = c.req.query('error');
     if (error === 'access_denied')
       return noAccessPage(c, 'You are signed in, but you hold no permission of the Sesame Management API.');
     const code = c.req.query('code');
     if (error || !code)
       return noAccessPage(c, `Sign-in failed: ${c.req.query('error_description') ?? error}`, 400);
-    const res = await fetch(
-      new Request(`${deps.config.issuer.replace(/\/+$/, '')}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: consoleCallback(deps.config.issuer),
-          code_verifier: pending.verifier,
-          client_id: CONSOLE_CLIENT_ID,
-          client_secret: consoleSecret(deps.encryptionKey),
-        }),
-      }),
-    );
-    const tokens = (await res.json()) as {
-      access_token?: string;
-      id_token?: string;
-      expires_in?: number;
-      error_description?: string;
-    };
-    if (res.status !== 200 || !tokens.access_token || !tokens.id_token)
-      return noAccessPage(c, `Sign-in failed: ${tokens.error_description ?? res.status}`, 400);
-    const claims = verifyJwt(tokens.id_token, (kid) => deps.keys.verifier(kid))?.payload;
-    if (!claims || claims.nonce !== pending.nonce || typeof claims.sub !== 'string')
+    const tokens = await exchangeCode(deps, fetch, pending, {
+      code,
+      redirectUri: consoleCallback(deps.config.issuer),
+      clientId: CONSOLE_CLIENT_ID,
+      secret: consoleSecret(deps.encryptionKey),
+    });
+    if (!tokens.access_token || !tokens.id_token)
+      return noAccessPage(c, `Sign-in failed: ${tokens.error_description ?? tokens.error}`, 400);
+    const claims = tokens.claims;
+    if (!claims || typeof claims.sub !== 'string')
       return noAccessPage(c, 'Sign-in failed: the ID token did not match this sign-in.', 400);
     await startConsoleSession(
       deps,

@@ -2,10 +2,10 @@ import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 
 /**
- * The cookies Sesame sets: the SSO session, the pending interaction, and the console's session
- * and its sign-in in progress.
+ * The cookies Sesame sets: the SSO session, the pending interaction, and the console's session,
+ * its sign-in in progress and an application's sign-in it is trying.
  */
-export type CookieName = 'session' | 'interaction' | 'console' | 'console_signin';
+export type CookieName = 'session' | 'interaction' | 'console' | 'console_signin' | 'console_try';
 
 /**
  * Cookie names and attributes: HttpOnly, SameSite=Lax, Path=/; with an https issuer also

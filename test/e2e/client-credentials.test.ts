@@ -217,7 +217,12 @@ describeEachBackend('e2e: sesame start + CLI + client credentials over HTTP', (b
         ['apps', 'authorize', '--api', apiIdentifier, '--scope', 'read', '--', clientId],
         env,
       );
-      expect(grant).toEqual({ client_id: clientId, api: apiIdentifier, scopes: ['read'] });
+      expect(grant).toEqual({
+        client_id: clientId,
+        api: apiIdentifier,
+        scopes: ['read'],
+        subject_type: 'client',
+      });
     });
 
     it('openid-client gets a token that jose verifies against the real jwks_uri', async () => {

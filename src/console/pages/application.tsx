@@ -1,0 +1,296 @@
+import type { Context } from 'hono';
+import type { Child } from 'hono/jsx';
+import type { AppEnv } from '../../http/context.js';
+import { DEVICE_CODE } from '../../protocol/grant-types.js';
+import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { ApiError, type ManagementCalls } from '../management.js';
+import type { Admin } from '../session.js';
+
+export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
+
+/** An application as the Management API returns it (Auth0's client shape). */
+export interface ClientView {
+  client_id: string;
+  name: string;
+  app_type: AppType;
+  is_first_party: boolean;
+  is_system: boolean;
+  callbacks: string[];
+  allowed_logout_urls: string[];
+  web_origins: string[];
+  grant_types: string[];
+  token_endpoint_auth_method: string;
+  jwt_configuration: { alg: string };
+  allow_offline_access: boolean;
+  client_secret?: string;
+}
+type Scope = { value: string; description: string };
+/** An API (resource server) and a client grant, as the Management API returns them. */
+export type ApiView = { identifier: string; name: string; is_system: boolean; scopes: Scope[] };
+export type GrantView = {
+  id: string;
+  client_id: string;
+  audience: string;
+  scope: string[];
+  subject_type: string;
+};
+/** What the application page shows: the application, its client grants, every API. */
+export type AppData = { client: ClientView; grants: GrantView[]; apis: ApiView[] };
+type Err = ApiError | undefined;
+export type Ctx = Context<AppEnv>;
+
+export const TYPE_LABELS: Record<AppType, string> = {
+  regular_web: 'Regular web application',
+  spa: 'Single-page application',
+  native: 'Native application',
+  non_interactive: 'Machine to machine',
+};
+/** Each grant type, what it is for, and the types that may use it (the API enforces the same rule). */
+const GRANTS: [string, string, string][] = [
+  ['authorization_code', 'Authorization code with PKCE: people sign in', 'regular_web spa native'],
+  ['refresh_token', 'Refresh token', 'regular_web spa native'],
+  ['client_credentials', 'Client credentials: it calls APIs as itself', 'regular_web non_interactive'],
+  ['password', 'Password (legacy; trusted first-party apps only)', 'regular_web spa native'],
+  ['implicit', 'Implicit and hybrid (legacy)', 'regular_web spa'],
+  [DEVICE_CODE, 'Device code: TVs and command-line tools', 'regular_web native'],
+];
+const URL_LISTS = [
+  ['callbacks', 'Allowed callback URLs', 'One per line; a redirect_uri must match one exactly.'],
+  ['allowed_logout_urls', 'Allowed logout URLs', 'One per line: where people may go after signing out.'],
+  ['web_origins', 'Allowed web origins', 'One per line, scheme://host[:port], for calls from browsers.'],
+] as const;
+const FIELDS = 'name callbacks allowed_logout_urls web_origins grant_types alg'.split(' ');
+
+export const enc = encodeURIComponent;
+export const appPath = (id: string) => `/console/applications/${enc(id)}`;
+export const idParam = (c: Ctx, name = 'id') => c.req.param(name) ?? '';
+const isPublic = (client: ClientView) => client.token_endpoint_auth_method === 'none';
+
+/** Every API, a hundred a page (the Management API, the oldest, comes first). */
+async function listApis(api: ManagementCalls): Promise<ApiView[]> {
+  const all: ApiView[] = [];
+  for (let page = 0; page < 20 && all.length === page * 100; page++)
+    all.push(...(await api.get<ApiView[]>(`/resource-servers?per_page=100&page=${page}`)));
+  return all;
+}
+
+/** The issuer, from the Management API's identifier (`<issuer>/api/v2/`), never from the Host header. */
+export const issuerOf = (apis: ApiView[]) =>
+  apis.find((a) => a.is_system)?.identifier.replace(/\/api\/v2\/$/, '') ?? '';
+
+const lines = (s: string | null) => (s ?? '').split('\n').flatMap((l) => (l.trim() ? [l.trim()] : []));
+
+/** The application with what the admin typed into the settings form. */
+export const typed = (cl: ClientView, f: URLSearchParams): ClientView => ({
+  ...cl,
+  name: f.get('name') ?? '',
+  callbacks: lines(f.get('callbacks')),
+  allowed_logout_urls: lines(f.get('allowed_logout_urls')),
+  web_origins: lines(f.get('web_origins')),
+  grant_types: f.getAll('grant_types'),
+  is_first_party: f.has('is_first_party'),
+  allow_offline_access: f.has('allow_offline_access'),
+  jwt_configuration: { alg: f.get('alg') ?? cl.jwt_configuration.alg },
+});
+
+/** What PATCH sends: the settings of the application's type (m2m: the first two), the ID-token alg if changed. */
+const SETTINGS =
+  'name grant_types callbacks allowed_logout_urls web_origins is_first_party allow_offline_access';
+export function patchOf(d: ClientView, cl: ClientView): Record<string, unknown> {
+  const keys = SETTINGS.split(' ').slice(0, cl.app_type === 'non_interactive' ? 2 : undefined);
+  const body: Record<string, unknown> = Object.fromEntries(keys.map((k) => [k, d[k as keyof ClientView]]));
+  if (d.jwt_configuration.alg !== cl.jwt_configuration.alg) body.jwt_configuration = d.jwt_configuration;
+  return body;
+}
+
+/** Marks a control the API's message names, and points it at the message. */
+export const invalid = (error: Err, name: string) =>
+  error?.field === name ? { 'aria-invalid': 'true', 'aria-describedby': `${name}-error` } : {};
+
+/** A labelled checkbox. */
+const Check = (p: { name: string; value?: string; checked?: boolean; children: Child }) => (
+  <label>
+    <input type="checkbox" name={p.name} value={p.value ?? 'on'} checked={p.checked ?? false} /> {p.children}
+  </label>
+);
+
+function Settings(props: { admin: Admin; d: ClientView; error: Err }) {
+  const { d, error } = props;
+  const people = d.app_type !== 'non_interactive';
+  return (
+    <section aria-labelledby="settings">
+      <h2 id="settings">Settings</h2>
+      <form method="post" action={appPath(d.client_id)}>
+        <Csrf admin={props.admin} />
+        <FormError error={error} fields={FIELDS} />
+        <fieldset disabled={d.is_system}>
+          <label>
+            Name <input name="name" value={d.name} required maxlength={255} {...invalid(error, 'name')} />
+          </label>
+          <FieldError error={error} name="name" />
+          {(people ? URL_LISTS : []).map(([name, label, hint]) => (
+            <>
+              <label>
+                {label} <small class="muted">{hint}</small>
+                <textarea name={name} rows={3} {...invalid(error, name)}>
+                  {d[name].join('\n')}
+                </textarea>
+              </label>
+              <FieldError error={error} name={name} />
+            </>
+          ))}
+          <fieldset {...invalid(error, 'grant_types')}>
+            <legend>Grant types</legend>
+            {GRANTS.filter(([, , types]) => types.includes(d.app_type)).map(([g, label]) => (
+              <Check name="grant_types" value={g} checked={d.grant_types.includes(g)}>
+                {label}
+              </Check>
+            ))}
+          </fieldset>
+          <FieldError error={error} name="grant_types" />
+          {people ? (
+            <>
+              <Check name="is_first_party" checked={d.is_first_party}>
+                First-party application: skip the consent page
+              </Check>
+              <Check name="allow_offline_access" checked={d.allow_offline_access}>
+                Allow offline access: refresh tokens for sign-ins that name no API
+              </Check>
+              <label>
+                ID token signing algorithm
+                <select name="alg" {...invalid(error, 'alg')}>
+                  {['RS256', 'ES256', 'PS256', 'EdDSA'].map((a) => (
+                    <option selected={a === d.jwt_configuration.alg}>{a}</option>
+                  ))}
+                </select>
+              </label>
+              <FieldError error={error} name="alg" />
+            </>
+          ) : null}
+          <button type="submit">Save settings</button>
+        </fieldset>
+      </form>
+    </section>
+  );
+}
+
+const CLIENT_NOTE = 'It gets client-credentials tokens for these APIs, with at most these scopes.';
+const USER_NOTE = "For APIs that require a client grant: the most its people's tokens may hold.";
+
+/** Its client grants with their scopes, each with Remove; per other API, a form to allow it. */
+function Access(props: { admin: Admin; data: AppData; error: Err }) {
+  const { client: cl, grants, apis } = props.data;
+  const path = appPath(cl.client_id);
+  const nameOf = (aud: string) => apis.find((a) => a.identifier === aud)?.name ?? aud;
+  const subject = cl.grant_types.includes('client_credentials') ? 'client' : 'user';
+  return (
+    <section aria-labelledby="access">
+      <h2 id="access">APIs this application may call</h2>
+      <p class="muted">{subject === 'client' ? CLIENT_NOTE : USER_NOTE}</p>
+      <FormError error={props.error} fields={[]} />
+      {grants.length === 0 ? <p>None yet.</p> : null}
+      {grants.map((g) => (
+        <form method="post" action={`${path}/grants/${enc(g.id)}/remove`} class="row">
+          <Csrf admin={props.admin} />
+          <span>
+            <strong>{nameOf(g.audience)}</strong> <code>{g.audience}</code>
+          </span>
+          <span>{g.scope.join(' ') || '(no scopes)'}</span>
+          <button type="submit" class="secondary outline" aria-label={`Remove ${nameOf(g.audience)}`}>
+            Remove
+          </button>
+        </form>
+      ))}
+      {apis
+        .filter((a) => !grants.some((g) => g.audience === a.identifier))
+        .map((api) => (
+          <details>
+            <summary>
+              Allow {api.name} <code>{api.identifier}</code>
+            </summary>
+            <form method="post" action={`${path}/grants`}>
+              <Csrf admin={props.admin} />
+              <input type="hidden" name="audience" value={api.identifier} />
+              <input type="hidden" name="subject_type" value={subject} />
+              <fieldset>
+                <legend>Scopes</legend>
+                {api.scopes.map((s) => (
+                  <Check name="scope" value={s.value}>
+                    <code>{s.value}</code> {s.description}
+                  </Check>
+                ))}
+              </fieldset>
+              <button type="submit">Allow {api.name}</button>
+            </form>
+          </details>
+        ))}
+    </section>
+  );
+}
+
+/** What a page adds to the application page: a one-time section, typed values, an API refusal. */
+export type Extras = {
+  top?: (d: AppData) => Child;
+  form?: URLSearchParams;
+  error?: Err;
+  grantError?: Err;
+  flash?: string;
+};
+
+/** The application page: credentials, settings, the APIs it may call, the way to delete it. */
+export async function showApplication(c: Ctx, admin: Admin, id: string, x: Extras = {}, status = 200) {
+  const [client, grants, apis] = await Promise.all([
+    admin.api.get<ClientView>(`/clients/${enc(id)}`),
+    admin.api.get<GrantView[]>(`/client-grants?client_id=${enc(id)}&per_page=100`),
+    listApis(admin.api),
+  ]);
+  const path = appPath(id);
+  const children = (
+    <>
+      <a href="/console/applications">Applications</a>
+      <hgroup>
+        <h1>{client.name}</h1>
+        <p>
+          {TYPE_LABELS[client.app_type]}
+          {client.is_system ? ' · part of Sesame: it cannot be changed or deleted' : ''}
+        </p>
+      </hgroup>
+      {x.top?.({ client, grants, apis })}
+      <section aria-labelledby="credentials">
+        <h2 id="credentials">Credentials</h2>
+        <label>
+          Client id <input id="client-id" readonly value={client.client_id} class="secret" />
+        </label>
+        {isPublic(client) ? <p class="muted">A public client: no secret, PKCE instead.</p> : null}
+        {isPublic(client) || client.is_system ? null : <a href={`${path}/rotate-secret`}>Rotate secret…</a>}
+        {client.is_system || client.app_type === 'non_interactive' ? null : (
+          <p>
+            <a href={`${path}/try`}>Try sign-in</a>: run this application's real sign-in and see its ID token.
+          </p>
+        )}
+      </section>
+      <Settings admin={admin} d={x.form ? typed(client, x.form) : client} error={x.error} />
+      <Access admin={admin} data={{ client, grants, apis }} error={x.grantError} />
+      {client.is_system ? null : (
+        <form method="get" action={`${path}/delete`}>
+          <button type="submit" class="secondary">
+            Delete this application…
+          </button>
+        </form>
+      )}
+    </>
+  );
+  const frame = { title: client.name, admin, section: '/console/applications', children };
+  return consolePage(c, x.flash ? { ...frame, flash: x.flash } : frame, status);
+}
+
+type Show = (error: ApiError) => Response | Promise<Response>;
+/** Runs an API write; a 400 or 409 shows the page again with the API's message. */
+export async function orShow(write: () => Promise<Response>, show: Show) {
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 400 || err.status === 409)) return show(err);
+    throw err;
+  }
+}

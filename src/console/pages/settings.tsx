@@ -1,0 +1,126 @@
+import type { Context } from 'hono';
+import type { Child } from 'hono/jsx';
+import type { AppEnv } from '../../http/context.js';
+import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { ApiError } from '../management.js';
+import { type ConsoleRouter, seeOther } from '../router.js';
+import type { Admin } from '../session.js';
+
+type Settings = Partial<
+  Record<'friendly_name' | 'picture_url' | 'support_email' | 'support_url' | 'default_audience', string>
+> & {
+  session_lifetime?: number;
+  idle_session_lifetime?: number;
+  signup_enabled?: boolean;
+};
+type Problem = { field?: string; message: string };
+
+const TEXT: [keyof Settings, string, string][] = [
+  ['friendly_name', 'Tenant name', 'text'],
+  ['picture_url', 'Logo URL', 'url'],
+  ['support_email', 'Support email', 'email'],
+  ['support_url', 'Support URL', 'url'],
+];
+const HOURS: [keyof Settings, string][] = [
+  ['session_lifetime', 'Session lifetime (hours)'],
+  ['idle_session_lifetime', 'Idle session lifetime (hours)'],
+];
+
+function SettingsForm(props: {
+  s: Settings;
+  apis: { identifier: string; name: string }[];
+  error?: Problem;
+  csrf: Child;
+}) {
+  const { s, error } = props;
+  return (
+    <form method="post" action="/console/settings">
+      {props.csrf}
+      <FormError
+        error={error}
+        fields={[...TEXT.map((t) => t[0]), ...HOURS.map((h) => h[0]), 'default_audience']}
+      />
+      {TEXT.map(([name, label, type]) => (
+        <>
+          <label for={name}>{label}</label>
+          <input id={name} name={name} type={type} value={String(s[name] ?? '')} />
+          <FieldError error={error} name={name} />
+        </>
+      ))}
+      <label for="default_audience">Default audience</label>
+      <select id="default_audience" name="default_audience">
+        <option value="">None</option>
+        {props.apis.map((a) => (
+          <option value={a.identifier} selected={a.identifier === s.default_audience}>
+            {a.name} ({a.identifier})
+          </option>
+        ))}
+      </select>
+      <FieldError error={error} name="default_audience" />
+      {HOURS.map(([name, label]) => (
+        <>
+          <label for={name}>{label}</label>
+          <input
+            id={name}
+            name={name}
+            type="number"
+            min="1"
+            step="any"
+            value={s[name] === undefined ? '' : String(s[name])}
+          />
+          <FieldError error={error} name={name} />
+        </>
+      ))}
+      <button type="submit">Save settings</button>
+    </form>
+  );
+}
+
+/** /console/settings: the tenant's name, logo, support contacts, default audience and session lifetimes. */
+export function settingsPages(router: ConsoleRouter): void {
+  const render = async (c: Context<AppEnv>, admin: Admin, s: Settings, error?: Problem) => {
+    const apis = await admin.api.get<{ identifier: string; name: string }[]>(
+      '/resource-servers?per_page=100',
+    );
+    const flash = c.req.query('flash');
+    return consolePage(
+      c,
+      {
+        title: 'Settings',
+        admin,
+        section: '/console/settings',
+        ...(flash ? { flash } : {}),
+        children: (
+          <>
+            <h1>Tenant settings</h1>
+            <SettingsForm s={s} apis={apis} csrf={<Csrf admin={admin} />} {...(error ? { error } : {})} />
+          </>
+        ),
+      },
+      error ? 400 : 200,
+    );
+  };
+  router.get('/settings', async (c, admin) =>
+    render(c, admin, await admin.api.get<Settings>('/tenants/settings')),
+  );
+  router.post('/settings', async (c, admin, form) => {
+    const patch: Record<string, unknown> = {};
+    for (const [name] of TEXT) patch[name] = form.get(name)?.trim() || null;
+    patch.default_audience = form.get('default_audience') || null;
+    const typed: Settings = Object.fromEntries(
+      Object.entries(patch).filter(([, v]) => v !== null),
+    ) as Settings;
+    for (const [name] of HOURS) {
+      const v = form.get(name)?.trim();
+      patch[name] = v ? Number(v) : null;
+      if (v) (typed as Record<string, unknown>)[name] = Number(v);
+    }
+    try {
+      await admin.api.patch('/tenants/settings', patch);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 400) throw err;
+      return render(c, admin, typed, { message: err.message, ...(err.field ? { field: err.field } : {}) });
+    }
+    return seeOther(c, `/console/settings?flash=${encodeURIComponent('Settings saved.')}`);
+  });
+}

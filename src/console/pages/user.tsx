@@ -1,0 +1,298 @@
+import type { Context } from 'hono';
+import type { Child } from 'hono/jsx';
+import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { ApiError, type ManagementCalls } from '../management.js';
+import type { Admin } from '../session.js';
+import { LogTable, type LogView } from './logs.js';
+
+/** The profile claims the console edits (besides email and email_verified). */
+export const CLAIMS = ['name', 'given_name', 'family_name', 'nickname', 'picture'] as const;
+type Claims = Partial<Record<(typeof CLAIMS)[number], string>>;
+/** A user as the Management API returns it (the fields the console shows). */
+export type UserView = Claims & { user_id: string; email: string; email_verified: boolean; blocked: boolean };
+type Dated = { created_at: string };
+type RoleView = { id: string; name: string; description: string };
+type Source = { source_name: string; source_type: 'DIRECT' | 'ROLE' };
+type PermissionView = { resource_server_identifier: string; permission_name: string; sources: Source[] };
+type ApiView = { identifier: string; name: string; scopes: { value: string }[] };
+type Device = { initial_ip?: string; initial_user_agent?: string };
+type SessionView = Dated & { id: string; last_interacted_at: string; device: Device };
+type GrantView = { id: string; clientID: string; audience: string; scope: string[] };
+type Named = { resource_server_name: string };
+/** What the page shows besides the user: a refused write (with its status) or a message. */
+type Shown = { problem?: Problem; status?: number; flash?: string | undefined };
+
+/** A refused write to show again: which form, the API's message, what was typed. */
+export type Problem = { form: Form; error: Refusal; values: URLSearchParams };
+type Refusal = { field?: string | undefined; message: string };
+type Form = 'profile' | 'password' | 'access' | 'roles' | 'permissions';
+
+export const enc = encodeURIComponent;
+export const userPath = (id: string) => `/console/users/${enc(id)}`;
+export const when = (iso: string) => iso.replace('T', ' ').slice(0, 19);
+export const shownName = (u: UserView) => u.name ?? u.email;
+
+/** A labelled input with the API's message under it when the message names it. */
+type FieldProps = { label: string; name: string; value?: string; type?: string; required?: boolean };
+export function Field(props: FieldProps & { error?: Refusal | undefined }) {
+  const bad = props.error?.field === props.name;
+  const secret = props.type === 'password';
+  return (
+    <label>
+      {props.label}
+      <input
+        name={props.name}
+        type={props.type ?? 'text'}
+        value={secret ? '' : (props.value ?? '')}
+        required={props.required === true}
+        autocomplete={secret ? 'new-password' : 'off'}
+        {...(secret ? { minlength: 8 } : {})}
+        {...(bad ? { 'aria-invalid': 'true', 'aria-describedby': `${props.name}-error` } : {})}
+      />
+      <FieldError error={props.error} name={props.name} />
+    </label>
+  );
+}
+
+/** A form of one button: POST with the CSRF token for an admin, else GET (to a confirmation page). */
+type ButtonProps = { admin?: Admin; action: string; label: string; fields?: Record<string, string> };
+export function Button(props: ButtonProps) {
+  return (
+    <form method={props.admin ? 'post' : 'get'} action={props.action} class="inline">
+      {props.admin ? <Csrf admin={props.admin} /> : null}
+      {Object.entries(props.fields ?? {}).map(hidden)}
+      <button type="submit" class="secondary">
+        {props.label}
+      </button>
+    </form>
+  );
+}
+
+const hidden = ([k, v]: [string, string]) => <input type="hidden" name={k} value={v} />;
+const th = (h: string) => <th>{h}</th>;
+const td = (cell: Child) => <td>{cell}</td>;
+const tr = (cells: Child[]) => <tr>{cells.map(td)}</tr>;
+const option = (value: string, label: string) => <option value={value}>{label}</option>;
+
+/** A table of rows under headings, or a line saying there are none. */
+export function Table(props: { head: string[]; rows: Child[][] | ApiError; empty: string }) {
+  if (props.rows instanceof ApiError) return <p class="muted">{props.rows.message}</p>;
+  if (props.rows.length === 0) return <p class="muted">{props.empty}</p>;
+  return (
+    <table class="striped">
+      <thead>
+        <tr>{props.head.map(th)}</tr>
+      </thead>
+      <tbody>{props.rows.map(tr)}</tbody>
+    </table>
+  );
+}
+
+/** A select and its button, posting one choice. */
+function Choose(props: { admin: Admin; action: string; label: string; name: string; children: Child }) {
+  return (
+    <form method="post" action={props.action} class="row">
+      <Csrf admin={props.admin} />
+      <label>
+        {props.label}
+        <select name={props.name} required>
+          {props.children}
+        </select>
+      </label>
+      <button type="submit">{props.label}</button>
+    </form>
+  );
+}
+
+/** A section the admin's token may not read (403) says so instead of failing the page. */
+const may = <T,>(p: Promise<T[]>) =>
+  p.catch((e) => (e instanceof ApiError && e.status === 403 ? e : Promise.reject(e)));
+const all = <T,>(v: T[] | ApiError): T[] => (v instanceof ApiError ? [] : v);
+const rows = <T,>(v: T[] | ApiError, row: (x: T) => Child[]) => (v instanceof ApiError ? v : v.map(row));
+
+/** The names of the applications of these consents (the id when it cannot be read). */
+async function clientNames(api: ManagementCalls, grants: GrantView[]) {
+  const ids = [...new Set(grants.map((g) => g.clientID))];
+  const name = (id: string) => api.get<{ name: string }>(`/clients/${enc(id)}`).catch(() => ({ name: id }));
+  return new Map(await Promise.all(ids.map(async (id) => [id, (await name(id)).name] as const)));
+}
+
+function Profile(props: { admin: Admin; user: UserView; problem?: Problem | undefined }) {
+  const { user, problem: p } = props;
+  const v = (k: keyof UserView) => (p ? (p.values.get(k) ?? '') : String(user[k] ?? ''));
+  const verified = p ? p.values.has('email_verified') : user.email_verified;
+  const field = (label: string, name: keyof Claims | 'email', type = 'text') => (
+    <Field {...{ label, name, type }} value={v(name)} error={p?.error} required={name === 'email'} />
+  );
+  return (
+    <form method="post" action={userPath(user.user_id)}>
+      <Csrf admin={props.admin} />
+      <FormError error={p?.error} fields={[...CLAIMS, 'email']} />
+      <div class="row">
+        {field('Name', 'name')}
+        {field('Nickname', 'nickname')}
+        {field('Given name', 'given_name')}
+        {field('Family name', 'family_name')}
+      </div>
+      {field('Picture URL', 'picture', 'url')}
+      {field('Email', 'email', 'email')}
+      <label>
+        <input type="checkbox" name="email_verified" value="true" checked={verified} /> Email verified
+      </label>
+      <button type="submit">Save profile</button>
+    </form>
+  );
+}
+
+/** GET /console/users/{id}: everything about one person, each section with its own forms. */
+export async function userDetail(c: Context, admin: Admin, id: string, shown: Shown = {}) {
+  const { problem, status = 200 } = shown;
+  const { api } = admin;
+  const path = `/users/${enc(id)}`;
+  const base = userPath(id);
+  const user = await api.get<UserView & Dated>(path);
+  const [held, roles, permissions, apis, sessions, grants, events] = await Promise.all([
+    may(api.get<RoleView[]>(`${path}/roles?per_page=100`)),
+    may(api.get<RoleView[]>('/roles?per_page=100')),
+    may(api.get<(PermissionView & Named)[]>(`${path}/permissions?per_page=100`)),
+    may(api.get<ApiView[]>('/resource-servers?per_page=100')),
+    may(api.get<{ sessions: SessionView[] }>(`${path}/sessions`).then((s) => s.sessions)),
+    may(api.get<GrantView[]>(`/grants?per_page=100&user_id=${enc(id)}`)),
+    may(api.get<LogView[]>(`${path}/logs?per_page=20`)),
+  ]);
+  const names = await clientNames(api, all(grants));
+  const at = (form: Problem['form']) => (problem?.form === form ? problem : undefined);
+  const pw = at('password')?.error;
+  const act = (rest: string, label: string, fields?: Record<string, string>) => (
+    <Button admin={admin} action={`${base}${rest}`} label={label} {...(fields ? { fields } : {})} />
+  );
+  const heldRoles = new Set(all(held).map((r) => r.id));
+  const offer = all(roles).filter((r) => !heldRoles.has(r.id));
+  const direct = (p: PermissionView) => p.sources.some((s) => s.source_type === 'DIRECT');
+  const ref = (aud: string, scope: string) => JSON.stringify([aud, scope]);
+  const key = (p: PermissionView) => ref(p.resource_server_identifier, p.permission_name);
+  const heldDirect = new Set(all(permissions).filter(direct).map(key));
+  const source = (s: Source) => (s.source_type === 'DIRECT' ? 'Direct' : `Role: ${s.source_name}`);
+  return consolePage(
+    c,
+    {
+      title: shownName(user),
+      admin,
+      section: '/console/users',
+      flash: shown.flash,
+      children: (
+        <>
+          <h1>{shownName(user)}</h1>
+          <p>
+            {user.email} · <code>{user.user_id}</code> · created {when(user.created_at)}
+            {user.blocked ? <strong> · Blocked</strong> : null}
+          </p>
+          {user.picture ? <img src={user.picture} alt="" width="64" height="64" /> : null}
+          <section id="profile">
+            <h2>Profile</h2>
+            <Profile admin={admin} user={user} problem={at('profile')} />
+          </section>
+          <section id="password" class="row">
+            <form method="post" action={`${base}/password`}>
+              <h2>Password</h2>
+              <Csrf admin={admin} />
+              <FormError error={pw} fields={['password']} />
+              <Field label="New password" name="password" type="password" error={pw} required />
+              <button type="submit">Set password</button>
+            </form>
+            <div>
+              <h2>Access</h2>
+              <FormError error={at('access')?.error} fields={[]} />
+              <p>{user.blocked ? 'Blocked: they cannot sign in.' : 'Active: they can sign in.'}</p>
+              {user.blocked ? act('/unblock', 'Unblock') : <Button action={`${base}/block`} label="Block…" />}{' '}
+              <Button action={`${base}/delete`} label="Delete user…" />
+            </div>
+          </section>
+          <section id="roles">
+            <h2>Roles</h2>
+            <Table
+              head={['Role', 'Description', 'Action']}
+              empty="No roles."
+              rows={rows(held, (r) => [
+                <a href={`/console/roles/${enc(r.id)}`}>{r.name}</a>,
+                r.description,
+                act('/roles/remove', 'Remove', { role: r.id }),
+              ])}
+            />
+            <FormError error={at('roles')?.error} fields={[]} />
+            {offer.length === 0 ? null : (
+              <Choose admin={admin} action={`${base}/roles`} label="Assign role" name="role">
+                {offer.map((r) => option(r.id, r.name))}
+              </Choose>
+            )}
+          </section>
+          <section id="permissions">
+            <h2>Permissions</h2>
+            <Table
+              head={['API', 'Permission', 'From', 'Action']}
+              empty="No permissions."
+              rows={rows(permissions, (p) => [
+                p.resource_server_name,
+                <code>{p.permission_name}</code>,
+                p.sources.map(source).join(', '),
+                direct(p) ? act('/permissions/remove', 'Remove', { permission: key(p) }) : '',
+              ])}
+            />
+            <FormError error={at('permissions')?.error} fields={[]} />
+            {all(apis).length === 0 ? null : (
+              <Choose admin={admin} action={`${base}/permissions`} label="Add permission" name="permission">
+                {all(apis).map((a) => (
+                  <optgroup label={a.name}>
+                    {a.scopes
+                      .filter((s) => !heldDirect.has(ref(a.identifier, s.value)))
+                      .map((s) => option(ref(a.identifier, s.value), `${a.name}: ${s.value}`))}
+                  </optgroup>
+                ))}
+              </Choose>
+            )}
+          </section>
+          <section id="sessions">
+            <h2>Sessions</h2>
+            <Table
+              head={['Started', 'Last seen', 'IP', 'User agent', 'Action']}
+              empty="No active sessions."
+              rows={rows(sessions, (s) => [
+                when(s.created_at),
+                when(s.last_interacted_at),
+                s.device.initial_ip ?? '',
+                s.device.initial_user_agent ?? '',
+                act(`/sessions/${enc(s.id)}/end`, 'Sign out'),
+              ])}
+            />
+            {all(sessions).length > 0 ? (
+              <Button action={`${base}/sign-out`} label="Sign out everywhere…" />
+            ) : null}
+          </section>
+          <section id="applications">
+            <h2>Connected applications</h2>
+            <Table
+              head={['Application', 'API', 'Scopes', 'Action']}
+              empty="No consents."
+              rows={rows(grants, (g) => [
+                names.get(g.clientID) ?? g.clientID,
+                g.audience || <span class="muted">(sign-in only)</span>,
+                g.scope.join(' '),
+                act(`/grants/${enc(g.id)}/revoke`, 'Revoke'),
+              ])}
+            />
+          </section>
+          <section id="logs">
+            <h2>Latest events</h2>
+            {events instanceof ApiError ? (
+              <p class="muted">{events.message}</p>
+            ) : (
+              <LogTable events={events} />
+            )}
+            <a href={`/console/logs?user=${enc(user.user_id)}`}>All of this user's events</a>
+          </section>
+        </>
+      ),
+    },
+    status,
+  );
+}

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newApi } from '../management/support.js';
+import { newUser } from '../protocol/sign-in/fixtures.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { describeEachBackend } from '../support/databases.js';
+import { open, signedInAdmin, submit } from './support.js';
+
+/** The console's roles, signing keys and settings pages, in-process. */
+describeEachBackend('console: roles, signing keys, settings', (backend) => {
+  let t: TestApp;
+  let agent: Awaited<ReturnType<typeof signedInAdmin>>['agent'];
+  beforeAll(async () => {
+    t = await startTestApp(backend);
+    agent = (await signedInAdmin(t)).agent;
+  });
+  afterAll(async () => t?.close());
+
+  it('creates a role, gives it a permission and a member, and deletes it after confirming', async () => {
+    const api = await newApi(t, { name: 'Orders' });
+    const member = await newUser(t);
+    const list = await open(agent, '/console/roles');
+    expect(list.html).toContain('Sesame Admin');
+    const dup = await submit(agent, list.html, '/console/roles', { name: 'Sesame Admin', description: '' });
+    expect(dup.status).toBe(400);
+    expect(dup.html).toMatch(/exists already/);
+    const created = await submit(agent, list.html, '/console/roles', {
+      name: '<script>alert(1)</script>',
+      description: 'Clerks',
+    });
+    expect(created.status).toBe(200);
+    expect(created.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(created.html).not.toContain('<script>alert(1)');
+    const id = /\/console\/roles\/(rol_[\w-]+)\/permissions/.exec(created.html)![1]!;
+    const added = await submit(agent, created.html, `/console/roles/${id}/permissions`, {
+      permission: `${api.identifier} read:things`,
+    });
+    expect(added.html).toContain('read:things');
+    const withMember = await submit(agent, added.html, `/console/roles/${id}/members`, {
+      email: member.user.email,
+    });
+    expect(withMember.html).toContain(member.user.email);
+    expect((await t.rt.storage.permissions.effective(member.user.id, api.id)).sort()).toEqual([
+      'read:things',
+    ]);
+    const removed = await submit(agent, withMember.html, `/console/roles/${id}/permissions/remove`, {
+      permission: `${api.identifier} read:things`,
+    });
+    expect(await t.rt.storage.permissions.effective(member.user.id, api.id)).toEqual([]);
+    const confirm = await open(agent, `/console/roles/${id}/delete`);
+    expect(confirm.html).toContain('Delete the role');
+    await submit(agent, removed.html, `/console/roles/${id}/delete`, {});
+    expect(await t.rt.storage.roles.get(id)).toBeNull();
+  });
+
+  it('rotates keys, and revokes one only after a warning that says what breaks', async () => {
+    const before = await t.rt.storage.signingKeys.listAll();
+    const page = await open(agent, '/console/keys');
+    expect(page.html).toContain('current');
+    const rotated = await submit(agent, page.html, '/console/keys/rotate', {});
+    expect(rotated.html).toContain('New keys published');
+    expect((await t.rt.storage.signingKeys.listAll()).length).toBeGreaterThan(before.length);
+    const kid = before[0]!.kid;
+    const warning = await open(agent, `/console/keys/${kid}/revoke`);
+    expect(warning.html).toMatch(/stops verifying at once/);
+    await submit(agent, warning.html, `/console/keys/${kid}/revoke`, {});
+    expect((await t.rt.storage.signingKeys.get(kid))?.revokedAt).not.toBeNull();
+  });
+
+  it('saves tenant settings and shows the API message next to the field it names', async () => {
+    const page = await open(agent, '/console/settings');
+    const bad = await submit(agent, page.html, '/console/settings', {
+      friendly_name: 'Acme',
+      picture_url: 'not a url',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toMatch(/id="picture_url-error"/);
+    expect(bad.html).toContain('value="Acme"');
+    const ok = await submit(agent, page.html, '/console/settings', {
+      friendly_name: 'Acme',
+      support_email: 'help@acme.example',
+      session_lifetime: '24',
+    });
+    expect(ok.html).toContain('Settings saved');
+    expect(await t.rt.storage.settings.get('tenant')).toMatchObject({
+      friendly_name: 'Acme',
+      session_lifetime: 24,
+    });
+  });
+
+  it('refuses a form without the CSRF token', async () => {
+    expect((await agent.post('/console/keys/rotate', {})).status).toBe(403);
+    expect((await agent.post('/console/roles', { name: 'x' })).status).toBe(403);
+  });
+});

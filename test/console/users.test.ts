@@ -1,0 +1,254 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { addRolePermissions, assignUserRoles, createRole } from '../../src/admin/roles.js';
+import { createUser } from '../../src/admin/users.js';
+import type { Api, Role } from '../../src/storage/types.js';
+import type { UserAgent } from '../protocol/sign-in/agent.js';
+import { browser, CALLBACK, newUser, PASSWORD, webConfig, webSignIn } from '../protocol/sign-in/fixtures.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { describeEachBackend } from '../support/databases.js';
+import { open, signedInAdmin, submit } from './support.js';
+
+describeEachBackend('console: users', (backend) => {
+  let t: TestApp;
+  let agent: UserAgent;
+  let page: string;
+  let api: Api;
+  let role: Role;
+  let webApp: { clientId: string; clientSecret?: string };
+
+  beforeAll(async () => {
+    t = await startTestApp(backend);
+    ({ agent, dashboard: page } = await signedInAdmin(t));
+    api = await t.createApi({ name: 'Things API' });
+    role = await createRole(t.rt.storage, t.clock, { name: 'Thing Reader', description: 'reads things' });
+    await addRolePermissions(t.rt.storage, t.clock, role.id, [
+      { audience: api.identifier, permission: 'read:things' },
+    ]);
+    webApp = await t.createApp({ name: 'Shop App', type: 'web', callbacks: [CALLBACK] });
+  });
+  afterAll(async () => t?.close());
+
+  const path = (id: string, rest = '') => `/console/users/${id}${rest}`;
+  const post = (action: string, fields: Record<string, string> = {}) => submit(agent, page, action, fields);
+  const rows = (html: string) => html.match(/<a href="\/console\/users\/usr_/g)?.length ?? 0;
+
+  it('search finds a user by part of the email; pages show totals with Previous and Next', async () => {
+    const tag = `pager${Math.random().toString(36).slice(2, 8)}`;
+    await Promise.all(
+      Array.from({ length: 23 }, (_, i) =>
+        createUser(t.rt.storage, t.clock, { email: `${tag}-${i}@example.com`, password: PASSWORD }),
+      ),
+    );
+    const { user } = await newUser(t);
+    const one = await open(agent, `/console/users?q=${encodeURIComponent(user.email.slice(0, 12))}`);
+    expect(one.status).toBe(200);
+    expect(one.html).toContain(user.email);
+    expect(one.html).toMatch(/id="user-total">1 user matching/);
+
+    const first = await open(agent, `/console/users?q=${tag}`);
+    expect(first.html).toContain(`23 users matching “${tag}” · page 1 of 2`);
+    expect(rows(first.html)).toBe(20);
+    expect(first.html).toContain(`href="/console/users?q=${tag}&amp;page=1">Next</a>`);
+    expect(first.html).toContain('<span class="muted">Previous</span>');
+    const second = await open(agent, `/console/users?q=${tag}&page=1`);
+    expect(second.html).toContain('page 2 of 2');
+    expect(rows(second.html)).toBe(3);
+    expect(second.html).toContain(`href="/console/users?q=${tag}&amp;page=0">Previous</a>`);
+    expect(second.html).toContain('<strong aria-current="page">2</strong>');
+  });
+
+  it('creates a user; a short password is refused next to the field, the email kept', async () => {
+    const email = `created-${Math.random().toString(36).slice(2, 8)}@example.com`;
+    const short = await post('/console/users', { email, name: 'New Person', password: 'short' });
+    expect(short.status).toBe(400);
+    expect(short.html).toMatch(
+      /name="password"[^>]*>\s*<p class="field-error" id="password-error" role="alert">password: must be at least 8 characters/,
+    );
+    expect(short.html).toContain(`value="${email}"`);
+    expect(short.html).toContain('value="New Person"');
+    expect(short.html).not.toContain('value="short"');
+    const made = await post('/console/users', { email, name: 'New Person', password: PASSWORD });
+    expect(made.status).toBe(200);
+    expect(made.html).toContain('User created.');
+    expect(made.html).toContain('<h1>New Person</h1>');
+    expect(await t.rt.storage.users.getByEmail(email)).toBeTruthy();
+    const again = await post('/console/users', { email, password: PASSWORD });
+    expect(again.status).toBe(409);
+    expect(again.html).toMatch(/id="email-error" role="alert">email: a user with/);
+  });
+
+  it('edits the profile; a bad picture URL is refused with what was typed kept', async () => {
+    const { user } = await newUser(t);
+    const fields = {
+      name: 'Ada Lovelace',
+      given_name: 'Ada',
+      family_name: 'Lovelace',
+      nickname: 'ada',
+      picture: 'https://img.example/ada.png',
+      email: user.email,
+      email_verified: 'true',
+    };
+    const saved = await post(path(user.id), fields);
+    expect(saved.html).toContain('Profile saved.');
+    for (const v of Object.values(fields)) expect(saved.html).toContain(`value="${v}"`);
+    expect(saved.html).toMatch(/name="email_verified" value="true" checked/);
+    const stored = await t.rt.storage.users.get(user.id);
+    expect(stored?.claims).toMatchObject({ name: 'Ada Lovelace', nickname: 'ada', email_verified: true });
+
+    const bad = await post(path(user.id), { ...fields, name: 'Ada B', picture: 'javascript:alert(1)' });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain(
+      'id="picture-error" role="alert">picture: must be an absolute http or https URL',
+    );
+    expect(bad.html).toContain('value="Ada B"');
+    const cleared = await post(path(user.id), { email: user.email });
+    expect(cleared.html).toContain('Profile saved.');
+    expect((await t.rt.storage.users.get(user.id))?.claims).toEqual({ email_verified: false });
+  });
+
+  it('sets a password: the new one signs in, a short one is refused', async () => {
+    const { user } = await newUser(t);
+    const short = await post(path(user.id, '/password'), { password: 'short' });
+    expect(short.status).toBe(400);
+    expect(short.html).toContain('id="password-error" role="alert">password: must be at least 8 characters');
+    const set = await post(path(user.id, '/password'), { password: 'a brand new passphrase' });
+    expect(set.html).toContain('Password set.');
+    const fresh = browser(t, { email: user.email, password: 'a brand new passphrase' });
+    const signIn = await webSignIn(fresh, await webConfig(t, webApp));
+    expect(signIn.claims.sub).toBe(user.id);
+  });
+
+  it('blocks after a confirmation page, and unblocks', async () => {
+    const { user } = await newUser(t);
+    const confirm = await open(agent, path(user.id, '/block'));
+    expect(confirm.html).toContain('Block user');
+    expect(confirm.html).toContain(`action="/console/users/${user.id}/block"`);
+    const blocked = await post(path(user.id, '/block'));
+    expect(blocked.html).toContain('User blocked.');
+    expect((await t.rt.storage.users.get(user.id))?.blocked).toBe(true);
+    const unblocked = await post(path(user.id, '/unblock'));
+    expect(unblocked.html).toContain('User unblocked.');
+    expect((await t.rt.storage.users.get(user.id))?.blocked).toBe(false);
+  });
+
+  it('assigns a role (its permissions shown with their source), adds a direct permission, removes both', async () => {
+    const { user } = await newUser(t);
+    const before = await open(agent, path(user.id));
+    expect(before.html).toContain(`<option value="${role.id}">Thing Reader</option>`);
+    const assigned = await post(path(user.id, '/roles'), { role: role.id });
+    expect(assigned.html).toContain('Role assigned.');
+    expect(assigned.html).toContain(`<a href="/console/roles/${role.id}">Thing Reader</a>`);
+    expect(assigned.html).toMatch(/<code>read:things<\/code><\/td><td>Role: Thing Reader<\/td>/);
+
+    const permission = JSON.stringify([api.identifier, 'write:things']);
+    const added = await post(path(user.id, '/permissions'), { permission });
+    expect(added.html).toContain('Permission added.');
+    expect(added.html).toMatch(/<code>write:things<\/code><\/td><td>Direct<\/td>/);
+
+    const removed = await post(path(user.id, '/roles/remove'), { role: role.id });
+    expect(removed.html).toContain('Role removed.');
+    expect(removed.html).not.toContain('Role: Thing Reader');
+    expect(removed.html).not.toContain('<code>read:things</code>');
+    const gone = await post(path(user.id, '/permissions/remove'), { permission });
+    expect(gone.html).toContain('Permission removed.');
+    expect(gone.html).toContain('No permissions.');
+  });
+
+  it("lists the user's sessions; Sign out ends one, Sign out everywhere ends all", async () => {
+    const { user, creds } = await newUser(t);
+    const person = browser(t, creds);
+    const { claims } = await webSignIn(person, await webConfig(t, webApp));
+    const shown = await open(agent, path(user.id));
+    expect(shown.html).toContain(`action="/console/users/${user.id}/sessions/${claims.sid}/end"`);
+    const ended = await post(path(user.id, `/sessions/${claims.sid}/end`));
+    expect(ended.html).toContain('Session ended.');
+    expect(ended.html).not.toContain(`${claims.sid}`);
+    expect((await webSignIn(person, await webConfig(t, webApp))).flow.pages).toEqual(['login']);
+
+    const confirm = await open(agent, path(user.id, '/sign-out'));
+    expect(confirm.html).toContain('Every session of this person ends');
+    const all = await post(path(user.id, '/sign-out'));
+    expect(all.html).toContain('Signed out everywhere.');
+    expect(all.html).toContain('No active sessions.');
+  });
+
+  it('lists consents under Connected applications; Revoke removes one', async () => {
+    const { user, creds } = await newUser(t);
+    const person = browser(t, creds);
+    const config = await webConfig(t, webApp);
+    const params = { scope: 'openid profile read:things', audience: api.identifier };
+    expect((await webSignIn(person, config, params)).flow.pages).toEqual(['login', 'consent']);
+    const shown = await open(agent, path(user.id));
+    expect(shown.html).toContain('<td>Shop App</td>');
+    expect(shown.html).toContain('openid profile read:things');
+    const revoke = /action="(\/console\/users\/[^"]+\/grants\/[^"]+\/revoke)"/.exec(shown.html)?.[1];
+    expect(revoke).toBeTruthy();
+    const revoked = await post(revoke!);
+    expect(revoked.html).toContain('Consent revoked.');
+    expect(revoked.html).toContain('No consents.');
+    expect((await webSignIn(person, config, params)).flow.pages).toEqual(['consent']);
+  });
+
+  it("shows the user's latest log events", async () => {
+    const { user, creds } = await newUser(t);
+    await webSignIn(browser(t, creds), await webConfig(t, webApp));
+    await t.rt.events.flush();
+    const shown = await open(agent, path(user.id));
+    expect(shown.html).toMatch(/<code>s<\/code>/);
+  });
+
+  it('deletes after a confirmation page', async () => {
+    const { user } = await newUser(t);
+    const confirm = await open(agent, path(user.id, '/delete'));
+    expect(confirm.html).toContain('This cannot be undone.');
+    const deleted = await post(path(user.id, '/delete'));
+    expect(deleted.html).toContain('User deleted.');
+    expect(await t.rt.storage.users.get(user.id)).toBeFalsy();
+    expect((await open(agent, path(user.id))).status).toBe(404);
+  });
+
+  it('renders a hostile name escaped, with no inline script or style', async () => {
+    const { user } = await newUser(t, { name: '<script>alert(1)</script>' });
+    for (const url of [`/console/users?q=${encodeURIComponent(user.email)}`, path(user.id)]) {
+      const { html, status } = await open(agent, url);
+      expect(status).toBe(200);
+      expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      expect(html).not.toContain('<script>alert(1)');
+      expect(html).not.toMatch(/\sstyle=/);
+      expect(html.match(/<script/g)).toHaveLength(1);
+    }
+  });
+
+  it('an admin holding only read:users sees the page; what they may not read or do says so', async () => {
+    const helpdesk = await createRole(t.rt.storage, t.clock, { name: 'Helpdesk' });
+    const mgmt = `${t.issuer}/api/v2/`;
+    await addRolePermissions(t.rt.storage, t.clock, helpdesk.id, [
+      { audience: mgmt, permission: 'read:users' },
+    ]);
+    const { user: helper, creds } = await newUser(t);
+    await assignUserRoles(t.rt.storage, t.clock, helper.id, [helpdesk.id]);
+    const limited = browser(t, creds);
+    const { user } = await newUser(t);
+    await limited.signIn(`${t.issuer}/console/login?return=${encodeURIComponent(path(user.id))}`);
+    const shown = await open(limited, path(user.id));
+    expect(shown.status).toBe(200);
+    expect(shown.html).toContain(`value="${user.email}"`);
+    expect(shown.html).toContain('Insufficient scope, expected');
+    expect(shown.html).toContain('No permissions.');
+    expect(shown.html).not.toContain(`action="/console/users/${user.id}/permissions"`);
+    const denied = await submit(limited, shown.html, path(user.id, '/block'), {});
+    expect(denied.status).toBe(403);
+    expect(denied.html).toContain('Insufficient scope');
+    expect((await t.rt.storage.users.get(user.id))?.blocked).toBe(false);
+  });
+
+  it('refuses a POST without the CSRF token (403) and changes nothing', async () => {
+    const { user } = await newUser(t);
+    const email = `nocsrf-${Math.random().toString(36).slice(2, 8)}@example.com`;
+    expect((await agent.post('/console/users', { email, password: PASSWORD })).status).toBe(403);
+    expect(await t.rt.storage.users.getByEmail(email)).toBeFalsy();
+    expect((await agent.post(path(user.id, '/delete'), {})).status).toBe(403);
+    expect((await agent.post(path(user.id, '/block'), { csrf: 'forged' })).status).toBe(403);
+    expect(await t.rt.storage.users.get(user.id)).toMatchObject({ blocked: false });
+  });
+});

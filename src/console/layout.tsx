@@ -8,7 +8,8 @@ const CSS = `
 nav.console ul:first-child li a{font-weight:700}nav.console a[aria-current=page]{text-decoration:underline}
 .field-error{color:var(--pico-del-color);font-size:.9em;margin-top:-.5rem}.flash{padding:.75rem;border-radius:.5rem;background:var(--pico-ins-color);color:#fff}
 .alert{padding:.75rem;border-radius:.5rem;background:var(--pico-del-color);color:#fff}.secret{font-family:monospace;word-break:break-all}
-table{font-size:.92em}td,th{word-break:break-word}.muted{color:var(--pico-muted-color)}.inline{display:inline}
+table{font-size:.92em;display:block;overflow-x:auto}nav.console,nav.console ul{flex-wrap:wrap}
+@media (max-width:600px){nav.console ul{gap:0}nav.console li{padding:.25rem .4rem}}.muted{color:var(--pico-muted-color)}.inline{display:inline}
 .inline button{padding:.25rem .6rem;margin:0;width:auto}.row{display:flex;gap:1rem;flex-wrap:wrap}.row>*{flex:1 1 14rem}
 pre{white-space:pre-wrap;word-break:break-all}.bars{display:flex;align-items:flex-end;gap:2px;height:120px}
 .bars span{flex:1;background:var(--pico-primary);min-height:1px}.bars span.f{background:var(--pico-del-color)}

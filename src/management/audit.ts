@@ -41,13 +41,14 @@ export function auditWrites(deps: Deps): MiddlewareHandler<ManagementEnv> {
       : undefined;
     const ok = c.res.status < 400;
     const app = await deps.storage.applications.get(token.client_id);
+    const person = token.sub !== token.client_id ? await deps.storage.users.get(token.sub) : null;
     await deps.events.record({
       ...clientOrigin(c),
       type: ok ? 'sapi' : 'fapi',
       description: `${ok ? 'Success' : 'Failed'} API operation: ${c.req.method} ${url.pathname}`,
       clientId: token.client_id,
       clientName: app?.name,
-      ...(token.sub !== token.client_id ? { userId: token.sub } : {}),
+      ...(token.sub !== token.client_id ? { userId: token.sub, userName: person?.email } : {}),
       details: {
         request: {
           method: c.req.method,

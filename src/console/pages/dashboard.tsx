@@ -34,6 +34,7 @@ function Chart(props: { days: { day: number; ok: number; failed: number }[] }) {
     <svg
       viewBox={`0 0 ${props.days.length * w} 100`}
       role="img"
+      preserveAspectRatio="none"
       aria-label="Sign-ins and failures per day, last 30 days"
       width="100%"
       height="140"

@@ -8,11 +8,25 @@ const require = createRequire(import.meta.url);
 const ASSETS: Record<string, { module: string; type: string }> = {
   'htmx.min.js': { module: 'htmx.org/dist/htmx.min.js', type: 'text/javascript; charset=utf-8' },
   'pico.min.css': { module: '@picocss/pico/css/pico.min.css', type: 'text/css; charset=utf-8' },
+  'console.js': { module: '', type: 'text/javascript; charset=utf-8' },
 };
 
-const cache = new Map<string, Buffer>();
+/**
+ * The console's own script: buttons with `data-copy="<input id>"` copy that input's value (the
+ * only thing the console needs script for; everything else works without it).
+ */
+const CONSOLE_JS = `document.addEventListener('click', (e) => {
+  const button = e.target instanceof Element ? e.target.closest('[data-copy]') : null;
+  const input = button && document.getElementById(button.getAttribute('data-copy'));
+  if (!input) return;
+  navigator.clipboard.writeText(input.value).then(() => { button.textContent = 'Copied'; });
+});
+document.querySelectorAll('[data-copy]').forEach((b) => { b.hidden = false; });
+`;
 
-/** GET /console/assets/:name: htmx 2 and Pico CSS, cached by browsers for a day. */
+const cache = new Map<string, Buffer>([['console.js', Buffer.from(CONSOLE_JS)]]);
+
+/** GET /console/assets/:name: htmx 2, Pico CSS and the copy buttons' script, cached by browsers for a day. */
 export function consoleAsset(c: Context): Response {
   const name = c.req.param('name') ?? '';
   const asset = ASSETS[name];

@@ -63,6 +63,7 @@ function Shell(props: Frame & { nonce: string }) {
         <link rel="stylesheet" href="/console/assets/pico.min.css" />
         <style nonce={props.nonce}>{CSS}</style>
         <script src="/console/assets/htmx.min.js" defer />
+        <script src="/console/assets/console.js" defer />
       </head>
       <body>
         <header class="container">
@@ -119,6 +120,13 @@ export function consolePage(c: Context, frame: Frame, status = 200): Response {
   const html = `<!doctype html>${Shell({ ...frame, nonce }).toString()}`;
   return c.newResponse(html, status as 200, consoleHeaders(nonce));
 }
+
+/** A button that copies the value of the input `id` (shown only where script runs). */
+export const CopyButton = (props: { id: string; label?: string }) => (
+  <button type="button" class="secondary outline inline" data-copy={props.id} hidden>
+    {props.label ?? 'Copy'}
+  </button>
+);
 
 /** The hidden CSRF field of every console form. */
 export const Csrf = (props: { admin: Admin }) => <input type="hidden" name="csrf" value={props.admin.csrf} />;

@@ -3,14 +3,13 @@
 // Test token verifies, a role and a user who holds it, a web application (examples/web-app)
 // the user signs in to with a token carrying the permissions, the logs, a key rotation, sign-out;
 // a person without the admin role is refused; an application named <script> stays text.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { type ExampleApp, launchChromium, startExampleApp } from './browser.js';
-import { assertBuilt, freePort, type SesameProcess, startSesame } from './process.js';
+import { assertBuilt, freePort, ROOT, type SesameProcess, startSesame } from './process.js';
 
 const ADMIN = { email: 'admin@example.com', password: 'correct horse battery staple' };
 const CLERK = { email: 'clerk@example.com', password: 'another long passphrase' };
@@ -24,8 +23,8 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
   let issuer: string;
   let shop: ExampleApp | undefined;
   const dialogs: string[] = [];
-  const keep = process.env.SESAME_E2E_SCREENSHOTS;
-  const shots = keep ?? mkdtempSync(join(tmpdir(), 'sesame-console-'));
+  // Screenshots of each page: test artifacts under test-results/console (not committed).
+  const shots = process.env.SESAME_E2E_SCREENSHOTS ?? join(ROOT, 'test-results', 'console');
   let shot = 0;
   const snap = async (name: string, p: Page = page) => {
     await p.screenshot({
@@ -40,6 +39,7 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
 
   beforeAll(async () => {
     assertBuilt();
+    rmSync(shots, { recursive: true, force: true });
     mkdirSync(shots, { recursive: true });
     db = await createTestDatabase('sqlite');
     const port = await freePort();
@@ -65,7 +65,6 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
     await browser?.close();
     await sesame?.kill();
     await db?.drop();
-    if (!keep) rmSync(shots, { recursive: true, force: true });
   });
 
   it('the setup link makes the first admin, who signs in to the dashboard', async () => {
@@ -105,6 +104,8 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
     await page.locator('input[name=type][value=m2m]').check();
     await button('Create').click();
     await page.locator('#client-secret').waitFor();
+    // The copy button appears only when the console's own script ran under the CSP.
+    await page.getByRole('button', { name: 'Copy secret' }).waitFor();
     await snap('application-quick-start');
     m2m = {
       id: await page.locator('#client-id').inputValue(),

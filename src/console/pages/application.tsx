@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { AppEnv } from '../../http/context.js';
 import { DEVICE_CODE } from '../../protocol/grant-types.js';
-import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { CopyButton, Csrf, consolePage, FieldError, FormError } from '../layout.js';
 import { ApiError, type ManagementCalls } from '../management.js';
 import type { Admin } from '../session.js';
 
@@ -260,6 +260,7 @@ export async function showApplication(c: Ctx, admin: Admin, id: string, x: Extra
         <h2 id="credentials">Credentials</h2>
         <label>
           Client id <input id="client-id" readonly value={client.client_id} class="secret" />
+          <CopyButton id="client-id" label="Copy client id" />
         </label>
         {isPublic(client) ? <p class="muted">A public client: no secret, PKCE instead.</p> : null}
         {isPublic(client) || client.is_system ? null : <a href={`${path}/rotate-secret`}>Rotate secret…</a>}

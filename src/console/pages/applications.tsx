@@ -1,5 +1,5 @@
 import type { Child } from 'hono/jsx';
-import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { CopyButton, Csrf, consolePage, FieldError, FormError } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -39,6 +39,7 @@ const Secret = (props: { secret: string; label: string }) => (
   <label>
     {`${props.label} `}
     <input id="client-secret" value={props.secret} readonly class="secret" aria-describedby="secret-note" />
+    <CopyButton id="client-secret" label="Copy secret" />
     <small id="secret-note">Copy it now: Sesame keeps only a hash of it and cannot show it again.</small>
   </label>
 );

@@ -145,6 +145,12 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
     await button('Assign role').click();
     await page.getByText('Role: Clerk').first().waitFor();
     await snap('user');
+    // Searching narrows the list as one types (htmx), without a page load.
+    await go('/console/users');
+    await page.locator('input[name=q]').pressSequentially('clerk', { delay: 30 });
+    await page.waitForURL(/q=clerk/);
+    expect(await page.locator('#user-results').textContent()).toContain(CLERK.email);
+    expect(await page.locator('#user-results').textContent()).not.toContain(ADMIN.email);
   });
 
   it('the user signs in to a web application made in the console; the token carries the permission', async () => {

@@ -403,9 +403,11 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
       expect(machines.data.every((c) => c.app_type === 'non_interactive')).toBe(true);
       expect(machines.response.total).toBe(machines.data.length);
 
+      // the console is a regular web application of every Sesame (system, made by a migration)
       const webs = await mgmt.clients.list({ app_type: 'regular_web', include_totals: true });
-      expect(webs.data.map((c) => c.client_id)).toEqual([web.client_id]);
-      expect(webs.response).toMatchObject({ total: 1, start: 0 });
+      expect(webs.data.map((c) => c.client_id)).toEqual(['sesame-console', web.client_id]);
+      expect(webs.data[0]?.is_system).toBe(true);
+      expect(webs.response).toMatchObject({ total: 2, start: 0 });
 
       // paging one at a time with `for await` visits every application exactly once
       const visited: string[] = [];

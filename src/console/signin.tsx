@@ -93,7 +93,9 @@ export function consoleCallbackEndpoint(deps: Deps, cookies: Cookies, fetch: Ser
       c,
       claims.sub,
       { access_token: tokens.access_token, id_token: tokens.id_token },
-      tokens.expires_in ?? 3600,
+      // An hour at most: then the admin signs in again (silently, through SSO), so a role taken
+      // away ends their console access within the hour, whatever the token's own lifetime.
+      Math.min(tokens.expires_in ?? 3600, 3600),
     );
     return redirect(c, pending.returnTo);
   };

@@ -39,7 +39,11 @@ export function permissionCommands(
   ] as const) {
     parent
       .command(`${verb}-permission <${holder}>`)
-      .description(`${verb === 'add' ? 'give' : 'take'} a ${holder} permissions (scopes of one API)`)
+      .description(
+        verb === 'add'
+          ? `give a ${holder} permissions (scopes of one API)`
+          : `take permissions (scopes of one API) from a ${holder}`,
+      )
       .requiredOption('--api <identifier>', 'the API (its identifier)')
       .requiredOption('--permission <name>', 'a scope of that API (repeatable)', collect)
       .option('--json', 'print one JSON object')

@@ -43,7 +43,7 @@ const BATCH_DELAY = 1000;
  * process dies is lost; `flush` writes it now (the server calls it on shutdown).
  */
 export class EventLog {
-  #queue: LogEvent[] = [];
+  #queue: [number, NewEvent][] = [];
   #timer: NodeJS.Timeout | null = null;
   #writing: Promise<void> = Promise.resolve();
 
@@ -52,6 +52,10 @@ export class EventLog {
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {}
+
+  #nowMs(): number {
+    return this.clock.nowMs?.() ?? this.clock.now() * 1000;
+  }
 
   /** Writes the event now. A failure to write is logged, never thrown at the caller. */
   async record(event: NewEvent): Promise<void> {
@@ -62,9 +66,12 @@ export class EventLog {
     }
   }
 
-  /** Queues the event; it is written with others within a second. */
+  /**
+   * Queues the event; it is written with others within a second. Only the time is taken now:
+   * the row is built when the batch is written, off the answer's path.
+   */
   later(event: NewEvent): void {
-    this.#queue.push(newLogEvent(this.clock, event));
+    this.#queue.push([this.#nowMs(), event]);
     if (this.#queue.length >= BATCH_SIZE) void this.flush();
     else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), BATCH_DELAY);
@@ -81,7 +88,7 @@ export class EventLog {
     this.#writing = this.#writing.then(async () => {
       if (batch.length === 0) return;
       try {
-        await this.repo.insert(batch);
+        await this.repo.insert(batch.map(([ms, e]) => logEvent(ms, e)));
       } catch (err) {
         this.logger.error({ err, lost: batch.length }, 'log events could not be written');
       }
@@ -90,20 +97,26 @@ export class EventLog {
   }
 }
 
+/** This process's mark in log ids, so that ids made in the same millisecond by two instances differ. */
+const INSTANCE = randomToken(6);
 let counter = 0;
 
 /** The event to store: a time-ordered id, the date, the type's description, details without secrets. */
 export function newLogEvent(clock: Clock, e: NewEvent): LogEvent {
-  const ms = clock.nowMs?.() ?? clock.now() * 1000;
-  // Time first, so ids sort by time; a counter and randomness keep them unique across instances.
+  return logEvent(clock.nowMs?.() ?? clock.now() * 1000, e);
+}
+
+/** The event to store, as it happened at `ms`. */
+function logEvent(ms: number, e: NewEvent): LogEvent {
+  // Time first, so ids sort by time; a counter and the instance's mark keep them unique.
   counter = (counter + 1) % 1e6;
-  const logId = `${ms.toString().padStart(13, '0')}${counter.toString().padStart(6, '0')}${randomToken(6)}`;
+  const logId = `${ms.toString().padStart(13, '0')}${counter.toString().padStart(6, '0')}${INSTANCE}`;
   const out: LogEvent = {
     logId,
     date: ms,
     type: e.type,
     description: (e.description ?? describe(e.type)).slice(0, 1024),
-    details: redact(e.details ?? {}) as Record<string, unknown>,
+    details: e.details === undefined ? {} : (redact(e.details) as Record<string, unknown>),
   };
   for (const [k, max] of LIMITS) {
     const v = e[k];

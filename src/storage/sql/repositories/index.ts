@@ -38,7 +38,7 @@ export function repositories(db: Kysely<Database>, dialect: 'sqlite' | 'postgres
     settings: settingsRepository(db),
     roles: roleRepository(db),
     permissions: permissionRepository(db),
-    logs: logRepository(db),
+    logs: logRepository(db, dialect),
     consoleSessions: consoleSessionRepository(db),
   };
 }

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { endpointUrl, issuerBase } from '../protocol/issuer.js';
 import type { Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken, safeEqual, sha256 } from '../util/crypto.js';
@@ -10,7 +11,7 @@ import { createUser } from './users.js';
 export const CONSOLE_CLIENT_ID = 'sesame-console';
 
 /** Where the console receives its authorization codes. */
-export const consoleCallback = (issuer: string): string => `${issuer.replace(/\/+$/, '')}/console/callback`;
+export const consoleCallback = (issuer: string): string => endpointUrl(issuer, '/console/callback');
 
 /**
  * The console's client secret: derived from the instance key, so every instance of a tenant
@@ -26,7 +27,7 @@ export async function ensureConsoleApp(
   issuer: string,
   encryptionKey: Buffer,
 ): Promise<void> {
-  const base = issuer.replace(/\/+$/, '');
+  const base = issuerBase(issuer);
   const now = clock.now();
   await storage.applications.update(
     CONSOLE_CLIENT_ID,

@@ -1,3 +1,4 @@
+import { endpointUrl } from '../protocol/issuer.js';
 import type { Api, Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 
@@ -50,7 +51,7 @@ export const ADMIN_ROLE_ID = 'rol_sesame_admin';
 export const ADMIN_ROLE_NAME = 'Sesame Admin';
 
 /** The Management API's identifier: `<issuer>/api/v2/`, with no double slash. */
-export const managementIdentifier = (issuer: string): string => `${issuer.replace(/\/+$/, '')}/api/v2/`;
+export const managementIdentifier = (issuer: string): string => endpointUrl(issuer, '/api/v2/');
 
 /**
  * Registers the Management API as a system API, or brings its name and scopes up to date, and

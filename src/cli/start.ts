@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { createAdmin, hasAdmin, issueSetupToken } from '../admin/console.js';
 import { ConfigError } from '../config/load.js';
 import { startRetention } from '../events/retention.js';
+import { endpointUrl } from '../protocol/issuer.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { createServer } from '../server.js';
 import { commandConfig, fail } from './context.js';
@@ -93,7 +94,7 @@ async function firstAdmin(rt: Runtime): Promise<void> {
     return;
   }
   const token = await issueSetupToken(rt.storage, rt.clock);
-  const link = `${rt.config.issuer.replace(/\/+$/, '')}/console/setup?token=${token}`;
+  const link = endpointUrl(rt.config.issuer, `/console/setup?token=${token}`);
   rt.logger.warn({ setup: link }, `No admin yet: open ${link} within an hour to create the first one`);
 }
 

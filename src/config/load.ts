@@ -98,7 +98,7 @@ export function parseConfig(input: ConfigInput | Record<string, unknown>): Confi
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const cfg = result.data;
-  const issuer = (cfg.issuer ?? `http://localhost:${cfg.port}`).replace(/\/+$/, '');
+  const issuer = cfg.issuer ?? `http://localhost:${cfg.port}`;
   return { ...cfg, issuer };
 }
 

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { Deps } from '../http/context.js';
 import type { CookieName, Cookies } from '../http/cookies.js';
 import { decrypt, encrypt } from '../keys/encryption.js';
+import { endpointUrl } from '../protocol/issuer.js';
 import { verifyJwt } from '../tokens/jwt.js';
 import { randomToken, sha256 } from '../util/crypto.js';
 import type { ServerFetch } from './management.js';
@@ -63,7 +64,7 @@ export async function exchangeCode(
   req: { code: string; redirectUri: string; clientId: string; secret?: string | undefined },
 ): Promise<CodeTokens> {
   const res = await fetch(
-    new Request(`${deps.config.issuer.replace(/\/+$/, '')}/oauth/token`, {
+    new Request(endpointUrl(deps.config.issuer, '/oauth/token'), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({

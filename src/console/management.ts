@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { clientIp } from '../http/client-ip.js';
+import { endpointUrl } from '../protocol/issuer.js';
 
 /** What the Management API answered to a console call. */
 export interface ApiAnswer<T = unknown> {
@@ -43,7 +44,7 @@ export class ManagementCalls {
   ) {}
 
   static for(c: Context, fetch: ServerFetch, issuer: string, token: string): ManagementCalls {
-    return new ManagementCalls(fetch, `${issuer.replace(/\/+$/, '')}/api/v2`, token, clientIp(c));
+    return new ManagementCalls(fetch, endpointUrl(issuer, '/api/v2'), token, clientIp(c));
   }
 
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {

@@ -3,6 +3,7 @@ import { CONSOLE_CLIENT_ID, consoleCallback, consoleSecret } from '../admin/cons
 import { MANAGEMENT_SCOPES, managementIdentifier } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
+import { issuerBase } from '../protocol/issuer.js';
 import { exchangeCode, newFlow, type PendingFlow, seal, unseal } from './flow.js';
 import { consolePage } from './layout.js';
 import type { ServerFetch } from './management.js';
@@ -107,7 +108,7 @@ export function consoleCallbackEndpoint(deps: Deps, cookies: Cookies, fetch: Ser
  */
 export async function consoleLogout(deps: Deps, cookies: Cookies, c: Context, idToken?: string) {
   await endConsoleSession(deps, cookies, c);
-  const base = deps.config.issuer.replace(/\/+$/, '');
+  const base = issuerBase(deps.config.issuer);
   const q = new URLSearchParams({
     client_id: CONSOLE_CLIENT_ID,
     post_logout_redirect_uri: `${base}/console`,

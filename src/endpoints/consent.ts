@@ -67,7 +67,7 @@ export function consentSubmit(deps: Deps, cookies: Cookies) {
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
       await finishInteraction(deps, cookies, c, interaction.idHash);
-      return authorizationError(c, deps.config.issuer, asked, err);
+      return authorizationError(c, deps.config.issuer, app, asked, err);
     }
     const audience = req.audience ?? '';
     const earlier = await deps.storage.consents.get(current.user.id, app.clientId, audience);

@@ -4,6 +4,7 @@ import { supportedGrantTypes } from '../grants/registry.js';
 import type { AppEnv } from '../http/context.js';
 import { jsonCached } from '../http/respond.js';
 import { CLAIMS_SUPPORTED } from '../protocol/claims.js';
+import { issuerBase } from '../protocol/issuer.js';
 import { RESPONSE_TYPES } from '../protocol/response-types.js';
 import { OIDC_SCOPES } from '../protocol/scope.js';
 
@@ -14,9 +15,9 @@ const SECRET_METHODS = ['client_secret_basic', 'client_secret_post'];
  * The issuer comes from configuration only, never from request headers.
  */
 export function serverMetadata(config: Pick<Config, 'issuer'>): Record<string, unknown> {
-  const iss = config.issuer;
+  const iss = issuerBase(config.issuer);
   return {
-    issuer: iss,
+    issuer: config.issuer,
     token_endpoint: `${iss}/oauth/token`,
     jwks_uri: `${iss}/.well-known/jwks.json`,
     introspection_endpoint: `${iss}/oauth/introspect`,
@@ -24,7 +25,7 @@ export function serverMetadata(config: Pick<Config, 'issuer'>): Record<string, u
     authorization_endpoint: `${iss}/authorize`,
     device_authorization_endpoint: `${iss}/oauth/device/code`,
     response_types_supported: RESPONSE_TYPES,
-    response_modes_supported: ['query', 'fragment', 'form_post'],
+    response_modes_supported: ['query', 'fragment', 'form_post', 'web_message'],
     grant_types_supported: supportedGrantTypes,
     code_challenge_methods_supported: ['S256'],
     scopes_supported: [...OIDC_SCOPES],
@@ -37,7 +38,7 @@ export function serverMetadata(config: Pick<Config, 'issuer'>): Record<string, u
 
 /** OpenID Provider metadata (OpenID Connect Discovery 1.0 §3): the RFC 8414 document plus OIDC fields. */
 export function openidMetadata(config: Pick<Config, 'issuer'>): Record<string, unknown> {
-  const iss = config.issuer;
+  const iss = issuerBase(config.issuer);
   return {
     ...serverMetadata(config),
     userinfo_endpoint: `${iss}/userinfo`,

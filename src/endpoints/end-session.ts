@@ -3,7 +3,8 @@ import { clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { requestParams } from '../http/middleware/parse-form.js';
-import { page } from '../http/page.js';
+import { formActionSource, PageError, page } from '../http/page.js';
+import type { Params } from '../protocol/params.js';
 import type { Application, User } from '../storage/types.js';
 import { verifyIdTokenHint } from '../tokens/id-token.js';
 import { LogoutPage } from '../ui/pages.js';
@@ -21,42 +22,124 @@ export async function loggedOut(deps: Deps, c: Context, user: User, app?: Applic
   });
 }
 
+/** Ends the SSO session of this browser, if any, with its log event. */
+async function signOut(deps: Deps, cookies: Cookies, c: Context, app: Application | null): Promise<void> {
+  const current = await loadSession(deps, cookies, c);
+  await endSession(deps, cookies, c);
+  if (current) await loggedOut(deps, c, current.user, app);
+}
+
+const seeOther = (c: Context, url: string) =>
+  c.body(null, 303, { Location: url, 'Cache-Control': 'no-store' });
+
 /**
- * GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0 §2–§3): with a valid
- * id_token_hint for the signed-in user, end the session and redirect to a registered
- * post_logout_redirect_uri with `state`; otherwise ask for confirmation (CSRF-protected) and
- * never redirect to an unverified URI.
+ * Where the person goes after signing out: a logout URL the named application registered, or
+ * nowhere. An address the application did not register is refused on a page.
+ */
+async function returnTarget(
+  deps: Deps,
+  clientId: string | undefined,
+  uri: string | undefined,
+): Promise<{ app: Application | null; target: string | null }> {
+  const app = clientId === undefined ? null : await deps.storage.applications.get(clientId);
+  // Without a client to check it against, the address cannot be trusted: it is ignored.
+  if (uri === undefined || !app) return { app, target: null };
+  if (!app.logoutCallbacks.includes(uri))
+    throw new PageError(
+      'Signed-out address not registered',
+      `The address to return to is not one of the logout URLs registered for ${app.name}.`,
+    );
+  return { app, target: uri };
+}
+
+/** Whether `hint` (logout_hint: an email or a user id) names `user`. */
+const namesUser = (hint: string, user: User) =>
+  hint === user.id || hint.toLowerCase() === user.email.toLowerCase();
+
+/**
+ * GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0 §2–§3). Where to go after:
+ * a post_logout_redirect_uri registered for the client named by client_id or by the
+ * id_token_hint (which must agree); an unregistered one is refused on a page, never followed.
+ * The session ends at once for a valid id_token_hint of the signed-in person (and a logout_hint
+ * that names them, if sent); otherwise the person is asked to confirm (CSRF-protected).
  */
 export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const params = requestParams(c);
-    const cookie = cookies.get(c, 'session');
+    const hint = await verifyIdTokenHint(deps.keys, deps.config.issuer, params.get('id_token_hint'));
+    const clientId = params.get('client_id');
+    if (hint && clientId !== undefined && hint.clientId !== clientId)
+      throw new PageError('Invalid request', 'The id_token_hint was not issued to this client_id.');
+    const { app, target } = await returnTarget(
+      deps,
+      clientId ?? hint?.clientId,
+      params.get('post_logout_redirect_uri'),
+    );
+    const state = params.get('state');
+    const finish = async () => {
+      await signOut(deps, cookies, c, app);
+      if (!target) return page(c, (nonce) => LogoutPage({ nonce, done: true }));
+      const url = new URL(target);
+      if (state !== undefined) url.searchParams.append('state', state);
+      return seeOther(c, url.toString());
+    };
     const current = await loadSession(deps, cookies, c);
     if (params.get('confirm') === 'yes') {
       const csrf = sessionCsrf(cookies, c, 'logout');
       if (csrf) checkCsrf(csrf, params.get('csrf'));
-      await endSession(deps, cookies, c);
-      if (current) await loggedOut(deps, c, current.user);
-      return page(c, (nonce) => LogoutPage({ nonce, done: true }));
+      return finish();
     }
-    const hint = await verifyIdTokenHint(deps.keys, deps.config.issuer, params.get('id_token_hint'));
-    const sameUser = hint && (!current || current.user.id === hint.sub);
-    if (!hint || !sameUser) {
-      if (!cookie || !current) return page(c, (nonce) => LogoutPage({ nonce, done: true }));
-      return page(c, (nonce) =>
-        LogoutPage({ nonce, done: false, csrf: sessionCsrf(cookies, c, 'logout') ?? '' }),
-      );
-    }
-    const app = await deps.storage.applications.get(params.get('client_id') ?? hint.clientId);
-    const target = params.get('post_logout_redirect_uri');
-    await endSession(deps, cookies, c);
-    if (current) await loggedOut(deps, c, current.user, app);
-    if (target && app && app.clientId === hint.clientId && app.logoutCallbacks.includes(target)) {
-      const url = new URL(target);
-      const state = params.get('state');
-      if (state !== undefined) url.searchParams.append('state', state);
-      return c.body(null, 303, { Location: url.toString(), 'Cache-Control': 'no-store' });
-    }
-    return page(c, (nonce) => LogoutPage({ nonce, done: true }));
+    if (!current) return finish();
+    const logoutHint = params.get('logout_hint');
+    const sure =
+      hint?.sub === current.user.id && (logoutHint === undefined || namesUser(logoutHint, current.user));
+    if (sure) return finish();
+    return page(
+      c,
+      (nonce) =>
+        LogoutPage({
+          nonce,
+          done: false,
+          csrf: sessionCsrf(cookies, c, 'logout') ?? '',
+          carry: carried(params),
+        }),
+      200,
+      {},
+      target ? `'self' ${formActionSource(target)}` : undefined,
+    );
+  };
+}
+
+/** What the confirmation form sends back, so that the redirect still happens after "Sign out". */
+function carried(params: Params): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['client_id', 'post_logout_redirect_uri', 'state', 'id_token_hint']) {
+    const v = params.get(name);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * GET /v2/logout (Auth0's logout, which its SDKs call): ends the session, then goes to
+ * `returnTo` only when it is one of the logout URLs of the application named by `client_id`;
+ * otherwise a page says why there was no redirect (never an open redirect). `federated` is
+ * accepted and ignored: Sesame has no upstream identity provider to sign out of.
+ */
+export function auth0LogoutEndpoint(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const params = requestParams(c);
+    const clientId = params.get('client_id');
+    const returnTo = params.get('returnTo');
+    const app = clientId === undefined ? null : await deps.storage.applications.get(clientId);
+    await signOut(deps, cookies, c, app);
+    if (returnTo === undefined) return page(c, (nonce) => LogoutPage({ nonce, done: true }));
+    let problem: string | null = null;
+    if (clientId === undefined) problem = 'the request does not name the application (client_id)';
+    else if (!app) problem = 'the application is not registered';
+    else if (!app.logoutCallbacks.includes(returnTo))
+      problem = `the address to return to is not one of the logout URLs registered for ${app.name}`;
+    if (problem === null) return seeOther(c, returnTo);
+    return page(c, (nonce) => LogoutPage({ nonce, done: true, problem }), 400);
   };
 }

@@ -16,6 +16,7 @@ export function revocationEndpoint(deps: Deps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const params = c.get('params');
     const client = await authenticateRequestClient(deps, c, { allowPublic: true });
+    c.set('clientId', client.app.clientId);
     const token = required(params, 'token');
     const claims = await activeAccessToken(deps, token);
     if (claims) {

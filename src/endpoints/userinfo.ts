@@ -38,6 +38,7 @@ export function userinfoEndpoint(deps: Deps) {
     try {
       const claims = await activeAccessToken(deps, await bearerToken(c, deps.config.bodyLimit));
       if (!claims) throw new InvalidToken('the access token is invalid, expired or revoked');
+      if (typeof claims.client_id === 'string') c.set('clientId', claims.client_id);
       const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
       if (!scopes.includes('openid')) throw new InvalidToken('the access token was not issued for openid');
       const user = await deps.storage.users.get(claims.sub);

@@ -6,6 +6,12 @@ import type { GrantHandler } from './types.js';
 import { issueUserTokens, type UserGrant } from './user-tokens.js';
 
 /**
+ * What every bad refresh token is told (Auth0's wording, which SDKs match on); the reason is
+ * kept for the log.
+ */
+const UNKNOWN = 'Unknown or invalid refresh token.';
+
+/**
  * RFC 6749 §6 with RFC 9700 §4.14.2 rotation: each use rotates the token; a rotated token used
  * again within the grace period (two tabs racing) still works, after it revokes the whole family.
  * The token is bound to its client; `scope` may only narrow.
@@ -16,10 +22,10 @@ export const refreshToken: GrantHandler = {
   async handle({ deps, params, client, now, event }) {
     const record = await deps.storage.refreshTokens.get(sha256(required(params, 'refresh_token')));
     if (!record || record.clientId !== client.app.clientId)
-      throw new InvalidGrant('refresh_token is invalid');
-    if (record.revokedAt !== null) throw new InvalidGrant('refresh_token was revoked');
+      throw new InvalidGrant(UNKNOWN, 'refresh_token is invalid');
+    if (record.revokedAt !== null) throw new InvalidGrant(UNKNOWN, 'refresh_token was revoked');
     if (record.expiresAt <= now || record.familyExpiresAt <= now)
-      throw new InvalidGrant('refresh_token has expired');
+      throw new InvalidGrant(UNKNOWN, 'refresh_token has expired');
     if (record.rotatedAt !== null || !(await deps.storage.refreshTokens.markRotated(record.hash, now))) {
       const rotatedAt = record.rotatedAt ?? now;
       if (now - rotatedAt >= deps.config.refreshToken.reuseGrace) {
@@ -27,7 +33,7 @@ export const refreshToken: GrantHandler = {
         event.type = 'ferrt';
         event.userId = record.userId;
         event.userName = (await deps.storage.users.get(record.userId))?.email;
-        throw new InvalidGrant('refresh_token was already used; its family is revoked');
+        throw new InvalidGrant(UNKNOWN, 'refresh_token was already used; its family is revoked');
       }
     }
     const grant = record.payload as unknown as UserGrant;

@@ -1,6 +1,7 @@
 import { userClaims } from '../accounts/claims.js';
 import type { Deps } from '../http/context.js';
 import { InvalidGrant, InvalidScope } from '../protocol/errors.js';
+import { endpointUrl } from '../protocol/issuer.js';
 import { formatScope } from '../protocol/scope.js';
 import type { Api, Application } from '../storage/types.js';
 import { issueAccessToken } from '../tokens/access-token.js';
@@ -37,7 +38,7 @@ export async function tokenAudience(deps: Deps, audience: string | undefined): P
   }
   return {
     id: 'userinfo',
-    identifier: `${deps.config.issuer}/userinfo`,
+    identifier: endpointUrl(deps.config.issuer, '/userinfo'),
     name: 'userinfo',
     scopes: [],
     tokenLifetime: deps.config.accessToken.userinfoLifetime,

@@ -27,5 +27,7 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     params: Params;
+    /** The application a request proved itself to be (token, revoke) or acts for (userinfo). */
+    clientId?: string;
   };
 }

@@ -4,13 +4,18 @@ import { randomToken } from '../util/crypto.js';
 
 /**
  * Headers on every HTML page: a strict CSP (nonce for the page's own style and script, no
- * framing), X-Frame-Options DENY, Referrer-Policy no-referrer, Cache-Control no-store.
+ * framing unless `frameAncestors` names who may), X-Frame-Options DENY when no one may frame
+ * it, Referrer-Policy no-referrer, Cache-Control no-store.
  */
-export function pageHeaders(nonce: string, formAction = "'self'"): Record<string, string> {
+export function pageHeaders(
+  nonce: string,
+  formAction = "'self'",
+  frameAncestors = "'none'",
+): Record<string, string> {
   return {
     'Content-Type': 'text/html; charset=utf-8',
-    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
-    'X-Frame-Options': 'DENY',
+    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; form-action ${formAction}; frame-ancestors ${frameAncestors}; base-uri 'none'`,
+    ...(frameAncestors === "'none'" ? { 'X-Frame-Options': 'DENY' } : {}),
     'Referrer-Policy': 'no-referrer',
     'Cache-Control': 'no-store',
     Pragma: 'no-cache',
@@ -24,10 +29,14 @@ export function page(
   status = 200,
   extra: Record<string, string> = {},
   formAction?: string,
+  frameAncestors?: string,
 ): Response {
   const nonce = randomToken(16);
   const html = `<!doctype html>${render(nonce).toString()}`;
-  return c.newResponse(html, status as 200, { ...pageHeaders(nonce, formAction), ...extra });
+  return c.newResponse(html, status as 200, {
+    ...pageHeaders(nonce, formAction, frameAncestors),
+    ...extra,
+  });
 }
 
 /** An error shown to the person on Sesame's own error page, never sent to a client's redirect_uri. */

@@ -4,7 +4,7 @@ import { consentPage, consentSubmit } from '../endpoints/consent.js';
 import { activateConfirm, activatePage, activateSubmit } from '../endpoints/device/activate.js';
 import { deviceAuthorizationEndpoint } from '../endpoints/device/authorization.js';
 import { discoveryEndpoint } from '../endpoints/discovery.js';
-import { endSessionEndpoint } from '../endpoints/end-session.js';
+import { auth0LogoutEndpoint, endSessionEndpoint } from '../endpoints/end-session.js';
 import { healthEndpoint, readyEndpoint } from '../endpoints/health.js';
 import { introspectionEndpoint } from '../endpoints/introspect.js';
 import { jwksEndpoint } from '../endpoints/jwks.js';
@@ -14,12 +14,13 @@ import { tokenEndpoint } from '../endpoints/token/index.js';
 import { userinfoEndpoint } from '../endpoints/userinfo.js';
 import type { AppEnv, Deps } from './context.js';
 import { Cookies } from './cookies.js';
-import { parseForm } from './middleware/parse-form.js';
+import { clientCors, publicCors } from './middleware/cors.js';
+import { parseBody, parseForm } from './middleware/parse-form.js';
 
 /** One route: a path and, per method, the middleware and handler that serve it. */
 export interface Route {
   path: string;
-  methods: Partial<Record<'GET' | 'POST', [...MiddlewareHandler<AppEnv>[], Handler<AppEnv>]>>;
+  methods: Partial<Record<'GET' | 'POST' | 'OPTIONS', [...MiddlewareHandler<AppEnv>[], Handler<AppEnv>]>>;
 }
 
 /** Every route Sesame serves, in one table. Other methods on these paths get 405 with Allow. */
@@ -30,6 +31,11 @@ export function routes(deps: Deps): Route[] {
   const authorize = authorizeEndpoint(deps, cookies);
   const logout = endSessionEndpoint(deps, cookies);
   const userinfo = userinfoEndpoint(deps);
+  // CORS (issue #13): public documents for any origin; the browser's calls for registered origins.
+  const open = publicCors('GET');
+  const postCors = clientCors(deps, 'POST');
+  const userinfoCors = clientCors(deps, 'GET, POST');
+  const preflightOnly = () => new Response(null, { status: 204 });
   return [
     { path: '/authorize', methods: { GET: [authorize], POST: [anyRepeated, authorize] } },
     { path: '/authorize/resume', methods: { GET: [resumeEndpoint(deps, cookies)] } },
@@ -47,23 +53,43 @@ export function routes(deps: Deps): Route[] {
       methods: { GET: [activatePage(deps, cookies)], POST: [form, activateSubmit(deps, cookies)] },
     },
     { path: '/activate/confirm', methods: { POST: [form, activateConfirm(deps, cookies)] } },
-    { path: '/userinfo', methods: { GET: [userinfo], POST: [userinfo] } },
+    {
+      path: '/userinfo',
+      methods: {
+        GET: [userinfoCors, userinfo],
+        POST: [userinfoCors, userinfo],
+        OPTIONS: [userinfoCors, preflightOnly],
+      },
+    },
     { path: '/oidc/logout', methods: { GET: [logout], POST: [form, logout] } },
+    { path: '/v2/logout', methods: { GET: [auth0LogoutEndpoint(deps, cookies)] } },
     {
       path: '/.well-known/openid-configuration',
-      methods: { GET: [discoveryEndpoint(deps.config, 'openid')] },
+      methods: { GET: [open, discoveryEndpoint(deps.config, 'openid')], OPTIONS: [open, preflightOnly] },
     },
     {
       path: '/.well-known/oauth-authorization-server',
-      methods: { GET: [discoveryEndpoint(deps.config, 'oauth')] },
+      methods: { GET: [open, discoveryEndpoint(deps.config, 'oauth')], OPTIONS: [open, preflightOnly] },
     },
-    { path: '/.well-known/jwks.json', methods: { GET: [jwksEndpoint(deps)] } },
+    {
+      path: '/.well-known/jwks.json',
+      methods: { GET: [open, jwksEndpoint(deps)], OPTIONS: [open, preflightOnly] },
+    },
     {
       path: '/oauth/token',
-      methods: { POST: [parseForm(deps.config.bodyLimit, new Set(['resource'])), tokenEndpoint(deps)] },
+      methods: {
+        POST: [postCors, parseBody(deps.config.bodyLimit, new Set(['resource'])), tokenEndpoint(deps)],
+        OPTIONS: [postCors, preflightOnly],
+      },
     },
     { path: '/oauth/introspect', methods: { POST: [form, introspectionEndpoint(deps)] } },
-    { path: '/oauth/revoke', methods: { POST: [form, revocationEndpoint(deps)] } },
+    {
+      path: '/oauth/revoke',
+      methods: {
+        POST: [postCors, parseBody(deps.config.bodyLimit), revocationEndpoint(deps)],
+        OPTIONS: [postCors, preflightOnly],
+      },
+    },
     { path: '/healthz', methods: { GET: [healthEndpoint()] } },
     { path: '/readyz', methods: { GET: [readyEndpoint(deps)] } },
   ];

@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { MANAGEMENT_SCOPES } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
+import { endpointUrl } from '../protocol/issuer.js';
 import { auditWrites } from './audit.js';
 import { authenticate, type ManagementEnv } from './auth.js';
 import { clientGrantRoutes } from './client-grants.js';
@@ -92,7 +93,7 @@ function document(app: OpenAPIHono<ManagementEnv>, deps: Deps): unknown {
     description: 'An access token for the Management API from the client credentials grant.',
     flows: {
       clientCredentials: {
-        tokenUrl: `${deps.config.issuer}/oauth/token`,
+        tokenUrl: endpointUrl(deps.config.issuer, '/oauth/token'),
         scopes: { ...MANAGEMENT_SCOPES },
       },
     },
@@ -105,6 +106,6 @@ function document(app: OpenAPIHono<ManagementEnv>, deps: Deps): unknown {
       description:
         "An Auth0-compatible subset of Auth0's Management API v2. Client secrets are stored only as hashes: `client_secret` appears only in the answers to create and rotate-secret.",
     },
-    servers: [{ url: `${deps.config.issuer}/api/v2` }],
+    servers: [{ url: endpointUrl(deps.config.issuer, '/api/v2') }],
   });
 }

@@ -13,8 +13,21 @@ export interface Params {
  * more than once, except those in `repeatable` (RFC 8707 §2: `resource`).
  */
 export function parseParams(text: string, repeatable: ReadonlySet<string> = new Set()): Params {
+  return paramsOf(new URLSearchParams(text), repeatable);
+}
+
+/**
+ * Parses a JSON body (`application/json`, which Auth0's SDKs may send) under the same rules as
+ * a form: one flat object whose values are all strings, no name twice (JSON.parse would keep
+ * the last silently, so the object is read here), an empty value counts as omitted.
+ */
+export function parseJsonParams(text: string, repeatable: ReadonlySet<string> = new Set()): Params {
+  return paramsOf(jsonEntries(text), repeatable);
+}
+
+function paramsOf(entries: Iterable<[string, string]>, repeatable: ReadonlySet<string>): Params {
   const values = new Map<string, string[]>();
-  for (const [name, value] of new URLSearchParams(text)) {
+  for (const [name, value] of entries) {
     // No OAuth parameter carries a NUL, and databases refuse it in text: reject it up front.
     if (name.includes('\u0000') || value.includes('\u0000')) {
       throw new InvalidRequest(`parameter ${name.replaceAll('\u0000', '')} contains a NUL character`);
@@ -35,6 +48,70 @@ export function parseParams(text: string, repeatable: ReadonlySet<string> = new 
     all: (name) => values.get(name) ?? [],
     names: () => [...values.keys()],
   };
+}
+
+/** A quoted string at the sticky position; JSON.parse then holds it to RFC 8259 §7. */
+const STRING = /"(?:[^"\\]|\\.)*"/y;
+const SPACE = /[ \t\n\r]*/y;
+
+/** The members of a flat JSON object of strings, in order, duplicates kept. */
+function jsonEntries(text: string): [string, string][] {
+  const bad = (why: string) => new InvalidRequest(`the JSON body is not valid: ${why}`);
+  let at = 0;
+  const skip = () => {
+    SPACE.lastIndex = at;
+    SPACE.exec(text);
+    at = SPACE.lastIndex;
+  };
+  const expect = (ch: string) => {
+    skip();
+    if (text[at] !== ch) throw bad(`expected ${ch} at position ${at}`);
+    at += 1;
+  };
+  const string = (what: string): string | null => {
+    skip();
+    STRING.lastIndex = at;
+    const m = STRING.exec(text);
+    if (!m) return null;
+    at = STRING.lastIndex;
+    try {
+      return JSON.parse(m[0]) as string;
+    } catch {
+      throw bad(`${what} is not a valid string`);
+    }
+  };
+  const out: [string, string][] = [];
+  expect('{');
+  skip();
+  if (text[at] === '}') at += 1;
+  else {
+    for (;;) {
+      const name = string('a name');
+      if (name === null) throw bad(`expected a name in quotes at position ${at}`);
+      expect(':');
+      const value = string(`the value of ${name}`);
+      if (value === null) {
+        // A number, object, array, true, false or null: still JSON, but not a parameter value.
+        try {
+          JSON.parse(text);
+        } catch {
+          throw bad(`the value of ${name} is malformed`);
+        }
+        throw new InvalidRequest(`parameter ${name} must be a string`);
+      }
+      out.push([name, value]);
+      skip();
+      if (text[at] === ',') {
+        at += 1;
+        continue;
+      }
+      expect('}');
+      break;
+    }
+  }
+  skip();
+  if (at !== text.length) throw bad('text after the object');
+  return out;
 }
 
 /** The value of a parameter that must be present, else invalid_request naming it. */

@@ -82,12 +82,25 @@ export function ErrorPage(p: { nonce: string; title: string; message: string }) 
   );
 }
 
-export function LogoutPage(p: { nonce: string; csrf?: string; done: boolean }) {
+export function LogoutPage(p: {
+  nonce: string;
+  csrf?: string;
+  done: boolean;
+  /** Fields the confirmation form sends back (client_id, post_logout_redirect_uri, state). */
+  carry?: Record<string, string>;
+  /** Why the person was not sent back to the application. */
+  problem?: string;
+}) {
   return (
     <Layout title="Sign out" nonce={p.nonce}>
       {p.done ? (
         <>
           <h1>You are signed out</h1>
+          {p.problem ? (
+            <p class="error" role="alert">
+              You were not sent back to the application: {p.problem}.
+            </p>
+          ) : null}
           <p>You can close this window.</p>
         </>
       ) : (
@@ -96,6 +109,9 @@ export function LogoutPage(p: { nonce: string; csrf?: string; done: boolean }) {
           <form method="post" action="/oidc/logout">
             <Csrf token={p.csrf ?? ''} />
             <input type="hidden" name="confirm" value="yes" />
+            {Object.entries(p.carry ?? {}).map(([name, value]) => (
+              <input type="hidden" name={name} value={value} />
+            ))}
             <button type="submit">Sign out</button>
           </form>
         </>
@@ -122,6 +138,27 @@ export function FormPostPage(p: { nonce: string; action: string; fields: Record<
         nonce={p.nonce}
         dangerouslySetInnerHTML={{ __html: 'document.getElementById("response").submit()' }}
       />
+    </Layout>
+  );
+}
+
+/** The script of the web_message page: fixed text, the data comes from the element's attributes. */
+const POST_MESSAGE = [
+  'var el = document.getElementById("response");',
+  'var target = window.opener || (window.parent !== window ? window.parent : null);',
+  'var origin = el.getAttribute("data-origin");',
+  'if (target && origin) target.postMessage({ type: "authorization_response", response: JSON.parse(el.getAttribute("data-response")) }, origin);',
+].join('\n');
+
+/** response_mode=web_message: posts the response to the opener or parent window at `origin`. */
+export function WebMessagePage(p: { nonce: string; origin: string; response: Record<string, string> }) {
+  return (
+    <Layout title="Signing in" nonce={p.nonce}>
+      <p id="response" data-origin={p.origin} data-response={JSON.stringify(p.response)}>
+        Returning to the application…
+      </p>
+      {/* A fixed script (nothing of the request in it), so it is written unescaped. */}
+      <script nonce={p.nonce} dangerouslySetInnerHTML={{ __html: POST_MESSAGE }} />
     </Layout>
   );
 }

@@ -160,10 +160,10 @@ describeEachBackend('discovery and health', (backend) => {
       },
     );
 
-    it('answers POST with 405 and Allow: GET, HEAD', async () => {
+    it('answers POST with 405 and Allow: GET, HEAD, OPTIONS', async () => {
       const res = await t.fetch(`${t.issuer}${DOCUMENTS[0]}`, { method: 'POST' });
       expect(res.status).toBe(405);
-      expect(res.headers.get('allow')).toBe('GET, HEAD');
+      expect(res.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
     });
   });
 

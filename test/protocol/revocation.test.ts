@@ -236,10 +236,10 @@ describeEachBackend('token revocation (RFC 7009)', (backend) => {
       expect(body.error_description).toMatch(/\btoken\b/);
     });
 
-    it('by GET gets 405 with Allow: POST', async () => {
+    it('by GET gets 405 with Allow: POST, OPTIONS', async () => {
       const res = await t.fetch(`${t.issuer}/oauth/revoke`);
       expect(res.status).toBe(405);
-      expect(res.headers.get('allow')).toBe('POST');
+      expect(res.headers.get('allow')).toBe('POST, OPTIONS');
     });
   });
 

@@ -1,4 +1,5 @@
 import type { Child } from 'hono/jsx';
+import { endpointUrl } from '../../protocol/issuer.js';
 import { Csrf, FieldError, FormError } from '../layout.js';
 import type { Admin } from '../session.js';
 
@@ -284,7 +285,7 @@ const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** A curl line for a client-credentials token, the secret left to the shell's $CLIENT_SECRET. */
 export const curlLine = (issuer: string, clientId: string, audience: string) =>
-  `curl -s -u ${sh(clientId)}:"$CLIENT_SECRET" -d grant_type=client_credentials --data-urlencode audience=${sh(audience)} ${sh(`${issuer.replace(/\/+$/, '')}/oauth/token`)}`;
+  `curl -s -u ${sh(clientId)}:"$CLIENT_SECRET" -d grant_type=client_credentials --data-urlencode audience=${sh(audience)} ${sh(endpointUrl(issuer, '/oauth/token'))}`;
 
 /** The create form's scopes: one a line, the scope then its description (`read:orders Read orders`). */
 export const scopesOf = (text: string) =>

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { clientIp } from '../../http/client-ip.js';
+import { issuerBase } from '../../protocol/issuer.js';
 import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
 import { ApiError, type ManagementCalls, type ServerFetch } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
@@ -92,7 +93,7 @@ export async function testToken(
   input: { clientId: string; clientSecret: string; audience: string },
   env?: unknown,
 ): Promise<TokenTest> {
-  const base = issuer.replace(/\/+$/, '');
+  const base = issuerBase(issuer);
   const { clientId: client_id, clientSecret: client_secret, audience } = input;
   const body = new URLSearchParams({ grant_type: 'client_credentials', client_id, client_secret, audience });
   const headers = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Sesame Console' };

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { AppEnv, Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
+import { endpointUrl, issuerBase } from '../../protocol/issuer.js';
 import { exchangeCode, newFlow, type PendingFlow, seal, unseal } from '../flow.js';
 import { Csrf, consolePage } from '../layout.js';
 import type { ServerFetch } from '../management.js';
@@ -20,7 +21,7 @@ interface Pending extends PendingFlow {
 }
 
 /** The console's callback for trying an application's sign-in (add it to the app's callbacks). */
-export const tryCallback = (issuer: string) => `${issuer.replace(/\/+$/, '')}/console/try/callback`;
+export const tryCallback = (issuer: string) => endpointUrl(issuer, '/console/try/callback');
 
 function TryPage(props: {
   admin: Admin;
@@ -82,7 +83,7 @@ function TryPage(props: {
  * at the token endpoint and shows the decoded, verified ID token.
  */
 export function tryPages(router: ConsoleRouter, deps: Deps, cookies: Cookies, fetch: ServerFetch): void {
-  const issuer = deps.config.issuer.replace(/\/+$/, '');
+  const issuer = issuerBase(deps.config.issuer);
   const callback = tryCallback(issuer);
   const show = async (
     c: Context<AppEnv>,

@@ -58,7 +58,7 @@ export function authorizeEndpoint(deps: Deps, cookies: Cookies) {
       }
       return await proceed(deps, cookies, c, app, { request });
     } catch (err) {
-      if (err instanceof OAuthError) return authorizationError(c, deps.config.issuer, target, err);
+      if (err instanceof OAuthError) return authorizationError(c, deps.config.issuer, app, target, err);
       throw err;
     }
   };
@@ -74,7 +74,7 @@ export function resumeEndpoint(deps: Deps, cookies: Cookies) {
     try {
       return await proceed(deps, cookies, c, app, interaction.state, interaction.idHash);
     } catch (err) {
-      if (err instanceof OAuthError) return authorizationError(c, deps.config.issuer, req, err);
+      if (err instanceof OAuthError) return authorizationError(c, deps.config.issuer, app, req, err);
       throw err;
     }
   };

@@ -93,5 +93,5 @@ export async function proceed(
   }
   if (interactionHash) await finishInteraction(deps, cookies, c, interactionHash);
   const fields = await authorizedFields(deps, app, req, current);
-  return authorizationResponse(c, deps.config.issuer, req, fields);
+  return authorizationResponse(c, deps.config.issuer, app, req, fields);
 }

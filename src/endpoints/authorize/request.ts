@@ -7,7 +7,9 @@ import { checkChallenge } from '../../protocol/pkce.js';
 import { type ResponseTypePart, responseTypeOf } from '../../protocol/response-types.js';
 import type { Api, Application } from '../../storage/types.js';
 
-export type ResponseMode = 'query' | 'fragment' | 'form_post';
+export type ResponseMode = 'query' | 'fragment' | 'form_post' | 'web_message';
+
+const MODES = new Set(['query', 'fragment', 'form_post', 'web_message']);
 
 /** A validated authorization request, as stored while the person logs in and consents. */
 export interface AuthorizationRequest {
@@ -40,11 +42,11 @@ export function responseModeOf(params: Params): ResponseMode {
   const type = responseTypeOf(params.get('response_type'));
   const implicit = type !== null && type.join(' ') !== 'code';
   const mode = params.get('response_mode') ?? (implicit ? 'fragment' : 'query');
-  if (mode !== 'query' && mode !== 'fragment' && mode !== 'form_post') {
-    throw new InvalidRequest('response_mode must be query, fragment or form_post');
+  if (!MODES.has(mode)) {
+    throw new InvalidRequest('response_mode must be query, fragment, form_post or web_message');
   }
   // Tokens never travel in the query, so neither does the error that refuses to put them there.
-  return implicit && mode === 'query' ? 'fragment' : mode;
+  return implicit && mode === 'query' ? 'fragment' : (mode as ResponseMode);
 }
 
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);

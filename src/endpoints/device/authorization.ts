@@ -6,6 +6,7 @@ import { authenticateRequestClient } from '../../http/middleware/client-auth.js'
 import { jsonNoStore } from '../../http/respond.js';
 import { UnauthorizedClient } from '../../protocol/errors.js';
 import { DEVICE_CODE } from '../../protocol/grant-types.js';
+import { endpointUrl } from '../../protocol/issuer.js';
 import { formatUserCode, newUserCode } from '../../protocol/user-code.js';
 import { opaqueToken } from '../../tokens/opaque.js';
 
@@ -49,7 +50,7 @@ export function deviceAuthorizationEndpoint(deps: Deps) {
         userCode = newUserCode(); // a user code still in use; draw again
       }
     }
-    const verification = `${deps.config.issuer}/activate`;
+    const verification = endpointUrl(deps.config.issuer, '/activate');
     return jsonNoStore(c, {
       device_code: deviceCode.value,
       user_code: formatUserCode(userCode),

@@ -38,6 +38,7 @@ export function tokenEndpoint(deps: Deps) {
     let client: Awaited<ReturnType<typeof authenticateRequestClient>> | undefined;
     try {
       client = await authenticateRequestClient(deps, c, { allowPublic: true });
+      c.set('clientId', client.app.clientId);
       if (!client.app.grantTypes.includes(grantType)) {
         throw new UnauthorizedClient(`client is not allowed to use grant_type ${grantType}`);
       }
@@ -62,7 +63,11 @@ export function tokenEndpoint(deps: Deps) {
           description: err instanceof OAuthError ? err.message : 'The request failed',
           clientId: client?.app.clientId ?? params.get('client_id'),
           clientName: client?.app.name,
-          details: { ...event.details, error },
+          details: {
+            ...event.details,
+            error,
+            ...(err instanceof OAuthError && err.detail ? { reason: err.detail } : {}),
+          },
         });
       }
       throw err;

@@ -1,9 +1,10 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { InvalidRequest, RequestTooLarge } from '../../protocol/errors.js';
-import { type Params, parseParams } from '../../protocol/params.js';
+import { type Params, parseJsonParams, parseParams } from '../../protocol/params.js';
 import type { AppEnv } from '../context.js';
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+const JSON_BODY = /^application\/json\s*(;|$)/i;
 
 /** The Node request under @hono/node-server, when there is one (not in-process `app.request`). */
 type NodeIncoming = NodeJS.ReadableStream & { resume(): void };
@@ -74,13 +75,34 @@ export function parseForm(
   repeatable: ReadonlySet<string> = new Set(),
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!FORM.test(c.req.header('content-type') ?? '')) {
-      if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(limit);
-      throw new InvalidRequest('request body must be application/x-www-form-urlencoded');
-    }
+    if (!FORM.test(c.req.header('content-type') ?? ''))
+      refuseBody(c, limit, 'application/x-www-form-urlencoded');
     c.set('params', await readForm(c, limit, repeatable));
     await next();
   };
+}
+
+/**
+ * Reads a POST body as a form or as JSON (`application/json`, as Auth0's SDKs may send to
+ * /oauth/token and /oauth/revoke), with the same rules for both: size cap, no repeats, strings.
+ */
+export function parseBody(
+  limit: number,
+  repeatable: ReadonlySet<string> = new Set(),
+): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const type = c.req.header('content-type') ?? '';
+    if (FORM.test(type)) c.set('params', await readForm(c, limit, repeatable));
+    else if (JSON_BODY.test(type)) c.set('params', parseJsonParams(await readText(c, limit), repeatable));
+    else refuseBody(c, limit, 'application/x-www-form-urlencoded or application/json');
+    await next();
+  };
+}
+
+/** A body of the wrong type: 413 when it is also too large, else invalid_request. */
+function refuseBody(c: Context<AppEnv>, limit: number, expected: string): never {
+  if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(limit);
+  throw new InvalidRequest(`request body must be ${expected}`);
 }
 
 const tooLarge = (limit: number) => new RequestTooLarge(`request body is larger than ${limit} bytes`);
@@ -91,13 +113,16 @@ export async function readForm(
   limit: number,
   repeatable: ReadonlySet<string> = new Set(),
 ): Promise<Params> {
+  return parseParams(await readText(c, limit), repeatable);
+}
+
+/** The body of a request as text, at most `limit` bytes (413 beyond, without reading more). */
+async function readText(c: Context<AppEnv>, limit: number): Promise<string> {
   if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(limit);
   const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
-  const text =
-    typeof incoming?.on === 'function'
-      ? await readIncoming(incoming, limit)
-      : await readCapped(c.req.raw.body, limit);
-  return parseParams(text, repeatable);
+  return typeof incoming?.on === 'function'
+    ? await readIncoming(incoming, limit)
+    : await readCapped(c.req.raw.body, limit);
 }
 
 /** True when the request declares a form body. */

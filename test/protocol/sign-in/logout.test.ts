@@ -95,7 +95,7 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
         post_logout_redirect_uri: 'https://evil.example/',
       }),
     );
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     expect(await res.text()).not.toContain('evil.example');
   });

@@ -117,12 +117,11 @@ describe('environment', () => {
     expect(cfg.keys.algorithms).toEqual(['ES256', 'RS256', 'PS256', 'EdDSA']);
   });
 
-  it('removes trailing slashes from SESAME_ISSUER', () => {
-    expect(loadConfig({ SESAME_ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com');
-    expect(loadConfig({ SESAME_ISSUER: 'https://id.example.com/tenant//' }).issuer).toBe(
-      'https://id.example.com/tenant',
-    );
-    expect(parseConfig({ issuer: 'http://localhost:3000/' }).issuer).toBe('http://localhost:3000');
+  it('keeps SESAME_ISSUER byte for byte, trailing slash included (Auth0 form)', () => {
+    expect(loadConfig({ SESAME_ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com/');
+    expect(loadConfig({ SESAME_ISSUER: 'https://id.example.com' }).issuer).toBe('https://id.example.com');
+    expect(parseConfig({ issuer: 'http://localhost:3000/' }).issuer).toBe('http://localhost:3000/');
+    expect(parseConfig({ port: 4000 }).issuer).toBe('http://localhost:4000');
   });
 
   it('CLI overrides win over the environment', () => {
@@ -203,7 +202,7 @@ describe('JSON config file', () => {
     const cfg = loadConfig({ SESAME_CONFIG: path, SESAME_PORT: '4200', SESAME_KEY_CACHE_TTL: '9' });
     expect(cfg.port).toBe(4200);
     expect(cfg.host).toBe('file-host');
-    expect(cfg.issuer).toBe('https://file.example.com');
+    expect(cfg.issuer).toBe('https://file.example.com/');
     expect(cfg.keys).toEqual({ algorithms: ['RS256'], activationDelay: 30, jwksMaxAge: 300, cacheTtl: 9 });
   });
 

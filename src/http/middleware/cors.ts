@@ -1,0 +1,102 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { readClientCredentials } from '../../protocol/client-auth.js';
+import { registeredOrigins } from '../../protocol/origins.js';
+import type { ApplicationRepository } from '../../storage/types.js';
+import type { AppEnv, Deps } from '../context.js';
+
+/** Request headers a browser may send cross-origin: what the SPA SDKs send. */
+const ALLOW_HEADERS = 'Auth0-Client, Content-Type, Authorization, DPoP';
+/** How long a browser may keep a preflight's answer (seconds). */
+const MAX_AGE = '600';
+
+/** The answer to a preflight (OPTIONS with Origin and Access-Control-Request-Method). */
+function preflight(c: Context, origin: string, methods: string): Response {
+  return c.body(null, 204, {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Allow-Methods': methods,
+    'Access-Control-Allow-Headers': ALLOW_HEADERS,
+    'Access-Control-Max-Age': MAX_AGE,
+    Vary: 'Origin',
+  });
+}
+
+/**
+ * Discovery and the JWKS: public documents that any origin may read (no credentials).
+ * The header is set before the handler answers, so the answer is not built twice.
+ */
+export function publicCors(methods: string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.req.method === 'OPTIONS') return preflight(c, '*', methods);
+    c.header('Access-Control-Allow-Origin', '*');
+    await next();
+  };
+}
+
+/**
+ * Every origin some application registered, read again at most every two seconds when an
+ * origin is not found (so that a new application's origin works at once).
+ */
+class KnownOrigins {
+  #origins = new Set<string>();
+  #loadedAt = 0;
+  constructor(private readonly apps: ApplicationRepository) {}
+  async has(origin: string): Promise<boolean> {
+    if (this.#origins.has(origin)) return true;
+    if (Date.now() - this.#loadedAt < 2000) return false;
+    const origins = new Set<string>();
+    for (let offset = 0; ; offset += 500) {
+      const page = await this.apps.list({}, { offset, limit: 500 });
+      for (const app of page) for (const o of registeredOrigins(app)) origins.add(o);
+      if (page.length < 500) break;
+    }
+    this.#origins = origins;
+    this.#loadedAt = Date.now();
+    return origins.has(origin);
+  }
+}
+
+/** The client a request is from, as far as it says: the endpoint's finding, else the body or Basic. */
+function claimedClient(c: Context<AppEnv>): string | undefined {
+  const known = c.get('clientId');
+  if (known) return known;
+  const params = c.get('params');
+  if (!params) return undefined;
+  try {
+    return readClientCredentials(c.req.header('authorization'), params).clientId;
+  } catch {
+    return params.get('client_id');
+  }
+}
+
+/**
+ * CORS for the endpoints an application calls from the browser (/oauth/token, /oauth/revoke,
+ * /userinfo): an origin that the calling application registered (web origins and callback
+ * origins) gets `Access-Control-Allow-Origin`, on errors too; when the caller cannot be told
+ * (no client in the request), an origin that some application registered. A preflight cannot
+ * name its client, so it is answered for any registered origin. Other origins get no CORS
+ * headers, and credentials are never allowed. Requests without Origin pay nothing.
+ */
+export function clientCors(deps: Deps, methods: string): MiddlewareHandler<AppEnv> {
+  const known = new KnownOrigins(deps.storage.applications);
+  return async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin === undefined) {
+      if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: methods });
+      return next();
+    }
+    if (c.req.method === 'OPTIONS') {
+      return (await known.has(origin))
+        ? preflight(c, origin, methods)
+        : c.body(null, 204, { Vary: 'Origin' });
+    }
+    await next();
+    const clientId = claimedClient(c);
+    const app =
+      clientId === undefined ? null : await deps.storage.applications.get(clientId).catch(() => null);
+    const allowed = app
+      ? registeredOrigins(app).includes(origin)
+      : await known.has(origin).catch(() => false);
+    c.header('Vary', 'Origin', { append: true });
+    if (allowed) c.header('Access-Control-Allow-Origin', origin);
+  };
+}

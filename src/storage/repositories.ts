@@ -55,6 +55,8 @@ export interface ApplicationRepository {
   /** Oldest first; of one type when `type` is given. */
   list(filter?: { type?: ApplicationType }, slice?: Slice): Promise<Application[]>;
   count(filter?: { type?: ApplicationType }): Promise<number>;
+  /** Applications whose callbacks or settings mention `text` (any case): candidates, to check. */
+  listMentioning(text: string): Promise<Application[]>;
   /** True when a row was deleted; the application's client grants go with it. */
   delete(clientId: string): Promise<boolean>;
   setSecretHash(clientId: string, secretHash: string, now: number): Promise<boolean>;

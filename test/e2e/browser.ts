@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { childEnv, ROOT } from './process.js';
@@ -161,4 +162,43 @@ export async function waitVisible(
   if (!(await wanted.isVisible())) {
     throw new Error(`${what}: the page shows a failure instead of ${selector}\n${await describePage(page)}`);
   }
+}
+
+/** A script or page a test serves to Chromium. */
+export interface ServedFile {
+  type: 'html' | 'js';
+  body: string | Buffer;
+}
+
+/**
+ * Serves fixed files on 127.0.0.1:`port` (a single-page application's origin in a test):
+ * `files` by path, HTML without caching; anything else 404. Closed by `close()`.
+ */
+export async function serveFiles(
+  port: number,
+  files: Record<string, ServedFile>,
+): Promise<{ close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const file = files[new URL(req.url ?? '/', 'http://localhost').pathname];
+    if (!file) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    const headers: Record<string, string> =
+      file.type === 'html'
+        ? { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }
+        : { 'content-type': 'text/javascript; charset=utf-8' };
+    res.writeHead(200, headers).end(file.body);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

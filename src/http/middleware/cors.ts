@@ -33,26 +33,12 @@ export function publicCors(methods: string): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Every origin some application registered, read again at most every two seconds when an
- * origin is not found (so that a new application's origin works at once).
+ * Whether some application registered `origin`: read from the database each time (a browser
+ * keeps a preflight's answer for Access-Control-Max-Age), so a change applies at once.
  */
-class KnownOrigins {
-  #origins = new Set<string>();
-  #loadedAt = 0;
-  constructor(private readonly apps: ApplicationRepository) {}
-  async has(origin: string): Promise<boolean> {
-    if (this.#origins.has(origin)) return true;
-    if (Date.now() - this.#loadedAt < 2000) return false;
-    const origins = new Set<string>();
-    for (let offset = 0; ; offset += 500) {
-      const page = await this.apps.list({}, { offset, limit: 500 });
-      for (const app of page) for (const o of registeredOrigins(app)) origins.add(o);
-      if (page.length < 500) break;
-    }
-    this.#origins = origins;
-    this.#loadedAt = Date.now();
-    return origins.has(origin);
-  }
+async function someAppRegisters(apps: ApplicationRepository, origin: string): Promise<boolean> {
+  const candidates = await apps.listMentioning(origin);
+  return candidates.some((app) => registeredOrigins(app).includes(origin));
 }
 
 /** The client a request is from, as far as it says: the endpoint's finding, else the body or Basic. */
@@ -77,7 +63,7 @@ function claimedClient(c: Context<AppEnv>): string | undefined {
  * headers, and credentials are never allowed. Requests without Origin pay nothing.
  */
 export function clientCors(deps: Deps, methods: string): MiddlewareHandler<AppEnv> {
-  const known = new KnownOrigins(deps.storage.applications);
+  const apps = deps.storage.applications;
   return async (c, next) => {
     const origin = c.req.header('origin');
     if (origin === undefined) {
@@ -85,17 +71,16 @@ export function clientCors(deps: Deps, methods: string): MiddlewareHandler<AppEn
       return next();
     }
     if (c.req.method === 'OPTIONS') {
-      return (await known.has(origin))
+      return (await someAppRegisters(apps, origin))
         ? preflight(c, origin, methods)
         : c.body(null, 204, { Vary: 'Origin' });
     }
     await next();
     const clientId = claimedClient(c);
-    const app =
-      clientId === undefined ? null : await deps.storage.applications.get(clientId).catch(() => null);
+    const app = clientId === undefined ? null : await apps.get(clientId).catch(() => null);
     const allowed = app
       ? registeredOrigins(app).includes(origin)
-      : await known.has(origin).catch(() => false);
+      : await someAppRegisters(apps, origin).catch(() => false);
     c.header('Vary', 'Origin', { append: true });
     if (allowed) c.header('Access-Control-Allow-Origin', origin);
   };

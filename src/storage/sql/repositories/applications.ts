@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Application, ApplicationRepository, ApplicationType } from '../../types.js';
 import type { Database } from '../schema.js';
 import { sliced } from './slice.js';
@@ -53,6 +53,20 @@ export function applicationRepository(db: Kysely<Database>): ApplicationReposito
         .values(toRow(app))
         .onConflict((oc) => oc.column('client_id').doNothing())
         .execute();
+    },
+    async listMentioning(text) {
+      const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      const rows = await db
+        .selectFrom('applications')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb(sql`lower(callbacks)`, 'like', sql`${pattern} escape '\\'`),
+            eb(sql`lower(settings)`, 'like', sql`${pattern} escape '\\'`),
+          ]),
+        )
+        .execute();
+      return rows.map(toApplication);
     },
     async get(clientId) {
       const row = await db

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ensureConsoleApp } from './admin/console.js';
 import { TenantSettingsCache } from './admin/settings.js';
@@ -6,7 +7,8 @@ import type { Config } from './config/schema.js';
 import { EventLog } from './events/log.js';
 import { deriveEncryptionKey, loadSecret } from './keys/encryption.js';
 import { Keystore } from './keys/keystore.js';
-import { openStorage } from './storage/sql/index.js';
+import { looserThanPrivate } from './storage/file-modes.js';
+import { openStorage, sqliteFile } from './storage/sql/index.js';
 import type { Storage } from './storage/types.js';
 import { type Clock, systemClock } from './util/clock.js';
 
@@ -39,6 +41,7 @@ export async function openRuntime(
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'sesame' } });
   const encryptionKey = deriveEncryptionKey(loadSecret(config.secret, config.dataDir));
+  warnLooseFiles(config, logger);
   const storage = openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, clock });
   let applied: string[];
   try {
@@ -59,4 +62,20 @@ export async function openRuntime(
   const tenant = new TenantSettingsCache(storage, clock);
   const events = new EventLog(storage.logs, clock, logger);
   return { config, storage, keys, encryptionKey, clock, logger, tenant, events, applied };
+}
+
+/**
+ * Warns when the data directory or the SQLite files (password hashes, encrypted keys) are open
+ * to other users, as files made by older versions were: they are not changed behind the admin's back.
+ */
+function warnLooseFiles(config: Config, logger: Logger): void {
+  const db = sqliteFile(config);
+  const paths = [config.dataDir, join(config.dataDir, 'secret')];
+  if (db !== null) paths.push(db, `${db}-wal`, `${db}-shm`);
+  for (const { path, mode } of looserThanPrivate(paths)) {
+    logger.warn(
+      { path, mode },
+      `${path} is readable by other users (mode ${mode}); run: chmod go-rwx ${path}`,
+    );
+  }
 }

@@ -60,8 +60,9 @@ const namesUser = (hint: string, user: User) =>
  * GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0 §2–§3). Where to go after:
  * a post_logout_redirect_uri registered for the client named by client_id or by the
  * id_token_hint (which must agree); an unregistered one is refused on a page, never followed.
- * The session ends at once for a valid id_token_hint of the signed-in person (and a logout_hint
- * that names them, if sent); otherwise the person is asked to confirm (CSRF-protected).
+ * The session ends at once for an ID token (never an access token) of one of our applications
+ * naming this session (`sid`) and person (and a logout_hint that names them, if sent);
+ * otherwise the person is asked to confirm (CSRF-protected).
  */
 export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
@@ -90,9 +91,16 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
       return finish();
     }
     if (!current) return finish();
+    // Without asking only when the hint is an ID token of one of our applications for this very
+    // session (its sid), and a logout_hint, if sent, names the same person (§2).
     const logoutHint = params.get('logout_hint');
     const sure =
-      hint?.sub === current.user.id && (logoutHint === undefined || namesUser(logoutHint, current.user));
+      hint !== null &&
+      app !== null &&
+      app.clientId === hint.clientId &&
+      hint.sub === current.user.id &&
+      hint.sid === current.session.sid &&
+      (logoutHint === undefined || namesUser(logoutHint, current.user));
     if (sure) return finish();
     return page(
       c,

@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ConfigError } from '../config/load.js';
+import { makePrivateDir } from '../storage/file-modes.js';
 
 const VERSION = 'v1';
 
@@ -53,7 +54,7 @@ export function decrypt(key: Buffer, blob: string, aad: string): string {
  */
 export function loadSecret(configured: string | undefined, dataDir: string): string {
   if (configured) return configured;
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDir(dataDir);
   const file = join(dataDir, 'secret');
   // Written whole under a temporary name, then linked into place: a process starting at the
   // same moment sees either no file or the complete one, and exactly one secret wins.

@@ -54,17 +54,23 @@ export async function issueIdToken(keys: Keystore, req: IdTokenRequest): Promise
 }
 
 /**
- * Whose ID token an `id_token_hint` is (OIDC Core §3.1.2.1, RP-Initiated Logout §2): signed by
- * a published key of this issuer; expired ones count, as the specs allow. Null otherwise.
+ * Whose ID token an `id_token_hint` is (OIDC Core §3.1.2.1, RP-Initiated Logout §2): an ID token
+ * (typ JWT, not an access token's at+jwt) signed by a published key of this issuer, for one
+ * audience; expired ones count, as the specs allow. Null otherwise. The caller checks that the
+ * audience is one of its applications.
  */
 export async function verifyIdTokenHint(
   keys: Keystore,
   issuer: string,
   hint: string | undefined,
-): Promise<{ clientId: string; sub: string } | null> {
+): Promise<{ clientId: string; sub: string; sid?: string } | null> {
   if (!hint) return null;
   await keys.prepare(peekKid(hint));
-  const c = verifyJwt(hint, (kid) => keys.verifier(kid))?.payload;
-  if (!c || c.iss !== issuer || typeof c.aud !== 'string' || typeof c.sub !== 'string') return null;
-  return { clientId: c.aud, sub: c.sub };
+  const jwt = verifyJwt(hint, (kid) => keys.verifier(kid));
+  if (jwt?.header.typ !== 'JWT') return null;
+  const c = jwt.payload;
+  if (c.iss !== issuer || typeof c.aud !== 'string' || typeof c.sub !== 'string') return null;
+  return typeof c.sid === 'string'
+    ? { clientId: c.aud, sub: c.sub, sid: c.sid }
+    : { clientId: c.aud, sub: c.sub };
 }

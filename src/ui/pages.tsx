@@ -192,7 +192,10 @@ export function ActivatePage(p: { nonce: string; csrf: string; userCode?: string
   );
 }
 
-/** The device's application and the scopes it asks for, with Allow and Deny. */
+/**
+ * The device's application and the scopes it asks for, with Allow and Deny, and the warning of
+ * RFC 8628 §5.4 against remote phishing: a code someone else sent is theirs, not the person's.
+ */
 export function DeviceConfirmPage(p: {
   nonce: string;
   csrf: string;
@@ -209,6 +212,11 @@ export function DeviceConfirmPage(p: {
         {p.apiName ? `It asks for access to ${p.apiName}:` : 'It asks for:'}
       </p>
       <ScopeList scopes={p.scopes} />
+      <p class="warning" role="note">
+        Only allow this if you started signing in to {p.appName} yourself, on a device that is with you now.
+        If someone sent you this code or asked you to enter it, choose Deny: allowing would give them access
+        to your account.
+      </p>
       <form method="post" action="/activate/confirm">
         <Csrf token={p.csrf} />
         <input type="hidden" name="user_code" value={p.userCode} />

@@ -1,12 +1,18 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { type Kysely, Kysely as KyselyClass, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
+import { createPrivateFile, makePrivateDir } from '../file-modes.js';
 import type { Database } from './schema.js';
 
-/** Opens (creating if needed) a SQLite file in WAL mode with a busy timeout and foreign keys on. */
+/**
+ * Opens (creating if needed, readable by this user only) a SQLite file in WAL mode with a busy
+ * timeout and foreign keys on.
+ */
 export function openSqlite(file: string): Kysely<Database> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    makePrivateDir(dirname(file));
+    createPrivateFile(file);
+  }
   const database = new BetterSqlite3(file);
   database.pragma('journal_mode = WAL');
   database.pragma('busy_timeout = 10000');

@@ -283,3 +283,15 @@ export async function codeFor(
     throw new Error(`no code: ${flow.response.status} ${flow.location ?? (await flow.response.text())}`);
   return code;
 }
+
+/**
+ * Whether the agent's SSO session is alive: an authorization request with prompt=none gets a
+ * code, not login_required (any other answer fails the test).
+ */
+export async function sessionAlive(agent: UserAgent, config: client.Configuration): Promise<boolean> {
+  const res = await agent.get((await webAuthorizationUrl(config, { prompt: 'none' })).url);
+  const loc = new URL(res.headers.get('location') as string);
+  if (loc.searchParams.get('code')) return true;
+  expect(loc.searchParams.get('error')).toBe('login_required');
+  return false;
+}

@@ -8,7 +8,7 @@ import {
   CALLBACK,
   LOGOUT_CALLBACK,
   newUser,
-  webAuthorizationUrl,
+  sessionAlive,
   webConfig,
   webSignIn,
 } from './fixtures.js';
@@ -45,18 +45,9 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
     return { agent, idToken: tokens.id_token as string };
   }
 
-  /** Whether the agent's session is still alive: prompt=none gets a code rather than login_required. */
-  async function sessionAlive(agent: UserAgent): Promise<boolean> {
-    const res = await agent.get((await webAuthorizationUrl(config, { prompt: 'none' })).url);
-    const loc = new URL(res.headers.get('location') as string);
-    if (loc.searchParams.get('code')) return true;
-    expect(loc.searchParams.get('error')).toBe('login_required');
-    return false;
-  }
-
   it('with a valid id_token_hint and a registered post_logout_redirect_uri: redirect there with state, session ended', async () => {
     const { agent, idToken } = await signedIn();
-    expect(await sessionAlive(agent)).toBe(true);
+    expect(await sessionAlive(agent, config)).toBe(true);
     const url = client.buildEndSessionUrl(config, {
       id_token_hint: idToken,
       post_logout_redirect_uri: LOGOUT_CALLBACK,
@@ -68,7 +59,7 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
     expect(`${loc.origin}${loc.pathname}`).toBe(LOGOUT_CALLBACK);
     expect(loc.searchParams.get('state')).toBe('bye state');
     expect(agent.cookies.has(SESSION_COOKIE)).toBe(false);
-    expect(await sessionAlive(agent)).toBe(false);
+    expect(await sessionAlive(agent, config)).toBe(false);
     const next = await webSignIn(agent, config);
     expect(next.flow.pages).toEqual(['login']);
   });
@@ -84,7 +75,7 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
     );
     const replay = browser(t);
     replay.cookies.set(SESSION_COOKIE, cookie);
-    expect(await sessionAlive(replay)).toBe(false);
+    expect(await sessionAlive(replay, config)).toBe(false);
   });
 
   it('an unregistered post_logout_redirect_uri → no redirect (a page)', async () => {
@@ -139,7 +130,7 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
     expect(res.status).toBe(200);
     expect(res.headers.get('location')).toBeNull();
     expect(await res.text()).toContain('name="confirm"');
-    expect(await sessionAlive(agent)).toBe(true);
+    expect(await sessionAlive(agent, config)).toBe(true);
   });
 
   it('another user’s id_token_hint → no redirect, a confirmation page, this browser’s session kept', async () => {
@@ -153,7 +144,7 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
     );
     expect(res.status).toBe(200);
     expect(res.headers.get('location')).toBeNull();
-    expect(await sessionAlive(mine.agent)).toBe(true);
+    expect(await sessionAlive(mine.agent, config)).toBe(true);
   });
 
   it('an expired id_token_hint is still accepted (RP-Initiated Logout §2)', async () => {
@@ -167,7 +158,7 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
     );
     expect(res.status).toBe(303);
     expect(new URL(res.headers.get('location') as string).origin).toBe(new URL(LOGOUT_CALLBACK).origin);
-    expect(await sessionAlive(agent)).toBe(false);
+    expect(await sessionAlive(agent, config)).toBe(false);
   });
 
   describe('without id_token_hint', () => {
@@ -182,7 +173,7 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
       expect(html).toMatch(/<form method="post" action="\/oidc\/logout">/);
       expect(html).toContain('name="confirm" value="yes"');
       expect(csrfOf(html)).toBeTruthy();
-      expect(await sessionAlive(agent)).toBe(true);
+      expect(await sessionAlive(agent, config)).toBe(true);
     });
 
     it('POSTing the confirmation without the CSRF token → 403, session kept', async () => {
@@ -190,7 +181,7 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
       await agent.get('/oidc/logout');
       const res = await agent.post('/oidc/logout', { confirm: 'yes' });
       expect(res.status).toBe(403);
-      expect(await sessionAlive(agent)).toBe(true);
+      expect(await sessionAlive(agent, config)).toBe(true);
     });
 
     it('POSTing the confirmation with a wrong CSRF token → 403, session kept', async () => {
@@ -199,14 +190,14 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
       const foreign = csrfOf(await (await other.agent.get('/oidc/logout')).text());
       const res = await agent.post('/oidc/logout', { confirm: 'yes', csrf: foreign });
       expect(res.status).toBe(403);
-      expect(await sessionAlive(agent)).toBe(true);
+      expect(await sessionAlive(agent, config)).toBe(true);
     });
 
     it('a GET with confirm=yes and no CSRF token does not sign out (cross-site link)', async () => {
       const { agent } = await signedIn();
       const res = await agent.get('/oidc/logout?confirm=yes');
       expect(res.status).toBe(403);
-      expect(await sessionAlive(agent)).toBe(true);
+      expect(await sessionAlive(agent, config)).toBe(true);
     });
 
     it('POSTing the confirmation with its CSRF token signs out', async () => {
@@ -216,7 +207,7 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
       expect(res.status).toBe(200);
       expect(res.headers.get('location')).toBeNull();
       expect(agent.cookies.has(SESSION_COOKIE)).toBe(false);
-      expect(await sessionAlive(agent)).toBe(false);
+      expect(await sessionAlive(agent, config)).toBe(false);
     });
   });
 });

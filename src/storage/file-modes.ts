@@ -1,0 +1,34 @@
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+
+/** Creates `dir` (and missing parents) readable by this user only: it holds secrets. */
+export function makePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Creates `file` empty with mode 0600 when it does not exist yet, so that SQLite (which gives
+ * its -wal and -shm files the database file's mode) never writes password hashes and encrypted
+ * keys into a world-readable file.
+ */
+export function createPrivateFile(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/** The paths among `paths` that exist and that other users may read or enter, with their modes. */
+export function looserThanPrivate(paths: string[]): { path: string; mode: string }[] {
+  const out: { path: string; mode: string }[] = [];
+  for (const path of paths) {
+    let mode: number;
+    try {
+      mode = statSync(path).mode & 0o777;
+    } catch {
+      continue;
+    }
+    if ((mode & 0o077) !== 0) out.push({ path, mode: mode.toString(8).padStart(4, '0') });
+  }
+  return out;
+}

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createUser, deleteUser, getUser, setBlocked, setPassword } from '../admin/users.js';
 import type { User, UserClaims } from '../storage/types.js';
 import { fieldLines, print, withRuntime } from './context.js';
+import { passwordOptions, readPassword } from './password.js';
 import { userAccessCommands } from './user-access.js';
 
 const view = (u: User) => ({
@@ -18,11 +19,11 @@ export function usersCommand(program: Command): void {
   const users = program.command('users').description('manage users');
   userAccessCommands(users);
 
-  users
+  const create = users
     .command('create')
     .description('create a user; the email is the login name')
-    .requiredOption('--email <email>', 'login name (normalised: trimmed, NFC, lowercased)')
-    .requiredOption('--password <password>', 'at least 8 characters, at most 1024 bytes')
+    .requiredOption('--email <email>', 'login name (normalised: trimmed, NFC, lowercased)');
+  passwordOptions(create, 'the password (at least 8 characters, at most 1024 bytes)')
     .option('--name <name>', 'full name')
     .option('--given-name <name>', 'given name')
     .option('--family-name <name>', 'family name')
@@ -42,7 +43,8 @@ export function usersCommand(program: Command): void {
         if (o.picture) claims.picture = o.picture;
         if (o.phoneNumber) claims.phone_number = o.phoneNumber;
         if (o.locale) claims.locale = o.locale;
-        const user = await createUser(rt.storage, rt.clock, { email: o.email, password: o.password, claims });
+        const password = await readPassword(o);
+        const user = await createUser(rt.storage, rt.clock, { email: o.email, password, claims });
         print(o.json, view(user), () => `id: ${user.id}\nemail: ${user.email}`);
       }),
     );
@@ -84,14 +86,12 @@ export function usersCommand(program: Command): void {
       }),
     );
 
-  users
-    .command('set-password <id>')
-    .description("replace a user's password")
-    .requiredOption('--password <password>', 'the new password')
+  const setPasswordCmd = users.command('set-password <id>').description("replace a user's password");
+  passwordOptions(setPasswordCmd, 'the new password')
     .option('--json', 'print one JSON object')
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        await setPassword(rt.storage, rt.clock, id, o.password);
+        await setPassword(rt.storage, rt.clock, id, await readPassword(o));
         print(o.json, { id, password_changed: true }, () => `password changed for ${id}`);
       }),
     );

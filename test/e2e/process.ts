@@ -33,14 +33,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node bin/sesame.js ...args` to completion; never throws on a non-zero exit. */
+/** Runs `node bin/sesame.js ...args` to completion (with `input` on stdin); never throws on a non-zero exit. */
 export function runCli(
   args: string[],
   env: Record<string, string | undefined>,
-  opts: { timeoutMs?: number; cwd?: string } = {},
+  opts: { timeoutMs?: number; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [BIN, ...args],
       {
@@ -59,6 +59,7 @@ export function runCli(
         resolvePromise({ code: err ? (err.code as number) : 0, stdout, stderr });
       },
     );
+    child.stdin?.end(opts.input ?? '');
   });
 }
 

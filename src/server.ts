@@ -3,6 +3,7 @@ import { consoleApp } from './console/index.js';
 import type { AppEnv, Deps } from './http/context.js';
 import { handleError } from './http/error-handler.js';
 import { requestLog } from './http/middleware/request-log.js';
+import { TrustedProxies } from './http/proxies.js';
 import { jsonNoStore } from './http/respond.js';
 import { routes } from './http/routes.js';
 import { managementApi } from './management/index.js';
@@ -14,7 +15,7 @@ import { MethodNotAllowed } from './protocol/errors.js';
  */
 export function createServer(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use('*', requestLog(deps.logger));
+  app.use('*', requestLog(deps.logger, new TrustedProxies(deps.config.trustedProxies)));
   app.use('*', async (c, next) => {
     await next();
     c.header('X-Content-Type-Options', 'nosniff');

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { LoginAttemptRepository } from '../storage/types.js';
 import { sha256 } from '../util/crypto.js';
+import { throttleAddress } from '../util/ip.js';
 
 /** The two counters an attempt is charged to: who it is for, and where it comes from. */
 export interface AttemptKeys {
@@ -10,7 +11,7 @@ export interface AttemptKeys {
 
 /** Keys counted for a login attempt: the account (by the hash of its login name, any length) and the IP. */
 export function attemptKeys(email: string, ip: string): AttemptKeys {
-  return { account: `acct:${sha256(email)}`, ip: `ip:${ip}` };
+  return { account: `acct:${sha256(email)}`, ip: `ip:${throttleAddress(ip)}` };
 }
 
 /** Seconds until this account and IP may try again (0: now), kept in the database for every instance. */

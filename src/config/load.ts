@@ -26,6 +26,10 @@ function fromEnv(env: Env): Record<string, unknown> {
   set(keys, 'activationDelay', env.SESAME_KEY_ACTIVATION_DELAY);
   set(keys, 'jwksMaxAge', env.SESAME_JWKS_MAX_AGE);
   set(keys, 'cacheTtl', env.SESAME_KEY_CACHE_TTL);
+  if (env.SESAME_TRUSTED_PROXIES)
+    out.trustedProxies = env.SESAME_TRUSTED_PROXIES.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (env.SESAME_KEY_ALGORITHMS) keys.algorithms = env.SESAME_KEY_ALGORITHMS.split(',').map((s) => s.trim());
   if (Object.keys(keys).length > 0) out.keys = keys;
   const tls: Record<string, unknown> = {};

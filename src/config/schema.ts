@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from '../util/ip.js';
 
 /** Signing algorithms Sesame can issue JWTs with. */
 export const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
@@ -44,6 +45,12 @@ export const configSchema = z
       .max(1048576)
       .default(65536)
       .describe('Largest accepted request body in bytes; larger bodies get 413.'),
+    trustedProxies: z
+      .array(
+        z.string().refine((v) => parseCidr(v) !== null, 'must be an IP address or a CIDR such as 10.0.0.0/8'),
+      )
+      .default([])
+      .describe('Proxies (CIDRs) whose X-Forwarded-For / Forwarded headers name the client; default none.'),
     tls: z
       .object({
         cert: z

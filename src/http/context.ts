@@ -6,6 +6,7 @@ import type { Keystore } from '../keys/keystore.js';
 import type { Params } from '../protocol/params.js';
 import type { Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
+import type { TrustedProxies } from './proxies.js';
 
 /** What the server is built from (house rule 10: explicit wiring, no globals). */
 export interface Deps {
@@ -27,6 +28,8 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     params: Params;
+    /** The proxies whose forwarding headers count (SESAME_TRUSTED_PROXIES). */
+    proxies: TrustedProxies;
     /** The application a request proved itself to be (token, revoke) or acts for (userinfo). */
     clientId?: string;
   };

@@ -6,20 +6,41 @@ import { required } from '../protocol/params.js';
 import { activeAccessToken, activeRefreshToken } from '../tokens/active.js';
 
 const CLAIMS = ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti'] as const;
+const INACTIVE = { active: false };
+
+/**
+ * Whether `caller` may learn about an access token (RFC 7662 §2.2, §4): it is the token's client,
+ * or it acts for an API in the token's audience, which in Sesame means it holds a machine client
+ * grant for that API (a resource server's own credentials).
+ */
+async function mayIntrospect(deps: Deps, caller: string, claims: Record<string, unknown>): Promise<boolean> {
+  if (claims.client_id === caller) return true;
+  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  const grants = await deps.storage.clientGrants.listForClient(caller);
+  if (grants.length === 0) return false;
+  for (const identifier of aud) {
+    if (typeof identifier !== 'string') continue;
+    const api = await deps.storage.apis.getByIdentifier(identifier);
+    if (api && grants.some((g) => g.apiId === api.id)) return true;
+  }
+  return false;
+}
 
 /**
  * POST /oauth/introspect (RFC 7662 §2): a confidential client asks about a token; anything
- * unknown, expired, revoked or malformed is `{"active":false}` and nothing more (§2.2).
+ * unknown, expired, revoked or malformed is `{"active":false}` and nothing more (§2.2), and so
+ * is a token the caller has no business with: another client's refresh token, or an access
+ * token neither issued to the caller nor for an API the caller acts for.
  */
 export function introspectionEndpoint(deps: Deps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const params = c.get('params');
-    await authenticateRequestClient(deps, c, { allowPublic: false });
+    const caller = (await authenticateRequestClient(deps, c, { allowPublic: false })).app.clientId;
     const token = required(params, 'token');
     const claims = await activeAccessToken(deps, token);
     if (!claims) {
       const refresh = await activeRefreshToken(deps, token);
-      if (!refresh) return jsonNoStore(c, { active: false });
+      if (!refresh || refresh.clientId !== caller) return jsonNoStore(c, INACTIVE);
       const scopes = (refresh.payload.scopes as string[] | undefined) ?? [];
       return jsonNoStore(c, {
         active: true,
@@ -32,6 +53,7 @@ export function introspectionEndpoint(deps: Deps) {
         exp: refresh.expiresAt,
       });
     }
+    if (!(await mayIntrospect(deps, caller, claims))) return jsonNoStore(c, INACTIVE);
     const body: Record<string, unknown> = { active: true, token_type: 'Bearer' };
     for (const name of CLAIMS) if (claims[name] !== undefined) body[name] = claims[name];
     return jsonNoStore(c, body);

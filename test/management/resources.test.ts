@@ -1116,11 +1116,14 @@ describeEachBackend('Management API: resources', (backend) => {
       const app = { clientId: created.client_id, clientSecret: created.client_secret };
       const cfg = await webConfig(t, app);
       const p = await signedIn(cfg);
-      expect(await isActive(t, rs, p.refreshToken)).toBe(true);
+      // only the token's own client may introspect it (#14 §3)
+      expect(await isActive(t, app, p.refreshToken)).toBe(true);
+      const userinfo = () =>
+        t.fetch(`${t.issuer}/userinfo`, { headers: { authorization: `Bearer ${p.accessToken}` } });
+      expect((await userinfo()).status).toBe(200);
       expect(ok(await call('GET', '/grants', { query: { client_id: app.clientId } }))).toHaveLength(1);
       expectStatus(await call('DELETE', `/clients/${app.clientId}`), 204);
-      expect(await isActive(t, rs, p.refreshToken)).toBe(false);
-      expect(await isActive(t, rs, p.accessToken)).toBe(false);
+      expect((await userinfo()).status).toBe(401);
       expect(ok(await call('GET', `/users/${p.userId}/refresh-tokens`)).tokens).toEqual([]);
       expect(ok(await call('GET', '/grants', { query: { client_id: app.clientId } }))).toEqual([]);
       expectTokenError(await refresh(p.refreshToken, app), 401, 'invalid_client');

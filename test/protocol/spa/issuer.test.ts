@@ -25,6 +25,7 @@ describeEachBackend('spa: the issuer exactly as configured (issue #13 §1)', (ba
       let t: TestApp;
       let spa: SpaClient;
       let rs: { clientId: string; clientSecret: string };
+      let audience: string;
       let creds: { email: string; password: string };
 
       beforeAll(async () => {
@@ -36,7 +37,9 @@ describeEachBackend('spa: the issuer exactly as configured (issue #13 §1)', (ba
           allowOfflineAccess: true,
         });
         spa = { clientId: app.clientId, redirectUri: SPA_CALLBACK };
-        rs = await t.createM2m(await t.createApi());
+        const api = await t.createApi();
+        audience = api.identifier;
+        rs = await t.createM2m(api);
         creds = (await newUser(t, { name: 'Ada Lovelace' })).creds;
       });
       afterAll(async () => t?.close());
@@ -124,8 +127,10 @@ describeEachBackend('spa: the issuer exactly as configured (issue #13 §1)', (ba
       it('introspection and userinfo accept the tokens (their `iss` checked against the issuer)', async () => {
         const { tokens } = await signIn(t, browser(t, creds), spa, { scope: 'openid profile' });
         const at = tokens.body.access_token as string;
+        // introspection: a token for the API of `rs`, which may ask about its API's tokens (#14 §3)
+        const forApi = await signIn(t, browser(t, creds), spa, { scope: 'openid', audience });
         const intro = await postForm(t, '/oauth/introspect', {
-          token: at,
+          token: forApi.tokens.body.access_token as string,
           client_id: rs.clientId,
           client_secret: rs.clientSecret,
         });

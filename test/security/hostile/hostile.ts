@@ -67,7 +67,8 @@ export interface World {
   /** Cookie header and CSRF token of a live login interaction. */
   interaction: { cookie: string; csrf: string };
   /** A second signed-in browser that logout requests may end, and its logout CSRF token. */
-  logout: { cookie: string; csrf: string };
+  /** A browser about to sign out: its cookie, its logout CSRF token, an ID token of its session. */
+  logout: { cookie: string; csrf: string; idToken: string };
 }
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
@@ -163,7 +164,30 @@ export async function buildWorld(
   const interaction = { cookie: cookieHeader(pending), csrf: csrfOf(await loginPage.text()) };
   const leaving = await signedInBrowser(t, web, creds);
   const logoutPage = await leaving.get('/oidc/logout');
-  const logout = { cookie: cookieHeader(leaving), csrf: csrfOf(await logoutPage.text()) };
+  // An ID token that names the leaving browser's session (sid), as a hint that signs it out at once.
+  const leavingAuth = await t.fetch(
+    authorizationUrl(t, {
+      client_id: web.clientId,
+      redirect_uri: CALLBACK,
+      scope: 'openid',
+      code_challenge: CHALLENGE,
+      code_challenge_method: 'S256',
+    }),
+    { headers: { cookie: cookieHeader(leaving) }, redirect: 'manual' },
+  );
+  const leavingTokens = await postJson(t, '/oauth/token', {
+    grant_type: 'authorization_code',
+    code: new URL(leavingAuth.headers.get('location') ?? 'x:').searchParams.get('code') ?? '',
+    redirect_uri: CALLBACK,
+    code_verifier: VERIFIER,
+    client_id: web.clientId,
+    client_secret: web.clientSecret,
+  });
+  const logout = {
+    cookie: cookieHeader(leaving),
+    csrf: csrfOf(await logoutPage.text()),
+    idToken: leavingTokens.id_token as string,
+  };
   return {
     t,
     api,
@@ -333,7 +357,7 @@ export const TARGETS: Target[] = [
     method: 'POST',
     path: '/oauth/token',
     kind: 'oauth',
-    allow: ['POST'],
+    allow: ['POST', 'OPTIONS'],
     names: TOKEN_NAMES,
     cookie: () => undefined,
     base: (w) => ({
@@ -429,7 +453,7 @@ export const TARGETS: Target[] = [
     method: 'GET',
     path: '/userinfo',
     kind: 'bearer',
-    allow: ['GET', 'HEAD', 'POST'],
+    allow: ['GET', 'HEAD', 'POST', 'OPTIONS'],
     names: ['access_token', 'scope'],
     cookie: () => undefined,
     base: () => ({}),
@@ -441,7 +465,7 @@ export const TARGETS: Target[] = [
     method: 'POST',
     path: '/userinfo',
     kind: 'bearer',
-    allow: ['GET', 'HEAD', 'POST'],
+    allow: ['GET', 'HEAD', 'POST', 'OPTIONS'],
     names: ['access_token', 'scope'],
     cookie: () => undefined,
     base: (w) => ({ access_token: w.accessToken }),
@@ -479,13 +503,13 @@ export const TARGETS: Target[] = [
     ],
     cookie: (w) => w.logout.cookie,
     base: (w) => ({
-      id_token_hint: w.idToken,
+      id_token_hint: w.logout.idToken,
       post_logout_redirect_uri: LOGOUT_CALLBACK,
       state: 'st',
       client_id: w.web.clientId,
     }),
     good: (w) => ({
-      id_token_hint: [w.idToken],
+      id_token_hint: [w.logout.idToken, w.idToken],
       post_logout_redirect_uri: [LOGOUT_CALLBACK, CALLBACK],
       client_id: [w.web.clientId, w.native.clientId],
       confirm: ['yes', 'no'],
@@ -509,13 +533,13 @@ export const TARGETS: Target[] = [
     ],
     cookie: (w) => w.logout.cookie,
     base: (w) => ({
-      id_token_hint: w.idToken,
+      id_token_hint: w.logout.idToken,
       post_logout_redirect_uri: LOGOUT_CALLBACK,
       state: 'st',
       client_id: w.web.clientId,
     }),
     good: (w) => ({
-      id_token_hint: [w.idToken],
+      id_token_hint: [w.logout.idToken, w.idToken],
       post_logout_redirect_uri: [LOGOUT_CALLBACK, CALLBACK],
       client_id: [w.web.clientId, w.native.clientId],
       confirm: ['yes', 'no'],
@@ -553,7 +577,7 @@ export const TARGETS: Target[] = [
     method: 'POST',
     path: '/oauth/revoke',
     kind: 'oauth',
-    allow: ['POST'],
+    allow: ['POST', 'OPTIONS'],
     names: ['token', 'token_type_hint', 'client_id', 'client_secret'],
     cookie: () => undefined,
     // Unknown token: a well-formed request that revokes nothing the other targets rely on.
@@ -731,6 +755,14 @@ export function problemWith(
   }
   if (a.ms > REQUEST_BUDGET_MS) return `took ${Math.round(a.ms)} ms`;
   if (method === 'HEAD') return a.text === '' ? null : 'HEAD with a body';
+  // A CORS preflight (endpoints a browser application calls): 204, no body, no CORS headers
+  // unless an application registered the origin (the fuzzer's origins are registered by none).
+  if (method === 'OPTIONS' && target.allow.includes('OPTIONS')) {
+    if (a.status !== 204 || a.text !== '') return `OPTIONS answered ${a.status} with a body`;
+    return a.headers.get('access-control-allow-origin')
+      ? 'a preflight allowed for an unregistered origin'
+      : null;
+  }
   if (a.status >= 400) {
     if (isJson(a)) {
       const error = errorOf(a);

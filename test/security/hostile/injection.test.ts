@@ -70,7 +70,7 @@ describeEachBackend('hostile injection', (backend) => {
       const redirecting = target.path === '/authorize' || target.path === '/oidc/logout';
       // prompt=none: /authorize answers the client at once (login_required, or a code).
       const extra: Param[] = target.path === '/authorize' ? [['prompt', 'none']] : [];
-      if (target.path === '/oidc/logout') base.id_token_hint = w.idToken;
+      if (target.path === '/oidc/logout') base.id_token_hint = w.logout.idToken;
       const a = await hit(w, target, [
         ...Object.entries(base).filter(([n]) => n !== 'state'),
         ...extra,

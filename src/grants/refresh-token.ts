@@ -3,7 +3,7 @@ import { required } from '../protocol/params.js';
 import { parseScope } from '../protocol/scope.js';
 import { sha256 } from '../util/crypto.js';
 import type { GrantHandler } from './types.js';
-import { issueUserTokens, type UserGrant } from './user-tokens.js';
+import { issueUserTokens, revokeGrant, type UserGrant } from './user-tokens.js';
 
 /**
  * What every bad refresh token is told (Auth0's wording, which SDKs match on); the reason is
@@ -13,7 +13,8 @@ const UNKNOWN = 'Unknown or invalid refresh token.';
 
 /**
  * RFC 6749 §6 with RFC 9700 §4.14.2 rotation: each use rotates the token; a rotated token used
- * again within the grace period (two tabs racing) still works, after it revokes the whole family.
+ * again within the grace period (two tabs racing) still works; after it, the reuse revokes the
+ * whole grant: every refresh token of it and the access tokens issued under it.
  * The token is bound to its client; `scope` may only narrow.
  */
 export const refreshToken: GrantHandler = {
@@ -29,7 +30,8 @@ export const refreshToken: GrantHandler = {
     if (record.rotatedAt !== null || !(await deps.storage.refreshTokens.markRotated(record.hash, now))) {
       const rotatedAt = record.rotatedAt ?? now;
       if (now - rotatedAt >= deps.config.refreshToken.reuseGrace) {
-        await deps.storage.refreshTokens.revokeFamily(record.familyId, now);
+        // Reuse after the grace period: the whole grant goes, its access tokens too (#14 §4).
+        await revokeGrant(deps, record.grantId);
         event.type = 'ferrt';
         event.userId = record.userId;
         event.userName = (await deps.storage.users.get(record.userId))?.email;
@@ -55,7 +57,7 @@ export const refreshToken: GrantHandler = {
     // A reuse racing this rotation may have revoked the family before the new member existed:
     // look again, so that the new member falls with its family (RFC 9700 §4.14.2).
     if ((await deps.storage.refreshTokens.get(record.hash))?.revokedAt !== null) {
-      await deps.storage.refreshTokens.revokeFamily(record.familyId, now);
+      await revokeGrant(deps, record.grantId);
     }
     return response;
   },

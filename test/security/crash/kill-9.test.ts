@@ -116,7 +116,7 @@ describeEachBackend('crash: kill -9 under load loses no acknowledged write', (ba
       const checked = { tokens: 0 };
       const report = {
         unexpectedDuringLoad: ledger.unexpected,
-        answers: await checkAnswers(node, f.m2m, ledger, checked),
+        answers: await checkAnswers(node, f, ledger, checked),
         rows: await checkRows(sql, ledger),
         invariants: await schemaViolations(sql, GRACE),
         replays: await checkReplays(node, f, ledger),

@@ -283,12 +283,13 @@ export const lastRotation = (ledger: Ledger) =>
  */
 export async function checkAnswers(
   node: Node,
-  rs: ClientCreds,
+  clients: { m2m: ClientCreds; web: ClientCreds },
   ledger: Ledger,
   checked = { tokens: 0 },
 ): Promise<string[]> {
   const out: string[] = [];
-  const expectations: { token: string; active: boolean; what: string }[] = [];
+  // Each token is asked about by its own client: only it may introspect it (#14 §3).
+  const expectations: { token: string; active: boolean; what: string; as: ClientCreds }[] = [];
   for (const a of ledger.accessTokens) {
     const grant = a.grant?.revoke ?? 'none';
     if (a.revoke === 'unknown' || grant === 'unknown') continue;
@@ -297,6 +298,7 @@ export async function checkAnswers(
       token: a.token,
       active: !revoked,
       what: `access token ${a.jti} (${a.grant ? 'code flow' : 'client credentials'}; revoked: ${revoked})`,
+      as: a.grant ? clients.web : clients.m2m,
     });
   }
   for (const g of ledger.grants) {
@@ -304,17 +306,22 @@ export async function checkAnswers(
     g.refresh.forEach((r, i) => {
       const what = `refresh token #${i} of code ${g.code.slice(0, 8)}`;
       if (g.revoke === 'acked')
-        expectations.push({ token: r.token, active: false, what: `${what} (grant revoked)` });
+        expectations.push({
+          token: r.token,
+          active: false,
+          what: `${what} (grant revoked)`,
+          as: clients.web,
+        });
       else if (r.use === 'acked')
-        expectations.push({ token: r.token, active: false, what: `${what} (rotated)` });
+        expectations.push({ token: r.token, active: false, what: `${what} (rotated)`, as: clients.web });
       else if (r.use === 'none')
-        expectations.push({ token: r.token, active: true, what: `${what} (newest)` });
+        expectations.push({ token: r.token, active: true, what: `${what} (newest)`, as: clients.web });
     });
   }
   await pool(expectations, 8, async (e) => {
     checked.tokens++;
     try {
-      const active = await isActive(node.base, rs, e.token);
+      const active = await isActive(node.base, e.as, e.token);
       if (active !== e.active)
         out.push(`${e.what}: introspection says active=${active}, expected ${e.active}`);
     } catch (err) {

@@ -109,8 +109,8 @@ describeEachBackend('instances: exactly once across two processes on one databas
         expect(rt, show(winner)).toBeTruthy();
         // RFC 6749 §4.1.2: the replays revoke what the first exchange issued, on every instance
         for (const n of both()) {
-          expect(await isActive(n.base, f.m2m, at), `access token at ${n.name}, round ${round}`).toBe(false);
-          expect(await isActive(n.base, f.m2m, rt), `refresh token at ${n.name}, round ${round}`).toBe(false);
+          expect(await isActive(n.base, f.web, at), `access token at ${n.name}, round ${round}`).toBe(false);
+          expect(await isActive(n.base, f.web, rt), `refresh token at ${n.name}, round ${round}`).toBe(false);
         }
         const again = await postForm(
           b.base,
@@ -187,8 +187,8 @@ describeEachBackend('instances: exactly once across two processes on one databas
         expect(rt1).not.toBe(rt0);
         // RFC 9700 §4.14.2: the reuse revoked the family, the new member with it
         for (const n of both()) {
-          expect(await isActive(n.base, f.m2m, rt1), `new member at ${n.name}, round ${round}`).toBe(false);
-          expect(await isActive(n.base, f.m2m, rt0), `old member at ${n.name}, round ${round}`).toBe(false);
+          expect(await isActive(n.base, f.web, rt1), `new member at ${n.name}, round ${round}`).toBe(false);
+          expect(await isActive(n.base, f.web, rt0), `old member at ${n.name}, round ${round}`).toBe(false);
         }
         for (const n of both()) {
           const use = await postForm(
@@ -225,8 +225,8 @@ describeEachBackend('instances: exactly once across two processes on one databas
       expect(tokens.status, show(tokens)).toBe(200);
       const rt = tokens.body?.refresh_token as string;
       const at = tokens.body?.access_token as string;
-      expect(await isActive(b.base, f.m2m, rt)).toBe(true);
-      expect(await isActive(b.base, f.m2m, at)).toBe(true);
+      expect(await isActive(b.base, f.web, rt)).toBe(true);
+      expect(await isActive(b.base, f.web, at)).toBe(true);
       const revoke = await postForm(
         a.base,
         '/oauth/revoke',
@@ -234,8 +234,8 @@ describeEachBackend('instances: exactly once across two processes on one databas
         f.web,
       );
       expect(revoke.status, show(revoke)).toBe(200);
-      expect(await isActive(b.base, f.m2m, rt)).toBe(false);
-      expect(await isActive(b.base, f.m2m, at)).toBe(false);
+      expect(await isActive(b.base, f.web, rt)).toBe(false);
+      expect(await isActive(b.base, f.web, at)).toBe(false);
       const use = await postForm(
         b.base,
         '/oauth/token',

@@ -54,7 +54,7 @@ describeEachBackend('security rules: code flow — PKCE, codes, refresh tokens (
   let spa: Client;
   /** A confidential client (web) with two callbacks and offline access. */
   let a: Client;
-  /** Another confidential client, also the resource server that introspects. */
+  /** Another confidential client (introspection is for the token’s own client, a). */
   let b: Client;
   let creds: Credentials;
 
@@ -286,8 +286,8 @@ describeEachBackend('security rules: code flow — PKCE, codes, refresh tokens (
       const at = body.access_token as string;
       return {
         userinfo: await userinfoStatus(s, at),
-        introspect: await introspectActive(s, b, at),
-        refreshActive: await introspectActive(s, b, body.refresh_token as string),
+        introspect: await introspectActive(s, a, at),
+        refreshActive: await introspectActive(s, a, body.refresh_token as string),
       };
     }
     const ALIVE = { userinfo: 200, introspect: true, refreshActive: true };
@@ -460,12 +460,12 @@ describeEachBackend('security rules: code flow — PKCE, codes, refresh tokens (
         const second = await refresh(a, first.refresh_token);
         expect(second.status).toBe(200);
         const newest = second.body.refresh_token as string;
-        expect(await introspectActive(s, b, newest)).toBe(true);
+        expect(await introspectActive(s, a, newest)).toBe(true);
         await new Promise((r) => setTimeout(r, GRACE * 1000 + 1000));
         expectError(await refresh(a, first.refresh_token), 400, 'invalid_grant');
-        expect(await introspectActive(s, b, newest)).toBe(false);
+        expect(await introspectActive(s, a, newest)).toBe(false);
         expectError(await refresh(a, newest), 400, 'invalid_grant');
-        expect(await introspectActive(s, b, other.refresh_token)).toBe(true);
+        expect(await introspectActive(s, a, other.refresh_token)).toBe(true);
         expect((await refresh(a, other.refresh_token)).status).toBe(200);
       }, 20_000);
     });

@@ -295,3 +295,21 @@ export async function sessionAlive(agent: UserAgent, config: client.Configuratio
   expect(loc.searchParams.get('error')).toBe('login_required');
   return false;
 }
+
+/** Whether introspection, asked by `caller` (a confidential client), calls `token` active. */
+export async function activeFor(
+  t: TestApp,
+  caller: { clientId: string; clientSecret?: string },
+  token: string,
+): Promise<boolean> {
+  const res = await t.fetch(`${t.issuer}/oauth/introspect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      token,
+      client_id: caller.clientId,
+      client_secret: caller.clientSecret ?? '',
+    }),
+  });
+  return ((await res.json()) as { active: boolean }).active;
+}

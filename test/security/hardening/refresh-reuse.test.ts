@@ -6,6 +6,7 @@ import type * as client from 'openid-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Api } from '../../../src/storage/types.js';
 import {
+  activeFor,
   browser,
   CALLBACK,
   newUser,
@@ -40,14 +41,7 @@ describeEachBackend('hardening: refresh token reuse revokes the whole grant (#14
   const secret = () => ({ client_id: web.clientId, client_secret: web.clientSecret });
   const refresh = (token: string) =>
     tokenRequest(t, { grant_type: 'refresh_token', refresh_token: token, ...secret() });
-  async function active(token: string): Promise<boolean> {
-    const res = await t.fetch(`${t.issuer}/oauth/introspect`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token, ...secret() }),
-    });
-    return ((await res.json()) as { active: boolean }).active;
-  }
+  const active = (token: string) => activeFor(t, web, token);
   async function signedIn() {
     const { creds } = await newUser(t);
     const { tokens } = await webSignIn(browser(t, creds), config, {

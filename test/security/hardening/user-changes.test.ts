@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deleteUser, setBlocked, setPassword } from '../../../src/admin/users.js';
 import type { Api } from '../../../src/storage/types.js';
 import {
+  activeFor,
   browser,
   CALLBACK,
   newUser,
@@ -35,14 +36,7 @@ describeEachBackend('hardening: block, password change and deletion end everythi
   afterAll(async () => t?.close());
 
   const secret = () => ({ client_id: web.clientId, client_secret: web.clientSecret as string });
-  async function active(token: string): Promise<boolean> {
-    const res = await t.fetch(`${t.issuer}/oauth/introspect`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token, ...secret() }),
-    });
-    return ((await res.json()) as { active: boolean }).active;
-  }
+  const active = (token: string) => activeFor(t, web, token);
 
   const changes: [string, (userId: string) => Promise<unknown>][] = [
     ['blocking', (id) => setBlocked(t.rt.storage, t.clock, id, true)],

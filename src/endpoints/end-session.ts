@@ -22,9 +22,16 @@ export async function loggedOut(deps: Deps, c: Context, user: User, app?: Applic
   });
 }
 
-/** Ends the SSO session of this browser, if any, with its log event. */
-async function signOut(deps: Deps, cookies: Cookies, c: Context, app: Application | null): Promise<void> {
-  const current = await loadSession(deps, cookies, c);
+type Current = Awaited<ReturnType<typeof loadSession>>;
+
+/** Ends the SSO session of this browser (`current`, as loaded), if any, with its log event. */
+async function signOut(
+  deps: Deps,
+  cookies: Cookies,
+  c: Context,
+  app: Application | null,
+  current: Current,
+): Promise<void> {
   await endSession(deps, cookies, c);
   if (current) await loggedOut(deps, c, current.user, app);
 }
@@ -77,14 +84,14 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
       params.get('post_logout_redirect_uri'),
     );
     const state = params.get('state');
+    const current = await loadSession(deps, cookies, c);
     const finish = async () => {
-      await signOut(deps, cookies, c, app);
+      await signOut(deps, cookies, c, app, current);
       if (!target) return page(c, (nonce) => LogoutPage({ nonce, done: true }));
       const url = new URL(target);
       if (state !== undefined) url.searchParams.append('state', state);
       return seeOther(c, url.toString());
     };
-    const current = await loadSession(deps, cookies, c);
     if (params.get('confirm') === 'yes') {
       const csrf = sessionCsrf(cookies, c, 'logout');
       if (csrf) checkCsrf(csrf, params.get('csrf'));
@@ -140,7 +147,7 @@ export function auth0LogoutEndpoint(deps: Deps, cookies: Cookies) {
     const clientId = params.get('client_id');
     const returnTo = params.get('returnTo');
     const app = clientId === undefined ? null : await deps.storage.applications.get(clientId);
-    await signOut(deps, cookies, c, app);
+    await signOut(deps, cookies, c, app, await loadSession(deps, cookies, c));
     if (returnTo === undefined) return page(c, (nonce) => LogoutPage({ nonce, done: true }));
     let problem: string | null = null;
     if (clientId === undefined) problem = 'the request does not name the application (client_id)';

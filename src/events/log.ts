@@ -53,10 +53,6 @@ export class EventLog {
     private readonly logger: Logger,
   ) {}
 
-  #nowMs(): number {
-    return this.clock.nowMs?.() ?? this.clock.now() * 1000;
-  }
-
   /** Writes the event now. A failure to write is logged, never thrown at the caller. */
   async record(event: NewEvent): Promise<void> {
     try {
@@ -71,7 +67,7 @@ export class EventLog {
    * the row is built when the batch is written, off the answer's path.
    */
   later(event: NewEvent): void {
-    this.#queue.push([this.#nowMs(), event]);
+    this.#queue.push([nowMs(this.clock), event]);
     if (this.#queue.length >= BATCH_SIZE) void this.flush();
     else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), BATCH_DELAY);
@@ -101,9 +97,12 @@ export class EventLog {
 const INSTANCE = randomToken(6);
 let counter = 0;
 
+/** The clock's time in milliseconds, where it knows them. */
+const nowMs = (clock: Clock): number => clock.nowMs?.() ?? clock.now() * 1000;
+
 /** The event to store: a time-ordered id, the date, the type's description, details without secrets. */
 export function newLogEvent(clock: Clock, e: NewEvent): LogEvent {
-  return logEvent(clock.nowMs?.() ?? clock.now() * 1000, e);
+  return logEvent(nowMs(clock), e);
 }
 
 /** The event to store, as it happened at `ms`. */

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { JSX } from 'hono/jsx/jsx-runtime';
+import { httpOrigin } from '../protocol/origins.js';
 import { randomToken } from '../util/crypto.js';
 
 /**
@@ -56,6 +57,5 @@ export class PageError extends Error {
  * its scheme for a native app's private-use scheme (whose origin is opaque).
  */
 export function formActionSource(uri: string): string {
-  const url = new URL(uri);
-  return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol;
+  return httpOrigin(uri) ?? new URL(uri).protocol;
 }

@@ -5,6 +5,7 @@ import { TenantSettingsCache } from './admin/settings.js';
 import { ensureManagementApi } from './admin/system.js';
 import type { Config } from './config/schema.js';
 import { EventLog } from './events/log.js';
+import { type Limits, limitsOf } from './http/rate-limit.js';
 import { deriveEncryptionKey, loadSecret } from './keys/encryption.js';
 import { Keystore } from './keys/keystore.js';
 import { looserThanPrivate } from './storage/file-modes.js';
@@ -24,6 +25,8 @@ export interface Runtime {
   tenant: TenantSettingsCache;
   /** The log of security events. */
   events: EventLog;
+  /** What anonymous callers may make this process store, per address and minute. */
+  limits: Limits;
   /** Migrations this opening applied. */
   applied: string[];
 }
@@ -61,7 +64,8 @@ export async function openRuntime(
   });
   const tenant = new TenantSettingsCache(storage, clock);
   const events = new EventLog(storage.logs, clock, logger);
-  return { config, storage, keys, encryptionKey, clock, logger, tenant, events, applied };
+  const limits = limitsOf(config);
+  return { config, storage, keys, encryptionKey, clock, logger, tenant, events, limits, applied };
 }
 
 /**

@@ -52,7 +52,15 @@ export function applySettings(
       SIGNING_ALGS,
     ) as SigningAlg;
   }
-  if (type === 'm2m' && (s.skipConsent || s.allowOfflineAccess || s.idTokenSigningAlg)) {
+  if (input.requirePkce === true) delete s.pkceOptional;
+  else if (input.requirePkce === false) {
+    if (!isConfidential(type))
+      throw new ValidationError(
+        'require_pkce: public clients always use PKCE (OAuth 2.1); only web applications may turn it off',
+      );
+    s.pkceOptional = true;
+  }
+  if (type === 'm2m' && (s.skipConsent || s.allowOfflineAccess || s.idTokenSigningAlg || s.pkceOptional)) {
     throw new ValidationError('m2m applications do not sign people in; sign-in settings do not apply');
   }
   if (input.description !== undefined) {

@@ -62,6 +62,8 @@ export interface ApplicationInput {
   idTokenSigningAlg?: string;
   /** Refresh tokens for openid-only sign-ins. */
   allowOfflineAccess?: boolean;
+  /** PKCE required in the code flow (the default); only a confidential client may turn it off. */
+  requirePkce?: boolean;
   /** At most 140 characters; '' clears it. */
   description?: string;
   /** An http(s) URL; '' clears it. */

@@ -28,6 +28,7 @@ const view = (app: Application) => ({
   skip_consent: app.settings.skipConsent === true,
   id_token_signing_alg: app.settings.idTokenSigningAlg ?? 'RS256',
   allow_offline_access: app.settings.allowOfflineAccess === true,
+  require_pkce: app.settings.pkceOptional !== true,
   ...(app.settings.description ? { description: app.settings.description } : {}),
   ...(app.settings.logoUri ? { logo_uri: app.settings.logoUri } : {}),
   is_system: app.isSystem,
@@ -44,6 +45,10 @@ function settingOptions(cmd: Command): Command {
     .option('--skip-consent', 'first-party application: never ask the user for consent')
     .option('--id-token-alg <alg>', 'ID token signing algorithm: RS256 (default), ES256, PS256 or EdDSA')
     .option('--allow-offline-access', 'refresh tokens for sign-ins that name no API (offline_access)')
+    .option(
+      '--no-require-pkce',
+      'web applications only: allow the code flow without PKCE, for old libraries (PKCE is required by default)',
+    )
     .option('--description <text>', 'a description, at most 140 characters')
     .option('--logo-uri <url>', 'logo URL')
     .option('--json', 'print one JSON object');
@@ -59,6 +64,8 @@ function settingsOf(o: Record<string, unknown>): ApplicationInput {
   if (o.skipConsent) out.skipConsent = true;
   if (o.idTokenAlg !== undefined) out.idTokenSigningAlg = o.idTokenAlg as string;
   if (o.allowOfflineAccess) out.allowOfflineAccess = true;
+  // commander defaults a --no-… option to true: only an explicit form changes the setting
+  if (o.requirePkce === false) out.requirePkce = false;
   if (o.description !== undefined) out.description = o.description as string;
   if (o.logoUri !== undefined) out.logoUri = o.logoUri as string;
   return out;
@@ -99,7 +106,8 @@ export function appsCommand(program: Command): void {
       .description("change an application's settings; options not given stay as they are")
       .option('--name <name>', 'display name')
       .option('--no-skip-consent', 'ask the user for consent again')
-      .option('--no-allow-offline-access', 'no refresh tokens for sign-ins that name no API'),
+      .option('--no-allow-offline-access', 'no refresh tokens for sign-ins that name no API')
+      .option('--require-pkce', 'require PKCE again'),
   ).action(async (clientId: string, o, cmd) =>
     withRuntime(cmd, async (rt) => {
       const input = settingsOf(o);
@@ -107,6 +115,8 @@ export function appsCommand(program: Command): void {
       // commander sets these to false for --no-…, and leaves them undefined when neither form is given
       if (o.skipConsent === false) input.skipConsent = false;
       if (o.allowOfflineAccess === false) input.allowOfflineAccess = false;
+      if (o.requirePkce === true && cmd.getOptionValueSource('requirePkce') === 'cli')
+        input.requirePkce = true;
       const out = view(await updateApplication(rt.storage, rt.clock, clientId, input));
       print(o.json, out, () => fieldLines(out));
     }),

@@ -8,6 +8,7 @@ import { startRetention } from '../events/retention.js';
 import { endpointUrl } from '../protocol/issuer.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { createServer } from '../server.js';
+import { startJanitor } from '../storage/janitor.js';
 import { commandConfig, fail } from './context.js';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT. */
@@ -38,6 +39,7 @@ export function startCommand(program: Command): void {
         fail(err);
       }
       const stopRetention = startRetention(rt.storage.logs, rt.clock, config.logs.retentionDays, logger);
+      const stopJanitor = startJanitor(rt.storage, config, rt.clock, logger);
       const app = createServer(rt);
       const options = { fetch: app.fetch, port: config.port, hostname: config.host };
       const server = serve(
@@ -65,6 +67,7 @@ export function startCommand(program: Command): void {
         force.unref();
         server.close(() => {
           stopRetention();
+          stopJanitor();
           // Token-endpoint successes still queued are written before the database closes.
           void rt.events
             .flush()

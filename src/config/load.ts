@@ -48,6 +48,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     ['refreshToken', 'reuseGrace', env.SESAME_REFRESH_REUSE_GRACE],
     ['session', 'lifetime', env.SESAME_SESSION_LIFETIME],
     ['logs', 'retentionDays', env.SESAME_LOGS_RETENTION_DAYS],
+    ['janitor', 'interval', env.SESAME_JANITOR_INTERVAL],
   ];
   for (const [section, key, value] of nested) {
     if (value === undefined || value === '') continue;

@@ -143,6 +143,12 @@ export const configSchema = z
       .object({
         codeLifetime: seconds(60, 3600).default(600).describe('Device-code lifetime, seconds (RFC 8628).'),
         interval: seconds(1, 60).default(5).describe('Seconds a device waits between polls.'),
+        codesPerMinute: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(20)
+          .describe('Device codes one client address may ask for per minute.'),
       })
       .prefault({}),
     session: z
@@ -151,6 +157,12 @@ export const configSchema = z
         interactionLifetime: seconds(60, 86400)
           .default(900)
           .describe('Seconds a person has to finish login and consent.'),
+        interactionsPerMinute: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(60)
+          .describe('Sign-ins one client address may start per minute (each stores an interaction).'),
       })
       .prefault({}),
     login: z
@@ -160,7 +172,17 @@ export const configSchema = z
           .int()
           .min(1)
           .default(5)
-          .describe('Failed logins per account before a lock.'),
+          .describe(
+            'Failed logins per account from one address (or device) before delays start; they double from 15 s up to lockSeconds.',
+          ),
+        accountCeiling: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(100)
+          .describe(
+            'Failed logins per account from all addresses per window before places it has never signed in from are locked out.',
+          ),
         ipFailures: z.coerce
           .number()
           .int()
@@ -168,7 +190,16 @@ export const configSchema = z
           .default(20)
           .describe('Failed logins per IP address before a lock.'),
         window: seconds(1, 86400).default(900).describe('Seconds over which failures are counted.'),
-        lockSeconds: seconds(1, 86400).default(900).describe('Seconds a locked account or IP waits.'),
+        lockSeconds: seconds(1, 86400)
+          .default(900)
+          .describe('Seconds a locked account or IP waits, and the longest delay.'),
+      })
+      .prefault({}),
+    janitor: z
+      .object({
+        interval: seconds(1, 86400)
+          .default(60)
+          .describe('Seconds between purges of expired codes, sessions, tokens and counters.'),
       })
       .prefault({}),
     logs: z

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword } from '../accounts/password.js';
-import { attemptKeys, attemptSucceeded, reserveAttempt } from '../accounts/throttle.js';
+import { lockEvents, reserveSignIn, signInPlace, signInSucceeded, waitText } from '../accounts/throttle.js';
 import type { NewEvent } from '../events/log.js';
 import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
@@ -9,10 +9,13 @@ import type { Cookies } from '../http/cookies.js';
 import { formActionSource, PageError, page } from '../http/page.js';
 import type { User } from '../storage/types.js';
 import { LoginPage } from '../ui/pages.js';
+import { randomToken, sha256 } from '../util/crypto.js';
 import { checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
 import { startSession } from './authorize/session.js';
 
 const GENERIC = 'Wrong email or password.';
+/** A browser stays known to the accounts signed in on it for a year (the janitor forgets places after 90 idle days). */
+const DEVICE_COOKIE_LIFETIME = 365 * 86_400;
 
 /** Why a login failed, as a log event: unknown user (fu), wrong password (fp), blocked (f). */
 export function loginFailure<E extends object>(event: E, user: User | null): E & NewEvent {
@@ -52,7 +55,8 @@ export function loginPage(deps: Deps, cookies: Cookies) {
 }
 
 /**
- * POST /u/login: CSRF checked; throttled per account and IP (429 with Retry-After); one generic
+ * POST /u/login: CSRF checked; throttled per account and place (accounts/throttle.ts; 429 with
+ * Retry-After, each lock logged as limit_wc); one generic
  * message, and the same argon2 work, for an unknown user, a wrong password and a blocked user;
  * on success a new session id, then 303 back to /authorize/resume.
  */
@@ -63,33 +67,42 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     checkCsrf(interaction.csrf, params.get('csrf'));
     const email = normalizeEmail(params.get('email') ?? '');
     const password = params.get('password') ?? '';
-    const keys = attemptKeys(email, clientIp(c));
     const now = deps.clock.now();
-    const wait = await reserveAttempt(deps.storage.loginAttempts, deps.config.login, keys, now);
+    const user = isEmail(email) ? await deps.storage.users.getByEmail(email) : null;
+    const place = await signInPlace(
+      deps.storage,
+      email,
+      user?.id ?? null,
+      clientIp(c),
+      cookies.get(c, 'device'),
+    );
+    const verdict = await reserveSignIn(deps.storage.loginAttempts, deps.config.login, place, now);
     const req = interaction.state.request;
     const event = {
       ...clientOrigin(c),
       userName: email,
+      ...(user ? { userId: user.id } : {}),
       ...(req
         ? { clientId: req.clientId, clientName: (await deps.storage.applications.get(req.clientId))?.name }
         : {}),
     };
-    if (wait > 0) {
-      await deps.events.record({ ...event, type: 'limit_wc', details: { retry_after: wait } });
+    for (const e of lockEvents(verdict, event)) await deps.events.record(e);
+    if (verdict.wait > 0) {
       throw new PageError(
         'Too many attempts',
-        `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minutes.`,
+        `Too many failed sign-ins. Try again in ${waitText(verdict.wait)}.`,
         429,
-        { 'Retry-After': String(wait) },
+        { 'Retry-After': String(verdict.wait) },
       );
     }
-    const user = isEmail(email) ? await deps.storage.users.getByEmail(email) : null;
     const ok = await checkPassword(user?.passwordHash, password);
     if (!ok || !user || user.blocked) {
       await deps.events.record(loginFailure(event, user));
       return render(deps, c, interaction, 400, email, GENERIC);
     }
-    await attemptSucceeded(deps.storage.loginAttempts, keys, { clearAccount: true });
+    const device = cookies.get(c, 'device') ?? randomToken(32);
+    await signInSucceeded(deps.storage, { ...place, userId: user.id, device: sha256(device) }, now);
+    cookies.set(c, 'device', device, DEVICE_COOKIE_LIFETIME);
     await deps.events.record({ ...event, type: 's', userId: user.id });
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });

@@ -2,6 +2,7 @@ import { InvalidGrant, InvalidRequest } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
 import { verifierMatches } from '../protocol/pkce.js';
 import { sha256 } from '../util/crypto.js';
+import { inTokenTransaction } from './transaction.js';
 import type { GrantHandler } from './types.js';
 import { issueUserTokens, revokeGrant, type UserGrant } from './user-tokens.js';
 
@@ -22,49 +23,49 @@ interface CodePayload {
  * RFC 6749 §4.1.3 with RFC 7636 §4.6: the code is consumed first, atomically (so it is used
  * once even when this exchange fails); then client, expiry, redirect_uri and PKCE are checked.
  * A verifier for a code issued without a challenge is refused (downgrade, RFC 9700 §4.8.2).
+ * All in one transaction (#14 §7); a replay waits for it, then revokes what it issued.
  */
 export const authorizationCode: GrantHandler = {
   grantType: 'authorization_code',
   parameters: ['code', 'redirect_uri', 'code_verifier'],
-  async handle({ deps, params, client, now, event }) {
-    const code = required(params, 'code');
-    const result = await deps.storage.authorizationCodes.consume(sha256(code), now);
-    if (!result) throw new InvalidGrant('code is invalid');
-    if (result.replayed) {
-      if (result.code.clientId === client.app.clientId) await revokeGrant(deps, result.code.grantId);
-      throw new InvalidGrant('code was already used');
-    }
-    const record = result.code;
-    const p = record.payload as unknown as CodePayload;
-    if (record.clientId !== client.app.clientId) throw new InvalidGrant('code was issued to another client');
-    if (record.expiresAt <= now) throw new InvalidGrant('code has expired');
-    const redirectUri = params.get('redirect_uri');
-    if (p.redirectUriSent && redirectUri === undefined) throw new InvalidRequest('redirect_uri is required');
-    if (redirectUri !== undefined && redirectUri !== p.redirectUri) {
-      throw new InvalidGrant('redirect_uri does not match the authorization request');
-    }
-    const verifier = params.get('code_verifier');
-    if (p.codeChallenge !== undefined) {
-      if (verifier === undefined) throw new InvalidGrant('code_verifier is required');
-      if (!verifierMatches(verifier, p.codeChallenge)) throw new InvalidGrant('code_verifier does not match');
-    } else if (verifier !== undefined) {
-      throw new InvalidGrant('code_verifier sent for a code issued without code_challenge');
-    }
-    const grant: UserGrant = {
-      grantId: record.grantId,
-      userId: p.userId,
-      scopes: p.scopes,
-      authTime: p.authTime,
-      ...(p.audience !== undefined ? { audience: p.audience } : {}),
-      ...(p.sid !== undefined ? { sid: p.sid } : {}),
-      ...(p.nonce !== undefined ? { nonce: p.nonce } : {}),
-      ...(p.acr !== undefined ? { acr: p.acr } : {}),
-    };
-    const response = await issueUserTokens(deps, client.app, grant, { event });
-    // A replay racing this exchange may have revoked the grant before these tokens existed:
-    // look again, so that they are revoked too (RFC 6749 §4.1.2).
-    if (await deps.storage.authorizationCodes.wasReplayed(record.hash))
-      await revokeGrant(deps, record.grantId);
-    return response;
-  },
+  handle: ({ deps, params, client, now, event }) =>
+    inTokenTransaction(deps, async (deps) => {
+      const code = required(params, 'code');
+      const result = await deps.storage.authorizationCodes.consume(sha256(code), now);
+      if (!result) throw new InvalidGrant('code is invalid');
+      if (result.replayed) {
+        if (result.code.clientId === client.app.clientId) await revokeGrant(deps, result.code.grantId);
+        throw new InvalidGrant('code was already used');
+      }
+      const record = result.code;
+      const p = record.payload as unknown as CodePayload;
+      if (record.clientId !== client.app.clientId)
+        throw new InvalidGrant('code was issued to another client');
+      if (record.expiresAt <= now) throw new InvalidGrant('code has expired');
+      const redirectUri = params.get('redirect_uri');
+      if (p.redirectUriSent && redirectUri === undefined)
+        throw new InvalidRequest('redirect_uri is required');
+      if (redirectUri !== undefined && redirectUri !== p.redirectUri) {
+        throw new InvalidGrant('redirect_uri does not match the authorization request');
+      }
+      const verifier = params.get('code_verifier');
+      if (p.codeChallenge !== undefined) {
+        if (verifier === undefined) throw new InvalidGrant('code_verifier is required');
+        if (!verifierMatches(verifier, p.codeChallenge))
+          throw new InvalidGrant('code_verifier does not match');
+      } else if (verifier !== undefined) {
+        throw new InvalidGrant('code_verifier sent for a code issued without code_challenge');
+      }
+      const grant: UserGrant = {
+        grantId: record.grantId,
+        userId: p.userId,
+        scopes: p.scopes,
+        authTime: p.authTime,
+        ...(p.audience !== undefined ? { audience: p.audience } : {}),
+        ...(p.sid !== undefined ? { sid: p.sid } : {}),
+        ...(p.nonce !== undefined ? { nonce: p.nonce } : {}),
+        ...(p.acr !== undefined ? { acr: p.acr } : {}),
+      };
+      return issueUserTokens(deps, client.app, grant, { event });
+    }),
 };

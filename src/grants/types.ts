@@ -21,6 +21,8 @@ export interface GrantContext {
   now: number;
   /** The caller's address, for throttling (password grant). */
   ip: string;
+  /** The caller's address and user agent, for log events of its own (locks). */
+  origin: { ip: string; userAgent?: string };
   /** What the log event of this request records; the handler fills in what it learns. */
   event: TokenEvent;
 }

@@ -1,5 +1,6 @@
 import { userClaims } from '../accounts/claims.js';
 import type { Deps } from '../http/context.js';
+import { decrypt, encrypt } from '../keys/encryption.js';
 import { InvalidGrant, InvalidScope } from '../protocol/errors.js';
 import { endpointUrl } from '../protocol/issuer.js';
 import { formatScope } from '../protocol/scope.js';
@@ -69,6 +70,24 @@ export interface IssueOptions {
   fresh?: boolean;
   /** The request's log event, told who the tokens are for. */
   event?: TokenEvent;
+  /** The hash of the refresh token the new one succeeds: it keeps the new value, sealed. */
+  rotated?: string;
+  /** A live refresh token of the family to hand back instead of a new one (reuse within the grace). */
+  current?: string;
+}
+
+/** Seals a refresh token's successor so that only this server can read it back (AAD: the predecessor). */
+export function sealSuccessor(deps: Pick<Deps, 'encryptionKey'>, predecessor: string, value: string): string {
+  return encrypt(deps.encryptionKey, value, `refresh:${predecessor}`);
+}
+
+/** The successor `sealSuccessor` sealed. */
+export function openSuccessor(
+  deps: Pick<Deps, 'encryptionKey'>,
+  predecessor: string,
+  sealed: string,
+): string {
+  return decrypt(deps.encryptionKey, sealed, `refresh:${predecessor}`);
 }
 
 /**
@@ -131,7 +150,9 @@ export async function issueUserTokens(
       ...(g.acr !== undefined ? { acr: g.acr } : {}),
     });
   }
-  if (refreshAllowed(app, api, original)) {
+  if (opts.current !== undefined) {
+    response.refresh_token = opts.current;
+  } else if (refreshAllowed(app, api, original)) {
     const cfg = deps.config.refreshToken;
     const fam = family ?? { familyId: randomToken(16), familyExpiresAt: now + cfg.absoluteLifetime };
     const rt = opaqueToken();
@@ -148,6 +169,12 @@ export async function issueUserTokens(
       rotatedAt: null,
       revokedAt: null,
     });
+    if (opts.rotated !== undefined) {
+      await deps.storage.refreshTokens.setSuccessor(
+        opts.rotated,
+        sealSuccessor(deps, opts.rotated, rt.value),
+      );
+    }
     response.refresh_token = rt.value;
   }
   if (g.scopes.length > 0) response.scope = formatScope(g.scopes);
@@ -158,10 +185,15 @@ export async function issueUserTokens(
  * Revokes everything issued under a grant: its access tokens (remembered by jti) and its
  * refresh tokens. For a code used twice (RFC 6749 §4.1.2, §10.5) and a revoked refresh token
  * (RFC 7009 §2.1: its access tokens should go too).
+ *
+ * The refresh tokens are revoked first and again last: on PostgreSQL a rotation in flight holds
+ * its member's row, so the first statement waits for it to commit, and the later ones see the
+ * access token and successor it made.
  */
-export async function revokeGrant(deps: Deps, grantId: string): Promise<void> {
+export async function revokeGrant(deps: Pick<Deps, 'storage' | 'clock'>, grantId: string): Promise<void> {
   const now = deps.clock.now();
   await deps.storage.transaction(async (tx) => {
+    await tx.refreshTokens.revokeGrant(grantId, now);
     for (const t of await tx.grantTokens.list(grantId)) await tx.revocations.revoke(t.jti, t.expiresAt);
     await tx.refreshTokens.revokeGrant(grantId, now);
   });

@@ -7,6 +7,7 @@ import type { Params } from '../protocol/params.js';
 import type { Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import type { TrustedProxies } from './proxies.js';
+import type { Limits } from './rate-limit.js';
 
 /** What the server is built from (house rule 10: explicit wiring, no globals). */
 export interface Deps {
@@ -20,6 +21,8 @@ export interface Deps {
   tenant: TenantSettingsCache;
   /** The log of security events (failures written at once, token successes in batches). */
   events: EventLog;
+  /** What anonymous callers may make this process store, per address and minute. */
+  limits: Limits;
 }
 
 /** Hono's per-request variables. */

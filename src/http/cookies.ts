@@ -2,10 +2,17 @@ import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 
 /**
- * The cookies Sesame sets: the SSO session, the pending interaction, and the console's session,
- * its sign-in in progress and an application's sign-in it is trying.
+ * The cookies Sesame sets: the SSO session, the pending interaction, the device, and the
+ * console's session, its sign-in in progress and an application's sign-in it is trying.
  */
-export type CookieName = 'session' | 'interaction' | 'console' | 'console_signin' | 'console_try';
+export type CookieName =
+  | 'session'
+  | 'interaction'
+  | 'console'
+  | 'console_signin'
+  | 'console_try'
+  /** A browser that has signed in before: the lockouts do not shut it out (#14 §2). */
+  | 'device';
 
 /**
  * Cookie names and attributes: HttpOnly, SameSite=Lax, Path=/; with an https issuer also

@@ -34,6 +34,14 @@ export function currentKey(
   return best;
 }
 
+/** No current key signs for `alg` in a pinned keystore (see `Keystore.pinned`). */
+export class KeyUnavailable extends Error {
+  override name = 'KeyUnavailable';
+  constructor(readonly alg: SigningAlg) {
+    super(`no signing key for ${alg} yet`);
+  }
+}
+
 export interface KeystoreOptions {
   repo: SigningKeyRepository;
   encryptionKey: Buffer;
@@ -98,6 +106,10 @@ export class Keystore {
       record = currentKey(this.records, alg, this.opts.clock.now());
       if (!record) throw new Error(`no signing key for ${alg}`);
     }
+    return this.imported(record);
+  }
+
+  private imported(record: SigningKeyRecord): SigningKey {
     let key = this.privateKeys.get(record.kid);
     if (!key) {
       const pem = decrypt(this.opts.encryptionKey, record.privateKeyEncrypted, record.kid);
@@ -105,6 +117,23 @@ export class Keystore {
       this.privateKeys.set(record.kid, key);
     }
     return key;
+  }
+
+  /**
+   * This keystore as it stands, never going to the database: for signing inside a transaction
+   * (on SQLite the transaction holds the only connection). Signing for an algorithm that has
+   * no key yet throws KeyUnavailable, so that the caller makes one outside and tries again.
+   */
+  pinned(): Keystore {
+    const view = Object.create(this) as Keystore;
+    const records = this.records;
+    view.signer = async (alg) => {
+      const record = currentKey(records, alg, this.opts.clock.now());
+      if (!record) throw new KeyUnavailable(alg);
+      return this.imported(record);
+    };
+    view.prepare = async () => {};
+    return view;
   }
 
   /** The public key for `kid`, if it is published (from the cache; see `refresh`). */

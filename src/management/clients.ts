@@ -43,6 +43,10 @@ const fields = {
   allow_offline_access: z.boolean().openapi({
     description: "Sesame's own: refresh tokens for sign-ins that name no API (offline_access).",
   }),
+  require_pkce: z.boolean().openapi({
+    description:
+      "Sesame's own: PKCE required in the code flow (default true); only regular_web applications may turn it off, for old libraries.",
+  }),
 };
 
 const CreateClient = z
@@ -60,6 +64,7 @@ const CreateClient = z
     jwt_configuration: true,
     client_metadata: true,
     allow_offline_access: true,
+    require_pkce: true,
   })
   .openapi('ClientCreate');
 const UpdateClient = z.strictObject(fields).partial().openapi('ClientUpdate');
@@ -82,6 +87,7 @@ export const Client = z
     jwt_configuration: z.object({ alg: z.string() }),
     client_metadata: z.record(z.string(), z.string()),
     allow_offline_access: z.boolean(),
+    require_pkce: z.boolean(),
     client_secret: z.string().optional().openapi({
       description: 'Only in the answers to create and rotate-secret: Sesame stores secrets only as hashes.',
     }),
@@ -111,6 +117,7 @@ export function clientView(app: Application, secret?: string): z.infer<typeof Cl
     jwt_configuration: { alg: s.idTokenSigningAlg ?? 'RS256' },
     client_metadata: s.clientMetadata ?? {},
     allow_offline_access: s.allowOfflineAccess === true,
+    require_pkce: s.pkceOptional !== true,
     ...(secret ? { client_secret: secret } : {}),
     created_at: iso(app.createdAt),
     updated_at: iso(app.updatedAt),
@@ -132,6 +139,7 @@ function input(b: z.infer<typeof UpdateClient>): ApplicationInput {
   if (b.jwt_configuration !== undefined) out.idTokenSigningAlg = b.jwt_configuration.alg;
   if (b.client_metadata !== undefined) out.clientMetadata = b.client_metadata;
   if (b.allow_offline_access !== undefined) out.allowOfflineAccess = b.allow_offline_access;
+  if (b.require_pkce !== undefined) out.requirePkce = b.require_pkce;
   return out;
 }
 

@@ -139,6 +139,17 @@ export class TemporarilyUnavailable extends OAuthError {
   override readonly status = 503;
 }
 
+/** A caller asked for more than its budget (HTTP 429 with Retry-After; RFC 6585 §4). */
+export class TooManyRequests extends OAuthError {
+  readonly error = 'temporarily_unavailable';
+  override readonly status = 429;
+  override readonly headers: Record<string, string>;
+  constructor(retryAfter: number) {
+    super(`too many requests from this address; try again in ${retryAfter} seconds`);
+    this.headers = { 'Retry-After': String(retryAfter) };
+  }
+}
+
 /** Anything unexpected; the detail is logged, never sent. */
 export class ServerError extends OAuthError {
   readonly error = 'server_error';

@@ -111,8 +111,6 @@ export interface AuthorizationCodeRepository {
    * instance; every later call gets `{ replayed }` with the record (house rule 7).
    */
   consume(hash: string, now: number): Promise<{ code: AuthorizationCodeRecord; replayed: boolean } | null>;
-  /** True once a replay of the code has been seen (`consume` records it). */
-  wasReplayed(hash: string): Promise<boolean>;
 }
 
 export interface SessionRepository {
@@ -159,8 +157,10 @@ export interface ConsentRepository {
 export interface RefreshTokenRepository {
   create(token: RefreshTokenRecord): Promise<void>;
   get(hash: string): Promise<RefreshTokenRecord | null>;
-  /** Marks the token rotated; true for exactly one caller (house rule 7). */
+  /** Marks a live (unrotated, unrevoked) token rotated; true for exactly one caller (house rule 7). */
   markRotated(hash: string, now: number): Promise<boolean>;
+  /** Keeps the sealed value of a rotated token's successor, for reuse within the grace period. */
+  setSuccessor(hash: string, sealed: string): Promise<void>;
   revokeFamily(familyId: string, now: number): Promise<void>;
   revokeGrant(grantId: string, now: number): Promise<void>;
   /**
@@ -218,9 +218,26 @@ export interface LoginAttemptRepository {
     threshold: number,
     lockSeconds: number,
   ): Promise<number>;
+  /**
+   * Counts a failure for a counter of growing delays: the count goes on until `window` seconds
+   * pass with no failure (a lock running out does not restart it); returns the count, atomically.
+   */
+  recordGrowing(key: string, now: number, window: number): Promise<number>;
+  /**
+   * Locks `key` until `until` unless it is locked at `now` already: true for the one caller
+   * that set the lock, false while another's lock holds.
+   */
+  lockUntil(key: string, until: number, now: number): Promise<boolean>;
   /** Takes one failure back (an attempt counted in advance that succeeded). */
   forgive(key: string): Promise<void>;
   clear(key: string): Promise<void>;
+}
+
+/** Where an account has signed in from: client addresses (IPv6 per /64) and device cookies (hashed). */
+export interface KnownSignInRepository {
+  /** Records (or refreshes) that `userId` signed in from `value` at `now`. */
+  remember(userId: string, kind: 'address' | 'device', value: string, now: number): Promise<void>;
+  isKnown(userId: string, kind: 'address' | 'device', value: string): Promise<boolean>;
 }
 
 export interface DeviceCodeRepository {
@@ -256,19 +273,45 @@ export interface Repositories {
   refreshTokens: RefreshTokenRepository;
   grantTokens: GrantTokenRepository;
   loginAttempts: LoginAttemptRepository;
+  knownSignIns: KnownSignInRepository;
   deviceCodes: DeviceCodeRepository;
   settings: SettingsRepository;
   roles: RoleRepository;
   permissions: PermissionRepository;
   logs: LogRepository;
   consoleSessions: ConsoleSessionRepository;
+  expired: ExpiredRepository;
+}
+
+/** The tables whose rows expire (#14 §8). */
+export type ExpiringTable =
+  | 'authorization_codes'
+  | 'interactions'
+  | 'sessions'
+  | 'device_codes'
+  | 'revoked_tokens'
+  | 'grant_tokens'
+  | 'refresh_tokens'
+  | 'login_attempts'
+  | 'known_sign_ins'
+  | 'console_sessions';
+
+export interface ExpiredRepository {
+  /**
+   * Deletes at most `limit` rows of `table` whose expiry is at or before `before` (a login
+   * counter also when its lock has run out at `now`); returns how many went.
+   */
+  purge(table: ExpiringTable, before: number, now: number, limit: number): Promise<number>;
 }
 
 /** The storage a server or the CLI runs on. */
 export interface Storage extends Repositories {
   readonly dialect: 'sqlite' | 'postgres';
-  /** Runs `fn` in one transaction: all of its writes land, or none. */
-  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction: all of its writes land, or none. `tx` is this storage bound to
+   * the transaction; a transaction begun on it joins the one already open.
+   */
+  transaction<T>(fn: (tx: Storage) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
   /** Applies pending migrations; returns the names applied. */

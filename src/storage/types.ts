@@ -39,6 +39,11 @@ export interface ApplicationSettings {
   clientMetadata?: Record<string, string>;
   /** Origins a browser application calls from (CORS, web_message). */
   webOrigins?: string[];
+  /**
+   * A confidential client may use the code flow without PKCE (old libraries); PKCE is required
+   * of every client otherwise (OAuth 2.1 §4.1.1).
+   */
+  pkceOptional?: boolean;
   /** The one way a confidential client authenticates, when set (RFC 7591 §2); else either. */
   tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
 }
@@ -239,6 +244,8 @@ export interface RefreshTokenRecord {
   familyExpiresAt: number;
   rotatedAt: number | null;
   revokedAt: number | null;
+  /** Once rotated: its successor's value, sealed (see RefreshTokenRepository.setSuccessor). */
+  successor?: string | null;
 }
 
 /** Where a device authorization stands (RFC 8628 §3.5). */

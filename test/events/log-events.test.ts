@@ -77,11 +77,17 @@ describeEachBackend('log events: sign-in, token endpoint, device, logout, consen
     c = withOrigin(t);
     api = await t.createApi({ name: 'Things', allowOfflineAccess: true }); // read:things, write:things
     const urls = { callbacks: [CALLBACK], logoutCallbacks: [LOGOUT_CALLBACK] };
-    web = await t.createApp({ name: 'Events Web', type: 'web', ...urls });
+    web = await t.createApp({ name: 'Events Web', type: 'web', requirePkce: false, ...urls });
     config = await webConfig(c, web);
     m2m = await t.createM2m(api);
     tv = await t.createApp({ name: 'Events TV', type: 'native', callbacks: ['com.example.tv:/cb'] });
-    legacy = await t.createApp({ ...urls, name: 'Events Legacy', type: 'web', grants: ['password'] });
+    legacy = await t.createApp({
+      ...urls,
+      name: 'Events Legacy',
+      type: 'web',
+      requirePkce: false,
+      grants: ['password'],
+    });
   });
   afterAll(async () => t?.close());
   const during = async (action: () => Promise<unknown>) => (await capture(t, action)).events;

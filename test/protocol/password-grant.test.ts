@@ -194,6 +194,9 @@ class LoginPage {
       scope: 'openid',
       state: 'st',
       nonce: 'n',
+      // PKCE is required of every client (#14 §11); this page is never completed
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
     });
     const res = await this.send(`/authorize?${q}`);
     const body = await res.text();
@@ -493,9 +496,9 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
       ['of 5012 characters', `${'y'.repeat(5000)}@example.com`],
     ])('an unknown username %s gets the same invalid_grant (not 500)', async (_, username) => {
       expectGeneric(await passwordGrant(t, web, { username, password: WRONG }));
-      // and it still counts as a failure: the fifth locks that username
+      // and it still counts as a failure: after the fifth, that username waits (the first delay)
       for (let i = 0; i < 4; i++) expectGeneric(await passwordGrant(t, web, { username, password: WRONG }));
-      expectLocked(await passwordGrant(t, web, { username, password: WRONG }), 900);
+      expectLocked(await passwordGrant(t, web, { username, password: WRONG }), 15);
     });
 
     it('a NUL byte in the username is invalid_request naming the parameter, not a server error', async () => {
@@ -601,7 +604,7 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
     });
   });
 
-  describe('throttling (login.accountFailures 5, ipFailures 20, lockSeconds 900)', () => {
+  describe('throttling (login.accountFailures 5, ipFailures 20, accountCeiling 100, lockSeconds 900; #14 §2)', () => {
     const apps: TestApp[] = [];
     const runtimes: Runtime[] = [];
     afterAll(async () => {
@@ -618,14 +621,19 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
       return { t, app, user };
     }
 
-    it('after 5 failures the account is locked (429, Retry-After) even for the right password, until lockSeconds pass', async () => {
+    it('after 5 failures from one address the account waits there (429, Retry-After 15) even for the right password, until the delay passes', async () => {
       const { t, app, user } = await fresh();
-      expect(t.rt.config.login).toMatchObject({ accountFailures: 5, ipFailures: 20, lockSeconds: 900 });
+      expect(t.rt.config.login).toMatchObject({
+        accountFailures: 5,
+        ipFailures: 20,
+        accountCeiling: 100,
+        lockSeconds: 900,
+      });
       for (let i = 0; i < 5; i++) {
         // the lock must not come before the fifth failure
         expectGeneric(await passwordGrant(t, app, { username: user.email, password: `${WRONG} ${i}` }));
       }
-      expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 900);
+      expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 15);
       // the username is normalised for the count too
       expectLocked(
         await passwordGrant(t, app, { username: ` ${user.email.toUpperCase()} `, password: PASSWORD }),
@@ -633,17 +641,19 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
       // a lock is per account: someone else signs in
       const other = await newUser(t);
       expectOk(await passwordGrant(t, app, { username: other.email, password: PASSWORD }));
-      t.clock.advance(600);
-      expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 300);
-      t.clock.advance(299);
+      t.clock.advance(10);
+      expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 5);
+      t.clock.advance(4);
       expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 1);
       t.clock.advance(1);
       const body = expectOk(await passwordGrant(t, app, { username: user.email, password: PASSWORD }));
       expect(decodeJwt(body.access_token!).sub).toBe(user.id);
     });
 
-    it('an account lock applies from every address', async () => {
-      const { t, app, user } = await fresh();
+    it('failures from many addresses reach the account ceiling: a never-seen address is locked out, an address the account signed in from is not', async () => {
+      const { t, app, user } = await fresh({ login: { accountCeiling: 5 } } as Partial<ConfigInput>);
+      const home = fromIp(t, '198.51.100.8');
+      expectOk(await passwordGrant(t, app, { username: user.email, password: PASSWORD }, { fetch: home }));
       for (let i = 0; i < 5; i++) {
         const from = fromIp(t, `203.0.113.${i + 1}`);
         expectGeneric(
@@ -659,6 +669,7 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
         ),
         900,
       );
+      expectOk(await passwordGrant(t, app, { username: user.email, password: PASSWORD }, { fetch: home }));
     });
 
     it('failures spread over more than login.window do not lock; a success clears the count', async () => {
@@ -725,11 +736,11 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
         expect(res.status, res.html).toBe(400);
         expect(res.html).toContain('Wrong email or password.');
       }
-      expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 900);
-      // and the login page is locked as well
+      expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 15);
+      // and the login page waits as well
       const locked = await page.submit(user.email, PASSWORD);
       expect(locked.status).toBe(429);
-      expect(locked.headers.get('retry-after')).toBe('900');
+      expect(locked.headers.get('retry-after')).toBe('15');
     });
 
     it('failures at the password grant lock the login page', async () => {
@@ -742,7 +753,7 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
       await page.open(site.clientId);
       const res = await page.submit(user.email, PASSWORD);
       expect(res.status, res.html).toBe(429);
-      expect(res.headers.get('retry-after')).toBe('900');
+      expect(res.headers.get('retry-after')).toBe('15');
       expect(res.headers.get('location')).toBeNull();
     });
 
@@ -774,23 +785,23 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
           await passwordGrant(t, app, { username: user.email, password: WRONG }, { fetch: fetch2 }),
         );
       }
-      expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 900);
+      expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 15);
       expectLocked(
         await passwordGrant(t, app, { username: user.email, password: PASSWORD }, { fetch: fetch2 }),
-        900,
+        15,
       );
-      t.clock.advance(900);
+      t.clock.advance(15);
       expectOk(await passwordGrant(t, app, { username: user.email, password: PASSWORD }, { fetch: fetch2 }));
     });
 
-    it('login.accountFailures and login.lockSeconds are read from config', async () => {
+    it('login.accountFailures and login.lockSeconds (the longest delay) are read from config', async () => {
       const { t, app, user } = await fresh({
-        login: { accountFailures: 2, lockSeconds: 30 },
+        login: { accountFailures: 2, lockSeconds: 10 },
       } as Partial<ConfigInput>);
       expectGeneric(await passwordGrant(t, app, { username: user.email, password: WRONG }));
       expectGeneric(await passwordGrant(t, app, { username: user.email, password: WRONG }));
-      expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 30);
-      t.clock.advance(30);
+      expectLocked(await passwordGrant(t, app, { username: user.email, password: PASSWORD }), 10);
+      t.clock.advance(10);
       expectOk(await passwordGrant(t, app, { username: user.email, password: PASSWORD }));
     });
   });

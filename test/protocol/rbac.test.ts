@@ -51,6 +51,7 @@ describeEachBackend('RBAC: roles and permissions in tokens (Auth0 semantics)', (
     web = await t.createApp({
       name: 'Things',
       type: 'web',
+      requirePkce: false,
       callbacks: [CALLBACK],
       grants: ['authorization_code', 'refresh_token', 'password', 'implicit', DEVICE],
     });
@@ -212,7 +213,12 @@ describeEachBackend('RBAC: roles and permissions in tokens (Auth0 semantics)', (
     });
 
     it('a user client grant lets the application in, its scopes the ceiling', async () => {
-      const app = await t.createApp({ name: 'Granted', type: 'web', callbacks: [CALLBACK] });
+      const app = await t.createApp({
+        name: 'Granted',
+        type: 'web',
+        requirePkce: false,
+        callbacks: [CALLBACK],
+      });
       await authorizeApplication(
         t.rt.storage,
         t.clock,

@@ -926,17 +926,6 @@ describeEachBackend('storage contract', (backend) => {
       expect(third?.replayed).toBe(true);
     });
 
-    it('wasReplayed is false after the one consume, true once the code is presented again', async () => {
-      const c = code();
-      await storage.authorizationCodes.create(c);
-      expect(await storage.authorizationCodes.wasReplayed(c.hash)).toBe(false);
-      await storage.authorizationCodes.consume(c.hash, T0 + 3);
-      expect(await storage.authorizationCodes.wasReplayed(c.hash)).toBe(false);
-      await storage.authorizationCodes.consume(c.hash, T0 + 4);
-      expect(await storage.authorizationCodes.wasReplayed(c.hash)).toBe(true);
-      expect(await storage.authorizationCodes.wasReplayed(sha256('never issued'))).toBe(false);
-    });
-
     it('consume of an unknown hash is null', async () => {
       expect(await storage.authorizationCodes.consume(sha256('never issued'), T0)).toBeNull();
     });

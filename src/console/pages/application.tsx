@@ -22,6 +22,7 @@ export interface ClientView {
   token_endpoint_auth_method: string;
   jwt_configuration: { alg: string };
   allow_offline_access: boolean;
+  require_pkce: boolean;
   client_secret?: string;
 }
 type Scope = { value: string; description: string };
@@ -90,6 +91,7 @@ export const typed = (cl: ClientView, f: URLSearchParams): ClientView => ({
   grant_types: f.getAll('grant_types'),
   is_first_party: f.has('is_first_party'),
   allow_offline_access: f.has('allow_offline_access'),
+  require_pkce: cl.app_type === 'regular_web' ? f.has('require_pkce') : cl.require_pkce,
   jwt_configuration: { alg: f.get('alg') ?? cl.jwt_configuration.alg },
 });
 
@@ -100,6 +102,7 @@ export function patchOf(d: ClientView, cl: ClientView): Record<string, unknown> 
   const keys = SETTINGS.split(' ').slice(0, cl.app_type === 'non_interactive' ? 2 : undefined);
   const body: Record<string, unknown> = Object.fromEntries(keys.map((k) => [k, d[k as keyof ClientView]]));
   if (d.jwt_configuration.alg !== cl.jwt_configuration.alg) body.jwt_configuration = d.jwt_configuration;
+  if (cl.app_type === 'regular_web') body.require_pkce = d.require_pkce;
   return body;
 }
 
@@ -156,6 +159,11 @@ function Settings(props: { admin: Admin; d: ClientView; error: Err }) {
               <Check name="allow_offline_access" checked={d.allow_offline_access}>
                 Allow offline access: refresh tokens for sign-ins that name no API
               </Check>
+              {d.app_type === 'regular_web' ? (
+                <Check name="require_pkce" checked={d.require_pkce}>
+                  Require PKCE (turn off only for an old library that cannot send it)
+                </Check>
+              ) : null}
               <label>
                 ID token signing algorithm
                 <select name="alg" {...invalid(error, 'alg')}>

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { clientIp } from '../../http/client-ip.js';
 import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import { PageError } from '../../http/page.js';
@@ -24,8 +25,20 @@ export interface Interaction {
   state: InteractionState;
 }
 
-/** Stores an interaction bound to this browser by a cookie (its id stored hashed). */
+/**
+ * Stores an interaction bound to this browser by a cookie (its id stored hashed); each client
+ * address may start `session.interactionsPerMinute` a minute (#14 §8).
+ */
 export async function startInteraction(deps: Deps, cookies: Cookies, c: Context, state: InteractionState) {
+  const wait = deps.limits.interactions.take(clientIp(c), deps.clock.now());
+  if (wait > 0) {
+    throw new PageError(
+      'Too many sign-ins',
+      'Too many sign-ins were started from your network. Wait a minute and try again.',
+      429,
+      { 'Retry-After': String(wait) },
+    );
+  }
   const old = cookies.get(c, 'interaction');
   if (old) await deps.storage.interactions.delete(sha256(old));
   const value = randomToken(32);

@@ -99,8 +99,10 @@ export async function parseAuthorizationRequest(
       throw new InvalidRequest('nonce is required when an ID token is returned');
   }
   const codeChallenge = checkChallenge(params.get('code_challenge'), params.get('code_challenge_method'));
-  if (withCode && app.secretHash === null && codeChallenge === undefined) {
-    throw new InvalidRequest('code_challenge is required for public clients (PKCE)');
+  // OAuth 2.1 §4.1.1: PKCE for every client, unless a confidential one was allowed to go without.
+  const pkceOptional = app.secretHash !== null && app.settings.pkceOptional === true;
+  if (withCode && codeChallenge === undefined && !pkceOptional) {
+    throw new InvalidRequest('code_challenge is required (PKCE, S256)');
   }
   const maxAgeText = params.get('max_age');
   if (maxAgeText !== undefined && !/^\d{1,9}$/.test(maxAgeText)) {

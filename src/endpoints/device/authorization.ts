@@ -1,10 +1,11 @@
 import type { Context } from 'hono';
 import { userScopeCeiling } from '../../grants/rbac.js';
 import { audienceApi, userScopes } from '../../grants/user-scopes.js';
+import { clientIp } from '../../http/client-ip.js';
 import type { AppEnv, Deps } from '../../http/context.js';
 import { authenticateRequestClient } from '../../http/middleware/client-auth.js';
 import { jsonNoStore } from '../../http/respond.js';
-import { UnauthorizedClient } from '../../protocol/errors.js';
+import { TooManyRequests, UnauthorizedClient } from '../../protocol/errors.js';
 import { DEVICE_CODE } from '../../protocol/grant-types.js';
 import { endpointUrl } from '../../protocol/issuer.js';
 import { formatUserCode, newUserCode } from '../../protocol/user-code.js';
@@ -13,7 +14,8 @@ import { opaqueToken } from '../../tokens/opaque.js';
 /**
  * POST /oauth/device/code (RFC 8628 §3.1–§3.2): the client (authenticated if confidential)
  * asks for a device_code (256 bits, stored hashed) and a user_code the person enters at
- * /activate, with the scopes and audience it wants.
+ * /activate, with the scopes and audience it wants. Each client address may ask for
+ * `device.codesPerMinute` a minute (#14 §8).
  */
 export function deviceAuthorizationEndpoint(deps: Deps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
@@ -27,6 +29,8 @@ export function deviceAuthorizationEndpoint(deps: Deps) {
     if (api) await userScopeCeiling(deps.storage, client.app, api);
     const { codeLifetime, interval } = deps.config.device;
     const now = deps.clock.now();
+    const wait = deps.limits.deviceCodes.take(clientIp(c), now);
+    if (wait > 0) throw new TooManyRequests(wait);
     const deviceCode = opaqueToken();
     let userCode = newUserCode();
     for (let attempt = 0; ; attempt++) {

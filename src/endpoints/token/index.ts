@@ -43,7 +43,8 @@ export function tokenEndpoint(deps: Deps) {
         throw new UnauthorizedClient(`client is not allowed to use grant_type ${grantType}`);
       }
       const now = deps.clock.now();
-      const body = await handler.handle({ deps, params, client, now, ip: clientIp(c), event });
+      const origin = clientOrigin(c);
+      const body = await handler.handle({ deps, params, client, now, ip: origin.ip, origin, event });
       deps.events.later({
         ...clientOrigin(c),
         ...event,

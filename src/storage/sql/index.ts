@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../../util/clock.js';
-import type { Repositories, Storage } from '../types.js';
+import type { Storage } from '../types.js';
 import { postgresMigrationLock, runMigrations } from './migrate.js';
 import { openPostgres } from './postgres.js';
 import { repositories } from './repositories/index.js';
@@ -23,6 +23,24 @@ export function sqliteFile(opts: Pick<StorageOptions, 'databaseUrl' | 'dataDir'>
   return resolve(join(opts.dataDir, 'sesame.db'));
 }
 
+/**
+ * Storage bound to an open transaction: its repositories run in it, and a nested `transaction`
+ * joins it (on SQLite the transaction holds the only connection, so it cannot open another).
+ */
+function joined(trx: Kysely<Database>, dialect: Storage['dialect']): Storage {
+  const tx: Storage = {
+    dialect,
+    ...repositories(trx, dialect),
+    transaction: (fn) => fn(tx),
+    async ping() {
+      await sql`select 1`.execute(trx);
+    },
+    migrate: () => Promise.reject(new Error('migrations do not run inside a transaction')),
+    close: () => Promise.reject(new Error('a transaction is not closed, it commits or rolls back')),
+  };
+  return tx;
+}
+
 /** Opens storage on SQLite or PostgreSQL (migrations are not run here; see `migrate`). */
 export function openStorage(opts: StorageOptions): Storage {
   const file = sqliteFile(opts);
@@ -33,8 +51,7 @@ export function openStorage(opts: StorageOptions): Storage {
   return {
     dialect,
     ...repositories(db, dialect),
-    transaction: <T>(fn: (tx: Repositories) => Promise<T>) =>
-      inTransaction((trx) => fn(repositories(trx, dialect))),
+    transaction: <T>(fn: (tx: Storage) => Promise<T>) => inTransaction((trx) => fn(joined(trx, dialect))),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -111,6 +111,15 @@ export interface Database {
     family_expires_at: number;
     rotated_at: number | null;
     revoked_at: number | null;
+    /** The successor's value, sealed: handed out again to a reuse within the grace period. */
+    successor: string | null;
+  };
+  known_sign_ins: {
+    user_id: string;
+    /** 'address' (a client address, IPv6 per /64) or 'device' (the hash of a device cookie). */
+    kind: string;
+    value: string;
+    last_at: number;
   };
   grant_tokens: {
     grant_id: string;

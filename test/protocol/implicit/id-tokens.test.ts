@@ -35,11 +35,18 @@ describeEachBackend(
     beforeAll(async () => {
       t = await startTestApp(backend);
       const grants = ['authorization_code', 'refresh_token', 'implicit'];
-      apps.default = await t.createApp({ name: 'Default alg', type: 'web', callbacks: [CALLBACK], grants });
+      apps.default = await t.createApp({
+        name: 'Default alg',
+        type: 'web',
+        requirePkce: false,
+        callbacks: [CALLBACK],
+        grants,
+      });
       for (const alg of ['RS256', 'ES256', 'PS256', 'EdDSA']) {
         apps[alg] = await t.createApp({
           name: `ID tokens ${alg}`,
           type: 'web',
+          requirePkce: false,
           callbacks: [CALLBACK],
           grants,
           idTokenSigningAlg: alg,

@@ -86,10 +86,16 @@ describeEachBackend('implicit and hybrid: response types and modes (OIDC Core §
     web = await t.createApp({
       name: 'Implicit Web',
       type: 'web',
+      requirePkce: false,
       callbacks: [CALLBACK],
       grants: ['authorization_code', 'refresh_token', 'implicit'],
     });
-    codeOnly = await t.createApp({ name: 'Code Only', type: 'web', callbacks: [CALLBACK] });
+    codeOnly = await t.createApp({
+      name: 'Code Only',
+      type: 'web',
+      requirePkce: false,
+      callbacks: [CALLBACK],
+    });
     const { creds } = await newUser(t, { name: 'Ada Lovelace' });
     agent = browser(t, creds);
   });

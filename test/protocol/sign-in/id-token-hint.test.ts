@@ -10,8 +10,20 @@ describeEachBackend('sign-in: id_token_hint at /authorize (OIDC Core §3.1.2.1)'
   let other: { clientId: string; clientSecret?: string };
   beforeAll(async () => {
     t = await startTestApp(backend);
-    app = await t.createApp({ name: 'Hinted', type: 'web', callbacks: [CALLBACK], skipConsent: true });
-    other = await t.createApp({ name: 'Other', type: 'web', callbacks: [CALLBACK], skipConsent: true });
+    app = await t.createApp({
+      name: 'Hinted',
+      type: 'web',
+      requirePkce: false,
+      callbacks: [CALLBACK],
+      skipConsent: true,
+    });
+    other = await t.createApp({
+      name: 'Other',
+      type: 'web',
+      requirePkce: false,
+      callbacks: [CALLBACK],
+      skipConsent: true,
+    });
   });
   afterAll(async () => t?.close());
 

@@ -49,7 +49,13 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
 
   beforeAll(async () => {
     t = await startTestApp(backend);
-    web = await t.createApp({ name: 'Web', type: 'web', callbacks: [CALLBACK], logoutCallbacks: [CALLBACK] });
+    web = await t.createApp({
+      name: 'Web',
+      type: 'web',
+      requirePkce: false,
+      callbacks: [CALLBACK],
+      logoutCallbacks: [CALLBACK],
+    });
   });
   afterAll(async () => t?.close());
 
@@ -228,7 +234,7 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
   });
 
   describe('cookies', () => {
-    it('session and interaction cookies are __Host-, HttpOnly, Secure, SameSite=Lax, Path=/, no Domain', async () => {
+    it('session, interaction and device cookies are __Host-, HttpOnly, Secure, SameSite=Lax, Path=/, no Domain', async () => {
       const { creds } = await newUser(t);
       const agent = browser(t, creds);
       await agent.signIn(url());
@@ -236,7 +242,7 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
       for (const header of agent.setCookies) {
         const { name, value, attrs } = parseSetCookie(header);
         seen.add(name);
-        expect(name).toMatch(/^__Host-sesame_(session|interaction)$/);
+        expect(name).toMatch(/^__Host-sesame_(session|interaction|device)$/);
         // __Host- requires Secure, Path=/ and no Domain, or the browser ignores the header (deletions too)
         expect({
           name,
@@ -257,7 +263,7 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
           });
         }
       }
-      expect([...seen].sort()).toEqual([INTERACTION_COOKIE, SESSION_COOKIE]);
+      expect([...seen].sort()).toEqual(['__Host-sesame_device', INTERACTION_COOKIE, SESSION_COOKIE]);
     });
 
     it('the interaction cookie is removed when the sign-in completes', async () => {
@@ -412,7 +418,12 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
     beforeAll(async () => {
       // a high per-IP limit, so that what locks is the account (login.accountFailures, default 5)
       throttled = await startTestApp(backend, { login: { ipFailures: 1000 } });
-      app = await throttled.createApp({ name: 'Web', type: 'web', callbacks: [CALLBACK] });
+      app = await throttled.createApp({
+        name: 'Web',
+        type: 'web',
+        requirePkce: false,
+        callbacks: [CALLBACK],
+      });
     });
     afterAll(async () => throttled?.close());
 

@@ -28,7 +28,7 @@ describeEachBackend('sign-in: PKCE (RFC 7636, RFC 9700 §2.1.1)', (backend) => {
   beforeAll(async () => {
     t = await startTestApp(backend);
     spa = await t.createApp({ name: 'SPA', type: 'spa', callbacks: [SPA_CALLBACK] });
-    web = await t.createApp({ name: 'Web', type: 'web', callbacks: [CALLBACK] });
+    web = await t.createApp({ name: 'Web', type: 'web', requirePkce: false, callbacks: [CALLBACK] });
     const { creds } = await newUser(t);
     agent = browser(t, creds);
   });

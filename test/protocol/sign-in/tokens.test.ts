@@ -37,7 +37,7 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
     t = await startTestApp(backend);
     api = await t.createApi({ allowOfflineAccess: true, tokenLifetime: 900 });
     closedApi = await t.createApi({ allowOfflineAccess: false });
-    web = await t.createApp({ name: 'Web', type: 'web', callbacks: [CALLBACK] });
+    web = await t.createApp({ name: 'Web', type: 'web', requirePkce: false, callbacks: [CALLBACK] });
     ({ user, creds } = await newUser(t, CLAIMS));
   });
   afterAll(async () => t?.close());
@@ -102,6 +102,7 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
       const es = await t.createApp({
         name: 'ES',
         type: 'web',
+        requirePkce: false,
         callbacks: [CALLBACK],
         idTokenSigningAlg: 'ES256',
       });
@@ -119,6 +120,7 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
       const es = await t.createApp({
         name: 'ES2',
         type: 'web',
+        requirePkce: false,
         callbacks: [CALLBACK],
         idTokenSigningAlg: 'ES256',
       });
@@ -134,6 +136,7 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
       const other = await t.createApp({
         name: 'Other',
         type: 'web',
+        requirePkce: false,
         callbacks: [CALLBACK],
         skipConsent: true,
       });
@@ -224,6 +227,7 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
       const app = await t.createApp({
         name: 'Off',
         type: 'web',
+        requirePkce: false,
         callbacks: [CALLBACK],
         allowOfflineAccess: true,
       });
@@ -240,6 +244,7 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
       const app = await t.createApp({
         name: 'Off2',
         type: 'web',
+        requirePkce: false,
         callbacks: [CALLBACK],
         allowOfflineAccess: true,
       });
@@ -251,6 +256,7 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
       const app = await t.createApp({
         name: 'NoRefresh',
         type: 'web',
+        requirePkce: false,
         callbacks: [CALLBACK],
         grants: ['authorization_code'],
         allowOfflineAccess: true,
@@ -266,6 +272,7 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
       const app = await t.createApp({
         name: 'Off3',
         type: 'web',
+        requirePkce: false,
         callbacks: [CALLBACK],
         allowOfflineAccess: true,
       });

@@ -108,6 +108,7 @@ export async function buildWorld(
   const web = (await t.createApp({
     name: 'Hostile web',
     type: 'web',
+    requirePkce: false,
     callbacks: [CALLBACK],
     logoutCallbacks: [LOGOUT_CALLBACK],
     grants: [

@@ -17,15 +17,18 @@ import {
 } from './server.js';
 
 // RFC 9700 §4.15 / OWASP ASVS V2.2: password guessing at the login page and at the password
-// grant, and user-code guessing at /activate (RFC 8628 §5.1), are throttled per account and per
-// IP address, with the counts in the database: two Sesame processes on one database (one SQLite
-// file, or one PostgreSQL database) add up to one count. Each test is its own client IP (a
-// source address on 127/8), so that the per-IP counts of different tests do not mix.
+// grant, and user-code guessing at /activate (RFC 8628 §5.1), are throttled with the counts in
+// the database: two Sesame processes on one database (one SQLite file, or one PostgreSQL
+// database) add up to one count. Passwords are counted per account from one address (then
+// delays), per address (then a lock), and per account from everywhere (a ceiling that shuts out
+// only places the account never signed in from, #14 §2). Each test is its own client IPs (source
+// addresses on 127/8), so that the per-IP counts of different tests do not mix.
 
 const CALLBACK = 'https://app.example/cb';
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
 const ACCOUNT_FAILURES = 3;
 const IP_FAILURES = 4;
+const ACCOUNT_CEILING = 5;
 const LOCK_SECONDS = 600;
 const PKCE = {
   code_challenge: s256('brute-force-suite-verifier-0123456789-abcdefghijkl'),
@@ -48,6 +51,7 @@ describeEachBackend('security rules: brute force, across two instances on one da
       login: {
         accountFailures: ACCOUNT_FAILURES,
         ipFailures: IP_FAILURES,
+        accountCeiling: ACCOUNT_CEILING,
         window: LOCK_SECONDS,
         lockSeconds: LOCK_SECONDS,
       },
@@ -224,19 +228,35 @@ describeEachBackend('security rules: brute force, across two instances on one da
     });
   });
 
+  /** `n` addresses 127.0.0.<from>…, one for each guess of a distributed attack. */
+  const addresses = (from: number, n: number) => Array.from({ length: n }, (_, i) => `127.0.0.${from + i}`);
+
   describe('the login page (/u/login)', () => {
-    it(`per account: ${ACCOUNT_FAILURES} failures from two IPs on both instances lock it on both, even for the right password; another account is not locked`, async () => {
+    it(`per account and address: ${ACCOUNT_FAILURES} failures from one IP on both instances delay it there, even for the right password; from another IP the right password works`, async () => {
       expect((await login(a, '127.0.0.11', wrong(u1))).status).toBe(400);
-      expect((await login(b, '127.0.0.12', wrong(u1))).status).toBe(400);
-      expect((await login(a, '127.0.0.12', wrong(u1))).status).toBe(400);
+      expect((await login(b, '127.0.0.11', wrong(u1))).status).toBe(400);
+      expect((await login(a, '127.0.0.11', wrong(u1))).status).toBe(400);
       for (const [name, s] of both()) {
-        const r = await login(s, '127.0.0.13', u1);
-        expectLocked(r, `u1 with the right password on ${name}`);
+        const r = await login(s, '127.0.0.11', u1);
+        expectLocked(r, `u1 with the right password from the same IP on ${name}`);
         expect(r.session, name).toBe(false);
       }
-      const other = await login(b, '127.0.0.13', u2);
-      expect(other.status).toBe(303);
-      expect(other.session).toBe(true);
+      const elsewhere = await login(b, '127.0.0.12', u1);
+      expect(elsewhere.status).toBe(303);
+      expect(elsewhere.session).toBe(true);
+    });
+
+    it(`per account from everywhere: ${ACCOUNT_CEILING} failures from as many IPs lock out a never-seen IP, on both instances, but not an IP the account signed in from`, async () => {
+      expect((await login(a, '127.0.0.13', u2)).status).toBe(303); // u2 now knows 127.0.0.13
+      for (const [i, ip] of addresses(150, ACCOUNT_CEILING).entries()) {
+        expect((await login(i % 2 ? b : a, ip, wrong(u2))).status, `guess from ${ip}`).toBe(400);
+      }
+      for (const [name, s] of both()) {
+        const r = await login(s, '127.0.0.14', u2);
+        expectLocked(r, `u2 with the right password from a never-seen IP on ${name}`);
+        expect(r.session, name).toBe(false);
+        expect((await login(s, '127.0.0.13', u2)).status, `u2 from its known IP on ${name}`).toBe(303);
+      }
     });
 
     it(`per IP: ${IP_FAILURES} failures for different accounts from one IP lock that IP on both instances; another IP is not locked`, async () => {
@@ -245,41 +265,53 @@ describeEachBackend('security rules: brute force, across two instances on one da
         expect(r.status, `failure ${i + 1}`).toBe(400);
       }
       for (const [name, s] of both())
-        expectLocked(await login(s, '127.0.0.21', u2), `u2 from the locked IP on ${name}`);
-      expect((await login(a, '127.0.0.22', u2)).status).toBe(303);
+        expectLocked(await login(s, '127.0.0.21', u3), `u3 from the locked IP on ${name}`);
+      expect((await login(a, '127.0.0.22', u3)).status).toBe(303);
     });
 
-    it(`concurrent guesses: at most ${ACCOUNT_FAILURES} of 12 simultaneous wrong passwords for one account get a password check (the others 429)`, async () => {
-      const target = nobody(`concurrent-${backend}`);
-      const agents: [Sesame, UserAgent, string][] = [];
-      for (let i = 0; i < 12; i++) {
+    async function concurrentGuesses(target: Credentials, ips: string[]) {
+      const agents: [UserAgent, string][] = [];
+      for (const [i, ip] of ips.entries()) {
         const s = i % 2 ? b : a;
-        const agent = s.agent(undefined, { localAddress: `127.0.0.${100 + i}` });
-        agents.push([s, agent, (await openLogin(agent, loginUrl(s))).csrf]);
+        const agent = s.agent(undefined, { localAddress: ip });
+        agents.push([agent, (await openLogin(agent, loginUrl(s))).csrf]);
       }
       const statuses = await Promise.all(
-        agents.map(async ([, agent, csrf]) => {
+        agents.map(async ([agent, csrf]) => {
           const res = await agent.post('/u/login', { csrf, ...target });
           await res.arrayBuffer();
           return res.status;
         }),
       );
-      const checked = statuses.filter((st) => st === 400).length;
       expect(
         statuses.every((st) => st === 400 || st === 429),
         statuses.join(' '),
       ).toBe(true);
-      expect(checked, `password checks: ${statuses.join(' ')}`).toBeLessThanOrEqual(ACCOUNT_FAILURES);
+      return statuses;
+    }
+
+    it(`concurrent guesses from one IP: at most ${ACCOUNT_FAILURES} of 12 simultaneous wrong passwords for one account get a password check (the others 429)`, async () => {
+      const statuses = await concurrentGuesses(nobody(`concurrent-${backend}`), Array(12).fill('127.0.0.90'));
+      expect(statuses.filter((st) => st === 400).length, statuses.join(' ')).toBeLessThanOrEqual(
+        ACCOUNT_FAILURES,
+      );
+    });
+
+    it(`concurrent guesses from 12 IPs: at most ${ACCOUNT_CEILING} get a password check`, async () => {
+      const statuses = await concurrentGuesses(nobody(`spread-${backend}`), addresses(100, 12));
+      expect(statuses.filter((st) => st === 400).length, statuses.join(' ')).toBeLessThanOrEqual(
+        ACCOUNT_CEILING,
+      );
     });
   });
 
   describe('the password grant', () => {
-    it(`per account: ${ACCOUNT_FAILURES} failures on both instances → 429 invalid_grant with Retry-After for the right password, and the login page is locked too`, async () => {
+    it(`per account and address: ${ACCOUNT_FAILURES} failures from one IP on both instances → 429 invalid_grant with Retry-After for the right password from it, and the login page is delayed there too; another IP is fine`, async () => {
       expectError(await passwordGrant(a, '127.0.0.31', wrong(u3)), 400, 'invalid_grant');
-      expectError(await passwordGrant(b, '127.0.0.32', wrong(u3)), 400, 'invalid_grant');
-      expectError(await passwordGrant(a, '127.0.0.32', wrong(u3)), 400, 'invalid_grant');
+      expectError(await passwordGrant(b, '127.0.0.31', wrong(u3)), 400, 'invalid_grant');
+      expectError(await passwordGrant(a, '127.0.0.31', wrong(u3)), 400, 'invalid_grant');
       for (const [name, s] of both()) {
-        const res = await passwordGrant(s, '127.0.0.33', u3);
+        const res = await passwordGrant(s, '127.0.0.31', u3);
         expectError(res, 429, 'invalid_grant');
         expectLocked(
           { status: res.status, retryAfter: res.headers.get('retry-after') },
@@ -287,9 +319,20 @@ describeEachBackend('security rules: brute force, across two instances on one da
         );
         expect(res.body.access_token).toBeUndefined();
       }
-      expectLocked(await login(b, '127.0.0.33', u3), 'login page for the same account');
-      // another account from the same IP is fine
-      expect((await passwordGrant(a, '127.0.0.33', u2)).status).toBe(200);
+      expectLocked(await login(b, '127.0.0.31', u3), 'login page for the same account and IP');
+      expect((await passwordGrant(a, '127.0.0.33', u3)).status).toBe(200);
+    });
+
+    it(`per account from everywhere: ${ACCOUNT_CEILING} failures from as many IPs → 429 from a never-seen IP, 200 from a known one`, async () => {
+      const victim = await newUser(a);
+      expect((await passwordGrant(a, '127.0.0.34', victim)).status).toBe(200);
+      for (const [i, ip] of addresses(160, ACCOUNT_CEILING).entries()) {
+        expectError(await passwordGrant(i % 2 ? b : a, ip, wrong(victim)), 400, 'invalid_grant');
+      }
+      for (const [name, s] of both()) {
+        expectError(await passwordGrant(s, '127.0.0.35', victim), 429, 'invalid_grant');
+        expect((await passwordGrant(s, '127.0.0.34', victim)).status, `known IP on ${name}`).toBe(200);
+      }
     });
 
     it(`per IP: ${IP_FAILURES} failures for different accounts from one IP → 429 for a right password from it, on both instances; another IP is fine`, async () => {
@@ -301,17 +344,18 @@ describeEachBackend('security rules: brute force, across two instances on one da
         );
       }
       for (const [name, s] of both()) {
-        const res = await passwordGrant(s, '127.0.0.41', u2);
+        const res = await passwordGrant(s, '127.0.0.41', u1);
         expectError(res, 429, 'invalid_grant');
         expect(Number(res.headers.get('retry-after')), name).toBeGreaterThan(0);
       }
-      expect((await passwordGrant(b, '127.0.0.42', u2)).status).toBe(200);
+      // (u1: u2 is past its account ceiling since the login-page tests, and .42 is new to it)
+      expect((await passwordGrant(b, '127.0.0.42', u1)).status).toBe(200);
     });
 
-    it(`concurrent guesses: at most ${ACCOUNT_FAILURES} of 12 simultaneous wrong passwords for one account get a password check`, async () => {
+    it(`concurrent guesses from 12 IPs: at most ${ACCOUNT_CEILING} of 12 simultaneous wrong passwords for one account get a password check`, async () => {
       const target = nobody(`grant-concurrent-${backend}`);
       const answers = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => passwordGrant(i % 2 ? b : a, `127.0.0.${120 + i}`, target)),
+        addresses(120, 12).map((ip, i) => passwordGrant(i % 2 ? b : a, ip, target)),
       );
       const statuses = answers.map((r) => r.status);
       expect(
@@ -321,7 +365,7 @@ describeEachBackend('security rules: brute force, across two instances on one da
       expect(
         statuses.filter((st) => st === 400).length,
         `password checks: ${statuses.join(' ')}`,
-      ).toBeLessThanOrEqual(ACCOUNT_FAILURES);
+      ).toBeLessThanOrEqual(ACCOUNT_CEILING);
     });
   });
 });

@@ -56,16 +56,19 @@ describeEachBackend('security rules: code flow — PKCE, codes, refresh tokens (
   let a: Client;
   /** Another confidential client (introspection is for the token’s own client, a). */
   let b: Client;
+  /** A confidential client allowed to go without PKCE (`--no-require-pkce`, for old libraries). */
+  let legacy: Client;
   let creds: Credentials;
 
   beforeAll(async () => {
     s = await launch(backend, {
       env: { SESAME_CODE_LIFETIME: String(LIFETIME), SESAME_REFRESH_REUSE_GRACE: String(GRACE) },
     });
-    [spa, a, b, creds] = await Promise.all([
+    [spa, a, b, legacy, creds] = await Promise.all([
       newApp(s, 'spa', ['--callback', CALLBACK]),
       newApp(s, 'web', ['--callback', CALLBACK, '--callback', CALLBACK2, '--allow-offline-access']),
       newApp(s, 'web', ['--callback', CALLBACK, '--allow-offline-access']),
+      newApp(s, 'web', ['--callback', CALLBACK, '--no-require-pkce']),
       newUser(s),
     ]);
   });
@@ -218,16 +221,21 @@ describeEachBackend('security rules: code flow — PKCE, codes, refresh tokens (
         });
       }
 
-      it('downgrade: a verifier for a code issued without a challenge → invalid_grant (confidential client)', async () => {
-        const code = await codeWith(a, null);
-        expectError(await exchange(a, code, verifier()), 400, 'invalid_grant');
+      it('downgrade: a verifier for a code issued without a challenge → invalid_grant (confidential client allowed to go without PKCE)', async () => {
+        const code = await codeWith(legacy, null);
+        expectError(await exchange(legacy, code, verifier()), 400, 'invalid_grant');
         // and the code is gone: without the verifier it does not work either
-        expectError(await exchange(a, code, null), 400, 'invalid_grant');
+        expectError(await exchange(legacy, code, null), 400, 'invalid_grant');
       });
 
-      it('a confidential client’s code issued without a challenge works without a verifier (the control)', async () => {
-        const res = await exchange(a, await codeWith(a, null), null);
+      it('a code issued without a challenge to a client allowed to go without PKCE works without a verifier (the control)', async () => {
+        const res = await exchange(legacy, await codeWith(legacy, null), null);
         expect(res.status, JSON.stringify(res.body)).toBe(200);
+      });
+
+      it('a confidential client gets no code without a challenge by default (OAuth 2.1), even signed in', async () => {
+        await codeWith(a, s256(verifier()));
+        expectInvalidRequest(await authorize(a, { state: 'st' }), 'web without PKCE, signed in');
       });
 
       it('downgrade: a public client gets no code without a challenge, even signed in, so it has nothing to downgrade', async () => {

@@ -148,6 +148,8 @@ describeEachBackend('security rules: redirect_uri, iss and the Host header (runn
     ]);
   });
   afterAll(async () => s?.stop());
+  /** Every client sends PKCE by default (#14 §11), the web app too. */
+  const webPkce = pkce().params;
 
   describe('redirect_uri is matched exactly', () => {
     /** GET /authorize: status, Location and body. */
@@ -188,7 +190,12 @@ describeEachBackend('security rules: redirect_uri, iss and the Host header (runn
     describe('a confidential web app with https://app.example/cb registered', () => {
       it('the registered callback itself is accepted in every response mode (the control)', async () => {
         for (const mode of MODES) {
-          const r = await authorize({ client_id: web.clientId, redirect_uri: CALLBACK, response_mode: mode });
+          const r = await authorize({
+            client_id: web.clientId,
+            redirect_uri: CALLBACK,
+            response_mode: mode,
+            ...webPkce,
+          });
           expect({ mode, status: r.status, location: r.location }).toEqual({
             mode,
             status: 303,
@@ -197,6 +204,7 @@ describeEachBackend('security rules: redirect_uri, iss and the Host header (runn
           // an error that redirects goes to exactly the registered callback, in that mode
           const e = await authorize({
             client_id: web.clientId,
+            ...webPkce,
             redirect_uri: CALLBACK,
             response_mode: mode,
             prompt: 'none',
@@ -402,14 +410,17 @@ describeEachBackend('security rules: redirect_uri, iss and the Host header (runn
         });
 
         it('/authorize: the redirect to the login page stays on Sesame; an error redirect carries the configured iss', async () => {
-          const login = await s.raw(authorizeUrl(s, { client_id: web.clientId, redirect_uri: CALLBACK }), {
-            headers,
-          });
+          const login = await s.raw(
+            authorizeUrl(s, { client_id: web.clientId, redirect_uri: CALLBACK, ...webPkce }),
+            {
+              headers,
+            },
+          );
           expect(login.status).toBe(303);
           expect(new URL(login.headers.location as string, s.issuer).origin).toBe(new URL(s.issuer).origin);
           expectNoEvil(login, 'authorize');
           const err = await s.raw(
-            authorizeUrl(s, { client_id: web.clientId, redirect_uri: CALLBACK, prompt: 'none' }),
+            authorizeUrl(s, { client_id: web.clientId, redirect_uri: CALLBACK, prompt: 'none', ...webPkce }),
             { headers },
           );
           expect(err.status).toBe(303);

@@ -7,6 +7,7 @@ import * as m005 from './005-code-replay.js';
 import * as m006 from './006-management.js';
 import * as m007 from './007-roles-and-logs.js';
 import * as m008 from './008-console.js';
+import * as m009 from './009-hardening.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -25,4 +26,5 @@ export const migrations: Migration[] = [
   { name: '006-management', ...m006 },
   { name: '007-roles-and-logs', ...m007 },
   { name: '008-console', ...m008 },
+  { name: '009-hardening', ...m009 },
 ];

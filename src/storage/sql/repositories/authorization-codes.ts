@@ -49,13 +49,5 @@ export function authorizationCodeRepository(db: Kysely<Database>): Authorization
         .executeTakeFirst();
       return seen ? { code: toCode(seen), replayed: true } : null;
     },
-    async wasReplayed(hash) {
-      const row = await db
-        .selectFrom('authorization_codes')
-        .select('replayed_at')
-        .where('hash', '=', hash)
-        .executeTakeFirst();
-      return row?.replayed_at != null;
-    },
   };
 }

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Consent, ConsentFilter, ConsentRepository, LoginAttemptRepository } from '../../types.js';
+import type { Consent, ConsentFilter, ConsentRepository } from '../../types.js';
 import type { Database } from '../schema.js';
 import { sliced } from './slice.js';
 
@@ -66,56 +66,6 @@ export function consentRepository(db: Kysely<Database>): ConsentRepository {
         ? db.deleteFrom('consents').where('user_id', '=', filter.userId)
         : db.deleteFrom('consents').where('client_id', '=', filter.clientId)
       ).execute();
-    },
-  };
-}
-
-/** Failed-login counters; each update is one atomic upsert, so instances share one count. */
-export function loginAttemptRepository(db: Kysely<Database>): LoginAttemptRepository {
-  return {
-    async lockedFor(key, now) {
-      const row = await db
-        .selectFrom('login_attempts')
-        .select('locked_until')
-        .where('key', '=', key)
-        .executeTakeFirst();
-      return row ? Math.max(0, Number(row.locked_until) - now) : 0;
-    },
-    async recordFailure(key, now, window, threshold, lockSeconds) {
-      // A new count starts when the window has passed or the last lock has run out.
-      const fresh = sql`(login_attempts.window_start <= ${now - window} or (login_attempts.locked_until > 0 and login_attempts.locked_until <= ${now}))`;
-      const row = await db
-        .insertInto('login_attempts')
-        .values({ key, failures: 1, window_start: now, locked_until: 0 })
-        .onConflict((oc) =>
-          oc.column('key').doUpdateSet({
-            failures: sql`case when ${fresh} then 1 else login_attempts.failures + 1 end`,
-            window_start: sql`case when ${fresh} then ${now} else login_attempts.window_start end`,
-            locked_until: sql`case when ${fresh} then 0 else login_attempts.locked_until end`,
-          }),
-        )
-        .returning(['failures', 'locked_until'])
-        .executeTakeFirstOrThrow();
-      const failures = Number(row.failures);
-      if (failures >= threshold && Number(row.locked_until) <= now) {
-        await db
-          .updateTable('login_attempts')
-          .set({ locked_until: now + lockSeconds })
-          .where('key', '=', key)
-          .where('locked_until', '<=', now)
-          .execute();
-      }
-      return failures;
-    },
-    async forgive(key) {
-      await db
-        .updateTable('login_attempts')
-        .set({ failures: sql`case when failures > 0 then failures - 1 else 0 end` })
-        .where('key', '=', key)
-        .execute();
-    },
-    async clear(key) {
-      await db.deleteFrom('login_attempts').where('key', '=', key).execute();
     },
   };
 }

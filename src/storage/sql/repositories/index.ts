@@ -5,9 +5,10 @@ import { apiRepository } from './apis.js';
 import { applicationRepository } from './applications.js';
 import { authorizationCodeRepository } from './authorization-codes.js';
 import { clientGrantRepository } from './client-grants.js';
-import { consentRepository, loginAttemptRepository } from './consents.js';
+import { consentRepository } from './consents.js';
 import { consoleSessionRepository } from './console-sessions.js';
 import { deviceCodeRepository } from './device-codes.js';
+import { expiredRepository } from './expired.js';
 import { logRepository } from './logs.js';
 import { permissionRepository } from './permissions.js';
 import { grantTokenRepository, refreshTokenRepository } from './refresh-tokens.js';
@@ -15,6 +16,7 @@ import { revocationRepository } from './revocations.js';
 import { roleRepository } from './roles.js';
 import { interactionRepository, sessionRepository } from './sessions.js';
 import { settingsRepository } from './settings.js';
+import { knownSignInRepository, loginAttemptRepository } from './sign-in-limits.js';
 import { signingKeyRepository } from './signing-keys.js';
 import { userRepository } from './users.js';
 
@@ -34,11 +36,13 @@ export function repositories(db: Kysely<Database>, dialect: 'sqlite' | 'postgres
     refreshTokens: refreshTokenRepository(db),
     grantTokens: grantTokenRepository(db),
     loginAttempts: loginAttemptRepository(db),
+    knownSignIns: knownSignInRepository(db),
     deviceCodes: deviceCodeRepository(db),
     settings: settingsRepository(db),
     roles: roleRepository(db),
     permissions: permissionRepository(db),
     logs: logRepository(db, dialect),
     consoleSessions: consoleSessionRepository(db),
+    expired: expiredRepository(db, dialect),
   };
 }

@@ -17,6 +17,7 @@ const toToken = (row: Selectable<Database['refresh_tokens']>): RefreshTokenRecor
   familyExpiresAt: Number(row.family_expires_at),
   rotatedAt: num(row.rotated_at),
   revokedAt: num(row.revoked_at),
+  ...(row.successor !== null ? { successor: row.successor } : {}),
 });
 
 /** Refresh tokens by hash; rotation is one conditional UPDATE, so exactly one caller wins it. */
@@ -45,6 +46,7 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
           family_expires_at: t.familyExpiresAt,
           rotated_at: t.rotatedAt,
           revoked_at: t.revokedAt,
+          successor: t.successor ?? null,
         })
         .execute();
     },
@@ -62,8 +64,12 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
         .set({ rotated_at: now })
         .where('hash', '=', hash)
         .where('rotated_at', 'is', null)
+        .where('revoked_at', 'is', null)
         .executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
+    },
+    async setSuccessor(hash, sealed) {
+      await db.updateTable('refresh_tokens').set({ successor: sealed }).where('hash', '=', hash).execute();
     },
     async revokeFamily(familyId, now) {
       await db

@@ -1,0 +1,40 @@
+import { type Kysely, sql } from 'kysely';
+import type { ExpiredRepository, ExpiringTable } from '../../types.js';
+import type { Database } from '../schema.js';
+
+/** The column each table expires by (each has an index on it, migration 009). */
+const EXPIRY: Record<ExpiringTable, string> = {
+  authorization_codes: 'expires_at',
+  interactions: 'expires_at',
+  sessions: 'expires_at',
+  device_codes: 'expires_at',
+  revoked_tokens: 'expires_at',
+  grant_tokens: 'expires_at',
+  refresh_tokens: 'expires_at',
+  login_attempts: 'window_start',
+  known_sign_ins: 'last_at',
+  console_sessions: 'expires_at',
+};
+
+/**
+ * Deletes expired rows a batch at a time, each batch one short statement: on SQLite the write
+ * lock is held for one batch only; on PostgreSQL rows another instance is deleting are skipped
+ * (SKIP LOCKED), so two janitors never wait on each other.
+ */
+export function expiredRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): ExpiredRepository {
+  const row = sql.raw(dialect === 'sqlite' ? 'rowid' : 'ctid');
+  const lock = sql.raw(dialect === 'postgres' ? 'for update skip locked' : '');
+  return {
+    async purge(table, before, now, limit) {
+      const t = sql.table(table);
+      const column = sql.ref(EXPIRY[table]);
+      // A login counter also waits for its lock to run out.
+      const locked = table === 'login_attempts' ? sql`and locked_until <= ${now}` : sql``;
+      const res =
+        await sql`delete from ${t} where ${row} in (select ${row} from ${t} where ${column} <= ${before} ${locked} limit ${limit} ${lock})`.execute(
+          db,
+        );
+      return Number(res.numAffectedRows ?? 0);
+    },
+  };
+}

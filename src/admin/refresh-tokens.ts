@@ -1,6 +1,7 @@
 import type { RefreshTokenRecord, Slice, Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { NotFoundError } from './errors.js';
+import { endGrantTokens } from './revoke.js';
 import { getUser } from './users.js';
 
 /**
@@ -32,10 +33,7 @@ export async function getRefreshToken(
 export async function deleteRefreshToken(storage: Storage, clock: Clock, id: string): Promise<void> {
   const token = await getRefreshToken(storage, clock, id);
   const now = clock.now();
-  await storage.transaction(async (tx) => {
-    for (const t of await tx.grantTokens.list(token.grantId)) await tx.revocations.revoke(t.jti, t.expiresAt);
-    await tx.refreshTokens.revokeGrant(token.grantId, now);
-  });
+  await storage.transaction((tx) => endGrantTokens(tx, token.grantId, now));
 }
 
 /** Revokes every refresh token of a user. */

@@ -5,8 +5,25 @@ async function revokeAll(tx: Repositories, tokens: { jti: string; expiresAt: num
   for (const t of tokens) await tx.revocations.revoke(t.jti, t.expiresAt);
 }
 
+/*
+ * Each of these revokes the refresh tokens first and again last: on PostgreSQL a rotation in
+ * flight holds its member's row, so the first statement waits for it to commit, and the later
+ * ones see the access token and the successor it made (a snapshot taken before would not).
+ */
+
+/**
+ * Ends everything issued under one grant: its refresh tokens and the access tokens on record
+ * (a code used twice, a refresh token reused after its grace period, a revoked family).
+ */
+export async function endGrantTokens(tx: Repositories, grantId: string, now: number): Promise<void> {
+  await tx.refreshTokens.revokeGrant(grantId, now);
+  await revokeAll(tx, await tx.grantTokens.list(grantId));
+  await tx.refreshTokens.revokeGrant(grantId, now);
+}
+
 /** Ends what an application was issued for people: access tokens on record and refresh tokens. */
 export async function endApplicationTokens(tx: Repositories, clientId: string, now: number): Promise<void> {
+  await tx.refreshTokens.revokeWhere({ clientId }, now);
   await revokeAll(tx, await tx.grantTokens.listWhere({ clientId }, now));
   await tx.refreshTokens.revokeWhere({ clientId }, now);
 }
@@ -14,6 +31,7 @@ export async function endApplicationTokens(tx: Repositories, clientId: string, n
 /** Signs a person out everywhere and ends every token they hold: sessions, access and refresh tokens. */
 export async function endUserTokens(tx: Repositories, userId: string, now: number): Promise<void> {
   await tx.sessions.deleteForUser(userId);
+  await tx.refreshTokens.revokeWhere({ userId }, now);
   await revokeAll(tx, await tx.grantTokens.listWhere({ userId }, now));
   await tx.refreshTokens.revokeWhere({ userId }, now);
 }
@@ -26,7 +44,7 @@ export async function withdrawConsent(tx: Repositories, consent: Consent, now: n
   const { userId, clientId, audience } = consent;
   for (const rt of await tx.refreshTokens.listLive({ userId, clientId }, now)) {
     if (((rt.payload.audience as string | undefined) ?? '') === audience) {
-      await tx.refreshTokens.revokeGrant(rt.grantId, now);
+      await endGrantTokens(tx, rt.grantId, now);
     }
   }
   await revokeAll(tx, await tx.grantTokens.listWhere({ userId, clientId, audience }, now));

@@ -4,7 +4,7 @@ import { required } from '../protocol/params.js';
 import { parseScope } from '../protocol/scope.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
 import { sha256 } from '../util/crypto.js';
-import { inTokenTransaction } from './transaction.js';
+import { committing, inTokenTransaction } from './transaction.js';
 import type { GrantHandler } from './types.js';
 import { issueUserTokens, openSuccessor, revokeGrant, type UserGrant } from './user-tokens.js';
 
@@ -28,47 +28,58 @@ export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
   parameters: ['refresh_token', 'scope'],
   handle: ({ deps, params, client, now, event }) =>
-    inTokenTransaction(deps, async (deps) => {
-      const hash = sha256(required(params, 'refresh_token'));
-      let record = await deps.storage.refreshTokens.get(hash);
-      if (!record || record.clientId !== client.app.clientId)
-        throw new InvalidGrant(UNKNOWN, 'refresh_token is invalid');
-      if (record.revokedAt !== null) throw new InvalidGrant(UNKNOWN, 'refresh_token was revoked');
-      if (record.expiresAt <= now || record.familyExpiresAt <= now)
-        throw new InvalidGrant(UNKNOWN, 'refresh_token has expired');
-      const rotated = record.rotatedAt === null && (await deps.storage.refreshTokens.markRotated(hash, now));
-      let current: string | undefined;
-      if (!rotated) {
-        // Rotated already (perhaps by a request that was waiting on this row a moment ago).
-        record = (await deps.storage.refreshTokens.get(hash))!;
+    inTokenTransaction(
+      deps,
+      async (deps) => {
+        const hash = sha256(required(params, 'refresh_token'));
+        let record = await deps.storage.refreshTokens.get(hash);
+        if (!record || record.clientId !== client.app.clientId)
+          throw new InvalidGrant(UNKNOWN, 'refresh_token is invalid');
         if (record.revokedAt !== null) throw new InvalidGrant(UNKNOWN, 'refresh_token was revoked');
-        if (now - (record.rotatedAt ?? now) >= deps.config.refreshToken.reuseGrace) {
-          await revokeGrant(deps, record.grantId);
-          event.type = 'ferrt';
-          event.userId = record.userId;
-          event.userName = (await deps.storage.users.get(record.userId))?.email;
-          throw new InvalidGrant(UNKNOWN, 'refresh_token was already used; its family is revoked');
+        if (record.expiresAt <= now || record.familyExpiresAt <= now)
+          throw new InvalidGrant(UNKNOWN, 'refresh_token has expired');
+        const grant = record.payload as unknown as UserGrant;
+        const requested = parseScope(params.get('scope'));
+        if (requested === null) throw new InvalidScope('scope is malformed');
+        const beyond = requested.filter((s) => !grant.scopes.includes(s));
+        if (beyond.length > 0) throw new InvalidScope(`scope ${beyond.join(' ')} was not granted`);
+        const scopes = requested.length > 0 ? requested : grant.scopes;
+        const rotated =
+          record.rotatedAt === null && (await deps.storage.refreshTokens.markRotated(hash, now));
+        let current: string | undefined;
+        if (!rotated) {
+          // Rotated already (perhaps by a request that held this row a moment ago). Hold the row,
+          // so that a revocation in flight is waited for and one starting now waits for us.
+          if (!(await deps.storage.refreshTokens.hold(hash)))
+            throw new InvalidGrant(UNKNOWN, 'refresh_token was revoked');
+          record = (await deps.storage.refreshTokens.get(hash))!;
+          if (now - (record.rotatedAt ?? now) >= deps.config.refreshToken.reuseGrace) {
+            await revokeGrant(deps, record.grantId);
+            event.type = 'ferrt';
+            event.userId = record.userId;
+            event.userName = (await deps.storage.users.get(record.userId))?.email;
+            throw committing(
+              new InvalidGrant(UNKNOWN, 'refresh_token was already used; its family is revoked'),
+            );
+          }
+          current = await liveSuccessor(deps, record, now);
         }
-        current = await liveSuccessor(deps, record, now);
-      }
-      const grant = record.payload as unknown as UserGrant;
-      const requested = parseScope(params.get('scope'));
-      if (requested === null) throw new InvalidScope('scope is malformed');
-      const beyond = requested.filter((s) => !grant.scopes.includes(s));
-      if (beyond.length > 0) throw new InvalidScope(`scope ${beyond.join(' ')} was not granted`);
-      const scopes = requested.length > 0 ? requested : grant.scopes;
-      return issueUserTokens(
-        deps,
-        client.app,
-        { ...grant, scopes },
-        {
-          family: { familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
-          original: grant,
-          event,
-          ...(current !== undefined ? { current } : { rotated: hash }),
-        },
-      );
-    }),
+        return issueUserTokens(
+          deps,
+          client.app,
+          { ...grant, scopes },
+          {
+            family: { familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
+            original: grant,
+            event,
+            ...(current !== undefined ? { current } : { rotated: hash }),
+          },
+        );
+      },
+      // A refused refresh leaves the token as it was (a bad scope does not burn it); only the
+      // revocation of a reused family stands.
+      'marked',
+    ),
 };
 
 /**

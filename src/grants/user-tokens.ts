@@ -1,4 +1,5 @@
 import { userClaims } from '../accounts/claims.js';
+import { endGrantTokens } from '../admin/revoke.js';
 import type { Deps } from '../http/context.js';
 import { decrypt, encrypt } from '../keys/encryption.js';
 import { InvalidGrant, InvalidScope } from '../protocol/errors.js';
@@ -182,19 +183,11 @@ export async function issueUserTokens(
 }
 
 /**
- * Revokes everything issued under a grant: its access tokens (remembered by jti) and its
- * refresh tokens. For a code used twice (RFC 6749 §4.1.2, §10.5) and a revoked refresh token
- * (RFC 7009 §2.1: its access tokens should go too).
- *
- * The refresh tokens are revoked first and again last: on PostgreSQL a rotation in flight holds
- * its member's row, so the first statement waits for it to commit, and the later ones see the
- * access token and successor it made.
+ * Revokes everything issued under a grant, in one transaction (admin/revoke.ts): its refresh
+ * tokens and its access tokens (remembered by jti). For a code used twice (RFC 6749 §4.1.2,
+ * §10.5) and a refresh token reused after its grace period (RFC 9700 §4.14.2).
  */
 export async function revokeGrant(deps: Pick<Deps, 'storage' | 'clock'>, grantId: string): Promise<void> {
   const now = deps.clock.now();
-  await deps.storage.transaction(async (tx) => {
-    await tx.refreshTokens.revokeGrant(grantId, now);
-    for (const t of await tx.grantTokens.list(grantId)) await tx.revocations.revoke(t.jti, t.expiresAt);
-    await tx.refreshTokens.revokeGrant(grantId, now);
-  });
+  await deps.storage.transaction((tx) => endGrantTokens(tx, grantId, now));
 }

@@ -41,7 +41,7 @@ export async function purgeExpired(
   const purged: Partial<Record<ExpiringTable, number>> = {};
   for (const [table, before] of cutoffs(config, now)) {
     for (;;) {
-      const n = await storage.expired.purge(table, before, now, BATCH);
+      const n = await storage.expired.purge(table, before, BATCH);
       if (n > 0) purged[table] = (purged[table] ?? 0) + n;
       if (n < BATCH) break;
       await new Promise((resolve) => setTimeout(resolve, 20));

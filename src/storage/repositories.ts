@@ -159,6 +159,11 @@ export interface RefreshTokenRepository {
   get(hash: string): Promise<RefreshTokenRecord | null>;
   /** Marks a live (unrotated, unrevoked) token rotated; true for exactly one caller (house rule 7). */
   markRotated(hash: string, now: number): Promise<boolean>;
+  /**
+   * Holds a token's row until the transaction ends (a revocation in flight is waited for);
+   * false when the token is revoked.
+   */
+  hold(hash: string): Promise<boolean>;
   /** Keeps the sealed value of a rotated token's successor, for reuse within the grace period. */
   setSuccessor(hash: string, sealed: string): Promise<void>;
   revokeFamily(familyId: string, now: number): Promise<void>;
@@ -220,7 +225,8 @@ export interface LoginAttemptRepository {
   ): Promise<number>;
   /**
    * Counts a failure for a counter of growing delays: the count goes on until `window` seconds
-   * pass with no failure (a lock running out does not restart it); returns the count, atomically.
+   * pass with no failure and no lock (a lock running out does not restart it); returns the
+   * count, atomically.
    */
   recordGrowing(key: string, now: number, window: number): Promise<number>;
   /**
@@ -299,9 +305,9 @@ export type ExpiringTable =
 export interface ExpiredRepository {
   /**
    * Deletes at most `limit` rows of `table` whose expiry is at or before `before` (a login
-   * counter also when its lock has run out at `now`); returns how many went.
+   * counter also when its lock ended by then); returns how many went.
    */
-  purge(table: ExpiringTable, before: number, now: number, limit: number): Promise<number>;
+  purge(table: ExpiringTable, before: number, limit: number): Promise<number>;
 }
 
 /** The storage a server or the CLI runs on. */

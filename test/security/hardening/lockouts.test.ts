@@ -473,3 +473,54 @@ describeEachBackend('hardening: lockouts that cannot be turned against people (#
     });
   });
 });
+
+describeEachBackend(
+  'hardening: a delay that reaches lockSeconds does not restart the count (#14 §2)',
+  (backend) => {
+    // window = lockSeconds: the longest delay ends exactly when a quiet window would have passed
+    const SHORT = { accountFailures: 2, window: 60, lockSeconds: 60, ipFailures: 1000, accountCeiling: 1000 };
+    let t: TestApp;
+    let web: { clientId: string; clientSecret?: string };
+
+    beforeAll(async () => {
+      t = await startTestApp(backend, { login: SHORT });
+      web = await t.createApp({ name: 'Short', type: 'web', callbacks: [CALLBACK], grants: ['password'] });
+    });
+    afterAll(async () => t?.close());
+
+    async function grant(password: string, email: string) {
+      const res = await t.fetch(`${t.issuer}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'password',
+          client_id: web.clientId,
+          client_secret: web.clientSecret as string,
+          username: email,
+          password,
+        }),
+      });
+      await res.arrayBuffer();
+      return { status: res.status, retryAfter: res.headers.get('retry-after') };
+    }
+
+    it('after the capped delay runs out, the next failure is delayed for lockSeconds again, not counted from one', async () => {
+      const { creds } = await newUser(t);
+      expect((await grant(WRONG, creds.email)).status).toBe(400);
+      expect((await grant(WRONG, creds.email)).status).toBe(400); // the 2nd failure: 15 s
+      expect(await grant(creds.password, creds.email)).toEqual({ status: 429, retryAfter: '15' });
+      t.clock.advance(15);
+      expect((await grant(WRONG, creds.email)).status).toBe(400); // 30 s
+      t.clock.advance(30);
+      expect((await grant(WRONG, creds.email)).status).toBe(400); // 60 s, the cap
+      t.clock.advance(60);
+      // the window has passed since the last failure, but not since the delay ended
+      expect((await grant(WRONG, creds.email)).status).toBe(400);
+      expect(await grant(creds.password, creds.email)).toEqual({ status: 429, retryAfter: '60' });
+      // a quiet window after the delay ends does start the count again
+      t.clock.advance(60 + 60);
+      expect((await grant(WRONG, creds.email)).status).toBe(400);
+      expect((await grant(creds.password, creds.email)).status).toBe(200);
+    });
+  },
+);

@@ -186,5 +186,21 @@ describeEachBackend(
       expect(await active(later.refreshToken)).toBe(false);
       expect(await liveHashes(userId)).toEqual([]);
     });
+
+    it('a refused refresh (a scope beyond the grant) leaves the token as it was: it refreshes after, and nothing is revoked after the grace', async () => {
+      const { userId, rt2 } = await signedIn();
+      const refused = await tokenRequest(t, {
+        grant_type: 'refresh_token',
+        refresh_token: rt2,
+        scope: 'openid write:things',
+        ...secret(),
+      });
+      expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+      expect(refused.body.error).toBe('invalid_scope');
+      t.clock.advance(GRACE + 1);
+      const rt3 = expectTokens(await refresh(rt2)).refreshToken;
+      expect(await liveHashes(userId)).toHaveLength(1);
+      expect(await active(rt3)).toBe(true);
+    });
   },
 );

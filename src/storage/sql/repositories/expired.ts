@@ -25,11 +25,12 @@ export function expiredRepository(db: Kysely<Database>, dialect: 'sqlite' | 'pos
   const row = sql.raw(dialect === 'sqlite' ? 'rowid' : 'ctid');
   const lock = sql.raw(dialect === 'postgres' ? 'for update skip locked' : '');
   return {
-    async purge(table, before, now, limit) {
+    async purge(table, before, limit) {
       const t = sql.table(table);
       const column = sql.ref(EXPIRY[table]);
-      // A login counter also waits for its lock to run out.
-      const locked = table === 'login_attempts' ? sql`and locked_until <= ${now}` : sql``;
+      // A login counter also waits for a window after its lock ran out (a delay count goes on
+      // until then; see recordGrowing).
+      const locked = table === 'login_attempts' ? sql`and locked_until <= ${before}` : sql``;
       const res =
         await sql`delete from ${t} where ${row} in (select ${row} from ${t} where ${column} <= ${before} ${locked} limit ${limit} ${lock})`.execute(
           db,

@@ -68,6 +68,16 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
         .executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
     },
+    async hold(hash) {
+      // A write that changes nothing: it takes the row lock (PostgreSQL) or the write lock (SQLite).
+      const res = await db
+        .updateTable('refresh_tokens')
+        .set({ revoked_at: null })
+        .where('hash', '=', hash)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    },
     async setSuccessor(hash, sealed) {
       await db.updateTable('refresh_tokens').set({ successor: sealed }).where('hash', '=', hash).execute();
     },

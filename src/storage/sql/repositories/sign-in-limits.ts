@@ -40,7 +40,9 @@ export function loginAttemptRepository(db: Kysely<Database>): LoginAttemptReposi
       return failures;
     },
     async recordGrowing(key, now, window) {
-      const fresh = sql`login_attempts.window_start <= ${now - window}`;
+      // Fresh only after `window` quiet seconds since the last failure and since the lock ended
+      // (else a lock as long as the window would end the count the moment it ran out).
+      const fresh = sql`(login_attempts.window_start <= ${now - window} and login_attempts.locked_until <= ${now - window})`;
       const row = await db
         .insertInto('login_attempts')
         .values({ key, failures: 1, window_start: now, locked_until: 0 })

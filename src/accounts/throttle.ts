@@ -184,23 +184,19 @@ export async function signInSucceeded(
     await storage.knownSignIns.remember(place.userId, 'device', place.device, now);
 }
 
-/** The log events of a verdict (limit_wc, Auth0's "blocked account"): one per lock started, and the refusal. */
+/** The log events of the locks a verdict started (limit_wc, Auth0's "blocked account"). */
 export function lockEvents<E extends object>(verdict: SignInVerdict, event: E): (E & NewEvent)[] {
-  const out: (E & NewEvent)[] = verdict.locked.map((l) => ({
+  return verdict.locked.map((l) => ({
     ...event,
     type: 'limit_wc' as const,
     description: `Too many failed sign-ins (${l.scope.replace('_', ' from ')}): locked for ${l.seconds} s`,
     details: { lock: l.scope, locked_for: l.seconds },
   }));
-  if (verdict.wait > 0) {
-    out.push({
-      ...event,
-      type: 'limit_wc',
-      description: 'A sign-in was refused: too many failed sign-ins',
-      details: { lock: verdict.refusedBy, retry_after: verdict.wait },
-    });
-  }
-  return out;
+}
+
+/** What the limit_wc event of a refused attempt records. */
+export function refusalDetails(verdict: SignInVerdict): Record<string, unknown> {
+  return { lock: verdict.refusedBy, retry_after: verdict.wait };
 }
 
 /** What a refused person is told to wait: seconds under two minutes, else minutes. */

@@ -1,7 +1,14 @@
 import type { Context } from 'hono';
 import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword } from '../accounts/password.js';
-import { lockEvents, reserveSignIn, signInPlace, signInSucceeded, waitText } from '../accounts/throttle.js';
+import {
+  lockEvents,
+  refusalDetails,
+  reserveSignIn,
+  signInPlace,
+  signInSucceeded,
+  waitText,
+} from '../accounts/throttle.js';
 import type { NewEvent } from '../events/log.js';
 import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
@@ -88,6 +95,12 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     };
     for (const e of lockEvents(verdict, event)) await deps.events.record(e);
     if (verdict.wait > 0) {
+      await deps.events.record({
+        ...event,
+        type: 'limit_wc',
+        description: 'A sign-in was refused: too many failed sign-ins',
+        details: refusalDetails(verdict),
+      });
       throw new PageError(
         'Too many attempts',
         `Too many failed sign-ins. Try again in ${waitText(verdict.wait)}.`,

@@ -1,6 +1,12 @@
 import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword } from '../accounts/password.js';
-import { lockEvents, reserveSignIn, signInPlace, signInSucceeded } from '../accounts/throttle.js';
+import {
+  lockEvents,
+  refusalDetails,
+  reserveSignIn,
+  signInPlace,
+  signInSucceeded,
+} from '../accounts/throttle.js';
 import { InvalidGrant, TooManyAttempts } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
 import { randomToken } from '../util/crypto.js';
@@ -19,7 +25,7 @@ import { issueUserTokens } from './user-tokens.js';
 export const password: GrantHandler = {
   grantType: 'password',
   parameters: ['username', 'password', 'scope', 'audience', 'resource'],
-  async handle({ deps, params, client, now, ip, origin, event }) {
+  async handle({ deps, params, client, now, origin, event }) {
     const email = normalizeEmail(required(params, 'username'));
     const secret = required(params, 'password');
     const api = await audienceApi(deps, params);
@@ -27,7 +33,7 @@ export const password: GrantHandler = {
     if (api) await userScopeCeiling(deps.storage, client.app, api);
     event.userName = email;
     const user = isEmail(email) ? await deps.storage.users.getByEmail(email) : null;
-    const place = await signInPlace(deps.storage, email, user?.id ?? null, ip);
+    const place = await signInPlace(deps.storage, email, user?.id ?? null, origin.ip);
     const verdict = await reserveSignIn(deps.storage.loginAttempts, deps.config.login, place, now);
     if (user) event.userId = user.id;
     const base = {
@@ -38,10 +44,10 @@ export const password: GrantHandler = {
       clientName: client.app.name,
     };
     // Each lock is its own event; a refusal is this request's event.
-    for (const e of lockEvents({ ...verdict, wait: 0 }, base)) await deps.events.record(e);
+    for (const e of lockEvents(verdict, base)) await deps.events.record(e);
     if (verdict.wait > 0) {
       event.type = 'limit_wc';
-      event.details = { lock: verdict.refusedBy, retry_after: verdict.wait };
+      event.details = refusalDetails(verdict);
       throw new TooManyAttempts(verdict.wait);
     }
     const ok = await checkPassword(user?.passwordHash, secret);

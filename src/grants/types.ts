@@ -19,9 +19,7 @@ export interface GrantContext {
   params: Params;
   client: AuthenticatedClient;
   now: number;
-  /** The caller's address, for throttling (password grant). */
-  ip: string;
-  /** The caller's address and user agent, for log events of its own (locks). */
+  /** The caller's address (for throttling: password grant) and user agent (for log events). */
   origin: { ip: string; userAgent?: string };
   /** What the log event of this request records; the handler fills in what it learns. */
   event: TokenEvent;

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { EventType } from '../../events/types.js';
 import { grantHandler } from '../../grants/registry.js';
 import type { TokenEvent } from '../../grants/types.js';
-import { clientIp, clientOrigin } from '../../http/client-ip.js';
+import { clientOrigin } from '../../http/client-ip.js';
 import type { AppEnv, Deps } from '../../http/context.js';
 import { authenticateRequestClient } from '../../http/middleware/client-auth.js';
 import { jsonNoStore } from '../../http/respond.js';
@@ -44,9 +44,9 @@ export function tokenEndpoint(deps: Deps) {
       }
       const now = deps.clock.now();
       const origin = clientOrigin(c);
-      const body = await handler.handle({ deps, params, client, now, ip: origin.ip, origin, event });
+      const body = await handler.handle({ deps, params, client, now, origin, event });
       deps.events.later({
-        ...clientOrigin(c),
+        ...origin,
         ...event,
         type: success,
         clientId: client.app.clientId,

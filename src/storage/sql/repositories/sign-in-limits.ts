@@ -4,7 +4,7 @@ import type { Database } from '../schema.js';
 
 /** Failed-login counters; each update is one atomic upsert, so instances share one count. */
 export function loginAttemptRepository(db: Kysely<Database>): LoginAttemptRepository {
-  return {
+  const repo: LoginAttemptRepository = {
     async lockedFor(key, now) {
       const row = await db
         .selectFrom('login_attempts')
@@ -29,14 +29,8 @@ export function loginAttemptRepository(db: Kysely<Database>): LoginAttemptReposi
         .returning(['failures', 'locked_until'])
         .executeTakeFirstOrThrow();
       const failures = Number(row.failures);
-      if (failures >= threshold && Number(row.locked_until) <= now) {
-        await db
-          .updateTable('login_attempts')
-          .set({ locked_until: now + lockSeconds })
-          .where('key', '=', key)
-          .where('locked_until', '<=', now)
-          .execute();
-      }
+      if (failures >= threshold && Number(row.locked_until) <= now)
+        await repo.lockUntil(key, now + lockSeconds, now);
       return failures;
     },
     async recordGrowing(key, now, window) {
@@ -76,6 +70,7 @@ export function loginAttemptRepository(db: Kysely<Database>): LoginAttemptReposi
       await db.deleteFrom('login_attempts').where('key', '=', key).execute();
     },
   };
+  return repo;
 }
 
 /** The places each account has signed in from (one upsert each; the janitor forgets old ones). */

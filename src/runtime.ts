@@ -4,6 +4,7 @@ import { ensureConsoleApp } from './admin/console.js';
 import { TenantSettingsCache } from './admin/settings.js';
 import { ensureManagementApi } from './admin/system.js';
 import type { Config } from './config/schema.js';
+import { Mailer } from './email/mailer.js';
 import { EventLog } from './events/log.js';
 import { type Limits, limitsOf } from './http/rate-limit.js';
 import { deriveEncryptionKey, loadSecret } from './keys/encryption.js';
@@ -27,6 +28,8 @@ export interface Runtime {
   events: EventLog;
   /** What anonymous callers may make this process store, per address and minute. */
   limits: Limits;
+  /** The email outbox and its delivery. */
+  mail: Mailer;
   /** Migrations this opening applied. */
   applied: string[];
 }
@@ -65,7 +68,8 @@ export async function openRuntime(
   const tenant = new TenantSettingsCache(storage, clock);
   const events = new EventLog(storage.logs, clock, logger);
   const limits = limitsOf(config);
-  return { config, storage, keys, encryptionKey, clock, logger, tenant, events, limits, applied };
+  const mail = new Mailer({ storage, config, clock, logger });
+  return { config, storage, keys, encryptionKey, clock, logger, tenant, events, limits, mail, applied };
 }
 
 /**

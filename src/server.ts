@@ -3,11 +3,25 @@ import { consoleApp } from './console/index.js';
 import type { AppEnv, Deps } from './http/context.js';
 import { handleError } from './http/error-handler.js';
 import { requestLog } from './http/middleware/request-log.js';
+import { brandPages } from './http/page.js';
 import { TrustedProxies } from './http/proxies.js';
 import { jsonNoStore } from './http/respond.js';
 import { routes } from './http/routes.js';
 import { managementApi } from './management/index.js';
 import { MethodNotAllowed } from './protocol/errors.js';
+
+/** Where Sesame renders pages for people (sign-in, self-service, device, logout). */
+const PAGE_PATHS = [
+  '/authorize',
+  '/authorize/*',
+  '/u/*',
+  '/activate',
+  '/activate/*',
+  '/account',
+  '/account/*',
+  '/oidc/logout',
+  '/v2/logout',
+];
 
 /**
  * Builds the Hono app from its dependencies: the route table, the Management API under /api/v2,
@@ -20,6 +34,8 @@ export function createServer(deps: Deps): Hono<AppEnv> {
     await next();
     c.header('X-Content-Type-Options', 'nosniff');
   });
+  // The pages people see get the tenant's brand (#15); the JSON endpoints do not pay for it.
+  for (const path of PAGE_PATHS) app.use(path, brandPages(deps.tenant));
   for (const route of routes(deps)) {
     const allow: string[] = [];
     for (const [method, handlers] of Object.entries(route.methods)) {

@@ -7,3 +7,38 @@ export function normalizeEmail(email: string): string {
 export function isEmail(email: string): boolean {
   return email.length <= 320 && /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u.test(email);
 }
+
+/** Letters of these scripts look alike (а/a, о/o, ο/o…); Han, Hiragana and Katakana mix in Japanese. */
+const SCRIPTS: [string, RegExp][] = [
+  ['Latin', /\p{Script=Latin}/u],
+  ['Cyrillic', /\p{Script=Cyrillic}/u],
+  ['Greek', /\p{Script=Greek}/u],
+  ['Armenian', /\p{Script=Armenian}/u],
+  ['Cherokee', /\p{Script=Cherokee}/u],
+  ['CJK', /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u],
+];
+
+function scriptOf(ch: string): string | null {
+  if (!/\p{L}/u.test(ch)) return null;
+  for (const [name, re] of SCRIPTS) if (re.test(ch)) return name;
+  return 'Other';
+}
+
+/** True when one label of the address (the local part, or a domain label) mixes scripts. */
+function mixesScripts(email: string): boolean {
+  return email.split(/[@.]/).some((label) => {
+    const scripts = new Set([...label].map(scriptOf).filter((s) => s !== null));
+    return scripts.size > 1;
+  });
+}
+
+/**
+ * Why an address a person typed cannot name a new account: not an address ('invalid'), or one
+ * that could pass for another (a homoglyph): letters of several scripts in one label, or
+ * characters that compatibility normalization would change (fullwidth letters) ('mixed').
+ */
+export function emailProblem(normalized: string): 'invalid' | 'mixed' | null {
+  if (!isEmail(normalized)) return 'invalid';
+  if (normalized !== normalized.normalize('NFKC') || mixesScripts(normalized)) return 'mixed';
+  return null;
+}

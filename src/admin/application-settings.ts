@@ -39,12 +39,13 @@ export function applySettings(
   type: ApplicationType,
 ): ApplicationSettings {
   const s: ApplicationSettings = { ...current };
-  const flag = (key: 'skipConsent' | 'allowOfflineAccess', v: boolean | undefined) => {
+  const flag = (key: 'skipConsent' | 'allowOfflineAccess' | 'hideSignup', v: boolean | undefined) => {
     if (v === true) s[key] = true;
     else if (v === false) delete s[key];
   };
   flag('skipConsent', input.skipConsent);
   flag('allowOfflineAccess', input.allowOfflineAccess);
+  flag('hideSignup', input.hideSignup);
   if (input.idTokenSigningAlg !== undefined) {
     s.idTokenSigningAlg = checkOneOf(
       'jwt_configuration.alg',
@@ -60,7 +61,10 @@ export function applySettings(
       );
     s.pkceOptional = true;
   }
-  if (type === 'm2m' && (s.skipConsent || s.allowOfflineAccess || s.idTokenSigningAlg || s.pkceOptional)) {
+  if (
+    type === 'm2m' &&
+    (s.skipConsent || s.allowOfflineAccess || s.idTokenSigningAlg || s.pkceOptional || s.hideSignup)
+  ) {
     throw new ValidationError('m2m applications do not sign people in; sign-in settings do not apply');
   }
   if (input.description !== undefined) {

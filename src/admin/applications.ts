@@ -64,6 +64,8 @@ export interface ApplicationInput {
   allowOfflineAccess?: boolean;
   /** PKCE required in the code flow (the default); only a confidential client may turn it off. */
   requirePkce?: boolean;
+  /** No sign-up on this application's login page. */
+  hideSignup?: boolean;
   /** At most 140 characters; '' clears it. */
   description?: string;
   /** An http(s) URL; '' clears it. */

@@ -5,7 +5,7 @@ import type { Clock } from '../util/clock.js';
 import { randomToken, safeEqual, sha256 } from '../util/crypto.js';
 import { ConflictError, ValidationError } from './errors.js';
 import { ADMIN_ROLE_ID } from './system.js';
-import { createUser } from './users.js';
+import { createUser, type PasswordRules } from './users.js';
 
 /** The console's own application (made by migration 008). */
 export const CONSOLE_CLIENT_ID = 'sesame-console';
@@ -47,6 +47,7 @@ export async function createAdmin(
   storage: Storage,
   clock: Clock,
   input: { email: string; password: string; name?: string },
+  rules?: PasswordRules,
 ) {
   const existing = await storage.users.getByEmail(input.email.trim().toLowerCase());
   if (existing) {
@@ -54,11 +55,16 @@ export async function createAdmin(
       `email: ${existing.email} exists already; give them the role with sesame users assign-role ${existing.email} "Sesame Admin"`,
     );
   }
-  const user = await createUser(storage, clock, {
-    email: input.email,
-    password: input.password,
-    claims: input.name ? { name: input.name } : {},
-  });
+  const user = await createUser(
+    storage,
+    clock,
+    {
+      email: input.email,
+      password: input.password,
+      claims: input.name ? { name: input.name } : {},
+    },
+    rules,
+  );
   await storage.roles.assign([user.id], [ADMIN_ROLE_ID], clock.now());
   return user;
 }
@@ -96,11 +102,12 @@ export async function completeSetup(
   clock: Clock,
   token: string | undefined,
   input: { email: string; password: string; name?: string },
+  rules?: PasswordRules,
 ) {
   if (!(await setupTokenValid(storage, clock, token))) {
     throw new ValidationError('token: this setup link is used, expired, or not the latest one');
   }
-  const admin = await createAdmin(storage, clock, input);
+  const admin = await createAdmin(storage, clock, input, rules);
   await storage.settings.put(SETUP_KEY, { used_at: clock.now() }, clock.now());
   return admin;
 }

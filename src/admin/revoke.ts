@@ -50,3 +50,39 @@ export async function withdrawConsent(tx: Repositories, consent: Consent, now: n
   await revokeAll(tx, await tx.grantTokens.listWhere({ userId, clientId, audience }, now));
   await tx.consents.deleteById(consent.id);
 }
+
+/**
+ * Disconnects one application from one person: their consents to it go, and every refresh and
+ * access token it holds for them ends (the person's other applications are untouched).
+ */
+export async function endUserApplicationTokens(
+  tx: Repositories,
+  userId: string,
+  clientId: string,
+  now: number,
+): Promise<void> {
+  for (const consent of await tx.consents.list({ userId, clientId }))
+    await tx.consents.deleteById(consent.id);
+  for (const rt of await tx.refreshTokens.listLive({ userId, clientId }, now))
+    await endGrantTokens(tx, rt.grantId, now);
+  await revokeAll(tx, await tx.grantTokens.listWhere({ userId, clientId }, now));
+  for (const rt of await tx.refreshTokens.listLive({ userId, clientId }, now))
+    await endGrantTokens(tx, rt.grantId, now);
+}
+
+/**
+ * After a person changes their own password: every other session and every refresh token ends,
+ * and the access tokens on record; the session they changed it from stays.
+ */
+export async function endOtherSessionsAndTokens(
+  tx: Repositories,
+  userId: string,
+  keepSession: string,
+  now: number,
+): Promise<void> {
+  for (const s of await tx.sessions.listForUser(userId, now))
+    if (s.idHash !== keepSession) await tx.sessions.delete(s.idHash);
+  await tx.refreshTokens.revokeWhere({ userId }, now);
+  await revokeAll(tx, await tx.grantTokens.listWhere({ userId }, now));
+  await tx.refreshTokens.revokeWhere({ userId }, now);
+}

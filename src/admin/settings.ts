@@ -1,7 +1,8 @@
 import { isEmail } from '../accounts/email.js';
 import type { Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
-import { checkHttpUrl, checkName } from './checks.js';
+import { checkColor, checkFriendlyName, checkLogoUrl } from './branding.js';
+import { checkHttpUrl } from './checks.js';
 import { ValidationError } from './errors.js';
 
 /** Tenant settings as stored and served (Auth0's field names; lifetimes in hours, as Auth0). */
@@ -18,6 +19,12 @@ export interface TenantSettings {
   idle_session_lifetime?: number;
   /** Whether people may sign up themselves (Sesame's own). */
   signup_enabled?: boolean;
+  /** The colour of buttons and links on sign-in pages (#rgb or #rrggbb). */
+  primary_color?: string;
+  /** Whether a password reset signs the person out everywhere and ends their refresh tokens (default true). */
+  password_reset_ends_sessions?: boolean;
+  /** Whether people may delete their own account on /account (default true). */
+  account_deletion_enabled?: boolean;
 }
 
 /** A change: a field set to null (or '') goes back to its default. */
@@ -38,6 +45,9 @@ export const SETTINGS_KEYS = [
   'session_lifetime_in_minutes',
   'idle_session_lifetime_in_minutes',
   'signup_enabled',
+  'primary_color',
+  'password_reset_ends_sessions',
+  'account_deletion_enabled',
 ] as const;
 
 const KEY = 'tenant';
@@ -77,9 +87,14 @@ export async function updateSettings(
     }
     switch (key) {
       case 'friendly_name':
-        set(key, checkName(key, value as string));
+        set(key, checkFriendlyName(key, value as string));
         break;
       case 'picture_url':
+        set(key, checkLogoUrl(key, value as string));
+        break;
+      case 'primary_color':
+        set(key, checkColor(key, value as string));
+        break;
       case 'support_url':
         set(key, checkHttpUrl(key, value as string));
         break;
@@ -98,6 +113,9 @@ export async function updateSettings(
         set(key, hours(key, value as number));
         break;
       case 'signup_enabled':
+      case 'password_reset_ends_sessions':
+      case 'account_deletion_enabled':
+        if (typeof value !== 'boolean') throw new ValidationError(`${key}: must be true or false`);
         set(key, value);
         break;
       default:

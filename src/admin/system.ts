@@ -24,6 +24,7 @@ export const MANAGEMENT_SCOPES: Readonly<Record<string, string>> = {
   'create:users': 'Create users',
   'update:users': 'Update users',
   'delete:users': 'Delete users',
+  'create:user_tickets': 'Create password-change and email-verification links',
   'read:grants': "Read people's consents",
   'delete:grants': "Revoke people's consents",
   'read:sessions': 'Read SSO sessions',

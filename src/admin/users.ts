@@ -1,5 +1,6 @@
 import { isEmail, normalizeEmail } from '../accounts/email.js';
-import { hashPassword, MAX_PASSWORD_BYTES, passwordFits } from '../accounts/password.js';
+import { hashPassword } from '../accounts/password.js';
+import { refusePassword } from '../accounts/password-policy.js';
 import { writeEvent } from '../events/log.js';
 import type { Slice, Storage, User, UserClaims, UserPatch, UserQuery } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
@@ -25,10 +26,17 @@ export interface NewUser extends UserInput {
   password: string;
 }
 
-function checkPassword(password: string): string {
-  if (!passwordFits(password))
-    throw new ValidationError(`password: must be at most ${MAX_PASSWORD_BYTES} bytes`);
-  if (password.length < 8) throw new ValidationError('password: must be at least 8 characters');
+/** How passwords set through admin/ are checked (config `password`). */
+export interface PasswordRules {
+  minLength: number;
+}
+
+const DEFAULT_RULES: PasswordRules = { minLength: 8 };
+
+/** The password, or a ValidationError naming the field and saying why (accounts/password-policy.ts). */
+async function checkPassword(password: string, email: string, rules: PasswordRules): Promise<string> {
+  const refusal = await refusePassword(password, { minLength: rules.minLength, email });
+  if (refusal) throw new ValidationError(`password: ${refusal.message}`);
   return password;
 }
 
@@ -76,12 +84,25 @@ function mergeClaims(current: UserClaims, patch: NonNullable<UserInput['claims']
 }
 
 /** Creates a user; the email is normalised (trimmed, NFC, lowercased) and must be unused. */
-export async function createUser(storage: Storage, clock: Clock, input: NewUser): Promise<User> {
+export async function createUser(
+  storage: Storage,
+  clock: Clock,
+  input: NewUser,
+  rules: PasswordRules = DEFAULT_RULES,
+  opts: {
+    /** Who made the account, for the `ss` event (default admin). */
+    by?: 'admin' | 'signup';
+    /** Runs in the same transaction once the user exists (a sign-up queues its verification email). */
+    inTransaction?: (tx: Storage, user: User) => Promise<void>;
+    /** Recorded with the event: the application signed up to. */
+    clientId?: string;
+  } = {},
+): Promise<User> {
   const email = checkEmail(input.email);
   const claims = mergeClaims({ email_verified: false }, input.claims ?? {});
   const appMetadata = mergeMetadata('app_metadata', {}, input.appMetadata ?? {});
   const userMetadata = mergeMetadata('user_metadata', {}, input.userMetadata ?? {});
-  const passwordHash = await hashPassword(checkPassword(input.password));
+  const passwordHash = await hashPassword(await checkPassword(input.password, email, rules));
   if (await storage.users.getByEmail(email))
     throw new ConflictError(`email: a user with ${email} exists already`);
   const now = clock.now();
@@ -96,15 +117,24 @@ export async function createUser(storage: Storage, clock: Clock, input: NewUser)
     createdAt: now,
     updatedAt: now,
   };
-  await storage.transaction(async (tx) => {
-    await tx.users.create(user);
-    await writeEvent(tx.logs, clock, {
-      type: 'ss',
-      userId: user.id,
-      userName: email,
-      details: { by: 'admin' },
+  try {
+    await storage.transaction(async (tx) => {
+      await tx.users.create(user);
+      await writeEvent(tx.logs, clock, {
+        type: 'ss',
+        userId: user.id,
+        userName: email,
+        ...(opts.clientId ? { clientId: opts.clientId } : {}),
+        details: { by: opts.by ?? 'admin' },
+      });
+      await opts.inTransaction?.(tx, user);
     });
-  });
+  } catch (err) {
+    // Two creations of one email at once: the unique index decides.
+    if (await storage.users.getByEmail(email))
+      throw new ConflictError(`email: a user with ${email} exists already`);
+    throw err;
+  }
   return user;
 }
 
@@ -117,6 +147,7 @@ export async function updateUser(
   clock: Clock,
   idOrEmail: string,
   input: UserInput,
+  rules: PasswordRules = DEFAULT_RULES,
 ): Promise<User> {
   const user = await getUser(storage, idOrEmail);
   const patch: UserPatch = {};
@@ -134,7 +165,10 @@ export async function updateUser(
   if (input.userMetadata !== undefined)
     patch.userMetadata = mergeMetadata('user_metadata', user.userMetadata, input.userMetadata);
   if (input.blocked !== undefined) patch.blocked = input.blocked;
-  if (input.password !== undefined) patch.passwordHash = await hashPassword(checkPassword(input.password));
+  if (input.password !== undefined) {
+    const email = patch.email ?? user.email;
+    patch.passwordHash = await hashPassword(await checkPassword(input.password, email, rules));
+  }
   const now = clock.now();
   const signOut = input.blocked === true || input.password !== undefined;
   await storage.transaction(async (tx) => {
@@ -207,8 +241,9 @@ export async function setPassword(
   clock: Clock,
   idOrEmail: string,
   password: string,
+  rules: PasswordRules = DEFAULT_RULES,
 ): Promise<void> {
-  await updateUser(storage, clock, idOrEmail, { password });
+  await updateUser(storage, clock, idOrEmail, { password }, rules);
 }
 
 /** Blocks (ending their sessions and tokens) or unblocks a user; a blocked user cannot sign in. */

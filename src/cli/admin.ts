@@ -15,11 +15,16 @@ export function adminCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        const user = await createAdmin(rt.storage, rt.clock, {
-          email: o.email,
-          password: await readPassword(o),
-          name: o.name,
-        });
+        const user = await createAdmin(
+          rt.storage,
+          rt.clock,
+          {
+            email: o.email,
+            password: await readPassword(o),
+            name: o.name,
+          },
+          rt.config.password,
+        );
         const out = { id: user.id, email: user.email, roles: ['Sesame Admin'] };
         print(o.json, out, () => `id: ${user.id}\nemail: ${user.email}\nrole: Sesame Admin`);
       }),

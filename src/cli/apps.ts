@@ -29,6 +29,7 @@ const view = (app: Application) => ({
   id_token_signing_alg: app.settings.idTokenSigningAlg ?? 'RS256',
   allow_offline_access: app.settings.allowOfflineAccess === true,
   require_pkce: app.settings.pkceOptional !== true,
+  hide_signup: app.settings.hideSignup === true,
   ...(app.settings.description ? { description: app.settings.description } : {}),
   ...(app.settings.logoUri ? { logo_uri: app.settings.logoUri } : {}),
   is_system: app.isSystem,
@@ -49,6 +50,7 @@ function settingOptions(cmd: Command): Command {
       '--no-require-pkce',
       'web applications only: allow the code flow without PKCE, for old libraries (PKCE is required by default)',
     )
+    .option('--hide-signup', "no sign-up on this application's login page, even when the tenant allows it")
     .option('--description <text>', 'a description, at most 140 characters')
     .option('--logo-uri <url>', 'logo URL')
     .option('--json', 'print one JSON object');
@@ -66,6 +68,7 @@ function settingsOf(o: Record<string, unknown>): ApplicationInput {
   if (o.allowOfflineAccess) out.allowOfflineAccess = true;
   // commander defaults a --no-… option to true: only an explicit form changes the setting
   if (o.requirePkce === false) out.requirePkce = false;
+  if (o.hideSignup) out.hideSignup = true;
   if (o.description !== undefined) out.description = o.description as string;
   if (o.logoUri !== undefined) out.logoUri = o.logoUri as string;
   return out;
@@ -107,7 +110,8 @@ export function appsCommand(program: Command): void {
       .option('--name <name>', 'display name')
       .option('--no-skip-consent', 'ask the user for consent again')
       .option('--no-allow-offline-access', 'no refresh tokens for sign-ins that name no API')
-      .option('--require-pkce', 'require PKCE again'),
+      .option('--require-pkce', 'require PKCE again')
+      .option('--show-signup', "offer sign-up on this application's login page again"),
   ).action(async (clientId: string, o, cmd) =>
     withRuntime(cmd, async (rt) => {
       const input = settingsOf(o);
@@ -117,6 +121,7 @@ export function appsCommand(program: Command): void {
       if (o.allowOfflineAccess === false) input.allowOfflineAccess = false;
       if (o.requirePkce === true && cmd.getOptionValueSource('requirePkce') === 'cli')
         input.requirePkce = true;
+      if (o.showSignup) input.hideSignup = false;
       const out = view(await updateApplication(rt.storage, rt.clock, clientId, input));
       print(o.json, out, () => fieldLines(out));
     }),

@@ -10,6 +10,8 @@ const NUMBERS = new Set([
   'idle_session_lifetime_in_minutes',
 ]);
 
+const BOOLEANS = new Set(['signup_enabled', 'password_reset_ends_sessions', 'account_deletion_enabled']);
+
 /** `KEY=VALUE` as a patch entry: numbers and booleans where the key takes them, '' for the default. */
 function parseAssignment(text: string): [string, unknown] {
   const eq = text.indexOf('=');
@@ -19,8 +21,8 @@ function parseAssignment(text: string): [string, unknown] {
   }
   const value = text.slice(eq + 1);
   if (value === '') return [key, null];
-  if (key === 'signup_enabled') {
-    if (value !== 'true' && value !== 'false') throw new ValidationError('signup_enabled: true or false');
+  if (BOOLEANS.has(key)) {
+    if (value !== 'true' && value !== 'false') throw new ValidationError(`${key}: true or false`);
     return [key, value === 'true'];
   }
   if (NUMBERS.has(key)) {

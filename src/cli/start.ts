@@ -40,6 +40,7 @@ export function startCommand(program: Command): void {
       }
       const stopRetention = startRetention(rt.storage.logs, rt.clock, config.logs.retentionDays, logger);
       const stopJanitor = startJanitor(rt.storage, config, rt.clock, logger);
+      rt.mail.start();
       const app = createServer(rt);
       const options = { fetch: app.fetch, port: config.port, hostname: config.host };
       const server = serve(
@@ -69,8 +70,9 @@ export function startCommand(program: Command): void {
           stopRetention();
           stopJanitor();
           // Token-endpoint successes still queued are written before the database closes.
-          void rt.events
-            .flush()
+          void rt.mail
+            .stop()
+            .then(() => rt.events.flush())
             .then(() => rt.storage.close())
             .finally(() => {
               logger.info('stopped');
@@ -92,7 +94,7 @@ async function firstAdmin(rt: Runtime): Promise<void> {
   if (await hasAdmin(rt.storage)) return;
   const { email, password } = rt.config.admin;
   if (email && password) {
-    const admin = await createAdmin(rt.storage, rt.clock, { email, password });
+    const admin = await createAdmin(rt.storage, rt.clock, { email, password }, rt.config.password);
     rt.logger.info({ admin: admin.email }, 'first admin created from SESAME_ADMIN_EMAIL');
     return;
   }

@@ -44,7 +44,12 @@ export function usersCommand(program: Command): void {
         if (o.phoneNumber) claims.phone_number = o.phoneNumber;
         if (o.locale) claims.locale = o.locale;
         const password = await readPassword(o);
-        const user = await createUser(rt.storage, rt.clock, { email: o.email, password, claims });
+        const user = await createUser(
+          rt.storage,
+          rt.clock,
+          { email: o.email, password, claims },
+          rt.config.password,
+        );
         print(o.json, view(user), () => `id: ${user.id}\nemail: ${user.email}`);
       }),
     );
@@ -91,7 +96,7 @@ export function usersCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        await setPassword(rt.storage, rt.clock, id, await readPassword(o));
+        await setPassword(rt.storage, rt.clock, id, await readPassword(o), rt.config.password);
         print(o.json, { id, password_changed: true }, () => `password changed for ${id}`);
       }),
     );

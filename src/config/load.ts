@@ -49,6 +49,10 @@ function fromEnv(env: Env): Record<string, unknown> {
     ['session', 'lifetime', env.SESAME_SESSION_LIFETIME],
     ['logs', 'retentionDays', env.SESAME_LOGS_RETENTION_DAYS],
     ['janitor', 'interval', env.SESAME_JANITOR_INTERVAL],
+    ['email', 'smtpUrl', env.SESAME_SMTP_URL],
+    ['email', 'from', env.SESAME_EMAIL_FROM],
+    ['email', 'pollInterval', env.SESAME_EMAIL_POLL_INTERVAL],
+    ['password', 'minLength', env.SESAME_PASSWORD_MIN_LENGTH],
   ];
   for (const [section, key, value] of nested) {
     if (value === undefined || value === '') continue;

@@ -195,6 +195,40 @@ export const configSchema = z
           .describe('Seconds a locked account or IP waits, and the longest delay.'),
       })
       .prefault({}),
+    email: z
+      .object({
+        smtpUrl: z
+          .string()
+          .regex(/^smtps?:\/\/[^\s]+$/, 'must be smtp://[user:pass@]host[:port] or smtps://…')
+          .optional()
+          .describe(
+            'SMTP server for email (SESAME_SMTP_URL); STARTTLS when offered. Default: .eml files in DATA_DIR/outbox.',
+          ),
+        from: z
+          .string()
+          .min(3)
+          .max(320)
+          .refine((v) => !/[\r\n]/.test(v), 'must be one line')
+          .optional()
+          .describe('The From of every email (SESAME_EMAIL_FROM); default Sesame <no-reply@ISSUER-HOST>.'),
+        pollInterval: seconds(1, 3600)
+          .default(10)
+          .describe('Seconds between looks at the outbox for email due again (a retry, another instance).'),
+      })
+      .prefault({}),
+    password: z
+      .object({
+        minLength: z.coerce
+          .number()
+          .int()
+          .min(8)
+          .max(128)
+          .default(8)
+          .describe(
+            'Fewest characters a password may have (SESAME_PASSWORD_MIN_LENGTH; NIST SP 800-63B: 8).',
+          ),
+      })
+      .prefault({}),
     janitor: z
       .object({
         interval: seconds(1, 86400)

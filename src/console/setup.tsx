@@ -82,7 +82,13 @@ export function setupRoutes(app: Hono<AppEnv>, deps: Deps): void {
       name: form.get('name') ?? '',
     };
     try {
-      await completeSetup(storage, clock, token, { ...input, ...(input.name ? {} : { name: undefined }) });
+      await completeSetup(
+        storage,
+        clock,
+        token,
+        { ...input, ...(input.name ? {} : { name: undefined }) },
+        deps.config.password,
+      );
     } catch (err) {
       if (!isAdminError(err)) throw err;
       const problem = new ApiError(400, err.message);

@@ -19,6 +19,7 @@ import { LoginPage } from '../ui/pages.js';
 import { randomToken, sha256 } from '../util/crypto.js';
 import { checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
 import { startSession } from './authorize/session.js';
+import { signupAvailable } from './signup.js';
 
 const GENERIC = 'Wrong email or password.';
 /** A browser stays known to the accounts signed in on it for a year (the janitor forgets places after 90 idle days). */
@@ -46,6 +47,7 @@ async function render(
     csrf: i.csrf,
     appName: app?.name ?? 'Sesame',
     email: email ?? req?.loginHint,
+    signup: await signupAvailable(deps, app),
   };
   return page(
     c,
@@ -115,6 +117,8 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     }
     const device = cookies.get(c, 'device') ?? randomToken(32);
     await signInSucceeded(deps.storage, { ...place, userId: user.id, device: sha256(device) }, now);
+    // Whoever asked for a reset link remembered the password after all: open links stop working (#15).
+    await deps.storage.accountTickets.supersede(user.id, 'password_reset', now);
     cookies.set(c, 'device', device, DEVICE_COOKIE_LIFETIME);
     await deps.events.record({ ...event, type: 's', userId: user.id });
     await startSession(deps, cookies, c, user.id);

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
+import type { Brand } from '../admin/branding.js';
 import type { TenantSettingsCache } from '../admin/settings.js';
 import type { Config } from '../config/schema.js';
+import type { Mailer } from '../email/mailer.js';
 import type { EventLog } from '../events/log.js';
 import type { Keystore } from '../keys/keystore.js';
 import type { Params } from '../protocol/params.js';
@@ -23,6 +25,8 @@ export interface Deps {
   events: EventLog;
   /** What anonymous callers may make this process store, per address and minute. */
   limits: Limits;
+  /** The email outbox: flows queue messages in their transaction, then kick delivery. */
+  mail: Mailer;
 }
 
 /** Hono's per-request variables. */
@@ -35,5 +39,7 @@ export interface AppEnv {
     proxies: TrustedProxies;
     /** The application a request proved itself to be (token, revoke) or acts for (userinfo). */
     clientId?: string;
+    /** The tenant's brand, on routes that render pages. */
+    brand?: Brand;
   };
 }

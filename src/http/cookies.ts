@@ -12,7 +12,9 @@ export type CookieName =
   | 'console_signin'
   | 'console_try'
   /** A browser that has signed in before: the lockouts do not shut it out (#14 §2). */
-  | 'device';
+  | 'device'
+  /** The double-submit CSRF token of the self-service forms outside a sign-in (#15). */
+  | 'csrf';
 
 /**
  * Cookie names and attributes: HttpOnly, SameSite=Lax, Path=/; with an https issuer also

@@ -1,7 +1,11 @@
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { JSX } from 'hono/jsx/jsx-runtime';
+import { type Brand, brandOf, DEFAULT_BRAND } from '../admin/branding.js';
+import type { TenantSettingsCache } from '../admin/settings.js';
 import { httpOrigin } from '../protocol/origins.js';
+import { BrandContext } from '../ui/layout.js';
 import { randomToken } from '../util/crypto.js';
+import type { AppEnv } from './context.js';
 
 /**
  * Headers on every HTML page: a strict CSP (nonce for the page's own style and script, no
@@ -12,10 +16,12 @@ export function pageHeaders(
   nonce: string,
   formAction = "'self'",
   frameAncestors = "'none'",
+  imageOrigin?: string,
 ): Record<string, string> {
+  const img = imageOrigin ? `; img-src ${imageOrigin}` : '';
   return {
     'Content-Type': 'text/html; charset=utf-8',
-    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; form-action ${formAction}; frame-ancestors ${frameAncestors}; base-uri 'none'`,
+    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'${img}; form-action ${formAction}; frame-ancestors ${frameAncestors}; base-uri 'none'`,
     ...(frameAncestors === "'none'" ? { 'X-Frame-Options': 'DENY' } : {}),
     'Referrer-Policy': 'no-referrer',
     'Cache-Control': 'no-store',
@@ -23,7 +29,10 @@ export function pageHeaders(
   };
 }
 
-/** Renders a page made by `render(nonce)` with the page headers. */
+/**
+ * Renders a page made by `render(nonce)` with the page headers, in the tenant's brand (set on
+ * the request by `brandPages`); the CSP lets images load from the logo's origin only.
+ */
 export function page(
   c: Context,
   render: (nonce: string) => JSX.Element,
@@ -33,9 +42,12 @@ export function page(
   frameAncestors?: string,
 ): Response {
   const nonce = randomToken(16);
-  const html = `<!doctype html>${render(nonce).toString()}`;
+  const brand = (c.get('brand') as Brand | undefined) ?? DEFAULT_BRAND;
+  const body = BrandContext.Provider({ value: brand, children: render(nonce) }) as JSX.Element;
+  const html = `<!doctype html>${body.toString()}`;
+  const logo = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
   return c.newResponse(html, status as 200, {
-    ...pageHeaders(nonce, formAction, frameAncestors),
+    ...pageHeaders(nonce, formAction, frameAncestors, logo),
     ...extra,
   });
 }
@@ -58,4 +70,12 @@ export class PageError extends Error {
  */
 export function formActionSource(uri: string): string {
   return httpOrigin(uri) ?? new URL(uri).protocol;
+}
+
+/** Middleware for the routes that render pages: the tenant's brand, read from the settings cache. */
+export function brandPages(tenant: TenantSettingsCache): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    c.set('brand', brandOf(await tenant.get()));
+    await next();
+  };
 }

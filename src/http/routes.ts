@@ -1,15 +1,24 @@
 import type { Handler, MiddlewareHandler } from 'hono';
+import { accountActions, accountDeletedPage, accountPage } from '../endpoints/account.js';
 import { authorizeEndpoint, resumeEndpoint } from '../endpoints/authorize/index.js';
 import { consentPage, consentSubmit } from '../endpoints/consent.js';
 import { activateConfirm, activatePage, activateSubmit } from '../endpoints/device/activate.js';
 import { deviceAuthorizationEndpoint } from '../endpoints/device/authorization.js';
 import { discoveryEndpoint } from '../endpoints/discovery.js';
+import { emailVerificationPage, emailVerificationSubmit } from '../endpoints/email-verification.js';
 import { auth0LogoutEndpoint, endSessionEndpoint } from '../endpoints/end-session.js';
 import { healthEndpoint, readyEndpoint } from '../endpoints/health.js';
 import { introspectionEndpoint } from '../endpoints/introspect.js';
 import { jwksEndpoint } from '../endpoints/jwks.js';
 import { loginPage, loginSubmit } from '../endpoints/login.js';
+import {
+  forgotPasswordPage,
+  forgotPasswordSubmit,
+  resetPasswordPage,
+  resetPasswordSubmit,
+} from '../endpoints/password-reset.js';
 import { revocationEndpoint } from '../endpoints/revoke.js';
+import { signupPage, signupSubmit } from '../endpoints/signup.js';
 import { tokenEndpoint } from '../endpoints/token/index.js';
 import { userinfoEndpoint } from '../endpoints/userinfo.js';
 import type { AppEnv, Deps } from './context.js';
@@ -43,6 +52,34 @@ export function routes(deps: Deps): Route[] {
       path: '/u/login',
       methods: { GET: [loginPage(deps, cookies)], POST: [form, loginSubmit(deps, cookies)] },
     },
+    {
+      path: '/u/signup',
+      methods: { GET: [signupPage(deps, cookies)], POST: [form, signupSubmit(deps, cookies)] },
+    },
+    {
+      path: '/u/forgot-password',
+      methods: {
+        GET: [forgotPasswordPage(deps, cookies)],
+        POST: [form, forgotPasswordSubmit(deps, cookies)],
+      },
+    },
+    {
+      path: '/u/reset-password',
+      methods: { GET: [resetPasswordPage(deps, cookies)], POST: [form, resetPasswordSubmit(deps, cookies)] },
+    },
+    {
+      path: '/u/email-verification',
+      methods: {
+        GET: [emailVerificationPage(deps, cookies)],
+        POST: [form, emailVerificationSubmit(deps, cookies)],
+      },
+    },
+    { path: '/account', methods: { GET: [accountPage(deps, cookies)] } },
+    { path: '/account/deleted', methods: { GET: [accountDeletedPage()] } },
+    ...Object.entries(accountActions(deps, cookies)).map(([path, action]) => ({
+      path,
+      methods: { POST: [form, action] as [MiddlewareHandler<AppEnv>, Handler<AppEnv>] },
+    })),
     {
       path: '/u/consent',
       methods: { GET: [consentPage(deps, cookies)], POST: [form, consentSubmit(deps, cookies)] },

@@ -47,6 +47,10 @@ const fields = {
     description:
       "Sesame's own: PKCE required in the code flow (default true); only regular_web applications may turn it off, for old libraries.",
   }),
+  hide_signup: z.boolean().openapi({
+    description:
+      "Sesame's own: no sign-up on this application's login page, even when the tenant allows sign-up.",
+  }),
 };
 
 const CreateClient = z
@@ -65,6 +69,7 @@ const CreateClient = z
     client_metadata: true,
     allow_offline_access: true,
     require_pkce: true,
+    hide_signup: true,
   })
   .openapi('ClientCreate');
 const UpdateClient = z.strictObject(fields).partial().openapi('ClientUpdate');
@@ -88,6 +93,7 @@ export const Client = z
     client_metadata: z.record(z.string(), z.string()),
     allow_offline_access: z.boolean(),
     require_pkce: z.boolean(),
+    hide_signup: z.boolean(),
     client_secret: z.string().optional().openapi({
       description: 'Only in the answers to create and rotate-secret: Sesame stores secrets only as hashes.',
     }),
@@ -118,6 +124,7 @@ export function clientView(app: Application, secret?: string): z.infer<typeof Cl
     client_metadata: s.clientMetadata ?? {},
     allow_offline_access: s.allowOfflineAccess === true,
     require_pkce: s.pkceOptional !== true,
+    hide_signup: s.hideSignup === true,
     ...(secret ? { client_secret: secret } : {}),
     created_at: iso(app.createdAt),
     updated_at: iso(app.updatedAt),
@@ -140,6 +147,7 @@ function input(b: z.infer<typeof UpdateClient>): ApplicationInput {
   if (b.client_metadata !== undefined) out.clientMetadata = b.client_metadata;
   if (b.allow_offline_access !== undefined) out.allowOfflineAccess = b.allow_offline_access;
   if (b.require_pkce !== undefined) out.requirePkce = b.require_pkce;
+  if (b.hide_signup !== undefined) out.hideSignup = b.hide_signup;
   return out;
 }
 

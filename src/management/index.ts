@@ -18,6 +18,7 @@ import { resourceServerRoutes } from './resource-servers.js';
 import { roleRoutes } from './roles.js';
 import { sessionRoutes } from './sessions.js';
 import { settingsRoutes } from './tenant-settings.js';
+import { ticketRoutes } from './tickets.js';
 import { userAccessRoutes } from './user-access.js';
 import { userRoutes } from './users.js';
 
@@ -77,6 +78,7 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
   refreshTokenRoutes(app, deps);
   keyRoutes(app, deps);
   settingsRoutes(app, deps);
+  ticketRoutes(app, deps);
   roleRoutes(app, deps);
   userAccessRoutes(app, deps);
   logRoutes(app, deps);

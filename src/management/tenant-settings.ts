@@ -16,6 +16,17 @@ const fields = {
   session_lifetime: hours,
   idle_session_lifetime: hours,
   signup_enabled: z.boolean().openapi({ description: "Sesame's own: people may sign up themselves." }),
+  primary_color: z
+    .string()
+    .max(7)
+    .openapi({ description: 'Buttons and links on sign-in pages: #rgb or #rrggbb.' }),
+  password_reset_ends_sessions: z.boolean().openapi({
+    description:
+      "Sesame's own: a password reset signs the person out everywhere and ends their refresh tokens (default true).",
+  }),
+  account_deletion_enabled: z.boolean().openapi({
+    description: "Sesame's own: people may delete their account on /account (default true).",
+  }),
 };
 
 export const TenantSettings = z.object(fields).partial().openapi('TenantSettings');
@@ -76,5 +87,7 @@ function withDefaults(s: z.infer<typeof TenantSettings>, deps: Deps) {
     session_lifetime: s.session_lifetime ?? configured,
     idle_session_lifetime: s.idle_session_lifetime ?? s.session_lifetime ?? configured,
     signup_enabled: s.signup_enabled ?? false,
+    password_reset_ends_sessions: s.password_reset_ends_sessions ?? true,
+    account_deletion_enabled: s.account_deletion_enabled ?? true,
   };
 }

@@ -178,7 +178,12 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     }),
     async (c) => {
       const b = c.req.valid('json');
-      const user = await createUser(storage, clock, { ...input(b), email: b.email, password: b.password });
+      const user = await createUser(
+        storage,
+        clock,
+        { ...input(b), email: b.email, password: b.password },
+        deps.config.password,
+      );
       return c.json(userView(user), 201);
     },
   );
@@ -210,7 +215,8 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     }),
     async (c) => {
       const user = await getById(deps, c.req.valid('param').id);
-      return c.json(userView(await updateUser(storage, clock, user.id, input(c.req.valid('json')))), 200);
+      const patch = input(c.req.valid('json'));
+      return c.json(userView(await updateUser(storage, clock, user.id, patch, deps.config.password)), 200);
     },
   );
   app.openapi(

@@ -10,6 +10,8 @@ const BATCH = 500;
  * revokes what the code gave (RFC 6749 §4.1.2); later, a replay is only an unknown code.
  */
 const CODE_LINGER = 86_400;
+/** Account links are remembered a day after they expire. */
+const TICKET_LINGER = 86_400;
 /** An address or device that has not signed in to an account for 90 days is no longer known. */
 const KNOWN_FOR = 90 * 86_400;
 
@@ -26,6 +28,10 @@ function cutoffs(config: Config, now: number): [ExpiringTable, number][] {
     ['login_attempts', now - config.login.window],
     ['known_sign_ins', now - KNOWN_FOR],
     ['console_sessions', now],
+    // A sent or failed email's purge_after is already past its keep time; pending ones have none.
+    ['outbox', now],
+    // A used or expired link is kept a day, so a late click still says why it fails.
+    ['account_tickets', now - TICKET_LINGER],
   ];
 }
 

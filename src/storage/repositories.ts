@@ -7,6 +7,7 @@ import type {
   PermissionRepository,
   RoleRepository,
 } from './access-repositories.js';
+import type { AccountTicketRepository, OutboxRepository } from './account-repositories.js';
 import type {
   Api,
   ApiPatch,
@@ -26,6 +27,7 @@ import type {
 } from './types.js';
 
 export type * from './access-repositories.js';
+export type * from './account-repositories.js';
 
 /** Which users a list returns, and in which order. */
 export interface UserQuery {
@@ -287,6 +289,8 @@ export interface Repositories {
   logs: LogRepository;
   consoleSessions: ConsoleSessionRepository;
   expired: ExpiredRepository;
+  outbox: OutboxRepository;
+  accountTickets: AccountTicketRepository;
 }
 
 /** The tables whose rows expire (#14 §8). */
@@ -300,7 +304,9 @@ export type ExpiringTable =
   | 'refresh_tokens'
   | 'login_attempts'
   | 'known_sign_ins'
-  | 'console_sessions';
+  | 'console_sessions'
+  | 'outbox'
+  | 'account_tickets';
 
 export interface ExpiredRepository {
   /**

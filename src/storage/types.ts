@@ -44,6 +44,8 @@ export interface ApplicationSettings {
    * of every client otherwise (OAuth 2.1 §4.1.1).
    */
   pkceOptional?: boolean;
+  /** The login page offers no sign-up for this application, even when the tenant allows it (#15). */
+  hideSignup?: boolean;
   /** The one way a confidential client authenticates, when set (RFC 7591 §2); else either. */
   tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
 }

@@ -1,28 +1,48 @@
-import type { Child } from 'hono/jsx';
+import { type Child, createContext, useContext } from 'hono/jsx';
+import { type Brand, DEFAULT_BRAND } from '../admin/branding.js';
 
 const CSS = `
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f5f7;color:#1c1e21}
 main{max-width:26rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px rgba(0,0,0,.12)}
-h1{font-size:1.35rem;margin:0 0 1rem}label{display:block;margin:.75rem 0 .25rem;font-weight:600}
+h1{font-size:1.35rem;margin:0 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}label{display:block;margin:.75rem 0 .25rem;font-weight:600}
 input[type=email],input[type=password],input[type=text]{width:100%;padding:.6rem;font-size:1rem;border:1px solid #aab;border-radius:8px}
-button{margin-top:1rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:8px;background:#2952cc;color:#fff;cursor:pointer}
+button{margin-top:1rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:8px;background:var(--primary);color:#fff;cursor:pointer}
 button.secondary{background:#e4e6eb;color:#1c1e21}.error{color:#b00020;background:#fdecee;padding:.6rem;border-radius:8px}
-ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
+.notice{color:#0b5d1e;background:#e7f6ea;padding:.6rem;border-radius:8px}
+a{color:var(--primary)}ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}.links{margin-top:1rem;display:flex;justify-content:space-between;gap:1rem;font-size:.95rem}
+.brand{display:flex;align-items:center;gap:.6rem;margin:0 0 1rem;font-weight:600}.brand img{max-height:40px;max-width:160px}
 `;
 
-/** The page shell: no third-party resources; styles carry the CSP nonce. */
+/** The tenant's brand for the page being rendered (http/page.ts provides it). */
+export const BrandContext = createContext<Brand>(DEFAULT_BRAND);
+
+/** The page shell: no third-party resources but the tenant's logo; styles carry the CSP nonce. */
 export function Layout(props: { title: string; nonce: string; children: Child }) {
+  const brand = useContext(BrandContext);
+  // The colour was checked to be #rgb or #rrggbb when it was saved (admin/branding.ts).
+  const vars = `:root{--primary:${brand.color ?? '#2952cc'}}`;
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
-        <title>{props.title}</title>
-        <style nonce={props.nonce}>{CSS}</style>
+        <title>{`${props.title} · ${brand.name}`}</title>
+        <style nonce={props.nonce}>{vars + CSS}</style>
       </head>
       <body>
-        <main>{props.children}</main>
+        <main>
+          <p class="brand">
+            {brand.logoUrl ? <img src={brand.logoUrl} alt="" /> : null}
+            <span>{brand.name}</span>
+          </p>
+          {props.children}
+          {brand.supportEmail ? (
+            <p class="muted">
+              Need help? <a href={`mailto:${brand.supportEmail}`}>{brand.supportEmail}</a>
+            </p>
+          ) : null}
+        </main>
       </body>
     </html>
   );

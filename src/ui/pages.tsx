@@ -32,6 +32,8 @@ export function LoginPage(p: {
   appName: string;
   email?: string;
   error?: string;
+  /** Offer sign-up (the tenant allows it and the application does not hide it). */
+  signup?: boolean;
 }) {
   return (
     <Layout title="Sign in" nonce={p.nonce}>
@@ -49,6 +51,10 @@ export function LoginPage(p: {
         <input id="password" name="password" type="password" autocomplete="current-password" required />
         <button type="submit">Sign in</button>
       </form>
+      <p class="links">
+        <a href="/u/forgot-password">Forgot your password?</a>
+        {p.signup ? <a href="/u/signup">Sign up</a> : null}
+      </p>
     </Layout>
   );
 }

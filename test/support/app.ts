@@ -93,6 +93,7 @@ export async function startTestApp(backend: Backend, config: Partial<ConfigInput
       return { clientId: created.clientId, clientSecret: clientSecret! };
     },
     async close() {
+      await rt.mail.stop();
       await rt.events.flush();
       await rt.storage.close();
       await db.drop();

@@ -4,6 +4,7 @@ import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import { AccessDenied, ConsentRequired, LoginRequired } from '../../protocol/errors.js';
 import type { Application } from '../../storage/types.js';
+import { signupAvailable } from '../signup.js';
 import { finishInteraction, type InteractionState, startInteraction } from './interaction.js';
 import { authorizedFields } from './issue.js';
 import type { AuthorizationRequest } from './request.js';
@@ -80,7 +81,8 @@ export async function proceed(
   if (!current || tooOld || forceLogin || (otherUser && !state.loggedIn)) {
     if (asked.prompt.includes('none')) throw new LoginRequired('the user is not signed in');
     if (!interactionHash) await startInteraction(deps, cookies, c, state);
-    return redirectTo(c, '/u/login');
+    const signup = asked.screenHint === 'signup' && (await signupAvailable(deps, app));
+    return redirectTo(c, signup ? '/u/signup' : '/u/login');
   }
   const req = await entitledRequest(deps, app, current.user.id, asked);
   const missing = await scopesToConsent(deps, app, current.user.id, req);

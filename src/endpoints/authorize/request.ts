@@ -28,6 +28,8 @@ export interface AuthorizationRequest {
   prompt: string[];
   maxAge?: number;
   loginHint?: string;
+  /** Auth0's screen_hint=signup: open the sign-up page rather than the login page. */
+  screenHint?: 'signup';
   acrValues?: string;
   /** The user an id_token_hint names (verified), who must be the one signed in. */
   hintSubject?: string;
@@ -124,6 +126,7 @@ export async function parseAuthorizationRequest(
     codeChallenge,
     maxAge: maxAgeText === undefined ? undefined : Number(maxAgeText),
     loginHint: params.get('login_hint'),
+    screenHint: params.get('screen_hint') === 'signup' ? 'signup' : undefined,
     acrValues: params.get('acr_values'),
   };
   for (const [k, v] of Object.entries(optional))

@@ -206,6 +206,32 @@ export interface Database {
     created_at: number;
     expires_at: number;
   };
+  outbox: {
+    id: string;
+    kind: string;
+    to_address: string;
+    subject: string;
+    text_body: string;
+    html_body: string;
+    status: string;
+    attempts: number;
+    next_attempt_at: number;
+    last_error: string | null;
+    created_at: number;
+    sent_at: number | null;
+    purge_after: number | null;
+  };
+  account_tickets: {
+    hash: string;
+    kind: string;
+    user_id: string;
+    email: string;
+    result_url: string | null;
+    verify_email: number;
+    created_at: number;
+    expires_at: number;
+    used_at: number | null;
+  };
   sesame_migrations: {
     name: string;
     applied_at: number;

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { ExpiredRepository, ExpiringTable } from '../../types.js';
 import type { Database } from '../schema.js';
 
-/** The column each table expires by (each has an index on it, migration 009). */
+/** The column each table expires by (each has an index on it, migrations 009 and 010). */
 const EXPIRY: Record<ExpiringTable, string> = {
   authorization_codes: 'expires_at',
   interactions: 'expires_at',
@@ -14,6 +14,8 @@ const EXPIRY: Record<ExpiringTable, string> = {
   login_attempts: 'window_start',
   known_sign_ins: 'last_at',
   console_sessions: 'expires_at',
+  outbox: 'purge_after',
+  account_tickets: 'expires_at',
 };
 
 /**

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Repositories } from '../../types.js';
 import type { Database } from '../schema.js';
+import { accountTicketRepository } from './account-tickets.js';
 import { apiRepository } from './apis.js';
 import { applicationRepository } from './applications.js';
 import { authorizationCodeRepository } from './authorization-codes.js';
@@ -10,6 +11,7 @@ import { consoleSessionRepository } from './console-sessions.js';
 import { deviceCodeRepository } from './device-codes.js';
 import { expiredRepository } from './expired.js';
 import { logRepository } from './logs.js';
+import { outboxRepository } from './outbox.js';
 import { permissionRepository } from './permissions.js';
 import { grantTokenRepository, refreshTokenRepository } from './refresh-tokens.js';
 import { revocationRepository } from './revocations.js';
@@ -44,5 +46,7 @@ export function repositories(db: Kysely<Database>, dialect: 'sqlite' | 'postgres
     logs: logRepository(db, dialect),
     consoleSessions: consoleSessionRepository(db),
     expired: expiredRepository(db, dialect),
+    outbox: outboxRepository(db, dialect),
+    accountTickets: accountTicketRepository(db),
   };
 }

@@ -1,0 +1,170 @@
+import { hashPassword } from '../accounts/password.js';
+import { type PolicyRefusal, refusePassword } from '../accounts/password-policy.js';
+import type { Config } from '../config/schema.js';
+import type { Mailer } from '../email/mailer.js';
+import { resetEmail, verificationEmail } from '../email/templates.js';
+import { writeEvent } from '../events/log.js';
+import type { AccountTicket, Repositories, Storage, TicketKind, User } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+import { randomToken, sha256 } from '../util/crypto.js';
+import { brandOf } from './branding.js';
+import { endUserTokens } from './revoke.js';
+import type { TenantSettingsCache } from './settings.js';
+
+/** What the account links need: storage, the clock, the issuer, the tenant's brand, the outbox. */
+export interface AccountDeps {
+  storage: Storage;
+  clock: Clock;
+  config: Config;
+  tenant: TenantSettingsCache;
+  mail: Mailer;
+}
+
+/** How long a link works unless a Management API ticket says otherwise (#15). */
+export const LIFETIMES: Record<TicketKind, number> = { email_verification: 86_400, password_reset: 3600 };
+
+const PATHS: Record<TicketKind, string> = {
+  email_verification: '/u/email-verification',
+  password_reset: '/u/reset-password',
+};
+
+/** Why a link does not work, as the page says it. */
+export type TicketProblem = 'unknown' | 'used' | 'expired';
+
+export interface TicketOptions {
+  ttl?: number;
+  resultUrl?: string;
+  verifyEmail?: boolean;
+}
+
+/**
+ * Makes a single-use link for `user` in `tx`: a 256-bit secret, stored only as its SHA-256. A
+ * new password-reset link ends the older ones. Links always start with the issuer.
+ */
+export async function issueTicket(
+  tx: Repositories,
+  deps: Pick<AccountDeps, 'clock' | 'config'>,
+  kind: TicketKind,
+  user: User,
+  opts: TicketOptions = {},
+): Promise<string> {
+  const now = deps.clock.now();
+  if (kind === 'password_reset') await tx.accountTickets.supersede(user.id, kind, now);
+  const token = randomToken(32);
+  await tx.accountTickets.create({
+    hash: sha256(token),
+    kind,
+    userId: user.id,
+    email: user.email,
+    ...(opts.resultUrl ? { resultUrl: opts.resultUrl } : {}),
+    verifyEmail: opts.verifyEmail === true,
+    createdAt: now,
+    expiresAt: now + (opts.ttl ?? LIFETIMES[kind]),
+  });
+  return `${deps.config.issuer}${PATHS[kind]}?ticket=${token}`;
+}
+
+/** Queues the email carrying a new link of `kind` to the user; returns the outbox message id. */
+export async function sendTicketEmail(
+  deps: AccountDeps,
+  kind: TicketKind,
+  user: User,
+  tx: Repositories = deps.storage,
+): Promise<string> {
+  const brand = brandOf(await deps.tenant.get());
+  const link = await issueTicket(tx, deps, kind, user);
+  const email =
+    kind === 'email_verification'
+      ? verificationEmail(brand, link, LIFETIMES.email_verification / 3600)
+      : resetEmail(brand, link, LIFETIMES.password_reset / 60);
+  const id = await deps.mail.enqueue(tx, kind, user.email, email);
+  await writeEvent(tx.logs, deps.clock, {
+    type: kind === 'email_verification' ? 'svr' : 'scpr',
+    userId: user.id,
+    userName: user.email,
+  });
+  return id;
+}
+
+/** Queues the email in one transaction with its link and event, then starts delivery. */
+export async function emailTicket(deps: AccountDeps, kind: TicketKind, user: User): Promise<string> {
+  const id = await deps.storage.transaction((tx) => sendTicketEmail(deps, kind, user, tx));
+  deps.mail.kick();
+  return id;
+}
+
+/** Why the link behind `token` does not work now, or its ticket when it does (nothing is used up). */
+export async function openTicket(
+  deps: Pick<AccountDeps, 'storage' | 'clock'>,
+  kind: TicketKind,
+  token: string,
+): Promise<AccountTicket | TicketProblem> {
+  const ticket = /^[A-Za-z0-9_-]{43}$/.test(token)
+    ? await deps.storage.accountTickets.get(sha256(token))
+    : null;
+  if (!ticket || ticket.kind !== kind) return 'unknown';
+  if (ticket.usedAt !== undefined) return 'used';
+  if (ticket.expiresAt <= deps.clock.now()) return 'expired';
+  const user = await deps.storage.users.get(ticket.userId);
+  // A link sent to an address the user no longer has proves nothing about them.
+  if (!user || user.email !== ticket.email) return 'unknown';
+  return ticket;
+}
+
+/** Uses a verification link: the user's email_verified becomes true. */
+export async function verifyEmail(
+  deps: AccountDeps,
+  token: string,
+): Promise<{ user: User; ticket: AccountTicket } | TicketProblem> {
+  const open = await openTicket(deps, 'email_verification', token);
+  if (typeof open === 'string') return open;
+  return deps.storage.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const ticket = await tx.accountTickets.use(open.hash, 'email_verification', now);
+    const user = ticket ? await tx.users.get(ticket.userId) : null;
+    if (!ticket || !user) return 'used';
+    const claims = { ...user.claims, email_verified: true };
+    await tx.users.update(user.id, { claims }, now);
+    await writeEvent(tx.logs, deps.clock, { type: 'sv', userId: user.id, userName: user.email });
+    return { user: { ...user, claims }, ticket };
+  });
+}
+
+/**
+ * Uses a password-reset link: the policy is checked first (a refused password leaves the link
+ * usable); then, in one transaction, the link is used, the password replaced, other reset links
+ * ended and (unless the tenant turned password_reset_ends_sessions off) every session and
+ * token of the person ended.
+ */
+export async function resetPassword(
+  deps: AccountDeps,
+  token: string,
+  password: string,
+): Promise<{ user: User; ticket: AccountTicket } | TicketProblem | PolicyRefusal> {
+  const open = await openTicket(deps, 'password_reset', token);
+  if (typeof open === 'string') return open;
+  const refusal = await refusePassword(password, {
+    minLength: deps.config.password.minLength,
+    email: open.email,
+  });
+  if (refusal) return refusal;
+  const passwordHash = await hashPassword(password);
+  const endSessions = (await deps.tenant.get()).password_reset_ends_sessions !== false;
+  return deps.storage.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const ticket = await tx.accountTickets.use(open.hash, 'password_reset', now);
+    const user = ticket ? await tx.users.get(ticket.userId) : null;
+    if (!ticket || !user) return 'used';
+    const claims = ticket.verifyEmail ? { ...user.claims, email_verified: true } : user.claims;
+    await tx.users.update(user.id, { passwordHash, claims }, now);
+    await tx.accountTickets.supersede(user.id, 'password_reset', now);
+    if (endSessions) await endUserTokens(tx, user.id, now);
+    await writeEvent(tx.logs, deps.clock, {
+      type: 'scp',
+      userId: user.id,
+      userName: user.email,
+      details: { by: 'reset' },
+    });
+    return { user: { ...user, passwordHash, claims }, ticket };
+  });
+}

@@ -1,0 +1,120 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { MessageKind, Repositories, Storage } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+import { randomToken } from '../util/crypto.js';
+import type { RenderedEmail } from './templates.js';
+import { openTransport, type Transport } from './transport.js';
+
+/** Seconds a claimed message is held by one delivery (longer than any SMTP timeout). */
+const LEASE = 120;
+/** The first retry waits this long; each later one twice as long, up to MAX_BACKOFF. */
+const FIRST_BACKOFF = 30;
+const MAX_BACKOFF = 3600;
+/** A message still undelivered this long after it was queued is given up (its links are dead by then). */
+const GIVE_UP_AFTER = 3 * 86_400;
+/** Sent and failed messages stay this long (for GET /api/v2/jobs), then the janitor purges them. */
+const KEEP = 7 * 86_400;
+
+/** Seconds before attempt number `attempts + 1`: 30 s, 1 min, 2 min, … at most an hour. */
+export function backoff(attempts: number): number {
+  return Math.min(FIRST_BACKOFF * 2 ** Math.max(0, attempts - 1), MAX_BACKOFF);
+}
+
+/**
+ * The outbox worker. A request queues a message in its own transaction (`enqueue`), so the
+ * message exists exactly when what caused it does; delivery happens afterwards, off the request
+ * (`kick`, and a poll every email.pollInterval for retries and other instances' messages). A
+ * failed delivery is retried with backoff; a crash only delays a message by its lease.
+ */
+export class Mailer {
+  private transport: Promise<Transport> | undefined;
+  private running: Promise<number> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: { storage: Storage; config: Config; clock: Clock; logger: Logger }) {}
+
+  /** Queues a message in `tx` (the transaction of what caused it); returns its id. Call `kick` after commit. */
+  async enqueue(tx: Repositories, kind: MessageKind, to: string, email: RenderedEmail): Promise<string> {
+    const id = `msg_${randomToken(16)}`;
+    const now = this.deps.clock.now();
+    await tx.outbox.enqueue({
+      id,
+      kind,
+      to,
+      ...email,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      createdAt: now,
+    });
+    return id;
+  }
+
+  /** Starts a delivery run soon, without waiting for it (after a commit that queued mail). */
+  kick(): void {
+    if (this.stopped) return;
+    setImmediate(() => {
+      this.deliverDue().catch((err) => this.deps.logger.warn({ err }, 'email delivery run failed'));
+    });
+  }
+
+  /** Sends every message due now; returns how many were sent. One run at a time; a call during a run runs again after it. */
+  deliverDue(): Promise<number> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.run().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+    return this.running;
+  }
+
+  private async run(): Promise<number> {
+    const { storage, clock, logger, config } = this.deps;
+    let sent = 0;
+    for (;;) {
+      const m = await storage.outbox.claim(clock.now(), LEASE);
+      if (!m) return sent;
+      try {
+        this.transport ??= openTransport(config, logger);
+        await (await this.transport).send(m);
+        await storage.outbox.sent(m.id, clock.now(), KEEP);
+        sent++;
+      } catch (err) {
+        const now = clock.now();
+        const retryAt = now - m.createdAt >= GIVE_UP_AFTER ? null : now + backoff(m.attempts);
+        const error = (err as Error).message ?? String(err);
+        await storage.outbox.failed(m.id, error, retryAt, now, KEEP);
+        if (retryAt === null) logger.error({ id: m.id, to: m.to, error }, 'email given up after retries');
+        else logger.warn({ id: m.id, to: m.to, error, retryAt }, 'email not delivered; will retry');
+      }
+    }
+  }
+
+  /** Polls the outbox every email.pollInterval seconds (retries, messages of other instances). */
+  start(): void {
+    this.stopped = false;
+    this.timer ??= setInterval(() => this.kick(), this.deps.config.email.pollInterval * 1000);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Stops polling and waits for a run in progress; closes the transport. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+    const transport = this.transport;
+    this.transport = undefined;
+    if (transport) (await transport.catch(() => null))?.close();
+  }
+}

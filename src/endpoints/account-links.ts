@@ -1,0 +1,25 @@
+import type { Context } from 'hono';
+import type { TicketProblem } from '../admin/tickets.js';
+import { PageError } from '../http/page.js';
+
+const PROBLEMS: Record<TicketProblem, string> = {
+  unknown: 'This link is not valid. Check that you copied all of it, or ask for a new one.',
+  used: 'This link has already been used. Ask for a new one if you need it.',
+  expired: 'This link has expired. Ask for a new one.',
+};
+
+/** The error page of a link that does not work, saying why (never which account it was for). */
+export function linkProblem(problem: TicketProblem): PageError {
+  return new PageError('Link not valid', PROBLEMS[problem], 400);
+}
+
+/** The `ticket` of a link's page: from the query on GET, from the form on POST; at most 64 characters. */
+export function ticketParam(c: Context, fromForm?: string): string {
+  const value = fromForm ?? c.req.query('ticket') ?? '';
+  return value.length <= 64 ? value : '';
+}
+
+/** Where a finished link sends the person: the ticket's result_url, when it has one. */
+export function resultLink(resultUrl: string | undefined): { href: string; text: string } | undefined {
+  return resultUrl ? { href: resultUrl, text: 'Continue' } : undefined;
+}

@@ -1,0 +1,213 @@
+import type { Context } from 'hono';
+import { EMAILS_PER_HOUR, spendAddressBudget } from '../accounts/budgets.js';
+import { checkPassword } from '../accounts/password.js';
+import { refusePassword } from '../accounts/password-policy.js';
+import {
+  changeOwnPassword,
+  connectedApplications,
+  disconnectApplication,
+  endOtherSessions,
+} from '../admin/my-account.js';
+import { emailTicket } from '../admin/tickets.js';
+import { deleteUser } from '../admin/users.js';
+import { clientIp } from '../http/client-ip.js';
+import type { AppEnv, Deps } from '../http/context.js';
+import type { Cookies } from '../http/cookies.js';
+import { PageError, page } from '../http/page.js';
+import type { SessionRecord, User } from '../storage/types.js';
+import { AccountPage, type AccountView } from '../ui/account.js';
+import { DonePage } from '../ui/self-service.js';
+import { checkCsrf, startInteraction } from './authorize/interaction.js';
+import { endSession, loadSession, sessionCsrf } from './authorize/session.js';
+import { SIGNUP_MESSAGES } from './signup.js';
+
+const NOTICES: Record<string, string> = {
+  profile: 'Your profile is saved.',
+  password: 'Your password is changed. Your other sessions are signed out.',
+  verification: 'A verification email is on its way.',
+  revoked: 'The application no longer has access to your account.',
+  sessions: 'Your other sessions are signed out.',
+};
+
+/** The signed-in person, or a 303 to the login page that comes back to /account. */
+async function signedIn(deps: Deps, cookies: Cookies, c: Context) {
+  const current = await loadSession(deps, cookies, c);
+  if (current) return { ...current, csrf: sessionCsrf(cookies, c, 'account') as string };
+  await startInteraction(deps, cookies, c, { returnTo: '/account' });
+  return { redirect: c.body(null, 303, { Location: '/u/login', 'Cache-Control': 'no-store' }) };
+}
+
+async function render(
+  deps: Deps,
+  c: Context,
+  who: { user: User; session: SessionRecord; csrf: string },
+  status = 200,
+  extra: Pick<AccountView, 'notice' | 'error'> = {},
+) {
+  const now = deps.clock.now();
+  const view: Omit<AccountView, 'nonce'> = {
+    csrf: who.csrf,
+    name: who.user.claims.name ?? '',
+    email: who.user.email,
+    emailVerified: who.user.claims.email_verified === true,
+    minLength: deps.config.password.minLength,
+    applications: await connectedApplications(deps.storage, who.user.id, now),
+    sessions: await deps.storage.sessions.listForUser(who.user.id, now, { offset: 0, limit: 50 }),
+    currentSession: who.session.idHash,
+    deletionEnabled: (await deps.tenant.get()).account_deletion_enabled !== false,
+    ...extra,
+  };
+  return page(c, (nonce) => AccountPage({ nonce, ...view }), status);
+}
+
+/** GET /account: the person's own account (signing in first when needed). */
+export function accountPage(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>) => {
+    const who = await signedIn(deps, cookies, c);
+    if ('redirect' in who) return who.redirect;
+    const notice = NOTICES[c.req.query('done') ?? ''];
+    return render(deps, c, who, 200, notice ? { notice } : {});
+  };
+}
+
+const done = (c: Context, what: string) =>
+  c.body(null, 303, { Location: `/account?done=${what}`, 'Cache-Control': 'no-store' });
+
+/**
+ * A wrong current password counts like a failed sign-in of the account (so a stolen session
+ * cannot be used to guess it): after login.accountFailures in login.window, a 429 page.
+ */
+async function currentPasswordOk(deps: Deps, user: User, password: string): Promise<boolean> {
+  const key = `account-password:${user.id}`;
+  const now = deps.clock.now();
+  const wait = await deps.storage.loginAttempts.lockedFor(key, now);
+  if (wait > 0) {
+    throw new PageError('Too many attempts', 'Too many wrong passwords. Try again later.', 429, {
+      'Retry-After': String(wait),
+    });
+  }
+  if (await checkPassword(user.passwordHash, password)) return true;
+  const { window, accountFailures, lockSeconds } = deps.config.login;
+  await deps.storage.loginAttempts.recordFailure(key, now, window, accountFailures, lockSeconds);
+  return false;
+}
+
+type Action = (
+  deps: Deps,
+  cookies: Cookies,
+  c: Context<AppEnv>,
+  who: { user: User; session: SessionRecord; csrf: string },
+) => Promise<Response>;
+
+/** A POST of /account: signed in (else 403: a form of a session that ended), CSRF checked. */
+function accountAction(deps: Deps, cookies: Cookies, action: Action) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const current = await loadSession(deps, cookies, c);
+    if (!current)
+      throw new PageError('Forbidden', 'You are not signed in. Open your account page again.', 403);
+    const csrf = sessionCsrf(cookies, c, 'account') as string;
+    checkCsrf(csrf, c.get('params').get('csrf'));
+    return action(deps, cookies, c, { ...current, csrf });
+  };
+}
+
+const profile: Action = async (deps, _cookies, c, who) => {
+  const name = (c.get('params').get('name') ?? '').trim();
+  if (name.length > 255 || /\p{Cc}/u.test(name)) {
+    return render(deps, c, who, 400, { error: { section: 'profile', message: SIGNUP_MESSAGES.name } });
+  }
+  const claims = { ...who.user.claims };
+  if (name) claims.name = name;
+  else delete claims.name;
+  await deps.storage.users.update(who.user.id, { claims }, deps.clock.now());
+  return done(c, 'profile');
+};
+
+const password: Action = async (deps, _cookies, c, who) => {
+  const params = c.get('params');
+  const fail = (message: string) => render(deps, c, who, 400, { error: { section: 'password', message } });
+  if (!(await currentPasswordOk(deps, who.user, params.get('current_password') ?? ''))) {
+    return fail('Your current password is not correct.');
+  }
+  const next = params.get('password') ?? '';
+  const refusal = await refusePassword(next, {
+    minLength: deps.config.password.minLength,
+    email: who.user.email,
+  });
+  if (refusal) return fail(refusal.message);
+  await changeOwnPassword(deps.storage, deps.clock, who.user, who.session.idHash, next);
+  return done(c, 'password');
+};
+
+const verification: Action = async (deps, _cookies, c, who) => {
+  if (who.user.claims.email_verified === true) return done(c, 'verification');
+  const now = deps.clock.now();
+  const wait = await spendAddressBudget(
+    deps.storage.loginAttempts,
+    'verification',
+    clientIp(c),
+    deps.config.login,
+    now,
+  );
+  const sent = await deps.storage.accountTickets.countSince(who.user.id, 'email_verification', now - 3600);
+  if (wait > 0 || sent >= EMAILS_PER_HOUR) {
+    const message = 'Too many verification emails were sent. Wait an hour and try again.';
+    return render(deps, c, who, 429, { error: { section: 'email', message } });
+  }
+  await emailTicket(deps, 'email_verification', who.user);
+  return done(c, 'verification');
+};
+
+const revoke: Action = async (deps, _cookies, c, who) => {
+  const params = c.get('params');
+  const grant = params.get('grant_id');
+  const consent = grant ? await deps.storage.consents.getById(grant) : null;
+  const clientId = consent?.userId === who.user.id ? consent.clientId : (params.get('client_id') ?? '');
+  if (!(await disconnectApplication(deps.storage, deps.clock, who.user, clientId))) {
+    throw new PageError('Not found', 'That application has no access to your account.', 404);
+  }
+  return done(c, 'revoked');
+};
+
+const sessions: Action = async (deps, _cookies, c, who) => {
+  await endOtherSessions(deps.storage, who.user.id, who.session.idHash, deps.clock.now());
+  return done(c, 'sessions');
+};
+
+const remove: Action = async (deps, cookies, c, who) => {
+  if ((await deps.tenant.get()).account_deletion_enabled === false) {
+    throw new PageError('Forbidden', 'Accounts cannot be deleted here. Ask the support.', 403);
+  }
+  if (!(await currentPasswordOk(deps, who.user, c.get('params').get('password') ?? ''))) {
+    return render(deps, c, who, 400, {
+      error: { section: 'delete', message: 'Your password is not correct.' },
+    });
+  }
+  await deleteUser(deps.storage, deps.clock, who.user.id);
+  await endSession(deps, cookies, c);
+  return c.body(null, 303, { Location: '/account/deleted', 'Cache-Control': 'no-store' });
+};
+
+/** GET /account/deleted: the last page of a deleted account. */
+export function accountDeletedPage() {
+  return async (c: Context<AppEnv>) =>
+    page(c, (nonce) =>
+      DonePage({
+        nonce,
+        title: 'Account deleted',
+        message: 'Your account has been deleted. You are signed out.',
+      }),
+    );
+}
+
+/** The POST handlers of /account, by path. */
+export function accountActions(deps: Deps, cookies: Cookies) {
+  return {
+    '/account/profile': accountAction(deps, cookies, profile),
+    '/account/password': accountAction(deps, cookies, password),
+    '/account/verification-email': accountAction(deps, cookies, verification),
+    '/account/applications/revoke': accountAction(deps, cookies, revoke),
+    '/account/sessions/revoke-others': accountAction(deps, cookies, sessions),
+    '/account/delete': accountAction(deps, cookies, remove),
+  };
+}

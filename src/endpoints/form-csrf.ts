@@ -1,0 +1,26 @@
+import type { Context } from 'hono';
+import type { Cookies } from '../http/cookies.js';
+import { randomToken } from '../util/crypto.js';
+import { checkCsrf } from './authorize/interaction.js';
+
+/** A day: long enough for a page left open, short enough to renew. */
+const LIFETIME = 86_400;
+
+/**
+ * The CSRF token of a form that belongs to no sign-in (forgot password, a link from an email):
+ * a random value in an HttpOnly, SameSite=Lax cookie (`__Host-` on https), which the form also
+ * carries (double submit). A foreign page can neither read the cookie nor set it.
+ */
+export function formCsrf(cookies: Cookies, c: Context): string {
+  const current = cookies.get(c, 'csrf');
+  if (current && /^[A-Za-z0-9_-]{43}$/.test(current)) return current;
+  const value = randomToken(32);
+  cookies.set(c, 'csrf', value, LIFETIME);
+  return value;
+}
+
+/** The form's token must equal the cookie's; a missing or foreign one is a 403 page. */
+export function checkFormCsrf(cookies: Cookies, c: Context, sent: string | undefined): void {
+  const expected = cookies.get(c, 'csrf');
+  checkCsrf(expected ?? '', expected ? sent : undefined);
+}

@@ -1,0 +1,119 @@
+import type { Context } from 'hono';
+import { EMAILS_PER_HOUR, spendAddressBudget } from '../accounts/budgets.js';
+import { isEmail, normalizeEmail } from '../accounts/email.js';
+import { emailTicket, openTicket, resetPassword } from '../admin/tickets.js';
+import { writeEvent } from '../events/log.js';
+import { clientIp, clientOrigin } from '../http/client-ip.js';
+import type { AppEnv, Deps } from '../http/context.js';
+import type { Cookies } from '../http/cookies.js';
+import { PageError, page } from '../http/page.js';
+import { CheckEmailPage, DonePage, ForgotPasswordPage, ResetPasswordPage } from '../ui/self-service.js';
+import { linkProblem, resultLink, ticketParam } from './account-links.js';
+import { checkFormCsrf, formCsrf } from './form-csrf.js';
+import { SIGNUP_MESSAGES } from './signup.js';
+
+/** GET /u/forgot-password: asks for the account's email (from the login page, or on its own). */
+export function forgotPasswordPage(_deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>) =>
+    page(c, (nonce) => ForgotPasswordPage({ nonce, csrf: formCsrf(cookies, c) }));
+}
+
+/**
+ * POST /u/forgot-password: one answer whatever the email (no enumeration), with the same
+ * database work behind it (one transaction, one event); a known, unblocked account gets a
+ * reset link unless it had EMAILS_PER_HOUR already; each address may ask
+ * ADDRESS_BUDGETS.reset times per login.window (429).
+ */
+export function forgotPasswordSubmit(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const params = c.get('params');
+    checkFormCsrf(cookies, c, params.get('csrf'));
+    const now = deps.clock.now();
+    const wait = await spendAddressBudget(
+      deps.storage.loginAttempts,
+      'reset',
+      clientIp(c),
+      deps.config.login,
+      now,
+    );
+    if (wait > 0) {
+      throw new PageError(
+        'Too many requests',
+        'Too many password resets were asked for from your network. Try again later.',
+        429,
+        {
+          'Retry-After': String(wait),
+        },
+      );
+    }
+    const email = normalizeEmail(params.get('email') ?? '');
+    if (!isEmail(email)) {
+      const csrf = formCsrf(cookies, c);
+      const shown = { email: email.slice(0, 320), error: SIGNUP_MESSAGES.email };
+      return page(c, (nonce) => ForgotPasswordPage({ nonce, csrf, ...shown }), 400);
+    }
+    const user = await deps.storage.users.getByEmail(email);
+    const sent =
+      user && !user.blocked
+        ? await deps.storage.accountTickets.countSince(user.id, 'password_reset', now - 3600)
+        : 0;
+    if (user && !user.blocked && sent < EMAILS_PER_HOUR) {
+      await emailTicket(deps, 'password_reset', user);
+    } else {
+      const reason = !user
+        ? 'no such user'
+        : user.blocked
+          ? 'the user is blocked'
+          : 'too many reset emails this hour';
+      await deps.storage.transaction((tx) =>
+        writeEvent(tx.logs, deps.clock, {
+          ...clientOrigin(c),
+          type: 'fcpr',
+          userName: email,
+          ...(user ? { userId: user.id } : {}),
+          description: `No reset link sent: ${reason}`,
+        }),
+      );
+    }
+    const backToLogin = cookies.get(c, 'interaction') !== undefined;
+    return page(c, (nonce) => CheckEmailPage({ nonce, backToLogin }));
+  };
+}
+
+/** GET /u/reset-password?ticket=…: the new-password form, or why the link does not work. */
+export function resetPasswordPage(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>) => {
+    const ticket = ticketParam(c);
+    const open = await openTicket(deps, 'password_reset', ticket);
+    if (typeof open === 'string') throw linkProblem(open);
+    const props = { csrf: formCsrf(cookies, c), ticket, minLength: deps.config.password.minLength };
+    return page(c, (nonce) => ResetPasswordPage({ nonce, ...props }));
+  };
+}
+
+/**
+ * POST /u/reset-password: CSRF checked; a password the policy refuses re-renders the form and
+ * leaves the link usable; otherwise the link is used and the password replaced (admin/tickets.ts).
+ */
+export function resetPasswordSubmit(deps: Deps, cookies: Cookies) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const params = c.get('params');
+    checkFormCsrf(cookies, c, params.get('csrf'));
+    const ticket = ticketParam(c, params.get('ticket') ?? '');
+    const result = await resetPassword(deps, ticket, params.get('password') ?? '');
+    if (typeof result === 'string') throw linkProblem(result);
+    if ('reason' in result) {
+      const props = { csrf: formCsrf(cookies, c), ticket, minLength: deps.config.password.minLength };
+      return page(c, (nonce) => ResetPasswordPage({ nonce, ...props, error: result.message }), 400);
+    }
+    const link = resultLink(result.ticket.resultUrl);
+    return page(c, (nonce) =>
+      DonePage({
+        nonce,
+        title: 'Password changed',
+        message: 'Your password has been changed. You can now sign in with it.',
+        ...(link ? { link } : {}),
+      }),
+    );
+  };
+}

@@ -1,0 +1,171 @@
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { checkHttpUrl } from '../admin/checks.js';
+import { NotFoundError, ValidationError } from '../admin/errors.js';
+import { emailTicket, issueTicket } from '../admin/tickets.js';
+import { getUser } from '../admin/users.js';
+import type { Deps } from '../http/context.js';
+import type { TicketKind, User } from '../storage/types.js';
+import type { ManagementEnv } from './auth.js';
+import { IdParam, iso, jsonBody, operation } from './route.js';
+
+const ttl = z
+  .number()
+  .int()
+  .min(0)
+  .max(2_592_000)
+  .openapi({ description: 'Seconds the link works; 0 or absent: 1 hour (password) or 24 hours (email).' });
+const common = {
+  result_url: z.string().max(2048).openapi({ description: 'Where the success page sends the person.' }),
+  user_id: z.string().max(64),
+  client_id: z.string().max(64),
+  organization_id: z.string().max(64),
+  ttl_sec: ttl,
+  includeEmailInRedirect: z.boolean().openapi({ description: 'Adds email=… to result_url.' }),
+};
+const PasswordChangeTicket = z
+  .object({
+    ...common,
+    connection_id: z.string().max(64),
+    email: z.string().max(320),
+    mark_email_as_verified: z.boolean(),
+  })
+  .partial()
+  .openapi('PasswordChangeTicketRequest');
+const EmailVerificationTicket = z
+  .object({ ...common, identity: z.object({ user_id: z.string(), provider: z.string() }).partial() })
+  .partial()
+  .required({ user_id: true })
+  .openapi('EmailVerificationTicketRequest');
+const Ticket = z.object({ ticket: z.string() }).openapi('Ticket');
+const VerificationEmailJob = z
+  .object({
+    user_id: z.string().max(64),
+    client_id: z.string().max(64).optional(),
+    organization_id: z.string().max(64).optional(),
+    identity: z.object({ user_id: z.string(), provider: z.string() }).partial().optional(),
+  })
+  .openapi('VerificationEmailJobRequest');
+const Job = z
+  .object({
+    id: z.string(),
+    type: z.literal('verification_email'),
+    status: z.enum(['pending', 'completed', 'failed']),
+    created_at: z.string(),
+  })
+  .openapi('Job');
+
+const TAG = 'Tickets and jobs';
+
+/** The job id of an outbox message, and back (the message id with Auth0's job_ prefix). */
+const jobId = (messageId: string) => `job_${messageId.slice('msg_'.length)}`;
+const messageId = (job: string) => (job.startsWith('job_') ? `msg_${job.slice('job_'.length)}` : '');
+
+/** /tickets/password-change, /tickets/email-verification, /jobs/verification-email, /jobs/{id}. */
+export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
+  const ticket = async (
+    kind: TicketKind,
+    user: User,
+    b: { result_url?: string; ttl_sec?: number; includeEmailInRedirect?: boolean; client_id?: string },
+    verifyEmail = false,
+  ) => {
+    if (b.client_id && !(await deps.storage.applications.get(b.client_id)))
+      throw new NotFoundError(`client ${b.client_id} not found`);
+    let resultUrl = b.result_url === undefined ? undefined : checkHttpUrl('result_url', b.result_url);
+    if (resultUrl && b.includeEmailInRedirect) {
+      const url = new URL(resultUrl);
+      url.searchParams.set('email', user.email);
+      resultUrl = url.href;
+    }
+    const opts = { ...(b.ttl_sec ? { ttl: b.ttl_sec } : {}), ...(resultUrl ? { resultUrl } : {}), verifyEmail };
+    return deps.storage.transaction((tx) => issueTicket(tx, deps, kind, user, opts));
+  };
+  const userOf = async (id: string | undefined, email?: string) => {
+    if (id !== undefined) return getUser(deps.storage, id.startsWith('auth0|') ? id.slice(6) : id);
+    if (email !== undefined) return getUser(deps.storage, email);
+    throw new ValidationError('user_id: required (or email)');
+  };
+  app.openapi(
+    operation({
+      method: 'post',
+      path: '/tickets/password-change',
+      scope: 'create:user_tickets',
+      tag: TAG,
+      summary: 'Create a password-change link',
+      description: 'A single-use link to /u/reset-password an admin can send; nothing is emailed.',
+      request: jsonBody(PasswordChangeTicket),
+      status: 201,
+      response: Ticket,
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      const user = await userOf(b.user_id, b.email);
+      return c.json(
+        { ticket: await ticket('password_reset', user, b, b.mark_email_as_verified === true) },
+        201,
+      );
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'post',
+      path: '/tickets/email-verification',
+      scope: 'create:user_tickets',
+      tag: TAG,
+      summary: 'Create an email-verification link',
+      description: 'A single-use link to /u/email-verification an admin can send; nothing is emailed.',
+      request: jsonBody(EmailVerificationTicket),
+      status: 201,
+      response: Ticket,
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      return c.json({ ticket: await ticket('email_verification', await userOf(b.user_id), b) }, 201);
+    },
+  );
+  const jobView = (id: string, status: 'pending' | 'sent' | 'failed', createdAt: number) => ({
+    id: jobId(id),
+    type: 'verification_email' as const,
+    status: status === 'sent' ? ('completed' as const) : status,
+    created_at: iso(createdAt),
+  });
+  app.openapi(
+    operation({
+      method: 'post',
+      path: '/jobs/verification-email',
+      scope: 'update:users',
+      tag: TAG,
+      summary: 'Send a verification email',
+      description:
+        'Queues the email (through the outbox, retried until delivered); GET /jobs/{id} tells when it is sent.',
+      request: jsonBody(VerificationEmailJob),
+      status: 201,
+      response: Job,
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      const user = await userOf(b.user_id);
+      if (b.client_id && !(await deps.storage.applications.get(b.client_id)))
+        throw new NotFoundError(`client ${b.client_id} not found`);
+      const id = await emailTicket(deps, 'email_verification', user);
+      return c.json(jobView(id, 'pending', deps.clock.now()), 201);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'get',
+      path: '/jobs/{id}',
+      scope: [['read:users'], ['create:users']],
+      tag: TAG,
+      summary: 'Get a job',
+      request: { params: IdParam },
+      status: 200,
+      response: Job,
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const m = await deps.storage.outbox.get(messageId(id));
+      if (!m || m.kind !== 'email_verification') throw new NotFoundError(`job ${id} not found`);
+      return c.json(jobView(m.id, m.status, m.createdAt), 200);
+    },
+  );
+}

@@ -1,0 +1,68 @@
+/** The repositories of self-service accounts (#15): the email outbox and single-use account links. */
+
+/** What an email is about (and so which template made it). */
+export type MessageKind = 'email_verification' | 'password_reset';
+
+/** An email waiting in (or gone through) the outbox; bodies are rendered when it is queued. */
+export interface OutboxMessage {
+  id: string;
+  kind: MessageKind;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** pending until sent; failed after the last retry. */
+  status: 'pending' | 'sent' | 'failed';
+  /** Delivery attempts begun (a claim counts one). */
+  attempts: number;
+  /** When a delivery may next be tried (also the end of a claim's lease). */
+  nextAttemptAt: number;
+  lastError?: string;
+  createdAt: number;
+  sentAt?: number;
+}
+
+export interface OutboxRepository {
+  enqueue(message: OutboxMessage): Promise<void>;
+  get(id: string): Promise<OutboxMessage | null>;
+  /**
+   * Takes the oldest due pending message for `lease` seconds (counting an attempt), or null:
+   * atomic, so two instances never take the same one; an instance that dies holding it only
+   * delays it by the lease.
+   */
+  claim(now: number, lease: number): Promise<OutboxMessage | null>;
+  /** Marks a message sent; it is purged `keep` seconds later. */
+  sent(id: string, now: number, keep: number): Promise<void>;
+  /** Records a failed attempt: retried at `retryAt`, or given up (failed) when that is null. */
+  failed(id: string, error: string, retryAt: number | null, now: number, keep: number): Promise<void>;
+}
+
+/** What a single-use link lets its holder do. */
+export type TicketKind = 'email_verification' | 'password_reset';
+
+/** A single-use link, stored by the SHA-256 of its secret. */
+export interface AccountTicket {
+  hash: string;
+  kind: TicketKind;
+  userId: string;
+  /** The email the link was sent to: a verification counts only while the user still has it. */
+  email: string;
+  /** Where the success page sends the person (Auth0's result_url). */
+  resultUrl?: string;
+  /** A password reset also marks the email verified (Auth0's mark_email_as_verified). */
+  verifyEmail: boolean;
+  createdAt: number;
+  expiresAt: number;
+  usedAt?: number;
+}
+
+export interface AccountTicketRepository {
+  create(ticket: AccountTicket): Promise<void>;
+  get(hash: string): Promise<AccountTicket | null>;
+  /** Uses the ticket once, atomically: the ticket when it was of `kind`, unused and unexpired, else null. */
+  use(hash: string, kind: TicketKind, now: number): Promise<AccountTicket | null>;
+  /** Uses up every open ticket of `kind` of a user (a newer link, a sign-in); returns how many. */
+  supersede(userId: string, kind: TicketKind, now: number): Promise<number>;
+  /** How many tickets of `kind` the user was given since `since` (a per-account budget). */
+  countSince(userId: string, kind: TicketKind, since: number): Promise<number>;
+}

@@ -1,0 +1,157 @@
+import type { ConnectedApplication } from '../admin/my-account.js';
+import type { SessionRecord } from '../storage/types.js';
+import { Layout } from './layout.js';
+
+const Csrf = (p: { token: string }) => <input type="hidden" name="csrf" value={p.token} />;
+
+const when = (seconds: number) => new Date(seconds * 1000).toISOString().replace('T', ' ').slice(0, 16);
+
+export interface AccountView {
+  nonce: string;
+  csrf: string;
+  name: string;
+  email: string;
+  emailVerified: boolean;
+  minLength: number;
+  applications: ConnectedApplication[];
+  sessions: SessionRecord[];
+  currentSession: string;
+  deletionEnabled: boolean;
+  notice?: string;
+  /** A form's refusal, shown under its section's heading. */
+  error?: { section: 'profile' | 'password' | 'delete' | 'email'; message: string };
+}
+
+const Problem = (p: { v: AccountView; section: NonNullable<AccountView['error']>['section'] }) =>
+  p.v.error?.section === p.section ? (
+    <p class="error" role="alert">
+      {p.v.error.message}
+    </p>
+  ) : null;
+
+/** /account: the person's own profile, password, connected applications, sessions and deletion. */
+export function AccountPage(v: AccountView) {
+  return (
+    <Layout title="Your account" nonce={v.nonce}>
+      <h1>Your account</h1>
+      {v.notice ? (
+        <p class="notice" role="status">
+          {v.notice}
+        </p>
+      ) : null}
+      <h2>Profile</h2>
+      <Problem v={v} section="profile" />
+      <form method="post" action="/account/profile">
+        <Csrf token={v.csrf} />
+        <label for="name">Name</label>
+        <input id="name" name="name" type="text" autocomplete="name" maxlength={255} value={v.name} />
+        <button type="submit">Save</button>
+      </form>
+      <h2>Email</h2>
+      <Problem v={v} section="email" />
+      <p>
+        {v.email} <span class="muted">{v.emailVerified ? '(verified)' : '(not verified)'}</span>
+      </p>
+      {v.emailVerified ? null : (
+        <form method="post" action="/account/verification-email">
+          <Csrf token={v.csrf} />
+          <button type="submit" class="secondary">
+            Send the verification email again
+          </button>
+        </form>
+      )}
+      <h2>Password</h2>
+      <Problem v={v} section="password" />
+      <form method="post" action="/account/password">
+        <Csrf token={v.csrf} />
+        <label for="current_password">Current password</label>
+        <input
+          id="current_password"
+          name="current_password"
+          type="password"
+          autocomplete="current-password"
+          required
+        />
+        <label for="password">New password</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          required
+          minlength={v.minLength}
+        />
+        <p class="muted">
+          At least {v.minLength} characters; not a common password. Your other sessions will be signed out.
+        </p>
+        <button type="submit">Change password</button>
+      </form>
+      <h2>Connected applications</h2>
+      {v.applications.length === 0 ? <p class="muted">No application holds access to your account.</p> : null}
+      <ul>
+        {v.applications.map((a) => (
+          <li>
+            <strong>{a.name}</strong>{' '}
+            <span class="muted">
+              {a.grants
+                .flatMap((g) => g.scopes)
+                .filter(Boolean)
+                .join(', ') || 'sign-in'}
+            </span>
+            <form method="post" action="/account/applications/revoke">
+              <Csrf token={v.csrf} />
+              <input type="hidden" name="client_id" value={a.clientId} />
+              <button type="submit" class="secondary">
+                Remove access of {a.name}
+              </button>
+            </form>
+          </li>
+        ))}
+      </ul>
+      <h2>Sessions</h2>
+      <ul>
+        {v.sessions.map((s) => (
+          <li>
+            {s.initialUserAgent ?? 'Unknown browser'}{' '}
+            <span class="muted">
+              from {s.initialIp ?? 'unknown address'}, since {when(s.createdAt)} UTC
+            </span>
+            {s.idHash === v.currentSession ? <strong> (this browser)</strong> : null}
+          </li>
+        ))}
+      </ul>
+      {v.sessions.length > 1 ? (
+        <form method="post" action="/account/sessions/revoke-others">
+          <Csrf token={v.csrf} />
+          <button type="submit" class="secondary">
+            Sign out all other sessions
+          </button>
+        </form>
+      ) : null}
+      {v.deletionEnabled ? (
+        <>
+          <h2>Delete account</h2>
+          <Problem v={v} section="delete" />
+          <p>This deletes your account and signs you out of every application. It cannot be undone.</p>
+          <form method="post" action="/account/delete">
+            <Csrf token={v.csrf} />
+            <label for="delete_password">Your password</label>
+            <input
+              id="delete_password"
+              name="password"
+              type="password"
+              autocomplete="current-password"
+              required
+            />
+            <button type="submit" class="secondary">
+              Delete my account
+            </button>
+          </form>
+        </>
+      ) : null}
+      <p class="links">
+        <a href="/oidc/logout">Sign out</a>
+      </p>
+    </Layout>
+  );
+}

@@ -1,0 +1,145 @@
+import { Layout } from './layout.js';
+
+/** A hidden CSRF field. */
+const Csrf = (p: { token: string }) => <input type="hidden" name="csrf" value={p.token} />;
+
+const Problem = (p: { error?: string | undefined }) =>
+  p.error ? (
+    <p class="error" role="alert">
+      {p.error}
+    </p>
+  ) : null;
+
+/** The new-password field with what the policy asks for. */
+const NewPassword = (p: { minLength: number; label?: string }) => (
+  <>
+    <label for="password">{p.label ?? 'Password'}</label>
+    <input
+      id="password"
+      name="password"
+      type="password"
+      autocomplete="new-password"
+      required
+      minlength={p.minLength}
+    />
+    <p class="muted">At least {p.minLength} characters; not a common password.</p>
+  </>
+);
+
+export function SignupPage(p: {
+  nonce: string;
+  csrf: string;
+  appName: string;
+  minLength: number;
+  name?: string;
+  email?: string;
+  error?: string;
+}) {
+  return (
+    <Layout title="Sign up" nonce={p.nonce}>
+      <h1>Create your account for {p.appName}</h1>
+      <Problem error={p.error} />
+      <form method="post" action="/u/signup">
+        <Csrf token={p.csrf} />
+        <label for="name">Name</label>
+        <input id="name" name="name" type="text" autocomplete="name" maxlength={255} value={p.name ?? ''} />
+        <label for="email">Email</label>
+        <input id="email" name="email" type="email" autocomplete="email" required value={p.email ?? ''} />
+        <NewPassword minLength={p.minLength} />
+        <button type="submit">Sign up</button>
+      </form>
+      <p class="links">
+        <a href="/u/login">Already have an account? Sign in</a>
+      </p>
+    </Layout>
+  );
+}
+
+export function ForgotPasswordPage(p: { nonce: string; csrf: string; email?: string; error?: string }) {
+  return (
+    <Layout title="Reset your password" nonce={p.nonce}>
+      <h1>Reset your password</h1>
+      <p>Enter the email of your account: we will send it a link to choose a new password.</p>
+      <Problem error={p.error} />
+      <form method="post" action="/u/forgot-password">
+        <Csrf token={p.csrf} />
+        <label for="email">Email</label>
+        <input id="email" name="email" type="email" autocomplete="username" required value={p.email ?? ''} />
+        <button type="submit">Send the link</button>
+      </form>
+    </Layout>
+  );
+}
+
+/** The one answer to a reset request, whether the account exists or not. */
+export function CheckEmailPage(p: { nonce: string; backToLogin: boolean }) {
+  return (
+    <Layout title="Check your email" nonce={p.nonce}>
+      <h1>Check your email</h1>
+      <p role="status">
+        If an account exists for that email, a link to reset its password is on its way. The link works for 1
+        hour.
+      </p>
+      {p.backToLogin ? (
+        <p class="links">
+          <a href="/u/login">Back to sign in</a>
+        </p>
+      ) : null}
+    </Layout>
+  );
+}
+
+export function ResetPasswordPage(p: {
+  nonce: string;
+  csrf: string;
+  ticket: string;
+  minLength: number;
+  error?: string;
+}) {
+  return (
+    <Layout title="Choose a new password" nonce={p.nonce}>
+      <h1>Choose a new password</h1>
+      <Problem error={p.error} />
+      <form method="post" action="/u/reset-password">
+        <Csrf token={p.csrf} />
+        <input type="hidden" name="ticket" value={p.ticket} />
+        <NewPassword minLength={p.minLength} label="New password" />
+        <button type="submit">Change my password</button>
+      </form>
+    </Layout>
+  );
+}
+
+export function VerifyEmailPage(p: { nonce: string; csrf: string; ticket: string; email: string }) {
+  return (
+    <Layout title="Verify your email" nonce={p.nonce}>
+      <h1>Verify your email</h1>
+      <p>Confirm that {p.email} is your email address.</p>
+      <form method="post" action="/u/email-verification">
+        <Csrf token={p.csrf} />
+        <input type="hidden" name="ticket" value={p.ticket} />
+        <button type="submit">Verify my email</button>
+      </form>
+    </Layout>
+  );
+}
+
+/** A finished step: a title, what happened, and where to go next. */
+export function DonePage(p: {
+  nonce: string;
+  title: string;
+  message: string;
+  link?: { href: string; text: string };
+}) {
+  return (
+    <Layout title={p.title} nonce={p.nonce}>
+      <h1>{p.title}</h1>
+      <p role="status">{p.message}</p>
+      {p.link ? (
+        <p class="links">
+          <a href={p.link.href}>{p.link.text}</a>
+        </p>
+      ) : null}
+    </Layout>
+  );
+}

@@ -1,6 +1,6 @@
 import { isEmail, normalizeEmail } from '../accounts/email.js';
-import { hashPassword } from '../accounts/password.js';
-import { refusePassword } from '../accounts/password-policy.js';
+import { hashPassword, MAX_PASSWORD_BYTES } from '../accounts/password.js';
+import { type PolicyRefusal, refusePassword } from '../accounts/password-policy.js';
 import { writeEvent } from '../events/log.js';
 import type { Slice, Storage, User, UserClaims, UserPatch, UserQuery } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
@@ -33,10 +33,18 @@ export interface PasswordRules {
 
 const DEFAULT_RULES: PasswordRules = { minLength: 8 };
 
+/** The policy's refusals as field errors (the Management API, the CLI, the console). */
+const ADMIN_MESSAGES: Record<PolicyRefusal['reason'], (rules: PasswordRules) => string> = {
+  too_short: (r) => `must be at least ${r.minLength} characters`,
+  too_long: () => `must be at most ${MAX_PASSWORD_BYTES} bytes`,
+  common: () => 'is too common: it is on the list of passwords attackers try first',
+  email: () => 'must not be the email address',
+};
+
 /** The password, or a ValidationError naming the field and saying why (accounts/password-policy.ts). */
 async function checkPassword(password: string, email: string, rules: PasswordRules): Promise<string> {
   const refusal = await refusePassword(password, { minLength: rules.minLength, email });
-  if (refusal) throw new ValidationError(`password: ${refusal.message}`);
+  if (refusal) throw new ValidationError(`password: ${ADMIN_MESSAGES[refusal.reason](rules)}`);
   return password;
 }
 

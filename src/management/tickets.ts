@@ -26,7 +26,7 @@ const PasswordChangeTicket = z
   .object({
     ...common,
     connection_id: z.string().max(64),
-    email: z.string().max(320),
+    email: z.email().max(320),
     mark_email_as_verified: z.boolean(),
   })
   .partial()
@@ -76,7 +76,11 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
       url.searchParams.set('email', user.email);
       resultUrl = url.href;
     }
-    const opts = { ...(b.ttl_sec ? { ttl: b.ttl_sec } : {}), ...(resultUrl ? { resultUrl } : {}), verifyEmail };
+    const opts = {
+      ...(b.ttl_sec ? { ttl: b.ttl_sec } : {}),
+      ...(resultUrl ? { resultUrl } : {}),
+      verifyEmail,
+    };
     return deps.storage.transaction((tx) => issueTicket(tx, deps, kind, user, opts));
   };
   const userOf = async (id: string | undefined, email?: string) => {

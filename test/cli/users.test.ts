@@ -191,8 +191,8 @@ describeEachBackend('sesame users', (backend) => {
       );
       const list = await json<{ users: UserView[] }>(['users', 'list']);
       expect(list.users.map((u) => u.email)).not.toContain(email);
-      const user = await json<UserView>(['users', 'create', '--email', email, '--password', 'eight888']);
-      expect(await checkPassword(await storedHash(user.id), 'eight888')).toBe(true);
+      const user = await json<UserView>(['users', 'create', '--email', email, '--password', 'eight8x!']);
+      expect(await checkPassword(await storedHash(user.id), 'eight8x!')).toBe(true);
     });
 
     it('a password over 1024 bytes (1025 × “a”) → non-zero exit naming password; 1024 bytes is accepted', async () => {

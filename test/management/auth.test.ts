@@ -67,6 +67,9 @@ const ROUTES: [method: string, path: string, scope: string][] = [
   ['GET', '/users/{id}/permissions', 'read:users'],
   ['POST', '/users/{id}/permissions', 'update:users'],
   ['DELETE', '/users/{id}/permissions', 'update:users'],
+  ['POST', '/tickets/password-change', 'create:user_tickets'],
+  ['POST', '/tickets/email-verification', 'create:user_tickets'],
+  ['POST', '/jobs/verification-email', 'update:users'],
 ];
 
 /** Routes that accept any one of several scope sets (Auth0's alternatives), each set listed. */
@@ -79,6 +82,7 @@ const ALTERNATIVES: [method: string, path: string, alternatives: string[][]][] =
   ['GET', '/logs', [['read:logs'], ['read:logs_users']]],
   ['GET', '/logs/{id}', [['read:logs'], ['read:logs_users']]],
   ['GET', '/users/{id}/logs', [['read:logs'], ['read:logs_users']]],
+  ['GET', '/jobs/{id}', [['read:users'], ['create:users']]],
 ];
 
 const HAS_BODY = new Set(['POST', 'PATCH', 'PUT']);

@@ -23,6 +23,7 @@ export interface ClientView {
   jwt_configuration: { alg: string };
   allow_offline_access: boolean;
   require_pkce: boolean;
+  hide_signup: boolean;
   client_secret?: string;
 }
 type Scope = { value: string; description: string };
@@ -91,13 +92,14 @@ export const typed = (cl: ClientView, f: URLSearchParams): ClientView => ({
   grant_types: f.getAll('grant_types'),
   is_first_party: f.has('is_first_party'),
   allow_offline_access: f.has('allow_offline_access'),
+  hide_signup: f.has('hide_signup'),
   require_pkce: cl.app_type === 'regular_web' ? f.has('require_pkce') : cl.require_pkce,
   jwt_configuration: { alg: f.get('alg') ?? cl.jwt_configuration.alg },
 });
 
 /** What PATCH sends: the settings of the application's type (m2m: the first two), the ID-token alg if changed. */
 const SETTINGS =
-  'name grant_types callbacks allowed_logout_urls web_origins is_first_party allow_offline_access';
+  'name grant_types callbacks allowed_logout_urls web_origins is_first_party allow_offline_access hide_signup';
 export function patchOf(d: ClientView, cl: ClientView): Record<string, unknown> {
   const keys = SETTINGS.split(' ').slice(0, cl.app_type === 'non_interactive' ? 2 : undefined);
   const body: Record<string, unknown> = Object.fromEntries(keys.map((k) => [k, d[k as keyof ClientView]]));
@@ -158,6 +160,9 @@ function Settings(props: { admin: Admin; d: ClientView; error: Err }) {
               </Check>
               <Check name="allow_offline_access" checked={d.allow_offline_access}>
                 Allow offline access: refresh tokens for sign-ins that name no API
+              </Check>
+              <Check name="hide_signup" checked={d.hide_signup}>
+                Hide sign-up on this application's login page
               </Check>
               {d.app_type === 'regular_web' ? (
                 <Check name="require_pkce" checked={d.require_pkce}>

@@ -7,19 +7,31 @@ import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
 
 type Settings = Partial<
-  Record<'friendly_name' | 'picture_url' | 'support_email' | 'support_url' | 'default_audience', string>
+  Record<
+    'friendly_name' | 'picture_url' | 'primary_color' | 'support_email' | 'support_url' | 'default_audience',
+    string
+  >
 > & {
   session_lifetime?: number;
   idle_session_lifetime?: number;
   signup_enabled?: boolean;
+  password_reset_ends_sessions?: boolean;
+  account_deletion_enabled?: boolean;
 };
 type Problem = { field?: string; message: string };
 
 const TEXT: [keyof Settings, string, string][] = [
   ['friendly_name', 'Tenant name', 'text'],
   ['picture_url', 'Logo URL', 'url'],
+  ['primary_color', 'Primary colour (#rrggbb)', 'text'],
   ['support_email', 'Support email', 'email'],
   ['support_url', 'Support URL', 'url'],
+];
+/** The switches of self-service accounts (#15). */
+const CHECKS: ['signup_enabled' | 'password_reset_ends_sessions' | 'account_deletion_enabled', string][] = [
+  ['signup_enabled', 'People may sign up themselves'],
+  ['password_reset_ends_sessions', 'A password reset signs the person out everywhere'],
+  ['account_deletion_enabled', 'People may delete their own account'],
 ];
 const HOURS: [keyof Settings, string][] = [
   ['session_lifetime', 'Session lifetime (hours)'],
@@ -71,12 +83,20 @@ function SettingsForm(props: {
           <FieldError error={error} name={name} />
         </>
       ))}
+      {CHECKS.map(([name, label]) => (
+        <label>
+          <input type="checkbox" name={name} value="true" checked={s[name] === true} /> {label}
+        </label>
+      ))}
       <button type="submit">Save settings</button>
     </form>
   );
 }
 
-/** /console/settings: the tenant's name, logo, support contacts, default audience and session lifetimes. */
+/**
+ * /console/settings: the tenant's name, logo, colour, support contacts, default audience,
+ * session lifetimes and the self-service switches.
+ */
 export function settingsPages(router: ConsoleRouter): void {
   const render = async (c: Context<AppEnv>, admin: Admin, s: Settings, error?: Problem) => {
     const apis = await admin.api.get<{ identifier: string; name: string }[]>(
@@ -110,6 +130,10 @@ export function settingsPages(router: ConsoleRouter): void {
     const typed: Settings = Object.fromEntries(
       Object.entries(patch).filter(([, v]) => v !== null),
     ) as Settings;
+    for (const [name] of CHECKS) {
+      patch[name] = form.has(name);
+      typed[name] = form.has(name);
+    }
     for (const [name] of HOURS) {
       const v = form.get(name)?.trim();
       patch[name] = v ? Number(v) : null;

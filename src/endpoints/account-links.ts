@@ -1,5 +1,7 @@
 import type { Context } from 'hono';
 import type { TicketProblem } from '../admin/tickets.js';
+import { clientOrigin } from '../http/client-ip.js';
+import type { Deps } from '../http/context.js';
 import { PageError } from '../http/page.js';
 
 const PROBLEMS: Record<TicketProblem, string> = {
@@ -8,8 +10,22 @@ const PROBLEMS: Record<TicketProblem, string> = {
   expired: 'This link has expired. Ask for a new one.',
 };
 
-/** The error page of a link that does not work, saying why (never which account it was for). */
-export function linkProblem(problem: TicketProblem): PageError {
+/**
+ * The error page of a link that does not work, saying why (never which account it was for),
+ * after recording the failure (`fv` for a verification link, `fcp` for a reset link).
+ */
+export async function linkProblem(
+  deps: Deps,
+  c: Context,
+  type: 'fv' | 'fcp',
+  problem: TicketProblem,
+): Promise<PageError> {
+  await deps.events.record({
+    ...clientOrigin(c),
+    type,
+    description: PROBLEMS[problem],
+    details: { reason: problem },
+  });
   return new PageError('Link not valid', PROBLEMS[problem], 400);
 }
 

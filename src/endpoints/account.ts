@@ -10,7 +10,7 @@ import {
 } from '../admin/my-account.js';
 import { emailTicket } from '../admin/tickets.js';
 import { deleteUser } from '../admin/users.js';
-import { clientIp } from '../http/client-ip.js';
+import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { PageError, page } from '../http/page.js';
@@ -127,6 +127,13 @@ const password: Action = async (deps, _cookies, c, who) => {
   const params = c.get('params');
   const fail = (message: string) => render(deps, c, who, 400, { error: { section: 'password', message } });
   if (!(await currentPasswordOk(deps, who.user, params.get('current_password') ?? ''))) {
+    await deps.events.record({
+      ...clientOrigin(c),
+      type: 'fcp',
+      userId: who.user.id,
+      userName: who.user.email,
+      description: 'Wrong current password',
+    });
     return fail('Your current password is not correct.');
   }
   const next = params.get('password') ?? '';

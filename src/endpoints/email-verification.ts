@@ -15,7 +15,7 @@ export function emailVerificationPage(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>) => {
     const ticket = ticketParam(c);
     const open = await openTicket(deps, 'email_verification', ticket);
-    if (typeof open === 'string') throw linkProblem(open);
+    if (typeof open === 'string') throw await linkProblem(deps, c, 'fv', open);
     const props = { csrf: formCsrf(cookies, c), ticket, email: open.email };
     return page(c, (nonce) => VerifyEmailPage({ nonce, ...props }));
   };
@@ -27,7 +27,7 @@ export function emailVerificationSubmit(deps: Deps, cookies: Cookies) {
     const params = c.get('params');
     checkFormCsrf(cookies, c, params.get('csrf'));
     const result = await verifyEmail(deps, ticketParam(c, params.get('ticket') ?? ''));
-    if (typeof result === 'string') throw linkProblem(result);
+    if (typeof result === 'string') throw await linkProblem(deps, c, 'fv', result);
     const link = resultLink(result.ticket.resultUrl);
     return page(c, (nonce) =>
       DonePage({

@@ -85,7 +85,7 @@ export function resetPasswordPage(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>) => {
     const ticket = ticketParam(c);
     const open = await openTicket(deps, 'password_reset', ticket);
-    if (typeof open === 'string') throw linkProblem(open);
+    if (typeof open === 'string') throw await linkProblem(deps, c, 'fcp', open);
     const props = { csrf: formCsrf(cookies, c), ticket, minLength: deps.config.password.minLength };
     return page(c, (nonce) => ResetPasswordPage({ nonce, ...props }));
   };
@@ -101,7 +101,7 @@ export function resetPasswordSubmit(deps: Deps, cookies: Cookies) {
     checkFormCsrf(cookies, c, params.get('csrf'));
     const ticket = ticketParam(c, params.get('ticket') ?? '');
     const result = await resetPassword(deps, ticket, params.get('password') ?? '');
-    if (typeof result === 'string') throw linkProblem(result);
+    if (typeof result === 'string') throw await linkProblem(deps, c, 'fcp', result);
     if ('reason' in result) {
       const props = { csrf: formCsrf(cookies, c), ticket, minLength: deps.config.password.minLength };
       return page(c, (nonce) => ResetPasswordPage({ nonce, ...props, error: result.message }), 400);

@@ -34,7 +34,6 @@ export const EVENT_TYPES = {
   sv: 'Success Verification Email',
   fv: 'Failed Verification Email',
   svr: 'Success Verification Email Request',
-  fvr: 'Failed Verification Email Request',
   sdu: 'Successful User Deletion',
   scp: 'Success Change Password',
   sce: 'Success Change Email',

@@ -7,7 +7,7 @@ import { writeEvent } from '../events/log.js';
 import type { AccountTicket, Repositories, Storage, TicketKind, User } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken, sha256 } from '../util/crypto.js';
-import { brandOf } from './branding.js';
+import { type Brand, brandOf } from './branding.js';
 import { endUserTokens } from './revoke.js';
 import type { TenantSettingsCache } from './settings.js';
 
@@ -64,14 +64,18 @@ export async function issueTicket(
   return `${deps.config.issuer}${PATHS[kind]}?ticket=${token}`;
 }
 
-/** Queues the email carrying a new link of `kind` to the user; returns the outbox message id. */
+/**
+ * Queues the email carrying a new link of `kind` to the user in `tx`; returns the outbox
+ * message id. The brand is read before the transaction (`emailBrand`): on SQLite the
+ * transaction holds the only connection, so nothing in it may read through another.
+ */
 export async function sendTicketEmail(
   deps: AccountDeps,
   kind: TicketKind,
   user: User,
-  tx: Repositories = deps.storage,
+  tx: Repositories,
+  brand: Brand,
 ): Promise<string> {
-  const brand = brandOf(await deps.tenant.get());
   const link = await issueTicket(tx, deps, kind, user);
   const email =
     kind === 'email_verification'
@@ -86,9 +90,15 @@ export async function sendTicketEmail(
   return id;
 }
 
+/** The tenant's brand for an email, read outside any transaction. */
+export async function emailBrand(deps: Pick<AccountDeps, 'tenant'>): Promise<Brand> {
+  return brandOf(await deps.tenant.get());
+}
+
 /** Queues the email in one transaction with its link and event, then starts delivery. */
 export async function emailTicket(deps: AccountDeps, kind: TicketKind, user: User): Promise<string> {
-  const id = await deps.storage.transaction((tx) => sendTicketEmail(deps, kind, user, tx));
+  const brand = await emailBrand(deps);
+  const id = await deps.storage.transaction((tx) => sendTicketEmail(deps, kind, user, tx, brand));
   deps.mail.kick();
   return id;
 }

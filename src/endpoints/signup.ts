@@ -3,7 +3,7 @@ import { spendAddressBudget } from '../accounts/budgets.js';
 import { emailProblem, normalizeEmail } from '../accounts/email.js';
 import { refusePassword } from '../accounts/password-policy.js';
 import { ConflictError } from '../admin/errors.js';
-import { sendTicketEmail } from '../admin/tickets.js';
+import { emailBrand, sendTicketEmail } from '../admin/tickets.js';
 import { createUser } from '../admin/users.js';
 import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
@@ -114,6 +114,7 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
     const refusal = await refusePassword(password, { minLength: deps.config.password.minLength, email });
     if (refusal) return refuse(refusal.message, `password_${refusal.reason}`);
     if (await deps.storage.users.getByEmail(email)) return refuse(SIGNUP_MESSAGES.exists, 'exists');
+    const brand = await emailBrand(deps);
     let user: User;
     try {
       user = await createUser(
@@ -125,7 +126,7 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
           by: 'signup',
           ...(app ? { clientId: app.clientId } : {}),
           inTransaction: async (tx, created) => {
-            await sendTicketEmail(deps, 'email_verification', created, tx);
+            await sendTicketEmail(deps, 'email_verification', created, tx, brand);
           },
         },
       );

@@ -3,7 +3,7 @@ import type { JSX } from 'hono/jsx/jsx-runtime';
 import { type Brand, brandOf, DEFAULT_BRAND } from '../admin/branding.js';
 import type { TenantSettingsCache } from '../admin/settings.js';
 import { httpOrigin } from '../protocol/origins.js';
-import { BrandContext } from '../ui/layout.js';
+import { Branded } from '../ui/layout.js';
 import { randomToken } from '../util/crypto.js';
 import type { AppEnv } from './context.js';
 
@@ -43,8 +43,7 @@ export function page(
 ): Response {
   const nonce = randomToken(16);
   const brand = (c.get('brand') as Brand | undefined) ?? DEFAULT_BRAND;
-  const body = BrandContext.Provider({ value: brand, children: render(nonce) }) as JSX.Element;
-  const html = `<!doctype html>${body.toString()}`;
+  const html = `<!doctype html>${Branded({ brand, render: () => render(nonce) }).toString()}`;
   const logo = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
   return c.newResponse(html, status as 200, {
     ...pageHeaders(nonce, formAction, frameAncestors, logo),

@@ -24,7 +24,7 @@ import { userinfoEndpoint } from '../endpoints/userinfo.js';
 import type { AppEnv, Deps } from './context.js';
 import { Cookies } from './cookies.js';
 import { clientCors, publicCors } from './middleware/cors.js';
-import { parseBody, parseForm } from './middleware/parse-form.js';
+import { parseBody, parseForm, parsePageForm } from './middleware/parse-form.js';
 
 /** One route: a path and, per method, the middleware and handler that serve it. */
 export interface Route {
@@ -35,6 +35,7 @@ export interface Route {
 /** Every route Sesame serves, in one table. Other methods on these paths get 405 with Allow. */
 export function routes(deps: Deps): Route[] {
   const form = parseForm(deps.config.bodyLimit);
+  const pageForm = parsePageForm(deps.config.bodyLimit);
   const anyRepeated = parseForm(deps.config.bodyLimit, { has: () => true } as unknown as ReadonlySet<string>);
   const cookies = new Cookies(deps.config.issuer);
   const authorize = authorizeEndpoint(deps, cookies);
@@ -54,31 +55,34 @@ export function routes(deps: Deps): Route[] {
     },
     {
       path: '/u/signup',
-      methods: { GET: [signupPage(deps, cookies)], POST: [form, signupSubmit(deps, cookies)] },
+      methods: { GET: [signupPage(deps, cookies)], POST: [pageForm, signupSubmit(deps, cookies)] },
     },
     {
       path: '/u/forgot-password',
       methods: {
         GET: [forgotPasswordPage(deps, cookies)],
-        POST: [form, forgotPasswordSubmit(deps, cookies)],
+        POST: [pageForm, forgotPasswordSubmit(deps, cookies)],
       },
     },
     {
       path: '/u/reset-password',
-      methods: { GET: [resetPasswordPage(deps, cookies)], POST: [form, resetPasswordSubmit(deps, cookies)] },
+      methods: {
+        GET: [resetPasswordPage(deps, cookies)],
+        POST: [pageForm, resetPasswordSubmit(deps, cookies)],
+      },
     },
     {
       path: '/u/email-verification',
       methods: {
         GET: [emailVerificationPage(deps, cookies)],
-        POST: [form, emailVerificationSubmit(deps, cookies)],
+        POST: [pageForm, emailVerificationSubmit(deps, cookies)],
       },
     },
     { path: '/account', methods: { GET: [accountPage(deps, cookies)] } },
     { path: '/account/deleted', methods: { GET: [accountDeletedPage()] } },
     ...Object.entries(accountActions(deps, cookies)).map(([path, action]) => ({
       path,
-      methods: { POST: [form, action] as [MiddlewareHandler<AppEnv>, Handler<AppEnv>] },
+      methods: { POST: [pageForm, action] as [MiddlewareHandler<AppEnv>, Handler<AppEnv>] },
     })),
     {
       path: '/u/consent',

@@ -16,6 +16,11 @@ a{color:var(--primary)}ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
 /** The tenant's brand for the page being rendered (http/page.ts provides it). */
 export const BrandContext = createContext<Brand>(DEFAULT_BRAND);
 
+/** `page` in the tenant's brand: the brand is read while the page renders (inside the provider). */
+export function Branded(props: { brand: Brand; render: () => Child }) {
+  return <BrandContext.Provider value={props.brand}>{props.render()}</BrandContext.Provider>;
+}
+
 /** The page shell: no third-party resources but the tenant's logo; styles carry the CSP nonce. */
 export function Layout(props: { title: string; nonce: string; children: Child }) {
   const brand = useContext(BrandContext);

@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { InvalidRequest, RequestTooLarge } from '../../protocol/errors.js';
+import { InvalidRequest, OAuthError, RequestTooLarge } from '../../protocol/errors.js';
 import { type Params, parseJsonParams, parseParams } from '../../protocol/params.js';
 import type { AppEnv } from '../context.js';
+import { PageError } from '../page.js';
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 const JSON_BODY = /^application\/json\s*(;|$)/i;
@@ -133,4 +134,26 @@ export function requestParams(c: Context<AppEnv>, repeatable: ReadonlySet<string
   return c.req.method === 'POST'
     ? c.get('params')
     : parseParams(new URL(c.req.url).search.slice(1), repeatable);
+}
+
+/**
+ * parseForm for the forms of pages people fill in (sign-up, reset, /account): a body that
+ * cannot be read (too large, a NUL character, a repeated field) gets an HTML error page with
+ * the same status and reason, not an OAuth JSON error.
+ */
+export function parsePageForm(limit: number): MiddlewareHandler<AppEnv> {
+  const parse = parseForm(limit);
+  return async (c, next) => {
+    let parsed = false;
+    try {
+      await parse(c, async () => {
+        parsed = true;
+      });
+    } catch (err) {
+      if (parsed || !(err instanceof OAuthError)) throw err;
+      const reason = err.description.charAt(0).toUpperCase() + err.description.slice(1);
+      throw new PageError('The form could not be read', `${reason}. Go back and try again.`, err.status);
+    }
+    await next();
+  };
 }

@@ -43,6 +43,7 @@ async function render(
   who: { user: User; session: SessionRecord; csrf: string },
   status = 200,
   extra: Pick<AccountView, 'notice' | 'error'> = {},
+  headers: Record<string, string> = {},
 ) {
   const now = deps.clock.now();
   const view: Omit<AccountView, 'nonce'> = {
@@ -57,7 +58,7 @@ async function render(
     deletionEnabled: (await deps.tenant.get()).account_deletion_enabled !== false,
     ...extra,
   };
-  return page(c, (nonce) => AccountPage({ nonce, ...view }), status);
+  return page(c, (nonce) => AccountPage({ nonce, ...view }), status, headers);
 }
 
 /** GET /account: the person's own account (signing in first when needed). */
@@ -158,8 +159,17 @@ const verification: Action = async (deps, _cookies, c, who) => {
   );
   const sent = await deps.storage.accountTickets.countSince(who.user.id, 'email_verification', now - 3600);
   if (wait > 0 || sent >= EMAILS_PER_HOUR) {
-    const message = 'Too many verification emails were sent. Wait an hour and try again.';
-    return render(deps, c, who, 429, { error: { section: 'email', message } });
+    // The account's budget frees up an hour after its oldest email of the hour, at the latest.
+    const retry = wait > 0 ? wait : 3600;
+    const message = 'Too many verification emails were asked for. Try again later.';
+    return render(
+      deps,
+      c,
+      who,
+      429,
+      { error: { section: 'email', message } },
+      { 'Retry-After': String(retry) },
+    );
   }
   await emailTicket(deps, 'email_verification', who.user);
   return done(c, 'verification');

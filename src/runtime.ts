@@ -68,7 +68,7 @@ export async function openRuntime(
   const tenant = new TenantSettingsCache(storage, clock);
   const events = new EventLog(storage.logs, clock, logger);
   const limits = limitsOf(config);
-  const mail = new Mailer({ storage, config, clock, logger });
+  const mail = new Mailer({ storage, config, clock, logger, encryptionKey });
   return { config, storage, keys, encryptionKey, clock, logger, tenant, events, limits, mail, applied };
 }
 

@@ -29,6 +29,7 @@ export async function spendAddressBudget(
   const key = `${action}-ip:${throttleAddress(ip)}`;
   const wait = await attempts.lockedFor(key, now);
   if (wait > 0) return wait;
-  await attempts.recordFailure(key, now, login.window, ADDRESS_BUDGETS[action], login.window);
-  return 0;
+  // The count is one atomic upsert: of requests at the same moment, only the first `budget` pass.
+  const used = await attempts.recordFailure(key, now, login.window, ADDRESS_BUDGETS[action], login.window);
+  return used > ADDRESS_BUDGETS[action] ? Math.max(1, await attempts.lockedFor(key, now)) : 0;
 }

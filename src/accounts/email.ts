@@ -38,7 +38,8 @@ function mixesScripts(email: string): boolean {
  * characters that compatibility normalization would change (fullwidth letters) ('mixed').
  */
 export function emailProblem(normalized: string): 'invalid' | 'mixed' | null {
-  if (!isEmail(normalized)) return 'invalid';
+  // Characters that make an address a list or a group to mail software: one mailbox only.
+  if (!isEmail(normalized) || /[,;:<>()"[\]\\]/.test(normalized)) return 'invalid';
   if (normalized !== normalized.normalize('NFKC') || mixesScripts(normalized)) return 'mixed';
   return null;
 }

@@ -93,12 +93,15 @@ export async function signInPlace(
   else if (await storage.knownSignIns.isKnown(id, 'address', address)) known = 'address';
   return {
     userId,
-    account: `acct:${sha256(email)}`,
+    account: accountCounter(email),
     address,
     ...(device !== undefined ? { device } : {}),
     known: userId === null ? null : known,
   };
 }
+
+/** The counter of failed sign-ins of an account from everywhere (`login.accountCeiling`). */
+export const accountCounter = (email: string): string => `acct:${sha256(email)}`;
 
 /** The counters a sign-in from `place` is charged to. */
 function counters(place: SignInPlace) {

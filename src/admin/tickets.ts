@@ -1,5 +1,6 @@
 import { hashPassword } from '../accounts/password.js';
 import { type PolicyRefusal, refusePassword } from '../accounts/password-policy.js';
+import { accountCounter } from '../accounts/throttle.js';
 import type { Config } from '../config/schema.js';
 import type { Mailer } from '../email/mailer.js';
 import { resetEmail, verificationEmail } from '../email/templates.js';
@@ -95,11 +96,27 @@ export async function emailBrand(deps: Pick<AccountDeps, 'tenant'>): Promise<Bra
   return brandOf(await deps.tenant.get());
 }
 
-/** Queues the email in one transaction with its link and event, then starts delivery. */
-export async function emailTicket(deps: AccountDeps, kind: TicketKind, user: User): Promise<string> {
+/**
+ * Queues the email in one transaction with its link and event, then starts delivery; with
+ * `perHour`, nothing (null) when the user had that many links of `kind` in the last hour.
+ */
+export async function emailTicket(
+  deps: AccountDeps,
+  kind: TicketKind,
+  user: User,
+  opts: { perHour?: number } = {},
+): Promise<string | null> {
   const brand = await emailBrand(deps);
-  const id = await deps.storage.transaction((tx) => sendTicketEmail(deps, kind, user, tx, brand));
-  deps.mail.kick();
+  const id = await deps.storage.transaction(async (tx) => {
+    if (opts.perHour !== undefined) {
+      // The user's row is held, so two requests at once cannot both see room in the budget.
+      await tx.users.hold(user.id);
+      const since = deps.clock.now() - 3600;
+      if ((await tx.accountTickets.countSince(user.id, kind, since)) >= opts.perHour) return null;
+    }
+    return sendTicketEmail(deps, kind, user, tx, brand);
+  });
+  if (id !== null) deps.mail.kick();
   return id;
 }
 
@@ -133,6 +150,7 @@ export async function verifyEmail(
     const ticket = await tx.accountTickets.use(open.hash, 'email_verification', now);
     const user = ticket ? await tx.users.get(ticket.userId) : null;
     if (!ticket || !user) return 'used';
+    if (user.email !== ticket.email) return 'unknown';
     const claims = { ...user.claims, email_verified: true };
     await tx.users.update(user.id, { claims }, now);
     await writeEvent(tx.logs, deps.clock, { type: 'sv', userId: user.id, userName: user.email });
@@ -160,11 +178,12 @@ export async function resetPassword(
   if (refusal) return refusal;
   const passwordHash = await hashPassword(password);
   const endSessions = (await deps.tenant.get()).password_reset_ends_sessions !== false;
-  return deps.storage.transaction(async (tx) => {
+  const result = await deps.storage.transaction(async (tx) => {
     const now = deps.clock.now();
     const ticket = await tx.accountTickets.use(open.hash, 'password_reset', now);
     const user = ticket ? await tx.users.get(ticket.userId) : null;
     if (!ticket || !user) return 'used';
+    if (user.email !== ticket.email) return 'unknown';
     const claims = ticket.verifyEmail ? { ...user.claims, email_verified: true } : user.claims;
     await tx.users.update(user.id, { passwordHash, claims }, now);
     await tx.accountTickets.supersede(user.id, 'password_reset', now);
@@ -177,4 +196,7 @@ export async function resetPassword(
     });
     return { user: { ...user, passwordHash, claims }, ticket };
   });
+  // Whoever reads the mailbox is the owner: a lock others' guessing put on the account goes.
+  if (typeof result !== 'string') await deps.storage.loginAttempts.clear(accountCounter(result.user.email));
+  return result;
 }

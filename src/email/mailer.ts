@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { decrypt, encrypt } from '../keys/encryption.js';
 import type { MessageKind, Repositories, Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
@@ -12,7 +13,7 @@ const LEASE = 120;
 const FIRST_BACKOFF = 30;
 const MAX_BACKOFF = 3600;
 /** A message still undelivered this long after it was queued is given up (its links are dead by then). */
-const GIVE_UP_AFTER = 3 * 86_400;
+const GIVE_UP_AFTER = 86_400;
 /** Sent and failed messages stay this long (for GET /api/v2/jobs), then the janitor purges them. */
 const KEEP = 7 * 86_400;
 
@@ -25,7 +26,8 @@ export function backoff(attempts: number): number {
  * The outbox worker. A request queues a message in its own transaction (`enqueue`), so the
  * message exists exactly when what caused it does; delivery happens afterwards, off the request
  * (`kick`, and a poll every email.pollInterval for retries and other instances' messages). A
- * failed delivery is retried with backoff; a crash only delays a message by its lease.
+ * failed delivery is retried with backoff (a 5xx reply is final); a crash only delays a message
+ * by its lease. The bodies are sealed at rest with the runtime's key and emptied once sent.
  */
 export class Mailer {
   private transport: Promise<Transport> | undefined;
@@ -34,7 +36,16 @@ export class Mailer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(private readonly deps: { storage: Storage; config: Config; clock: Clock; logger: Logger }) {}
+  constructor(
+    private readonly deps: {
+      storage: Storage;
+      config: Config;
+      clock: Clock;
+      logger: Logger;
+      /** Seals the bodies at rest: they carry live reset and verification links. */
+      encryptionKey: Buffer;
+    },
+  ) {}
 
   /** Queues a message in `tx` (the transaction of what caused it); returns its id. Call `kick` after commit. */
   async enqueue(tx: Repositories, kind: MessageKind, to: string, email: RenderedEmail): Promise<string> {
@@ -44,7 +55,9 @@ export class Mailer {
       id,
       kind,
       to,
-      ...email,
+      subject: email.subject,
+      text: encrypt(this.deps.encryptionKey, email.text, `outbox:${id}:text`),
+      html: encrypt(this.deps.encryptionKey, email.html, `outbox:${id}:html`),
       status: 'pending',
       attempts: 0,
       nextAttemptAt: now,
@@ -57,6 +70,7 @@ export class Mailer {
   kick(): void {
     if (this.stopped) return;
     setImmediate(() => {
+      if (this.stopped) return;
       this.deliverDue().catch((err) => this.deps.logger.warn({ err }, 'email delivery run failed'));
     });
   }
@@ -80,23 +94,33 @@ export class Mailer {
   private async run(): Promise<number> {
     const { storage, clock, logger, config } = this.deps;
     let sent = 0;
-    for (;;) {
+    while (!this.stopped) {
       const m = await storage.outbox.claim(clock.now(), LEASE);
       if (!m) return sent;
       try {
         this.transport ??= openTransport(config, logger);
-        await (await this.transport).send(m);
-        await storage.outbox.sent(m.id, clock.now(), KEEP);
+        const key = this.deps.encryptionKey;
+        const open = {
+          ...m,
+          text: decrypt(key, m.text, `outbox:${m.id}:text`),
+          html: decrypt(key, m.html, `outbox:${m.id}:html`),
+        };
+        await (await this.transport).send(open);
+        await storage.outbox.sent(m.id, m.attempts, clock.now(), KEEP);
         sent++;
       } catch (err) {
         const now = clock.now();
-        const retryAt = now - m.createdAt >= GIVE_UP_AFTER ? null : now + backoff(m.attempts);
+        // A 5xx reply (no such mailbox, relaying denied) will not change by trying again.
+        const code = (err as { responseCode?: number }).responseCode ?? 0;
+        const permanent = code >= 500 && code < 600;
+        const retryAt = permanent || now - m.createdAt >= GIVE_UP_AFTER ? null : now + backoff(m.attempts);
         const error = (err as Error).message ?? String(err);
-        await storage.outbox.failed(m.id, error, retryAt, now, KEEP);
-        if (retryAt === null) logger.error({ id: m.id, to: m.to, error }, 'email given up after retries');
+        await storage.outbox.failed(m.id, m.attempts, error, retryAt, now, KEEP);
+        if (retryAt === null) logger.error({ id: m.id, to: m.to, error }, 'email given up');
         else logger.warn({ id: m.id, to: m.to, error, retryAt }, 'email not delivered; will retry');
       }
     }
+    return sent;
   }
 
   /** Polls the outbox every email.pollInterval seconds (retries, messages of other instances). */

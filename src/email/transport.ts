@@ -11,6 +11,9 @@ export interface Transport {
   close(): void;
 }
 
+/** Milliseconds: a stalled server fails a send in well under the outbox's claim (mailer.ts LEASE). */
+export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+
 /** The From of every message: email.from, else Sesame at the issuer's host. */
 export function senderOf(config: Pick<Config, 'email' | 'issuer'>): string {
   return config.email.from ?? `Sesame <no-reply@${new URL(config.issuer).hostname}>`;
@@ -32,18 +35,15 @@ export async function openTransport(config: Config, logger: Logger): Promise<Tra
   const from = senderOf(config);
   const envelope = (m: OutboxMessage) => ({
     from,
-    to: m.to,
+    // One address object: nodemailer does not parse it as a list (a stored address is one mailbox).
+    to: { name: '', address: m.to },
     subject: m.subject,
     text: m.text,
     html: m.html,
     messageId: `<${m.id}@${new URL(config.issuer).hostname}>`,
   });
   if (config.email.smtpUrl) {
-    const smtp = nodemailer.createTransport(config.email.smtpUrl, {
-      connectionTimeout: 10_000,
-      greetingTimeout: 10_000,
-      socketTimeout: 30_000,
-    } as never);
+    const smtp = nodemailer.createTransport({ url: config.email.smtpUrl, ...SMTP_TIMEOUTS });
     return {
       async send(m) {
         await smtp.sendMail(envelope(m));

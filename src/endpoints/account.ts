@@ -81,16 +81,20 @@ const done = (c: Context, what: string) =>
 async function currentPasswordOk(deps: Deps, user: User, password: string): Promise<boolean> {
   const key = `account-password:${user.id}`;
   const now = deps.clock.now();
-  const wait = await deps.storage.loginAttempts.lockedFor(key, now);
-  if (wait > 0) {
-    throw new PageError('Too many attempts', 'Too many wrong passwords. Try again later.', 429, {
-      'Retry-After': String(wait),
+  const attempts = deps.storage.loginAttempts;
+  const tooMany = (wait: number) =>
+    new PageError('Too many attempts', 'Too many wrong passwords. Try again later.', 429, {
+      'Retry-After': String(Math.max(1, wait)),
     });
-  }
-  if (await checkPassword(user.passwordHash, password)) return true;
+  const wait = await attempts.lockedFor(key, now);
+  if (wait > 0) throw tooMany(wait);
+  // Counted before the check (one atomic upsert), so guesses sent at once are all counted.
   const { window, accountFailures, lockSeconds } = deps.config.login;
-  await deps.storage.loginAttempts.recordFailure(key, now, window, accountFailures, lockSeconds);
-  return false;
+  const used = await attempts.recordFailure(key, now, window, accountFailures, lockSeconds);
+  if (used > accountFailures) throw tooMany(await attempts.lockedFor(key, now));
+  if (!(await checkPassword(user.passwordHash, password))) return false;
+  await attempts.clear(key);
+  return true;
 }
 
 type Action = (
@@ -117,10 +121,16 @@ const profile: Action = async (deps, _cookies, c, who) => {
   if (name.length > 255 || /\p{Cc}/u.test(name)) {
     return render(deps, c, who, 400, { error: { section: 'profile', message: SIGNUP_MESSAGES.name } });
   }
-  const claims = { ...who.user.claims };
-  if (name) claims.name = name;
-  else delete claims.name;
-  await deps.storage.users.update(who.user.id, { claims }, deps.clock.now());
+  // Only the name changes: the row is held and read again, so a verification landing meanwhile stays.
+  await deps.storage.transaction(async (tx) => {
+    await tx.users.hold(who.user.id);
+    const fresh = await tx.users.get(who.user.id);
+    if (!fresh) return;
+    const claims = { ...fresh.claims };
+    if (name) claims.name = name;
+    else delete claims.name;
+    await tx.users.update(fresh.id, { claims }, deps.clock.now());
+  });
   return done(c, 'profile');
 };
 
@@ -157,8 +167,9 @@ const verification: Action = async (deps, _cookies, c, who) => {
     deps.config.login,
     now,
   );
-  const sent = await deps.storage.accountTickets.countSince(who.user.id, 'email_verification', now - 3600);
-  if (wait > 0 || sent >= EMAILS_PER_HOUR) {
+  const sent =
+    wait > 0 ? null : await emailTicket(deps, 'email_verification', who.user, { perHour: EMAILS_PER_HOUR });
+  if (sent === null) {
     // The account's budget frees up an hour after its oldest email of the hour, at the latest.
     const retry = wait > 0 ? wait : 3600;
     const message = 'Too many verification emails were asked for. Try again later.';
@@ -171,7 +182,6 @@ const verification: Action = async (deps, _cookies, c, who) => {
       { 'Retry-After': String(retry) },
     );
   }
-  await emailTicket(deps, 'email_verification', who.user);
   return done(c, 'verification');
 };
 

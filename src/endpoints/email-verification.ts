@@ -16,7 +16,7 @@ export function emailVerificationPage(deps: Deps, cookies: Cookies) {
     const ticket = ticketParam(c);
     const open = await openTicket(deps, 'email_verification', ticket);
     if (typeof open === 'string') throw await linkProblem(deps, c, 'fv', open);
-    const props = { csrf: formCsrf(cookies, c), ticket, email: open.email };
+    const props = { csrf: formCsrf(deps.encryptionKey, cookies, c), ticket, email: open.email };
     return page(c, (nonce) => VerifyEmailPage({ nonce, ...props }));
   };
 }
@@ -25,7 +25,7 @@ export function emailVerificationPage(deps: Deps, cookies: Cookies) {
 export function emailVerificationSubmit(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const params = c.get('params');
-    checkFormCsrf(cookies, c, params.get('csrf'));
+    checkFormCsrf(deps.encryptionKey, cookies, c, params.get('csrf'));
     const result = await verifyEmail(deps, ticketParam(c, params.get('ticket') ?? ''));
     if (typeof result === 'string') throw await linkProblem(deps, c, 'fv', result);
     const link = resultLink(result.ticket.resultUrl);

@@ -13,9 +13,9 @@ import { checkFormCsrf, formCsrf } from './form-csrf.js';
 import { SIGNUP_MESSAGES } from './signup.js';
 
 /** GET /u/forgot-password: asks for the account's email (from the login page, or on its own). */
-export function forgotPasswordPage(_deps: Deps, cookies: Cookies) {
+export function forgotPasswordPage(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>) =>
-    page(c, (nonce) => ForgotPasswordPage({ nonce, csrf: formCsrf(cookies, c) }));
+    page(c, (nonce) => ForgotPasswordPage({ nonce, csrf: formCsrf(deps.encryptionKey, cookies, c) }));
 }
 
 /**
@@ -27,7 +27,7 @@ export function forgotPasswordPage(_deps: Deps, cookies: Cookies) {
 export function forgotPasswordSubmit(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const params = c.get('params');
-    checkFormCsrf(cookies, c, params.get('csrf'));
+    checkFormCsrf(deps.encryptionKey, cookies, c, params.get('csrf'));
     const now = deps.clock.now();
     const wait = await spendAddressBudget(
       deps.storage.loginAttempts,
@@ -48,18 +48,16 @@ export function forgotPasswordSubmit(deps: Deps, cookies: Cookies) {
     }
     const email = normalizeEmail(params.get('email') ?? '');
     if (!isEmail(email)) {
-      const csrf = formCsrf(cookies, c);
+      const csrf = formCsrf(deps.encryptionKey, cookies, c);
       const shown = { email: email.slice(0, 320), error: SIGNUP_MESSAGES.email };
       return page(c, (nonce) => ForgotPasswordPage({ nonce, csrf, ...shown }), 400);
     }
     const user = await deps.storage.users.getByEmail(email);
     const sent =
       user && !user.blocked
-        ? await deps.storage.accountTickets.countSince(user.id, 'password_reset', now - 3600)
-        : 0;
-    if (user && !user.blocked && sent < EMAILS_PER_HOUR) {
-      await emailTicket(deps, 'password_reset', user);
-    } else {
+        ? await emailTicket(deps, 'password_reset', user, { perHour: EMAILS_PER_HOUR })
+        : null;
+    if (sent === null) {
       const reason = !user
         ? 'no such user'
         : user.blocked
@@ -86,7 +84,11 @@ export function resetPasswordPage(deps: Deps, cookies: Cookies) {
     const ticket = ticketParam(c);
     const open = await openTicket(deps, 'password_reset', ticket);
     if (typeof open === 'string') throw await linkProblem(deps, c, 'fcp', open);
-    const props = { csrf: formCsrf(cookies, c), ticket, minLength: deps.config.password.minLength };
+    const props = {
+      csrf: formCsrf(deps.encryptionKey, cookies, c),
+      ticket,
+      minLength: deps.config.password.minLength,
+    };
     return page(c, (nonce) => ResetPasswordPage({ nonce, ...props }));
   };
 }
@@ -98,12 +100,16 @@ export function resetPasswordPage(deps: Deps, cookies: Cookies) {
 export function resetPasswordSubmit(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const params = c.get('params');
-    checkFormCsrf(cookies, c, params.get('csrf'));
+    checkFormCsrf(deps.encryptionKey, cookies, c, params.get('csrf'));
     const ticket = ticketParam(c, params.get('ticket') ?? '');
     const result = await resetPassword(deps, ticket, params.get('password') ?? '');
     if (typeof result === 'string') throw await linkProblem(deps, c, 'fcp', result);
     if ('reason' in result) {
-      const props = { csrf: formCsrf(cookies, c), ticket, minLength: deps.config.password.minLength };
+      const props = {
+        csrf: formCsrf(deps.encryptionKey, cookies, c),
+        ticket,
+        minLength: deps.config.password.minLength,
+      };
       return page(c, (nonce) => ResetPasswordPage({ nonce, ...props, error: result.message }), 400);
     }
     const link = resultLink(result.ticket.resultUrl);

@@ -9,6 +9,7 @@ export interface OutboxMessage {
   kind: MessageKind;
   to: string;
   subject: string;
+  /** The bodies, sealed (they carry live links); empty once the message is sent or given up. */
   text: string;
   html: string;
   /** pending until sent; failed after the last retry. */
@@ -31,10 +32,21 @@ export interface OutboxRepository {
    * delays it by the lease.
    */
   claim(now: number, lease: number): Promise<OutboxMessage | null>;
-  /** Marks a message sent; it is purged `keep` seconds later. */
-  sent(id: string, now: number, keep: number): Promise<void>;
-  /** Records a failed attempt: retried at `retryAt`, or given up (failed) when that is null. */
-  failed(id: string, error: string, retryAt: number | null, now: number, keep: number): Promise<void>;
+  /**
+   * Marks a message sent, if `attempt` (its attempts after the claim) is still the latest claim
+   * (a sender whose lease ran out changes nothing); its bodies are emptied and it is purged
+   * `keep` seconds later.
+   */
+  sent(id: string, attempt: number, now: number, keep: number): Promise<void>;
+  /** Records a failed attempt of the claim `attempt`: retried at `retryAt`, or given up (failed) when that is null. */
+  failed(
+    id: string,
+    attempt: number,
+    error: string,
+    retryAt: number | null,
+    now: number,
+    keep: number,
+  ): Promise<void>;
 }
 
 /** What a single-use link lets its holder do. */

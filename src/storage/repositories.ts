@@ -49,6 +49,11 @@ export interface UserRepository {
   delete(id: string): Promise<boolean>;
   /** Changes the given fields; true when the user exists. */
   update(id: string, patch: UserPatch, now: number): Promise<boolean>;
+  /**
+   * Holds the user's row until the transaction ends (changing nothing), so that checks of a
+   * per-account budget serialise across instances; true when the user exists.
+   */
+  hold(id: string): Promise<boolean>;
 }
 
 export interface ApplicationRepository {

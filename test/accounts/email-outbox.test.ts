@@ -149,7 +149,13 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
       { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
     );
     // a second sender over the same outbox, with a logger this test reads
-    const mailer = new Mailer({ storage: t.rt.storage, config: t.rt.config, clock: t.clock, logger });
+    const mailer = new Mailer({
+      storage: t.rt.storage,
+      config: t.rt.config,
+      clock: t.clock,
+      logger,
+      encryptionKey: t.rt.encryptionKey,
+    });
     const to = newEmail('logged');
     const link = 'https://sesame.test/u/reset-password?ticket=logged-link-0123456789';
     await t.rt.storage.transaction((tx) =>

@@ -99,7 +99,7 @@ describeEachBackend('accounts storage contract', (backend) => {
         m;
         m = await ctx.storage.outbox.claim(FAR, LEASE)
       ) {
-        await ctx.storage.outbox.sent(m.id, FAR, KEEP);
+        await ctx.storage.outbox.sent(m.id, m.attempts, FAR, KEEP);
       }
     });
 
@@ -176,13 +176,15 @@ describeEachBackend('accounts storage contract', (backend) => {
       await ctx.storage.outbox.enqueue(m);
       const claimed = await ctx.storage.outbox.claim(T0 + 1, LEASE);
       expect(claimed?.id).toBe(m.id);
-      await ctx.storage.outbox.failed(m.id, 'connection refused', T0 + 31, T0 + 1, KEEP);
+      await ctx.storage.outbox.failed(m.id, 1, 'connection refused', T0 + 31, T0 + 1, KEEP);
       const retried = await ctx.storage.outbox.claim(T0 + 31, LEASE);
       expect(retried?.id).toBe(m.id);
-      await ctx.storage.outbox.sent(m.id, T0 + 32, KEEP);
+      await ctx.storage.outbox.sent(m.id, 2, T0 + 32, KEEP);
       const stored = await ctx.storage.outbox.get(m.id);
       expect(stored).toEqual({
         ...m,
+        text: '',
+        html: '',
         status: 'sent',
         attempts: 2,
         nextAttemptAt: T0 + 31 + LEASE,
@@ -196,7 +198,7 @@ describeEachBackend('accounts storage contract', (backend) => {
       const m = message();
       await ctx.storage.outbox.enqueue(m);
       await ctx.storage.outbox.claim(T0, LEASE);
-      await ctx.storage.outbox.failed(m.id, 'ECONNREFUSED 127.0.0.1:25', T0 + 30, T0, KEEP);
+      await ctx.storage.outbox.failed(m.id, 1, 'ECONNREFUSED 127.0.0.1:25', T0 + 30, T0, KEEP);
       expect(await ctx.storage.outbox.get(m.id)).toEqual({
         ...m,
         status: 'pending',
@@ -215,7 +217,7 @@ describeEachBackend('accounts storage contract', (backend) => {
       await ctx.storage.outbox.enqueue(m);
       await ctx.storage.outbox.claim(T0, LEASE);
       const long = `550 ${'x'.repeat(5000)}`;
-      await ctx.storage.outbox.failed(m.id, long, null, T0 + 3, KEEP);
+      await ctx.storage.outbox.failed(m.id, 1, long, null, T0 + 3, KEEP);
       const stored = await ctx.storage.outbox.get(m.id);
       expect(stored?.status).toBe('failed');
       expect(stored?.attempts).toBe(1);
@@ -380,10 +382,10 @@ describeEachBackend('accounts storage contract', (backend) => {
         if (m) ids.add(m.id);
       }
       expect(ids.size).toBe(5);
-      await ctx.storage.outbox.sent(sentMsg.id, T0 + 10, KEEP);
-      await ctx.storage.outbox.failed(givenUp.id, 'gave up', null, T0 + 10, KEEP);
-      await ctx.storage.outbox.failed(retrying.id, 'try later', T0 + 400 * DAY, T0 + 10, KEEP);
-      await ctx.storage.outbox.failed(pending.id, 'try later', T0 + 20, T0 + 10, KEEP);
+      await ctx.storage.outbox.sent(sentMsg.id, 1, T0 + 10, KEEP);
+      await ctx.storage.outbox.failed(givenUp.id, 1, 'gave up', null, T0 + 10, KEEP);
+      await ctx.storage.outbox.failed(retrying.id, 1, 'try later', T0 + 400 * DAY, T0 + 10, KEEP);
+      await ctx.storage.outbox.failed(pending.id, 1, 'try later', T0 + 20, T0 + 10, KEEP);
       // `claimed` stays held by its lease, as by an instance that died.
 
       expect((await purgeExpired(ctx.storage, config, T0 + 10 + KEEP - 1)).outbox).toBeUndefined();

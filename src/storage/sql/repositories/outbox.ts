@@ -60,22 +60,39 @@ export function outboxRepository(db: Kysely<Database>, dialect: 'sqlite' | 'post
         .executeTakeFirst();
       return row ? toMessage(row) : null;
     },
-    async sent(id, now, keep) {
+    async sent(id, attempt, now, keep) {
       await db
         .updateTable('outbox')
-        .set({ status: 'sent', sent_at: now, last_error: null, purge_after: now + keep })
+        .set({
+          status: 'sent',
+          sent_at: now,
+          last_error: null,
+          purge_after: now + keep,
+          text_body: '',
+          html_body: '',
+        })
         .where('id', '=', id)
+        .where('attempts', '=', attempt)
+        .where('status', '=', 'pending')
         .execute();
     },
-    async failed(id, error, retryAt, now, keep) {
+    async failed(id, attempt, error, retryAt, now, keep) {
       await db
         .updateTable('outbox')
         .set(
           retryAt === null
-            ? { status: 'failed', last_error: error.slice(0, 1000), purge_after: now + keep }
+            ? {
+                status: 'failed',
+                last_error: error.slice(0, 1000),
+                purge_after: now + keep,
+                text_body: '',
+                html_body: '',
+              }
             : { last_error: error.slice(0, 1000), next_attempt_at: retryAt },
         )
         .where('id', '=', id)
+        .where('attempts', '=', attempt)
+        .where('status', '=', 'pending')
         .execute();
     },
   };

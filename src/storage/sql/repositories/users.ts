@@ -98,6 +98,10 @@ export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
       const res = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     },
+    async hold(id) {
+      const res = await db.updateTable('users').set({ id: sql`id` }).where('id', '=', id).executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    },
     async update(id, patch, now) {
       const set: Partial<Row> = { updated_at: now };
       if (patch.email !== undefined) set.email = patch.email;

@@ -6,3 +6,8 @@ export function userClaims(user: User, scopes: readonly string[]): Record<string
   const all: Record<string, unknown> = { ...user.claims, email: user.email, updated_at: user.updatedAt };
   return { sub: user.id, ...claimsForScopes(all, scopes) };
 }
+
+/** A name a person typed for themselves: at most 255 characters, no control characters. */
+export function isPersonName(name: string): boolean {
+  return name.length <= 255 && !/\p{Cc}/u.test(name);
+}

@@ -4,6 +4,8 @@ import type { Storage, User } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { endOtherSessionsAndTokens, endUserApplicationTokens } from './revoke.js';
 
+export { endOtherSessions } from './revoke.js';
+
 /** An application that holds something of the person: a consent, or live refresh tokens. */
 export interface ConnectedApplication {
   clientId: string;
@@ -85,20 +87,4 @@ export async function changeOwnPassword(
       details: { by: 'user' },
     });
   });
-}
-
-/** Ends every other session of the person (this browser stays signed in). */
-export async function endOtherSessions(
-  storage: Storage,
-  userId: string,
-  keepSession: string,
-  now: number,
-): Promise<number> {
-  let ended = 0;
-  for (const s of await storage.sessions.listForUser(userId, now)) {
-    if (s.idHash === keepSession) continue;
-    await storage.sessions.delete(s.idHash);
-    ended++;
-  }
-  return ended;
 }

@@ -80,9 +80,24 @@ export async function endOtherSessionsAndTokens(
   keepSession: string,
   now: number,
 ): Promise<void> {
-  for (const s of await tx.sessions.listForUser(userId, now))
-    if (s.idHash !== keepSession) await tx.sessions.delete(s.idHash);
+  await endOtherSessions(tx, userId, keepSession, now);
   await tx.refreshTokens.revokeWhere({ userId }, now);
   await revokeAll(tx, await tx.grantTokens.listWhere({ userId }, now));
   await tx.refreshTokens.revokeWhere({ userId }, now);
+}
+
+/** Ends every session of the person but `keepSession` (the browser they act from); returns how many. */
+export async function endOtherSessions(
+  tx: Pick<Repositories, 'sessions'>,
+  userId: string,
+  keepSession: string,
+  now: number,
+): Promise<number> {
+  let ended = 0;
+  for (const s of await tx.sessions.listForUser(userId, now)) {
+    if (s.idHash === keepSession) continue;
+    await tx.sessions.delete(s.idHash);
+    ended++;
+  }
+  return ended;
 }

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { EMAILS_PER_HOUR, spendAddressBudget } from '../accounts/budgets.js';
+import { isPersonName } from '../accounts/claims.js';
 import { checkPassword } from '../accounts/password.js';
 import { refusePassword } from '../accounts/password-policy.js';
 import {
@@ -17,8 +18,8 @@ import { PageError, page } from '../http/page.js';
 import type { SessionRecord, User } from '../storage/types.js';
 import { AccountPage, type AccountView } from '../ui/account.js';
 import { DonePage } from '../ui/self-service.js';
-import { checkCsrf, startInteraction } from './authorize/interaction.js';
-import { endSession, loadSession, sessionCsrf } from './authorize/session.js';
+import { checkCsrf } from './authorize/interaction.js';
+import { endSession, loadSession, sessionCsrf, signedInOrLogin } from './authorize/session.js';
 import { SIGNUP_MESSAGES } from './signup.js';
 
 const NOTICES: Record<string, string> = {
@@ -30,12 +31,6 @@ const NOTICES: Record<string, string> = {
 };
 
 /** The signed-in person, or a 303 to the login page that comes back to /account. */
-async function signedIn(deps: Deps, cookies: Cookies, c: Context) {
-  const current = await loadSession(deps, cookies, c);
-  if (current) return { ...current, csrf: sessionCsrf(cookies, c, 'account') as string };
-  await startInteraction(deps, cookies, c, { returnTo: '/account' });
-  return { redirect: c.body(null, 303, { Location: '/u/login', 'Cache-Control': 'no-store' }) };
-}
 
 async function render(
   deps: Deps,
@@ -64,8 +59,9 @@ async function render(
 /** GET /account: the person's own account (signing in first when needed). */
 export function accountPage(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>) => {
-    const who = await signedIn(deps, cookies, c);
-    if ('redirect' in who) return who.redirect;
+    const s = await signedInOrLogin(deps, cookies, c, '/account', 'account');
+    if (s.redirect) return s.redirect;
+    const who = { ...s.current, csrf: s.csrf };
     const notice = NOTICES[c.req.query('done') ?? ''];
     return render(deps, c, who, 200, notice ? { notice } : {});
   };
@@ -118,7 +114,7 @@ function accountAction(deps: Deps, cookies: Cookies, action: Action) {
 
 const profile: Action = async (deps, _cookies, c, who) => {
   const name = (c.get('params').get('name') ?? '').trim();
-  if (name.length > 255 || /\p{Cc}/u.test(name)) {
+  if (!isPersonName(name)) {
     return render(deps, c, who, 400, { error: { section: 'profile', message: SIGNUP_MESSAGES.name } });
   }
   // Only the name changes: the row is held and read again, so a verification landing meanwhile stays.

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { spendAddressBudget } from '../accounts/budgets.js';
+import { isPersonName } from '../accounts/claims.js';
 import { emailProblem, normalizeEmail } from '../accounts/email.js';
 import { refusePassword } from '../accounts/password-policy.js';
 import { ConflictError } from '../admin/errors.js';
@@ -104,7 +105,7 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
       const shown = { name: name.slice(0, 255), email: email.slice(0, 320), error };
       return render(deps, c, interaction, app, 400, shown);
     };
-    if (name.length > 255 || /\p{Cc}/u.test(name)) return refuse(SIGNUP_MESSAGES.name, 'name');
+    if (!isPersonName(name)) return refuse(SIGNUP_MESSAGES.name, 'name');
     const problem = emailProblem(email);
     if (problem)
       return refuse(

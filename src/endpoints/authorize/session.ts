@@ -5,6 +5,7 @@ import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import type { SessionRecord, User } from '../../storage/types.js';
 import { randomToken, sha256 } from '../../util/crypto.js';
+import { startInteraction } from './interaction.js';
 
 /** The browser's SSO session and its user, when the cookie names a live session of an unblocked user. */
 export async function loadSession(
@@ -73,4 +74,25 @@ export async function endSession(deps: Deps, cookies: Cookies, c: Context): Prom
 export function sessionCsrf(cookies: Cookies, c: Context, purpose: string): string | undefined {
   const value = cookies.get(c, 'session');
   return value ? sha256(`${purpose}:${value}`) : undefined;
+}
+
+/**
+ * A page of the signed-in person (device activation, /account): their session, user and the
+ * page's CSRF token; with no session, an interaction that comes back to `returnTo` and a 303
+ * to the login page.
+ */
+export async function signedInOrLogin(
+  deps: Deps,
+  cookies: Cookies,
+  c: Context,
+  returnTo: string,
+  purpose: string,
+): Promise<
+  | { current: { session: SessionRecord; user: User }; csrf: string; redirect?: undefined }
+  | { redirect: Response }
+> {
+  const current = await loadSession(deps, cookies, c);
+  if (current) return { current, csrf: sessionCsrf(cookies, c, purpose) as string };
+  await startInteraction(deps, cookies, c, { returnTo });
+  return { redirect: c.body(null, 303, { Location: '/u/login', 'Cache-Control': 'no-store' }) };
 }

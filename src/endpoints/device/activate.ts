@@ -9,19 +9,16 @@ import { formatUserCode, normalizeUserCode } from '../../protocol/user-code.js';
 import type { DeviceCodeRecord, SessionRecord } from '../../storage/types.js';
 import { ActivatePage, DeviceConfirmPage, DeviceDonePage } from '../../ui/pages.js';
 import { describeScopes } from '../../ui/scopes.js';
-import { checkCsrf, startInteraction } from '../authorize/interaction.js';
-import { loadSession, sessionCsrf } from '../authorize/session.js';
+import { checkCsrf } from '../authorize/interaction.js';
+import { signedInOrLogin } from '../authorize/session.js';
 
 const INVALID = 'That code is not valid or has expired. Check the code on your device.';
 
 /** The signed-in session, or a 303 to the login page that comes back here. */
-async function signedIn(deps: Deps, cookies: Cookies, c: Context) {
-  const current = await loadSession(deps, cookies, c);
-  if (current) return { current, csrf: sessionCsrf(cookies, c, 'activate') as string };
+function signedIn(deps: Deps, cookies: Cookies, c: Context) {
   const code = c.req.query('user_code');
   const returnTo = code ? `/activate?user_code=${encodeURIComponent(code)}` : '/activate';
-  await startInteraction(deps, cookies, c, { returnTo });
-  return { redirect: c.body(null, 303, { Location: '/u/login', 'Cache-Control': 'no-store' }) };
+  return signedInOrLogin(deps, cookies, c, returnTo, 'activate');
 }
 
 /** Keys counted for wrong codes: the signed-in account and the IP address (RFC 8628 §5.1). */

@@ -30,10 +30,6 @@ const PAGE_PATHS = [
 export function createServer(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requestLog(deps.logger, new TrustedProxies(deps.config.trustedProxies)));
-  app.use('*', async (c, next) => {
-    await next();
-    c.header('X-Content-Type-Options', 'nosniff');
-  });
   // The pages people see get the tenant's brand (#15); the JSON endpoints do not pay for it.
   for (const path of PAGE_PATHS) app.use(path, brandPages(deps.tenant));
   for (const route of routes(deps)) {

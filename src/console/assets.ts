@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Context } from 'hono';
+import { etagMatches, etagOf } from '../http/respond.js';
 
 const require = createRequire(import.meta.url);
 
@@ -24,20 +25,25 @@ const CONSOLE_JS = `document.addEventListener('click', (e) => {
 document.querySelectorAll('[data-copy]').forEach((b) => { b.hidden = false; });
 `;
 
-const cache = new Map<string, Buffer>([['console.js', Buffer.from(CONSOLE_JS)]]);
+const cache = new Map<string, { body: Buffer; etag: string }>();
+const consoleJs = Buffer.from(CONSOLE_JS);
+cache.set('console.js', { body: consoleJs, etag: etagOf(consoleJs) });
 
-/** GET /console/assets/:name: htmx 2, Pico CSS and the copy buttons' script, cached by browsers for a day. */
+/**
+ * GET /console/assets/:name: htmx 2, Pico CSS and the copy buttons' script, cached by browsers for
+ * a day and revalidated by ETag after that (304 when unchanged).
+ */
 export function consoleAsset(c: Context): Response {
   const name = c.req.param('name') ?? '';
   const asset = ASSETS[name];
   if (!asset) return c.text('Not found', 404);
-  let body = cache.get(name);
-  if (!body) {
-    body = readFileSync(require.resolve(asset.module));
-    cache.set(name, body);
+  let file = cache.get(name);
+  if (!file) {
+    const body = readFileSync(require.resolve(asset.module));
+    file = { body, etag: etagOf(body) };
+    cache.set(name, file);
   }
-  return c.body(new Uint8Array(body), 200, {
-    'Content-Type': asset.type,
-    'Cache-Control': 'public, max-age=86400',
-  });
+  const headers = { ETag: file.etag, 'Cache-Control': 'public, max-age=86400' };
+  if (etagMatches(c.req.header('If-None-Match'), file.etag)) return c.body(null, 304, headers);
+  return c.body(new Uint8Array(file.body), 200, { 'Content-Type': asset.type, ...headers });
 }

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { type Config, SIGNING_ALGS } from '../config/schema.js';
 import { supportedGrantTypes } from '../grants/registry.js';
 import type { AppEnv } from '../http/context.js';
-import { jsonCached } from '../http/respond.js';
+import { jsonCached, serializeJson } from '../http/respond.js';
 import { CLAIMS_SUPPORTED } from '../protocol/claims.js';
 import { issuerBase } from '../protocol/issuer.js';
 import { RESPONSE_TYPES } from '../protocol/response-types.js';
@@ -55,6 +55,6 @@ export function openidMetadata(config: Pick<Config, 'issuer'>): Record<string, u
 
 /** GET /.well-known/oauth-authorization-server and /.well-known/openid-configuration. */
 export function discoveryEndpoint(config: Config, kind: 'oauth' | 'openid') {
-  const body = kind === 'oauth' ? serverMetadata(config) : openidMetadata(config);
-  return (c: Context<AppEnv>): Response => jsonCached(c, body, 3600);
+  const doc = serializeJson(kind === 'oauth' ? serverMetadata(config) : openidMetadata(config));
+  return (c: Context<AppEnv>): Response => jsonCached(c, doc, 3600);
 }

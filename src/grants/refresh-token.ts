@@ -3,10 +3,11 @@ import { InvalidGrant, InvalidScope } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
 import { parseScope } from '../protocol/scope.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
+import { opaqueToken } from '../tokens/opaque.js';
 import { sha256 } from '../util/crypto.js';
 import { committing, inTokenTransaction } from './transaction.js';
 import type { GrantHandler } from './types.js';
-import { issueUserTokens, openSuccessor, revokeGrant, type UserGrant } from './user-tokens.js';
+import { issueUserTokens, openSuccessor, revokeGrant, sealSuccessor, type UserGrant } from './user-tokens.js';
 
 /**
  * What every bad refresh token is told (Auth0's wording, which SDKs match on); the reason is
@@ -32,28 +33,26 @@ export const refreshToken: GrantHandler = {
       deps,
       async (deps) => {
         const hash = sha256(required(params, 'refresh_token'));
-        let record = await deps.storage.refreshTokens.get(hash);
-        if (!record || record.clientId !== client.app.clientId)
-          throw new InvalidGrant(UNKNOWN, 'refresh_token is invalid');
-        if (record.revokedAt !== null) throw new InvalidGrant(UNKNOWN, 'refresh_token was revoked');
-        if (record.expiresAt <= now || record.familyExpiresAt <= now)
-          throw new InvalidGrant(UNKNOWN, 'refresh_token has expired');
+        // The happy path is one statement: rotate the token, keeping its successor's value sealed.
+        const successor = opaqueToken();
+        const rotation = {
+          clientId: client.app.clientId,
+          now,
+          successor: sealSuccessor(deps, hash, successor.value),
+        };
+        const rotated = await deps.storage.refreshTokens.rotate(hash, rotation);
+        const record = rotated ?? (await refused(deps, hash, client.app.clientId, now));
         const grant = record.payload as unknown as UserGrant;
         const requested = parseScope(params.get('scope'));
         if (requested === null) throw new InvalidScope('scope is malformed');
         const beyond = requested.filter((s) => !grant.scopes.includes(s));
         if (beyond.length > 0) throw new InvalidScope(`scope ${beyond.join(' ')} was not granted`);
         const scopes = requested.length > 0 ? requested : grant.scopes;
-        const rotated =
-          record.rotatedAt === null && (await deps.storage.refreshTokens.markRotated(hash, now));
         let current: string | undefined;
         if (!rotated) {
-          // Rotated already (perhaps by a request that held this row a moment ago). Hold the row,
-          // so that a revocation in flight is waited for and one starting now waits for us.
-          if (!(await deps.storage.refreshTokens.hold(hash)))
-            throw new InvalidGrant(UNKNOWN, 'refresh_token was revoked');
-          record = (await deps.storage.refreshTokens.get(hash))!;
-          if (now - (record.rotatedAt ?? now) >= deps.config.refreshToken.reuseGrace) {
+          if (record.rotatedAt === null)
+            throw new InvalidGrant(UNKNOWN, 'refresh_token could not be rotated');
+          if (now - record.rotatedAt >= deps.config.refreshToken.reuseGrace) {
             await revokeGrant(deps, record.grantId);
             event.type = 'ferrt';
             event.userId = record.userId;
@@ -72,7 +71,7 @@ export const refreshToken: GrantHandler = {
             family: { familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
             original: grant,
             event,
-            ...(current !== undefined ? { current } : { rotated: hash }),
+            ...(current !== undefined ? { current } : { refreshToken: successor }),
           },
         );
       },
@@ -81,6 +80,21 @@ export const refreshToken: GrantHandler = {
       'marked',
     ),
 };
+
+/**
+ * Why a token could not be rotated: unknown, another client's, revoked or expired are
+ * invalid_grant; a token rotated already is returned, its row held so that a revocation in
+ * flight is waited for and one starting now waits for us.
+ */
+async function refused(deps: Deps, hash: string, clientId: string, now: number): Promise<RefreshTokenRecord> {
+  await deps.storage.refreshTokens.hold(hash);
+  const record = await deps.storage.refreshTokens.get(hash);
+  if (!record || record.clientId !== clientId) throw new InvalidGrant(UNKNOWN, 'refresh_token is invalid');
+  if (record.revokedAt !== null) throw new InvalidGrant(UNKNOWN, 'refresh_token was revoked');
+  if (record.expiresAt <= now || record.familyExpiresAt <= now)
+    throw new InvalidGrant(UNKNOWN, 'refresh_token has expired');
+  return record;
+}
 
 /**
  * The value of the family's live member, followed from a token rotated within the grace period

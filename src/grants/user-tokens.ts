@@ -71,8 +71,8 @@ export interface IssueOptions {
   fresh?: boolean;
   /** The request's log event, told who the tokens are for. */
   event?: TokenEvent;
-  /** The hash of the refresh token the new one succeeds: it keeps the new value, sealed. */
-  rotated?: string;
+  /** The new refresh token's value, minted beforehand (a rotation sealed it into its predecessor). */
+  refreshToken?: { value: string; hash: string };
   /** A live refresh token of the family to hand back instead of a new one (reuse within the grace). */
   current?: string;
 }
@@ -156,7 +156,7 @@ export async function issueUserTokens(
   } else if (refreshAllowed(app, api, original)) {
     const cfg = deps.config.refreshToken;
     const fam = family ?? { familyId: randomToken(16), familyExpiresAt: now + cfg.absoluteLifetime };
-    const rt = opaqueToken();
+    const rt = opts.refreshToken ?? opaqueToken();
     await deps.storage.refreshTokens.create({
       hash: rt.hash,
       familyId: fam.familyId,
@@ -170,12 +170,6 @@ export async function issueUserTokens(
       rotatedAt: null,
       revokedAt: null,
     });
-    if (opts.rotated !== undefined) {
-      await deps.storage.refreshTokens.setSuccessor(
-        opts.rotated,
-        sealSuccessor(deps, opts.rotated, rt.value),
-      );
-    }
     response.refresh_token = rt.value;
   }
   if (g.scopes.length > 0) response.scope = formatScope(g.scopes);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import type { OAuthError } from '../protocol/errors.js';
 
@@ -18,12 +19,37 @@ export function jsonNoStore(
   });
 }
 
-/** A public JSON document that caches may keep for `maxAge` seconds (discovery, JWKS). */
-export function jsonCached(c: Context, body: unknown, maxAge: number): Response {
-  return c.newResponse(JSON.stringify(body), 200, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': `public, max-age=${maxAge}`,
-  });
+/** A JSON document serialized once, with its strong ETag (RFC 9110 §8.8.3). */
+export interface SerializedJson {
+  readonly body: string;
+  readonly etag: string;
+}
+
+export function serializeJson(document: unknown): SerializedJson {
+  const body = JSON.stringify(document);
+  return { body, etag: etagOf(body) };
+}
+
+/** A strong entity tag: the first 160 bits of the body's SHA-256. */
+export function etagOf(body: string | Uint8Array): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+}
+
+/**
+ * A public JSON document that caches may keep for `maxAge` seconds (discovery, JWKS), serialized
+ * when it changes, not per request. A matching `If-None-Match` gets 304 (RFC 9110 §13.1.2).
+ */
+export function jsonCached(c: Context, doc: SerializedJson, maxAge: number): Response {
+  const headers = { ETag: doc.etag, 'Cache-Control': `public, max-age=${maxAge}` };
+  if (etagMatches(c.req.header('If-None-Match'), doc.etag)) return c.newResponse(null, 304, headers);
+  return c.newResponse(doc.body, 200, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
+}
+
+/** If-None-Match uses the weak comparison: `*`, or any listed tag with W/ ignored (§13.1.2). */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
 /** The RFC 6749 §5.2 error body with the error's status and headers. */

@@ -164,15 +164,21 @@ export interface ConsentRepository {
 export interface RefreshTokenRepository {
   create(token: RefreshTokenRecord): Promise<void>;
   get(hash: string): Promise<RefreshTokenRecord | null>;
-  /** Marks a live (unrotated, unrevoked) token rotated; true for exactly one caller (house rule 7). */
-  markRotated(hash: string, now: number): Promise<boolean>;
+  /**
+   * Rotates a live token of `clientId` (unrotated, unrevoked, unexpired at `now`) in one
+   * conditional UPDATE: marks it rotated and keeps its successor's sealed value (for reuse within
+   * the grace period). Returns the rotated token to exactly one caller (house rule 7);
+   * null when it is unknown, another client's, revoked, expired or rotated already.
+   */
+  rotate(
+    hash: string,
+    rotation: { clientId: string; now: number; successor: string },
+  ): Promise<RefreshTokenRecord | null>;
   /**
    * Holds a token's row until the transaction ends (a revocation in flight is waited for);
    * false when the token is revoked.
    */
   hold(hash: string): Promise<boolean>;
-  /** Keeps the sealed value of a rotated token's successor, for reuse within the grace period. */
-  setSuccessor(hash: string, sealed: string): Promise<void>;
   revokeFamily(familyId: string, now: number): Promise<void>;
   revokeGrant(grantId: string, now: number): Promise<void>;
   /**

@@ -246,7 +246,7 @@ export interface RefreshTokenRecord {
   familyExpiresAt: number;
   rotatedAt: number | null;
   revokedAt: number | null;
-  /** Once rotated: its successor's value, sealed (see RefreshTokenRepository.setSuccessor). */
+  /** Once rotated: its successor's value, sealed (see RefreshTokenRepository.rotate). */
   successor?: string | null;
 }
 

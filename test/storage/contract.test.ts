@@ -1312,6 +1312,34 @@ describeEachBackend('storage contract', (backend) => {
       expect(await storage.refreshTokens.liveOfFamily(familyId, now)).toBeNull();
     });
 
+    it('rotate marks a live token rotated with its sealed successor, for exactly one caller', async () => {
+      const now = T0 + 100;
+      const live = refreshToken({ createdAt: T0 + 1 });
+      const revoked = refreshToken({ revokedAt: T0 + 1 });
+      const rotatedBefore = refreshToken({ rotatedAt: T0 + 2 });
+      const idle = refreshToken({ expiresAt: now });
+      const old = refreshToken({ familyExpiresAt: now });
+      for (const x of [live, revoked, rotatedBefore, idle, old]) await storage.refreshTokens.create(x);
+      const rotation = { clientId: live.clientId, now, successor: 'sealed-successor' };
+
+      expect(
+        await storage.refreshTokens.rotate(live.hash, { ...rotation, clientId: unique('client') }),
+      ).toBeNull();
+      expect(await storage.refreshTokens.get(live.hash)).toEqual(live);
+      const [a, b] = await Promise.all([
+        storage.refreshTokens.rotate(live.hash, rotation),
+        storage.refreshTokens.rotate(live.hash, rotation),
+      ]);
+      const rotated = { ...live, rotatedAt: now, successor: 'sealed-successor' };
+      expect([a, b].filter((x) => x !== null)).toEqual([rotated]);
+      expect(await storage.refreshTokens.get(live.hash)).toEqual(rotated);
+      for (const x of [revoked, rotatedBefore, idle, old]) {
+        expect(await storage.refreshTokens.rotate(x.hash, { ...rotation, clientId: x.clientId })).toBeNull();
+        expect(await storage.refreshTokens.get(x.hash)).toEqual(x);
+      }
+      expect(await storage.refreshTokens.rotate(unique('hash'), rotation)).toBeNull();
+    });
+
     it('revokeWhere revokes every token of a user or of an application, keeping earlier revocation times', async () => {
       const u1 = unique('user');
       const u2 = unique('user');

@@ -5,7 +5,7 @@ import type { AppEnv } from '../context.js';
 import type { TrustedProxies } from '../proxies.js';
 
 /**
- * Gives every request an id (X-Request-Id), a child logger and the trusted proxies (for the
+ * Gives every request an id (X-Request-Id) and `X-Content-Type-Options: nosniff`, a child logger and the trusted proxies (for the
  * client's address), and logs the outcome.
  */
 export function requestLog(logger: Logger, proxies: TrustedProxies): MiddlewareHandler<AppEnv> {
@@ -16,8 +16,16 @@ export function requestLog(logger: Logger, proxies: TrustedProxies): MiddlewareH
     c.set('requestId', requestId);
     c.set('log', log);
     c.set('proxies', proxies);
-    await next();
+    // Set before the handler runs, so the handler's response carries them: a header set after
+    // `next()` makes Hono copy the whole response (#16). A handler that returns its own Response
+    // object drops them, and only then are they added afterwards.
     c.header('X-Request-Id', requestId);
+    c.header('X-Content-Type-Options', 'nosniff');
+    await next();
+    if (!c.res.headers.has('X-Request-Id')) {
+      c.header('X-Request-Id', requestId);
+      c.header('X-Content-Type-Options', 'nosniff');
+    }
     if (log.isLevelEnabled('info')) {
       const ms = Math.round((performance.now() - start) * 10) / 10;
       log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'request');

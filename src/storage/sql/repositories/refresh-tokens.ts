@@ -58,15 +58,19 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
         .executeTakeFirst();
       return row ? toToken(row) : null;
     },
-    async markRotated(hash, now) {
-      const res = await db
+    async rotate(hash, { clientId, now, successor }) {
+      const row = await db
         .updateTable('refresh_tokens')
-        .set({ rotated_at: now })
+        .set({ rotated_at: now, successor })
         .where('hash', '=', hash)
+        .where('client_id', '=', clientId)
         .where('rotated_at', 'is', null)
         .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where('family_expires_at', '>', now)
+        .returningAll()
         .executeTakeFirst();
-      return Number(res.numUpdatedRows) === 1;
+      return row ? toToken(row) : null;
     },
     async hold(hash) {
       // A write that changes nothing: it takes the row lock (PostgreSQL) or the write lock (SQLite).
@@ -77,9 +81,6 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
-    },
-    async setSuccessor(hash, sealed) {
-      await db.updateTable('refresh_tokens').set({ successor: sealed }).where('hash', '=', hash).execute();
     },
     async revokeFamily(familyId, now) {
       await db

@@ -10,7 +10,7 @@ import { type Limits, limitsOf } from './http/rate-limit.js';
 import { deriveEncryptionKey, loadSecret } from './keys/encryption.js';
 import { Keystore } from './keys/keystore.js';
 import { looserThanPrivate } from './storage/file-modes.js';
-import { openStorage, sqliteFile } from './storage/sql/index.js';
+import { openStorage, type QueryListener, sqliteFile } from './storage/sql/index.js';
 import type { Storage } from './storage/types.js';
 import { type Clock, systemClock } from './util/clock.js';
 
@@ -32,6 +32,8 @@ export interface Runtime {
   mail: Mailer;
   /** Migrations this opening applied. */
   applied: string[];
+  /** Listeners of every database statement (metrics; the query budgets' tests). */
+  queries: Set<QueryListener>;
 }
 
 /** Opens the database, applies pending migrations and loads the keystore. */
@@ -48,7 +50,13 @@ export async function openRuntime(
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'sesame' } });
   const encryptionKey = deriveEncryptionKey(loadSecret(config.secret, config.dataDir));
   warnLooseFiles(config, logger);
-  const storage = openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, clock });
+  const queries = new Set<QueryListener>();
+  const storage = openStorage({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    clock,
+    queryListeners: queries,
+  });
   let applied: string[];
   try {
     applied = await storage.migrate();
@@ -69,7 +77,20 @@ export async function openRuntime(
   const events = new EventLog(storage.logs, clock, logger);
   const limits = limitsOf(config);
   const mail = new Mailer({ storage, config, clock, logger, encryptionKey });
-  return { config, storage, keys, encryptionKey, clock, logger, tenant, events, limits, mail, applied };
+  return {
+    config,
+    storage,
+    queries,
+    keys,
+    encryptionKey,
+    clock,
+    logger,
+    tenant,
+    events,
+    limits,
+    mail,
+    applied,
+  };
 }
 
 /**

@@ -1,18 +1,34 @@
 import { join, resolve } from 'node:path';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type LogEvent, sql } from 'kysely';
 import type { Clock } from '../../util/clock.js';
+import { type CacheTransaction, ReadCache, withReadCache } from '../read-cache.js';
 import type { Storage } from '../types.js';
 import { postgresMigrationLock, runMigrations } from './migrate.js';
 import { openPostgres } from './postgres.js';
 import { repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
-import { openSqlite, sqliteTransaction } from './sqlite.js';
+import { openSqlite, sqliteDataVersion, sqliteTransaction } from './sqlite.js';
+
+/** Told of every statement run, with its duration (metrics, and the query budgets' tests). */
+export type QueryListener = (query: { sql: string; ms: number; failed: boolean }) => void;
 
 /** Where the data lives: `postgres://…`, `sqlite:PATH`, or nothing for DATA_DIR/sesame.db. */
 export interface StorageOptions {
   databaseUrl?: string | undefined;
   dataDir: string;
   clock: Clock;
+  /** Listeners of every statement; may be added to after opening. */
+  queryListeners?: Set<QueryListener>;
+}
+
+/** Kysely's log hook, calling the listeners (nothing to do while there are none). */
+function queryLog(listeners: Set<QueryListener> | undefined) {
+  if (!listeners) return undefined;
+  return (event: LogEvent) => {
+    if (listeners.size === 0) return;
+    const query = { sql: event.query.sql, ms: event.queryDurationMillis, failed: event.level === 'error' };
+    for (const listener of listeners) listener(query);
+  };
 }
 
 /** The SQLite file a configuration points at, or null for PostgreSQL. */
@@ -27,10 +43,15 @@ export function sqliteFile(opts: Pick<StorageOptions, 'databaseUrl' | 'dataDir'>
  * Storage bound to an open transaction: its repositories run in it, and a nested `transaction`
  * joins it (on SQLite the transaction holds the only connection, so it cannot open another).
  */
-function joined(trx: Kysely<Database>, dialect: Storage['dialect']): Storage {
+function joined(
+  trx: Kysely<Database>,
+  dialect: Storage['dialect'],
+  cache: ReadCache,
+  state: CacheTransaction,
+): Storage {
   const tx: Storage = {
     dialect,
-    ...repositories(trx, dialect),
+    ...withReadCache(repositories(trx, dialect), cache, state),
     transaction: (fn) => fn(tx),
     async ping() {
       await sql`select 1`.execute(trx);
@@ -45,13 +66,25 @@ function joined(trx: Kysely<Database>, dialect: Storage['dialect']): Storage {
 export function openStorage(opts: StorageOptions): Storage {
   const file = sqliteFile(opts);
   const dialect = file === null ? 'postgres' : 'sqlite';
-  const db: Kysely<Database> = file === null ? openPostgres(opts.databaseUrl!) : openSqlite(file);
+  const log = queryLog(opts.queryListeners);
+  const db: Kysely<Database> =
+    file === null ? openPostgres(opts.databaseUrl!, 10, log) : openSqlite(file, undefined, log);
   const inTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
     dialect === 'sqlite' ? sqliteTransaction(db, fn) : db.transaction().execute(fn);
+  const cache = new ReadCache(undefined, file === null ? null : sqliteDataVersion(db));
+  const transaction = async <T>(fn: (tx: Storage) => Promise<T>): Promise<T> => {
+    const state: CacheTransaction = { wrote: false };
+    try {
+      return await inTransaction((trx) => fn(joined(trx, dialect, cache, state)));
+    } finally {
+      // What others read while it ran was the state before it: gone once it commits.
+      if (state.wrote) cache.clear();
+    }
+  };
   return {
     dialect,
-    ...repositories(db, dialect),
-    transaction: <T>(fn: (tx: Storage) => Promise<T>) => inTransaction((trx) => fn(joined(trx, dialect))),
+    ...withReadCache(repositories(db, dialect), cache),
+    transaction,
     async ping() {
       await sql`select 1`.execute(db);
     },

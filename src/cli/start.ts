@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
@@ -10,6 +11,7 @@ import { openRuntime, type Runtime } from '../runtime.js';
 import { createServer } from '../server.js';
 import { startJanitor } from '../storage/janitor.js';
 import { commandConfig, fail } from './context.js';
+import { defaultWorkers, parseWorkers, superviseWorkers } from './workers.js';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -19,7 +21,14 @@ export function startCommand(program: Command): void {
   program
     .command('start')
     .description('run the server (migrations run first; signing keys are created on first start)')
-    .action(async (_o, cmd: Command) => {
+    .option(
+      '--workers <n>',
+      'processes sharing the port and the database (default: one per core when NODE_ENV=production, else 1)',
+      parseWorkers,
+    )
+    .action(async (opts: { workers?: number }, cmd: Command) => {
+      const workers = opts.workers ?? defaultWorkers();
+      if (cluster.isPrimary && workers > 1) return startWorkers(cmd, workers);
       let rt: Awaited<ReturnType<typeof openRuntime>>;
       let tls: { cert: Buffer; key: Buffer } | undefined;
       try {
@@ -33,7 +42,8 @@ export function startCommand(program: Command): void {
       }
       const { config, logger } = rt;
       try {
-        await firstAdmin(rt);
+        // with --workers, the primary did this once
+        if (cluster.isPrimary) await firstAdmin(rt);
       } catch (err) {
         await rt.storage.close();
         fail(err);
@@ -84,6 +94,26 @@ export function startCommand(program: Command): void {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/**
+ * `start --workers N` (N > 1): migrations, signing keys and the first admin once, here; then N
+ * worker processes serve (workers.ts).
+ */
+async function startWorkers(cmd: Command, workers: number): Promise<void> {
+  let rt: Runtime | undefined;
+  try {
+    const cfg = commandConfig(cmd);
+    if (cfg.tls.cert && cfg.tls.key) readTls(cfg.tls.cert, cfg.tls.key);
+    rt = await openRuntime(cfg, { server: true });
+    await rt.keys.ensure(rt.config.keys.algorithms);
+    await firstAdmin(rt);
+  } catch (err) {
+    await rt?.storage.close().catch(() => {});
+    fail(err);
+  }
+  await rt.storage.close();
+  superviseWorkers(workers, rt.logger);
 }
 
 /**

@@ -29,6 +29,7 @@ const PAGE_PATHS = [
  */
 export function createServer(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  if (deps.metrics) app.use('*', deps.metrics.middleware());
   app.use('*', requestLog(deps.logger, new TrustedProxies(deps.config.trustedProxies)));
   // The pages people see get the tenant's brand (#15); the JSON endpoints do not pay for it.
   for (const path of PAGE_PATHS) app.use(path, brandPages(deps.tenant));

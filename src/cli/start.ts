@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { createAdmin, hasAdmin, issueSetupToken } from '../admin/console.js';
 import { ConfigError } from '../config/load.js';
 import { startRetention } from '../events/retention.js';
+import type { Metrics } from '../metrics.js';
 import { endpointUrl } from '../protocol/issuer.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { createServer } from '../server.js';
@@ -51,7 +52,8 @@ export function startCommand(program: Command): void {
       const stopRetention = startRetention(rt.storage.logs, rt.clock, config.logs.retentionDays, logger);
       const stopJanitor = startJanitor(rt.storage, config, rt.clock, logger);
       rt.mail.start();
-      const app = createServer(rt);
+      const metrics = await startMetrics(rt);
+      const app = createServer(metrics ? { ...rt, metrics } : rt);
       const options = { fetch: app.fetch, port: config.port, hostname: config.host };
       const server = serve(
         tls ? { ...options, createServer: createHttpsServer, serverOptions: tls } : options,
@@ -114,6 +116,27 @@ async function startWorkers(cmd: Command, workers: number): Promise<void> {
   }
   await rt.storage.close();
   superviseWorkers(workers, rt.logger);
+  const { port, host } = rt.config.metrics;
+  if (port !== undefined) {
+    const { serveMetrics } = await import('../metrics.js');
+    serveMetrics(port, host ?? rt.config.host, rt.logger);
+  }
+}
+
+/**
+ * With `metrics.port`: collects metrics in this process (prom-client is loaded only then) and
+ * serves them, or, in a worker of `--workers`, hands them to the primary, which serves them all.
+ */
+async function startMetrics(rt: Runtime): Promise<Metrics | undefined> {
+  const { port, host } = rt.config.metrics;
+  if (port === undefined) return undefined;
+  const { Metrics, serveMetrics, answerMetricsRequests } = await import('../metrics.js');
+  const metrics = new Metrics();
+  rt.queries.add(metrics.query);
+  rt.events.observer = metrics.event;
+  if (cluster.isWorker) answerMetricsRequests();
+  else serveMetrics(port, host ?? rt.config.host, rt.logger);
+  return metrics;
 }
 
 /**

@@ -53,6 +53,8 @@ function fromEnv(env: Env): Record<string, unknown> {
     ['email', 'from', env.SESAME_EMAIL_FROM],
     ['email', 'pollInterval', env.SESAME_EMAIL_POLL_INTERVAL],
     ['password', 'minLength', env.SESAME_PASSWORD_MIN_LENGTH],
+    ['metrics', 'port', env.SESAME_METRICS_PORT],
+    ['metrics', 'host', env.SESAME_METRICS_HOST],
   ];
   for (const [section, key, value] of nested) {
     if (value === undefined || value === '') continue;

@@ -229,6 +229,20 @@ export const configSchema = z
           ),
       })
       .prefault({}),
+    metrics: z
+      .object({
+        port: port
+          .optional()
+          .describe(
+            'Serve Prometheus metrics at GET /metrics on this port, apart from the main one (SESAME_METRICS_PORT); off when unset.',
+          ),
+        host: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Interface for the metrics port (SESAME_METRICS_HOST); default: the server host.'),
+      })
+      .prefault({}),
     janitor: z
       .object({
         interval: seconds(1, 86400)

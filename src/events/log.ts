@@ -46,6 +46,8 @@ export class EventLog {
   #queue: [number, NewEvent][] = [];
   #timer: NodeJS.Timeout | null = null;
   #writing: Promise<void> = Promise.resolve();
+  /** Told the type of every event recorded or queued (metrics). */
+  observer: ((type: NewEvent['type']) => void) | null = null;
 
   constructor(
     private readonly repo: LogRepository,
@@ -55,6 +57,7 @@ export class EventLog {
 
   /** Writes the event now. A failure to write is logged, never thrown at the caller. */
   async record(event: NewEvent): Promise<void> {
+    this.observer?.(event.type);
     try {
       await this.repo.insert([newLogEvent(this.clock, event)]);
     } catch (err) {
@@ -67,6 +70,7 @@ export class EventLog {
    * the row is built when the batch is written, off the answer's path.
    */
   later(event: NewEvent): void {
+    this.observer?.(event.type);
     this.#queue.push([nowMs(this.clock), event]);
     if (this.#queue.length >= BATCH_SIZE) void this.flush();
     else if (!this.#timer) {

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Mailer } from '../email/mailer.js';
 import type { EventLog } from '../events/log.js';
 import type { Keystore } from '../keys/keystore.js';
+import type { Metrics } from '../metrics.js';
 import type { Params } from '../protocol/params.js';
 import type { Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
@@ -27,6 +28,8 @@ export interface Deps {
   limits: Limits;
   /** The email outbox: flows queue messages in their transaction, then kick delivery. */
   mail: Mailer;
+  /** Prometheus metrics, when `metrics.port` is set. */
+  metrics?: Metrics;
 }
 
 /** Hono's per-request variables. */

@@ -1,5 +1,4 @@
 import type { Context } from 'hono';
-import type { EventType } from '../../events/types.js';
 import { grantHandler } from '../../grants/registry.js';
 import type { TokenEvent } from '../../grants/types.js';
 import { clientOrigin } from '../../http/client-ip.js';
@@ -8,15 +7,7 @@ import { authenticateRequestClient } from '../../http/middleware/client-auth.js'
 import { jsonNoStore } from '../../http/respond.js';
 import { OAuthError, UnauthorizedClient, UnsupportedGrantType } from '../../protocol/errors.js';
 import { required } from '../../protocol/params.js';
-
-/** The log event types of each grant: success, failure (Auth0's codes). */
-const EVENTS: Record<string, [EventType, EventType]> = {
-  authorization_code: ['seacft', 'feacft'],
-  client_credentials: ['seccft', 'feccft'],
-  refresh_token: ['sertft', 'fertft'],
-  password: ['sepft', 'fepft'],
-  'urn:ietf:params:oauth:grant-type:device_code': ['sede', 'fede'],
-};
+import { TOKEN_EVENTS } from './events.js';
 
 /** Polling answers of the device flow (RFC 8628 §3.5): normal, not failures worth a log event. */
 const POLLING = new Set(['authorization_pending', 'slow_down']);
@@ -33,7 +24,7 @@ export function tokenEndpoint(deps: Deps) {
     const grantType = required(params, 'grant_type');
     const handler = grantHandler(grantType);
     if (!handler) throw new UnsupportedGrantType(`grant_type ${grantType} is not supported`);
-    const [success, failure] = EVENTS[grantType]!;
+    const [success, failure] = TOKEN_EVENTS[grantType]!;
     const event: TokenEvent = {};
     let client: Awaited<ReturnType<typeof authenticateRequestClient>> | undefined;
     try {

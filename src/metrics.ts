@@ -1,0 +1,130 @@
+import cluster from 'node:cluster';
+import { createServer, type Server } from 'node:http';
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { Logger } from 'pino';
+import client from 'prom-client';
+import { TOKEN_EVENTS } from './endpoints/token/events.js';
+import type { EventType } from './events/types.js';
+import type { QueryListener } from './storage/sql/index.js';
+
+/** Failed sign-ins among the log's event types (Auth0's codes; fepft: the password grant's). */
+const LOGIN_FAILURES = new Set<string>(['f', 'fp', 'fu', 'limit_wc', 'fepft']);
+/** Which grant a successful token event was. */
+const GRANT_OF_SUCCESS = new Map<string, string>(
+  Object.entries(TOKEN_EVENTS).map(([grant, [success]]) => [success, grant]),
+);
+
+const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * Prometheus metrics (#16), loaded only when `metrics.port` is set: requests by route, method
+ * and status with their durations, tokens issued by grant type, failed sign-ins, log events,
+ * database statements and their durations, and Node's own (event-loop lag, memory, CPU, GC).
+ * Kept in prom-client's global registry, which `--workers` aggregates across processes.
+ */
+export class Metrics {
+  private readonly requests = new client.Counter({
+    name: 'sesame_http_requests_total',
+    help: 'HTTP requests answered, by route, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+  });
+  private readonly duration = new client.Histogram({
+    name: 'sesame_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: SECONDS,
+  });
+  private readonly tokens = new client.Counter({
+    name: 'sesame_tokens_issued_total',
+    help: 'Successful token responses, by grant type.',
+    labelNames: ['grant_type'] as const,
+  });
+  private readonly loginFailures = new client.Counter({
+    name: 'sesame_login_failures_total',
+    help: 'Failed sign-ins, by log event type (fp wrong password, fu unknown user, limit_wc blocked account, fepft password grant).',
+    labelNames: ['type'] as const,
+  });
+  private readonly events = new client.Counter({
+    name: 'sesame_log_events_total',
+    help: 'Security log events recorded, by type.',
+    labelNames: ['type'] as const,
+  });
+  private readonly queries = new client.Histogram({
+    name: 'sesame_db_query_duration_seconds',
+    help: 'Database statements and their durations, by kind (select, insert, update, delete, begin, commit, …) and outcome.',
+    labelNames: ['kind', 'outcome'] as const,
+    buckets: SECONDS,
+  });
+
+  constructor() {
+    client.collectDefaultMetrics();
+  }
+
+  /** Counts and times every answer; reads the route only after it, setting nothing on it. */
+  middleware(): MiddlewareHandler {
+    return async (c, next) => {
+      const start = performance.now();
+      await next();
+      const route = routePath(c);
+      const labels = {
+        route: route === '*' || route === '/*' ? 'unmatched' : route,
+        method: c.req.method,
+        status: String(c.res.status),
+      };
+      this.requests.inc(labels);
+      this.duration.observe(labels, (performance.now() - start) / 1000);
+    };
+  }
+
+  /** For the event log: each recorded event. */
+  readonly event = (type: EventType): void => {
+    this.events.inc({ type });
+    const grant = GRANT_OF_SUCCESS.get(type);
+    if (grant) this.tokens.inc({ grant_type: grant });
+    if (LOGIN_FAILURES.has(type)) this.loginFailures.inc({ type });
+  };
+
+  /** For the storage: each statement. */
+  readonly query: QueryListener = ({ sql, ms, failed }) => {
+    const kind = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? 'other';
+    this.queries.observe({ kind, outcome: failed ? 'error' : 'ok' }, ms / 1000);
+  };
+}
+
+/**
+ * Serves `GET /metrics` on its own port: this process's metrics, or, in the primary of
+ * `--workers`, every worker's added up (prom-client's AggregatorRegistry asks them).
+ */
+export function serveMetrics(port: number, host: string, logger: Logger): Server {
+  const aggregate = cluster.isPrimary && Object.keys(cluster.workers ?? {}).length > 0;
+  const aggregator = aggregate ? new client.AggregatorRegistry() : null;
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://metrics').pathname;
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(path === '/metrics' ? 405 : 404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(path === '/metrics' ? 'Method Not Allowed\n' : 'Not Found\n');
+      return;
+    }
+    const body = aggregator ? aggregator.clusterMetrics() : client.register.metrics();
+    body.then(
+      (text) => {
+        res.writeHead(200, { 'content-type': client.register.contentType, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      (err: Error) => {
+        logger.error({ err }, 'metrics could not be collected');
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('metrics could not be collected\n');
+      },
+    );
+  });
+  server.on('error', (err) => logger.error({ err, port }, 'the metrics port cannot listen'));
+  server.listen(port, host, () => logger.info({ port, host }, `metrics on http://${host}:${port}/metrics`));
+  return server;
+}
+
+/** In a worker of `--workers`: answer the primary's requests for this process's metrics. */
+export function answerMetricsRequests(): void {
+  if (cluster.isWorker) new client.AggregatorRegistry();
+}

@@ -1,4 +1,4 @@
-import { type Algorithm, hash, verify } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
 
 /** `Algorithm.Argon2id` (a const enum, which isolated modules cannot read). */
 const ARGON2ID = 2 as Algorithm;
@@ -14,9 +14,34 @@ export function passwordFits(password: string): boolean {
   return Buffer.byteLength(password, 'utf8') <= MAX_PASSWORD_BYTES;
 }
 
+/** At most this many argon2 computations at once (each takes a libuv thread and 19 MiB); others queue. */
+const AT_ONCE = 2;
+let running = 0;
+const queue: (() => void)[] = [];
+
+async function limited<T>(fn: () => Promise<T>): Promise<T> {
+  while (running >= AT_ONCE) await new Promise<void>((resolve) => queue.push(resolve));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    queue.shift()?.();
+  }
+}
+
+/** How many argon2 computations run and wait now. */
+export function passwordWork(): { running: number; queued: number } {
+  return { running, queued: queue.length };
+}
+
+/** The argon2 binding, loaded on first use (a server that nobody signs in to never needs it). */
+let argon2: Promise<typeof import('@node-rs/argon2')> | undefined;
+const lib = () => (argon2 ??= import('@node-rs/argon2'));
+
 /** Hashes a human password with argon2id, off the event loop. */
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, OPTIONS);
+  return limited(async () => (await lib()).hash(password, OPTIONS));
 }
 
 let dummy: Promise<string> | undefined;
@@ -30,7 +55,7 @@ export async function checkPassword(passwordHash: string | undefined, password: 
   dummy ??= hashPassword('sesame-dummy-password-for-unknown-accounts');
   const target = passwordHash ?? (await dummy);
   try {
-    const ok = await verify(target, password);
+    const ok = await limited(async () => (await lib()).verify(target, password));
     return ok && passwordHash !== undefined;
   } catch {
     return false;

@@ -2,49 +2,54 @@
 // `npm run bench` from the repository root (builds, installs bench/'s dependencies, runs this).
 //
 // 1. Startup: process start → first 200 from /readyz, on a new data directory and again on it.
-// 2. Sesame on SQLite, then node-oidc-provider, then Sesame on PostgreSQL (scenarios 1, 4, 5),
-//    one server at a time, each scenario driven from a separate load-generator process
-//    (bench/lib/load.mjs) with a warm-up and a bounded duration, only on 127.0.0.1.
-// 3. Targets → PASS/MISS; Sesame is profiled (`node --cpu-prof`) under the scenario of each miss.
-// 4. The table goes to stdout and into bench/README.md.
+// 2. Servers started once and kept running, each pinned to the same one CPU (taskset): Sesame on
+//    SQLite, node-oidc-provider ("the peer"), the ceiling (bench/ceiling.mjs), Sesame on
+//    PostgreSQL, Sesame with its metrics port. Each scenario is measured in BENCH_ROUNDS rounds;
+//    within a round the servers take turns (Sesame, peer, Sesame on PostgreSQL, metrics), only one
+//    under load at a time, driven by a load-generator process (bench/lib/load.mjs) pinned to
+//    another CPU, with a warm-up and a bounded duration, only on 127.0.0.1. Medians are reported.
+// 3. The whole machine: `sesame start --workers N`, unpinned, client credentials and refresh.
+// 4. Targets → PASS/MISS; Sesame is profiled (`node --cpu-prof`) under the scenario of each miss.
+// 5. The table goes to stdout and into bench/README.md.
 //
-// Settings (environment): BENCH_DURATION (s, 10), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (16),
-// BENCH_STORM_CONNECTIONS (8), BENCH_PROBE_RATE (/healthz req/s during the storm, 100),
-// BENCH_STARTS (startup tries, 3), BENCH_PROFILE (auto: for misses | 0 | 1: every target),
-// BENCH_PROFILE_DURATION (s, 5), BENCH_SCENARIOS (comma-separated ids, default all),
-// BENCH_NO_PG=1, BENCH_NO_README=1 (do not rewrite bench/README.md), BENCH_MAX_MINUTES (20),
-// BENCH_RETRY_BUSY (25: measure a scenario again, once, when other processes took more than this
-// % of one core meanwhile; the quieter of the two counts).
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { availableParallelism, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+// Settings (environment): BENCH_ROUNDS (3), BENCH_DURATION (s per round, 5), BENCH_WARMUP (s, 2),
+// BENCH_CONNECTIONS (16), BENCH_STORM_CONNECTIONS (8), BENCH_PROBE_RATE (/healthz req/s during
+// the storm, 100), BENCH_STARTS (startup tries, 3), BENCH_PIN (1; 0: nothing pinned),
+// BENCH_PROFILE (auto: for misses | 0 | 1: every target), BENCH_PROFILE_DURATION (s, 5),
+// BENCH_SCENARIOS (comma-separated ids, default all), BENCH_NO_PG=1, BENCH_NO_README=1 (do not
+// rewrite bench/README.md), BENCH_MAX_MINUTES (25).
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signedInBrowser } from './lib/browser.mjs';
+import { measureStartup, nodeFloor, profiles, wholeMachine } from './lib/extra-runs.mjs';
+import { request } from './lib/http.mjs';
+import { combine, measureOnce } from './lib/measure.mjs';
+import { machine } from './lib/meta.mjs';
 import { startCluster } from './lib/postgres.mjs';
 import {
-  cpuSeconds,
-  forkWorker,
+  cpusOf,
   freePort,
   killAllSync,
-  machineBusySeconds,
   memoryParts,
-  rssMB,
-  spawnServer,
+  pinning,
+  setCpus,
   stopAll,
   stopChild,
-  treeCpuSeconds,
 } from './lib/proc.mjs';
-import { summarizeHeapProfile, summarizeProfile } from './lib/profile.mjs';
-import { median, printable, ratio, resultsMarkdown, writeReadme } from './lib/report.mjs';
-import { pendingLogin, prepareJob, SCENARIOS } from './lib/scenarios.mjs';
-import { provisionSesame, ROOT, sesameEnv, sesameTarget, startPeer, startSesame } from './lib/servers.mjs';
+import { printable, resultsMarkdown, writeReadme } from './lib/report.mjs';
+import { SCENARIOS } from './lib/scenarios.mjs';
+import {
+  ROOT,
+  sesameContext,
+  sesameEnv,
+  sesameHasWorkers,
+  sesameTarget,
+  startCeiling,
+  startPeer,
+  startSesame,
+} from './lib/servers.mjs';
+import { evaluate, metricsCost } from './lib/targets.mjs';
 
 const num = (name, dflt) => {
   const v = Number(process.env[name] ?? dflt);
@@ -52,485 +57,196 @@ const num = (name, dflt) => {
   return v;
 };
 const cfg = {
-  duration: num('BENCH_DURATION', 10),
+  rounds: num('BENCH_ROUNDS', 3),
+  duration: num('BENCH_DURATION', 5),
   warmup: Number(process.env.BENCH_WARMUP ?? 2),
   connections: num('BENCH_CONNECTIONS', 16),
   stormConnections: num('BENCH_STORM_CONNECTIONS', 8),
   probeRate: num('BENCH_PROBE_RATE', 100),
   starts: num('BENCH_STARTS', 3),
+  pin: process.env.BENCH_PIN !== '0',
   profile: process.env.BENCH_PROFILE ?? 'auto',
   profileDuration: num('BENCH_PROFILE_DURATION', 5),
   only: process.env.BENCH_SCENARIOS ? new Set(process.env.BENCH_SCENARIOS.split(',')) : null,
   pg: process.env.BENCH_NO_PG !== '1',
   readme: process.env.BENCH_NO_README !== '1',
-  maxMinutes: num('BENCH_MAX_MINUTES', 20),
-  retryBusy: Number(process.env.BENCH_RETRY_BUSY ?? 25),
+  maxMinutes: num('BENCH_MAX_MINUTES', 25),
 };
-const LOAD = join(ROOT, 'bench', 'lib', 'load.mjs');
 const README = join(ROOT, 'bench', 'README.md');
 const work = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
 const began = performance.now();
 const log = (...args) =>
   console.log(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(3)} s]`, ...args);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const wanted = (id) => !cfg.only || cfg.only.has(id);
+const running = []; // the servers of the rounds: { key, label, target, state, child, idle }
 let cluster = null;
 
-/** The monotonic clock in µs, the clock of V8's CPU profiles. */
-const microseconds = () => Number(process.hrtime.bigint() / 1000n);
-const wanted = (id) => !cfg.only || cfg.only.has(id);
-
-/** Runs one job in a load-generator process; `onStarted` when its warm-up is over. */
-function runJob(job, onStarted) {
-  return new Promise((resolve, reject) => {
-    const child = forkWorker(`load ${job.name}`, LOAD);
-    let settled = false;
-    const settle = (fn, value) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn(value);
-    };
-    const timer = setTimeout(
-      () => {
-        child.kill('SIGKILL');
-        settle(reject, new Error(`${job.name}: load generator timed out`));
-      },
-      (job.warmup + job.duration + 90) * 1000,
-    );
-    child.on('message', (m) => {
-      if (m.type === 'started') onStarted?.();
-      else if (m.type === 'done') settle(resolve, m.result);
-      else if (m.type === 'error') settle(reject, new Error(`${job.name}: ${m.message}`));
-    });
-    child.once('exit', (code) =>
-      settle(reject, new Error(`${job.name}: load generator exited with ${code}`)),
-    );
-    child.send(job);
-  });
-}
-
-/**
- * Runs a job against a server process, reading its CPU time and peak RSS over the measured
- * window (and the CPU time of the PostgreSQL cluster, when `server.dbPid` names its postmaster).
- */
-async function measure(server, job, onStarted) {
-  const pid = server.pid;
-  const dbCpu = () => (server.dbPid ? treeCpuSeconds(server.dbPid) : 0);
-  let cpu0 = 0;
-  let db0 = 0;
-  let busy0 = 0;
-  let t0 = 0;
-  let from = 0;
-  let rssMax = 0;
-  let sampler;
-  const sample = () => {
-    try {
-      rssMax = Math.max(rssMax, rssMB(pid));
-    } catch {}
-  };
-  let result;
-  try {
-    result = await runJob(job, () => {
-      cpu0 = cpuSeconds(pid);
-      db0 = dbCpu();
-      busy0 = machineBusySeconds();
-      t0 = performance.now();
-      from = microseconds();
-      sample();
-      sampler = setInterval(sample, 200);
-      onStarted?.();
-    });
-  } finally {
-    clearInterval(sampler);
-  }
-  const cpu = cpuSeconds(pid) - cpu0;
-  const db = dbCpu() - db0;
-  const window = [from, microseconds()];
-  const busy = machineBusySeconds() - busy0;
-  const wall = (performance.now() - t0) / 1000;
-  sample();
-  if (server.exitCode !== null || server.signalCode !== null) throw new Error(`${job.name}: the server died`);
-  return {
-    ...result,
-    cpuPct: (100 * cpu) / wall,
-    cpuMsPerOk: result.ok > 0 ? (1000 * cpu) / result.ok : Number.NaN,
-    rssMax,
-    window,
-    ...(server.dbPid ? { dbCpuPct: (100 * db) / wall } : {}),
-    // CPU that neither the server (nor its database) nor this load generator used: other processes
-    otherPct: Math.max(0, (100 * (busy - cpu - db - result.loadCpu)) / wall),
-  };
-}
-
-function baseJob(t, id, extra = {}) {
-  return {
-    name: `${t.name} ${id}`,
-    url: t.base,
-    connections: cfg.connections,
-    warmup: cfg.warmup,
-    duration: cfg.duration,
-    ...extra,
-  };
-}
-
-/** One scenario against a running server. */
-async function scenario(id, t, state, server, extra = {}) {
-  if (id === 'login-storm') {
-    state.login = await pendingLogin(t);
-    const storm = {
-      ...baseJob(t, id, { connections: cfg.stormConnections, ...extra }),
-      ...(await prepareJob(id, t, state)),
-    };
-    const probe = {
-      ...baseJob(t, 'healthz probe', {
-        connections: 2,
-        warmup: 0,
-        duration: Math.max(3, storm.duration - 2),
-      }),
-      mode: 'fixed',
-      method: 'GET',
-      path: t.paths.healthz,
-      overallRate: cfg.probeRate,
-    };
-    let probeRun;
-    const stormResult = await measure(server, storm, () => {
-      probeRun = runJob(probe);
-    });
-    const probeResult = await probeRun;
-    // the probe is load generation too, not "other processes"
-    const wall = (stormResult.window[1] - stormResult.window[0]) / 1e6;
-    stormResult.otherPct = Math.max(0, stormResult.otherPct - (100 * probeResult.loadCpu) / wall);
-    const r = { storm: stormResult, probe: probeResult };
-    log(
-      `  ${t.name} ${id}: ${r.storm.rate.toFixed(0)} failed logins/s, /healthz p50 ${r.probe.p50} ms p99 ${r.probe.p99} ms`,
-    );
-    return r;
-  }
-  const job = { ...baseJob(t, id, extra), ...(await prepareJob(id, t, state)) };
-  const r = await measure(server, job);
-  log(
-    `  ${t.name} ${id}: ${r.rate.toFixed(0)}/s p50 ${r.p50} ms p99 ${r.p99} ms CPU ${r.cpuPct.toFixed(0)}%${r.dbCpuPct === undefined ? '' : ` + PostgreSQL ${r.dbCpuPct.toFixed(0)}%`} (other processes ${r.otherPct.toFixed(0)}%)${r.other || r.errors ? ` (${r.other} unexpected, ${r.errors ?? 0} errors)` : ''}`,
-  );
-  return r;
-}
-
-/** CPU other processes took during a measurement, % of one core. */
-const busyness = (r) => r.otherPct ?? r.storm?.otherPct ?? 0;
-
-/**
- * A scenario whose failure is recorded (and reported) instead of ending the run, unless the
- * server died. When other processes took more than BENCH_RETRY_BUSY % of a core meanwhile, it
- * is measured once more and the quieter measurement kept.
- */
-async function guarded(id, t, state, server) {
-  try {
-    let r = await scenario(id, t, state, server);
-    if (busyness(r) > cfg.retryBusy) {
-      log(`  ${t.name} ${id}: other processes took ${busyness(r).toFixed(0)}% of a core; measuring again`);
-      const again = await scenario(id, t, state, server);
-      r = busyness(again) < busyness(r) ? again : r;
-      r.remeasured = true;
-    }
-    return r;
-  } catch (err) {
-    await sleep(200); // let a dead server's exit event arrive
-    if (server.exitCode !== null || server.signalCode !== null) throw err;
-    log(`  ${t.name} ${id} FAILED: ${err.message}`);
-    return { failed: err.message.split('\n')[0] };
-  }
-}
-
-/** Startup times: `cfg.starts` new data directories, each started twice. */
-async function measureStartup() {
-  const cold = [];
-  const warm = [];
-  for (let i = 0; i < cfg.starts; i++) {
-    const dataDir = mkdtempSync(join(work, 'startup-'));
-    const env = sesameEnv({ port: await freePort(), dataDir });
-    for (const list of [cold, warm]) {
-      const { child, readyMs } = await startSesame(env, join(work, 'sesame-startup.log'));
-      list.push(readyMs);
-      await stopChild(child);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-  log(
-    `startup: new data dir ${cold.map((v) => v.toFixed(0)).join(', ')} ms; warm ${warm.map((v) => v.toFixed(0)).join(', ')} ms`,
-  );
-  return { cold, warm };
-}
-
-/** RSS of an idle `node` doing nothing: the floor under any Node server on this machine. */
-async function nodeFloor() {
-  const child = spawnServer('node floor', process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
-    env: process.env,
-    cwd: work,
-    logFile: join(work, 'node-floor.log'),
-  });
+/** Starts one server of the rounds, reads its idle memory, signs a browser in when `browser`. */
+async function addServer(key, label, start, browser = true) {
+  log(`${label}: starting`);
+  const { child, target } = await start();
+  const side = { key, label, target, child, state: {} };
+  running.push(side);
   await sleep(1000);
-  const parts = memoryParts(child.pid);
-  await stopChild(child);
-  return parts;
+  side.idle = memoryParts(child.pid);
+  if (browser) {
+    const { jar } = await signedInBrowser(target);
+    side.state = { jar, poolSize: Math.max(64, cfg.connections * 8) };
+  }
+  return side;
 }
 
-/** Provisions and starts Sesame; returns the context scenarios and profiles need. */
-async function sesameContext(kind, databaseUrl) {
-  const dataDir = mkdtempSync(join(work, `sesame-${kind}-`));
-  // Many wrong passwords and sign-ins from one address: raise the lock thresholds and the
-  // per-address budgets so that every attempt costs its argon2 verification (the login storm
-  // measures that) instead of a 429.
-  const configFile = join(work, 'sesame-config.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      login: { accountFailures: 1e9, ipFailures: 1e9, accountCeiling: 1e9 },
-      session: { interactionsPerMinute: 1e9 },
-      device: { codesPerMinute: 1e9 },
-    }),
+/** Sesame with SESAME_METRICS_PORT on the SQLite data directory; null when GET /metrics does not answer 200. */
+async function metricsServer(sqlite, startArgs, cpu, skipped) {
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const env = sesameEnv({ port, dataDir: sqlite.dataDir, configFile: sqlite.configFile, metricsPort });
+  const start = async () => ({
+    ...(await startSesame(env, join(work, 'sesame-metrics.log'), { args: startArgs, cpu })),
+    target: sesameTarget(port, sqlite.clients),
+  });
+  const side = await addServer('metrics', 'Sesame (metrics on)', start, false);
+  const res = await request(`http://127.0.0.1:${metricsPort}/metrics`).catch((err) => ({ status: err.code }));
+  if (res.status === 200) return side;
+  skipped.push(
+    `Metrics cost skipped: with SESAME_METRICS_PORT=${metricsPort}, GET /metrics on that port gave ${res.status}, not 200 (this build has no metrics endpoint).`,
   );
-  const port = await freePort();
-  const env = sesameEnv({ port, dataDir, databaseUrl, configFile });
-  log(`Sesame (${kind}): provisioning with the CLI`);
-  const clients = await provisionSesame(env);
-  return { kind, env, port, target: sesameTarget(port, clients), logFile: join(work, `sesame-${kind}.log`) };
+  running.splice(running.indexOf(side), 1);
+  await stopChild(side.child);
+  return null;
 }
 
-/** Sesame: start, idle RSS, a signed-in browser, then the scenarios. */
-async function sesameRun(ctx, ids) {
-  const { child } = await startSesame(ctx.env, ctx.logFile);
-  if (ctx.dbPid) child.dbPid = ctx.dbPid;
+/** Every round of one scenario: the servers take turns; the medians go to `results[side.key]`. */
+async function roundsOf(scenario, sides, results, pin) {
+  const repin = scenario.allCpus && !pin.reason;
+  for (const side of repin ? sides : []) {
+    setCpus(side.child.pid, pin.all);
+    log(`${side.label} on CPUs ${cpusOf(side.child.pid)} for ${scenario.id}`);
+  }
   try {
-    await sleep(1000);
-    const idle = memoryParts(child.pid);
-    const browser = await signedInBrowser(ctx.target);
-    ctx.state = { jar: browser.jar, poolSize: Math.max(64, cfg.connections * 8) };
-    const scenarios = {};
-    for (const id of ids) scenarios[id] = await guarded(id, ctx.target, ctx.state, child);
-    const peaks = Object.entries(scenarios).map(([id, r]) => [
-      id,
-      Math.max(r.rssMax ?? 0, r.storm?.rssMax ?? 0),
-    ]);
-    const [peakScenario, loadRss] = peaks.reduce((a, b) => (b[1] > a[1] ? b : a), ['', 0]);
-    return { idleRss: idle.rss, idle, loadRss, peakScenario, scenarios };
+    await turns(scenario, sides, results);
   } finally {
-    await stopChild(child);
-  }
-}
-
-async function peerRun(ids) {
-  log('node-oidc-provider: starting');
-  const { child, target } = await startPeer(join(work, 'peer.log'));
-  try {
-    await sleep(1000);
-    const idleRss = rssMB(child.pid);
-    const browser = await signedInBrowser(target);
-    const state = { jar: browser.jar, poolSize: Math.max(64, cfg.connections * 8) };
-    const scenarios = {};
-    for (const id of ids) scenarios[id] = await guarded(id, target, state, child);
-    return { idleRss, scenarios };
-  } finally {
-    await stopChild(child);
-  }
-}
-
-/** Targets of the issue, PASS/MISS; `profile` names what to profile when one is missed. */
-function evaluate(results) {
-  const s = results.sesame.scenarios;
-  const p = results.peer?.scenarios ?? {};
-  const out = [];
-  const x = (v) => `${v.toFixed(2)}×`;
-  const atLeast = (name, value, goal, shown, profile) =>
-    out.push({
-      name,
-      value,
-      shown,
-      result: Number.isFinite(value) ? (value >= goal ? 'PASS' : 'MISS') : 'n/a',
-      profile,
-    });
-  const below = (name, value, goal, shown, profile) =>
-    out.push({
-      name,
-      value,
-      shown,
-      result: Number.isFinite(value) ? (value < goal ? 'PASS' : 'MISS') : 'n/a',
-      profile,
-    });
-  const vsPeer = (name, id, goal, backend = s) => {
-    const r = ratio(backend[id], p[id]);
-    // CPU per request is far less sensitive than req/s to other load on the machine
-    const cpu = p[id]?.cpuMsPerOk / backend[id]?.cpuMsPerOk;
-    const shown = Number.isFinite(r)
-      ? `${x(r)}${Number.isFinite(cpu) ? ` (CPU per request: ${x(cpu)})` : ''}`
-      : 'n/a';
-    atLeast(name, r, goal, shown, backend === s ? id : null);
-  };
-  vsPeer('client credentials ES256 ≥ 3× the peer', 'cc-es256', 3);
-  vsPeer('client credentials RS256 ≥ 1.3× the peer', 'cc-rs256', 1.3);
-  vsPeer('code + PKCE flow ≥ 2× the peer', 'code-flow', 2);
-  vsPeer('refresh ≥ 2× the peer', 'refresh', 2);
-  const share = s['cc-es256'] && s.healthz ? s['cc-es256'].rate / s.healthz.rate : Number.NaN;
-  atLeast(
-    'client credentials ES256 ≥ 40% of Sesame’s own /healthz rate',
-    share,
-    0.4,
-    Number.isFinite(share) ? `${(100 * share).toFixed(0)}%` : 'n/a',
-    'cc-es256',
-  );
-  below(
-    'idle RSS < 80 MB',
-    results.sesame.idleRss,
-    80,
-    `${results.sesame.idleRss.toFixed(0)} MB`,
-    'idle-memory',
-  );
-  const peak = [results.sesame, results.sesamePg]
-    .filter(Boolean)
-    .reduce((a, b) => (b.loadRss > a.loadRss ? b : a));
-  const peakLabel = SCENARIOS.find((x) => x.id === peak.peakScenario)?.label ?? peak.peakScenario;
-  below(
-    'RSS under load < 200 MB',
-    peak.loadRss,
-    200,
-    `${peak.loadRss.toFixed(0)} MB (peak: ${peakLabel})`,
-    null,
-  );
-  const cold = median(results.startup.cold);
-  below('cold start (new data directory) to ready < 1 s', cold, 1000, `${cold.toFixed(0)} ms`, 'startup');
-  const p99 = s['login-storm']?.probe?.p99 ?? Number.NaN;
-  below('/healthz p99 < 50 ms during a login storm', p99, 50, `${p99} ms`, 'login-storm');
-  if (results.sesamePg) {
-    const pg = results.sesamePg.scenarios;
-    vsPeer('PostgreSQL: client credentials ES256 ≥ 3× the peer', 'cc-es256', 3, pg);
-    vsPeer('PostgreSQL: refresh ≥ 2× the peer', 'refresh', 2, pg);
-    vsPeer('PostgreSQL: code + PKCE flow ≥ 2× the peer', 'code-flow', 2, pg);
-  }
-  return out;
-}
-
-function newestProfile(dir) {
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
-  if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
-  return join(dir, files.sort().at(-1));
-}
-
-/** CPU profiles of Sesame for the missed targets (or all with BENCH_PROFILE=1). */
-async function profiles(results, ctx) {
-  if (cfg.profile === '0') return [];
-  const keys = new Set(
-    results.targets
-      .filter((t) => t.profile && (cfg.profile === '1' || t.result === 'MISS'))
-      .map((t) => t.profile)
-      .filter((key) => !SCENARIOS.some((s) => s.id === key) || wanted(key)),
-  );
-  const out = [];
-  for (const key of keys) {
-    const dir = join(work, 'profiles', key);
-    mkdirSync(dir, { recursive: true });
-    const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-    log(`profiling Sesame: ${key}`);
-    if (key === 'idle-memory') {
-      const heapArgs = ['--heap-prof', `--heap-prof-dir=${dir}`];
-      const { child } = await startSesame(ctx.env, join(work, 'sesame-profile.log'), heapArgs);
-      await sleep(1000);
-      const rss = rssMB(child.pid);
-      await stopChild(child, 15_000);
-      const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.heapprofile')) ?? 'missing');
-      out.push({ title: `idle memory (RSS ${rss.toFixed(0)} MB)`, heap: summarizeHeapProfile(file, ROOT) });
-      continue;
-    }
-    if (key === 'startup') {
-      const dataDir = mkdtempSync(join(work, 'startup-profile-'));
-      const env = sesameEnv({ port: await freePort(), dataDir });
-      const { child, readyMs } = await startSesame(env, join(work, 'sesame-profile.log'), nodeArgs);
-      await stopChild(child);
-      const summary = summarizeProfile(newestProfile(dir), ROOT);
-      out.push({
-        title: `startup on a new data directory (ready after ${readyMs.toFixed(0)} ms under the profiler)`,
-        summary,
-      });
-      continue;
-    }
-    const { child } = await startSesame(ctx.env, join(work, 'sesame-profile.log'), nodeArgs);
-    try {
-      const extra = { warmup: 1, duration: cfg.profileDuration };
-      const r = await scenario(key, ctx.target, ctx.state, child, extra);
-      const rate = r.storm ? `${r.probe.p99} ms /healthz p99` : `${r.rate.toFixed(0)}/s under the profiler`;
-      await stopChild(child, 15_000);
-      const label = SCENARIOS.find((s) => s.id === key)?.label ?? key;
-      const window = (r.storm ?? r).window;
-      out.push({
-        title: `${label} (${rate})`,
-        summary: summarizeProfile(newestProfile(dir), ROOT, { window }),
-      });
-    } finally {
-      await stopChild(child);
+    for (const side of repin ? sides : []) {
+      try {
+        setCpus(side.child.pid, pin.server);
+      } catch {} // it died: the error on its way says so
     }
   }
-  return out;
 }
 
-function machine() {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const version = (path) => JSON.parse(readFileSync(join(ROOT, path), 'utf8')).version;
-  const overrides = Object.entries(process.env)
-    .filter(([k]) => k.startsWith('BENCH_'))
-    .map(([k, v]) => `${k}=${v} `)
-    .join('');
-  return {
-    date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-    command: `${overrides}${process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node bench/run.mjs'}`,
-    settings: `${cfg.warmup} s warm-up then ${cfg.duration} s per scenario, ${cfg.connections} connections; login storm ${cfg.stormConnections} connections with /healthz probed at ${cfg.probeRate} req/s`,
-    nproc: availableParallelism(),
-    cpu: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? 'unknown CPU',
-    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
-    node: process.version,
-    os: `${type()} ${release()}`,
-    loadavg: loadavg()
-      .map((v) => v.toFixed(2))
-      .join(', '),
-    sesameVersion: version('package.json'),
-    peerVersion: version('bench/node_modules/oidc-provider/package.json'),
-    autocannonVersion: version('bench/node_modules/autocannon/package.json'),
-    postgres: '',
-  };
+async function turns(scenario, sides, results) {
+  const runs = sides.map(() => ({ ok: [], failed: [] }));
+  for (let round = 1; round <= cfg.rounds; round++) {
+    log(`${scenario.id}: round ${round} of ${cfg.rounds}`);
+    for (const [i, side] of sides.entries()) {
+      try {
+        runs[i].ok.push(await measureOnce(scenario.id, side, cfg, log));
+      } catch (err) {
+        await sleep(200); // let a dead server's exit event arrive
+        if (side.child.exitCode !== null || side.child.signalCode !== null) throw err;
+        log(`  ${side.label} ${scenario.id} FAILED: ${err.message}`);
+        runs[i].failed.push(err.message.split('\n')[0]);
+      }
+    }
+  }
+  for (const [i, side] of sides.entries())
+    results[side.key].scenarios[scenario.id] = combine(runs[i].ok, runs[i].failed);
+}
+
+/** The peak RSS of a Sesame over its scenarios, and the scenario it was reached in. */
+function peakRss(data) {
+  const peaks = Object.entries(data.scenarios).map(([id, r]) => [id, r.storm?.rssMax ?? r.rssMax ?? 0]);
+  const [peakScenario, loadRss] = peaks.reduce((a, b) => (b[1] > a[1] ? b : a), ['', 0]);
+  Object.assign(data, { peakScenario, loadRss });
 }
 
 async function main() {
   if (!existsSync(join(ROOT, 'dist', 'main.js')))
     throw new Error('dist/ is missing: run `npm run build` first');
   log(`work directory ${work}`);
-  const results = { meta: machine(), skipped: [] };
-  const ids = SCENARIOS.map((s) => s.id).filter(wanted);
-  results.startup = await measureStartup();
-  results.nodeFloor = await nodeFloor();
+  const pin = pinning(cfg.pin);
+  cfg.loadCpu = pin.load;
+  log(
+    pin.reason
+      ? `unpinned: ${pin.reason}`
+      : `servers on CPU ${pin.server}, load generators on CPU ${pin.load}`,
+  );
+  const hasWorkers = await sesameHasWorkers();
+  const run = { cfg, work, log, cpu: pin.server, startArgs: hasWorkers ? ['--workers', '1'] : [] };
+  const results = { skipped: [] };
+  results.startup = await measureStartup(run);
+  results.nodeFloor = await nodeFloor(run);
 
-  const sqlite = await sesameContext('sqlite');
-  log('Sesame (SQLite): scenarios');
-  results.sesame = await sesameRun(sqlite, ids);
-  results.peer = await peerRun(SCENARIOS.filter((s) => s.peer !== false && wanted(s.id)).map((s) => s.id));
-
-  if (cfg.pg) {
+  const opts = { args: run.startArgs, cpu: pin.server };
+  const sqlite = await sesameContext('sqlite', work, log);
+  const sesame = await addServer('sesame', 'Sesame', async () => ({
+    ...(await startSesame(sqlite.env, sqlite.logFile, opts)),
+    target: sqlite.target,
+  }));
+  const pinCheck = cpusOf(sesame.child.pid);
+  const peer = SCENARIOS.some((s) => s.peer !== false && !s.ceiling && wanted(s.id))
+    ? await addServer('peer', 'peer', () => startPeer(join(work, 'peer.log'), { cpu: pin.server }))
+    : null;
+  const ceiling = wanted('ceiling')
+    ? await addServer(
+        'ceiling',
+        'node:http',
+        () => startCeiling(join(work, 'ceiling.log'), sqlite.clients.m2m, { cpu: pin.server }),
+        false,
+      )
+    : null;
+  let pg = null;
+  if (cfg.pg && SCENARIOS.some((s) => s.pg && wanted(s.id))) {
     cluster = await startCluster();
     if (!cluster) results.skipped.push('PostgreSQL scenarios skipped: initdb/pg_ctl not found.');
     else {
-      try {
-        results.meta.postgres = cluster.version;
-        const pg = await sesameContext('postgres', cluster.url);
-        pg.dbPid = cluster.pid();
-        log('Sesame (PostgreSQL): scenarios');
-        results.sesamePg = await sesameRun(
-          pg,
-          SCENARIOS.filter((s) => s.pg && wanted(s.id)).map((s) => s.id),
-        );
-      } finally {
-        cluster.stop();
-        cluster = null;
-      }
+      const ctx = await sesameContext('postgres', work, log, cluster.url);
+      pg = await addServer('sesamePg', 'Sesame (PostgreSQL)', async () => ({
+        ...(await startSesame(ctx.env, ctx.logFile, opts)),
+        target: ctx.target,
+      }));
+      pg.child.dbPid = cluster.pid();
     }
+  }
+  const metrics = wanted('cc-es256')
+    ? await metricsServer(sqlite, run.startArgs, pin.server, results.skipped)
+    : null;
+  const order = [
+    'Sesame',
+    peer && 'the peer',
+    pg && 'Sesame on PostgreSQL',
+    metrics && 'Sesame with metrics on (scenario 1)',
+  ];
+  results.meta = {
+    ...machine(cfg, pin, order.filter(Boolean).join(', ')),
+    pinCheck,
+    postgres: cluster?.version ?? '',
+  };
+
+  for (const side of running) results[side.key] = { idle: side.idle, scenarios: {} };
+  for (const s of SCENARIOS.filter((v) => wanted(v.id))) {
+    const sides = s.ceiling
+      ? [ceiling]
+      : [sesame, s.peer !== false && peer, s.pg && pg, s.id === 'cc-es256' && metrics].filter(Boolean);
+    await roundsOf(s, sides, results, pin);
+  }
+  for (const side of running.splice(0)) await stopChild(side.child);
+  cluster?.stop();
+  cluster = null;
+  for (const data of [results.sesame, results.sesamePg]) if (data) peakRss(data);
+  results.metricsCost = metricsCost(results);
+
+  const whole = ['cc-es256', 'refresh'].filter(wanted);
+  if (!hasWorkers) {
+    results.skipped.push(
+      'Whole machine skipped: `sesame start --help` does not list `--workers` (this build has no workers).',
+    );
+  } else if (whole.length) {
+    results.wholeMachine = await wholeMachine(run, sqlite, sesame.state, whole, availableParallelism());
   }
 
   results.targets = evaluate(results);
-  results.profiles = await profiles(results, sqlite);
+  results.profiles = await profiles(run, results.targets, sqlite, sesame.state, wanted);
   writeFileSync(join(work, 'results.json'), JSON.stringify(results, null, 2));
   console.log(`\n${printable(results)}\n`);
   if (cfg.readme) {

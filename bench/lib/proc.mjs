@@ -1,9 +1,10 @@
-// Child processes of the benchmark: spawned, tracked, always stopped; their CPU and memory
-// read from /proc; free ports; readiness polling.
+// Child processes of the benchmark: spawned (pinned to a CPU with taskset when asked), tracked,
+// always stopped; their CPU and memory read from /proc; free ports; readiness polling.
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 const children = new Set();
 
@@ -40,8 +41,43 @@ function track(child, name) {
   return child;
 }
 
-/** Spawns a long-running process (a server); stdout and stderr go to `logFile`. */
-export function spawnServer(name, cmd, args, { env, cwd, logFile }) {
+/**
+ * Where processes run: `{ server, load }`, two CPU numbers (the first two this process may use),
+ * when `taskset` is installed, at least two CPUs are available and `enabled`; otherwise
+ * `{ reason }` why everything runs unpinned.
+ */
+export function pinning(enabled) {
+  if (!enabled) return { reason: 'BENCH_PIN=0' };
+  const path = (process.env.PATH ?? '').split(':').find((dir) => dir && existsSync(join(dir, 'taskset')));
+  if (!path) return { reason: 'taskset not found' };
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const list = /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1] ?? '';
+  const cpus = list.split(',').flatMap((part) => {
+    const [a, b = a] = part.split('-').map(Number);
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  });
+  if (cpus.length < 2) return { reason: `only ${cpus.length} CPU available` };
+  return { server: cpus[0], load: cpus[1], all: list };
+}
+
+/** Moves every thread of a running process to `cpus` (a taskset list such as `0` or `0-1`). */
+export function setCpus(pid, cpus) {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpus), String(pid)], { stdio: 'ignore' });
+}
+
+/** `cmd args` as run on CPU `cpu` (`taskset -c cpu cmd args`, the same pid), or as is when undefined. */
+function onCpu(cpu, cmd, args) {
+  return cpu === undefined ? [cmd, args] : ['taskset', ['-c', String(cpu), cmd, ...args]];
+}
+
+/** The CPUs a running process may use (its main thread's Cpus_allowed_list). */
+export function cpusOf(pid) {
+  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+}
+
+/** Spawns a long-running process (a server), on CPU `cpu` if given; stdout and stderr go to `logFile`. */
+export function spawnServer(name, command, commandArgs, { env, cwd, logFile, cpu }) {
+  const [cmd, args] = onCpu(cpu, command, commandArgs);
   const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout.pipe(log);
@@ -49,9 +85,11 @@ export function spawnServer(name, cmd, args, { env, cwd, logFile }) {
   return track(child, name);
 }
 
-/** Forks a Node module with an IPC channel (a load generator). */
-export function forkWorker(name, modulePath, args = [], opts = {}) {
-  return track(fork(modulePath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...opts }), name);
+/** Forks a Node module with an IPC channel (a load generator), on CPU `cpu` if given. */
+export function forkWorker(name, modulePath, { cpu } = {}) {
+  const [execPath, execArgv] = onCpu(cpu, process.execPath, []);
+  const stdio = ['ignore', 'inherit', 'inherit', 'ipc'];
+  return track(fork(modulePath, [], { stdio, execPath, execArgv }), name);
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
@@ -86,22 +124,38 @@ export function cpuSeconds(pid) {
 }
 
 /**
- * CPU seconds of a process and its direct children (PostgreSQL: the postmaster and its
- * backends), the children found by their parent pid in /proc/PID/stat.
+ * A process and its descendants (PostgreSQL: the postmaster and its backends; Sesame with
+ * `--workers`: its workers), found by their parent pids in /proc/PID/stat.
  */
-export function treeCpuSeconds(rootPid) {
-  let total = 0;
+export function processTree(rootPid) {
+  const children = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(entry) === rootPid || Number(fields[1]) === rootPid) {
-        total += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-      }
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
     } catch {} // gone meanwhile
   }
+  const pids = [rootPid];
+  for (let i = 0; i < pids.length; i++) pids.push(...(children.get(pids[i]) ?? []));
+  return pids;
+}
+
+/** CPU seconds of these processes together (one that has exited meanwhile counts 0). */
+export function pidsCpuSeconds(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += cpuSeconds(pid);
+    } catch {}
+  }
   return total;
+}
+
+/** CPU seconds of a process and its descendants, as they are now. */
+export function treeCpuSeconds(rootPid) {
+  return pidsCpuSeconds(processTree(rootPid));
 }
 
 /** CPU seconds the whole machine has been busy (every CPU; /proc/stat: all but idle and iowait). */
@@ -111,17 +165,30 @@ export function machineBusySeconds() {
   return (user + nice + system + irq + softirq + steal) / CLK_TCK;
 }
 
-/** VmRSS and its parts (RssAnon: heaps and stacks; RssFile: mapped code; RssShmem) in MB. */
+/**
+ * VmRSS and its parts (RssAnon: heaps and stacks; RssFile: mapped code; RssShmem) in MB, of a
+ * process and its descendants together (Sesame started with workers).
+ */
 export function memoryParts(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN) / 1024;
-  return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile'), shmem: field('RssShmem') };
+  const sum = { rss: 0, anon: 0, file: 0, shmem: 0 };
+  for (const p of processTree(pid)) {
+    const status = readFileSync(`/proc/${p}/status`, 'utf8');
+    const field = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN) / 1024;
+    sum.rss += field('VmRSS');
+    sum.anon += field('RssAnon');
+    sum.file += field('RssFile');
+    sum.shmem += field('RssShmem');
+  }
+  return sum;
 }
 
-/** Resident set size in MB, from /proc/PID/status VmRSS. */
-export function rssMB(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+/** Resident set size in MB (VmRSS) of these processes together. */
+export function rssMB(...pids) {
+  let kb = 0;
+  for (const pid of pids) {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  }
   return kb / 1024;
 }
 
@@ -138,10 +205,10 @@ function get(url) {
 }
 
 /**
- * Polls `url` every `intervalMs` until it answers 200; returns the milliseconds from `t0`
+ * Polls `url` every `intervalMs` until it answers `status` (200); returns the milliseconds from `t0`
  * (performance.now() taken just before the spawn). Throws when the child exits or after `timeoutMs`.
  */
-export async function waitReady(child, url, t0, { intervalMs = 5, timeoutMs = 30_000 } = {}) {
+export async function waitReady(child, url, t0, { intervalMs = 5, timeoutMs = 30_000, status = 200 } = {}) {
   const deadline = t0 + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -149,7 +216,7 @@ export async function waitReady(child, url, t0, { intervalMs = 5, timeoutMs = 30
         `${child.benchName} exited (${child.exitCode ?? child.signalCode}) before ${url} was ready`,
       );
     }
-    if ((await get(url)) === 200) return performance.now() - t0;
+    if ((await get(url)) === status) return performance.now() - t0;
     if (performance.now() > deadline)
       throw new Error(`${child.benchName}: ${url} not ready in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));

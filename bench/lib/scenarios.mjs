@@ -14,7 +14,11 @@ import { ACCOUNT, API, REDIRECT_URI, SCOPE } from './shared.mjs';
 
 const FORM = 'application/x-www-form-urlencoded';
 
-/** Scenario ids, labels and which servers run them. */
+/**
+ * Scenario ids, labels and which servers run them: Sesame on SQLite always, the peer unless
+ * `peer: false`, Sesame on PostgreSQL when `pg`; `ceiling` only runs on bench/ceiling.mjs;
+ * `allCpus`: Sesame may use every CPU (not pinned) during this one.
+ */
 export const SCENARIOS = [
   { id: 'healthz', label: 'GET /healthz (baseline)', peer: false },
   { id: 'cc-es256', label: '1. client credentials → JWT ES256', pg: true },
@@ -24,7 +28,9 @@ export const SCENARIOS = [
   { id: 'code-flow', label: '5. code + PKCE flow, signed-in browser (flows/s)', pg: true },
   { id: 'discovery', label: '6a. discovery document' },
   { id: 'jwks', label: '6b. JWKS' },
-  { id: 'login-storm', label: '7. /healthz during a failed-login storm', peer: false },
+  // argon2 runs on libuv's threads: on one core they would starve the event loop this measures
+  { id: 'login-storm', label: '7. /healthz during a failed-login storm', peer: false, allCpus: true },
+  { id: 'ceiling', label: 'ceiling: bare node:http form POST → JSON', ceiling: true },
 ];
 
 function assert(cond, message) {
@@ -49,7 +55,7 @@ function checkAccessToken(t, token, alg, aud) {
 /** The job for one scenario (without the mode-independent fields run.mjs adds), after its check. */
 export async function prepareJob(id, t, state) {
   const m2mAuth = basicAuth(t.m2m.id, t.m2m.secret);
-  const webAuth = basicAuth(t.web.id, t.web.secret);
+  const webAuth = t.web && basicAuth(t.web.id, t.web.secret);
   const get = (path) => ({ mode: 'fixed', method: 'GET', path });
   const post = (path, authorization, form) => ({
     mode: 'fixed',
@@ -66,6 +72,13 @@ export async function prepareJob(id, t, state) {
       const res = await request(`${t.base}${path}`);
       assert(res.status === 200, `${t.name}: GET ${path} → ${res.status}`);
       return get(path);
+    }
+    case 'ceiling': {
+      // the client-credentials request of scenario 1, byte for byte the same size
+      const form = clientCredentialsForm(API.es256);
+      const res = await request(`${t.base}${t.paths.token}`, { form, basic: [t.m2m.id, t.m2m.secret] });
+      assert(res.status === 200 && JSON.parse(res.body).access_token, `${t.name}: POST → ${res.status}`);
+      return post(t.paths.token, m2mAuth, form);
     }
     case 'cc-es256':
     case 'cc-rs256': {

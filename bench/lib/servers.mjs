@@ -1,6 +1,8 @@
-// Starting, provisioning and describing the two servers under test.
+// Starting, provisioning and describing the servers under test: Sesame, node-oidc-provider and
+// the ceiling (bench/ceiling.mjs).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnServer, waitReady } from './proc.mjs';
@@ -9,6 +11,7 @@ import { ACCOUNT, API, CLIENT, REDIRECT_URI, SCOPE } from './shared.mjs';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const SESAME_BIN = join(ROOT, 'bin', 'sesame.js');
 const PEER_SERVER = join(ROOT, 'bench', 'peer', 'server.mjs');
+const CEILING_SERVER = join(ROOT, 'bench', 'ceiling.mjs');
 
 /** Our environment without SESAME_* and PORT, plus `extra`. */
 function childEnv(extra) {
@@ -20,7 +23,7 @@ function childEnv(extra) {
 }
 
 /** Sesame's environment for one configuration: production mode, warn logs, 127.0.0.1. */
-export function sesameEnv({ port, dataDir, databaseUrl, configFile }) {
+export function sesameEnv({ port, dataDir, databaseUrl, configFile, metricsPort }) {
   return childEnv({
     NODE_ENV: 'production',
     SESAME_LOG_LEVEL: 'warn',
@@ -30,6 +33,16 @@ export function sesameEnv({ port, dataDir, databaseUrl, configFile }) {
     SESAME_ISSUER: `http://127.0.0.1:${port}`,
     ...(databaseUrl ? { SESAME_DATABASE_URL: databaseUrl } : {}),
     ...(configFile ? { SESAME_CONFIG: configFile } : {}),
+    ...(metricsPort ? { SESAME_METRICS_PORT: String(metricsPort) } : {}),
+  });
+}
+
+/** Whether `sesame start` takes `--workers N` (its --help lists it). */
+export function sesameHasWorkers() {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [SESAME_BIN, 'start', '--help'], { timeout: 30_000 }, (err, stdout) =>
+      resolve(!err && /--workers\b/.test(stdout)),
+    );
   });
 }
 
@@ -103,13 +116,17 @@ export async function provisionSesame(env) {
   };
 }
 
-/** Starts `node [nodeArgs] bin/sesame.js start`; resolves when /readyz answers 200, with the time it took. */
-export async function startSesame(env, logFile, nodeArgs = []) {
+/**
+ * Starts `node [nodeArgs] bin/sesame.js start [args]` (on CPU `cpu` if given); resolves when
+ * /readyz answers 200, with the time it took.
+ */
+export async function startSesame(env, logFile, { nodeArgs = [], args = [], cpu } = {}) {
   const t0 = performance.now();
-  const child = spawnServer('sesame', process.execPath, [...nodeArgs, SESAME_BIN, 'start'], {
+  const child = spawnServer('sesame', process.execPath, [...nodeArgs, SESAME_BIN, 'start', ...args], {
     env,
     cwd: env.SESAME_DATA_DIR,
     logFile,
+    cpu,
   });
   const readyMs = await waitReady(child, `${env.SESAME_ISSUER}/readyz`, t0);
   return { child, readyMs };
@@ -133,8 +150,8 @@ export function sesameTarget(port, clients) {
   };
 }
 
-/** Starts node-oidc-provider (bench/peer/server.mjs) on a free port; resolves when it serves discovery. */
-export async function startPeer(logFile) {
+/** Starts node-oidc-provider (bench/peer/server.mjs) on a free port (and CPU `cpu`); resolves when it serves discovery. */
+export async function startPeer(logFile, { cpu } = {}) {
   const port = await freePort();
   const clients = {
     m2m: { id: CLIENT.m2m, secret: randomBytes(32).toString('base64url') },
@@ -149,7 +166,7 @@ export async function startPeer(logFile) {
     PEER_WEB_SECRET: clients.web.secret,
   });
   const t0 = performance.now();
-  const child = spawnServer('peer', process.execPath, [PEER_SERVER], { env, cwd: ROOT, logFile });
+  const child = spawnServer('peer', process.execPath, [PEER_SERVER], { env, cwd: ROOT, logFile, cpu });
   const readyMs = await waitReady(child, `http://127.0.0.1:${port}/.well-known/openid-configuration`, t0);
   const target = {
     name: 'node-oidc-provider',
@@ -169,4 +186,48 @@ export async function startPeer(logFile) {
     ...clients,
   };
   return { child, readyMs, target };
+}
+
+/**
+ * Starts the ceiling (bench/ceiling.mjs: bare node:http, form POST → fixed JSON) on a free port
+ * (and CPU `cpu`). It is sent the client-credentials request, with `m2m`'s credentials so that
+ * the request has the same size as Sesame's.
+ */
+export async function startCeiling(logFile, m2m, { cpu } = {}) {
+  const port = await freePort();
+  const env = childEnv({ NODE_ENV: 'production' });
+  const t0 = performance.now();
+  const child = spawnServer('ceiling', process.execPath, [CEILING_SERVER, String(port)], {
+    env,
+    cwd: ROOT,
+    logFile,
+    cpu,
+  });
+  // a GET has no grant_type: 400 means it is listening
+  await waitReady(child, `http://127.0.0.1:${port}/token`, t0, { status: 400 });
+  const target = { name: 'ceiling', base: `http://127.0.0.1:${port}`, paths: { token: '/token' }, m2m };
+  return { child, target };
+}
+
+/** Provisions Sesame on a new data directory (SQLite, or PostgreSQL at `databaseUrl`). */
+export async function sesameContext(kind, work, log, databaseUrl) {
+  const dataDir = mkdtempSync(join(work, `sesame-${kind}-`));
+  // Many wrong passwords and sign-ins from one address: raise the lock thresholds and the
+  // per-address budgets so that every attempt costs its argon2 verification (the login storm
+  // measures that) instead of a 429.
+  const configFile = join(work, 'sesame-config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      login: { accountFailures: 1e9, ipFailures: 1e9, accountCeiling: 1e9 },
+      session: { interactionsPerMinute: 1e9 },
+      device: { codesPerMinute: 1e9 },
+    }),
+  );
+  const port = await freePort();
+  const env = sesameEnv({ port, dataDir, databaseUrl, configFile });
+  log(`Sesame (${kind}): provisioning with the CLI`);
+  const clients = await provisionSesame(env);
+  const target = sesameTarget(port, clients);
+  return { kind, env, dataDir, configFile, clients, target, logFile: join(work, `sesame-${kind}.log`) };
 }

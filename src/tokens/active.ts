@@ -4,15 +4,32 @@ import { sha256 } from '../util/crypto.js';
 import { type AccessTokenClaims, verifyAccessToken } from './access-token.js';
 import { peekKid } from './jwt.js';
 
-/** An access token that verifies, was issued here, has not expired and was not revoked. */
+/** How many verified access tokens a keystore's cache keeps (the oldest go first). */
+const VERIFIED_MAX = 5000;
+/** Access tokens whose signature and claims were verified, by their whole value, per keystore. */
+const verifiedTokens = new WeakMap<object, Map<string, { kid: string; claims: AccessTokenClaims }>>();
+
+/**
+ * An access token that verifies, was issued here, has not expired and was not revoked. A token
+ * verified once is not verified again until it expires (#16), as long as its key is still
+ * published; revocation is looked up every time.
+ */
 export async function activeAccessToken(deps: Deps, token: string): Promise<AccessTokenClaims | null> {
-  await deps.keys.prepare(peekKid(token));
-  const claims = verifyAccessToken(
-    token,
-    (kid) => deps.keys.verifier(kid),
-    deps.config.issuer,
-    deps.clock.now(),
-  );
+  const kid = peekKid(token);
+  await deps.keys.prepare(kid);
+  const now = deps.clock.now();
+  let verified = verifiedTokens.get(deps.keys);
+  if (!verified) verifiedTokens.set(deps.keys, (verified = new Map()));
+  const hit = verified.get(token);
+  let claims: AccessTokenClaims | null;
+  if (hit && hit.claims.exp > now && deps.keys.verifier(hit.kid)) claims = hit.claims;
+  else {
+    claims = verifyAccessToken(token, (k) => deps.keys.verifier(k), deps.config.issuer, now);
+    if (claims && kid !== undefined) {
+      if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(token, { kid, claims });
+    }
+  }
   if (!claims || (await deps.storage.revocations.isRevoked(claims.jti))) return null;
   // A deleted application's tokens end with it (its machine tokens are not on record).
   if (!(await deps.storage.applications.get(claims.client_id))) return null;

@@ -23,11 +23,12 @@
 // BENCH_NO_SQLITE=1, BENCH_NO_PG=1, BENCH_NO_README=1, BENCH_MAX_MINUTES (20).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, loadavg, release, setPriority, tmpdir, totalmem, type } from 'node:os';
+import { availableParallelism, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { keepAlive, request } from './lib/http.mjs';
+import { machineFacts, packageVersion } from './lib/meta.mjs';
 import { startCluster } from './lib/postgres.mjs';
 import { cpuSeconds, freePort, killAllSync, machineBusySeconds, stopAll, stopChild } from './lib/proc.mjs';
 import { ROOT, sesameCli, sesameEnv, startSesame } from './lib/servers.mjs';
@@ -434,26 +435,11 @@ async function runBackend(kind, databaseUrl, expected) {
 }
 
 function machine() {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const version = (path) => JSON.parse(readFileSync(join(ROOT, path), 'utf8')).version;
-  const overrides = Object.entries(process.env)
-    .filter(([k]) => k.startsWith('BENCH_'))
-    .map(([k, v]) => `${k}=${v} `)
-    .join('');
   return {
-    date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-    command: `${overrides}${process.env.npm_lifecycle_event === 'bench:users' ? 'npm run bench:users' : 'node bench/users.mjs'}`,
-    nproc: availableParallelism(),
-    cpu: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? 'unknown CPU',
-    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
-    node: process.version,
-    os: `${type()} ${release()}`,
-    loadavg: loadavg()
-      .map((v) => v.toFixed(2))
-      .join(', '),
-    sesame: version('package.json'),
+    ...machineFacts('bench:users', 'users.mjs'),
+    sesame: packageVersion('package.json'),
     sqlite: new Database(':memory:').prepare('select sqlite_version() as v').get().v,
-    autocannon: version('bench/node_modules/autocannon/package.json'),
+    autocannon: packageVersion('bench/node_modules/autocannon/package.json'),
     postgres: '',
   };
 }

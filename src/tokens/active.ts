@@ -19,7 +19,10 @@ export async function activeAccessToken(deps: Deps, token: string): Promise<Acce
   await deps.keys.prepare(kid);
   const now = deps.clock.now();
   let verified = verifiedTokens.get(deps.keys);
-  if (!verified) verifiedTokens.set(deps.keys, (verified = new Map()));
+  if (!verified) {
+    verified = new Map();
+    verifiedTokens.set(deps.keys, verified);
+  }
   const hit = verified.get(token);
   let claims: AccessTokenClaims | null;
   if (hit && hit.claims.exp > now && deps.keys.verifier(hit.kid)) claims = hit.claims;

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Consent, ConsentFilter, ConsentRepository } from '../../types.js';
 import type { Database } from '../schema.js';
 import { sliced } from './slice.js';

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AuthorizationCodeRecord, AuthorizationCodeRepository } from '../../types.js';
+import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
 
 type Row = Selectable<Database['authorization_codes']>;
@@ -16,6 +17,16 @@ function toCode(row: Row): AuthorizationCodeRecord {
 }
 
 /** Authorization codes by hash; `consume` is one conditional UPDATE, atomic on every backend. */
+/** Every code exchange consumes its code (#16): compiled once. */
+const CONSUME = precompiled(2, (db, hash: string, now: number) =>
+  db
+    .updateTable('authorization_codes')
+    .set({ consumed_at: now })
+    .where('hash', '=', hash)
+    .where('consumed_at', 'is', null)
+    .returningAll(),
+);
+
 export function authorizationCodeRepository(db: Kysely<Database>): AuthorizationCodeRepository {
   return {
     async create(code) {
@@ -33,13 +44,7 @@ export function authorizationCodeRepository(db: Kysely<Database>): Authorization
     },
     async consume(hash, now) {
       // One statement: the row lock (PostgreSQL) or the write lock (SQLite) lets exactly one caller win.
-      const won = await db
-        .updateTable('authorization_codes')
-        .set({ consumed_at: now })
-        .where('hash', '=', hash)
-        .where('consumed_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
+      const [won] = (await CONSUME(db, hash, now)).rows;
       if (won) return { code: toCode(won), replayed: false };
       const seen = await db
         .updateTable('authorization_codes')

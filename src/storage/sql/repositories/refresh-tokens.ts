@@ -1,11 +1,12 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { GrantTokenRepository, RefreshTokenRecord, RefreshTokenRepository } from '../../types.js';
+import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
 import { sliced } from './slice.js';
 
 const num = (v: number | null) => (v === null ? null : Number(v));
 
-const toToken = (row: Selectable<Database['refresh_tokens']>): RefreshTokenRecord => ({
+const toToken = (row: Row): RefreshTokenRecord => ({
   hash: row.hash,
   familyId: row.family_id,
   grantId: row.grant_id,
@@ -20,6 +21,48 @@ const toToken = (row: Selectable<Database['refresh_tokens']>): RefreshTokenRecor
   ...(row.successor !== null ? { successor: row.successor } : {}),
 });
 
+type Row = Selectable<Database['refresh_tokens']>;
+
+/** The hot statements of a refresh (#16), compiled once. */
+const ROTATE = precompiled(4, (db, hash: string, clientId: string, now: number, successor: string) =>
+  db
+    .updateTable('refresh_tokens')
+    .set({ rotated_at: now, successor })
+    .where('hash', '=', hash)
+    .where('client_id', '=', clientId)
+    .where('rotated_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where('family_expires_at', '>', now)
+    .returningAll(),
+);
+const INSERT = precompiled(12, (db, ...v: unknown[]) =>
+  db.insertInto('refresh_tokens').values({
+    hash: v[0],
+    family_id: v[1],
+    grant_id: v[2],
+    client_id: v[3],
+    user_id: v[4],
+    payload: v[5],
+    created_at: v[6],
+    expires_at: v[7],
+    family_expires_at: v[8],
+    rotated_at: v[9],
+    revoked_at: v[10],
+    successor: v[11],
+  } as never),
+);
+const ADD_GRANT_TOKEN = precompiled(6, (db, ...v: unknown[]) =>
+  db.insertInto('grant_tokens').values({
+    grant_id: v[0],
+    jti: v[1],
+    expires_at: v[2],
+    user_id: v[3],
+    client_id: v[4],
+    audience: v[5],
+  } as never),
+);
+
 /** Refresh tokens by hash; rotation is one conditional UPDATE, so exactly one caller wins it. */
 export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenRepository {
   const live = (now: number) =>
@@ -32,23 +75,21 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
       .where('family_expires_at', '>', now);
   return {
     async create(t) {
-      await db
-        .insertInto('refresh_tokens')
-        .values({
-          hash: t.hash,
-          family_id: t.familyId,
-          grant_id: t.grantId,
-          client_id: t.clientId,
-          user_id: t.userId,
-          payload: JSON.stringify(t.payload),
-          created_at: t.createdAt,
-          expires_at: t.expiresAt,
-          family_expires_at: t.familyExpiresAt,
-          rotated_at: t.rotatedAt,
-          revoked_at: t.revokedAt,
-          successor: t.successor ?? null,
-        })
-        .execute();
+      await INSERT(
+        db,
+        t.hash,
+        t.familyId,
+        t.grantId,
+        t.clientId,
+        t.userId,
+        JSON.stringify(t.payload),
+        t.createdAt,
+        t.expiresAt,
+        t.familyExpiresAt,
+        t.rotatedAt,
+        t.revokedAt,
+        t.successor ?? null,
+      );
     },
     async get(hash) {
       const row = await db
@@ -59,18 +100,8 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
       return row ? toToken(row) : null;
     },
     async rotate(hash, { clientId, now, successor }) {
-      const row = await db
-        .updateTable('refresh_tokens')
-        .set({ rotated_at: now, successor })
-        .where('hash', '=', hash)
-        .where('client_id', '=', clientId)
-        .where('rotated_at', 'is', null)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now)
-        .where('family_expires_at', '>', now)
-        .returningAll()
-        .executeTakeFirst();
-      return row ? toToken(row) : null;
+      const { rows } = await ROTATE(db, hash, clientId, now, successor);
+      return rows[0] ? toToken(rows[0] as Row) : null;
     },
     async hold(hash) {
       // A write that changes nothing: it takes the row lock (PostgreSQL) or the write lock (SQLite).
@@ -123,17 +154,15 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
 export function grantTokenRepository(db: Kysely<Database>): GrantTokenRepository {
   return {
     async add(grantId, jti, expiresAt, owner) {
-      await db
-        .insertInto('grant_tokens')
-        .values({
-          grant_id: grantId,
-          jti,
-          expires_at: expiresAt,
-          user_id: owner?.userId ?? null,
-          client_id: owner?.clientId ?? null,
-          audience: owner?.audience ?? null,
-        })
-        .execute();
+      await ADD_GRANT_TOKEN(
+        db,
+        grantId,
+        jti,
+        expiresAt,
+        owner?.userId ?? null,
+        owner?.clientId ?? null,
+        owner?.audience ?? null,
+      );
     },
     async listWhere(filter, now) {
       let q = db.selectFrom('grant_tokens').select(['jti', 'expires_at']).where('expires_at', '>', now);

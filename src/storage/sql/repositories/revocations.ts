@@ -1,6 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { RevocationRepository } from '../../types.js';
+import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
+
+/** Every JWT introspection and userinfo call asks this (#16): compiled once. */
+const IS_REVOKED = precompiled(1, (db, jti: string) =>
+  db.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti),
+);
 
 /** Revoked JWTs, remembered by jti until they expire. */
 export function revocationRepository(db: Kysely<Database>): RevocationRepository {
@@ -13,12 +19,8 @@ export function revocationRepository(db: Kysely<Database>): RevocationRepository
         .execute();
     },
     async isRevoked(jti) {
-      const row = await db
-        .selectFrom('revoked_tokens')
-        .select('jti')
-        .where('jti', '=', jti)
-        .executeTakeFirst();
-      return row !== undefined;
+      const { rows } = await IS_REVOKED(db, jti);
+      return rows.length > 0;
     },
     async purgeExpired(now) {
       const res = await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).executeTakeFirst();

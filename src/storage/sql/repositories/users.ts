@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kysely';
 import type { User, UserQuery, UserRepository } from '../../types.js';
+import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
 import { containing, sliced } from './slice.js';
 
@@ -28,6 +29,11 @@ const nameOf = (claims: User['claims']): string => (claims.name ?? '').toLowerCa
  * a substring of email or name is a LIKE scan, the one search no index serves. The name column
  * holds the name in lower case, so searches and sorts treat every script alike on both backends.
  */
+/** Every token response reads its user by id (#16): compiled once. */
+const USER_BY_ID = precompiled(1, (db, id: string) =>
+  db.selectFrom('users').selectAll().where('id', '=', id),
+);
+
 export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): UserRepository {
   const filtered = (query: UserQuery) => {
     let q = db.selectFrom('users');
@@ -64,8 +70,8 @@ export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
         .execute();
     },
     async get(id) {
-      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-      return row ? toUser(row) : null;
+      const { rows } = await USER_BY_ID(db, id);
+      return rows[0] ? toUser(rows[0]) : null;
     },
     async getByEmail(email) {
       const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();

@@ -23,8 +23,9 @@ function ask(question: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
     let typed = '';
-    process.stderr.write(question);
+    // Echo off before the question: whatever is typed once it shows must not be echoed.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.resume();
     stdin.setEncoding('utf8');
     const done = (err: Error | null) => {

@@ -167,9 +167,15 @@ export class Keystore {
     const now = this.opts.clock.now();
     await this.refresh();
     const created: SigningKeyRecord[] = [];
-    for (const alg of algs) {
-      if (this.records.some((k) => k.alg === alg && keyStatus(k, now) === 'current')) continue;
-      const key = await generateSigningKey(alg, this.opts.encryptionKey, { now, activatesAt: now });
+    const missing = algs.filter(
+      (alg) => !this.records.some((k) => k.alg === alg && keyStatus(k, now) === 'current'),
+    );
+    // Generated side by side on libuv's pool (two RSA-2048 keys take most of a first start).
+    const keys = await Promise.all(
+      missing.map((alg) => generateSigningKey(alg, this.opts.encryptionKey, { now, activatesAt: now })),
+    );
+    for (const key of keys) {
+      const alg = key.alg;
       // A rotation made before any key signed (`keys rotate` before the first start): this key
       // signs until the rotated-in one activates, then stays published as long as a token can live.
       const next = this.records.find((k) => k.alg === alg && keyStatus(k, now) === 'next');

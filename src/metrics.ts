@@ -100,7 +100,8 @@ export function serveMetrics(port: number, host: string, logger: Logger): Server
   const aggregate = cluster.isPrimary && Object.keys(cluster.workers ?? {}).length > 0;
   const aggregator = aggregate ? new client.AggregatorRegistry() : null;
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://metrics').pathname;
+    // The path only: an absolute or malformed request target must not throw here.
+    const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(path === '/metrics' ? 405 : 404, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(path === '/metrics' ? 'Method Not Allowed\n' : 'Not Found\n');

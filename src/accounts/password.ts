@@ -20,13 +20,15 @@ let running = 0;
 const queue: (() => void)[] = [];
 
 async function limited<T>(fn: () => Promise<T>): Promise<T> {
-  while (running >= AT_ONCE) await new Promise<void>((resolve) => queue.push(resolve));
-  running++;
+  // A finished computation hands its slot to the longest waiter, so none waits forever.
+  if (running >= AT_ONCE) await new Promise<void>((resolve) => queue.push(resolve));
+  else running++;
   try {
     return await fn();
   } finally {
-    running--;
-    queue.shift()?.();
+    const next = queue.shift();
+    if (next) next();
+    else running--;
   }
 }
 
@@ -54,8 +56,9 @@ export async function checkPassword(passwordHash: string | undefined, password: 
   if (!passwordFits(password)) return false;
   dummy ??= hashPassword('sesame-dummy-password-for-unknown-accounts');
   const target = passwordHash ?? (await dummy);
+  const { verify } = await lib(); // a binding that cannot load is an error, not a wrong password
   try {
-    const ok = await limited(async () => (await lib()).verify(target, password));
+    const ok = await limited(() => verify(target, password));
     return ok && passwordHash !== undefined;
   } catch {
     return false;

@@ -24,9 +24,9 @@ export function parseWorkers(value: string): number {
 
 /**
  * The primary of `sesame start --workers N`: forks N processes that share the port (node:cluster)
- * and the database, as N instances would. A worker that dies while serving is replaced; one that
- * dies before it listens stops the whole start (a configuration or port problem will not go away
- * by retrying). SIGTERM and SIGINT are passed on, and the primary exits when every worker has.
+ * and the database, as N instances would. A worker that dies is replaced after a second; one of
+ * the first N that dies before it listens stops the whole start (a configuration or port problem
+ * will not go away by retrying). SIGTERM and SIGINT are passed on, and the primary exits when every worker has.
  */
 export function superviseWorkers(count: number, logger: Logger): void {
   let stopping = false;
@@ -39,7 +39,7 @@ export function superviseWorkers(count: number, logger: Logger): void {
     for (const w of live) w.process.kill('SIGTERM');
     if (live.size === 0) process.exit(failed ? 1 : 0);
   };
-  const fork = (index: number) => {
+  const fork = (index: number, first: boolean) => {
     const worker = cluster.fork({ SESAME_WORKER_INDEX: String(index) });
     let listening = false;
     live.add(worker);
@@ -52,7 +52,9 @@ export function superviseWorkers(count: number, logger: Logger): void {
         if (live.size === 0) process.exit(failed ? 1 : 0);
         return;
       }
-      if (!listening) {
+      // Only the first workers stop the start: a replacement that fails (the database away for
+      // a moment) is tried again, without taking down the workers that serve.
+      if (!listening && first) {
         logger.fatal({ worker: index, code, signal }, 'a worker stopped before it could serve; stopping');
         failed = true;
         stop('SIGTERM');
@@ -60,11 +62,11 @@ export function superviseWorkers(count: number, logger: Logger): void {
       }
       logger.error({ worker: index, code, signal }, 'a worker died; starting another');
       setTimeout(() => {
-        if (!stopping) fork(index);
+        if (!stopping) fork(index, false);
       }, RESTART_DELAY_MS).unref();
     });
   };
-  for (let i = 0; i < count; i++) fork(i);
+  for (let i = 0; i < count; i++) fork(i, true);
   logger.info({ workers: count, pid: process.pid }, `started ${count} workers`);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

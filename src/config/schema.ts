@@ -262,6 +262,10 @@ export const configSchema = z
       })
       .prefault({}),
   })
+  .refine((c) => c.metrics.port === undefined || c.metrics.port !== c.port, {
+    message: 'must differ from port: metrics are served apart from the main port',
+    path: ['metrics', 'port'],
+  })
   .describe('Sesame configuration');
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -3,13 +3,16 @@ import type { ApiRepository, ApplicationRepository, Repositories } from './repos
 
 /** How long another instance's change may go unseen (PostgreSQL; SQLite sees it at once). */
 export const READ_CACHE_TTL_MS = 1000;
+/** At most this many entries; the oldest go first. Misses are never kept (ids come from requests). */
+export const READ_CACHE_MAX = 10_000;
 
 /**
  * A short-lived cache of what every token request reads and admins seldom change: applications,
  * APIs and client grants (#16). Any write through this process's storage empties it (again after
  * its transaction commits). Changes by other processes are seen at once on SQLite (its
  * `data_version` moves on each commit by another connection) and within `READ_CACHE_TTL_MS` on
- * PostgreSQL. Callers get a copy, never the cached object.
+ * PostgreSQL. Callers get a copy, never the cached object. What is not found is not kept, and
+ * the cache holds at most `READ_CACHE_MAX` entries, so ids sent by anyone cannot grow it.
  */
 export class ReadCache {
   private readonly entries = new Map<string, { value: unknown; at: number }>();
@@ -38,7 +41,11 @@ export class ReadCache {
     const generation = this.generation;
     const value = await load();
     // A write while loading may have changed what was read: keep it only if none came.
-    if (generation === this.generation) this.entries.set(key, { value: structuredClone(value), at: now });
+    if (value !== null && generation === this.generation) {
+      this.entries.delete(key);
+      if (this.entries.size >= READ_CACHE_MAX) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, { value: structuredClone(value), at: now });
+    }
     return value;
   }
 

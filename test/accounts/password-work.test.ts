@@ -16,6 +16,8 @@ describe('argon2 work at once', () => {
       const checks = Array.from({ length: 8 }, (_, i) =>
         checkPassword(stored, i % 2 === 0 ? 'correct horse battery staple' : 'wrong'),
       );
+      await new Promise((resolve) => setImmediate(resolve)); // the checks have reached the queue
+      await new Promise((resolve) => setImmediate(resolve)); // the checks have reached the queue
       const w = passwordWork();
       expect(w.running).toBe(2);
       expect(w.queued).toBeGreaterThanOrEqual(6); // the first check also makes the dummy hash once

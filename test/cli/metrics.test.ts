@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +112,20 @@ describe('Prometheus metrics', () => {
       expect(page).toMatch(/^process_cpu_seconds_total /m);
 
       expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
+      // A request target that is no URL (an absolute form with a port out of range) is answered, not fatal.
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(metricsPort, '127.0.0.1', () =>
+          socket.end('GET http://a:99999/metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'),
+        );
+        let text = '';
+        socket.on('data', (d) => {
+          text += d.toString();
+        });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 404/);
+      expect((await fetch(metrics)).status).toBe(200);
       expect((await fetch(metrics, { method: 'POST' })).status).toBe(405);
       expect(await sesame.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     });
@@ -123,8 +138,10 @@ describe('Prometheus metrics', () => {
     await sesame.waitReady(`http://127.0.0.1:${port}/readyz`);
     expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
     expect(await sesame.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    const bad = startSesame({ ...env, SESAME_METRICS_PORT: 'ninety' }, ['start', '--workers', '1']);
-    expect((await bad.exited).code).toBe(1);
-    expect(bad.stderr()).toContain('metrics.port');
+    for (const port of ['ninety', String(env.SESAME_PORT)]) {
+      const bad = startSesame({ ...env, SESAME_METRICS_PORT: port }, ['start', '--workers', '1']);
+      expect((await bad.exited).code).toBe(1);
+      expect(bad.stderr()).toContain('metrics.port');
+    }
   });
 });

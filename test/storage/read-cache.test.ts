@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApplication } from '../../src/admin/applications.js';
-import { READ_CACHE_TTL_MS } from '../../src/storage/read-cache.js';
+import { READ_CACHE_MAX, READ_CACHE_TTL_MS, ReadCache } from '../../src/storage/read-cache.js';
 import { openStorage } from '../../src/storage/sql/index.js';
 import type { Storage } from '../../src/storage/types.js';
 import { TestClock } from '../support/app.js';
@@ -82,4 +82,33 @@ describeEachBackend('read cache', (backend) => {
       expect((await a.applications.get(app.clientId))!.name).toBe('Two');
     },
   );
+});
+
+describe('read cache bounds', () => {
+  it('keeps no misses, so ids anyone can send do not grow it', async () => {
+    const cache = new ReadCache();
+    let loads = 0;
+    const miss = async () => {
+      loads++;
+      return null;
+    };
+    await cache.read('app:nobody', miss);
+    await cache.read('app:nobody', miss);
+    expect(loads).toBe(2);
+  });
+
+  it(`holds at most ${READ_CACHE_MAX} entries, dropping the oldest`, async () => {
+    const cache = new ReadCache();
+    let loads = 0;
+    const load = (v: number) => async () => {
+      loads++;
+      return { v };
+    };
+    for (let i = 0; i <= READ_CACHE_MAX; i++) await cache.read(`k${i}`, load(i));
+    expect(loads).toBe(READ_CACHE_MAX + 1);
+    expect(await cache.read(`k${READ_CACHE_MAX}`, load(-1))).toEqual({ v: READ_CACHE_MAX });
+    expect(loads).toBe(READ_CACHE_MAX + 1);
+    expect(await cache.read('k0', load(0))).toEqual({ v: 0 });
+    expect(loads).toBe(READ_CACHE_MAX + 2);
+  });
 });

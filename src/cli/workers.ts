@@ -40,7 +40,7 @@ export function superviseWorkers(count: number, logger: Logger): void {
     if (live.size === 0) process.exit(failed ? 1 : 0);
   };
   const fork = (index: number, first: boolean) => {
-    const worker = cluster.fork({ SESAME_WORKER_INDEX: String(index) });
+    const worker = cluster.fork();
     let listening = false;
     live.add(worker);
     worker.on('listening', () => {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { AppEnv } from '../context.js';
 import type { TrustedProxies } from '../proxies.js';
 
 /**
- * Gives every request an id (X-Request-Id) and `X-Content-Type-Options: nosniff`, a child logger and the trusted proxies (for the
- * client's address), and logs the outcome.
+ * Gives every request an id (X-Request-Id), `X-Content-Type-Options: nosniff`, a child logger
+ * and the trusted proxies (for the client's address), and logs the outcome.
  */
 export function requestLog(logger: Logger, proxies: TrustedProxies): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -19,16 +19,18 @@ export function requestLog(logger: Logger, proxies: TrustedProxies): MiddlewareH
     // Set before the handler runs, so the handler's response carries them: a header set after
     // `next()` makes Hono copy the whole response (#16). A handler that returns its own Response
     // object drops them, and only then are they added afterwards.
-    c.header('X-Request-Id', requestId);
-    c.header('X-Content-Type-Options', 'nosniff');
+    stamp(c, requestId);
     await next();
-    if (!c.res.headers.has('X-Request-Id')) {
-      c.header('X-Request-Id', requestId);
-      c.header('X-Content-Type-Options', 'nosniff');
-    }
+    if (!c.res.headers.has('X-Request-Id')) stamp(c, requestId);
     if (log.isLevelEnabled('info')) {
       const ms = Math.round((performance.now() - start) * 10) / 10;
       log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'request');
     }
   };
+}
+
+/** The headers every answer carries. */
+function stamp(c: Context, requestId: string): void {
+  c.header('X-Request-Id', requestId);
+  c.header('X-Content-Type-Options', 'nosniff');
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -58,8 +58,11 @@ export async function openTransport(config: Config, logger: Logger): Promise<Tra
       const info = await files.sendMail(envelope(m));
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const file = join(dir, `${m.createdAt}-${m.id}.eml`);
-      await writeFile(file, info.message as Buffer, { mode: 0o600 });
-      await chmod(file, 0o600);
+      // written under a name no reader looks for, then renamed: an .eml file is always whole
+      const partial = join(dir, `.${m.createdAt}-${m.id}.eml.partial`);
+      await writeFile(partial, info.message as Buffer, { mode: 0o600 });
+      await chmod(partial, 0o600);
+      await rename(partial, file);
       logger.info(
         { to: m.to, subject: m.subject, file, links: linksIn(m.text, config.issuer) },
         'email written to the outbox directory (no SMTP server configured)',

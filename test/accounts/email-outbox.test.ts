@@ -4,7 +4,7 @@
 // tenant's name and logo, its links built on the issuer whatever Host the request named. An SMTP
 // outage or a crashed sender loses nothing: the message stays pending and goes out later
 // (backoff 30 s, doubling, measured on rt.clock).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import pino from 'pino';
@@ -172,6 +172,48 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
     expect(entry?.level).toBe(30);
     const file = emlFiles().find((f) => readFileSync(join(outboxDir(), f), 'utf8').includes(to));
     expect(file).toBeDefined();
+  });
+
+  it('never shows a reader a half-written .eml file (written aside, then renamed)', async () => {
+    mkdirSync(outboxDir(), { recursive: true });
+    const seen: { file: string; whole: boolean }[] = [];
+    // read each .eml file the moment its name appears, as a tool watching the directory would
+    const watcher = watch(outboxDir(), (_event, name) => {
+      if (!name?.endsWith('.eml')) return;
+      try {
+        const text = readFileSync(join(outboxDir(), name), 'utf8');
+        seen.push({ file: name, whole: /^To: /m.test(text) && text.includes('watched-link-end') });
+      } catch {
+        // gone again: not a reader's problem
+      }
+    });
+    const mailer = new Mailer({
+      storage: t.rt.storage,
+      config: t.rt.config,
+      clock: t.clock,
+      logger: pino({ level: 'silent' }),
+      encryptionKey: t.rt.encryptionKey,
+    });
+    try {
+      const body = `${'Sesame '.repeat(20_000)}https://sesame.test/u/reset-password?ticket=watched-link-end\n`;
+      for (let i = 0; i < 8; i++) {
+        await t.rt.storage.transaction((tx) =>
+          mailer.enqueue(tx, 'password_reset', newEmail('watched'), {
+            subject: 'Reset',
+            text: body,
+            html: '<p>x</p>',
+          }),
+        );
+      }
+      expect(await mailer.deliverDue()).toBe(8);
+      await sleep(100);
+    } finally {
+      watcher.close();
+      await mailer.stop();
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((s) => !s.whole)).toEqual([]);
+    expect(readdirSync(outboxDir()).filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
 
   it('writes one file per message', async () => {

@@ -67,14 +67,15 @@ export class Metrics {
       const start = performance.now();
       await next();
       const route = routePath(c);
-      const labels = {
-        route: route === '*' || route === '/*' ? 'unmatched' : route,
-        method: c.req.method,
-        status: String(c.res.status),
-      };
-      this.requests.inc(labels);
-      this.duration.observe(labels, (performance.now() - start) / 1000);
+      this.request(route === '*' || route === '/*' ? 'unmatched' : route, c.req.method, c.res.status, start);
     };
+  }
+
+  /** One answer: its route (as in the route table), method and status; `start` from performance.now(). */
+  request(route: string, method: string, status: number, start: number): void {
+    const labels = { route, method, status: String(status) };
+    this.requests.inc(labels);
+    this.duration.observe(labels, (performance.now() - start) / 1000);
   }
 
   /** For the event log: each recorded event. */

@@ -1,11 +1,14 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
 import type { Command } from 'commander';
 import { createAdmin, hasAdmin, issueSetupToken } from '../admin/console.js';
 import { ConfigError } from '../config/load.js';
 import { startRetention } from '../events/retention.js';
+import { leanLane } from '../http/lean-lane.js';
 import type { Metrics } from '../metrics.js';
 import { endpointUrl } from '../protocol/issuer.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -53,17 +56,18 @@ export function startCommand(program: Command): void {
       const stopJanitor = startJanitor(rt.storage, config, rt.clock, logger);
       rt.mail.start();
       const metrics = await startMetrics(rt);
-      const app = createServer(metrics ? { ...rt, metrics } : rt);
-      const options = { fetch: app.fetch, port: config.port, hostname: config.host };
-      const server = serve(
-        tls ? { ...options, createServer: createHttpsServer, serverOptions: tls } : options,
-        (info) => {
-          logger.info(
-            { issuer: config.issuer, port: info.port, host: config.host },
-            `Sesame listening on ${config.issuer}`,
-          );
-        },
-      );
+      const deps = metrics ? { ...rt, metrics } : rt;
+      const app = createServer(deps);
+      // the hottest public documents skip Hono; everything else is the Hono app (#16)
+      const listener = leanLane(deps, getRequestListener(app.fetch, { hostname: config.host }));
+      const server = tls ? createHttpsServer(tls, listener) : createHttpServer(listener);
+      server.listen(config.port, config.host, () => {
+        const { port } = server.address() as AddressInfo;
+        logger.info(
+          { issuer: config.issuer, port, host: config.host },
+          `Sesame listening on ${config.issuer}`,
+        );
+      });
       server.on('error', (err) => {
         logger.fatal({ err }, 'cannot listen');
         void rt.storage.close().finally(() => process.exit(1));

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { type Config, SIGNING_ALGS } from '../config/schema.js';
 import { supportedGrantTypes } from '../grants/registry.js';
 import type { AppEnv } from '../http/context.js';
-import { jsonCached, serializeJson } from '../http/respond.js';
+import { jsonCached, type SerializedJson, serializeJson } from '../http/respond.js';
 import { CLAIMS_SUPPORTED } from '../protocol/claims.js';
 import { issuerBase } from '../protocol/issuer.js';
 import { RESPONSE_TYPES } from '../protocol/response-types.js';
@@ -53,8 +53,16 @@ export function openidMetadata(config: Pick<Config, 'issuer'>): Record<string, u
   };
 }
 
+/** How long caches may keep the discovery documents (seconds). */
+export const DISCOVERY_MAX_AGE = 3600;
+
+/** The RFC 8414 (`oauth`) or OpenID (`openid`) metadata, serialized once. */
+export function discoveryDocument(config: Pick<Config, 'issuer'>, kind: 'oauth' | 'openid'): SerializedJson {
+  return serializeJson(kind === 'oauth' ? serverMetadata(config) : openidMetadata(config));
+}
+
 /** GET /.well-known/oauth-authorization-server and /.well-known/openid-configuration. */
 export function discoveryEndpoint(config: Config, kind: 'oauth' | 'openid') {
-  const doc = serializeJson(kind === 'oauth' ? serverMetadata(config) : openidMetadata(config));
-  return (c: Context<AppEnv>): Response => jsonCached(c, doc, 3600);
+  const doc = discoveryDocument(config, kind);
+  return (c: Context<AppEnv>): Response => jsonCached(c, doc, DISCOVERY_MAX_AGE);
 }

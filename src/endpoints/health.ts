@@ -2,9 +2,12 @@ import type { Context } from 'hono';
 import type { AppEnv, Deps } from '../http/context.js';
 import { jsonNoStore } from '../http/respond.js';
 
+/** What GET /healthz answers. */
+export const HEALTHY = { status: 'ok' } as const;
+
 /** GET /healthz: the process is up and serving. */
 export function healthEndpoint() {
-  return (c: Context<AppEnv>): Response => jsonNoStore(c, { status: 'ok' });
+  return (c: Context<AppEnv>): Response => jsonNoStore(c, HEALTHY);
 }
 
 /** GET /readyz: the database answers; 503 while it does not. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import type { OAuthError } from '../protocol/errors.js';
 
@@ -13,21 +14,26 @@ export function jsonNoStore(
   headers: Record<string, string> = {},
 ): Response {
   return c.newResponse(JSON.stringify(body), status as 200, {
-    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Type': JSON_TYPE,
     ...NO_STORE,
     ...headers,
   });
 }
 
+/** JSON's media type, as every JSON answer names it. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** A JSON document serialized once, with its strong ETag (RFC 9110 §8.8.3). */
 export interface SerializedJson {
   readonly body: string;
+  /** The body in UTF-8, for the lean lane. */
+  readonly bytes: Buffer;
   readonly etag: string;
 }
 
 export function serializeJson(document: unknown): SerializedJson {
   const body = JSON.stringify(document);
-  return { body, etag: etagOf(body) };
+  return { body, bytes: Buffer.from(body), etag: etagOf(body) };
 }
 
 /** A strong entity tag: the first 160 bits of the body's SHA-256. */
@@ -40,9 +46,33 @@ export function etagOf(body: string | Uint8Array): string {
  * when it changes, not per request. A matching `If-None-Match` gets 304 (RFC 9110 §13.1.2).
  */
 export function jsonCached(c: Context, doc: SerializedJson, maxAge: number): Response {
-  const headers = { ETag: doc.etag, 'Cache-Control': `public, max-age=${maxAge}` };
+  const headers = cachedHeaders(doc, maxAge);
   if (etagMatches(c.req.header('If-None-Match'), doc.etag)) return c.newResponse(null, 304, headers);
-  return c.newResponse(doc.body, 200, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
+  return c.newResponse(doc.body, 200, { 'Content-Type': JSON_TYPE, ...headers });
+}
+
+/** What a cache needs of a public document: its tag and how long to keep it. */
+export function cachedHeaders(doc: SerializedJson, maxAge: number): Record<string, string> {
+  return { ETag: doc.etag, 'Cache-Control': `public, max-age=${maxAge}` };
+}
+
+/**
+ * The lean lane's answer (#16): a JSON body serialized beforehand, written straight to Node's
+ * response; none for a 304.
+ */
+export function writeJson(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer | null,
+): void {
+  if (body === null) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': String(body.length), ...headers });
+  res.end(body);
 }
 
 /** If-None-Match uses the weak comparison: `*`, or any listed tag with W/ ignored (§13.1.2). */

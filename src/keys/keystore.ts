@@ -98,6 +98,11 @@ export class Keystore {
     return this.fresh();
   }
 
+  /** The published records when they were read within `cacheTtl`, else null (then use published()). */
+  publishedIfFresh(): SigningKeyRecord[] | null {
+    return this.opts.clock.now() - this.loadedAt < this.opts.cacheTtl ? this.records : null;
+  }
+
   /** The imported private key that signs for `alg` now; creates a first key if there is none. */
   async signer(alg: SigningAlg): Promise<SigningKey> {
     let record = currentKey(await this.fresh(), alg, this.opts.clock.now());

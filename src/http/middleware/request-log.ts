@@ -22,11 +22,22 @@ export function requestLog(logger: Logger, proxies: TrustedProxies): MiddlewareH
     stamp(c, requestId);
     await next();
     if (!c.res.headers.has('X-Request-Id')) stamp(c, requestId);
-    if (log.isLevelEnabled('info')) {
-      const ms = Math.round((performance.now() - start) * 10) / 10;
-      log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'request');
-    }
+    logRequest(log, {}, c.req.method, c.req.path, c.res.status, start);
   };
+}
+
+/** The one line logged per answer (at info); `start` from performance.now(). */
+export function logRequest(
+  log: Logger,
+  bindings: Record<string, string>,
+  method: string,
+  path: string,
+  status: number,
+  start: number,
+): void {
+  if (!log.isLevelEnabled('info')) return;
+  const ms = Math.round((performance.now() - start) * 10) / 10;
+  log.info({ ...bindings, method, path, status, ms }, 'request');
 }
 
 /** The headers every answer carries. */

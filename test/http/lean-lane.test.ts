@@ -1,0 +1,238 @@
+// Issue #16, the lean lane: GET of the discovery documents, the JWKS and /healthz is answered on
+// Node's request without Hono. Over real sockets, each answer must be the one the Hono app gives
+// (status, body, every header but the request id and the date), 304 for a matching ETag, one
+// request-log line and one metrics count each; everything else (other methods, other spellings of
+// the path, an unreadable JWKS) must reach the Hono app untouched.
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import pino from 'pino';
+import client from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Deps } from '../../src/http/context.js';
+import { leanLane } from '../../src/http/lean-lane.js';
+import { rotateKey } from '../../src/keys/rotation.js';
+import { Metrics } from '../../src/metrics.js';
+import { createServer } from '../../src/server.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+const DOCUMENTS = [
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+  '/.well-known/jwks.json',
+  '/healthz',
+];
+/** Headers that differ between any two answers. */
+const PER_ANSWER = new Set(['date', 'x-request-id', 'connection', 'keep-alive']);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Listens on a free port of 127.0.0.1; its base URL and a close(). */
+async function listen(listener: RequestListener): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createHttpServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** An answer as compared here: status, headers (lower-case, minus the per-answer ones), body. */
+async function answer(res: Response) {
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    if (!PER_ANSWER.has(k)) headers[k] = v;
+  });
+  // an error names its request id: the same place in both answers
+  const id = res.headers.get('x-request-id');
+  const body = await res.text();
+  return { status: res.status, headers, body: id ? body.replaceAll(id, '(request id)') : body };
+}
+
+describe('lean lane (#16): the public documents and /healthz without Hono', () => {
+  let t: TestApp;
+  let deps: Deps;
+  let hono: { url: string; close(): Promise<void> };
+  let lean: { url: string; close(): Promise<void> };
+  /** Request targets the lean lane handed to the Hono app. */
+  const passed: string[] = [];
+  const lines: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp('sqlite');
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    deps = { ...t.rt, logger, metrics: new Metrics() };
+    const honoListener = getRequestListener(createServer(deps).fetch);
+    hono = await listen(honoListener);
+    lean = await listen(
+      leanLane(deps, (req, res) => {
+        passed.push(`${req.method} ${req.url}`);
+        return honoListener(req, res);
+      }),
+    );
+  });
+  afterAll(async () => {
+    await lean?.close();
+    await hono?.close();
+    client.register.clear();
+    await t?.close();
+  });
+
+  /** The same request to both servers: the two answers, and whether the lean lane passed it on. */
+  async function both(path: string, init: RequestInit = {}) {
+    const before = passed.length;
+    const fromLean = await fetch(`${lean.url}${path}`, init);
+    const fromHono = await fetch(`${hono.url}${path}`, init);
+    return {
+      lean: fromLean,
+      hono: fromHono,
+      a: await answer(fromLean),
+      b: await answer(fromHono),
+      passedOn: passed.length > before,
+    };
+  }
+
+  it.each([...DOCUMENTS, '/.well-known/jwks.json?x=1', '/.well-known/openid-configuration?'])(
+    'GET %s: the answer the Hono app gives, with its own request id, not passed on',
+    async (path) => {
+      const r = await both(path);
+      expect(r.passedOn).toBe(false);
+      expect(r.a.status).toBe(200);
+      expect(r.a).toEqual(r.b);
+      expect(r.lean.headers.get('x-request-id')).toMatch(UUID);
+      expect(r.lean.headers.get('x-request-id')).not.toBe(r.hono.headers.get('x-request-id'));
+      expect(r.a.headers['content-length']).toBe(String(Buffer.byteLength(r.a.body)));
+      JSON.parse(r.a.body);
+    },
+  );
+
+  it.each(DOCUMENTS.filter((p) => p !== '/healthz'))(
+    'GET %s with a matching If-None-Match: 304 with the ETag, no body; a stale tag gets the document',
+    async (path) => {
+      const etag = (await fetch(`${lean.url}${path}`)).headers.get('etag');
+      expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+      for (const tag of [etag!, `W/${etag}`, `"other", ${etag}`, '*']) {
+        const r = await both(path, { headers: { 'If-None-Match': tag } });
+        expect(r.passedOn).toBe(false);
+        expect(r.a.status).toBe(304);
+        expect(r.a.body).toBe('');
+        // Hono adds a text/plain Content-Type to its bodiless 304; the lean lane names none
+        const { 'content-type': _, ...honoHeaders } = r.b.headers;
+        expect(r.a.headers).toEqual(honoHeaders);
+      }
+      const stale = await both(path, { headers: { 'If-None-Match': '"stale"' } });
+      expect(stale.a.status).toBe(200);
+      expect(stale.a).toEqual(stale.b);
+    },
+  );
+
+  it.each([
+    ['HEAD', '/healthz'],
+    ['POST', '/.well-known/jwks.json'],
+    ['PUT', '/healthz'],
+    ['OPTIONS', '/.well-known/openid-configuration'],
+    ['GET', '/healthz/'],
+    ['GET', '/%68ealthz'],
+    ['GET', '/.well-known/JWKS.json'],
+    ['GET', '/readyz'],
+    ['GET', '/oauth/token'],
+  ])('%s %s goes to the Hono app and gets its answer', async (method, path) => {
+    const init: RequestInit = {
+      method,
+      headers: { Origin: 'https://spa.example', 'Access-Control-Request-Method': 'GET' },
+    };
+    const r = await both(path, init);
+    expect(r.passedOn).toBe(true);
+    expect(r.a).toEqual(r.b);
+  });
+
+  it('serves a rotated key as soon as the keystore has it, and the same JWKS as the Hono app', async () => {
+    const before = (await (await fetch(`${lean.url}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string }[];
+    };
+    const key = await rotateKey({
+      storage: t.rt.storage,
+      encryptionKey: t.rt.encryptionKey,
+      clock: t.clock,
+      alg: 'ES256',
+      activationDelay: 60,
+      maxTokenLifetime: 3600,
+    });
+    await t.rt.keys.refresh();
+    const r = await both('/.well-known/jwks.json');
+    expect(r.passedOn).toBe(false);
+    expect(r.a).toEqual(r.b);
+    const after = JSON.parse(r.a.body) as { keys: { kid: string }[] };
+    expect(before.keys.map((k) => k.kid)).not.toContain(key.kid);
+    expect(after.keys.map((k) => k.kid)).toContain(key.kid);
+  });
+
+  it('logs one request line per answer, with the request id it sent', async () => {
+    lines.length = 0;
+    const res = await fetch(`${lean.url}/.well-known/jwks.json?debug=1`);
+    const id = res.headers.get('x-request-id');
+    const logged = lines.filter((l) => l.msg === 'request');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({
+      level: 30,
+      reqId: id,
+      method: 'GET',
+      path: '/.well-known/jwks.json',
+      status: 200,
+    });
+    expect(typeof logged[0]?.ms).toBe('number');
+  });
+
+  it('counts each answer in the metrics under its route, as the Hono app does', async () => {
+    const count = async (route: string, status: string) => {
+      const metric = await client.register.getSingleMetric('sesame_http_requests_total')?.get();
+      const value = metric?.values.find(
+        (v) => v.labels.route === route && v.labels.method === 'GET' && v.labels.status === status,
+      );
+      return value?.value ?? 0;
+    };
+    const before = await count('/healthz', '200');
+    const etag = (await fetch(`${lean.url}/.well-known/jwks.json`)).headers.get('etag')!;
+    const notModified = await count('/.well-known/jwks.json', '304');
+    await fetch(`${lean.url}/healthz`);
+    await fetch(`${hono.url}/healthz`);
+    await fetch(`${lean.url}/.well-known/jwks.json`, { headers: { 'If-None-Match': etag } });
+    expect(await count('/healthz', '200')).toBe(before + 2);
+    expect(await count('/.well-known/jwks.json', '304')).toBe(notModified + 1);
+  });
+
+  it('hands the JWKS to the Hono app when the keys cannot be read, which answers as it always did', async () => {
+    const down = await startTestApp('sqlite');
+    try {
+      const downDeps: Deps = { ...down.rt, logger: pino({ level: 'silent' }) };
+      const downHono = getRequestListener(createServer(downDeps).fetch);
+      const handed: string[] = [];
+      const s = await listen(
+        leanLane(downDeps, (req, res) => {
+          handed.push(req.url ?? '');
+          return downHono(req, res);
+        }),
+      );
+      const h = await listen(downHono);
+      try {
+        await down.rt.storage.close();
+        // past the keystore's cache: it must read the database, which is closed
+        down.clock.advance(down.rt.config.keys.cacheTtl + 1);
+        const fromLean = await answer(await fetch(`${s.url}/.well-known/jwks.json`));
+        const fromHono = await answer(await fetch(`${h.url}/.well-known/jwks.json`));
+        expect(handed).toEqual(['/.well-known/jwks.json']);
+        expect(fromLean.status).toBeGreaterThanOrEqual(500);
+        expect(fromLean).toEqual(fromHono);
+      } finally {
+        await s.close();
+        await h.close();
+      }
+    } finally {
+      await down.rt.mail.stop();
+    }
+  });
+});

@@ -11,8 +11,10 @@ export const READ_CACHE_MAX = 10_000;
  * APIs and client grants (#16). Any write through this process's storage empties it (again after
  * its transaction commits). Changes by other processes are seen at once on SQLite (its
  * `data_version` moves on each commit by another connection) and within `READ_CACHE_TTL_MS` on
- * PostgreSQL. Callers get a copy, never the cached object. What is not found is not kept, and
- * the cache holds at most `READ_CACHE_MAX` entries, so ids sent by anyone cannot grow it.
+ * PostgreSQL. What it keeps is deeply frozen, and callers share it: a change must go through
+ * the repository, never into the object (copying each hit cost more than the rest of a read).
+ * What is not found is not kept, and the cache holds at most `READ_CACHE_MAX` entries, so ids
+ * sent by anyone cannot grow it.
  */
 export class ReadCache {
   private readonly entries = new Map<string, { value: unknown; at: number }>();
@@ -37,14 +39,14 @@ export class ReadCache {
     }
     const now = performance.now();
     const hit = this.entries.get(key);
-    if (hit && now - hit.at < this.ttlMs) return structuredClone(hit.value) as T;
+    if (hit && now - hit.at < this.ttlMs) return hit.value as T;
     const generation = this.generation;
-    const value = await load();
+    const value = deepFreeze(await load());
     // A write while loading may have changed what was read: keep it only if none came.
     if (value !== null && generation === this.generation) {
       this.entries.delete(key);
       if (this.entries.size >= READ_CACHE_MAX) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(key, { value: structuredClone(value), at: now });
+      this.entries.set(key, { value, at: now });
     }
     return value;
   }
@@ -53,6 +55,16 @@ export class ReadCache {
     this.generation++;
     this.entries.clear();
   }
+}
+
+/** Freezes a row read from the database and everything in it (plain objects and arrays). */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value) || ArrayBuffer.isView(value)) {
+    return value;
+  }
+  Object.freeze(value);
+  for (const inner of Object.values(value)) deepFreeze(inner);
+  return value;
 }
 
 /** Whether a transaction wrote what the cache holds (then it reads past the cache, and clears it at commit). */

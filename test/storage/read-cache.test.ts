@@ -25,7 +25,7 @@ describeEachBackend('read cache', (backend) => {
     await db.drop();
   });
 
-  it('serves a second read from memory, as a copy the caller cannot spoil', async () => {
+  it('serves a second read from memory, frozen: a caller cannot spoil it for the next one', async () => {
     const { app } = await createApplication(a, clock, { name: 'One', type: 'm2m' });
     const seen: string[] = [];
     const c = openStorage({
@@ -36,8 +36,14 @@ describeEachBackend('read cache', (backend) => {
     });
     try {
       const first = await c.applications.get(app.clientId);
-      first!.name = 'spoiled';
-      expect((await c.applications.get(app.clientId))!.name).toBe('One');
+      expect(() => {
+        first!.name = 'spoiled';
+      }).toThrow(TypeError);
+      expect(() => first!.grantTypes.push('password')).toThrow(TypeError);
+      const second = await c.applications.get(app.clientId);
+      expect(second!.name).toBe('One');
+      expect(second!.grantTypes).not.toContain('password');
+      expect(Object.isFrozen(second)).toBe(true);
       expect(seen).toHaveLength(1);
     } finally {
       await c.close();

@@ -1,20 +1,34 @@
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, randomFillSync, randomInt, timingSafeEqual } from 'node:crypto';
 
-/** A random value of `bytes` bytes, base64url without padding. */
+/** Random bytes drawn from the CSPRNG this many at a time (one call costs as much as 4 KiB). */
+const POOL_SIZE = 4096;
+let pool = Buffer.alloc(0);
+let drawn = 0;
+
+/**
+ * A random value of `bytes` bytes, base64url without padding. Small values come from a pool
+ * filled by the CSPRNG, as Node's randomUUID does; each byte is used once and zeroed then (#16).
+ */
 export function randomToken(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url');
+  if (bytes > POOL_SIZE / 8) return randomBytes(bytes).toString('base64url');
+  if (drawn + bytes > pool.length) {
+    pool = randomFillSync(Buffer.allocUnsafe(POOL_SIZE));
+    drawn = 0;
+  }
+  const token = pool.toString('base64url', drawn, drawn + bytes);
+  pool.fill(0, drawn, drawn + bytes);
+  drawn += bytes;
+  return token;
 }
 
 /** SHA-256 of a high-entropy value, base64url; what storage keeps instead of the value. */
 export function sha256(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('base64url');
+  return hash('sha256', value, 'base64url');
 }
 
 /** Constant-time comparison of two strings (by their SHA-256, so lengths do not leak). */
 export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a, 'utf8').digest();
-  const hb = createHash('sha256').update(b, 'utf8').digest();
-  return timingSafeEqual(ha, hb);
+  return timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer'));
 }
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';

@@ -27,7 +27,7 @@ export function startCommand(program: Command): void {
     .description('run the server (migrations run first; signing keys are created on first start)')
     .option(
       '--workers <n>',
-      'processes sharing the port and the database (default: one per core when NODE_ENV=production, else 1)',
+      'processes sharing the port and the database (default: one per usable core when NODE_ENV=production, else 1)',
       parseWorkers,
     )
     .action(async (opts: { workers?: number }, cmd: Command) => {

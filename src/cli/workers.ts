@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
@@ -8,9 +9,47 @@ const MAX_WORKERS = 256;
 /** A worker that dies after it was listening is started again after this long. */
 const RESTART_DELAY_MS = 1000;
 
-/** `--workers` when not given: one per core with NODE_ENV=production, else one. */
-export function defaultWorkers(env: NodeJS.ProcessEnv = process.env): number {
-  return env.NODE_ENV === 'production' ? availableParallelism() : 1;
+/**
+ * `--workers` when not given: one per core with NODE_ENV=production, else one. The cores are the
+ * ones this process may use: a container's CPU quota (cgroup `cpu.max`, or v1's
+ * `cpu.cfs_quota_us`) counts, not the host's CPUs, since every worker opens its own pool of
+ * database connections.
+ */
+export function defaultWorkers(env: NodeJS.ProcessEnv = process.env, quota = cpuQuota()): number {
+  if (env.NODE_ENV !== 'production') return 1;
+  const cores = availableParallelism();
+  return quota === null ? cores : Math.max(1, Math.min(cores, Math.ceil(quota)));
+}
+
+/** Reads a file of /sys or /proc; null when it is not there. */
+type ReadSysFile = (path: string) => string | null;
+
+const readSysFile: ReadSysFile = (path) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * The CPUs this process's cgroup may use (quota ÷ period), or null without a limit. cgroup v2:
+ * `cpu.max` of the process's own group (from /proc/self/cgroup) or of the root as a container
+ * sees it; v1: `cpu.cfs_quota_us` ÷ `cpu.cfs_period_us` (a quota of -1 is none).
+ */
+export function cpuQuota(read: ReadSysFile = readSysFile): number | null {
+  const own = /^0::(\/.*)$/m.exec(read('/proc/self/cgroup') ?? '')?.[1];
+  const groups = [...new Set([own && own !== '/' ? `/sys/fs/cgroup${own}` : null, '/sys/fs/cgroup'])];
+  for (const dir of groups) {
+    if (!dir) continue;
+    const max = read(`${dir}/cpu.max`)?.trim().split(/\s+/);
+    if (!max) continue;
+    const [quota, period] = [Number(max[0]), Number(max[1] ?? 100_000)];
+    return max[0] === 'max' || !(quota > 0 && period > 0) ? null : quota / period;
+  }
+  const quota = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')?.trim());
+  const period = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us')?.trim());
+  return quota > 0 && period > 0 ? quota / period : null;
 }
 
 /** Commander's parser for `--workers N`. */

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { cpuQuota } from '../../src/cli/workers.js';
 import { assertBuilt, freePort, killAll, runCli, runCliJson, startSesame } from '../e2e/process.js';
 
 /** The pids whose parent is `pid` (from /proc). */
@@ -103,7 +104,7 @@ describe('sesame start --workers', () => {
     for (const pid of replaced) expect(alive(pid)).toBe(false);
   });
 
-  it('defaults to one worker per core with NODE_ENV=production, and one otherwise', async () => {
+  it('defaults to one worker per usable core with NODE_ENV=production, and one otherwise', async () => {
     const port = await freePort();
     const env = {
       SESAME_DATA_DIR: join(dir, 'prod'),
@@ -113,7 +114,12 @@ describe('sesame start --workers', () => {
     };
     const sesame = startSesame(env);
     await sesame.waitReady(`http://127.0.0.1:${port}/readyz`);
-    const cores = availableParallelism();
+    // the cores this process may use: a container's CPU quota counts (cpu-quota.test.ts)
+    const quota = cpuQuota();
+    const cores =
+      quota === null
+        ? availableParallelism()
+        : Math.max(1, Math.min(availableParallelism(), Math.ceil(quota)));
     await vi.waitFor(() => expect(children(sesame.child.pid!)).toHaveLength(cores > 1 ? cores : 0), {
       timeout: 10_000,
       interval: 100,

@@ -6,9 +6,13 @@ import type { SigningKeyRecord } from '../storage/types.js';
 
 /**
  * The JWKS (RFC 7517 §5): current, next and retiring public keys. Serialized again only when the
- * keystore's list changes (it is a new array after each reload).
+ * keystore's list changes (it is a new array after each reload). `now` has it without waiting
+ * while the keystore's list is fresh, else null; `read` reloads the keystore when it must.
  */
-export function jwksDocument(deps: Pick<Deps, 'keys'>): () => SerializedJson | Promise<SerializedJson> {
+export function jwksDocument(deps: Pick<Deps, 'keys'>): {
+  now(): SerializedJson | null;
+  read(): Promise<SerializedJson>;
+} {
   let records: readonly SigningKeyRecord[] | null = null;
   let doc: SerializedJson | null = null;
   const of = (published: readonly SigningKeyRecord[]) => {
@@ -18,10 +22,12 @@ export function jwksDocument(deps: Pick<Deps, 'keys'>): () => SerializedJson | P
     }
     return doc;
   };
-  // without a promise while the keystore's list is fresh (the lean lane answers at once)
-  return () => {
-    const known = deps.keys.publishedIfFresh();
-    return known ? of(known) : deps.keys.published().then(of);
+  return {
+    now: () => {
+      const known = deps.keys.publishedIfFresh();
+      return known ? of(known) : null;
+    },
+    read: async () => of(await deps.keys.published()),
   };
 }
 
@@ -29,5 +35,5 @@ export function jwksDocument(deps: Pick<Deps, 'keys'>): () => SerializedJson | P
 export function jwksEndpoint(deps: Deps) {
   const document = jwksDocument(deps);
   return async (c: Context<AppEnv>): Promise<Response> =>
-    jsonCached(c, await document(), deps.config.keys.jwksMaxAge);
+    jsonCached(c, await document.read(), deps.config.keys.jwksMaxAge);
 }

@@ -16,27 +16,54 @@ import {
 
 /** A document the lean lane serves, and how. */
 interface LeanRoute {
-  document(): SerializedJson | Promise<SerializedJson>;
+  /** The document as it stands, or null when reading it needs the database (then Hono answers). */
+  document(): SerializedJson | null;
   /** Public and cacheable for this many seconds (ETag, 304, any origin), or private (no-store). */
   maxAge: number | null;
+}
+
+/** How many distinct Host values `hostTaken` remembers before it starts over. */
+const HOSTS_KEPT = 1000;
+
+/**
+ * Whether Hono's adapter takes this Host as it is (its own check: the URL's host name is the
+ * header, with or without the port), remembered per value. A Host it refuses (400) or
+ * rewrites goes to Hono.
+ */
+function hostTaken(hosts: Map<string, boolean>, host: string | undefined): boolean {
+  if (!host) return false;
+  let taken = hosts.get(host);
+  if (taken === undefined) {
+    try {
+      const { hostname } = new URL(`http://${host}/`);
+      taken = hostname.length === host.length || hostname === host.replace(/:\d+$/, '');
+    } catch {
+      taken = false;
+    }
+    if (hosts.size >= HOSTS_KEPT) hosts.clear();
+    hosts.set(host, taken);
+  }
+  return taken;
 }
 
 /**
  * The lean lane (#16): `GET` of the discovery documents, the JWKS and /healthz answered straight
  * on Node's request, without building a Fetch Request and Response for Hono. The answers are the
  * ones the route table gives (same body, headers, ETag and 304, request id, request log and
- * metrics). Every other request, any other method, a path with anything more (a trailing slash,
- * an encoded character) and a document that cannot be read (the database is down) go to `next`,
- * the Hono app, unchanged.
+ * metrics). Everything else goes to `next`, the Hono app, unchanged: any other method or path, a
+ * path with anything more (a trailing slash, an encoded character), a Host that is missing or
+ * Hono would not take as it is, and a JWKS that must be read from the database first.
  */
 export function leanLane(deps: Deps, next: RequestListener): RequestListener {
   const openid = discoveryDocument(deps.config, 'openid');
   const oauth = discoveryDocument(deps.config, 'oauth');
   const healthy = serializeJson(HEALTHY);
+  const jwks = jwksDocument(deps);
+  const hosts = new Map<string, boolean>();
   const routes = new Map<string, LeanRoute>([
     ['/.well-known/openid-configuration', { document: () => openid, maxAge: DISCOVERY_MAX_AGE }],
     ['/.well-known/oauth-authorization-server', { document: () => oauth, maxAge: DISCOVERY_MAX_AGE }],
-    ['/.well-known/jwks.json', { document: jwksDocument(deps), maxAge: deps.config.keys.jwksMaxAge }],
+    ['/.well-known/jwks.json', { document: jwks.now, maxAge: deps.config.keys.jwksMaxAge }],
     ['/healthz', { document: () => healthy, maxAge: null }],
   ]);
   const answer = (
@@ -45,8 +72,8 @@ export function leanLane(deps: Deps, next: RequestListener): RequestListener {
     path: string,
     route: LeanRoute,
     doc: SerializedJson,
-    start: number,
   ) => {
+    const start = performance.now();
     const requestId = randomUUID();
     const fresh = route.maxAge !== null && etagMatches(req.headers['if-none-match'], doc.etag);
     const status = fresh ? 304 : 200;
@@ -61,18 +88,20 @@ export function leanLane(deps: Deps, next: RequestListener): RequestListener {
     logRequest(deps.logger, { reqId: requestId }, 'GET', path, status, start);
   };
   return (req, res) => {
-    if (req.method !== 'GET') return next(req, res);
+    if (req.method !== 'GET' || !hostTaken(hosts, req.headers.host)) return next(req, res);
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     const route = routes.get(path);
-    if (!route) return next(req, res);
-    const start = performance.now();
-    const doc = route.document();
-    if (!(doc instanceof Promise)) return answer(req, res, path, route, doc, start);
-    doc.then(
-      (d) => answer(req, res, path, route, d, start),
-      () => next(req, res),
-    );
+    const doc = route?.document();
+    if (!route || !doc) return next(req, res);
+    try {
+      answer(req, res, path, route, doc);
+    } catch (err) {
+      // nothing here is known to throw; if it does, Hono answers, or the connection ends
+      deps.logger.error({ err }, 'the lean lane failed');
+      if (res.headersSent) res.destroy();
+      else next(req, res);
+    }
   };
 }

@@ -3,7 +3,7 @@
 // (status, body, every header but the request id and the date), 304 for a matching ETag, one
 // request-log line and one metrics count each; everything else (other methods, other spellings of
 // the path, an unreadable JWKS) must reach the Hono app untouched.
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import pino from 'pino';
@@ -51,6 +51,27 @@ async function answer(res: Response) {
   const id = res.headers.get('x-request-id');
   const body = await res.text();
   return { status: res.status, headers, body: id ? body.replaceAll(id, '(request id)') : body };
+}
+
+/** A GET over node:http with exactly these headers (no Host unless given): status and body. */
+function rawGet(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, path, headers, setHost: false, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 describe('lean lane (#16): the public documents and /healthz without Hono', () => {
@@ -148,6 +169,38 @@ describe('lean lane (#16): the public documents and /healthz without Hono', () =
     const r = await both(path, init);
     expect(r.passedOn).toBe(true);
     expect(r.a).toEqual(r.b);
+  });
+
+  it.each([
+    ['a Host in capitals with a port (Hono refuses it)', { Host: 'Sesame.TEST:8443' }],
+    ['a Host the URL parser rewrites', { Host: '0x7f.1' }],
+    ['a port out of range', { Host: 'localhost:99999' }],
+    ['a Host with a space', { Host: 'sesame test' }],
+  ])('GET /healthz with %s goes to the Hono app and gets its answer', async (_, headers) => {
+    const before = passed.length;
+    const a = await rawGet(lean.url, '/healthz', headers);
+    const b = await rawGet(hono.url, '/healthz', headers);
+    expect(passed.length).toBe(before + 1);
+    expect(a.status).toBe(b.status);
+    expect(a.body.replace(/request id [0-9a-f-]+/, '')).toBe(b.body.replace(/request id [0-9a-f-]+/, ''));
+  });
+
+  it('takes a plain Host with or without a port, in any case, an IPv4 or an [IPv6] address', async () => {
+    for (const host of ['sesame.test', 'Sesame.TEST', 'sesame.test:8443', '127.0.0.1:3000', '[::1]:3000']) {
+      const before = passed.length;
+      const a = await rawGet(lean.url, '/healthz', { Host: host });
+      expect([host, a.status, passed.length]).toEqual([host, 200, before]);
+    }
+  });
+
+  it('hands the JWKS to the Hono app once the keystore is stale; the next request is lean again', async () => {
+    t.clock.advance(t.rt.config.keys.cacheTtl + 1);
+    const stale = await both('/.well-known/jwks.json');
+    expect(stale.passedOn).toBe(true);
+    expect(stale.a).toEqual(stale.b);
+    const again = await both('/.well-known/jwks.json');
+    expect(again.passedOn).toBe(false);
+    expect(again.a).toEqual(stale.a);
   });
 
   it('serves a rotated key as soon as the keystore has it, and the same JWKS as the Hono app', async () => {

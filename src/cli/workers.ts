@@ -15,10 +15,14 @@ const RESTART_DELAY_MS = 1000;
  * `cpu.cfs_quota_us`) counts, not the host's CPUs, since every worker opens its own pool of
  * database connections.
  */
-export function defaultWorkers(env: NodeJS.ProcessEnv = process.env, quota = cpuQuota()): number {
+export function defaultWorkers(
+  env: NodeJS.ProcessEnv = process.env,
+  quota: () => number | null = cpuQuota,
+): number {
   if (env.NODE_ENV !== 'production') return 1;
   const cores = availableParallelism();
-  return quota === null ? cores : Math.max(1, Math.min(cores, Math.ceil(quota)));
+  const cpus = quota();
+  return cpus === null ? cores : Math.max(1, Math.min(cores, Math.ceil(cpus)));
 }
 
 /** Reads a file of /sys or /proc; null when it is not there. */
@@ -34,19 +38,24 @@ const readSysFile: ReadSysFile = (path) => {
 
 /**
  * The CPUs this process's cgroup may use (quota ÷ period), or null without a limit. cgroup v2:
- * `cpu.max` of the process's own group (from /proc/self/cgroup) or of the root as a container
- * sees it; v1: `cpu.cfs_quota_us` ÷ `cpu.cfs_period_us` (a quota of -1 is none).
+ * the smallest `cpu.max` from the process's own group (from /proc/self/cgroup) up to the root as
+ * the process sees it, "max" being none; v1: `cpu.cfs_quota_us` ÷ `cpu.cfs_period_us` (a quota
+ * of -1 is none).
  */
 export function cpuQuota(read: ReadSysFile = readSysFile): number | null {
-  const own = /^0::(\/.*)$/m.exec(read('/proc/self/cgroup') ?? '')?.[1];
-  const groups = [...new Set([own && own !== '/' ? `/sys/fs/cgroup${own}` : null, '/sys/fs/cgroup'])];
-  for (const dir of groups) {
-    if (!dir) continue;
-    const max = read(`${dir}/cpu.max`)?.trim().split(/\s+/);
-    if (!max) continue;
-    const [quota, period] = [Number(max[0]), Number(max[1] ?? 100_000)];
-    return max[0] === 'max' || !(quota > 0 && period > 0) ? null : quota / period;
+  const own = /^0::(\/.*)$/m.exec(read('/proc/self/cgroup') ?? '')?.[1] ?? '/';
+  const parts = own.split('/').filter(Boolean);
+  let smallest: number | null = null;
+  let v2 = false;
+  for (let depth = parts.length; depth >= 0; depth--) {
+    const max = read(`/sys/fs/cgroup/${parts.slice(0, depth).join('/')}/cpu.max`.replace('//', '/'));
+    if (max === null) continue;
+    v2 = true;
+    const [quota, period = '100000'] = max.trim().split(/\s+/);
+    const cpus = Number(quota) / Number(period);
+    if (quota !== 'max' && cpus > 0 && Number.isFinite(cpus)) smallest = Math.min(smallest ?? cpus, cpus);
   }
+  if (v2) return smallest;
   const quota = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')?.trim());
   const period = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us')?.trim());
   return quota > 0 && period > 0 ? quota / period : null;

@@ -31,6 +31,28 @@ describe('CPU quota and the default number of workers', () => {
     expect(
       cpuQuota(files({ '/proc/self/cgroup': '0::/docker/abc\n', '/sys/fs/cgroup/cpu.max': '50000 100000' })),
     ).toBe(0.5);
+    // the own group has no limit, a parent (the pod, a systemd slice) has: the parent's counts
+    expect(
+      cpuQuota(
+        files({
+          '/proc/self/cgroup': '0::/kubepods/pod1/c1\n',
+          '/sys/fs/cgroup/kubepods/pod1/c1/cpu.max': 'max 100000',
+          '/sys/fs/cgroup/kubepods/pod1/cpu.max': '250000 100000',
+          '/sys/fs/cgroup/cpu.max': 'max 100000',
+        }),
+      ),
+    ).toBe(2.5);
+    // several limits on the way up: the smallest
+    expect(
+      cpuQuota(
+        files({
+          '/proc/self/cgroup': '0::/a/b\n',
+          '/sys/fs/cgroup/a/b/cpu.max': '400000 100000',
+          '/sys/fs/cgroup/a/cpu.max': '100000 100000',
+          '/sys/fs/cgroup/cpu.max': '800000 100000',
+        }),
+      ),
+    ).toBe(1);
   });
 
   it('cgroup v1: cfs_quota_us ÷ cfs_period_us, -1 being no limit; nothing readable is no limit', () => {
@@ -49,11 +71,15 @@ describe('CPU quota and the default number of workers', () => {
   it('production: the quota rounded up, at least one, at most the CPUs there are; otherwise one', () => {
     const cores = availableParallelism();
     const production = { NODE_ENV: 'production' };
-    expect(defaultWorkers(production, null)).toBe(cores);
-    expect(defaultWorkers(production, 0.5)).toBe(1);
-    expect(defaultWorkers(production, 1.5)).toBe(Math.min(cores, 2));
-    expect(defaultWorkers(production, 10_000)).toBe(cores);
-    expect(defaultWorkers({ NODE_ENV: 'development' }, 4)).toBe(1);
-    expect(defaultWorkers({}, null)).toBe(1);
+    expect(defaultWorkers(production, () => null)).toBe(cores);
+    expect(defaultWorkers(production, () => 0.5)).toBe(1);
+    expect(defaultWorkers(production, () => 1.5)).toBe(Math.min(cores, 2));
+    expect(defaultWorkers(production, () => 10_000)).toBe(cores);
+    // outside production the quota is not even read
+    const unread = () => {
+      throw new Error('read the quota');
+    };
+    expect(defaultWorkers({ NODE_ENV: 'development' }, unread)).toBe(1);
+    expect(defaultWorkers({}, unread)).toBe(1);
   });
 });

@@ -1,8 +1,9 @@
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { OutboxMessage } from '../storage/types.js';
+import { randomToken } from '../util/crypto.js';
 
 /** Where a message goes once it leaves the outbox. */
 export interface Transport {
@@ -58,11 +59,7 @@ export async function openTransport(config: Config, logger: Logger): Promise<Tra
       const info = await files.sendMail(envelope(m));
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const file = join(dir, `${m.createdAt}-${m.id}.eml`);
-      // written under a name no reader looks for, then renamed: an .eml file is always whole
-      const partial = join(dir, `.${m.createdAt}-${m.id}.eml.partial`);
-      await writeFile(partial, info.message as Buffer, { mode: 0o600 });
-      await chmod(partial, 0o600);
-      await rename(partial, file);
+      await writeWhole(file, info.message as Buffer);
       logger.info(
         { to: m.to, subject: m.subject, file, links: linksIn(m.text, config.issuer) },
         'email written to the outbox directory (no SMTP server configured)',
@@ -70,4 +67,26 @@ export async function openTransport(config: Config, logger: Logger): Promise<Tra
     },
     close: () => files.close(),
   };
+}
+
+/**
+ * Writes `file` (mode 0600) so that a reader of the directory never sees it half-written: under
+ * a hidden name of this process's own, synced to disk, then renamed. A failure leaves nothing.
+ */
+async function writeWhole(file: string, data: Buffer): Promise<void> {
+  const partial = join(dirname(file), `.${basename(file)}.${process.pid}.${randomToken(6)}.partial`);
+  try {
+    const handle = await open(partial, 'wx', 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await chmod(partial, 0o600);
+    await rename(partial, file);
+  } catch (err) {
+    await unlink(partial).catch(() => {});
+    throw err;
+  }
 }

@@ -10,6 +10,8 @@ let drawn = 0;
  * filled by the CSPRNG, as Node's randomUUID does; each byte is used once and zeroed then (#16).
  */
 export function randomToken(bytes = 32): string {
+  if (!Number.isSafeInteger(bytes) || bytes < 1)
+    throw new RangeError(`randomToken: ${bytes} is not a byte count`);
   if (bytes > POOL_SIZE / 8) return randomBytes(bytes).toString('base64url');
   if (drawn + bytes > pool.length) {
     pool = randomFillSync(Buffer.allocUnsafe(POOL_SIZE));

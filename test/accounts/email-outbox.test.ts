@@ -4,7 +4,7 @@
 // tenant's name and logo, its links built on the issuer whatever Host the request named. An SMTP
 // outage or a crashed sender loses nothing: the message stays pending and goes out later
 // (backoff 30 s, doubling, measured on rt.clock).
-import { mkdirSync, readdirSync, readFileSync, statSync, watch } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import pino from 'pino';
@@ -214,6 +214,41 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.filter((s) => !s.whole)).toEqual([]);
     expect(readdirSync(outboxDir()).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('leaves no half-written file behind when a message cannot be written, and writes it on a later try', async () => {
+    const mailer = new Mailer({
+      storage: t.rt.storage,
+      config: t.rt.config,
+      clock: t.clock,
+      logger: pino({ level: 'silent' }),
+      encryptionKey: t.rt.encryptionKey,
+    });
+    const to = newEmail('blocked');
+    try {
+      await t.rt.storage.transaction((tx) =>
+        mailer.enqueue(tx, 'password_reset', to, {
+          subject: 'Reset',
+          text: 'blocked-body',
+          html: '<p>x</p>',
+        }),
+      );
+      const [row] = await outboxRows(t.rt.config.databaseUrl as string, to);
+      // a directory where the file must go: the rename fails after the message was written aside
+      const target = join(outboxDir(), `${row!.created_at}-${row!.id}.eml`);
+      mkdirSync(target, { recursive: true });
+      expect(await mailer.deliverDue()).toBe(0);
+      expect(readdirSync(outboxDir()).filter((f) => f.endsWith('.partial'))).toEqual([]);
+      expect((await outboxRows(t.rt.config.databaseUrl as string, to)).map((r) => r.status)).toEqual([
+        'pending',
+      ]);
+      rmSync(target, { recursive: true });
+      t.clock.advance(3600);
+      expect(await mailer.deliverDue()).toBe(1);
+      expect(readFileSync(target, 'utf8')).toContain('blocked-body');
+    } finally {
+      await mailer.stop();
+    }
   });
 
   it('writes one file per message', async () => {

@@ -27,6 +27,7 @@ describe('util/crypto', () => {
     const big = randomToken(4096);
     expect(Buffer.from(big, 'base64url')).toHaveLength(4096);
     expect(big).not.toBe(randomToken(4096));
+    for (const wrong of [0, -1, 1.5, Number.NaN]) expect(() => randomToken(wrong)).toThrow(RangeError);
   });
 
   it('randomToken: the bytes are spread evenly (a zeroed or reused pool would show)', () => {

@@ -96,6 +96,15 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
   });
 
   const outboxDir = () => join(t.rt.config.dataDir, 'outbox');
+  /** A second sender over the same outbox, with its own logger. */
+  const sideMailer = (logger = pino({ level: 'silent' })) =>
+    new Mailer({
+      storage: t.rt.storage,
+      config: t.rt.config,
+      clock: t.clock,
+      logger,
+      encryptionKey: t.rt.encryptionKey,
+    });
   const emlFiles = () => {
     try {
       return readdirSync(outboxDir()).filter((f) => f.endsWith('.eml'));
@@ -149,13 +158,7 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
       { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
     );
     // a second sender over the same outbox, with a logger this test reads
-    const mailer = new Mailer({
-      storage: t.rt.storage,
-      config: t.rt.config,
-      clock: t.clock,
-      logger,
-      encryptionKey: t.rt.encryptionKey,
-    });
+    const mailer = sideMailer(logger);
     const to = newEmail('logged');
     const link = 'https://sesame.test/u/reset-password?ticket=logged-link-0123456789';
     await t.rt.storage.transaction((tx) =>
@@ -187,13 +190,7 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
         // gone again: not a reader's problem
       }
     });
-    const mailer = new Mailer({
-      storage: t.rt.storage,
-      config: t.rt.config,
-      clock: t.clock,
-      logger: pino({ level: 'silent' }),
-      encryptionKey: t.rt.encryptionKey,
-    });
+    const mailer = sideMailer();
     try {
       const body = `${'Sesame '.repeat(20_000)}https://sesame.test/u/reset-password?ticket=watched-link-end\n`;
       for (let i = 0; i < 8; i++) {
@@ -217,13 +214,7 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
   });
 
   it('leaves no half-written file behind when a message cannot be written, and writes it on a later try', async () => {
-    const mailer = new Mailer({
-      storage: t.rt.storage,
-      config: t.rt.config,
-      clock: t.clock,
-      logger: pino({ level: 'silent' }),
-      encryptionKey: t.rt.encryptionKey,
-    });
+    const mailer = sideMailer();
     const to = newEmail('blocked');
     try {
       await t.rt.storage.transaction((tx) =>

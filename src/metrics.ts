@@ -1,4 +1,4 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
@@ -93,13 +93,61 @@ export class Metrics {
   };
 }
 
+/** One worker's metrics as it sends them (prom-client's JSON form). */
+type WorkerMetricsJson = Awaited<ReturnType<typeof client.register.getMetricsAsJSON>>;
+
+/** The messages between the primary and its workers (#16). */
+const ASK = 'sesame:metrics?';
+const ANSWER = 'sesame:metrics';
+/** How long the primary waits for one worker's metrics before it leaves them out. */
+const ANSWER_TIMEOUT_MS = 2000;
+
+/**
+ * In the primary of `--workers`: the metrics of every worker that is listening, added up. A
+ * worker that is still starting is not asked (it has nothing to count yet), and one that does not
+ * answer within `ANSWER_TIMEOUT_MS` or exits meanwhile is left out, so a scrape never fails
+ * because a worker is being replaced.
+ */
+function workerMetrics(): () => Promise<string> {
+  const listening = new Set<Worker>();
+  cluster.on('listening', (worker) => listening.add(worker));
+  cluster.on('exit', (worker) => listening.delete(worker));
+  let asked = 0;
+  const ask = (worker: Worker) =>
+    new Promise<WorkerMetricsJson | null>((resolve) => {
+      const id = ++asked;
+      const done = (answer: WorkerMetricsJson | null) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        resolve(answer);
+      };
+      const onMessage = (m: { type?: string; id?: number; metrics?: WorkerMetricsJson }) => {
+        if (m?.type === ANSWER && m.id === id) done(m.metrics ?? null);
+      };
+      const onExit = () => done(null);
+      const timer = setTimeout(() => done(null), ANSWER_TIMEOUT_MS);
+      worker.on('message', onMessage);
+      worker.on('exit', onExit);
+      try {
+        worker.send({ type: ASK, id });
+      } catch {
+        done(null);
+      }
+    });
+  return async () => {
+    const answers = await Promise.all([...listening].map(ask));
+    const found = answers.filter((a): a is WorkerMetricsJson => a !== null);
+    return client.AggregatorRegistry.aggregate(found).metrics();
+  };
+}
+
 /**
  * Serves `GET /metrics` on its own port: this process's metrics, or, in the primary of
- * `--workers`, every worker's added up (prom-client's AggregatorRegistry asks them).
+ * `--workers` (`cluster`: call it before the workers are forked), every worker's added up.
  */
-export function serveMetrics(port: number, host: string, logger: Logger): Server {
-  const aggregate = cluster.isPrimary && Object.keys(cluster.workers ?? {}).length > 0;
-  const aggregator = aggregate ? new client.AggregatorRegistry() : null;
+export function serveMetrics(port: number, host: string, logger: Logger, cluster = false): Server {
+  const collect = cluster ? workerMetrics() : () => client.register.metrics();
   const server = createServer((req, res) => {
     // The path only: an absolute or malformed request target must not throw here.
     const path = (req.url ?? '/').split('?')[0];
@@ -108,8 +156,7 @@ export function serveMetrics(port: number, host: string, logger: Logger): Server
       res.end(path === '/metrics' ? 'Method Not Allowed\n' : 'Not Found\n');
       return;
     }
-    const body = aggregator ? aggregator.clusterMetrics() : client.register.metrics();
-    body.then(
+    collect().then(
       (text) => {
         res.writeHead(200, { 'content-type': client.register.contentType, 'cache-control': 'no-store' });
         res.end(req.method === 'HEAD' ? undefined : text);
@@ -128,5 +175,12 @@ export function serveMetrics(port: number, host: string, logger: Logger): Server
 
 /** In a worker of `--workers`: answer the primary's requests for this process's metrics. */
 export function answerMetricsRequests(): void {
-  if (cluster.isWorker) new client.AggregatorRegistry();
+  if (!cluster.isWorker) return;
+  process.on('message', (m: { type?: string; id?: number }) => {
+    if (m?.type !== ASK) return;
+    client.register.getMetricsAsJSON().then(
+      (metrics) => process.send?.({ type: ANSWER, id: m.id, metrics }),
+      () => process.send?.({ type: ANSWER, id: m.id, metrics: [] }),
+    );
+  });
 }

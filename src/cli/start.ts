@@ -119,12 +119,13 @@ async function startWorkers(cmd: Command, workers: number): Promise<void> {
     fail(err);
   }
   await rt.storage.close();
-  superviseWorkers(workers, rt.logger);
   const { port, host } = rt.config.metrics;
   if (port !== undefined) {
+    // before the workers: it counts them as they start listening
     const { serveMetrics } = await import('../metrics.js');
-    serveMetrics(port, host ?? rt.config.host, rt.logger);
+    serveMetrics(port, host ?? rt.config.host, rt.logger, true);
   }
+  superviseWorkers(workers, rt.logger);
 }
 
 /**

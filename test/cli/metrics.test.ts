@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, freePort, killAll, runCliJson, startSesame } from '../e2e/process.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { assertBuilt, children, freePort, killAll, runCliJson, startSesame } from '../e2e/process.js';
 
 /** The value of one sample line `name{labels} value` of a Prometheus text page; 0 when absent. */
 function sample(page: string, name: string, labels = ''): number {
@@ -130,6 +130,41 @@ describe('Prometheus metrics', () => {
       expect(await sesame.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     });
   }
+
+  it('answers every scrape while a worker is replaced (a starting worker is not waited for)', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const env = {
+      SESAME_DATA_DIR: join(dir, 'replaced'),
+      SESAME_PORT: String(port),
+      SESAME_HOST: '127.0.0.1',
+      SESAME_METRICS_PORT: String(metricsPort),
+    };
+    const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
+    const sesame = startSesame(env, ['start', '--workers', '2']);
+    await sesame.waitReady(`http://127.0.0.1:${port}/readyz`);
+    await sesame.waitReady(metrics);
+    const [victim] = children(sesame.child.pid!);
+    process.kill(victim!, 'SIGKILL');
+    // the replacement is forked after a second and starts for about another: scrape all along
+    const scrapes: { status: number; ms: number }[] = [];
+    const end = Date.now() + 4000;
+    while (Date.now() < end) {
+      const t0 = Date.now();
+      const res = await fetch(metrics, { signal: AbortSignal.timeout(10_000) });
+      await res.text();
+      scrapes.push({ status: res.status, ms: Date.now() - t0 });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(scrapes.filter((x) => x.status !== 200)).toEqual([]);
+    // never the 5 s a worker that cannot answer yet used to cost (2 s at most for one that hangs)
+    expect(Math.max(...scrapes.map((x) => x.ms))).toBeLessThan(2500);
+    await vi.waitFor(() => expect(children(sesame.child.pid!)).toHaveLength(2), {
+      timeout: 10_000,
+      interval: 100,
+    });
+    expect(children(sesame.child.pid!)).not.toContain(victim);
+    expect(await sesame.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
 
   it('is off unless SESAME_METRICS_PORT is set, and a bad port stops the start naming it', async () => {
     const port = await freePort();

@@ -1,26 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cpuQuota } from '../../src/cli/workers.js';
-import { assertBuilt, freePort, killAll, runCli, runCliJson, startSesame } from '../e2e/process.js';
-
-/** The pids whose parent is `pid` (from /proc). */
-function children(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out.sort();
-}
+import { assertBuilt, children, freePort, killAll, runCli, runCliJson, startSesame } from '../e2e/process.js';
 
 const alive = (pid: number) => {
   try {

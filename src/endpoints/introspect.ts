@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { AppEnv, Deps } from '../http/context.js';
-import { authenticateRequestClient } from '../http/middleware/client-auth.js';
+import { type FormCall, formCall } from '../http/form-call.js';
+import { authenticateClient } from '../http/middleware/client-auth.js';
 import { jsonNoStore } from '../http/respond.js';
 import { required } from '../protocol/params.js';
 import { activeAccessToken, activeRefreshToken } from '../tokens/active.js';
@@ -33,29 +34,35 @@ async function mayIntrospect(deps: Deps, caller: string, claims: Record<string, 
  * token neither issued to the caller nor for an API the caller acts for.
  */
 export function introspectionEndpoint(deps: Deps) {
-  return async (c: Context<AppEnv>): Promise<Response> => {
-    const params = c.get('params');
-    const caller = (await authenticateRequestClient(deps, c, { allowPublic: false })).app.clientId;
-    const token = required(params, 'token');
-    const claims = await activeAccessToken(deps, token);
-    if (!claims) {
-      const refresh = await activeRefreshToken(deps, token);
-      if (!refresh || refresh.clientId !== caller) return jsonNoStore(c, INACTIVE);
-      const scopes = (refresh.payload.scopes as string[] | undefined) ?? [];
-      return jsonNoStore(c, {
-        active: true,
-        token_type: 'refresh_token',
-        client_id: refresh.clientId,
-        sub: refresh.userId,
-        scope: scopes.join(' '),
-        iss: deps.config.issuer,
-        iat: refresh.createdAt,
-        exp: refresh.expiresAt,
-      });
-    }
-    if (!(await mayIntrospect(deps, caller, claims))) return jsonNoStore(c, INACTIVE);
-    const body: Record<string, unknown> = { active: true, token_type: 'Bearer' };
-    for (const name of CLAIMS) if (claims[name] !== undefined) body[name] = claims[name];
-    return jsonNoStore(c, body);
-  };
+  return async (c: Context<AppEnv>): Promise<Response> =>
+    jsonNoStore(c, await introspectionAnswer(deps, formCall(c)));
+}
+
+/** The introspection response to `call` (RFC 7662 §2.2), or the OAuthError it refuses with. */
+export async function introspectionAnswer(deps: Deps, call: FormCall): Promise<Record<string, unknown>> {
+  const params = call.params;
+  const apps = deps.storage.applications;
+  const caller = (await authenticateClient(apps, call.authorization, params, { allowPublic: false })).app
+    .clientId;
+  const token = required(params, 'token');
+  const claims = await activeAccessToken(deps, token);
+  if (!claims) {
+    const refresh = await activeRefreshToken(deps, token);
+    if (!refresh || refresh.clientId !== caller) return INACTIVE;
+    const scopes = (refresh.payload.scopes as string[] | undefined) ?? [];
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      client_id: refresh.clientId,
+      sub: refresh.userId,
+      scope: scopes.join(' '),
+      iss: deps.config.issuer,
+      iat: refresh.createdAt,
+      exp: refresh.expiresAt,
+    };
+  }
+  if (!(await mayIntrospect(deps, caller, claims))) return INACTIVE;
+  const body: Record<string, unknown> = { active: true, token_type: 'Bearer' };
+  for (const name of CLAIMS) if (claims[name] !== undefined) body[name] = claims[name];
+  return body;
 }

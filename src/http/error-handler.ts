@@ -1,10 +1,17 @@
 import type { Context } from 'hono';
+import type { Logger } from 'pino';
 import { OAuthError, ServerError, TemporarilyUnavailable } from '../protocol/errors.js';
 import { isDatabaseUnavailable } from '../storage/unavailable.js';
 import { ErrorPage } from '../ui/pages.js';
 import type { AppEnv } from './context.js';
 import { PageError, page } from './page.js';
 import { oauthErrorResponse } from './respond.js';
+
+/** What a JSON endpoint answers a failure with: an OAuth error, and headers beyond its own. */
+export interface ErrorAnswer {
+  error: OAuthError;
+  headers?: Record<string, string>;
+}
 
 /**
  * The one onError (house rule 4): OAuth errors go out as RFC 6749 §5.2 JSON; anything else is
@@ -21,16 +28,29 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
       err.headers,
     );
   }
+  const { error, headers } = errorAnswer(err, log, c.get('requestId'));
+  return oauthErrorResponse(c, error, headers);
+}
+
+/**
+ * How a JSON endpoint answers `err`, logged on `log`: an OAuthError as it is; an unreachable
+ * database as temporarily_unavailable (503, Retry-After); anything else as server_error naming
+ * the request id. The Hono app's onError and the lean lane both answer through this.
+ */
+export function errorAnswer(
+  err: unknown,
+  log: Logger | undefined,
+  requestId: string | undefined,
+): ErrorAnswer {
   if (err instanceof OAuthError) {
     log?.info({ error: err.error, description: err.description, detail: err.detail }, 'request refused');
-    return oauthErrorResponse(c, err);
+    return { error: err };
   }
   if (isDatabaseUnavailable(err)) {
     log?.warn({ err }, 'database unavailable');
     const unavailable = new TemporarilyUnavailable('the database is unavailable; try again shortly');
-    return oauthErrorResponse(c, unavailable, { 'Retry-After': '1' });
+    return { error: unavailable, headers: { 'Retry-After': '1' } };
   }
   log?.error({ err }, 'unexpected error');
-  const id = c.get('requestId');
-  return oauthErrorResponse(c, new ServerError(`internal error; request id ${id ?? 'unknown'}`));
+  return { error: new ServerError(`internal error; request id ${requestId ?? 'unknown'}`) };
 }

@@ -4,7 +4,8 @@ import { DISCOVERY_MAX_AGE, discoveryDocument } from '../endpoints/discovery.js'
 import { HEALTHY } from '../endpoints/health.js';
 import { jwksDocument } from '../endpoints/jwks.js';
 import type { Deps } from './context.js';
-import { logRequest } from './middleware/request-log.js';
+import { leanPosts } from './lean-posts.js';
+import { logRequest, stampHeaders } from './middleware/request-log.js';
 import {
   cachedHeaders,
   etagMatches,
@@ -47,12 +48,13 @@ function hostTaken(hosts: Map<string, boolean>, host: string | undefined): boole
 }
 
 /**
- * The lean lane (#16): `GET` of the discovery documents, the JWKS and /healthz answered straight
- * on Node's request, without building a Fetch Request and Response for Hono. The answers are the
- * ones the route table gives (same body, headers, ETag and 304, request id, request log and
- * metrics). Everything else goes to `next`, the Hono app, unchanged: any other method or path, a
- * path with anything more (a trailing slash, an encoded character), a Host that is missing or
- * Hono would not take as it is, and a JWKS that must be read from the database first.
+ * The lean lane (#16): `GET` of the discovery documents, the JWKS and /healthz, and `POST` to the
+ * token endpoint and introspection (lean-posts.ts), answered straight on Node's request, without
+ * building a Fetch Request and Response for Hono. The answers are the ones the route table gives
+ * (same body, headers, ETag and 304, request id, request log and metrics). Everything else goes
+ * to `next`, the Hono app, unchanged: any other method or path, a path with anything more (a
+ * trailing slash, an encoded character), a Host that is missing or Hono would not take as it is,
+ * a JWKS that must be read from the database first, and the POSTs lean-posts.ts leaves to Hono.
  */
 export function leanLane(deps: Deps, next: RequestListener): RequestListener {
   const openid = discoveryDocument(deps.config, 'openid');
@@ -81,17 +83,21 @@ export function leanLane(deps: Deps, next: RequestListener): RequestListener {
       route.maxAge === null
         ? { ...NO_STORE }
         : { 'Access-Control-Allow-Origin': '*', ...cachedHeaders(doc, route.maxAge) };
-    headers['X-Content-Type-Options'] = 'nosniff';
-    headers['X-Request-Id'] = requestId;
-    writeJson(res, status, headers, fresh ? null : doc.bytes);
+    writeJson(res, status, { ...headers, ...stampHeaders(requestId) }, fresh ? null : doc.bytes);
     deps.metrics?.request(path, 'GET', status, start);
     logRequest(deps.logger, { reqId: requestId }, 'GET', path, status, start);
   };
+  const posts = leanPosts(deps);
   return (req, res) => {
-    if (req.method !== 'GET' || !hostTaken(hosts, req.headers.host)) return next(req, res);
+    const method = req.method;
+    if ((method !== 'GET' && method !== 'POST') || !hostTaken(hosts, req.headers.host)) return next(req, res);
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
+    if (method === 'POST') {
+      if (!posts.serve(req, res, path)) next(req, res);
+      return;
+    }
     const route = routes.get(path);
     const doc = route?.document();
     if (!route || !doc) return next(req, res);

@@ -57,21 +57,22 @@ export function cachedHeaders(doc: SerializedJson, maxAge: number): Record<strin
 }
 
 /**
- * The lean lane's answer (#16): a JSON body serialized beforehand, written straight to Node's
- * response; none for a 304.
+ * The lean lane's answer (#16): a JSON body (serialized beforehand, or the text of one) written
+ * straight to Node's response; none for a 304.
  */
 export function writeJson(
   res: ServerResponse,
   status: number,
   headers: Record<string, string>,
-  body: Buffer | null,
+  body: Buffer | string | null,
 ): void {
   if (body === null) {
     res.writeHead(status, headers);
     res.end();
     return;
   }
-  res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': String(body.length), ...headers });
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': String(length), ...headers });
   res.end(body);
 }
 

@@ -19,7 +19,7 @@ import {
 } from '../endpoints/password-reset.js';
 import { revocationEndpoint } from '../endpoints/revoke.js';
 import { signupPage, signupSubmit } from '../endpoints/signup.js';
-import { tokenEndpoint } from '../endpoints/token/index.js';
+import { TOKEN_REPEATABLE, tokenEndpoint } from '../endpoints/token/index.js';
 import { userinfoEndpoint } from '../endpoints/userinfo.js';
 import type { AppEnv, Deps } from './context.js';
 import { Cookies } from './cookies.js';
@@ -119,7 +119,7 @@ export function routes(deps: Deps): Route[] {
     {
       path: '/oauth/token',
       methods: {
-        POST: [postCors, parseBody(deps.config.bodyLimit, new Set(['resource'])), tokenEndpoint(deps)],
+        POST: [postCors, parseBody(deps.config.bodyLimit, TOKEN_REPEATABLE), tokenEndpoint(deps)],
         OPTIONS: [postCors, preflightOnly],
       },
     },

@@ -3,18 +3,16 @@
 // (status, body, every header but the request id and the date), 304 for a matching ETag, one
 // request-log line and one metrics count each; everything else (other methods, other spellings of
 // the path, an unreadable JWKS) must reach the Hono app untouched.
-import { createServer as createHttpServer, type RequestListener, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import pino from 'pino';
-import client from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../src/http/context.js';
 import { leanLane } from '../../src/http/lean-lane.js';
 import { rotateKey } from '../../src/keys/rotation.js';
-import { Metrics } from '../../src/metrics.js';
 import { createServer } from '../../src/server.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { answer, type Lanes, listen, requestCount, startLanes } from './lanes.js';
 
 const DOCUMENTS = [
   '/.well-known/openid-configuration',
@@ -22,36 +20,7 @@ const DOCUMENTS = [
   '/.well-known/jwks.json',
   '/healthz',
 ];
-/** Headers that differ between any two answers. */
-const PER_ANSWER = new Set(['date', 'x-request-id', 'connection', 'keep-alive']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-/** Listens on a free port of 127.0.0.1; its base URL and a close(). */
-async function listen(listener: RequestListener): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createHttpServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** An answer as compared here: status, headers (lower-case, minus the per-answer ones), body. */
-async function answer(res: Response) {
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    if (!PER_ANSWER.has(k)) headers[k] = v;
-  });
-  // an error names its request id: the same place in both answers
-  const id = res.headers.get('x-request-id');
-  const body = await res.text();
-  return { status: res.status, headers, body: id ? body.replaceAll(id, '(request id)') : body };
-}
 
 /** A GET over node:http with exactly these headers (no Host unless given): status and body. */
 function rawGet(
@@ -76,32 +45,18 @@ function rawGet(
 
 describe('lean lane (#16): the public documents and /healthz without Hono', () => {
   let t: TestApp;
-  let deps: Deps;
-  let hono: { url: string; close(): Promise<void> };
-  let lean: { url: string; close(): Promise<void> };
+  let lanes: Lanes;
+  let hono: { url: string };
+  let lean: { url: string };
   /** Request targets the lean lane handed to the Hono app. */
-  const passed: string[] = [];
-  const lines: Record<string, unknown>[] = [];
+  let passed: string[];
+  let lines: Record<string, unknown>[];
 
   beforeAll(async () => {
-    t = await startTestApp('sqlite');
-    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
-    deps = { ...t.rt, logger, metrics: new Metrics() };
-    const honoListener = getRequestListener(createServer(deps).fetch);
-    hono = await listen(honoListener);
-    lean = await listen(
-      leanLane(deps, (req, res) => {
-        passed.push(`${req.method} ${req.url}`);
-        return honoListener(req, res);
-      }),
-    );
+    lanes = await startLanes();
+    ({ t, hono, lean, passed, lines } = lanes);
   });
-  afterAll(async () => {
-    await lean?.close();
-    await hono?.close();
-    client.register.clear();
-    await t?.close();
-  });
+  afterAll(() => lanes?.close());
 
   /** The same request to both servers: the two answers, and whether the lean lane passed it on. */
   async function both(path: string, init: RequestInit = {}) {
@@ -241,13 +196,7 @@ describe('lean lane (#16): the public documents and /healthz without Hono', () =
   });
 
   it('counts each answer in the metrics under its route, as the Hono app does', async () => {
-    const count = async (route: string, status: string) => {
-      const metric = await client.register.getSingleMetric('sesame_http_requests_total')?.get();
-      const value = metric?.values.find(
-        (v) => v.labels.route === route && v.labels.method === 'GET' && v.labels.status === status,
-      );
-      return value?.value ?? 0;
-    };
+    const count = (route: string, status: string) => requestCount(route, 'GET', status);
     const before = await count('/healthz', '200');
     const etag = (await fetch(`${lean.url}/.well-known/jwks.json`)).headers.get('etag')!;
     const notModified = await count('/.well-known/jwks.json', '304');

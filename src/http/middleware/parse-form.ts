@@ -6,6 +6,7 @@ import { PageError } from '../page.js';
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 const JSON_BODY = /^application\/json\s*(;|$)/i;
+const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /** The Node request under @hono/node-server, when there is one (not in-process `app.request`). */
 type NodeIncoming = NodeJS.ReadableStream & { resume(): void };
@@ -16,7 +17,7 @@ type NodeIncoming = NodeJS.ReadableStream & { resume(): void };
  * more than the rest of a token request (bench/README.md). Past `limit` the rest is discarded,
  * so that the 413 answer still reaches the client.
  */
-function readIncoming(incoming: NodeIncoming, limit: number): Promise<string> {
+export function readIncoming(incoming: NodeIncoming, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -49,6 +50,34 @@ function readIncoming(incoming: NodeIncoming, limit: number): Promise<string> {
   });
 }
 
+/** A request body as `bodyParams` reads it: its declared type and length, and how to read it. */
+export interface Body {
+  type: string | undefined;
+  length: string | undefined;
+  /** The body as text, at most the limit (413 beyond). */
+  read(): Promise<string>;
+}
+
+/**
+ * The parameters of a POST body (RFC 6749 §3.2, RFC 7009 §2.1, RFC 7662 §2.1): a form, or also
+ * JSON where `json` (as Auth0's SDKs may send to /oauth/token and /oauth/revoke), with the same
+ * rules for both: at most `limit` bytes (413 beyond, without reading more; also for a body of
+ * the wrong type), no repeated parameters but `repeatable`, strings only.
+ */
+export async function bodyParams(
+  body: Body,
+  limit: number,
+  repeatable: ReadonlySet<string>,
+  json: boolean,
+): Promise<Params> {
+  if (Number(body.length ?? 0) > limit) throw tooLarge(limit);
+  const type = body.type ?? '';
+  if (FORM.test(type)) return parseParams(await body.read(), repeatable);
+  if (json && JSON_BODY.test(type)) return parseJsonParams(await body.read(), repeatable);
+  const expected = json ? 'application/x-www-form-urlencoded or application/json' : FORM_TYPE;
+  throw new InvalidRequest(`request body must be ${expected}`);
+}
+
 async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
   if (!body) return '';
   const reader = body.getReader();
@@ -67,43 +96,26 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/**
- * Reads a POST body as application/x-www-form-urlencoded (RFC 6749 §3.2, RFC 7009 §2.1,
- * RFC 7662 §2.1), at most `limit` bytes (413 beyond), rejecting repeated parameters.
- */
+/** Reads a POST body as application/x-www-form-urlencoded into `params` (see `bodyParams`). */
 export function parseForm(
   limit: number,
   repeatable: ReadonlySet<string> = new Set(),
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!FORM.test(c.req.header('content-type') ?? ''))
-      refuseBody(c, limit, 'application/x-www-form-urlencoded');
-    c.set('params', await readForm(c, limit, repeatable));
+    c.set('params', await bodyParams(bodyOf(c, limit), limit, repeatable, false));
     await next();
   };
 }
 
-/**
- * Reads a POST body as a form or as JSON (`application/json`, as Auth0's SDKs may send to
- * /oauth/token and /oauth/revoke), with the same rules for both: size cap, no repeats, strings.
- */
+/** Reads a POST body as a form or as JSON into `params` (see `bodyParams`). */
 export function parseBody(
   limit: number,
   repeatable: ReadonlySet<string> = new Set(),
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const type = c.req.header('content-type') ?? '';
-    if (FORM.test(type)) c.set('params', await readForm(c, limit, repeatable));
-    else if (JSON_BODY.test(type)) c.set('params', parseJsonParams(await readText(c, limit), repeatable));
-    else refuseBody(c, limit, 'application/x-www-form-urlencoded or application/json');
+    c.set('params', await bodyParams(bodyOf(c, limit), limit, repeatable, true));
     await next();
   };
-}
-
-/** A body of the wrong type: 413 when it is also too large, else invalid_request. */
-function refuseBody(c: Context<AppEnv>, limit: number, expected: string): never {
-  if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(limit);
-  throw new InvalidRequest(`request body must be ${expected}`);
 }
 
 const tooLarge = (limit: number) => new RequestTooLarge(`request body is larger than ${limit} bytes`);
@@ -114,16 +126,20 @@ export async function readForm(
   limit: number,
   repeatable: ReadonlySet<string> = new Set(),
 ): Promise<Params> {
-  return parseParams(await readText(c, limit), repeatable);
+  const body = bodyOf(c, limit);
+  if (Number(body.length ?? 0) > limit) throw tooLarge(limit);
+  return parseParams(await body.read(), repeatable);
 }
 
-/** The body of a request as text, at most `limit` bytes (413 beyond, without reading more). */
-async function readText(c: Context<AppEnv>, limit: number): Promise<string> {
-  if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(limit);
+/** The body of a Hono request: from Node's stream when served by Node, else from the web Request. */
+function bodyOf(c: Context<AppEnv>, limit: number): Body {
   const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
-  return typeof incoming?.on === 'function'
-    ? await readIncoming(incoming, limit)
-    : await readCapped(c.req.raw.body, limit);
+  return {
+    type: c.req.header('content-type'),
+    length: c.req.header('content-length'),
+    read: () =>
+      typeof incoming?.on === 'function' ? readIncoming(incoming, limit) : readCapped(c.req.raw.body, limit),
+  };
 }
 
 /** True when the request declares a form body. */

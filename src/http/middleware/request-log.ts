@@ -40,8 +40,11 @@ export function logRequest(
   log.info({ ...bindings, method, path, status, ms }, 'request');
 }
 
-/** The headers every answer carries. */
+/** The headers every answer carries, in the Hono app and in the lean lane. */
+export function stampHeaders(requestId: string): Record<string, string> {
+  return { 'X-Request-Id': requestId, 'X-Content-Type-Options': 'nosniff' };
+}
+
 function stamp(c: Context, requestId: string): void {
-  c.header('X-Request-Id', requestId);
-  c.header('X-Content-Type-Options', 'nosniff');
+  for (const [name, value] of Object.entries(stampHeaders(requestId))) c.header(name, value);
 }

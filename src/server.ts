@@ -31,6 +31,10 @@ export function createServer(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   if (deps.metrics) app.use('*', deps.metrics.middleware());
   app.use('*', requestLog(deps.logger, new TrustedProxies(deps.config.trustedProxies)));
+  app.use('*', async (_c, next) => {
+    deps.storage.beginRequest();
+    await next();
+  });
   // The pages people see get the tenant's brand (#15); the JSON endpoints do not pay for it.
   for (const path of PAGE_PATHS) app.use(path, brandPages(deps.tenant));
   for (const route of routes(deps)) {

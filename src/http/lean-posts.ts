@@ -86,6 +86,7 @@ export function leanPosts(deps: Deps) {
         post.repeatable,
         post.json,
       );
+      deps.storage.beginRequest();
       const origin = () => incomingOrigin(req, proxies);
       body = await post.answer({ params, authorization: req.headers.authorization, origin });
     } catch (err) {

@@ -335,6 +335,8 @@ export interface Storage extends Repositories {
    * the transaction; a transaction begun on it joins the one already open.
    */
   transaction<T>(fn: (tx: Storage) => Promise<T>): Promise<T>;
+  /** A request begins: other processes' commits are seen from here (read-cache.ts, `begin`). */
+  beginRequest(): void;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
   /** Applies pending migrations; returns the names applied. */

@@ -118,3 +118,67 @@ describe('read cache bounds', () => {
     expect(loads).toBe(READ_CACHE_MAX + 2);
   });
 });
+
+describe("read cache and SQLite's data_version", () => {
+  /** A cache over a data_version that the test moves, counting how often it is read. */
+  function watched() {
+    const dv = { value: 1, reads: 0 };
+    const cache = new ReadCache(60_000, () => {
+      dv.reads++;
+      return dv.value;
+    });
+    dv.reads = 0;
+    let loads = 0;
+    const read = () =>
+      cache.read('app:x', async () => {
+        loads++;
+        return { loaded: loads };
+      });
+    return { dv, cache, read, loads: () => loads };
+  }
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('looks at every read outside a request, and drops what it holds when another connection committed', async () => {
+    const { dv, read, loads } = watched();
+    await read();
+    await read();
+    expect(dv.reads).toBe(2);
+    expect(loads()).toBe(1);
+    dv.value++;
+    expect(await read()).toEqual({ loaded: 2 });
+  });
+
+  it('a request looks once when it begins; the reads after it in the same turn do not look again', async () => {
+    const { dv, cache, read } = watched();
+    await read();
+    dv.reads = 0;
+    cache.begin();
+    await read();
+    await read();
+    await read();
+    expect(dv.reads).toBe(1);
+  });
+
+  it('a request that begins looks even right after another one did, and sees a commit made between', async () => {
+    const { dv, cache, read } = watched();
+    cache.begin();
+    expect(await read()).toEqual({ loaded: 1 });
+    dv.value++;
+    cache.begin();
+    expect(await read()).toEqual({ loaded: 2 });
+  });
+
+  it('looks again in the next turn of the event loop, and after a millisecond in the same turn', async () => {
+    const { dv, cache, read } = watched();
+    cache.begin();
+    await read();
+    dv.value++;
+    await nextTurn();
+    expect(await read()).toEqual({ loaded: 2 });
+    cache.begin();
+    dv.value++;
+    const until = performance.now() + 1.5;
+    while (performance.now() < until) {}
+    expect(await read()).toEqual({ loaded: 3 });
+  });
+});

@@ -53,6 +53,7 @@ function joined(
     dialect,
     ...withReadCache(repositories(trx, dialect), cache, state),
     transaction: (fn) => fn(tx),
+    beginRequest: () => cache.begin(),
     async ping() {
       await sql`select 1`.execute(trx);
     },
@@ -85,6 +86,7 @@ export function openStorage(opts: StorageOptions): Storage {
     dialect,
     ...withReadCache(repositories(db, dialect), cache),
     transaction,
+    beginRequest: () => cache.begin(),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -56,6 +56,7 @@ export async function openRuntime(
     dataDir: config.dataDir,
     clock,
     queryListeners: queries,
+    listen: opts.server === true,
   });
   let applied: string[];
   try {

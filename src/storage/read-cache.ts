@@ -96,9 +96,16 @@ export interface CacheTransaction {
 
 /**
  * The repositories with cached reads of applications, APIs and client grants, and every write
- * to them clearing the cache. In a transaction (`tx`), reads go past the cache once it wrote.
+ * to them clearing the cache and, after it, calling `announce` (on PostgreSQL, a NOTIFY in the
+ * same transaction, for the other instances). In a transaction (`tx`), reads go past the cache
+ * once it wrote.
  */
-export function withReadCache(repos: Repositories, cache: ReadCache, tx?: CacheTransaction): Repositories {
+export function withReadCache(
+  repos: Repositories,
+  cache: ReadCache,
+  tx?: CacheTransaction,
+  announce?: () => Promise<void>,
+): Repositories {
   const read = <T>(key: string, load: () => Promise<T>) => (tx?.wrote ? load() : cache.read(key, load));
   const write =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
@@ -106,7 +113,9 @@ export function withReadCache(repos: Repositories, cache: ReadCache, tx?: CacheT
       if (tx) tx.wrote = true;
       cache.clear();
       try {
-        return await fn(...args);
+        const result = await fn(...args);
+        await announce?.();
+        return result;
       } finally {
         cache.clear();
       }

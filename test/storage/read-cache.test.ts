@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApplication } from '../../src/admin/applications.js';
 import { READ_CACHE_MAX, READ_CACHE_TTL_MS, ReadCache } from '../../src/storage/read-cache.js';
@@ -88,6 +89,58 @@ describeEachBackend('read cache', (backend) => {
       expect((await a.applications.get(app.clientId))!.name).toBe('Two');
     },
   );
+
+  if (backend === 'postgres') {
+    it("a server that listens sees another instance's change at once (NOTIFY), also after its listening connection was cut", {
+      timeout: 30_000,
+    }, async () => {
+      const { app } = await createApplication(a, clock, { name: 'v0', type: 'm2m' });
+      const server = openStorage({ databaseUrl: db.url, dataDir: db.dataDir, clock, listen: true });
+      let version = 0;
+      /** A change by `b`, and how long until `server` serves it (null: not within `ms`). */
+      const change = async (ms: number): Promise<number | null> => {
+        // served from the cache (the listener's first LISTEN clears it once, at any moment)
+        let served = 0;
+        for (let cached = null; served < 20; served++) {
+          const read = await server.applications.get(app.clientId);
+          if (read === cached) break;
+          cached = read;
+        }
+        expect(served).toBeLessThan(20);
+        const name = `v${++version}`;
+        await b.applications.update(app.clientId, { name }, clock.now());
+        const start = performance.now();
+        while (performance.now() - start < ms) {
+          if ((await server.applications.get(app.clientId))!.name === name) return performance.now() - start;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        return null;
+      };
+      /** Changes until one is seen within 300 ms (the listener may still be connecting). */
+      const seenFast = async () => {
+        for (let i = 0; i < 10; i++)
+          if ((await change(READ_CACHE_TTL_MS + 500)) !== null && (await change(300)) !== null) return true;
+        return false;
+      };
+      try {
+        expect(await seenFast()).toBe(true);
+        // well under the cache's own bound: only the notification explains it
+        expect(await change(300)).not.toBeNull();
+        // cut the listening connection: the server listens again (and clears) by itself
+        const admin = new pg.Client({ connectionString: db.url });
+        await admin.connect();
+        const { rowCount } = await admin.query(
+          `select pg_terminate_backend(pid) from pg_stat_activity
+            where datname = current_database() and query = 'LISTEN sesame_cache' and pid <> pg_backend_pid()`,
+        );
+        await admin.end();
+        expect(rowCount).toBe(1);
+        expect(await seenFast()).toBe(true);
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });
 
 describe('read cache bounds', () => {

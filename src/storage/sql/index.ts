@@ -1,10 +1,11 @@
 import { join, resolve } from 'node:path';
 import { type Kysely, type LogEvent, sql } from 'kysely';
 import type { Clock } from '../../util/clock.js';
+import { randomToken } from '../../util/crypto.js';
 import { type CacheTransaction, ReadCache, withReadCache } from '../read-cache.js';
 import type { Storage } from '../types.js';
 import { postgresMigrationLock, runMigrations } from './migrate.js';
-import { openPostgres } from './postgres.js';
+import { CHANGES_CHANNEL, listenForChanges, openPostgres } from './postgres.js';
 import { repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import { openSqlite, sqliteDataVersion, sqliteTransaction } from './sqlite.js';
@@ -19,6 +20,11 @@ export interface StorageOptions {
   clock: Clock;
   /** Listeners of every statement; may be added to after opening. */
   queryListeners?: Set<QueryListener>;
+  /**
+   * On PostgreSQL, listen for other instances' changes to applications, APIs and client grants,
+   * so this one's read cache drops them at once (a server; a CLI command has no cache to keep).
+   */
+  listen?: boolean;
 }
 
 /** Kysely's log hook, calling the listeners (nothing to do while there are none). */
@@ -48,10 +54,11 @@ function joined(
   dialect: Storage['dialect'],
   cache: ReadCache,
   state: CacheTransaction,
+  self: string,
 ): Storage {
   const tx: Storage = {
     dialect,
-    ...withReadCache(repositories(trx, dialect), cache, state),
+    ...withReadCache(repositories(trx, dialect), cache, state, announcer(trx, dialect, self)),
     transaction: (fn) => fn(tx),
     beginRequest: () => cache.begin(),
     async ping() {
@@ -61,6 +68,18 @@ function joined(
     close: () => Promise.reject(new Error('a transaction is not closed, it commits or rolls back')),
   };
   return tx;
+}
+
+/**
+ * How a write to what read caches hold is told to the other instances: on PostgreSQL a NOTIFY on
+ * the same connection (in a transaction, delivered when it commits); SQLite needs none (each
+ * reader sees `data_version` move).
+ */
+function announcer(handle: Kysely<Database>, dialect: Storage['dialect'], self: string) {
+  if (dialect === 'sqlite') return undefined;
+  return async () => {
+    await sql`select pg_notify(${CHANGES_CHANNEL}, ${self})`.execute(handle);
+  };
 }
 
 /** Opens storage on SQLite or PostgreSQL (migrations are not run here; see `migrate`). */
@@ -73,10 +92,14 @@ export function openStorage(opts: StorageOptions): Storage {
   const inTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
     dialect === 'sqlite' ? sqliteTransaction(db, fn) : db.transaction().execute(fn);
   const cache = new ReadCache(undefined, file === null ? null : sqliteDataVersion(db));
+  // what this storage announces (and its listener ignores when it comes back)
+  const self = randomToken(12);
+  const listener =
+    file === null && opts.listen ? listenForChanges(opts.databaseUrl!, self, () => cache.clear()) : null;
   const transaction = async <T>(fn: (tx: Storage) => Promise<T>): Promise<T> => {
     const state: CacheTransaction = { wrote: false };
     try {
-      return await inTransaction((trx) => fn(joined(trx, dialect, cache, state)));
+      return await inTransaction((trx) => fn(joined(trx, dialect, cache, state, self)));
     } finally {
       // What others read while it ran was the state before it: gone once it commits.
       if (state.wrote) cache.clear();
@@ -84,7 +107,7 @@ export function openStorage(opts: StorageOptions): Storage {
   };
   return {
     dialect,
-    ...withReadCache(repositories(db, dialect), cache),
+    ...withReadCache(repositories(db, dialect), cache, undefined, announcer(db, dialect, self)),
     transaction,
     beginRequest: () => cache.begin(),
     async ping() {
@@ -92,6 +115,9 @@ export function openStorage(opts: StorageOptions): Storage {
     },
     migrate: () =>
       runMigrations(dialect === 'sqlite' ? inTransaction : postgresMigrationLock(db), () => opts.clock.now()),
-    close: () => db.destroy(),
+    close: async () => {
+      await listener?.close();
+      await db.destroy();
+    },
   };
 }

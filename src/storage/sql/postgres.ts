@@ -28,3 +28,54 @@ export function openPostgres(url: string, max = 10, log?: KyselyConfig['log']): 
   };
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
 }
+
+/** The channel on which instances announce changes to what their read caches hold. */
+export const CHANGES_CHANNEL = 'sesame_cache';
+
+/**
+ * Listens (one connection of its own) for other instances' changes to what the read cache holds
+ * (`NOTIFY sesame_cache`, sent in the transaction that made them, so delivered at its commit)
+ * and calls `changed` for each but its own (`self`, the payload this instance sends) (#16). While the connection is down, notifications can be missed:
+ * `changed` is called when it is lost and again once it listens anew, retried every second.
+ */
+export function listenForChanges(url: string, self: string, changed: () => void): { close(): Promise<void> } {
+  let closed = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const lost = () => {
+    changed();
+    client?.removeAllListeners();
+    client?.on('error', () => {});
+    client?.end().catch(() => {});
+    client = undefined;
+    if (!closed) retry = setTimeout(connect, 1000).unref();
+  };
+  const connect = async () => {
+    if (closed) return;
+    const { default: driver } = await import('pg');
+    if (closed) return;
+    const c = new driver.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    client = c;
+    c.on('error', () => c === client && lost());
+    c.on('end', () => c === client && lost());
+    // its own announcements come back too, after its cache was cleared: not a change by another
+    c.on('notification', (n) => n.payload !== self && changed());
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CHANGES_CHANNEL}`);
+      changed();
+    } catch {
+      if (c === client) lost();
+    }
+  };
+  void connect();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => {});
+    },
+  };
+}

@@ -42,6 +42,41 @@ function repeatsSingle(req: IncomingMessage): boolean {
   return false;
 }
 
+/** How long, and how much of, a body left unread (a 413, a refused type) is read and dropped. */
+const DRAIN_MS = 500;
+const DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * After an answer sent before its request's body was read in full: the rest is read and dropped
+ * so that the connection can serve the next request, but for at most DRAIN_MS and DRAIN_BYTES;
+ * then the connection is closed (as the Hono app's adapter does), so that a client cannot keep
+ * the process reading an upload nobody wants.
+ */
+function drainUnread(req: IncomingMessage): void {
+  if (req.complete || req.destroyed) return;
+  let read = 0;
+  const stop = () => {
+    clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', stop);
+    req.off('error', stop);
+  };
+  const close = () => {
+    stop();
+    if (!req.socket.destroyed) req.socket.destroySoon();
+  };
+  const onData = (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > DRAIN_BYTES) close();
+  };
+  const timer = setTimeout(close, DRAIN_MS);
+  timer.unref();
+  req.on('data', onData);
+  req.on('end', stop);
+  req.on('error', stop);
+  req.resume();
+}
+
 /**
  * The lean lane's POSTs (#16): the token endpoint and introspection answered from Node's request
  * with the endpoint's own code (`tokenAnswer`, `introspectionAnswer`), the body read by the same
@@ -96,6 +131,7 @@ export function leanPosts(deps: Deps) {
       body = failure.error.toJSON();
       headers = { ...failure.error.headers, ...failure.headers };
     }
+    if (!req.complete) res.once('finish', () => drainUnread(req));
     writeJson(res, status, { ...NO_STORE, ...headers, ...stampHeaders(requestId) }, JSON.stringify(body));
     deps.metrics?.request(path, 'POST', status, start);
     logRequest(log ?? deps.logger, log ? {} : { reqId: requestId }, 'POST', path, status, start);

@@ -40,9 +40,11 @@ export function readIncoming(incoming: NodeIncoming, limit: number): Promise<str
       done();
       resolve(Buffer.concat(chunks).toString('utf8'));
     };
+    // The client went away mid-body ("aborted", ECONNRESET): its request, not the database
+    // (which the same code would otherwise name in the log and the metrics).
     const onError = (err: Error) => {
       done();
-      reject(err);
+      reject(new InvalidRequest('the request body did not arrive in full', err.message));
     };
     incoming.on('data', onData);
     incoming.on('end', onEnd);

@@ -58,7 +58,7 @@ function joined(
 ): Storage {
   const tx: Storage = {
     dialect,
-    ...withReadCache(repositories(trx, dialect), cache, state, announcer(trx, dialect, self)),
+    ...withReadCache(repositories(trx, dialect), cache, state, announcer(trx, dialect, self, true)),
     transaction: (fn) => fn(tx),
     beginRequest: () => cache.begin(),
     async ping() {
@@ -75,10 +75,19 @@ function joined(
  * the same connection (in a transaction, delivered when it commits); SQLite needs none (each
  * reader sees `data_version` move).
  */
-function announcer(handle: Kysely<Database>, dialect: Storage['dialect'], self: string) {
+function announcer(
+  handle: Kysely<Database>,
+  dialect: Storage['dialect'],
+  self: string,
+  inTransaction: boolean,
+) {
   if (dialect === 'sqlite') return undefined;
   return async () => {
-    await sql`select pg_notify(${CHANGES_CHANNEL}, ${self})`.execute(handle);
+    const notify = sql`select pg_notify(${CHANGES_CHANNEL}, ${self})`.execute(handle);
+    // In a transaction, a failure fails it (nothing was written). Outside one, the write has
+    // committed already: it stands, and the others see it within their cache's 1 s bound.
+    if (inTransaction) await notify;
+    else await notify.catch(() => {});
   };
 }
 
@@ -107,7 +116,7 @@ export function openStorage(opts: StorageOptions): Storage {
   };
   return {
     dialect,
-    ...withReadCache(repositories(db, dialect), cache, undefined, announcer(db, dialect, self)),
+    ...withReadCache(repositories(db, dialect), cache, undefined, announcer(db, dialect, self, false)),
     transaction,
     beginRequest: () => cache.begin(),
     async ping() {

@@ -51,21 +51,30 @@ export function listenForChanges(url: string, self: string, changed: () => void)
     if (!closed) retry = setTimeout(connect, 1000).unref();
   };
   const connect = async () => {
-    if (closed) return;
-    const { default: driver } = await import('pg');
-    if (closed) return;
-    const c = new driver.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-    client = c;
-    c.on('error', () => c === client && lost());
-    c.on('end', () => c === client && lost());
-    // its own announcements come back too, after its cache was cleared: not a change by another
-    c.on('notification', (n) => n.payload !== self && changed());
     try {
-      await c.connect();
-      await c.query(`LISTEN ${CHANGES_CHANNEL}`);
-      changed();
+      const { default: driver } = await import('pg');
+      if (closed) return;
+      // keepAlive: the connection is idle nearly always, and a middlebox may drop it silently
+      const c = new driver.Client({
+        connectionString: url,
+        connectionTimeoutMillis: 10_000,
+        keepAlive: true,
+      });
+      client = c;
+      c.on('error', () => c === client && lost());
+      c.on('end', () => c === client && lost());
+      // its own announcements come back too, after its cache was cleared: not a change by another
+      c.on('notification', (n) => n.payload !== self && changed());
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${CHANGES_CHANNEL}`);
+        changed();
+      } catch {
+        if (c === client) lost();
+      }
     } catch {
-      if (c === client) lost();
+      // the driver or the URL refused before a connection existed: try again, as for a lost one
+      if (!closed && client === undefined) retry = setTimeout(connect, 1000).unref();
     }
   };
   void connect();

@@ -137,7 +137,7 @@ function wholeMachineMarkdown(results) {
   }
   lines.push(
     '',
-    'SQLite has one writer: every write transaction holds the database’s single write lock (and, with `synchronous = FULL`, its fsync), whatever the number of workers, so write-heavy flows such as refresh with rotation are capped by it; client credentials write nothing per request (their log events are written in batches), so the lock does not hold them back.',
+    'SQLite has one writer: every write transaction holds the database’s single write lock, whatever the number of workers, so write-heavy flows such as refresh with rotation are capped by it; client credentials write nothing per request (their log events are written in batches), so the lock does not hold them back.',
     '',
   );
   return lines;

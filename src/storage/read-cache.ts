@@ -1,5 +1,10 @@
 import type { ClientGrantRepository } from './access-repositories.js';
-import type { ApiRepository, ApplicationRepository, Repositories } from './repositories.js';
+import type {
+  ApiRepository,
+  ApplicationRepository,
+  Repositories,
+  RevocationRepository,
+} from './repositories.js';
 
 /** How long another instance's change may go unseen (PostgreSQL; SQLite sees it at once). */
 export const READ_CACHE_TTL_MS = 1000;
@@ -94,18 +99,32 @@ export interface CacheTransaction {
   wrote: boolean;
 }
 
+/** How `withReadCache` wraps a storage's repositories. */
+export interface ReadCacheOptions {
+  /** In a transaction: its reads go past the cache once it wrote. */
+  tx?: CacheTransaction;
+  /** Tells the other instances of a write (on PostgreSQL, a NOTIFY in the same transaction). */
+  announce?: () => Promise<void>;
+  /**
+   * Whether revocation lookups are cached too (#16: the one statement of an introspection). Only
+   * where every commit elsewhere is seen before a request reads (SQLite's `data_version`): on
+   * PostgreSQL another instance's revocation must count at once, and a notification could be
+   * handled after a request that came in the same turn.
+   */
+  revocations?: boolean;
+}
+
 /**
- * The repositories with cached reads of applications, APIs and client grants, and every write
- * to them clearing the cache and, after it, calling `announce` (on PostgreSQL, a NOTIFY in the
- * same transaction, for the other instances). In a transaction (`tx`), reads go past the cache
- * once it wrote.
+ * The repositories with cached reads of applications, APIs and client grants (and, see
+ * `revocations`, of revoked tokens), every write to them clearing the cache and then calling
+ * `announce`.
  */
 export function withReadCache(
   repos: Repositories,
   cache: ReadCache,
-  tx?: CacheTransaction,
-  announce?: () => Promise<void>,
+  opts: ReadCacheOptions = {},
 ): Repositories {
+  const { tx, announce } = opts;
   const read = <T>(key: string, load: () => Promise<T>) => (tx?.wrote ? load() : cache.read(key, load));
   const write =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
@@ -153,5 +172,13 @@ export function withReadCache(
     delete: write(g.delete),
     deleteById: write(g.deleteById),
   };
-  return { ...repos, applications, apis, clientGrants };
+  const r = repos.revocations;
+  const revocations: RevocationRepository = opts.revocations
+    ? {
+        isRevoked: (jti) => read(`revoked:${jti}`, () => r.isRevoked(jti)),
+        revoke: write(r.revoke),
+        purgeExpired: write(r.purgeExpired),
+      }
+    : r;
+  return { ...repos, applications, apis, clientGrants, revocations };
 }

@@ -90,6 +90,45 @@ describeEachBackend('read cache', (backend) => {
     },
   );
 
+  it(
+    backend === 'sqlite'
+      ? 'keeps revocation lookups too, and sees a revocation made here or by another process at once'
+      : 'looks revocations up every time (another instance must be heard at once)',
+    async () => {
+      const seen: string[] = [];
+      const c = openStorage({
+        databaseUrl: db.url,
+        dataDir: db.dataDir,
+        clock,
+        queryListeners: new Set([(q) => seen.push(q.sql)]),
+      });
+      const lookups = () => seen.filter((q) => q.includes('revoked_tokens') && q.startsWith('select')).length;
+      const exp = clock.now() + 600;
+      try {
+        expect(await c.revocations.isRevoked('jti-1')).toBe(false);
+        expect(await c.revocations.isRevoked('jti-1')).toBe(false);
+        expect(lookups()).toBe(backend === 'sqlite' ? 1 : 2);
+        // another process (connection) revokes it: seen by the next request that begins
+        await b.revocations.revoke('jti-1', exp);
+        c.beginRequest();
+        expect(await c.revocations.isRevoked('jti-1')).toBe(true);
+        // revoked here: seen at once
+        expect(await c.revocations.isRevoked('jti-2')).toBe(false);
+        await c.revocations.revoke('jti-2', exp);
+        expect(await c.revocations.isRevoked('jti-2')).toBe(true);
+        // and in a transaction, once it commits
+        expect(await c.revocations.isRevoked('jti-3')).toBe(false);
+        await c.transaction(async (tx) => {
+          await tx.revocations.revoke('jti-3', exp);
+          expect(await tx.revocations.isRevoked('jti-3')).toBe(true);
+        });
+        expect(await c.revocations.isRevoked('jti-3')).toBe(true);
+      } finally {
+        await c.close();
+      }
+    },
+  );
+
   if (backend === 'postgres') {
     it("a server that listens sees another instance's change at once (NOTIFY), also after its listening connection was cut", {
       timeout: 30_000,

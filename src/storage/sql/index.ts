@@ -58,7 +58,11 @@ function joined(
 ): Storage {
   const tx: Storage = {
     dialect,
-    ...withReadCache(repositories(trx, dialect), cache, state, announcer(trx, dialect, self, true)),
+    ...withReadCache(repositories(trx, dialect), cache, {
+      tx: state,
+      announce: announcer(trx, dialect, self, true),
+      revocations: dialect === 'sqlite',
+    }),
     transaction: (fn) => fn(tx),
     beginRequest: () => cache.begin(),
     async ping() {
@@ -116,7 +120,10 @@ export function openStorage(opts: StorageOptions): Storage {
   };
   return {
     dialect,
-    ...withReadCache(repositories(db, dialect), cache, undefined, announcer(db, dialect, self, false)),
+    ...withReadCache(repositories(db, dialect), cache, {
+      announce: announcer(db, dialect, self, false),
+      revocations: dialect === 'sqlite',
+    }),
     transaction,
     beginRequest: () => cache.begin(),
     async ping() {

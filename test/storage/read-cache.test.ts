@@ -26,15 +26,19 @@ describeEachBackend('read cache', (backend) => {
     await db.drop();
   });
 
+  /** A third storage on the database, with the SQL of every statement it runs. */
+  function watchedStorage() {
+    const seen: string[] = [];
+    const queryListeners = new Set([(q: { sql: string }) => void seen.push(q.sql)]);
+    return {
+      storage: openStorage({ databaseUrl: db.url, dataDir: db.dataDir, clock, queryListeners }),
+      seen,
+    };
+  }
+
   it('serves a second read from memory, frozen: a caller cannot spoil it for the next one', async () => {
     const { app } = await createApplication(a, clock, { name: 'One', type: 'm2m' });
-    const seen: string[] = [];
-    const c = openStorage({
-      databaseUrl: db.url,
-      dataDir: db.dataDir,
-      clock,
-      queryListeners: new Set([(q) => seen.push(q.sql)]),
-    });
+    const { storage: c, seen } = watchedStorage();
     try {
       const first = await c.applications.get(app.clientId);
       expect(() => {
@@ -95,13 +99,7 @@ describeEachBackend('read cache', (backend) => {
       ? 'keeps revocation lookups too, and sees a revocation made here or by another process at once'
       : 'looks revocations up every time (another instance must be heard at once)',
     async () => {
-      const seen: string[] = [];
-      const c = openStorage({
-        databaseUrl: db.url,
-        dataDir: db.dataDir,
-        clock,
-        queryListeners: new Set([(q) => seen.push(q.sql)]),
-      });
+      const { storage: c, seen } = watchedStorage();
       const lookups = () => seen.filter((q) => q.includes('revoked_tokens') && q.startsWith('select')).length;
       const exp = clock.now() + 600;
       try {
@@ -258,6 +256,18 @@ describe("read cache and SQLite's data_version", () => {
     dv.value++;
     cache.begin();
     expect(await read()).toEqual({ loaded: 2 });
+  });
+
+  it('a request that begins while the database cannot be read goes on (/healthz, /readyz), its reads fail', async () => {
+    let open = true;
+    const cache = new ReadCache(60_000, () => {
+      if (!open) throw new TypeError('The database connection is not open');
+      return 1;
+    });
+    await cache.read('app:x', async () => ({ kept: true }));
+    open = false;
+    expect(() => cache.begin()).not.toThrow();
+    await expect(cache.read('app:x', async () => ({ kept: false }))).rejects.toThrow('not open');
   });
 
   it('looks again in the next turn of the event loop, and after a millisecond in the same turn', async () => {

@@ -26,16 +26,19 @@ interface LeanPost {
  * Headers that Node keeps once when they are repeated, where the Fetch Request Hono reads joins
  * them: a request that repeats one goes to Hono, so both lanes see the same values.
  */
-const SINGLE = new Set(['authorization', 'content-type', 'user-agent']);
+const SINGLE = new Map([
+  ['authorization', 1],
+  ['content-type', 2],
+  ['user-agent', 4],
+]);
 
 /** Whether `req` repeats one of the SINGLE headers. */
 function repeatsSingle(req: IncomingMessage): boolean {
   const raw = req.rawHeaders;
   let seen = 0;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (!SINGLE.has(name)) continue;
-    const bit = name === 'authorization' ? 1 : name === 'content-type' ? 2 : 4;
+    const bit = SINGLE.get(raw[i]!.toLowerCase());
+    if (bit === undefined) continue;
     if (seen & bit) return true;
     seen |= bit;
   }

@@ -99,23 +99,19 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number
 }
 
 /** Reads a POST body as application/x-www-form-urlencoded into `params` (see `bodyParams`). */
-export function parseForm(
-  limit: number,
-  repeatable: ReadonlySet<string> = new Set(),
-): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    c.set('params', await bodyParams(bodyOf(c, limit), limit, repeatable, false));
-    await next();
-  };
-}
+export const parseForm = (limit: number, repeatable?: ReadonlySet<string>) =>
+  parser(limit, repeatable, false);
 
 /** Reads a POST body as a form or as JSON into `params` (see `bodyParams`). */
-export function parseBody(
+export const parseBody = (limit: number, repeatable?: ReadonlySet<string>) => parser(limit, repeatable, true);
+
+function parser(
   limit: number,
   repeatable: ReadonlySet<string> = new Set(),
+  json: boolean,
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.set('params', await bodyParams(bodyOf(c, limit), limit, repeatable, true));
+    c.set('params', await bodyParams(bodyOf(c, limit), limit, repeatable, json));
     await next();
   };
 }
@@ -128,9 +124,8 @@ export async function readForm(
   limit: number,
   repeatable: ReadonlySet<string> = new Set(),
 ): Promise<Params> {
-  const body = bodyOf(c, limit);
-  if (Number(body.length ?? 0) > limit) throw tooLarge(limit);
-  return parseParams(await body.read(), repeatable);
+  // the caller knows it is a form (`hasFormBody`)
+  return bodyParams({ ...bodyOf(c, limit), type: FORM_TYPE }, limit, repeatable, false);
 }
 
 /** The body of a Hono request: from Node's stream when served by Node, else from the web Request. */

@@ -3,7 +3,7 @@ import { type Kysely, type LogEvent, sql } from 'kysely';
 import type { Clock } from '../../util/clock.js';
 import { randomToken } from '../../util/crypto.js';
 import { type CacheTransaction, ReadCache, withReadCache } from '../read-cache.js';
-import type { Storage } from '../types.js';
+import type { Repositories, Storage } from '../types.js';
 import { postgresMigrationLock, runMigrations } from './migrate.js';
 import { CHANGES_CHANNEL, listenForChanges, openPostgres } from './postgres.js';
 import { repositories } from './repositories/index.js';
@@ -53,16 +53,12 @@ function joined(
   trx: Kysely<Database>,
   dialect: Storage['dialect'],
   cache: ReadCache,
+  cached: (handle: Kysely<Database>, tx?: CacheTransaction) => Repositories,
   state: CacheTransaction,
-  self: string,
 ): Storage {
   const tx: Storage = {
     dialect,
-    ...withReadCache(repositories(trx, dialect), cache, {
-      tx: state,
-      announce: announcer(trx, dialect, self, true),
-      revocations: dialect === 'sqlite',
-    }),
+    ...cached(trx, state),
     transaction: (fn) => fn(tx),
     beginRequest: () => cache.begin(),
     async ping() {
@@ -109,10 +105,17 @@ export function openStorage(opts: StorageOptions): Storage {
   const self = randomToken(12);
   const listener =
     file === null && opts.listen ? listenForChanges(opts.databaseUrl!, self, () => cache.clear()) : null;
+  // The repositories on `handle` (the database, or a transaction) through the read cache.
+  const cached = (handle: Kysely<Database>, tx?: CacheTransaction) =>
+    withReadCache(repositories(handle, dialect), cache, {
+      tx,
+      announce: announcer(handle, dialect, self, tx !== undefined),
+      revocations: dialect === 'sqlite',
+    });
   const transaction = async <T>(fn: (tx: Storage) => Promise<T>): Promise<T> => {
     const state: CacheTransaction = { wrote: false };
     try {
-      return await inTransaction((trx) => fn(joined(trx, dialect, cache, state, self)));
+      return await inTransaction((trx) => fn(joined(trx, dialect, cache, cached, state)));
     } finally {
       // What others read while it ran was the state before it: gone once it commits.
       if (state.wrote) cache.clear();
@@ -120,10 +123,7 @@ export function openStorage(opts: StorageOptions): Storage {
   };
   return {
     dialect,
-    ...withReadCache(repositories(db, dialect), cache, {
-      announce: announcer(db, dialect, self, false),
-      revocations: dialect === 'sqlite',
-    }),
+    ...cached(db),
     transaction,
     beginRequest: () => cache.begin(),
     async ping() {

@@ -35,8 +35,9 @@ export const CHANGES_CHANNEL = 'sesame_cache';
 /**
  * Listens (one connection of its own) for other instances' changes to what the read cache holds
  * (`NOTIFY sesame_cache`, sent in the transaction that made them, so delivered at its commit)
- * and calls `changed` for each but its own (`self`, the payload this instance sends) (#16). While the connection is down, notifications can be missed:
- * `changed` is called when it is lost and again once it listens anew, retried every second.
+ * and calls `changed` for each but its own (`self`, the payload this instance sends) (#16).
+ * While the connection is down, notifications can be missed: `changed` is called when it is
+ * lost (or cannot be made) and again once it listens anew, retried every second.
  */
 export function listenForChanges(url: string, self: string, changed: () => void): { close(): Promise<void> } {
   let closed = false;
@@ -51,30 +52,24 @@ export function listenForChanges(url: string, self: string, changed: () => void)
     if (!closed) retry = setTimeout(connect, 1000).unref();
   };
   const connect = async () => {
+    let c: pg.Client | undefined;
     try {
       const { default: driver } = await import('pg');
       if (closed) return;
       // keepAlive: the connection is idle nearly always, and a middlebox may drop it silently
-      const c = new driver.Client({
-        connectionString: url,
-        connectionTimeoutMillis: 10_000,
-        keepAlive: true,
-      });
-      client = c;
-      c.on('error', () => c === client && lost());
-      c.on('end', () => c === client && lost());
+      c = new driver.Client({ connectionString: url, connectionTimeoutMillis: 10_000, keepAlive: true });
+      const mine = c;
+      client = mine;
+      mine.on('error', () => mine === client && lost());
+      mine.on('end', () => mine === client && lost());
       // its own announcements come back too, after its cache was cleared: not a change by another
-      c.on('notification', (n) => n.payload !== self && changed());
-      try {
-        await c.connect();
-        await c.query(`LISTEN ${CHANGES_CHANNEL}`);
-        changed();
-      } catch {
-        if (c === client) lost();
-      }
+      mine.on('notification', (n) => n.payload !== self && changed());
+      await mine.connect();
+      await mine.query(`LISTEN ${CHANGES_CHANNEL}`);
+      changed();
     } catch {
-      // the driver or the URL refused before a connection existed: try again, as for a lost one
-      if (!closed && client === undefined) retry = setTimeout(connect, 1000).unref();
+      // no connection, or not this one any more (closed, or already replaced)
+      if (!closed && c === client) lost();
     }
   };
   void connect();

@@ -5,6 +5,7 @@ import { DEVICE_CODE } from '../../protocol/grant-types.js';
 import { CopyButton, Csrf, consolePage, FieldError, FormError } from '../layout.js';
 import { ApiError, type ManagementCalls } from '../management.js';
 import type { Admin } from '../session.js';
+import { Access, Check } from './application-access.js';
 
 export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
 
@@ -112,13 +113,6 @@ export function patchOf(d: ClientView, cl: ClientView): Record<string, unknown> 
 export const invalid = (error: Err, name: string) =>
   error?.field === name ? { 'aria-invalid': 'true', 'aria-describedby': `${name}-error` } : {};
 
-/** A labelled checkbox. */
-const Check = (p: { name: string; value?: string; checked?: boolean; children: Child }) => (
-  <label>
-    <input type="checkbox" name={p.name} value={p.value ?? 'on'} checked={p.checked ?? false} /> {p.children}
-  </label>
-);
-
 function Settings(props: { admin: Admin; d: ClientView; error: Err }) {
   const { d, error } = props;
   const people = d.app_type !== 'non_interactive';
@@ -187,60 +181,6 @@ function Settings(props: { admin: Admin; d: ClientView; error: Err }) {
   );
 }
 
-const CLIENT_NOTE = 'It gets client-credentials tokens for these APIs, with at most these scopes.';
-const USER_NOTE = "For APIs that require a client grant: the most its people's tokens may hold.";
-
-/** Its client grants with their scopes, each with Remove; per other API, a form to allow it. */
-function Access(props: { admin: Admin; data: AppData; error: Err }) {
-  const { client: cl, grants, apis } = props.data;
-  const path = appPath(cl.client_id);
-  const nameOf = (aud: string) => apis.find((a) => a.identifier === aud)?.name ?? aud;
-  const subject = cl.grant_types.includes('client_credentials') ? 'client' : 'user';
-  return (
-    <section aria-labelledby="access">
-      <h2 id="access">APIs this application may call</h2>
-      <p class="muted">{subject === 'client' ? CLIENT_NOTE : USER_NOTE}</p>
-      <FormError error={props.error} fields={[]} />
-      {grants.length === 0 ? <p>None yet.</p> : null}
-      {grants.map((g) => (
-        <form method="post" action={`${path}/grants/${enc(g.id)}/remove`} class="row">
-          <Csrf admin={props.admin} />
-          <span>
-            <strong>{nameOf(g.audience)}</strong> <code>{g.audience}</code>
-          </span>
-          <span>{g.scope.join(' ') || '(no scopes)'}</span>
-          <button type="submit" class="secondary outline" aria-label={`Remove ${nameOf(g.audience)}`}>
-            Remove
-          </button>
-        </form>
-      ))}
-      {apis
-        .filter((a) => !grants.some((g) => g.audience === a.identifier))
-        .map((api) => (
-          <details>
-            <summary>
-              Allow {api.name} <code>{api.identifier}</code>
-            </summary>
-            <form method="post" action={`${path}/grants`}>
-              <Csrf admin={props.admin} />
-              <input type="hidden" name="audience" value={api.identifier} />
-              <input type="hidden" name="subject_type" value={subject} />
-              <fieldset>
-                <legend>Scopes</legend>
-                {api.scopes.map((s) => (
-                  <Check name="scope" value={s.value}>
-                    <code>{s.value}</code> {s.description}
-                  </Check>
-                ))}
-              </fieldset>
-              <button type="submit">Allow {api.name}</button>
-            </form>
-          </details>
-        ))}
-    </section>
-  );
-}
-
 /** What a page adds to the application page: a one-time section, typed values, an API refusal. */
 export type Extras = {
   top?: (d: AppData) => Child;
@@ -284,7 +224,7 @@ export async function showApplication(c: Ctx, admin: Admin, id: string, x: Extra
         )}
       </section>
       <Settings admin={admin} d={x.form ? typed(client, x.form) : client} error={x.error} />
-      <Access admin={admin} data={{ client, grants, apis }} error={x.grantError} />
+      <Access admin={admin} data={{ client, grants, apis }} error={x.grantError} path={path} />
       {client.is_system ? null : (
         <form method="get" action={`${path}/delete`}>
           <button type="submit" class="secondary">

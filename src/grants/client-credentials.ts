@@ -1,5 +1,11 @@
 import type { Deps } from '../http/context.js';
-import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../protocol/errors.js';
+import {
+  InvalidRequest,
+  InvalidScope,
+  InvalidTarget,
+  OAuthError,
+  UnauthorizedClient,
+} from '../protocol/errors.js';
 import { requestedAudience } from '../protocol/resource.js';
 import { formatScope, parseScope } from '../protocol/scope.js';
 import type { Api, ClientGrant } from '../storage/types.js';
@@ -58,6 +64,17 @@ function selectScopes(requestedScope: string | undefined, api: Api, grant: Clien
 export const clientCredentials: GrantHandler = {
   grantType: 'client_credentials',
   parameters: ['scope', 'audience', 'resource'],
+  // The application, the API and the grant between them in one statement, into the read cache.
+  async prefetch(deps, clientId, params) {
+    let audience: string | undefined;
+    try {
+      audience = requestedAudience(params);
+    } catch (err) {
+      if (err instanceof OAuthError) return; // refused by `handle`, after the client is known
+      throw err;
+    }
+    if (audience !== undefined) await deps.storage.clientGrants.machineAccess(clientId, audience);
+  },
   async handle({ deps, params, client, now, event }): Promise<TokenResponse> {
     if (client.method === 'none')
       throw new UnauthorizedClient('client_credentials requires a confidential client');

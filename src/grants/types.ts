@@ -41,4 +41,10 @@ export interface GrantHandler {
   readonly grantType: string;
   readonly parameters: readonly string[];
   handle(ctx: GrantContext): Promise<TokenResponse>;
+  /**
+   * Reads ahead, before the client is authenticated, what authenticating it and `handle` will
+   * read, in fewer statements (#16's query budgets). Never refuses: what is wrong with the
+   * request is found in the order the token endpoint checks it.
+   */
+  prefetch?(deps: Deps, clientId: string, params: Params): Promise<void>;
 }

@@ -1,5 +1,7 @@
 /** The repositories of access (client grants, roles, permissions), log events and console sessions. */
 import type {
+  Api,
+  Application,
   ClientGrant,
   ConsoleSession,
   LogEvent,
@@ -19,12 +21,27 @@ export interface ClientGrantFilter {
 /** Absent: client (machine-to-machine). */
 export type SubjectType = 'client' | 'user';
 
+/** What a client-credentials request reads: the application, the API it names, the grant between. */
+export interface MachineAccess {
+  application: Application;
+  /** The API whose identifier was asked for; null when none has it. */
+  api: Api | null;
+  /** The application's machine (client) grant for that API; null when it has none. */
+  grant: ClientGrant | null;
+}
+
 export interface ClientGrantRepository {
   /** Creates the grant or replaces its scopes (keeping its id); returns the stored grant. */
   upsert(grant: ClientGrant): Promise<ClientGrant>;
   /** The application's grant for the API, for machine tokens unless `subjectType` says user. */
   get(clientId: string, apiId: string, subjectType?: SubjectType): Promise<ClientGrant | null>;
   getById(id: string): Promise<ClientGrant | null>;
+  /**
+   * In one statement (#16: a cold client-credentials request reads all three): the application,
+   * the API whose identifier is `audience`, and the application's machine grant for it. Null
+   * when there is no such application.
+   */
+  machineAccess(clientId: string, audience: string): Promise<MachineAccess | null>;
   /** The application's grants of one subject type (default: client). */
   listForClient(clientId: string, subjectType?: SubjectType): Promise<ClientGrant[]>;
   list(filter: ClientGrantFilter, slice?: Slice): Promise<ClientGrant[]>;

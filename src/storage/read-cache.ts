@@ -1,10 +1,11 @@
-import type { ClientGrantRepository } from './access-repositories.js';
+import type { ClientGrantRepository, SubjectType } from './access-repositories.js';
 import type {
   ApiRepository,
   ApplicationRepository,
   Repositories,
   RevocationRepository,
 } from './repositories.js';
+import type { Api, Application, ClientGrant } from './types.js';
 
 /** How long another instance's change may go unseen (PostgreSQL; SQLite sees it at once). */
 export const READ_CACHE_TTL_MS = 1000;
@@ -41,17 +42,33 @@ export class ReadCache {
   }
 
   async read<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.peek<T>(key);
+    return hit !== undefined ? hit : this.load(load, (value) => [[key, value]]);
+  }
+
+  /** What is kept under `key` and still fresh, without loading it. */
+  peek<T>(key: string): T | undefined {
     const now = performance.now();
     if (this.dataVersion && (this.begunAt === null || now - this.begunAt >= 1)) this.seeOtherCommits();
     const hit = this.entries.get(key);
-    if (hit && now - hit.at < this.ttlMs) return hit.value as T;
+    return hit && now - hit.at < this.ttlMs ? (hit.value as T) : undefined;
+  }
+
+  /**
+   * Loads a value and keeps what `entries` takes out of it under their keys (one read may
+   * bring several: #16's client-credentials statement), each frozen; nulls are not kept.
+   */
+  async load<T>(load: () => Promise<T>, entries: (value: T) => [string, unknown][]): Promise<T> {
+    const at = performance.now();
     const generation = this.generation;
     const value = deepFreeze(await load());
     // A write while loading may have changed what was read: keep it only if none came.
-    if (value !== null && generation === this.generation) {
+    if (generation !== this.generation) return value;
+    for (const [key, entry] of entries(value)) {
+      if (entry === null) continue;
       this.entries.delete(key);
       if (this.entries.size >= READ_CACHE_MAX) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(key, { value, at: now });
+      this.entries.set(key, { value: entry, at });
     }
     return value;
   }
@@ -147,10 +164,16 @@ export function withReadCache(
         cache.clear();
       }
     };
+  const key = {
+    app: (clientId: string) => `app:${clientId}`,
+    apiByIdentifier: (identifier: string) => `api-identifier:${identifier}`,
+    grant: (clientId: string, apiId: string, subjectType?: SubjectType) =>
+      `grant:${clientId}\n${apiId}\n${subjectType ?? 'client'}`,
+  };
   const a = repos.applications;
   const applications: ApplicationRepository = {
     ...a,
-    get: (clientId) => read(`app:${clientId}`, () => a.get(clientId)),
+    get: (clientId) => read(key.app(clientId), () => a.get(clientId)),
     create: write(a.create),
     delete: write(a.delete),
     setSecretHash: write(a.setSecretHash),
@@ -162,7 +185,7 @@ export function withReadCache(
     ...p,
     get: (id) => read(`api:${id}`, () => p.get(id)),
     getByIdentifier: (identifier) =>
-      read(`api-identifier:${identifier}`, () => p.getByIdentifier(identifier)),
+      read(key.apiByIdentifier(identifier), () => p.getByIdentifier(identifier)),
     create: write(p.create),
     delete: write(p.delete),
     update: write(p.update),
@@ -172,9 +195,25 @@ export function withReadCache(
   const clientGrants: ClientGrantRepository = {
     ...g,
     get: (clientId, apiId, subjectType) =>
-      read(`grant:${clientId}\n${apiId}\n${subjectType ?? 'client'}`, () =>
-        g.get(clientId, apiId, subjectType),
-      ),
+      read(key.grant(clientId, apiId, subjectType), () => g.get(clientId, apiId, subjectType)),
+    // Kept as the three entries that `applications.get`, `apis.getByIdentifier` and `get` read.
+    async machineAccess(clientId, audience) {
+      const load = () => g.machineAccess(clientId, audience);
+      if (tx?.wrote) return load();
+      const application = cache.peek<Application>(key.app(clientId));
+      const api = cache.peek<Api>(key.apiByIdentifier(audience));
+      const grant = api && cache.peek<ClientGrant>(key.grant(clientId, api.id));
+      if (application && api && grant) return { application, api, grant };
+      return cache.load(load, (found): [string, unknown][] => {
+        if (!found) return [];
+        const kept: [string, unknown][] = [
+          [key.app(clientId), found.application],
+          [key.apiByIdentifier(audience), found.api],
+        ];
+        if (found.api) kept.push([key.grant(clientId, found.api.id), found.grant]);
+        return kept;
+      });
+    },
     upsert: write(g.upsert),
     setScopes: write(g.setScopes),
     delete: write(g.delete),

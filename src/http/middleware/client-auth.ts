@@ -21,9 +21,10 @@ export async function authenticateClient(
   apps: ApplicationRepository,
   authorization: string | undefined,
   params: Params,
-  opts: { allowPublic: boolean },
+  opts: { allowPublic: boolean; prefetch?: (clientId: string) => Promise<void> },
 ): Promise<AuthenticatedClient> {
   const creds = readClientCredentials(authorization, params);
+  await opts.prefetch?.(creds.clientId);
   const app = await apps.get(creds.clientId);
   if (!app) throw new InvalidClient('client authentication failed', `unknown client ${creds.clientId}`);
   if (app.secretHash === null) {

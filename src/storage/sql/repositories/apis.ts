@@ -6,7 +6,22 @@ import { sliced } from './slice.js';
 
 type Row = Selectable<Database['apis']>;
 
-function toApi(row: Row): Api {
+/** Every column, for queries that join APIs to other tables (joined.ts). */
+export const API_COLUMNS = {
+  id: true,
+  identifier: true,
+  name: true,
+  scopes: true,
+  token_lifetime: true,
+  signing_alg: true,
+  allow_offline_access: true,
+  options: true,
+  is_system: true,
+  created_at: true,
+  updated_at: true,
+} satisfies Record<keyof Row, true>;
+
+export function toApi(row: Row): Api {
   return {
     id: row.id,
     identifier: row.identifier,

@@ -5,7 +5,22 @@ import { sliced } from './slice.js';
 
 type Row = Selectable<Database['applications']>;
 
-function toApplication(row: Row): Application {
+/** Every column, for queries that join applications to other tables (joined.ts). */
+export const APPLICATION_COLUMNS = {
+  client_id: true,
+  name: true,
+  type: true,
+  secret_hash: true,
+  callbacks: true,
+  logout_callbacks: true,
+  grant_types: true,
+  settings: true,
+  is_system: true,
+  created_at: true,
+  updated_at: true,
+} satisfies Record<keyof Row, true>;
+
+export function toApplication(row: Row): Application {
   return {
     clientId: row.client_id,
     name: row.name,

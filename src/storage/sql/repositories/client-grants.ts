@@ -1,9 +1,39 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ClientGrant, ClientGrantFilter, ClientGrantRepository, SubjectType } from '../../types.js';
+import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
+import { API_COLUMNS, toApi } from './apis.js';
+import { APPLICATION_COLUMNS, toApplication } from './applications.js';
+import { joined } from './joined.js';
 import { sliced } from './slice.js';
 
 type Row = Selectable<Database['client_grants']>;
+
+const app = joined<Selectable<Database['applications']>>('a', APPLICATION_COLUMNS);
+const api = joined<Selectable<Database['apis']>>('p', API_COLUMNS);
+const grant = joined<Row>('g', {
+  id: true,
+  client_id: true,
+  api_id: true,
+  subject_type: true,
+  scopes: true,
+  created_at: true,
+});
+
+/** The application, the API with the identifier (or nulls), its machine grant to it (or nulls). */
+const MACHINE_ACCESS = precompiled(2, (db, clientId: string, audience: string) =>
+  db
+    .selectFrom('applications as a')
+    .leftJoin('apis as p', (j) => j.on('p.identifier', '=', audience))
+    .leftJoin('client_grants as g', (j) =>
+      j
+        .onRef('g.client_id', '=', 'a.client_id')
+        .onRef('g.api_id', '=', 'p.id')
+        .on('g.subject_type', '=', 'client'),
+    )
+    .select([...app.select(), ...api.select(), ...grant.select()])
+    .where('a.client_id', '=', clientId),
+);
 
 function toGrant(row: Row): ClientGrant {
   return {
@@ -48,6 +78,20 @@ export function clientGrantRepository(db: Kysely<Database>): ClientGrantReposito
       return toGrant(row);
     },
     get: getOne,
+    async machineAccess(clientId, audience) {
+      const joinedRow = (await MACHINE_ACCESS(db, clientId, audience)).rows[0] as
+        | Record<string, unknown>
+        | undefined;
+      const application = joinedRow && app.row(joinedRow);
+      if (!application) return null;
+      const apiRow = api.row(joinedRow);
+      const grantRow = grant.row(joinedRow);
+      return {
+        application: toApplication(application),
+        api: apiRow && toApi(apiRow),
+        grant: grantRow && toGrant(grantRow),
+      };
+    },
     async getById(id) {
       const row = await db.selectFrom('client_grants').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toGrant(row) : null;

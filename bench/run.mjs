@@ -161,7 +161,7 @@ function peakRss(data) {
 }
 
 async function main() {
-  if (!existsSync(join(ROOT, 'dist', 'main.js')))
+  if (!existsSync(join(ROOT, 'dist', 'sesame.js')))
     throw new Error('dist/ is missing: run `npm run build` first');
   log(`work directory ${work}`);
   const pin = pinning(cfg.pin);

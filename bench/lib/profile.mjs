@@ -19,28 +19,35 @@ function sourceMapFor(file) {
   return maps.get(file);
 }
 
-/** Where a call frame is, as `src/…ts:line`, `pkg (file)`, `node:…` or '' for native code. */
+/** A file under node_modules as `pkg (file:line)`, else null. */
+function inPackage(file, line) {
+  const nm = file.lastIndexOf('/node_modules/');
+  if (nm < 0) return null;
+  const rest = file.slice(nm + '/node_modules/'.length).split('/');
+  const pkg = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  return `${pkg} (${rest.slice(pkg.includes('/') ? 2 : 1).join('/')}:${line})`;
+}
+
+/**
+ * Where a call frame is, as `src/…ts:line`, `pkg (file)`, `node:…` or '' for native code. A
+ * position in dist/ (tsc's files, or the bundle, whose map leads to src/ and node_modules) is
+ * mapped back first.
+ */
 function locate(frame, root) {
   const { url, lineNumber, columnNumber } = frame;
   if (!url) return '';
   if (url.startsWith('node:')) return url;
   const file = url.startsWith('file://') ? fileURLToPath(url) : url;
-  const nm = file.lastIndexOf('/node_modules/');
-  if (nm >= 0) {
-    const rest = file.slice(nm + '/node_modules/'.length).split('/');
-    const pkg = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
-    return `${pkg} (${rest.slice(pkg.includes('/') ? 2 : 1).join('/')}:${lineNumber + 1})`;
-  }
-  const map = file.includes('/dist/') ? sourceMapFor(file) : null;
+  const map = file.includes('/dist/') && !file.includes('/node_modules/') ? sourceMapFor(file) : null;
   const entry = map?.findEntry(lineNumber, columnNumber);
   if (entry?.originalSource) {
     const src = entry.originalSource.startsWith('file://')
       ? fileURLToPath(entry.originalSource)
       : entry.originalSource;
     const abs = src.startsWith('/') ? src : new URL(src, `file://${file}`).pathname;
-    return `${relative(root, abs)}:${entry.originalLine + 1}`;
+    return inPackage(abs, entry.originalLine + 1) ?? `${relative(root, abs)}:${entry.originalLine + 1}`;
   }
-  return `${relative(root, file)}:${lineNumber + 1}`;
+  return inPackage(file, lineNumber + 1) ?? `${relative(root, file)}:${lineNumber + 1}`;
 }
 
 const SPECIAL = new Set(['(garbage collector)', '(program)', '(idle)', '(root)']);

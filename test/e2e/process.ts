@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root and the `sesame` binary (which runs dist/, built by `npm run build`). */
+/** The repository root and the `sesame` binary (which runs dist/sesame.js, built by `npm run build`). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = join(ROOT, 'bin', 'sesame.js');
 
 /** Fails loudly when dist/ is missing, instead of every test failing on a module error. */
 export function assertBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
-    throw new Error('dist/main.js is missing: run `npm run build` before these tests');
+  if (!existsSync(join(ROOT, 'dist', 'sesame.js'))) {
+    throw new Error('dist/sesame.js is missing: run `npm run build` before these tests');
   }
 }
 

@@ -143,6 +143,11 @@ describe('Prometheus metrics', () => {
     const sesame = startSesame(env, ['start', '--workers', '2']);
     await sesame.waitReady(`http://127.0.0.1:${port}/readyz`);
     await sesame.waitReady(metrics);
+    // both workers listen: a first worker that dies before it serves stops the start instead
+    await vi.waitFor(() => expect(sesame.stdout().match(/Sesame listening on/g)).toHaveLength(2), {
+      timeout: 10_000,
+      interval: 50,
+    });
     const [victim] = children(sesame.child.pid!);
     process.kill(victim!, 'SIGKILL');
     // the replacement is forked after a second and starts for about another: scrape all along

@@ -57,6 +57,13 @@ export async function openRuntime(
     clock,
     queryListeners: queries,
     listen: opts.server === true,
+    onListener: (state, err) =>
+      state === 'lost'
+        ? logger.warn(
+            { err },
+            "lost the database connection that hears other instances' changes; until it is back (retried every second), their changes to applications, APIs and client grants are seen within 1 s",
+          )
+        : logger.info("listening again for other instances' changes"),
   });
   let applied: string[];
   try {

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApplication } from '../../src/admin/applications.js';
 import { READ_CACHE_MAX, READ_CACHE_TTL_MS, ReadCache } from '../../src/storage/read-cache.js';
 import { openStorage } from '../../src/storage/sql/index.js';
+import { listenForChanges } from '../../src/storage/sql/postgres.js';
 import type { Storage } from '../../src/storage/types.js';
 import { TestClock } from '../support/app.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
@@ -128,11 +129,18 @@ describeEachBackend('read cache', (backend) => {
   );
 
   if (backend === 'postgres') {
-    it("a server that listens sees another instance's change at once (NOTIFY), also after its listening connection was cut", {
+    it("a server that listens sees another instance's change at once (NOTIFY), also after its listening connection was cut (and says so)", {
       timeout: 30_000,
     }, async () => {
       const { app } = await createApplication(a, clock, { name: 'v0', type: 'm2m' });
-      const server = openStorage({ databaseUrl: db.url, dataDir: db.dataDir, clock, listen: true });
+      const reports: string[] = [];
+      const server = openStorage({
+        databaseUrl: db.url,
+        dataDir: db.dataDir,
+        clock,
+        listen: true,
+        onListener: (state) => reports.push(state),
+      });
       let version = 0;
       /** A change by `b`, and how long until `server` serves it (null: not within `ms`). */
       const change = async (ms: number): Promise<number | null> => {
@@ -173,11 +181,34 @@ describeEachBackend('read cache', (backend) => {
         await admin.end();
         expect(rowCount).toBe(1);
         expect(await seenFast()).toBe(true);
+        // told once that it was lost (not at each retry), and once that it listens again
+        expect(reports).toEqual(['lost', 'listening']);
       } finally {
         await server.close();
       }
     });
   }
+});
+
+describe('change listener', () => {
+  it('that cannot connect says so once, not at each retry, and clears the cache at each', async () => {
+    const reports: string[] = [];
+    let changes = 0;
+    // port 1: nothing listens, every attempt is refused at once
+    const listener = listenForChanges(
+      'postgres://sesame@127.0.0.1:1/none',
+      'me',
+      () => changes++,
+      (state) => reports.push(state),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 2300));
+      expect(reports).toEqual(['lost']);
+      expect(changes).toBeGreaterThanOrEqual(3);
+    } finally {
+      await listener.close();
+    }
+  });
 });
 
 describe('read cache bounds', () => {

@@ -5,7 +5,7 @@ import { randomToken } from '../../util/crypto.js';
 import { type CacheTransaction, ReadCache, withReadCache } from '../read-cache.js';
 import type { Repositories, Storage } from '../types.js';
 import { postgresMigrationLock, runMigrations } from './migrate.js';
-import { CHANGES_CHANNEL, listenForChanges, openPostgres } from './postgres.js';
+import { CHANGES_CHANNEL, type ListenerReport, listenForChanges, openPostgres } from './postgres.js';
 import { repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import { openSqlite, sqliteDataVersion, sqliteTransaction } from './sqlite.js';
@@ -25,6 +25,8 @@ export interface StorageOptions {
    * so this one's read cache drops them at once (a server; a CLI command has no cache to keep).
    */
   listen?: boolean;
+  /** Told when the listening connection is lost and when it listens again (for the log). */
+  onListener?: ListenerReport;
 }
 
 /** Kysely's log hook, calling the listeners (nothing to do while there are none). */
@@ -104,7 +106,9 @@ export function openStorage(opts: StorageOptions): Storage {
   // what this storage announces (and its listener ignores when it comes back)
   const self = randomToken(12);
   const listener =
-    file === null && opts.listen ? listenForChanges(opts.databaseUrl!, self, () => cache.clear()) : null;
+    file === null && opts.listen
+      ? listenForChanges(opts.databaseUrl!, self, () => cache.clear(), opts.onListener)
+      : null;
   // The repositories on `handle` (the database, or a transaction) through the read cache.
   const cached = (handle: Kysely<Database>, tx?: CacheTransaction) =>
     withReadCache(repositories(handle, dialect), cache, {

@@ -33,18 +33,33 @@ export function openPostgres(url: string, max = 10, log?: KyselyConfig['log']): 
 export const CHANGES_CHANNEL = 'sesame_cache';
 
 /**
+ * What becomes of the listening connection: `lost` when it goes (with the error, if one came),
+ * once until it is back; `listening` when it listens again after that.
+ */
+export type ListenerReport = (state: 'lost' | 'listening', err?: unknown) => void;
+
+/**
  * Listens (one connection of its own) for other instances' changes to what the read cache holds
  * (`NOTIFY sesame_cache`, sent in the transaction that made them, so delivered at its commit)
  * and calls `changed` for each but its own (`self`, the payload this instance sends) (#16).
  * While the connection is down, notifications can be missed: `changed` is called when it is
  * lost (or cannot be made) and again once it listens anew, retried every second.
  */
-export function listenForChanges(url: string, self: string, changed: () => void): { close(): Promise<void> } {
+export function listenForChanges(
+  url: string,
+  self: string,
+  changed: () => void,
+  report?: ListenerReport,
+): { close(): Promise<void> } {
   let closed = false;
+  /** Lost and not yet listening again: reported once, not at every retry. */
+  let down = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
-  const lost = () => {
+  const lost = (err?: unknown) => {
     changed();
+    if (!down && !closed) report?.('lost', err);
+    down = true;
     client?.removeAllListeners();
     client?.on('error', () => {});
     client?.end().catch(() => {});
@@ -60,16 +75,18 @@ export function listenForChanges(url: string, self: string, changed: () => void)
       c = new driver.Client({ connectionString: url, connectionTimeoutMillis: 10_000, keepAlive: true });
       const mine = c;
       client = mine;
-      mine.on('error', () => mine === client && lost());
+      mine.on('error', (err) => mine === client && lost(err));
       mine.on('end', () => mine === client && lost());
       // its own announcements come back too, after its cache was cleared: not a change by another
       mine.on('notification', (n) => n.payload !== self && changed());
       await mine.connect();
       await mine.query(`LISTEN ${CHANGES_CHANNEL}`);
       changed();
-    } catch {
+      if (down) report?.('listening');
+      down = false;
+    } catch (err) {
       // no connection, or not this one any more (closed, or already replaced)
-      if (!closed && c === client) lost();
+      if (!closed && c === client) lost(err);
     }
   };
   void connect();

@@ -4,7 +4,8 @@ import { type FormCall, formCall } from '../http/form-call.js';
 import { authenticateClient } from '../http/middleware/client-auth.js';
 import { jsonNoStore } from '../http/respond.js';
 import { required } from '../protocol/params.js';
-import { activeAccessToken, activeRefreshToken } from '../tokens/active.js';
+import { activeAccessToken, activeRefreshToken, type KnownRevocation } from '../tokens/active.js';
+import { peekJti } from '../tokens/jwt.js';
 
 const CLAIMS = ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti'] as const;
 const INACTIVE = { active: false };
@@ -42,10 +43,24 @@ export function introspectionEndpoint(deps: Deps) {
 export async function introspectionAnswer(deps: Deps, call: FormCall): Promise<Record<string, unknown>> {
   const params = call.params;
   const apps = deps.storage.applications;
-  const caller = (await authenticateClient(apps, call.authorization, params, { allowPublic: false })).app
-    .clientId;
+  // A JWT's revocation is read with the caller's application, in one statement (#16).
+  const jti = peekJti(params.get('token') ?? '');
+  let known: KnownRevocation | undefined;
+  const prefetch =
+    jti === undefined
+      ? undefined
+      : async (clientId: string) => {
+          const found = await deps.storage.revocations.withApplication(clientId, jti);
+          if (found) known = { jti, revoked: found.revoked };
+        };
+  const caller = (
+    await authenticateClient(apps, call.authorization, params, {
+      allowPublic: false,
+      ...(prefetch && { prefetch }),
+    })
+  ).app.clientId;
   const token = required(params, 'token');
-  const claims = await activeAccessToken(deps, token);
+  const claims = await activeAccessToken(deps, token, known);
   if (!claims) {
     const refresh = await activeRefreshToken(deps, token);
     if (!refresh || refresh.clientId !== caller) return INACTIVE;

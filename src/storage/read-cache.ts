@@ -169,6 +169,7 @@ export function withReadCache(
     apiByIdentifier: (identifier: string) => `api-identifier:${identifier}`,
     grant: (clientId: string, apiId: string, subjectType?: SubjectType) =>
       `grant:${clientId}\n${apiId}\n${subjectType ?? 'client'}`,
+    revoked: (jti: string) => `revoked:${jti}`,
   };
   const a = repos.applications;
   const applications: ApplicationRepository = {
@@ -220,12 +221,28 @@ export function withReadCache(
     deleteById: write(g.deleteById),
   };
   const r = repos.revocations;
-  const revocations: RevocationRepository = opts.revocations
-    ? {
-        isRevoked: (jti) => read(`revoked:${jti}`, () => r.isRevoked(jti)),
-        revoke: write(r.revoke),
-        purgeExpired: write(r.purgeExpired),
-      }
-    : r;
+  const cachesRevocations = opts.revocations === true;
+  const revocations: RevocationRepository = {
+    ...r,
+    // Kept as the entries `applications.get` and (where revocations are kept) `isRevoked` read.
+    async withApplication(clientId, jti) {
+      const load = () => r.withApplication(clientId, jti);
+      if (tx?.wrote) return load();
+      const application = cache.peek<Application>(key.app(clientId));
+      const revoked = cachesRevocations ? cache.peek<boolean>(key.revoked(jti)) : undefined;
+      if (application && revoked !== undefined) return { application, revoked };
+      return cache.load(load, (found): [string, unknown][] => {
+        if (!found) return [];
+        const kept: [string, unknown][] = [[key.app(clientId), found.application]];
+        if (cachesRevocations) kept.push([key.revoked(jti), found.revoked]);
+        return kept;
+      });
+    },
+    ...(cachesRevocations && {
+      isRevoked: (jti: string) => read(key.revoked(jti), () => r.isRevoked(jti)),
+      revoke: write(r.revoke),
+      purgeExpired: write(r.purgeExpired),
+    }),
+  };
   return { ...repos, applications, apis, clientGrants, revocations };
 }

@@ -1,11 +1,19 @@
 /** The repositories of issued tokens: authorization codes, refresh tokens, revocations. */
 
-import type { AuthorizationCodeRecord, RefreshTokenRecord, Slice } from './types.js';
+import type { Application, AuthorizationCodeRecord, RefreshTokenRecord, Slice } from './types.js';
 
 export interface RevocationRepository {
   /** Remembers a revoked JWT by jti until it would have expired; idempotent. */
   revoke(jti: string, expiresAt: number): Promise<void>;
   isRevoked(jti: string): Promise<boolean>;
+  /**
+   * In one statement (#16: a cold introspection reads both): the application `clientId` and
+   * whether `jti` is revoked. Null when there is no such application.
+   */
+  withApplication(
+    clientId: string,
+    jti: string,
+  ): Promise<{ application: Application; revoked: boolean } | null>;
   /** Forgets revocations of tokens that have expired anyway; returns how many. */
   purgeExpired(now: number): Promise<number>;
 }

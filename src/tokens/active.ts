@@ -9,12 +9,23 @@ const VERIFIED_MAX = 5000;
 /** Access tokens whose signature and claims were verified, by their whole value, per keystore. */
 const verifiedTokens = new WeakMap<object, Map<string, { kid: string; claims: AccessTokenClaims }>>();
 
+/** Whether a jti is revoked, as looked up earlier in the same request. */
+export interface KnownRevocation {
+  jti: string;
+  revoked: boolean;
+}
+
 /**
  * An access token that verifies, was issued here, has not expired and was not revoked. A token
  * verified once is not verified again until it expires (#16), as long as its key is still
- * published; revocation is looked up every time.
+ * published; revocation is looked up every time, unless `known` (looked up by this request
+ * already) says it for the token's jti.
  */
-export async function activeAccessToken(deps: Deps, token: string): Promise<AccessTokenClaims | null> {
+export async function activeAccessToken(
+  deps: Deps,
+  token: string,
+  known?: KnownRevocation,
+): Promise<AccessTokenClaims | null> {
   const kid = peekKid(token);
   await deps.keys.prepare(kid);
   const now = deps.clock.now();
@@ -33,7 +44,9 @@ export async function activeAccessToken(deps: Deps, token: string): Promise<Acce
       verified.set(token, { kid, claims });
     }
   }
-  if (!claims || (await deps.storage.revocations.isRevoked(claims.jti))) return null;
+  if (!claims) return null;
+  if (known?.jti === claims.jti ? known.revoked : await deps.storage.revocations.isRevoked(claims.jti))
+    return null;
   // A deleted application's tokens end with it (its machine tokens are not on record).
   if (!(await deps.storage.applications.get(claims.client_id))) return null;
   return claims;

@@ -68,6 +68,15 @@ export function peekKid(token: string): string | undefined {
   return typeof kid === 'string' ? kid : undefined;
 }
 
+/** The `jti` in a compact JWS payload, unverified: only to look its revocation up early. */
+export function peekJti(token: string): string | undefined {
+  const first = token.indexOf('.');
+  const second = first < 1 ? -1 : token.indexOf('.', first + 1);
+  if (second < 0) return undefined;
+  const jti = decodePart(token.slice(first + 1, second))?.jti;
+  return typeof jti === 'string' ? jti : undefined;
+}
+
 /**
  * Verifies a compact JWS against the key its `kid` names; the header's `alg` must be the key's
  * own (RFC 8725 §3.1: never let the token choose the algorithm). Null on any failure.

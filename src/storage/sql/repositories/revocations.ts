@@ -1,11 +1,26 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { RevocationRepository } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
+import { APPLICATION_COLUMNS, toApplication } from './applications.js';
+import { joined } from './joined.js';
 
 /** Every JWT introspection and userinfo call asks this (#16): compiled once. */
 const IS_REVOKED = precompiled(1, (db, jti: string) =>
   db.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti),
+);
+
+const app = joined<Selectable<Database['applications']>>('a', APPLICATION_COLUMNS);
+
+/** The application, and whether the jti is revoked. */
+const WITH_APPLICATION = precompiled(2, (db, clientId: string, jti: string) =>
+  db
+    .selectFrom('applications as a')
+    .select((eb) => [
+      ...app.select(),
+      eb.exists(eb.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti)).as('revoked'),
+    ])
+    .where('a.client_id', '=', clientId),
 );
 
 /** Revoked JWTs, remembered by jti until they expire. */
@@ -21,6 +36,14 @@ export function revocationRepository(db: Kysely<Database>): RevocationRepository
     async isRevoked(jti) {
       const { rows } = await IS_REVOKED(db, jti);
       return rows.length > 0;
+    },
+    async withApplication(clientId, jti) {
+      const row = (await WITH_APPLICATION(db, clientId, jti)).rows[0] as Record<string, unknown> | undefined;
+      const application = row && app.row(row);
+      // SQLite answers EXISTS with 0 or 1, PostgreSQL with a boolean
+      return application
+        ? { application: toApplication(application), revoked: Number(row.revoked) === 1 }
+        : null;
     },
     async purgeExpired(now) {
       const res = await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).executeTakeFirst();

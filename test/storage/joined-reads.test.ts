@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../src/admin/apis.js';
 import { authorizeApplication, createApplication } from '../../src/admin/applications.js';
 import { openStorage } from '../../src/storage/sql/index.js';
@@ -7,11 +7,14 @@ import { TestClock } from '../support/app.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
 
 /**
- * `clientGrants.machineAccess` (#16): what a cold client-credentials request reads (the
- * application, the API it names and the grant between them) in one statement, and kept by the
- * read cache as the three entries the token endpoint then reads.
+ * Reads that bring what a cold request needs in one statement (#16), kept by the read cache as
+ * the entries the request then reads:
+ * - `clientGrants.machineAccess`: client credentials (the application, the API it names and the
+ *   grant between them);
+ * - `revocations.withApplication`: introspection of a JWT (the caller, and whether the jti is
+ *   revoked).
  */
-describeEachBackend('machine access', (backend) => {
+describeEachBackend('joined reads', (backend) => {
   const clock = new TestClock();
   let db: TestDatabase;
   let s: Storage;
@@ -151,5 +154,54 @@ describeEachBackend('machine access', (backend) => {
       );
     });
     expect((await s.clientGrants.machineAccess(app.clientId, granted.identifier))?.grant?.scopes).toEqual([]);
+  });
+
+  describe('revocations.withApplication', () => {
+    it('reads the application and whether the jti is revoked; null for an unknown application', async () => {
+      const { app } = await setup();
+      const jti = `jti-${n}`;
+      expect(await s.revocations.withApplication(app.clientId, jti)).toEqual({
+        application: await s.applications.get(app.clientId),
+        revoked: false,
+      });
+      await s.revocations.revoke(jti, clock.now() + 600);
+      expect(await s.revocations.withApplication(app.clientId, jti)).toEqual({
+        application: await s.applications.get(app.clientId),
+        revoked: true,
+      });
+      expect(await s.revocations.withApplication('nobody', jti)).toBeNull();
+    });
+
+    it(
+      backend === 'sqlite'
+        ? 'is one statement cold, then none: the application and the answer are both kept'
+        : 'is one statement every time: the application is kept, the revocation looked up',
+      async () => {
+        const { app } = await setup();
+        const jti = `jti-${n}`;
+        const { storage: c, seen } = watched();
+        try {
+          const found = await c.revocations.withApplication(app.clientId, jti);
+          expect(found?.revoked).toBe(false);
+          expect(seen).toHaveLength(1);
+          expect(await c.applications.get(app.clientId)).toBe(found?.application);
+          expect(seen).toHaveLength(1);
+          expect(await c.revocations.withApplication(app.clientId, jti)).toEqual(found);
+          expect(await c.revocations.isRevoked(jti)).toBe(false);
+          expect(seen).toHaveLength(backend === 'sqlite' ? 1 : 3);
+          // revoked here: seen at once, on both
+          await c.revocations.revoke(jti, clock.now() + 600);
+          expect((await c.revocations.withApplication(app.clientId, jti))?.revoked).toBe(true);
+          // revoked by another connection: seen by the next request
+          const other = `jti-other-${n}`;
+          expect((await c.revocations.withApplication(app.clientId, other))?.revoked).toBe(false);
+          await s.revocations.revoke(other, clock.now() + 600);
+          c.beginRequest();
+          expect((await c.revocations.withApplication(app.clientId, other))?.revoked).toBe(true);
+        } finally {
+          await c.close();
+        }
+      },
+    );
   });
 });

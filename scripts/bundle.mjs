@@ -1,12 +1,14 @@
 // Bundles the compiled server (dist/main.js, from tsc) and the packages it loads at start into
 // one file, dist/sesame.js, which bin/sesame.js runs (#16: a start spent most of its time finding,
 // reading and compiling a few hundred module files). Left outside, loaded from node_modules as
-// before: native addons, and packages loaded only when a feature is used (PostgreSQL, SMTP,
-// metrics) or read as files (Swagger UI's assets). The source map chains through tsc's maps to
+// before: native addons, packages imported only when a feature is used (PostgreSQL, SMTP), and
+// files read as they are (Swagger UI's assets). prom-client is bundled: it is imported by the
+// metrics module, itself imported only with a metrics port, and a package left outside would be
+// imported at the top of the bundle, at every start; bundled, it runs only when first needed. The source map chains through tsc's maps to
 // src/ (bench/lib/profile.mjs reads it; `node --enable-source-maps` uses it for stack traces).
 import { build } from 'esbuild';
 
-const EXTERNAL = ['better-sqlite3', '@node-rs/argon2', 'pg', 'nodemailer', 'prom-client', 'swagger-ui-dist'];
+const EXTERNAL = ['better-sqlite3', '@node-rs/argon2', 'pg', 'nodemailer', 'swagger-ui-dist'];
 
 await build({
   entryPoints: ['dist/main.js'],

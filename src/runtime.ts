@@ -61,9 +61,9 @@ export async function openRuntime(
       state === 'lost'
         ? logger.warn(
             { err },
-            "lost the database connection that hears other instances' changes; until it is back (retried every second), their changes to applications, APIs and client grants are seen within 1 s",
+            "no database connection hears other instances' changes (lost, or not made); until one does (tried every second), their changes to applications, APIs and client grants are seen within 1 s",
           )
-        : logger.info("listening again for other instances' changes"),
+        : logger.info("a database connection hears other instances' changes again"),
   });
   let applied: string[];
   try {

@@ -51,7 +51,7 @@ export async function introspectionAnswer(deps: Deps, call: FormCall): Promise<R
       ? undefined
       : async (clientId: string) => {
           const found = await deps.storage.revocations.withApplication(clientId, jti);
-          if (found) known = { jti, revoked: found.revoked };
+          if (found && found.revoked !== null) known = { jti, revoked: found.revoked };
         };
   const caller = (
     await authenticateClient(apps, call.authorization, params, {

@@ -224,19 +224,16 @@ export function withReadCache(
   const cachesRevocations = opts.revocations === true;
   const revocations: RevocationRepository = {
     ...r,
-    // Kept as the entries `applications.get` and (where revocations are kept) `isRevoked` read.
+    // The application is kept as `applications.get` keeps it. The jti's answer is not: anyone
+    // can send any jti here, so only `isRevoked` of a verified token's jti may be kept.
     async withApplication(clientId, jti) {
       const load = () => r.withApplication(clientId, jti);
       if (tx?.wrote) return load();
       const application = cache.peek<Application>(key.app(clientId));
-      const revoked = cachesRevocations ? cache.peek<boolean>(key.revoked(jti)) : undefined;
-      if (application && revoked !== undefined) return { application, revoked };
-      return cache.load(load, (found): [string, unknown][] => {
-        if (!found) return [];
-        const kept: [string, unknown][] = [[key.app(clientId), found.application]];
-        if (cachesRevocations) kept.push([key.revoked(jti), found.revoked]);
-        return kept;
-      });
+      if (application) return { application, revoked: null };
+      return cache.load(load, (found): [string, unknown][] =>
+        found ? [[key.app(clientId), found.application]] : [],
+      );
     },
     ...(cachesRevocations && {
       isRevoked: (jti: string) => read(key.revoked(jti), () => r.isRevoked(jti)),

@@ -8,12 +8,14 @@ export interface RevocationRepository {
   isRevoked(jti: string): Promise<boolean>;
   /**
    * In one statement (#16: a cold introspection reads both): the application `clientId` and
-   * whether `jti` is revoked. Null when there is no such application.
+   * whether `jti` is revoked. Null when there is no such application. Through the read cache,
+   * an application kept in memory is answered from there with `revoked: null` (not looked up),
+   * and `jti`'s answer is never kept: it comes from a token not yet verified.
    */
   withApplication(
     clientId: string,
     jti: string,
-  ): Promise<{ application: Application; revoked: boolean } | null>;
+  ): Promise<{ application: Application; revoked: boolean | null } | null>;
   /** Forgets revocations of tokens that have expired anyway; returns how many. */
   purgeExpired(now: number): Promise<number>;
 }

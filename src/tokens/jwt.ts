@@ -68,13 +68,20 @@ export function peekKid(token: string): string | undefined {
   return typeof kid === 'string' ? kid : undefined;
 }
 
-/** The `jti` in a compact JWS payload, unverified: only to look its revocation up early. */
+/** What a jti peeked from a token not yet verified may be: printable ASCII, at most 255 characters. */
+const PEEKABLE_JTI = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The `jti` in a compact JWS payload, unverified: only to look its revocation up early. One that
+ * could not be Sesame's (control characters, which PostgreSQL refuses in text, or overlong)
+ * is not peeked.
+ */
 export function peekJti(token: string): string | undefined {
   const first = token.indexOf('.');
   const second = first < 1 ? -1 : token.indexOf('.', first + 1);
-  if (second < 0) return undefined;
+  if (second < 0 || !COMPACT_JWS.test(token)) return undefined;
   const jti = decodePart(token.slice(first + 1, second))?.jti;
-  return typeof jti === 'string' ? jti : undefined;
+  return typeof jti === 'string' && PEEKABLE_JTI.test(jti) ? jti : undefined;
 }
 
 /**

@@ -305,9 +305,10 @@ describeEachBackend('query budgets of the hot endpoints (#16)', (backend) => {
     expectOneTransaction('code exchange (warm)', warm.statements, 0);
   });
 
-  // Cold, one statement reads the caller's application and whether the token's jti is revoked;
-  // warm, that lookup is all on PostgreSQL (another instance's revocation counts at once), and
-  // nothing on SQLite (its read cache sees every commit).
+  // Cold, one statement reads the caller's application and whether the token's jti is revoked.
+  // Then the application comes from the read cache and the verified jti is looked up: on
+  // PostgreSQL every time (another instance's revocation counts at once), on SQLite once, then
+  // kept (its read cache sees every commit).
   it('introspection of a JWT access token by its own client: at most 1 statement, cold or warm', async () => {
     const m2m = await t.createM2m(api);
     const issued = await clientCredentials(m2m, api.identifier);
@@ -320,19 +321,18 @@ describeEachBackend('query budgets of the hot endpoints (#16)', (backend) => {
       });
       return { status: res.status, body: (await res.json()) as { active?: boolean } };
     };
+    const active = { status: 200, body: expect.objectContaining({ active: true, client_id: m2m.clientId }) };
     await t.createApi(); // a write to what the read cache holds empties it: the next one is cold
     const cold = await counted(t, introspect);
-    expect(cold.result, 'first introspection').toEqual({
-      status: 200,
-      body: expect.objectContaining({ active: true }),
-    });
+    expect(cold.result, 'cold introspection').toEqual(active);
     expectAtMost('introspection (cold)', cold.statements, 1);
 
+    const second = await counted(t, introspect);
+    expect(second.result, 'second introspection').toEqual(active);
+    expectAtMost('introspection (second)', second.statements, 1);
+
     const warm = await counted(t, introspect);
-    expect(warm.result, 'warm introspection').toEqual({
-      status: 200,
-      body: expect.objectContaining({ active: true, client_id: m2m.clientId }),
-    });
+    expect(warm.result, 'warm introspection').toEqual(active);
     expectAtMost('introspection (warm)', warm.statements, backend === 'sqlite' ? 0 : 1);
   });
 

@@ -182,6 +182,22 @@ describeEachBackend('token introspection (RFC 7662)', (backend) => {
       await expectInactive(`${h}.${b64(payload)}.${s}`);
     });
 
+    // Its jti is read before the token is verified (to look the revocation up with the caller's
+    // application): one PostgreSQL cannot store (NUL) or an overlong one must change nothing.
+    it('a forged token whose jti holds a NUL or is overlong (and a wrong secret is still 401)', async () => {
+      const [h, p, s] = (await issue()).split('.') as [string, string, string];
+      const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+      for (const jti of ['a\u0000b', 'x'.repeat(40_000)]) {
+        const forged = `${h}.${b64({ ...payload, jti })}.${s}`;
+        await t.createApi(); // empties the read cache: the caller's application is read with the jti
+        await expectInactive(forged);
+        await t.createApi();
+        const wrong = await introspect({ token: forged }, { authorization: basic(rs.clientId, 'wrong') });
+        expect(wrong.status).toBe(401);
+        expect(((await wrong.json()) as Body).error).toBe('invalid_client');
+      }
+    });
+
     it('a token signed by a foreign key that claims a published kid', async () => {
       const genuine = await issue();
       const { kid } = decodeProtectedHeader(genuine);

@@ -81,6 +81,7 @@ export function listenForChanges(
       mine.on('notification', (n) => n.payload !== self && changed());
       await mine.connect();
       await mine.query(`LISTEN ${CHANGES_CHANNEL}`);
+      if (mine !== client) return; // lost meanwhile: a retry is pending
       changed();
       if (down) report?.('listening');
       down = false;

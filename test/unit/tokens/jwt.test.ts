@@ -3,6 +3,7 @@ import { importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { SigningAlg } from '../../../src/config/schema.js';
 import {
+  peekJti,
   peekKid,
   type SigningKey,
   signJwt,
@@ -204,6 +205,29 @@ describe('peekKid', () => {
     expect(peekKid('.e30.')).toBeUndefined();
     expect(peekKid(`${b64({ alg: 'ES256' })}.e30.x`)).toBeUndefined();
     expect(peekKid(`${b64({ kid: 5 })}.e30.x`)).toBeUndefined();
+  });
+});
+
+describe('peekJti', () => {
+  const token = (payload: unknown) => `${b64({ alg: 'ES256', kid: 'k' })}.${b64(payload)}.c2ln`;
+
+  it('reads the jti from the payload without verifying', () => {
+    expect(peekJti(signJwt(KEYS.ES256.signer, { ...claims, jti: 'abc_DEF-123' }))).toBe('abc_DEF-123');
+    expect(peekJti(token({ jti: 'j' }))).toBe('j');
+  });
+
+  it("is undefined for what cannot be one of Sesame's: not a compact JWS, no string jti, a control character, overlong", () => {
+    expect(peekJti('nodots')).toBeUndefined();
+    expect(peekJti(`${token({ jti: 'j' })}.extra`)).toBeUndefined();
+    expect(peekJti(`${token({ jti: 'j' })}=`)).toBeUndefined();
+    expect(peekJti(token({ jti: 5 }))).toBeUndefined();
+    expect(peekJti(token({ jti: '' }))).toBeUndefined();
+    expect(peekJti(token({ jti: 'a\u0000b' }))).toBeUndefined();
+    expect(peekJti(token({ jti: 'a b' }))).toBeUndefined();
+    expect(peekJti(token({ jti: 'é' }))).toBeUndefined();
+    expect(peekJti(token({ jti: 'a'.repeat(255) }))).toBe('a'.repeat(255));
+    expect(peekJti(token({ jti: 'a'.repeat(256) }))).toBeUndefined();
+    expect(peekJti(token([1]))).toBeUndefined();
   });
 });
 

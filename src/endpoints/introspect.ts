@@ -4,8 +4,12 @@ import { type FormCall, formCall } from '../http/form-call.js';
 import { authenticateClient } from '../http/middleware/client-auth.js';
 import { jsonNoStore } from '../http/respond.js';
 import { required } from '../protocol/params.js';
-import { activeAccessToken, activeRefreshToken, type KnownRevocation } from '../tokens/active.js';
-import { peekJti } from '../tokens/jwt.js';
+import {
+  accessTokenJti,
+  activeAccessToken,
+  activeRefreshToken,
+  type KnownRevocation,
+} from '../tokens/active.js';
 
 const CLAIMS = ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti'] as const;
 const INACTIVE = { active: false };
@@ -44,7 +48,7 @@ export async function introspectionAnswer(deps: Deps, call: FormCall): Promise<R
   const params = call.params;
   const apps = deps.storage.applications;
   // A JWT's revocation is read with the caller's application, in one statement (#16).
-  const jti = peekJti(params.get('token') ?? '');
+  const jti = accessTokenJti(deps, params.get('token') ?? '');
   let known: KnownRevocation | undefined;
   const prefetch =
     jti === undefined

@@ -26,15 +26,15 @@ export async function activeAccessToken(
   token: string,
   known?: KnownRevocation,
 ): Promise<AccessTokenClaims | null> {
-  const kid = peekKid(token);
-  await deps.keys.prepare(kid);
-  const now = deps.clock.now();
   let verified = verifiedTokens.get(deps.keys);
   if (!verified) {
     verified = new Map();
     verifiedTokens.set(deps.keys, verified);
   }
   const hit = verified.get(token);
+  const kid = hit ? hit.kid : peekKid(token);
+  await deps.keys.prepare(kid);
+  const now = deps.clock.now();
   let claims: AccessTokenClaims | null;
   if (hit && hit.claims.exp > now && deps.keys.verifier(hit.kid)) claims = hit.claims;
   else {

@@ -28,6 +28,14 @@ export function sha256(value: string): string {
   return hash('sha256', value, 'base64url');
 }
 
+/** Whether two strings are equal, in a time that depends on their length only (no early exit). */
+export function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 /** Constant-time comparison of two strings (by their SHA-256, so lengths do not leak). */
 export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer'));

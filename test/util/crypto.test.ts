@@ -2,7 +2,7 @@
 // values from a pool): each value must be new, of the asked size, base64url; the hashes standard.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { randomToken, safeEqual, sha256 } from '../../src/util/crypto.js';
+import { randomToken, safeEqual, sameText, sha256 } from '../../src/util/crypto.js';
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
@@ -46,5 +46,14 @@ describe('util/crypto', () => {
     expect(safeEqual('secret', 'secreT')).toBe(false);
     expect(safeEqual('secret', 'secret ')).toBe(false);
     expect(safeEqual('', '')).toBe(true);
+  });
+
+  it('sameText compares whole strings, every character', () => {
+    expect(sameText('secret', 'secret')).toBe(true);
+    expect(sameText('secret', 'Secret')).toBe(false);
+    expect(sameText('secret', 'secreT')).toBe(false);
+    expect(sameText('secret', 'secret ')).toBe(false);
+    expect(sameText('é', 'e')).toBe(false);
+    expect(sameText('', '')).toBe(true);
   });
 });

@@ -38,10 +38,9 @@ export async function tokenAnswer(deps: Deps, call: FormCall): Promise<TokenResp
   const event: TokenEvent = {};
   let client: AuthenticatedClient | undefined;
   try {
-    const prefetch = handler.prefetch?.bind(handler, deps);
     client = await authenticateClient(deps.storage.applications, call.authorization, params, {
       allowPublic: true,
-      ...(prefetch && { prefetch: (clientId: string) => prefetch(clientId, params) }),
+      ...(handler.prefetch && { prefetch: (clientId: string) => handler.prefetch!(deps, clientId, params) }),
     });
     call.authenticated?.(client.app.clientId);
     if (!client.app.grantTypes.includes(grantType)) {

@@ -2,12 +2,13 @@ import type { Kysely, Selectable } from 'kysely';
 import type { SigningAlg } from '../../../config/schema.js';
 import type { Api, ApiRepository } from '../../types.js';
 import type { Database } from '../schema.js';
+import { joinedTable } from './joined.js';
 import { sliced } from './slice.js';
 
 type Row = Selectable<Database['apis']>;
 
-/** Every column, for queries that join APIs to other tables (joined.ts). */
-export const API_COLUMNS = {
+/** APIs in a query that joins them to other tables, as `apis as p` (joined.ts). */
+export const JOINED_API = joinedTable<Row>('p', {
   id: true,
   identifier: true,
   name: true,
@@ -19,7 +20,7 @@ export const API_COLUMNS = {
   is_system: true,
   created_at: true,
   updated_at: true,
-} satisfies Record<keyof Row, true>;
+});
 
 export function toApi(row: Row): Api {
   return {

@@ -1,12 +1,13 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Application, ApplicationRepository, ApplicationType } from '../../types.js';
 import type { Database } from '../schema.js';
+import { joinedTable } from './joined.js';
 import { sliced } from './slice.js';
 
 type Row = Selectable<Database['applications']>;
 
-/** Every column, for queries that join applications to other tables (joined.ts). */
-export const APPLICATION_COLUMNS = {
+/** Applications in a query that joins them to other tables, as `applications as a` (joined.ts). */
+export const JOINED_APPLICATION = joinedTable<Row>('a', {
   client_id: true,
   name: true,
   type: true,
@@ -18,7 +19,7 @@ export const APPLICATION_COLUMNS = {
   is_system: true,
   created_at: true,
   updated_at: true,
-} satisfies Record<keyof Row, true>;
+});
 
 export function toApplication(row: Row): Application {
   return {

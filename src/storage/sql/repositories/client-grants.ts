@@ -2,16 +2,14 @@ import type { Kysely, Selectable } from 'kysely';
 import type { ClientGrant, ClientGrantFilter, ClientGrantRepository, SubjectType } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
-import { API_COLUMNS, toApi } from './apis.js';
-import { APPLICATION_COLUMNS, toApplication } from './applications.js';
-import { joined } from './joined.js';
+import { JOINED_API as api, toApi } from './apis.js';
+import { JOINED_APPLICATION as app, toApplication } from './applications.js';
+import { joinedTable } from './joined.js';
 import { sliced } from './slice.js';
 
 type Row = Selectable<Database['client_grants']>;
 
-const app = joined<Selectable<Database['applications']>>('a', APPLICATION_COLUMNS);
-const api = joined<Selectable<Database['apis']>>('p', API_COLUMNS);
-const grant = joined<Row>('g', {
+const grant = joinedTable<Row>('g', {
   id: true,
   client_id: true,
   api_id: true,

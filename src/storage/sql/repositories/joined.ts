@@ -7,7 +7,7 @@ import { type AliasedRawBuilder, sql } from 'kysely';
  * must be added here too. The first one must never be null in a row (the primary key): a left
  * join that matched nothing gives null there.
  */
-export function joined<Row>(alias: string, columns: Record<keyof Row & string, true>) {
+export function joinedTable<Row>(alias: string, columns: Record<keyof Row & string, true>) {
   const names = Object.keys(columns) as (keyof Row & string)[];
   const key = (column: string) => `${alias}_${column}`;
   return {

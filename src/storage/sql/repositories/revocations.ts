@@ -1,16 +1,13 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { RevocationRepository } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
-import { APPLICATION_COLUMNS, toApplication } from './applications.js';
-import { joined } from './joined.js';
+import { JOINED_APPLICATION as app, toApplication } from './applications.js';
 
 /** Every JWT introspection and userinfo call asks this (#16): compiled once. */
 const IS_REVOKED = precompiled(1, (db, jti: string) =>
   db.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti),
 );
-
-const app = joined<Selectable<Database['applications']>>('a', APPLICATION_COLUMNS);
 
 /** The application, and whether the jti is revoked. */
 const WITH_APPLICATION = precompiled(2, (db, clientId: string, jti: string) =>

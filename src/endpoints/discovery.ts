@@ -7,6 +7,7 @@ import { CLAIMS_SUPPORTED } from '../protocol/claims.js';
 import { issuerBase } from '../protocol/issuer.js';
 import { RESPONSE_TYPES } from '../protocol/response-types.js';
 import { OIDC_SCOPES } from '../protocol/scope.js';
+import { merged } from '../util/merged.js';
 
 const SECRET_METHODS = ['client_secret_basic', 'client_secret_post'];
 
@@ -39,8 +40,7 @@ export function serverMetadata(config: Pick<Config, 'issuer'>): Record<string, u
 /** OpenID Provider metadata (OpenID Connect Discovery 1.0 §3): the RFC 8414 document plus OIDC fields. */
 export function openidMetadata(config: Pick<Config, 'issuer'>): Record<string, unknown> {
   const iss = issuerBase(config.issuer);
-  return {
-    ...serverMetadata(config),
+  return merged(serverMetadata(config), {
     userinfo_endpoint: `${iss}/userinfo`,
     end_session_endpoint: `${iss}/oidc/logout`,
     subject_types_supported: ['public'],
@@ -50,7 +50,7 @@ export function openidMetadata(config: Pick<Config, 'issuer'>): Record<string, u
     claims_parameter_supported: false,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
-  };
+  });
 }
 
 /** How long caches may keep the discovery documents (seconds). */

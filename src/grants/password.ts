@@ -10,6 +10,7 @@ import {
 import { InvalidGrant, TooManyAttempts } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
 import { randomToken } from '../util/crypto.js';
+import { merged } from '../util/merged.js';
 import { userScopeCeiling } from './rbac.js';
 import { inTokenTransaction } from './transaction.js';
 import type { GrantHandler } from './types.js';
@@ -36,13 +37,12 @@ export const password: GrantHandler = {
     const place = await signInPlace(deps.storage, email, user?.id ?? null, origin.ip);
     const verdict = await reserveSignIn(deps.storage.loginAttempts, deps.config.login, place, now);
     if (user) event.userId = user.id;
-    const base = {
-      ...origin,
+    const base = merged(origin, {
       userName: email,
       ...(user ? { userId: user.id } : {}),
       clientId: client.app.clientId,
       clientName: client.app.name,
-    };
+    });
     // Each lock is its own event; a refusal is this request's event.
     for (const e of lockEvents(verdict, base)) await deps.events.record(e);
     if (verdict.wait > 0) {
@@ -58,7 +58,7 @@ export const password: GrantHandler = {
     // The attempt was charged on its own (it must count even when this fails); what the
     // success writes commits with the tokens (#14 §7).
     return inTokenTransaction(deps, async (deps) => {
-      await signInSucceeded(deps.storage, { ...place, userId: user.id }, now);
+      await signInSucceeded(deps.storage, merged(place, { userId: user.id }), now);
       return issueUserTokens(
         deps,
         client.app,

@@ -5,6 +5,7 @@ import { parseScope } from '../protocol/scope.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
 import { opaqueToken } from '../tokens/opaque.js';
 import { sha256 } from '../util/crypto.js';
+import { merged } from '../util/merged.js';
 import { committing, inTokenTransaction } from './transaction.js';
 import type { GrantHandler } from './types.js';
 import { issueUserTokens, openSuccessor, revokeGrant, sealSuccessor, type UserGrant } from './user-tokens.js';
@@ -63,17 +64,12 @@ export const refreshToken: GrantHandler = {
           }
           current = await liveSuccessor(deps, record, now);
         }
-        return issueUserTokens(
-          deps,
-          client.app,
-          { ...grant, scopes },
-          {
-            family: { familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
-            original: grant,
-            event,
-            ...(current !== undefined ? { current } : { refreshToken: successor }),
-          },
-        );
+        return issueUserTokens(deps, client.app, merged(grant, { scopes }), {
+          family: { familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
+          original: grant,
+          event,
+          ...(current !== undefined ? { current } : { refreshToken: successor }),
+        });
       },
       // A refused refresh leaves the token as it was (a bad scope does not burn it); only the
       // revocation of a reused family stands.

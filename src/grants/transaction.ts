@@ -1,6 +1,7 @@
 import type { Deps } from '../http/context.js';
 import { KeyUnavailable } from '../keys/keystore.js';
 import { OAuthError } from '../protocol/errors.js';
+import { merged } from '../util/merged.js';
 
 const COMMIT = Symbol('commit');
 
@@ -34,7 +35,7 @@ export async function inTokenTransaction<T>(
     try {
       const outcome = await deps.storage.transaction(async (storage) => {
         try {
-          return { value: await fn({ ...deps, storage, keys }) };
+          return { value: await fn(merged(deps, { storage, keys })) };
         } catch (err) {
           if (err instanceof OAuthError && (commits === 'all' || COMMIT in err)) return { error: err };
           throw err;

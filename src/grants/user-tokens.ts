@@ -10,6 +10,7 @@ import { issueAccessToken } from '../tokens/access-token.js';
 import { issueIdToken } from '../tokens/id-token.js';
 import { opaqueToken } from '../tokens/opaque.js';
 import { randomToken } from '../util/crypto.js';
+import { merged } from '../util/merged.js';
 import { entitle } from './rbac.js';
 import type { TokenEvent, TokenResponse } from './types.js';
 
@@ -118,7 +119,7 @@ export async function issueUserTokens(
     const message = `the user holds none of the requested permissions for ${api.identifier}`;
     throw opts.fresh ? new InvalidScope(message) : new InvalidGrant(message);
   }
-  const g = { ...granted, scopes: entitled.scopes };
+  const g = merged(granted, { scopes: entitled.scopes });
   const now = deps.clock.now();
   const at = await issueAccessToken(deps.keys, {
     issuer: deps.config.issuer,

@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { DISCOVERY_MAX_AGE, discoveryDocument } from '../endpoints/discovery.js';
 import { HEALTHY } from '../endpoints/health.js';
 import { jwksDocument } from '../endpoints/jwks.js';
+import { merged } from '../util/merged.js';
 import type { Deps } from './context.js';
 import { leanPosts } from './lean-posts.js';
 import { logRequest, stampHeaders } from './middleware/request-log.js';
@@ -83,7 +84,7 @@ export function leanLane(deps: Deps, next: RequestListener): RequestListener {
       route.maxAge === null
         ? { ...NO_STORE }
         : { 'Access-Control-Allow-Origin': '*', ...cachedHeaders(doc, route.maxAge) };
-    writeJson(res, status, { ...headers, ...stampHeaders(requestId) }, fresh ? null : doc.bytes);
+    writeJson(res, status, merged(headers, stampHeaders(requestId)), fresh ? null : doc.bytes);
     deps.metrics?.request(path, 'GET', status, start);
     logRequest(deps.logger, { reqId: requestId }, 'GET', path, status, start);
   };

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { introspectionAnswer } from '../endpoints/introspect.js';
 import { TOKEN_REPEATABLE, tokenAnswer } from '../endpoints/token/index.js';
+import { merged } from '../util/merged.js';
 import { incomingOrigin } from './client-ip.js';
 import type { Deps } from './context.js';
 import { errorAnswer } from './error-handler.js';
@@ -111,7 +112,7 @@ export function leanPosts(deps: Deps) {
   ) => {
     let status = 200;
     let body: unknown;
-    let headers: Record<string, string> | undefined;
+    let headers: Record<string, string> = {};
     let log: Logger | undefined;
     try {
       const params = await bodyParams(
@@ -132,10 +133,10 @@ export function leanPosts(deps: Deps) {
       const failure = errorAnswer(err, log, requestId);
       status = failure.error.status;
       body = failure.error.toJSON();
-      headers = { ...failure.error.headers, ...failure.headers };
+      headers = merged(failure.error.headers, failure.headers ?? {});
     }
     if (!req.complete) res.once('finish', () => drainUnread(req));
-    writeJson(res, status, { ...NO_STORE, ...headers, ...stampHeaders(requestId) }, JSON.stringify(body));
+    writeJson(res, status, merged(NO_STORE, headers, stampHeaders(requestId)), JSON.stringify(body));
     deps.metrics?.request(path, 'POST', status, start);
     logRequest(log ?? deps.logger, log ? {} : { reqId: requestId }, 'POST', path, status, start);
   };

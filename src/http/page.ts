@@ -5,6 +5,7 @@ import type { TenantSettingsCache } from '../admin/settings.js';
 import { httpOrigin } from '../protocol/origins.js';
 import { Branded } from '../ui/layout.js';
 import { randomToken } from '../util/crypto.js';
+import { merged } from '../util/merged.js';
 import type { AppEnv } from './context.js';
 
 /**
@@ -45,10 +46,11 @@ export function page(
   const brand = (c.get('brand') as Brand | undefined) ?? DEFAULT_BRAND;
   const html = `<!doctype html>${Branded({ brand, render: () => render(nonce) }).toString()}`;
   const logo = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
-  return c.newResponse(html, status as 200, {
-    ...pageHeaders(nonce, formAction, frameAncestors, logo),
-    ...extra,
-  });
+  return c.newResponse(
+    html,
+    status as 200,
+    merged(pageHeaders(nonce, formAction, frameAncestors, logo), extra),
+  );
 }
 
 /** An error shown to the person on Sesame's own error page, never sent to a client's redirect_uri. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import type { OAuthError } from '../protocol/errors.js';
+import { merged } from '../util/merged.js';
 
 /** RFC 6749 §5.1: token responses (and their errors) must not be cached. */
 export const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
@@ -89,5 +90,5 @@ export function oauthErrorResponse(
   err: OAuthError,
   extra: Record<string, string> = {},
 ): Response {
-  return jsonNoStore(c, err.toJSON(), err.status, { ...err.headers, ...extra });
+  return jsonNoStore(c, err.toJSON(), err.status, merged(err.headers, extra));
 }

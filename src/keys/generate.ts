@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { SigningAlg } from '../config/schema.js';
 import type { SigningKeyRecord } from '../storage/types.js';
+import { merged } from '../util/merged.js';
 import { encrypt } from './encryption.js';
 
 const generate = promisify(generateKeyPair) as (
@@ -38,7 +39,7 @@ export async function generateSigningKey(
   return {
     kid,
     alg,
-    publicJwk: { ...jwk, kid, alg, use: 'sig' },
+    publicJwk: merged(jwk, { kid, alg, use: 'sig' }),
     privateKeyEncrypted: encrypt(encryptionKey, pem, kid),
     createdAt: times.now,
     activatesAt: times.activatesAt,

@@ -1,3 +1,4 @@
+import { merged } from '../util/merged.js';
 import type { ClientGrantRepository, SubjectType } from './access-repositories.js';
 import type {
   ApiRepository,
@@ -172,18 +173,19 @@ export function withReadCache(
     revoked: (jti: string) => `revoked:${jti}`,
   };
   const a = repos.applications;
-  const applications: ApplicationRepository = {
-    ...a,
-    get: (clientId) => read(key.app(clientId), () => a.get(clientId)),
-    create: write(a.create),
-    delete: write(a.delete),
-    setSecretHash: write(a.setSecretHash),
-    update: write(a.update),
-    ensureSystem: write(a.ensureSystem),
-  };
+  const applications: ApplicationRepository = merged<ApplicationRepository, Partial<ApplicationRepository>>(
+    a,
+    {
+      get: (clientId) => read(key.app(clientId), () => a.get(clientId)),
+      create: write(a.create),
+      delete: write(a.delete),
+      setSecretHash: write(a.setSecretHash),
+      update: write(a.update),
+      ensureSystem: write(a.ensureSystem),
+    },
+  );
   const p = repos.apis;
-  const apis: ApiRepository = {
-    ...p,
+  const apis: ApiRepository = merged<ApiRepository, Partial<ApiRepository>>(p, {
     get: (id) => read(`api:${id}`, () => p.get(id)),
     getByIdentifier: (identifier) =>
       read(key.apiByIdentifier(identifier), () => p.getByIdentifier(identifier)),
@@ -191,39 +193,40 @@ export function withReadCache(
     delete: write(p.delete),
     update: write(p.update),
     ensureSystem: write(p.ensureSystem),
-  };
+  });
   const g = repos.clientGrants;
-  const clientGrants: ClientGrantRepository = {
-    ...g,
-    get: (clientId, apiId, subjectType) =>
-      read(key.grant(clientId, apiId, subjectType), () => g.get(clientId, apiId, subjectType)),
-    // Kept as the three entries that `applications.get`, `apis.getByIdentifier` and `get` read.
-    async machineAccess(clientId, audience) {
-      const load = () => g.machineAccess(clientId, audience);
-      if (tx?.wrote) return load();
-      const application = cache.peek<Application>(key.app(clientId));
-      const api = cache.peek<Api>(key.apiByIdentifier(audience));
-      const grant = api && cache.peek<ClientGrant>(key.grant(clientId, api.id));
-      if (application && api && grant) return { application, api, grant };
-      return cache.load(load, (found): [string, unknown][] => {
-        if (!found) return [];
-        const kept: [string, unknown][] = [
-          [key.app(clientId), found.application],
-          [key.apiByIdentifier(audience), found.api],
-        ];
-        if (found.api) kept.push([key.grant(clientId, found.api.id), found.grant]);
-        return kept;
-      });
+  const clientGrants: ClientGrantRepository = merged<ClientGrantRepository, Partial<ClientGrantRepository>>(
+    g,
+    {
+      get: (clientId, apiId, subjectType) =>
+        read(key.grant(clientId, apiId, subjectType), () => g.get(clientId, apiId, subjectType)),
+      // Kept as the three entries that `applications.get`, `apis.getByIdentifier` and `get` read.
+      async machineAccess(clientId, audience) {
+        const load = () => g.machineAccess(clientId, audience);
+        if (tx?.wrote) return load();
+        const application = cache.peek<Application>(key.app(clientId));
+        const api = cache.peek<Api>(key.apiByIdentifier(audience));
+        const grant = api && cache.peek<ClientGrant>(key.grant(clientId, api.id));
+        if (application && api && grant) return { application, api, grant };
+        return cache.load(load, (found): [string, unknown][] => {
+          if (!found) return [];
+          const kept: [string, unknown][] = [
+            [key.app(clientId), found.application],
+            [key.apiByIdentifier(audience), found.api],
+          ];
+          if (found.api) kept.push([key.grant(clientId, found.api.id), found.grant]);
+          return kept;
+        });
+      },
+      upsert: write(g.upsert),
+      setScopes: write(g.setScopes),
+      delete: write(g.delete),
+      deleteById: write(g.deleteById),
     },
-    upsert: write(g.upsert),
-    setScopes: write(g.setScopes),
-    delete: write(g.delete),
-    deleteById: write(g.deleteById),
-  };
+  );
   const r = repos.revocations;
   const cachesRevocations = opts.revocations === true;
-  const revocations: RevocationRepository = {
-    ...r,
+  const revocations: RevocationRepository = merged<RevocationRepository, Partial<RevocationRepository>>(r, {
     // The application is kept as `applications.get` keeps it. The jti's answer is not: anyone
     // can send any jti here, so only `isRevoked` of a verified token's jti may be kept.
     async withApplication(clientId, jti) {
@@ -240,6 +243,6 @@ export function withReadCache(
       revoke: write(r.revoke),
       purgeExpired: write(r.purgeExpired),
     }),
-  };
-  return { ...repos, applications, apis, clientGrants, revocations };
+  });
+  return merged(repos, { applications, apis, clientGrants, revocations });
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SigningAlg } from '../config/schema.js';
 import type { Keystore } from '../keys/keystore.js';
 import { randomToken } from '../util/crypto.js';
+import { merged } from '../util/merged.js';
 import { peekKid, signJwt, verifyJwt } from './jwt.js';
 
 /**
@@ -35,8 +36,7 @@ export interface IdTokenRequest {
 /** Signs an ID token (OIDC Core §2) with iss, sub, aud, exp, iat, auth_time, nonce, sid, at_hash, c_hash. */
 export async function issueIdToken(keys: Keystore, req: IdTokenRequest): Promise<string> {
   const signer = await keys.signer(req.alg);
-  const payload: Record<string, unknown> = {
-    ...req.claims,
+  const payload: Record<string, unknown> = merged(req.claims ?? {}, {
     iss: req.issuer,
     sub: req.subject,
     aud: req.clientId,
@@ -44,7 +44,7 @@ export async function issueIdToken(keys: Keystore, req: IdTokenRequest): Promise
     iat: req.now,
     auth_time: req.authTime,
     jti: randomToken(16),
-  };
+  });
   if (req.nonce !== undefined) payload.nonce = req.nonce;
   if (req.sid !== undefined) payload.sid = req.sid;
   if (req.acr !== undefined) payload.acr = req.acr;

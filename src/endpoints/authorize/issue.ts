@@ -8,6 +8,7 @@ import { issueAccessToken } from '../../tokens/access-token.js';
 import { issueIdToken } from '../../tokens/id-token.js';
 import { opaqueToken } from '../../tokens/opaque.js';
 import { randomToken } from '../../util/crypto.js';
+import { merged } from '../../util/merged.js';
 import type { AuthorizationRequest } from './request.js';
 
 /**
@@ -55,7 +56,7 @@ export async function authorizedFields(
     const entitled = await entitle(deps.storage, app, req.audience ? api : null, user.id, req.scopes);
     const at = await issueAccessToken(deps.keys, {
       issuer: deps.config.issuer,
-      api: { ...api, tokenLifetime: lifetime },
+      api: merged(api, { tokenLifetime: lifetime }),
       subject: user.id,
       clientId: app.clientId,
       scopes: req.scopes,

@@ -4,6 +4,7 @@ import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import { AccessDenied, ConsentRequired, LoginRequired } from '../../protocol/errors.js';
 import type { Application } from '../../storage/types.js';
+import { merged } from '../../util/merged.js';
 import { signupAvailable } from '../signup.js';
 import { finishInteraction, type InteractionState, startInteraction } from './interaction.js';
 import { authorizedFields } from './issue.js';
@@ -28,7 +29,7 @@ export async function entitledRequest(
   const e = await entitle(deps.storage, app, api, userId, req.scopes);
   if (e.refused)
     throw new AccessDenied(`the user holds none of the requested permissions for ${api.identifier}`);
-  return e.scopes.length === req.scopes.length ? req : { ...req, scopes: e.scopes };
+  return e.scopes.length === req.scopes.length ? req : merged(req, { scopes: e.scopes });
 }
 
 /** The scopes of the request that the user has not yet granted this application. */

@@ -7,6 +7,7 @@ import { type AuthenticatedClient, authenticateClient } from '../../http/middlew
 import { jsonNoStore } from '../../http/respond.js';
 import { OAuthError, UnauthorizedClient, UnsupportedGrantType } from '../../protocol/errors.js';
 import { required } from '../../protocol/params.js';
+import { merged } from '../../util/merged.js';
 import { TOKEN_EVENTS } from './events.js';
 
 /** The token request's only repeatable parameter: `resource` (RFC 8707 §2). */
@@ -49,31 +50,31 @@ export async function tokenAnswer(deps: Deps, call: FormCall): Promise<TokenResp
     const now = deps.clock.now();
     const origin = call.origin();
     const body = await handler.handle({ deps, params, client, now, origin, event });
-    deps.events.later({
-      ...origin,
-      ...event,
-      type: success,
-      clientId: client.app.clientId,
-      clientName: client.app.name,
-      scope: body.scope,
-    });
+    deps.events.later(
+      merged(origin, event, {
+        type: success,
+        clientId: client.app.clientId,
+        clientName: client.app.name,
+        scope: body.scope,
+      }),
+    );
     return body;
   } catch (err) {
     const error = err instanceof OAuthError ? err.error : 'server_error';
     if (!POLLING.has(error)) {
-      await deps.events.record({
-        ...call.origin(),
-        ...event,
-        type: event.type ?? failure,
-        description: err instanceof OAuthError ? err.message : 'The request failed',
-        clientId: client?.app.clientId ?? params.get('client_id'),
-        clientName: client?.app.name,
-        details: {
-          ...event.details,
-          error,
-          ...(err instanceof OAuthError && err.detail ? { reason: err.detail } : {}),
-        },
-      });
+      await deps.events.record(
+        merged(call.origin(), event, {
+          type: event.type ?? failure,
+          description: err instanceof OAuthError ? err.message : 'The request failed',
+          clientId: client?.app.clientId ?? params.get('client_id'),
+          clientName: client?.app.name,
+          details: merged(
+            event.details ?? {},
+            { error },
+            err instanceof OAuthError && err.detail ? { reason: err.detail } : {},
+          ),
+        }),
+      );
     }
     throw err;
   }

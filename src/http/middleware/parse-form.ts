@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { InvalidRequest, OAuthError, RequestTooLarge } from '../../protocol/errors.js';
 import { type Params, parseJsonParams, parseParams } from '../../protocol/params.js';
+import { merged } from '../../util/merged.js';
 import type { AppEnv } from '../context.js';
 import { PageError } from '../page.js';
 
@@ -125,7 +126,7 @@ export async function readForm(
   repeatable: ReadonlySet<string> = new Set(),
 ): Promise<Params> {
   // the caller knows it is a form (`hasFormBody`)
-  return bodyParams({ ...bodyOf(c, limit), type: FORM_TYPE }, limit, repeatable, false);
+  return bodyParams(merged(bodyOf(c, limit), { type: FORM_TYPE }), limit, repeatable, false);
 }
 
 /** The body of a Hono request: from Node's stream when served by Node, else from the web Request. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
+import { merged } from '../../util/merged.js';
 import type { AppEnv } from '../context.js';
 import type { TrustedProxies } from '../proxies.js';
 
@@ -37,7 +38,7 @@ export function logRequest(
 ): void {
   if (!log.isLevelEnabled('info')) return;
   const ms = Math.round((performance.now() - start) * 10) / 10;
-  log.info({ ...bindings, method, path, status, ms }, 'request');
+  log.info(merged(bindings, { method, path, status, ms }), 'request');
 }
 
 /** The headers every answer carries, in the Hono app and in the lean lane. */

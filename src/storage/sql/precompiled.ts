@@ -1,4 +1,5 @@
 import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
+import { merged } from '../../util/merged.js';
 import type { Database } from './schema.js';
 
 /** What a placeholder argument looks like while the query is built (never a real value: NUL). */
@@ -40,6 +41,6 @@ export function precompiled<A extends unknown[], R>(
     }
     const { compiled, from } = template;
     const parameters = from.map((arg, i) => (arg < 0 ? compiled.parameters[i] : args[arg]));
-    return db.executeQuery<R>({ ...compiled, parameters });
+    return db.executeQuery<R>(merged(compiled, { parameters }));
   };
 }

@@ -17,12 +17,12 @@
 // the storm, 100), BENCH_STARTS (startup tries, 3), BENCH_PIN (1; 0: nothing pinned),
 // BENCH_PROFILE (auto: for misses | 0 | 1: every target), BENCH_PROFILE_DURATION (s, 5),
 // BENCH_SCENARIOS (comma-separated ids, default all), BENCH_NO_PG=1, BENCH_NO_README=1 (do not
-// rewrite bench/README.md), BENCH_MAX_MINUTES (25).
+// rewrite bench/README.md), BENCH_MAX_MINUTES (25), BENCH_SETTLE_SECONDS (idle memory, 30).
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signedInBrowser } from './lib/browser.mjs';
-import { measureStartup, nodeFloor, profiles, wholeMachine } from './lib/extra-runs.mjs';
+import { measureStartup, nodeFloor, profiles, settledIdle, wholeMachine } from './lib/extra-runs.mjs';
 import { request } from './lib/http.mjs';
 import { combine, measureOnce } from './lib/measure.mjs';
 import { machine } from './lib/meta.mjs';
@@ -71,6 +71,7 @@ const cfg = {
   pg: process.env.BENCH_NO_PG !== '1',
   readme: process.env.BENCH_NO_README !== '1',
   maxMinutes: num('BENCH_MAX_MINUTES', 25),
+  settleSeconds: num('BENCH_SETTLE_SECONDS', 30),
 };
 const README = join(ROOT, 'bench', 'README.md');
 const work = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
@@ -176,6 +177,10 @@ async function main() {
   const results = { skipped: [] };
   results.startup = await measureStartup(run);
   results.nodeFloor = await nodeFloor(run);
+  results.settled = await settledIdle(
+    run,
+    SCENARIOS.some((s) => s.peer !== false && !s.ceiling && wanted(s.id)),
+  );
 
   const opts = { args: run.startArgs, cpu: pin.server };
   const sqlite = await sesameContext('sqlite', work, log);

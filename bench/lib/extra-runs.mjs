@@ -7,7 +7,7 @@ import { combine, measureOnce } from './measure.mjs';
 import { freePort, memoryParts, rssMB, spawnServer, stopChild } from './proc.mjs';
 import { summarizeHeapProfile, summarizeProfile } from './profile.mjs';
 import { SCENARIOS } from './scenarios.mjs';
-import { ROOT, sesameEnv, startSesame } from './servers.mjs';
+import { ROOT, sesameEnv, startPeer, startSesame } from './servers.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const labelOf = (id) => SCENARIOS.find((s) => s.id === id)?.label ?? id;
@@ -30,6 +30,35 @@ export async function measureStartup(run) {
   const list = (v) => v.map((n) => n.toFixed(0)).join(', ');
   run.log(`startup: new data dir ${list(cold)} ms; warm ${list(warm)} ms`);
   return { cold, warm };
+}
+
+/**
+ * Idle memory once settled: Sesame (a new data directory, so it makes its keys, as the rounds'
+ * Sesame did) and, with `peer`, the peer, started side by side and left alone for
+ * `cfg.settleSeconds`. In its first idle seconds V8 gives back what starting the process took
+ * (its memory reducer runs about 8 s after the last garbage collection); the reading one second
+ * after start (the rounds' servers) still holds it.
+ */
+export async function settledIdle(run, peer) {
+  const dataDir = mkdtempSync(join(run.work, 'idle-'));
+  const env = sesameEnv({ port: await freePort(), dataDir });
+  const sesame = await startSesame(env, join(run.work, 'sesame-idle.log'), { args: run.startArgs });
+  const other = peer ? await startPeer(join(run.work, 'peer-idle.log')) : null;
+  try {
+    await sleep(run.cfg.settleSeconds * 1000);
+    const out = {
+      seconds: run.cfg.settleSeconds,
+      sesame: memoryParts(sesame.child.pid),
+      peer: other ? memoryParts(other.child.pid) : null,
+    };
+    const mb = (p) => (p ? `${p.rss.toFixed(0)} MB` : 'n/a');
+    run.log(`idle after ${out.seconds} s: Sesame ${mb(out.sesame)}, peer ${mb(out.peer)}`);
+    return out;
+  } finally {
+    await stopChild(sesame.child);
+    if (other) await stopChild(other.child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 /** RSS of an idle `node` doing nothing: the floor under any Node server on this machine. */

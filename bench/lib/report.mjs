@@ -239,7 +239,7 @@ export function resultsMarkdown(results) {
     );
   lines.push(...wholeMachineMarkdown(results));
   lines.push(
-    `**Startup** (process start → first 200 from /readyz, ${st.cold.length} tries each, median): new data directory ${ms(median(st.cold))} ms (${st.cold.map(ms).join(', ')}); warm, second start on the same data directory, ${ms(median(st.warm))} ms (${st.warm.map(ms).join(', ')}). **Memory** (VmRSS): Sesame idle ${mem(results.sesame.idle)} one second after start; peak under load ${ms(results.sesame.loadRss)} MB (SQLite)${results.sesamePg ? `, ${ms(results.sesamePg.loadRss)} MB (PostgreSQL)` : ''}; for scale, an idle \`node -e 'setInterval(…)'\` ${mem(results.nodeFloor)}${results.peer ? `, node-oidc-provider idle ${ms(results.peer.idle?.rss)} MB` : ''}.`,
+    `**Startup** (process start → first 200 from /readyz, ${st.cold.length} tries each, median): new data directory ${ms(median(st.cold))} ms (${st.cold.map(ms).join(', ')}); warm, second start on the same data directory, ${ms(median(st.warm))} ms (${st.warm.map(ms).join(', ')}). **Memory** (VmRSS): Sesame idle ${mem(results.settled?.sesame)} ${results.settled?.seconds} s after start, ${mem(results.sesame.idle)} one second after start; peak under load ${ms(results.sesame.loadRss)} MB (SQLite)${results.sesamePg ? `, ${ms(results.sesamePg.loadRss)} MB (PostgreSQL)` : ''}; for scale, an idle \`node -e 'setInterval(…)'\` ${mem(results.nodeFloor)}${results.peer ? `, node-oidc-provider idle ${ms(results.settled?.peer?.rss)} MB ${results.settled?.seconds} s after start (${ms(results.peer.idle?.rss)} MB after 1 s)` : ''}.`,
     '',
     backgroundLoad(results),
     '',

@@ -33,10 +33,9 @@ await build({
 });
 
 // The ASCII the comment above counts on: a character beyond it doubles the source V8 keeps.
-const bundled = readFileSync('dist/sesame.js', 'latin1');
-const wide = bundled.search(/[^\x00-\x7f]/);
+const bundled = readFileSync('dist/sesame.js');
+const wide = bundled.findIndex((byte) => byte > 0x7f);
 if (wide !== -1) {
-  throw new Error(
-    `dist/sesame.js is not ASCII (at ${wide}: ${JSON.stringify(bundled.slice(wide - 40, wide + 10))})`,
-  );
+  const around = bundled.subarray(Math.max(0, wide - 40), wide + 10).toString();
+  throw new Error(`dist/sesame.js is not ASCII (at byte ${wide}: ${JSON.stringify(around)})`);
 }

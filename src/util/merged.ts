@@ -4,6 +4,8 @@
  * `{ ...a, ...b }`) gets a new hidden class every time it runs: about 1 µs each, and every one of
  * those classes lives until a full garbage collection, so the old generation swells under load.
  * `Object.assign` onto a new object keeps one hidden class per shape and takes about 0.06 µs.
+ * Past about 16 properties in all, though, the new object becomes a slow dictionary: big sets
+ * (the repositories) are not merged on these paths.
  *
  * Unlike a spread, `Object.assign` would set the new object's prototype from an own `__proto__`
  * property (one `JSON.parse` can make); a part that has one is merged by spreading instead.

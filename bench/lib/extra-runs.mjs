@@ -43,8 +43,9 @@ export async function settledIdle(run, peer) {
   const dataDir = mkdtempSync(join(run.work, 'idle-'));
   const env = sesameEnv({ port: await freePort(), dataDir });
   const sesame = await startSesame(env, join(run.work, 'sesame-idle.log'), { args: run.startArgs });
-  const other = peer ? await startPeer(join(run.work, 'peer-idle.log')) : null;
+  let other = null;
   try {
+    if (peer) other = await startPeer(join(run.work, 'peer-idle.log'));
     await sleep(run.cfg.settleSeconds * 1000);
     const out = {
       seconds: run.cfg.settleSeconds,

@@ -7,6 +7,7 @@ import {
   signInPlace,
   signInSucceeded,
 } from '../accounts/throttle.js';
+import type { NewEvent } from '../events/log.js';
 import { InvalidGrant, TooManyAttempts } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
 import { randomToken } from '../util/crypto.js';
@@ -42,7 +43,7 @@ export const password: GrantHandler = {
       ...(user ? { userId: user.id } : {}),
       clientId: client.app.clientId,
       clientName: client.app.name,
-    });
+    } satisfies Partial<NewEvent>);
     // Each lock is its own event; a refusal is this request's event.
     for (const e of lockEvents(verdict, base)) await deps.events.record(e);
     if (verdict.wait > 0) {

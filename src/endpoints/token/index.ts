@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { NewEvent } from '../../events/log.js';
 import { grantHandler } from '../../grants/registry.js';
 import type { TokenEvent, TokenResponse } from '../../grants/types.js';
 import type { AppEnv, Deps } from '../../http/context.js';
@@ -56,7 +57,7 @@ export async function tokenAnswer(deps: Deps, call: FormCall): Promise<TokenResp
         clientId: client.app.clientId,
         clientName: client.app.name,
         scope: body.scope,
-      }),
+      } satisfies Partial<NewEvent>),
     );
     return body;
   } catch (err) {
@@ -73,7 +74,7 @@ export async function tokenAnswer(deps: Deps, call: FormCall): Promise<TokenResp
             { error },
             err instanceof OAuthError && err.detail ? { reason: err.detail } : {},
           ),
-        }),
+        } satisfies Partial<NewEvent>),
       );
     }
     throw err;

@@ -48,6 +48,9 @@ function hostTaken(hosts: Map<string, boolean>, host: string | undefined): boole
   return taken;
 }
 
+/** Public documents may be read by any web page (discovery and the JWKS). */
+const ANY_ORIGIN = { 'Access-Control-Allow-Origin': '*' } as const;
+
 /**
  * The lean lane (#16): `GET` of the discovery documents, the JWKS and /healthz, and `POST` to the
  * token endpoint and introspection (lean-posts.ts), answered straight on Node's request, without
@@ -82,9 +85,9 @@ export function leanLane(deps: Deps, next: RequestListener): RequestListener {
     const status = fresh ? 304 : 200;
     const headers: Record<string, string> =
       route.maxAge === null
-        ? { ...NO_STORE }
-        : { 'Access-Control-Allow-Origin': '*', ...cachedHeaders(doc, route.maxAge) };
-    writeJson(res, status, merged(headers, stampHeaders(requestId)), fresh ? null : doc.bytes);
+        ? merged(NO_STORE, stampHeaders(requestId))
+        : merged(ANY_ORIGIN, cachedHeaders(doc, route.maxAge), stampHeaders(requestId));
+    writeJson(res, status, headers, fresh ? null : doc.bytes);
     deps.metrics?.request(path, 'GET', status, start);
     logRequest(deps.logger, { reqId: requestId }, 'GET', path, status, start);
   };

@@ -31,7 +31,7 @@ export const authorizationCode: GrantHandler = {
   handle: ({ deps, params, client, now, event }) =>
     inTokenTransaction(deps, async (deps) => {
       const code = required(params, 'code');
-      const result = await deps.storage.authorizationCodes.consume(sha256(code), now);
+      const result = await deps.storage.authorizationCodes.consumeWithUser(sha256(code), now);
       if (!result) throw new InvalidGrant('code is invalid');
       if (result.replayed) {
         if (result.code.clientId === client.app.clientId) await revokeGrant(deps, result.code.grantId);
@@ -66,6 +66,11 @@ export const authorizationCode: GrantHandler = {
         ...(p.nonce !== undefined ? { nonce: p.nonce } : {}),
         ...(p.acr !== undefined ? { acr: p.acr } : {}),
       };
-      return issueUserTokens(deps, client.app, grant, { event });
+      return issueUserTokens(
+        deps,
+        client.app,
+        grant,
+        result.user !== undefined ? { event, user: result.user } : { event },
+      );
     }),
 };

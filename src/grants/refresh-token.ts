@@ -41,8 +41,8 @@ export const refreshToken: GrantHandler = {
           now,
           successor: sealSuccessor(deps, hash, successor.value),
         };
-        const rotated = await deps.storage.refreshTokens.rotate(hash, rotation);
-        const record = rotated ?? (await refused(deps, hash, client.app.clientId, now));
+        const rotated = await deps.storage.refreshTokens.rotateWithUser(hash, rotation);
+        const record = rotated?.token ?? (await refused(deps, hash, client.app.clientId, now));
         const grant = record.payload as unknown as UserGrant;
         const requested = parseScope(params.get('scope'));
         if (requested === null) throw new InvalidScope('scope is malformed');
@@ -68,6 +68,7 @@ export const refreshToken: GrantHandler = {
           family: { familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
           original: grant,
           event,
+          ...(rotated ? { user: rotated.user } : {}),
           ...(current !== undefined ? { current } : { refreshToken: successor }),
         });
       },

@@ -5,7 +5,7 @@ import { decrypt, encrypt } from '../keys/encryption.js';
 import { InvalidGrant, InvalidScope } from '../protocol/errors.js';
 import { endpointUrl } from '../protocol/issuer.js';
 import { formatScope } from '../protocol/scope.js';
-import type { Api, Application } from '../storage/types.js';
+import type { Api, Application, RefreshTokenRecord, User } from '../storage/types.js';
 import { issueAccessToken } from '../tokens/access-token.js';
 import { issueIdToken } from '../tokens/id-token.js';
 import { opaqueToken } from '../tokens/opaque.js';
@@ -76,6 +76,8 @@ export interface IssueOptions {
   refreshToken?: { value: string; hash: string };
   /** A live refresh token of the family to hand back instead of a new one (reuse within the grace). */
   current?: string;
+  /** The grant's user, read already in this transaction (null: gone); read here when absent. */
+  user?: User | null;
 }
 
 /** Seals a refresh token's successor so that only this server can read it back (AAD: the predecessor). */
@@ -106,7 +108,7 @@ export async function issueUserTokens(
   opts: IssueOptions = {},
 ): Promise<TokenResponse> {
   const { family, original = granted } = opts;
-  const user = await deps.storage.users.get(granted.userId);
+  const user = opts.user !== undefined ? opts.user : await deps.storage.users.get(granted.userId);
   if (!user || user.blocked) throw new InvalidGrant('the user no longer exists or is blocked');
   if (opts.event) {
     opts.event.userId = user.id;
@@ -130,11 +132,6 @@ export async function issueUserTokens(
     ...(entitled.permissions ? { permissions: entitled.permissions } : {}),
     now,
   });
-  await deps.storage.grantTokens.add(g.grantId, at.jti, at.expiresAt, {
-    userId: user.id,
-    clientId: app.clientId,
-    audience: g.audience ?? '',
-  });
   const response: TokenResponse = { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn };
   if (g.scopes.includes('openid')) {
     response.id_token = await issueIdToken(deps.keys, {
@@ -152,13 +149,14 @@ export async function issueUserTokens(
       ...(g.acr !== undefined ? { acr: g.acr } : {}),
     });
   }
+  let refreshToken: RefreshTokenRecord | undefined;
   if (opts.current !== undefined) {
     response.refresh_token = opts.current;
   } else if (refreshAllowed(app, api, original)) {
     const cfg = deps.config.refreshToken;
     const fam = family ?? { familyId: randomToken(16), familyExpiresAt: now + cfg.absoluteLifetime };
     const rt = opts.refreshToken ?? opaqueToken();
-    await deps.storage.refreshTokens.create({
+    refreshToken = {
       hash: rt.hash,
       familyId: fam.familyId,
       grantId: g.grantId,
@@ -170,9 +168,15 @@ export async function issueUserTokens(
       familyExpiresAt: fam.familyExpiresAt,
       rotatedAt: null,
       revokedAt: null,
-    });
+    };
     response.refresh_token = rt.value;
   }
+  // The access token is recorded under its grant (a code replay revokes it), with the refresh
+  // token beside it in the same write.
+  const owner = { userId: user.id, clientId: app.clientId, audience: g.audience ?? '' };
+  if (refreshToken)
+    await deps.storage.grantTokens.addWithRefreshToken(g.grantId, at.jti, at.expiresAt, owner, refreshToken);
+  else await deps.storage.grantTokens.add(g.grantId, at.jti, at.expiresAt, owner);
   if (g.scopes.length > 0) response.scope = formatScope(g.scopes);
   return response;
 }

@@ -111,6 +111,8 @@ export interface SigningKeyRepository {
 export interface SessionRepository {
   create(session: SessionRecord): Promise<void>;
   get(idHash: string): Promise<SessionRecord | null>;
+  /** The session and its user (null when gone), in one statement (#16). */
+  getWithUser(idHash: string): Promise<{ session: SessionRecord; user: User | null } | null>;
   getBySid(sid: string): Promise<SessionRecord | null>;
   /** The user's sessions that have not expired at `now`, newest first. */
   listForUser(userId: string, now: number, slice?: Slice): Promise<SessionRecord[]>;

@@ -1,6 +1,6 @@
 /** The repositories of issued tokens: authorization codes, refresh tokens, revocations. */
 
-import type { Application, AuthorizationCodeRecord, RefreshTokenRecord, Slice } from './types.js';
+import type { Application, AuthorizationCodeRecord, RefreshTokenRecord, Slice, User } from './types.js';
 
 export interface RevocationRepository {
   /** Remembers a revoked JWT by jti until it would have expired; idempotent. */
@@ -27,6 +27,14 @@ export interface AuthorizationCodeRepository {
    * instance; every later call gets `{ replayed }` with the record (house rule 7).
    */
   consume(hash: string, now: number): Promise<{ code: AuthorizationCodeRecord; replayed: boolean } | null>;
+  /**
+   * `consume`, and for the caller that won the code, the user it was issued for (its payload's
+   * `userId`; null when that user is gone): one round trip on PostgreSQL (#16).
+   */
+  consumeWithUser(
+    hash: string,
+    now: number,
+  ): Promise<{ code: AuthorizationCodeRecord; replayed: boolean; user?: User | null } | null>;
 }
 
 export interface RefreshTokenRepository {
@@ -42,6 +50,11 @@ export interface RefreshTokenRepository {
     hash: string,
     rotation: { clientId: string; now: number; successor: string },
   ): Promise<RefreshTokenRecord | null>;
+  /** `rotate`, and the token's user (null when gone): one round trip on PostgreSQL (#16). */
+  rotateWithUser(
+    hash: string,
+    rotation: { clientId: string; now: number; successor: string },
+  ): Promise<{ token: RefreshTokenRecord; user: User | null } | null>;
   /**
    * Holds a token's row until the transaction ends (a revocation in flight is waited for);
    * false when the token is revoked.
@@ -75,6 +88,17 @@ export interface GrantTokenOwner {
 /** Access tokens (by jti) issued under one grant, so that a code replay can revoke them. */
 export interface GrantTokenRepository {
   add(grantId: string, jti: string, expiresAt: number, owner?: GrantTokenOwner): Promise<void>;
+  /**
+   * `add`, and creates the refresh token issued beside that access token: one round trip on
+   * PostgreSQL (#16).
+   */
+  addWithRefreshToken(
+    grantId: string,
+    jti: string,
+    expiresAt: number,
+    owner: GrantTokenOwner,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<void>;
   list(grantId: string): Promise<{ jti: string; expiresAt: number }[]>;
   /** The unexpired access tokens of a user, an application, or one consent. */
   listWhere(

@@ -291,6 +291,8 @@ describeEachBackend('query budgets of the hot endpoints (#16)', (backend) => {
     expectTokens(second.result, 'second refresh');
     expect(second.result.body.refresh_token).not.toBe(first.result.body.refresh_token);
     expectOneTransaction('refresh (warm)', second.statements, 0);
+    // PostgreSQL: begin, the rotation with its user, the grant row with the new refresh token, commit.
+    expectAtMost('refresh (warm)', second.statements, backend === 'postgres' ? 4 : 6);
   });
 
   it('code exchange with PKCE: one transaction, reads outside it at most 1 (0 warm)', async () => {
@@ -299,10 +301,14 @@ describeEachBackend('query budgets of the hot endpoints (#16)', (backend) => {
     expectTokens(cold.result, 'first code exchange');
     expectOneTransaction('code exchange (first)', cold.statements, 1);
 
-    const second = await authorizationCode();
-    const warm = await counted(t, () => exchange(second));
+    // A signed-in /authorize: the session with its user, the consent, the new code.
+    const authorize = await counted(t, authorizationCode);
+    expectAtMost('signed-in /authorize (warm)', authorize.statements, 3);
+    const warm = await counted(t, () => exchange(authorize.result));
     expectTokens(warm.result, 'second code exchange');
     expectOneTransaction('code exchange (warm)', warm.statements, 0);
+    // PostgreSQL: begin, the code's consumption with its user, the grant row with the refresh token, commit.
+    expectAtMost('code exchange (warm)', warm.statements, backend === 'postgres' ? 4 : 6);
   });
 
   // Cold, one statement reads the caller's application and whether the token's jti is revoked.

@@ -15,10 +15,7 @@ import type {
 import { randomToken, sha256 } from '../../src/util/crypto.js';
 import { TestClock } from '../support/app.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
-
-const T0 = 1_700_000_000;
-
-const unique = (prefix: string) => `${prefix}-${randomToken(9)}`;
+import { refreshToken, T0, unique } from '../support/records.js';
 
 function application(overrides: Partial<Application> = {}): Application {
   return {
@@ -119,23 +116,6 @@ function consent(overrides: Partial<Consent> = {}): Consent {
     audience: '',
     scopes: ['openid', 'profile'],
     updatedAt: T0,
-    ...overrides,
-  };
-}
-
-function refreshToken(overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
-  return {
-    hash: sha256(randomToken()),
-    familyId: unique('family'),
-    grantId: unique('grant'),
-    clientId: unique('client'),
-    userId: unique('user'),
-    payload: { scopes: ['openid', 'offline_access'], audience: '', authTime: T0 },
-    createdAt: T0,
-    expiresAt: T0 + 3600,
-    familyExpiresAt: T0 + 86_400,
-    rotatedAt: null,
-    revokedAt: null,
     ...overrides,
   };
 }

@@ -15,12 +15,12 @@ export async function loadSession(
 ): Promise<{ session: SessionRecord; user: User } | null> {
   const value = cookies.get(c, 'session');
   if (!value) return null;
-  const session = await deps.storage.sessions.get(sha256(value));
+  const found = await deps.storage.sessions.getWithUser(sha256(value));
   const now = deps.clock.now();
-  if (!session || session.expiresAt <= now) return null;
+  if (!found || found.session.expiresAt <= now) return null;
+  const { session, user } = found;
   const { idle } = await sessionLifetimes(deps);
   if (now - session.lastSeenAt >= idle) return null;
-  const user = await deps.storage.users.get(session.userId);
   if (!user || user.blocked) return null;
   // Use is recorded at most once a minute: the idle lifetime is counted in minutes at least.
   if (now - session.lastSeenAt >= 60) await deps.storage.sessions.touch(session.idHash, now);

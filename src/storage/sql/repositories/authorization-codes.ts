@@ -1,7 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type QueryCreator, type Selectable, sql } from 'kysely';
 import type { AuthorizationCodeRecord, AuthorizationCodeRepository } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
+import { JOINED_USER, joinedUser, userById } from './users.js';
 
 type Row = Selectable<Database['authorization_codes']>;
 
@@ -17,17 +18,40 @@ function toCode(row: Row): AuthorizationCodeRecord {
 }
 
 /** Authorization codes by hash; `consume` is one conditional UPDATE, atomic on every backend. */
-/** Every code exchange consumes its code (#16): compiled once. */
-const CONSUME = precompiled(2, (db, hash: string, now: number) =>
+const consumption = (db: QueryCreator<Database>, hash: string, now: number) =>
   db
     .updateTable('authorization_codes')
     .set({ consumed_at: now })
     .where('hash', '=', hash)
     .where('consumed_at', 'is', null)
-    .returningAll(),
+    .returningAll();
+
+/** Every code exchange consumes its code (#16): compiled once. */
+const CONSUME = precompiled(2, consumption);
+/** PostgreSQL: the consumption and the code's user in one statement (a data-modifying CTE). */
+const CONSUME_WITH_USER = precompiled(2, (db, hash: string, now: number) =>
+  db
+    .with('c', (qc) => consumption(qc, hash, now))
+    .selectFrom('c')
+    .leftJoin('users as u', (join) => join.on(sql<boolean>`u.id = (c.payload::json ->> 'userId')`))
+    .selectAll('c')
+    .select(JOINED_USER.select()),
 );
 
-export function authorizationCodeRepository(db: Kysely<Database>): AuthorizationCodeRepository {
+export function authorizationCodeRepository(
+  db: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+): AuthorizationCodeRepository {
+  /** The caller lost the race (or the code was used before): marked replayed, returned. */
+  const replayed = async (hash: string, now: number) => {
+    const seen = await db
+      .updateTable('authorization_codes')
+      .set({ replayed_at: now })
+      .where('hash', '=', hash)
+      .returningAll()
+      .executeTakeFirst();
+    return seen ? { code: toCode(seen), replayed: true } : null;
+  };
   return {
     async create(code) {
       await db
@@ -45,14 +69,21 @@ export function authorizationCodeRepository(db: Kysely<Database>): Authorization
     async consume(hash, now) {
       // One statement: the row lock (PostgreSQL) or the write lock (SQLite) lets exactly one caller win.
       const [won] = (await CONSUME(db, hash, now)).rows;
-      if (won) return { code: toCode(won), replayed: false };
-      const seen = await db
-        .updateTable('authorization_codes')
-        .set({ replayed_at: now })
-        .where('hash', '=', hash)
-        .returningAll()
-        .executeTakeFirst();
-      return seen ? { code: toCode(seen), replayed: true } : null;
+      return won ? { code: toCode(won), replayed: false } : replayed(hash, now);
+    },
+    async consumeWithUser(hash, now) {
+      if (dialect === 'sqlite') {
+        const result = await this.consume(hash, now);
+        if (!result || result.replayed) return result;
+        const userId = result.code.payload.userId;
+        return {
+          code: result.code,
+          replayed: false,
+          user: typeof userId === 'string' ? await userById(db, userId) : null,
+        };
+      }
+      const [won] = (await CONSUME_WITH_USER(db, hash, now)).rows;
+      return won ? { code: toCode(won as Row), replayed: false, user: joinedUser(won) } : replayed(hash, now);
     },
   };
 }

@@ -1,8 +1,14 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { GrantTokenRepository, RefreshTokenRecord, RefreshTokenRepository } from '../../types.js';
+import type { Kysely, QueryCreator, Selectable } from 'kysely';
+import type {
+  GrantTokenOwner,
+  GrantTokenRepository,
+  RefreshTokenRecord,
+  RefreshTokenRepository,
+} from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
 import { sliced } from './slice.js';
+import { JOINED_USER, joinedUser, userById } from './users.js';
 
 const num = (v: number | null) => (v === null ? null : Number(v));
 
@@ -23,8 +29,14 @@ const toToken = (row: Row): RefreshTokenRecord => ({
 
 type Row = Selectable<Database['refresh_tokens']>;
 
-/** The hot statements of a refresh (#16), compiled once. */
-const ROTATE = precompiled(4, (db, hash: string, clientId: string, now: number, successor: string) =>
+/** Marks a live token of the client rotated, keeping its successor sealed; returns it. */
+const rotation = (
+  db: QueryCreator<Database>,
+  hash: string,
+  clientId: string,
+  now: number,
+  successor: string,
+) =>
   db
     .updateTable('refresh_tokens')
     .set({ rotated_at: now, successor })
@@ -34,10 +46,23 @@ const ROTATE = precompiled(4, (db, hash: string, clientId: string, now: number, 
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
     .where('family_expires_at', '>', now)
-    .returningAll(),
+    .returningAll();
+
+/** The hot statements of a refresh (#16), compiled once. */
+const ROTATE = precompiled(4, rotation);
+/** PostgreSQL: the rotation and the token's user in one statement (a data-modifying CTE). */
+const ROTATE_WITH_USER = precompiled(
+  4,
+  (db, hash: string, clientId: string, now: number, successor: string) =>
+    db
+      .with('r', (qc) => rotation(qc, hash, clientId, now, successor))
+      .selectFrom('r')
+      .leftJoin('users as u', 'u.id', 'r.user_id')
+      .selectAll('r')
+      .select(JOINED_USER.select()),
 );
-const INSERT = precompiled(12, (db, ...v: unknown[]) =>
-  db.insertInto('refresh_tokens').values({
+const refreshTokenRow = (v: unknown[]) =>
+  ({
     hash: v[0],
     family_id: v[1],
     grant_id: v[2],
@@ -50,21 +75,61 @@ const INSERT = precompiled(12, (db, ...v: unknown[]) =>
     rotated_at: v[9],
     revoked_at: v[10],
     successor: v[11],
-  } as never),
-);
-const ADD_GRANT_TOKEN = precompiled(6, (db, ...v: unknown[]) =>
-  db.insertInto('grant_tokens').values({
+  }) as never;
+const grantTokenRow = (v: unknown[]) =>
+  ({
     grant_id: v[0],
     jti: v[1],
     expires_at: v[2],
     user_id: v[3],
     client_id: v[4],
     audience: v[5],
-  } as never),
+  }) as never;
+const INSERT = precompiled(12, (db, ...v: unknown[]) =>
+  db.insertInto('refresh_tokens').values(refreshTokenRow(v)),
+);
+const ADD_GRANT_TOKEN = precompiled(6, (db, ...v: unknown[]) =>
+  db.insertInto('grant_tokens').values(grantTokenRow(v)),
+);
+/** PostgreSQL: an access token's grant row and the refresh token issued beside it, in one statement. */
+const ADD_WITH_REFRESH_TOKEN = precompiled(18, (db, ...v: unknown[]) =>
+  db
+    .with('g', (qc) => qc.insertInto('grant_tokens').values(grantTokenRow(v)).returning('jti'))
+    .insertInto('refresh_tokens')
+    .values(refreshTokenRow(v.slice(6))),
 );
 
+/** A refresh token's values in INSERT's order. */
+const refreshTokenValues = (t: RefreshTokenRecord) => [
+  t.hash,
+  t.familyId,
+  t.grantId,
+  t.clientId,
+  t.userId,
+  JSON.stringify(t.payload),
+  t.createdAt,
+  t.expiresAt,
+  t.familyExpiresAt,
+  t.rotatedAt,
+  t.revokedAt,
+  t.successor ?? null,
+];
+
+/** An access token's grant row in INSERT's order. */
+const grantTokenValues = (grantId: string, jti: string, expiresAt: number, owner?: GrantTokenOwner) => [
+  grantId,
+  jti,
+  expiresAt,
+  owner?.userId ?? null,
+  owner?.clientId ?? null,
+  owner?.audience ?? null,
+];
+
 /** Refresh tokens by hash; rotation is one conditional UPDATE, so exactly one caller wins it. */
-export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenRepository {
+export function refreshTokenRepository(
+  db: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+): RefreshTokenRepository {
   const live = (now: number) =>
     db
       .selectFrom('refresh_tokens')
@@ -75,21 +140,7 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
       .where('family_expires_at', '>', now);
   return {
     async create(t) {
-      await INSERT(
-        db,
-        t.hash,
-        t.familyId,
-        t.grantId,
-        t.clientId,
-        t.userId,
-        JSON.stringify(t.payload),
-        t.createdAt,
-        t.expiresAt,
-        t.familyExpiresAt,
-        t.rotatedAt,
-        t.revokedAt,
-        t.successor ?? null,
-      );
+      await INSERT(db, ...refreshTokenValues(t));
     },
     async get(hash) {
       const row = await db
@@ -102,6 +153,14 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
     async rotate(hash, { clientId, now, successor }) {
       const { rows } = await ROTATE(db, hash, clientId, now, successor);
       return rows[0] ? toToken(rows[0] as Row) : null;
+    },
+    async rotateWithUser(hash, r) {
+      if (dialect === 'sqlite') {
+        const token = await this.rotate(hash, r);
+        return token && { token, user: await userById(db, token.userId) };
+      }
+      const [row] = (await ROTATE_WITH_USER(db, hash, r.clientId, r.now, r.successor)).rows;
+      return row ? { token: toToken(row as Row), user: joinedUser(row) } : null;
     },
     async hold(hash) {
       // A write that changes nothing: it takes the row lock (PostgreSQL) or the write lock (SQLite).
@@ -151,18 +210,20 @@ export function refreshTokenRepository(db: Kysely<Database>): RefreshTokenReposi
 }
 
 /** Access-token jtis per grant. */
-export function grantTokenRepository(db: Kysely<Database>): GrantTokenRepository {
+export function grantTokenRepository(
+  db: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+): GrantTokenRepository {
   return {
     async add(grantId, jti, expiresAt, owner) {
-      await ADD_GRANT_TOKEN(
-        db,
-        grantId,
-        jti,
-        expiresAt,
-        owner?.userId ?? null,
-        owner?.clientId ?? null,
-        owner?.audience ?? null,
-      );
+      await ADD_GRANT_TOKEN(db, ...grantTokenValues(grantId, jti, expiresAt, owner));
+    },
+    async addWithRefreshToken(grantId, jti, expiresAt, owner, refreshToken) {
+      const access = grantTokenValues(grantId, jti, expiresAt, owner);
+      if (dialect === 'postgres')
+        return void (await ADD_WITH_REFRESH_TOKEN(db, ...access, ...refreshTokenValues(refreshToken)));
+      await ADD_GRANT_TOKEN(db, ...access);
+      await INSERT(db, ...refreshTokenValues(refreshToken));
     },
     async listWhere(filter, now) {
       let q = db.selectFrom('grant_tokens').select(['jti', 'expires_at']).where('expires_at', '>', now);

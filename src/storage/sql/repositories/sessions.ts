@@ -1,7 +1,9 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { InteractionRepository, SessionRecord, SessionRepository } from '../../types.js';
+import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
 import { sliced } from './slice.js';
+import { JOINED_USER, joinedUser } from './users.js';
 
 const toSession = (row: Selectable<Database['sessions']>): SessionRecord => ({
   idHash: row.id_hash,
@@ -14,6 +16,16 @@ const toSession = (row: Selectable<Database['sessions']>): SessionRecord => ({
   ...(row.initial_ip !== null ? { initialIp: row.initial_ip } : {}),
   ...(row.initial_user_agent !== null ? { initialUserAgent: row.initial_user_agent } : {}),
 });
+
+/** Every signed-in /authorize reads its session and the session's user (#16): compiled once. */
+const WITH_USER = precompiled(1, (db, idHash: string) =>
+  db
+    .selectFrom('sessions as s')
+    .leftJoin('users as u', 'u.id', 's.user_id')
+    .selectAll('s')
+    .select(JOINED_USER.select())
+    .where('s.id_hash', '=', idHash),
+);
 
 /** SSO sessions by the hash of their cookie value. */
 export function sessionRepository(db: Kysely<Database>): SessionRepository {
@@ -41,6 +53,12 @@ export function sessionRepository(db: Kysely<Database>): SessionRepository {
         .where('id_hash', '=', idHash)
         .executeTakeFirst();
       return row ? toSession(row) : null;
+    },
+    async getWithUser(idHash) {
+      const [row] = (await WITH_USER(db, idHash)).rows;
+      return row
+        ? { session: toSession(row as Selectable<Database['sessions']>), user: joinedUser(row) }
+        : null;
     },
     async getBySid(sid) {
       const row = await db.selectFrom('sessions').selectAll().where('sid', '=', sid).executeTakeFirst();

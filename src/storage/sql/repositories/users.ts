@@ -2,9 +2,30 @@ import { type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kyse
 import type { User, UserQuery, UserRepository } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
+import { joinedTable } from './joined.js';
 import { containing, sliced } from './slice.js';
 
 type Row = Selectable<Database['users']>;
+
+/** Users in a query that joins them to other tables, as `users as u` (joined.ts). */
+export const JOINED_USER = joinedTable<Row>('u', {
+  id: true,
+  email: true,
+  password_hash: true,
+  blocked: true,
+  claims: true,
+  name: true,
+  app_metadata: true,
+  user_metadata: true,
+  created_at: true,
+  updated_at: true,
+});
+
+/** The user out of a row that joined `users as u`; null when the join matched none. */
+export function joinedUser(joinedRow: Record<string, unknown>): User | null {
+  const row = JOINED_USER.row(joinedRow);
+  return row && toUser(row);
+}
 
 function toUser(row: Row): User {
   return {
@@ -33,6 +54,12 @@ const nameOf = (claims: User['claims']): string => (claims.name ?? '').toLowerCa
 const USER_BY_ID = precompiled(1, (db, id: string) =>
   db.selectFrom('users').selectAll().where('id', '=', id),
 );
+
+/** A user by id, through the compiled statement every token response uses. */
+export async function userById(db: Kysely<Database>, id: string): Promise<User | null> {
+  const { rows } = await USER_BY_ID(db, id);
+  return rows[0] ? toUser(rows[0]) : null;
+}
 
 export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): UserRepository {
   const filtered = (query: UserQuery) => {
@@ -69,10 +96,7 @@ export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
         })
         .execute();
     },
-    async get(id) {
-      const { rows } = await USER_BY_ID(db, id);
-      return rows[0] ? toUser(rows[0]) : null;
-    },
+    get: (id) => userById(db, id),
     async getByEmail(email) {
       const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
       return row ? toUser(row) : null;

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuthorizationCodeRecord, RefreshTokenRecord, Storage, User } from '../../src/storage/types.js';
+import { randomToken, sha256 } from '../../src/util/crypto.js';
+import { TestClock } from '../support/app.js';
+import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
+import { refreshToken, T0, unique } from '../support/records.js';
+
+/*
+ * The storage calls a token response makes in one round trip on PostgreSQL (#16): a code's
+ * consumption or a refresh token's rotation with the user it was issued for, an SSO session with
+ * its user, and an access token's grant row with the refresh token issued beside it. Each must answer exactly as the
+ * separate calls it replaces, on both backends.
+ */
+
+function user(): User {
+  return {
+    id: unique('user'),
+    email: `${unique('u')
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '0')}@example.com`,
+    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo',
+    blocked: false,
+    claims: { name: 'Joined User', email_verified: true },
+    appMetadata: { plan: 'gold' },
+    userMetadata: { theme: 'dark' },
+    createdAt: T0,
+    updatedAt: T0 + 1,
+  };
+}
+
+function code(userId: unknown): AuthorizationCodeRecord {
+  return {
+    hash: sha256(randomToken()),
+    clientId: unique('client'),
+    grantId: unique('grant'),
+    expiresAt: T0 + 60,
+    payload: { userId, redirectUri: 'https://app.example/cb', scopes: ['openid'], authTime: T0 - 5 },
+    consumedAt: null,
+  };
+}
+
+describeEachBackend('storage: token writes joined with their user (#16)', (backend) => {
+  const clock = new TestClock(T0);
+  let db: TestDatabase;
+  let storage: Storage;
+  let person: User;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(backend);
+    storage = db.open(clock);
+    await storage.migrate();
+    person = user();
+    await storage.users.create(person);
+  });
+  afterAll(async () => {
+    await storage?.close();
+    await db?.drop();
+  });
+
+  describe('authorizationCodes.consumeWithUser', () => {
+    it('the winner gets the code consumed and its user; a replay gets the code alone', async () => {
+      const c = code(person.id);
+      await storage.authorizationCodes.create(c);
+      const first = await storage.authorizationCodes.consumeWithUser(c.hash, T0 + 3);
+      expect(first).toEqual({ code: { ...c, consumedAt: T0 + 3 }, replayed: false, user: person });
+      const again = await storage.authorizationCodes.consumeWithUser(c.hash, T0 + 9);
+      expect(again).toEqual({ code: { ...c, consumedAt: T0 + 3 }, replayed: true });
+    });
+
+    it('a code whose user is gone comes with user null; an unknown code is null', async () => {
+      const c = code(unique('deleted-user'));
+      await storage.authorizationCodes.create(c);
+      expect(await storage.authorizationCodes.consumeWithUser(c.hash, T0)).toEqual({
+        code: { ...c, consumedAt: T0 },
+        replayed: false,
+        user: null,
+      });
+      const odd = code(42);
+      await storage.authorizationCodes.create(odd);
+      expect((await storage.authorizationCodes.consumeWithUser(odd.hash, T0))?.user).toBeNull();
+      expect(await storage.authorizationCodes.consumeWithUser(sha256('never issued'), T0)).toBeNull();
+    });
+
+    it('10 concurrent calls: exactly one wins, with the user', async () => {
+      const c = code(person.id);
+      await storage.authorizationCodes.create(c);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => storage.authorizationCodes.consumeWithUser(c.hash, T0 + i)),
+      );
+      const winners = results.filter((r) => r?.replayed === false);
+      expect(winners).toHaveLength(1);
+      expect(winners[0]?.user).toEqual(person);
+      expect(results.filter((r) => r?.replayed === true && r.user === undefined)).toHaveLength(9);
+    });
+  });
+
+  describe('refreshTokens.rotateWithUser', () => {
+    const now = T0 + 100;
+
+    it('rotates a live token for exactly one caller and returns it with its user', async () => {
+      const live = refreshToken({ userId: person.id });
+      await storage.refreshTokens.create(live);
+      const rotation = { clientId: live.clientId, now, successor: 'sealed-successor' };
+      expect(
+        await storage.refreshTokens.rotateWithUser(live.hash, { ...rotation, clientId: unique('client') }),
+      ).toBeNull();
+      const results = await Promise.all([
+        storage.refreshTokens.rotateWithUser(live.hash, rotation),
+        storage.refreshTokens.rotateWithUser(live.hash, rotation),
+      ]);
+      const rotated = { ...live, rotatedAt: now, successor: 'sealed-successor' };
+      expect(results.filter((r) => r !== null)).toEqual([{ token: rotated, user: person }]);
+      expect(await storage.refreshTokens.get(live.hash)).toEqual(rotated);
+    });
+
+    it('a token whose user is gone rotates with user null; a dead token is left as it was', async () => {
+      const orphan = refreshToken({ userId: unique('deleted-user') });
+      const revoked = refreshToken({ userId: person.id, revokedAt: T0 + 1 });
+      const expired = refreshToken({ userId: person.id, expiresAt: now });
+      for (const t of [orphan, revoked, expired]) await storage.refreshTokens.create(t);
+      const rotation = (t: RefreshTokenRecord) => ({ clientId: t.clientId, now, successor: 's' });
+      expect(await storage.refreshTokens.rotateWithUser(orphan.hash, rotation(orphan))).toEqual({
+        token: { ...orphan, rotatedAt: now, successor: 's' },
+        user: null,
+      });
+      for (const t of [revoked, expired]) {
+        expect(await storage.refreshTokens.rotateWithUser(t.hash, rotation(t))).toBeNull();
+        expect(await storage.refreshTokens.get(t.hash)).toEqual(t);
+      }
+    });
+  });
+
+  describe('sessions.getWithUser', () => {
+    it('the session and its user; user null when gone; null for an unknown session', async () => {
+      const session = {
+        idHash: sha256(randomToken()),
+        sid: unique('sid'),
+        userId: person.id,
+        authTime: T0,
+        createdAt: T0,
+        expiresAt: T0 + 3600,
+        lastSeenAt: T0 + 5,
+        initialIp: '192.0.2.7',
+      };
+      await storage.sessions.create(session);
+      expect(await storage.sessions.getWithUser(session.idHash)).toEqual({ session, user: person });
+      const orphan = {
+        ...session,
+        idHash: sha256(randomToken()),
+        sid: unique('sid'),
+        userId: unique('gone'),
+      };
+      await storage.sessions.create(orphan);
+      expect(await storage.sessions.getWithUser(orphan.idHash)).toEqual({ session: orphan, user: null });
+      expect(await storage.sessions.getWithUser(sha256('no such session'))).toBeNull();
+    });
+  });
+
+  describe('grantTokens.addWithRefreshToken', () => {
+    const owner = () => ({ userId: person.id, clientId: unique('client'), audience: '' });
+
+    it('records the access token under its grant and creates the refresh token', async () => {
+      const rt = refreshToken({ userId: person.id });
+      const jti = unique('jti');
+      await storage.grantTokens.addWithRefreshToken(rt.grantId, jti, T0 + 300, owner(), rt);
+      expect(await storage.grantTokens.list(rt.grantId)).toEqual([{ jti, expiresAt: T0 + 300 }]);
+      expect(await storage.refreshTokens.get(rt.hash)).toEqual(rt);
+    });
+
+    it('writes neither when one fails (a refresh token hash taken already), in a transaction', async () => {
+      const taken = refreshToken({ userId: person.id });
+      await storage.refreshTokens.create(taken);
+      const rt = refreshToken({ userId: person.id, hash: taken.hash });
+      await expect(
+        storage.transaction((tx) =>
+          tx.grantTokens.addWithRefreshToken(rt.grantId, unique('jti'), T0 + 300, owner(), rt),
+        ),
+      ).rejects.toThrow();
+      expect(await storage.grantTokens.list(rt.grantId)).toEqual([]);
+      expect(await storage.refreshTokens.get(taken.hash)).toEqual(taken);
+    });
+  });
+});

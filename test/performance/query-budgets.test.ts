@@ -311,6 +311,27 @@ describeEachBackend('query budgets of the hot endpoints (#16)', (backend) => {
     expectAtMost('code exchange (warm)', warm.statements, backend === 'postgres' ? 4 : 6);
   });
 
+  it('a signed-in /authorize of a first-party application: 2 statements (no consent read)', async () => {
+    const firstParty = await t.createApp({
+      name: 'First',
+      type: 'web',
+      callbacks: [CALLBACK],
+      skipConsent: true,
+    });
+    const own = await webConfig(t, firstParty);
+    const code = async () => {
+      const flow = await agent.signIn(
+        (await webAuthorizationUrl(own, { scope: SCOPE, audience: api.identifier })).url,
+      );
+      expect(
+        flow.location?.searchParams.get('code'),
+        `${flow.response.status} ${flow.location}`,
+      ).toBeTruthy();
+    };
+    await code();
+    expectAtMost('first-party /authorize (warm)', (await counted(t, code)).statements, 2);
+  });
+
   // Cold, one statement reads the caller's application and whether the token's jti is revoked.
   // Then the application comes from the read cache and the verified jti is looked up: on
   // PostgreSQL every time (another instance's revocation counts at once), on SQLite once, then

@@ -111,8 +111,14 @@ export interface SigningKeyRepository {
 export interface SessionRepository {
   create(session: SessionRecord): Promise<void>;
   get(idHash: string): Promise<SessionRecord | null>;
-  /** The session and its user (null when gone), in one statement (#16). */
-  getWithUser(idHash: string): Promise<{ session: SessionRecord; user: User | null } | null>;
+  /**
+   * The session and its user (null when gone), and with `consentOf` the user's consent to that
+   * application and audience (null when none), in one statement (#16).
+   */
+  getWithUser(
+    idHash: string,
+    consentOf?: { clientId: string; audience: string },
+  ): Promise<{ session: SessionRecord; user: User | null; consent?: Consent | null } | null>;
   getBySid(sid: string): Promise<SessionRecord | null>;
   /** The user's sessions that have not expired at `now`, newest first. */
   listForUser(userId: string, now: number, slice?: Slice): Promise<SessionRecord[]>;

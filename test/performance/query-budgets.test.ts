@@ -301,9 +301,9 @@ describeEachBackend('query budgets of the hot endpoints (#16)', (backend) => {
     expectTokens(cold.result, 'first code exchange');
     expectOneTransaction('code exchange (first)', cold.statements, 1);
 
-    // A signed-in /authorize: the session with its user, the consent, the new code.
+    // A signed-in /authorize: the session with its user and consent, the new code.
     const authorize = await counted(t, authorizationCode);
-    expectAtMost('signed-in /authorize (warm)', authorize.statements, 3);
+    expectAtMost('signed-in /authorize (warm)', authorize.statements, 2);
     const warm = await counted(t, () => exchange(authorize.result));
     expectTokens(warm.result, 'second code exchange');
     expectOneTransaction('code exchange (warm)', warm.statements, 0);

@@ -154,6 +154,42 @@ describeEachBackend('storage: token writes joined with their user (#16)', (backe
       expect(await storage.sessions.getWithUser(orphan.idHash)).toEqual({ session: orphan, user: null });
       expect(await storage.sessions.getWithUser(sha256('no such session'))).toBeNull();
     });
+
+    it("with consentOf, the user's consent to that application and audience too (null: none)", async () => {
+      const session = {
+        idHash: sha256(randomToken()),
+        sid: unique('sid'),
+        userId: person.id,
+        authTime: T0,
+        createdAt: T0,
+        expiresAt: T0 + 3600,
+        lastSeenAt: T0,
+      };
+      await storage.sessions.create(session);
+      const clientId = unique('client');
+      const consent = {
+        id: unique('cgt'),
+        userId: person.id,
+        clientId,
+        audience: 'https://api.example/x',
+        scopes: ['openid', 'read:x'],
+        updatedAt: T0 + 2,
+      };
+      await storage.consents.upsert(consent);
+      // another audience, another application and another user's consent are not it
+      await storage.consents.upsert({ ...consent, id: unique('cgt'), audience: '' });
+      await storage.consents.upsert({ ...consent, id: unique('cgt'), clientId: unique('client') });
+      await storage.consents.upsert({ ...consent, id: unique('cgt'), userId: unique('user') });
+      const of = (audience: string, client = clientId) =>
+        storage.sessions.getWithUser(session.idHash, { clientId: client, audience });
+      expect(await of(consent.audience)).toEqual({ session, user: person, consent });
+      expect((await of(''))?.consent).toEqual(expect.objectContaining({ audience: '', clientId }));
+      expect(await of('https://api.example/none')).toEqual({ session, user: person, consent: null });
+      expect((await of(consent.audience, unique('client')))?.consent).toBeNull();
+      expect(
+        await storage.sessions.getWithUser(sha256('no such session'), { clientId, audience: '' }),
+      ).toBeNull();
+    });
   });
 
   describe('grantTokens.addWithRefreshToken', () => {

@@ -3,7 +3,7 @@ import { entitle } from '../../grants/rbac.js';
 import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import { AccessDenied, ConsentRequired, LoginRequired } from '../../protocol/errors.js';
-import type { Application } from '../../storage/types.js';
+import type { Application, Consent } from '../../storage/types.js';
 import { merged } from '../../util/merged.js';
 import { signupAvailable } from '../signup.js';
 import { finishInteraction, type InteractionState, startInteraction } from './interaction.js';
@@ -32,14 +32,19 @@ export async function entitledRequest(
   return e.scopes.length === req.scopes.length ? req : merged(req, { scopes: e.scopes });
 }
 
-/** The scopes of the request that the user has not yet granted this application. */
+/**
+ * The scopes of the request that the user has not yet granted this application; `known` is
+ * their consent read already (null: none), else it is read here.
+ */
 export async function scopesToConsent(
   deps: Deps,
   app: Application,
   userId: string,
   req: AuthorizationRequest,
+  known?: Consent | null,
 ) {
-  const consent = await deps.storage.consents.get(userId, app.clientId, req.audience ?? '');
+  const consent =
+    known !== undefined ? known : await deps.storage.consents.get(userId, app.clientId, req.audience ?? '');
   return req.scopes.filter((s) => !consent?.scopes.includes(s));
 }
 
@@ -74,7 +79,10 @@ export async function proceed(
 ): Promise<Response> {
   const asked = state.request!;
   const now = deps.clock.now();
-  const current = await loadSession(deps, cookies, c);
+  // The consent is read with the session, unless the application is not asked for one (first party).
+  const skips = await skipsConsent(deps, app, asked.audience);
+  const consentOf = skips ? undefined : { clientId: app.clientId, audience: asked.audience ?? '' };
+  const current = await loadSession(deps, cookies, c, consentOf);
   const tooOld = current && asked.maxAge !== undefined && now - current.session.authTime > asked.maxAge;
   const forceLogin = asked.prompt.includes('login') && !state.loggedIn;
   // OIDC Core §3.1.2.1: id_token_hint names who should be signed in; another user must log in.
@@ -87,10 +95,9 @@ export async function proceed(
   }
   const req = await entitledRequest(deps, app, current.user.id, asked);
   const forceConsent = req.prompt.includes('consent') && !state.consented;
-  // A first-party application's request reads no consent (#16: one round trip fewer).
   if (
-    !(await skipsConsent(deps, app, req.audience)) &&
-    (forceConsent || (await scopesToConsent(deps, app, current.user.id, req)).length > 0)
+    !skips &&
+    (forceConsent || (await scopesToConsent(deps, app, current.user.id, req, current.consent)).length > 0)
   ) {
     if (req.prompt.includes('none'))
       throw new ConsentRequired('the user has not consented to the requested scopes');

@@ -3,19 +3,24 @@ import { sessionLifetimes } from '../../admin/settings.js';
 import { clientIp } from '../../http/client-ip.js';
 import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
-import type { SessionRecord, User } from '../../storage/types.js';
+import type { Consent, SessionRecord, User } from '../../storage/types.js';
 import { randomToken, sha256 } from '../../util/crypto.js';
 import { startInteraction } from './interaction.js';
 
-/** The browser's SSO session and its user, when the cookie names a live session of an unblocked user. */
+/**
+ * The browser's SSO session and its user, when the cookie names a live session of an unblocked
+ * user; with `consentOf`, read in the same statement, the user's consent to that application and
+ * audience (null: none).
+ */
 export async function loadSession(
   deps: Deps,
   cookies: Cookies,
   c: Context,
-): Promise<{ session: SessionRecord; user: User } | null> {
+  consentOf?: { clientId: string; audience: string },
+): Promise<{ session: SessionRecord; user: User; consent?: Consent | null } | null> {
   const value = cookies.get(c, 'session');
   if (!value) return null;
-  const found = await deps.storage.sessions.getWithUser(sha256(value));
+  const found = await deps.storage.sessions.getWithUser(sha256(value), consentOf);
   const now = deps.clock.now();
   if (!found || found.session.expiresAt <= now) return null;
   const { session, user } = found;
@@ -24,7 +29,7 @@ export async function loadSession(
   if (!user || user.blocked) return null;
   // Use is recorded at most once a minute: the idle lifetime is counted in minutes at least.
   if (now - session.lastSeenAt >= 60) await deps.storage.sessions.touch(session.idHash, now);
-  return { session, user };
+  return found.consent !== undefined ? { session, user, consent: found.consent } : { session, user };
 }
 
 /**

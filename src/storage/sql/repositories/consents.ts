@@ -1,9 +1,28 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Consent, ConsentFilter, ConsentRepository } from '../../types.js';
 import type { Database } from '../schema.js';
+import { joinedTable } from './joined.js';
 import { sliced } from './slice.js';
 
-const toConsent = (row: Selectable<Database['consents']>): Consent => ({
+type Row = Selectable<Database['consents']>;
+
+/** Consents in a query that joins them to other tables, as `consents as c` (joined.ts). */
+export const JOINED_CONSENT = joinedTable<Row>('c', {
+  id: true,
+  user_id: true,
+  client_id: true,
+  audience: true,
+  scopes: true,
+  updated_at: true,
+});
+
+/** The consent out of a row that joined `consents as c`; null when the join matched none. */
+export function joinedConsent(joinedRow: Record<string, unknown>): Consent | null {
+  const row = JOINED_CONSENT.row(joinedRow);
+  return row && toConsent(row);
+}
+
+const toConsent = (row: Row): Consent => ({
   id: row.id,
   userId: row.user_id,
   clientId: row.client_id,

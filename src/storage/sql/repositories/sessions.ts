@@ -1,7 +1,9 @@
 import type { Kysely, Selectable } from 'kysely';
+import { merged } from '../../../util/merged.js';
 import type { InteractionRepository, SessionRecord, SessionRepository } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
+import { JOINED_CONSENT, joinedConsent } from './consents.js';
 import { sliced } from './slice.js';
 import { JOINED_USER, joinedUser } from './users.js';
 
@@ -24,6 +26,23 @@ const WITH_USER = precompiled(1, (db, idHash: string) =>
     .leftJoin('users as u', 'u.id', 's.user_id')
     .selectAll('s')
     .select(JOINED_USER.select())
+    .where('s.id_hash', '=', idHash),
+);
+
+/** The same, with the user's consent to one application and audience (a signed-in /authorize). */
+const WITH_USER_AND_CONSENT = precompiled(3, (db, idHash: string, clientId: string, audience: string) =>
+  db
+    .selectFrom('sessions as s')
+    .leftJoin('users as u', 'u.id', 's.user_id')
+    .leftJoin('consents as c', (join) =>
+      join
+        .onRef('c.user_id', '=', 's.user_id')
+        .on('c.client_id', '=', clientId)
+        .on('c.audience', '=', audience),
+    )
+    .selectAll('s')
+    .select(JOINED_USER.select())
+    .select(JOINED_CONSENT.select())
     .where('s.id_hash', '=', idHash),
 );
 
@@ -54,11 +73,15 @@ export function sessionRepository(db: Kysely<Database>): SessionRepository {
         .executeTakeFirst();
       return row ? toSession(row) : null;
     },
-    async getWithUser(idHash) {
-      const [row] = (await WITH_USER(db, idHash)).rows;
-      return row
-        ? { session: toSession(row as Selectable<Database['sessions']>), user: joinedUser(row) }
-        : null;
+    async getWithUser(idHash, consentOf) {
+      const [row] = (
+        consentOf === undefined
+          ? await WITH_USER(db, idHash)
+          : await WITH_USER_AND_CONSENT(db, idHash, consentOf.clientId, consentOf.audience)
+      ).rows;
+      if (!row) return null;
+      const found = { session: toSession(row as Selectable<Database['sessions']>), user: joinedUser(row) };
+      return consentOf === undefined ? found : merged(found, { consent: joinedConsent(row) });
     },
     async getBySid(sid) {
       const row = await db.selectFrom('sessions').selectAll().where('sid', '=', sid).executeTakeFirst();

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuthorizationCodeRecord, RefreshTokenRecord, Storage, User } from '../../src/storage/types.js';
+import type {
+  AuthorizationCodeRecord,
+  RefreshTokenRecord,
+  SessionRecord,
+  Storage,
+  User,
+} from '../../src/storage/types.js';
 import { randomToken, sha256 } from '../../src/util/crypto.js';
 import { TestClock } from '../support/app.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
@@ -131,11 +137,12 @@ describeEachBackend('storage: token writes joined with their user (#16)', (backe
   });
 
   describe('sessions.getWithUser', () => {
-    it('the session and its user; user null when gone; null for an unknown session', async () => {
+    /** A live session of `userId`, stored. */
+    const stored = async (userId: string): Promise<SessionRecord> => {
       const session = {
         idHash: sha256(randomToken()),
         sid: unique('sid'),
-        userId: person.id,
+        userId,
         authTime: T0,
         createdAt: T0,
         expiresAt: T0 + 3600,
@@ -143,29 +150,19 @@ describeEachBackend('storage: token writes joined with their user (#16)', (backe
         initialIp: '192.0.2.7',
       };
       await storage.sessions.create(session);
+      return session;
+    };
+
+    it('the session and its user; user null when gone; null for an unknown session', async () => {
+      const session = await stored(person.id);
       expect(await storage.sessions.getWithUser(session.idHash)).toEqual({ session, user: person });
-      const orphan = {
-        ...session,
-        idHash: sha256(randomToken()),
-        sid: unique('sid'),
-        userId: unique('gone'),
-      };
-      await storage.sessions.create(orphan);
+      const orphan = await stored(unique('gone'));
       expect(await storage.sessions.getWithUser(orphan.idHash)).toEqual({ session: orphan, user: null });
       expect(await storage.sessions.getWithUser(sha256('no such session'))).toBeNull();
     });
 
     it("with consentOf, the user's consent to that application and audience too (null: none)", async () => {
-      const session = {
-        idHash: sha256(randomToken()),
-        sid: unique('sid'),
-        userId: person.id,
-        authTime: T0,
-        createdAt: T0,
-        expiresAt: T0 + 3600,
-        lastSeenAt: T0,
-      };
-      await storage.sessions.create(session);
+      const session = await stored(person.id);
       const clientId = unique('client');
       const consent = {
         id: unique('cgt'),

@@ -135,9 +135,9 @@ export interface ReadCacheOptions {
   announce?: () => Promise<void>;
   /**
    * Whether revocation lookups are cached too (#16: the one statement of an introspection). Only
-   * where every commit elsewhere is seen before a request reads (SQLite's `data_version`): on
-   * PostgreSQL another instance's revocation must count at once, and a notification could be
-   * handled after a request that came in the same turn.
+   * where a commit elsewhere is seen by the requests that begin a millisecond after it, and by the
+   * first of each turn at once (SQLite's `data_version`, `begin`): on PostgreSQL a notification
+   * has no such bound (it is handled whenever its connection's data is read).
    */
   revocations?: boolean;
 }

@@ -89,8 +89,9 @@ export interface GrantTokenOwner {
 export interface GrantTokenRepository {
   add(grantId: string, jti: string, expiresAt: number, owner?: GrantTokenOwner): Promise<void>;
   /**
-   * `add`, and creates the refresh token issued beside that access token: one round trip on
-   * PostgreSQL (#16).
+   * `add`, and creates the refresh token issued beside that access token: one statement on
+   * PostgreSQL (#16). On SQLite it is two, so call it inside a transaction to have both or
+   * neither (every token response does).
    */
   addWithRefreshToken(
     grantId: string,

@@ -282,21 +282,25 @@ describe("read cache and SQLite's data_version", () => {
 
   it('requests that begin in one turn within a millisecond share one look; the next turn looks again', async () => {
     const { dv, cache, read } = watched();
-    const first = performance.now();
-    cache.begin();
-    expect(await read()).toEqual({ loaded: 1 });
-    dv.value++;
-    cache.begin(); // the same turn, well under a millisecond later: the look above stands
-    const shared = performance.now() - first < 1;
-    if (shared) expect(await read()).toEqual({ loaded: 1 });
-    await nextTurn();
-    cache.begin();
-    expect(await read()).toEqual({ loaded: 2 });
-    dv.value++;
-    const until = performance.now() + 1.5;
-    while (performance.now() < until) {}
-    cache.begin(); // the same turn, past a millisecond: looks
-    expect(await read()).toEqual({ loaded: 3 });
+    let now = 1_000_000;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => now);
+    try {
+      cache.begin();
+      expect(await read()).toEqual({ loaded: 1 });
+      dv.value++; // another process commits
+      now += 0.9;
+      cache.begin(); // the same turn, 0.9 ms later: the look above stands
+      expect(await read()).toEqual({ loaded: 1 });
+      await nextTurn();
+      cache.begin(); // the next turn looks at once
+      expect(await read()).toEqual({ loaded: 2 });
+      dv.value++;
+      now += 1;
+      cache.begin(); // the same turn, a millisecond later: looks
+      expect(await read()).toEqual({ loaded: 3 });
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('a request that begins while the database cannot be read goes on (/healthz, /readyz), its reads fail', async () => {

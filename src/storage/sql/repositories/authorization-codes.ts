@@ -17,7 +17,7 @@ function toCode(row: Row): AuthorizationCodeRecord {
   };
 }
 
-/** Authorization codes by hash; `consume` is one conditional UPDATE, atomic on every backend. */
+/** Marks an unused code used and returns it: one conditional UPDATE, atomic on every backend. */
 const consumption = (db: QueryCreator<Database>, hash: string, now: number) =>
   db
     .updateTable('authorization_codes')
@@ -38,6 +38,7 @@ const CONSUME_WITH_USER = precompiled(2, (db, hash: string, now: number) =>
     .select(JOINED_USER.select()),
 );
 
+/** Authorization codes by hash; `consume` lets exactly one caller win a code. */
 export function authorizationCodeRepository(
   db: Kysely<Database>,
   dialect: 'sqlite' | 'postgres',

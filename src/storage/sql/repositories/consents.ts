@@ -6,10 +6,10 @@ import { sliced } from './slice.js';
 
 type Row = Selectable<Database['consents']>;
 
-/** Consents in a query that joins them to other tables, as `consents as c` (joined.ts). */
+/** Consents in a query that joins them to other tables, as `consents as c` (joined.ts; `user_id`, part of the key, first). */
 export const JOINED_CONSENT = joinedTable<Row>('c', {
-  id: true,
   user_id: true,
+  id: true,
   client_id: true,
   audience: true,
   scopes: true,

@@ -8,19 +8,23 @@ import { sliced } from './slice.js';
 type Row = Selectable<Database['apis']>;
 
 /** APIs in a query that joins them to other tables, as `apis as p` (joined.ts). */
-export const JOINED_API = joinedTable<Row>('p', {
-  id: true,
-  identifier: true,
-  name: true,
-  scopes: true,
-  token_lifetime: true,
-  signing_alg: true,
-  allow_offline_access: true,
-  options: true,
-  is_system: true,
-  created_at: true,
-  updated_at: true,
-});
+export const JOINED_API = joinedTable<Row, Api>(
+  'p',
+  {
+    id: true,
+    identifier: true,
+    name: true,
+    scopes: true,
+    token_lifetime: true,
+    signing_alg: true,
+    allow_offline_access: true,
+    options: true,
+    is_system: true,
+    created_at: true,
+    updated_at: true,
+  },
+  toApi,
+);
 
 export function toApi(row: Row): Api {
   return {

@@ -7,19 +7,23 @@ import { sliced } from './slice.js';
 type Row = Selectable<Database['applications']>;
 
 /** Applications in a query that joins them to other tables, as `applications as a` (joined.ts). */
-export const JOINED_APPLICATION = joinedTable<Row>('a', {
-  client_id: true,
-  name: true,
-  type: true,
-  secret_hash: true,
-  callbacks: true,
-  logout_callbacks: true,
-  grant_types: true,
-  settings: true,
-  is_system: true,
-  created_at: true,
-  updated_at: true,
-});
+export const JOINED_APPLICATION = joinedTable<Row, Application>(
+  'a',
+  {
+    client_id: true,
+    name: true,
+    type: true,
+    secret_hash: true,
+    callbacks: true,
+    logout_callbacks: true,
+    grant_types: true,
+    settings: true,
+    is_system: true,
+    created_at: true,
+    updated_at: true,
+  },
+  toApplication,
+);
 
 export function toApplication(row: Row): Application {
   return {

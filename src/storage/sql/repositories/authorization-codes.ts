@@ -2,7 +2,7 @@ import { type Kysely, type QueryCreator, type Selectable, sql } from 'kysely';
 import type { AuthorizationCodeRecord, AuthorizationCodeRepository } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
-import { JOINED_USER, joinedUser, userById } from './users.js';
+import { JOINED_USER, userById } from './users.js';
 
 type Row = Selectable<Database['authorization_codes']>;
 
@@ -84,7 +84,9 @@ export function authorizationCodeRepository(
         };
       }
       const [won] = (await CONSUME_WITH_USER(db, hash, now)).rows;
-      return won ? { code: toCode(won as Row), replayed: false, user: joinedUser(won) } : replayed(hash, now);
+      return won
+        ? { code: toCode(won as Row), replayed: false, user: JOINED_USER.read(won) }
+        : replayed(hash, now);
     },
   };
 }

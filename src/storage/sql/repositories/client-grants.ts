@@ -2,21 +2,25 @@ import type { Kysely, Selectable } from 'kysely';
 import type { ClientGrant, ClientGrantFilter, ClientGrantRepository, SubjectType } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
-import { JOINED_API as api, toApi } from './apis.js';
-import { JOINED_APPLICATION as app, toApplication } from './applications.js';
+import { JOINED_API as api } from './apis.js';
+import { JOINED_APPLICATION as app } from './applications.js';
 import { joinedTable } from './joined.js';
 import { sliced } from './slice.js';
 
 type Row = Selectable<Database['client_grants']>;
 
-const grant = joinedTable<Row>('g', {
-  id: true,
-  client_id: true,
-  api_id: true,
-  subject_type: true,
-  scopes: true,
-  created_at: true,
-});
+const grant = joinedTable<Row, ClientGrant>(
+  'g',
+  {
+    id: true,
+    client_id: true,
+    api_id: true,
+    subject_type: true,
+    scopes: true,
+    created_at: true,
+  },
+  toGrant,
+);
 
 /** The application, the API with the identifier (or nulls), its machine grant to it (or nulls). */
 const MACHINE_ACCESS = precompiled(2, (db, clientId: string, audience: string) =>
@@ -80,15 +84,9 @@ export function clientGrantRepository(db: Kysely<Database>): ClientGrantReposito
       const joinedRow = (await MACHINE_ACCESS(db, clientId, audience)).rows[0] as
         | Record<string, unknown>
         | undefined;
-      const application = joinedRow && app.row(joinedRow);
+      const application = joinedRow && app.read(joinedRow);
       if (!application) return null;
-      const apiRow = api.row(joinedRow);
-      const grantRow = grant.row(joinedRow);
-      return {
-        application: toApplication(application),
-        api: apiRow && toApi(apiRow),
-        grant: grantRow && toGrant(grantRow),
-      };
+      return { application, api: api.read(joinedRow), grant: grant.read(joinedRow) };
     },
     async getById(id) {
       const row = await db.selectFrom('client_grants').selectAll().where('id', '=', id).executeTakeFirst();

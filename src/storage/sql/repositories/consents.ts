@@ -6,22 +6,6 @@ import { sliced } from './slice.js';
 
 type Row = Selectable<Database['consents']>;
 
-/** Consents in a query that joins them to other tables, as `consents as c` (joined.ts; `user_id`, part of the key, first). */
-export const JOINED_CONSENT = joinedTable<Row>('c', {
-  user_id: true,
-  id: true,
-  client_id: true,
-  audience: true,
-  scopes: true,
-  updated_at: true,
-});
-
-/** The consent out of a row that joined `consents as c`; null when the join matched none. */
-export function joinedConsent(joinedRow: Record<string, unknown>): Consent | null {
-  const row = JOINED_CONSENT.row(joinedRow);
-  return row && toConsent(row);
-}
-
 const toConsent = (row: Row): Consent => ({
   id: row.id,
   userId: row.user_id,
@@ -30,6 +14,20 @@ const toConsent = (row: Row): Consent => ({
   scopes: JSON.parse(row.scopes),
   updatedAt: Number(row.updated_at),
 });
+
+/** Consents in a query that joins them to other tables, as `consents as c` (user_id, of the key, first). */
+export const JOINED_CONSENT = joinedTable<Row, Consent>(
+  'c',
+  {
+    user_id: true,
+    id: true,
+    client_id: true,
+    audience: true,
+    scopes: true,
+    updated_at: true,
+  },
+  toConsent,
+);
 
 /** Consents per user, application and audience. */
 export function consentRepository(db: Kysely<Database>): ConsentRepository {

@@ -8,7 +8,7 @@ import type {
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
 import { sliced } from './slice.js';
-import { JOINED_USER, joinedUser, userById } from './users.js';
+import { JOINED_USER, userById } from './users.js';
 
 const num = (v: number | null) => (v === null ? null : Number(v));
 
@@ -160,7 +160,7 @@ export function refreshTokenRepository(
         return token && { token, user: await userById(db, token.userId) };
       }
       const [row] = (await ROTATE_WITH_USER(db, hash, r.clientId, r.now, r.successor)).rows;
-      return row ? { token: toToken(row as Row), user: joinedUser(row) } : null;
+      return row ? { token: toToken(row as Row), user: JOINED_USER.read(row) } : null;
     },
     async hold(hash) {
       // A write that changes nothing: it takes the row lock (PostgreSQL) or the write lock (SQLite).

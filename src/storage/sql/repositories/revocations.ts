@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { RevocationRepository } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
-import { JOINED_APPLICATION as app, toApplication } from './applications.js';
+import { JOINED_APPLICATION as app } from './applications.js';
 
 /** Every JWT introspection and userinfo call asks this (#16): compiled once. */
 const IS_REVOKED = precompiled(1, (db, jti: string) =>
@@ -36,11 +36,9 @@ export function revocationRepository(db: Kysely<Database>): RevocationRepository
     },
     async withApplication(clientId, jti) {
       const row = (await WITH_APPLICATION(db, clientId, jti)).rows[0] as Record<string, unknown> | undefined;
-      const application = row && app.row(row);
+      const application = row && app.read(row);
       // SQLite answers EXISTS with 0 or 1, PostgreSQL with a boolean
-      return application
-        ? { application: toApplication(application), revoked: Number(row.revoked) === 1 }
-        : null;
+      return application ? { application, revoked: Number(row.revoked) === 1 } : null;
     },
     async purgeExpired(now) {
       const res = await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).executeTakeFirst();

@@ -3,9 +3,9 @@ import { merged } from '../../../util/merged.js';
 import type { InteractionRepository, SessionRecord, SessionRepository } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
-import { JOINED_CONSENT, joinedConsent } from './consents.js';
+import { JOINED_CONSENT } from './consents.js';
 import { sliced } from './slice.js';
-import { JOINED_USER, joinedUser } from './users.js';
+import { JOINED_USER } from './users.js';
 
 const toSession = (row: Selectable<Database['sessions']>): SessionRecord => ({
   idHash: row.id_hash,
@@ -19,31 +19,28 @@ const toSession = (row: Selectable<Database['sessions']>): SessionRecord => ({
   ...(row.initial_user_agent !== null ? { initialUserAgent: row.initial_user_agent } : {}),
 });
 
-/** Every signed-in /authorize reads its session and the session's user (#16): compiled once. */
-const WITH_USER = precompiled(1, (db, idHash: string) =>
+/** A session and its user, as `sessions as s` and `users as u`. */
+const withUser = (db: Kysely<Database>, idHash: string) =>
   db
     .selectFrom('sessions as s')
     .leftJoin('users as u', 'u.id', 's.user_id')
     .selectAll('s')
     .select(JOINED_USER.select())
-    .where('s.id_hash', '=', idHash),
-);
+    .where('s.id_hash', '=', idHash);
+
+/** Every signed-in /authorize reads its session and the session's user (#16): compiled once. */
+const WITH_USER = precompiled(1, withUser);
 
 /** The same, with the user's consent to one application and audience (a signed-in /authorize). */
 const WITH_USER_AND_CONSENT = precompiled(3, (db, idHash: string, clientId: string, audience: string) =>
-  db
-    .selectFrom('sessions as s')
-    .leftJoin('users as u', 'u.id', 's.user_id')
+  withUser(db, idHash)
     .leftJoin('consents as c', (join) =>
       join
         .onRef('c.user_id', '=', 's.user_id')
         .on('c.client_id', '=', clientId)
         .on('c.audience', '=', audience),
     )
-    .selectAll('s')
-    .select(JOINED_USER.select())
-    .select(JOINED_CONSENT.select())
-    .where('s.id_hash', '=', idHash),
+    .select(JOINED_CONSENT.select()),
 );
 
 /** SSO sessions by the hash of their cookie value. */
@@ -80,8 +77,11 @@ export function sessionRepository(db: Kysely<Database>): SessionRepository {
           : await WITH_USER_AND_CONSENT(db, idHash, consentOf.clientId, consentOf.audience)
       ).rows;
       if (!row) return null;
-      const found = { session: toSession(row as Selectable<Database['sessions']>), user: joinedUser(row) };
-      return consentOf === undefined ? found : merged(found, { consent: joinedConsent(row) });
+      const found = {
+        session: toSession(row as Selectable<Database['sessions']>),
+        user: JOINED_USER.read(row),
+      };
+      return consentOf === undefined ? found : merged(found, { consent: JOINED_CONSENT.read(row) });
     },
     async getBySid(sid) {
       const row = await db.selectFrom('sessions').selectAll().where('sid', '=', sid).executeTakeFirst();

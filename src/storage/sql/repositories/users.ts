@@ -8,24 +8,22 @@ import { containing, sliced } from './slice.js';
 type Row = Selectable<Database['users']>;
 
 /** Users in a query that joins them to other tables, as `users as u` (joined.ts). */
-export const JOINED_USER = joinedTable<Row>('u', {
-  id: true,
-  email: true,
-  password_hash: true,
-  blocked: true,
-  claims: true,
-  name: true,
-  app_metadata: true,
-  user_metadata: true,
-  created_at: true,
-  updated_at: true,
-});
-
-/** The user out of a row that joined `users as u`; null when the join matched none. */
-export function joinedUser(joinedRow: Record<string, unknown>): User | null {
-  const row = JOINED_USER.row(joinedRow);
-  return row && toUser(row);
-}
+export const JOINED_USER = joinedTable<Row, User>(
+  'u',
+  {
+    id: true,
+    email: true,
+    password_hash: true,
+    blocked: true,
+    claims: true,
+    name: true,
+    app_metadata: true,
+    user_metadata: true,
+    created_at: true,
+    updated_at: true,
+  },
+  toUser,
+);
 
 function toUser(row: Row): User {
   return {

@@ -38,6 +38,28 @@ const CONSUME_WITH_USER = precompiled(2, (db, hash: string, now: number) =>
     .select(JOINED_USER.select()),
 );
 
+/** Every signed-in `/authorize` stores a code (#16): compiled once. */
+const CREATE = precompiled(
+  6,
+  (
+    db,
+    hash: string,
+    clientId: string,
+    grantId: string,
+    expiresAt: number,
+    payload: string,
+    consumedAt: unknown,
+  ) =>
+    db.insertInto('authorization_codes').values({
+      hash,
+      client_id: clientId,
+      grant_id: grantId,
+      expires_at: expiresAt,
+      payload,
+      consumed_at: consumedAt as number | null,
+    }),
+);
+
 /** Authorization codes by hash; `consume` lets exactly one caller win a code. */
 export function authorizationCodeRepository(
   db: Kysely<Database>,
@@ -55,17 +77,8 @@ export function authorizationCodeRepository(
   };
   return {
     async create(code) {
-      await db
-        .insertInto('authorization_codes')
-        .values({
-          hash: code.hash,
-          client_id: code.clientId,
-          grant_id: code.grantId,
-          expires_at: code.expiresAt,
-          payload: JSON.stringify(code.payload),
-          consumed_at: code.consumedAt,
-        })
-        .execute();
+      const payload = JSON.stringify(code.payload);
+      await CREATE(db, code.hash, code.clientId, code.grantId, code.expiresAt, payload, code.consumedAt);
     },
     async consume(hash, now) {
       // One statement: the row lock (PostgreSQL) or the write lock (SQLite) lets exactly one caller win.

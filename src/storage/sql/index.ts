@@ -6,12 +6,16 @@ import { type CacheTransaction, ReadCache, withReadCache } from '../read-cache.j
 import type { Repositories, Storage } from '../types.js';
 import { postgresMigrationLock, runMigrations } from './migrate.js';
 import { CHANGES_CHANNEL, type ListenerReport, listenForChanges, openPostgres } from './postgres.js';
+import { wasHeld } from './postgres-pipeline.js';
 import { repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import { openSqlite, sqliteDataVersion, sqliteTransaction } from './sqlite.js';
 
-/** Told of every statement run, with its duration (metrics, and the query budgets' tests). */
-export type QueryListener = (query: { sql: string; ms: number; failed: boolean }) => void;
+/**
+ * Told of every statement run, with its duration (metrics, and the query budgets' tests). `held`:
+ * on PostgreSQL, held back to go with a later statement, in its round trip (postgres-pipeline.ts).
+ */
+export type QueryListener = (query: { sql: string; ms: number; failed: boolean; held: boolean }) => void;
 
 /** Where the data lives: `postgres://…`, `sqlite:PATH`, or nothing for DATA_DIR/sesame.db. */
 export interface StorageOptions {
@@ -34,7 +38,12 @@ function queryLog(listeners: Set<QueryListener> | undefined) {
   if (!listeners) return undefined;
   return (event: LogEvent) => {
     if (listeners.size === 0) return;
-    const query = { sql: event.query.sql, ms: event.queryDurationMillis, failed: event.level === 'error' };
+    const query = {
+      sql: event.query.sql,
+      ms: event.queryDurationMillis,
+      failed: event.level === 'error',
+      held: wasHeld(event.query),
+    };
     for (const listener of listeners) listener(query);
   };
 }

@@ -1,12 +1,14 @@
-import { Kysely, type KyselyConfig, PostgresDialect } from 'kysely';
+import { Kysely, type KyselyConfig } from 'kysely';
 import type pg from 'pg';
+import { PipelinedPostgresDialect } from './postgres-pipeline.js';
 import type { Database } from './schema.js';
 
 const INT8 = 20;
 
 /**
  * Opens a PostgreSQL pool; bigint columns come back as numbers (seconds fit easily). The `pg`
- * driver is loaded on first use, so a server on SQLite never loads it (#16: memory).
+ * driver is loaded on first use, so a server on SQLite never loads it (#16: memory). Its clients
+ * pipeline (postgres-pipeline.ts).
  */
 export function openPostgres(url: string, max = 10, log?: KyselyConfig['log']): Kysely<Database> {
   const pool = async (): Promise<pg.Pool> => {
@@ -15,6 +17,7 @@ export function openPostgres(url: string, max = 10, log?: KyselyConfig['log']): 
       connectionString: url,
       max,
       connectionTimeoutMillis: 10_000,
+      pipeline: true,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === INT8
@@ -26,7 +29,7 @@ export function openPostgres(url: string, max = 10, log?: KyselyConfig['log']): 
     created.on('error', () => {});
     return created;
   };
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
+  return new Kysely<Database>({ dialect: new PipelinedPostgresDialect(pool), ...(log ? { log } : {}) });
 }
 
 /** The channel on which instances announce changes to what their read caches hold. */

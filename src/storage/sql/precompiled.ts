@@ -5,6 +5,14 @@ import type { Database } from './schema.js';
 /** What a placeholder argument looks like while the query is built (never a real value: NUL). */
 const SLOT = '\u0000sesame-slot:';
 
+/**
+ * Marks a statement whose result nobody reads (an insert the request does not look at again).
+ * Inside a transaction on PostgreSQL it waits to be sent with the transaction's next statement or
+ * its COMMIT, in one round trip (postgres-pipeline.ts); a failure of it then fails that statement,
+ * so the transaction still fails as a whole. Elsewhere it runs at once, like any statement.
+ */
+export const UNREAD: unique symbol = Symbol('sesame.unread');
+
 interface Template {
   compiled: CompiledQuery;
   /** For each compiled parameter: the argument it takes, or -1 for a constant of the query. */
@@ -17,12 +25,15 @@ interface Template {
  * parameters, so kysely neither builds nor compiles it again (about half of a primary-key read's
  * cost through kysely). The statement still runs through kysely's executor, so transactions,
  * the statement listeners and better-sqlite3's statement cache work as for any other query.
+ * `unread`: its result is not read (UNREAD).
  */
 export function precompiled<A extends unknown[], R>(
   arity: A['length'],
   build: (db: Kysely<Database>, ...args: A) => Compilable<R>,
+  opts: { unread?: true } = {},
 ): (db: Kysely<Database>, ...args: A) => Promise<QueryResult<R>> {
   const templates = new Map<unknown, Template>();
+  const mark = opts.unread ? { [UNREAD]: true } : {};
   return async (db, ...args) => {
     const dialect = db.getExecutor().adapter.constructor;
     let template = templates.get(dialect);
@@ -41,6 +52,6 @@ export function precompiled<A extends unknown[], R>(
     }
     const { compiled, from } = template;
     const parameters = from.map((arg, i) => (arg < 0 ? compiled.parameters[i] : args[arg]));
-    return db.executeQuery<R>(merged(compiled, { parameters }));
+    return db.executeQuery<R>(merged(compiled, { parameters }, mark));
   };
 }

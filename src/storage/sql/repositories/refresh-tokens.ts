@@ -88,15 +88,21 @@ const grantTokenRow = (v: unknown[]) =>
 const INSERT = precompiled(12, (db, ...v: unknown[]) =>
   db.insertInto('refresh_tokens').values(refreshTokenRow(v)),
 );
-const ADD_GRANT_TOKEN = precompiled(6, (db, ...v: unknown[]) =>
-  db.insertInto('grant_tokens').values(grantTokenRow(v)),
+// their results are not read: on PostgreSQL they go with the COMMIT (postgres-pipeline.ts)
+const ADD_GRANT_TOKEN = precompiled(
+  6,
+  (db, ...v: unknown[]) => db.insertInto('grant_tokens').values(grantTokenRow(v)),
+  { unread: true },
 );
 /** PostgreSQL: an access token's grant row and the refresh token issued beside it, in one statement. */
-const ADD_WITH_REFRESH_TOKEN = precompiled(18, (db, ...v: unknown[]) =>
-  db
-    .with('g', (qc) => qc.insertInto('grant_tokens').values(grantTokenRow(v)).returning('jti'))
-    .insertInto('refresh_tokens')
-    .values(refreshTokenRow(v.slice(6))),
+const ADD_WITH_REFRESH_TOKEN = precompiled(
+  18,
+  (db, ...v: unknown[]) =>
+    db
+      .with('g', (qc) => qc.insertInto('grant_tokens').values(grantTokenRow(v)).returning('jti'))
+      .insertInto('refresh_tokens')
+      .values(refreshTokenRow(v.slice(6))),
+  { unread: true },
 );
 
 /** A refresh token's values in INSERT's order. */

@@ -1,0 +1,145 @@
+import net from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Storage } from '../../src/storage/types.js';
+import { TestClock } from '../support/app.js';
+import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
+import { refreshToken, T0, unique } from '../support/records.js';
+
+/*
+ * Writes whose result nobody reads (an access token's grant row, with or without its refresh
+ * token) are held back on PostgreSQL to go with the transaction's next statement or its COMMIT,
+ * and BEGIN with the first statement (src/storage/sql/postgres-pipeline.ts, #16). Whatever the
+ * backend, a transaction must still read its own writes and stand or fall as a whole; on
+ * PostgreSQL, a token response's transaction is two writes to the socket.
+ */
+
+const OWNER = { userId: 'u', clientId: 'c', audience: '' };
+
+describeEachBackend('storage: writes held back to the next statement (#16)', (backend) => {
+  const clock = new TestClock(T0);
+  let db: TestDatabase;
+  let storage: Storage;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(backend);
+    storage = db.open(clock);
+    await storage.migrate();
+  });
+  afterAll(async () => {
+    await storage?.close();
+    await db?.drop();
+  });
+
+  it('a transaction reads what it wrote before, held back or not', async () => {
+    const grant = unique('grant');
+    const seen = await storage.transaction(async (tx) => {
+      await tx.grantTokens.add(grant, 'jti-1', T0 + 60, OWNER);
+      return tx.grantTokens.list(grant);
+    });
+    expect(seen).toEqual([{ jti: 'jti-1', expiresAt: T0 + 60 }]);
+    expect(await storage.grantTokens.list(grant)).toEqual(seen);
+  });
+
+  it('a held write is committed with the COMMIT, the refresh token beside it too', async () => {
+    const grant = unique('grant');
+    const rt = refreshToken({ grantId: grant });
+    await storage.transaction((tx) => tx.grantTokens.addWithRefreshToken(grant, 'jti-2', T0 + 60, OWNER, rt));
+    expect(await storage.grantTokens.list(grant)).toEqual([{ jti: 'jti-2', expiresAt: T0 + 60 }]);
+    expect(await storage.refreshTokens.get(rt.hash)).toEqual(rt);
+  });
+
+  it('a held write that fails fails the transaction, and nothing of it stays', async () => {
+    const grant = unique('grant');
+    await storage.grantTokens.add(grant, 'taken', T0 + 60, OWNER);
+    const earlier = refreshToken();
+    const failing = storage.transaction(async (tx) => {
+      await tx.refreshTokens.create(earlier);
+      // the same (grant, jti) again: a primary-key violation, found at the latest by the COMMIT
+      await tx.grantTokens.add(grant, 'taken', T0 + 120, OWNER);
+    });
+    await expect(failing).rejects.toThrow(/unique|primary key|duplicate/i);
+    expect(await storage.refreshTokens.get(earlier.hash)).toBeNull();
+    expect(await storage.grantTokens.list(grant)).toEqual([{ jti: 'taken', expiresAt: T0 + 60 }]);
+  });
+
+  it('a transaction that throws after a held write leaves nothing, and the next one works', async () => {
+    const grant = unique('grant');
+    const rt = refreshToken({ grantId: grant });
+    const thrown = storage.transaction(async (tx) => {
+      await tx.grantTokens.addWithRefreshToken(grant, 'jti-3', T0 + 60, OWNER, rt);
+      throw new Error('signing failed');
+    });
+    await expect(thrown).rejects.toThrow('signing failed');
+    expect(await storage.grantTokens.list(grant)).toEqual([]);
+    expect(await storage.refreshTokens.get(rt.hash)).toBeNull();
+    // nothing was left waiting on the connection: the next transaction stores only its own
+    const next = unique('grant');
+    await storage.transaction((tx) => tx.grantTokens.add(next, 'jti-4', T0 + 60, OWNER));
+    expect(await storage.grantTokens.list(next)).toEqual([{ jti: 'jti-4', expiresAt: T0 + 60 }]);
+    expect(await storage.grantTokens.list(grant)).toEqual([]);
+  });
+
+  it('a failing read sent with BEGIN rolls the transaction back; the pool goes on', async () => {
+    const rt = refreshToken();
+    const failing = storage.transaction(async (tx) => {
+      await tx.refreshTokens.create(rt);
+      await tx.refreshTokens.create(rt); // the same hash again
+    });
+    await expect(failing).rejects.toThrow();
+    expect(await storage.refreshTokens.get(rt.hash)).toBeNull();
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        storage.transaction(async (tx) => {
+          const grant = unique('grant');
+          await tx.grantTokens.add(grant, `jti-${i}`, T0 + 60, OWNER);
+          return (await tx.grantTokens.list(grant)).length;
+        }),
+      ),
+    );
+    expect(results).toEqual(Array(12).fill(1));
+  });
+
+  it('an empty transaction commits and rolls back', async () => {
+    await expect(storage.transaction(async () => 'nothing')).resolves.toBe('nothing');
+    await expect(
+      storage.transaction(async () => {
+        throw new Error('before any statement');
+      }),
+    ).rejects.toThrow('before any statement');
+  });
+
+  it.runIf(backend === 'postgres')(
+    'PostgreSQL: BEGIN goes with the first statement and the held write with COMMIT (two socket writes)',
+    async () => {
+      const rt = refreshToken();
+      await storage.refreshTokens.create(rt);
+      await storage.users.get('warm-up'); // the pool has a connection: no connection set-up counted
+      let writes = 0;
+      const proto = net.Socket.prototype as unknown as Record<
+        '_write' | '_writev',
+        (...a: unknown[]) => void
+      >;
+      const original = { write: proto._write, writev: proto._writev };
+      proto._write = function (this: unknown, ...a: unknown[]) {
+        writes++;
+        return original.write.apply(this, a);
+      };
+      proto._writev = function (this: unknown, ...a: unknown[]) {
+        writes++;
+        return original.writev.apply(this, a);
+      };
+      try {
+        const grant = unique('grant');
+        await storage.transaction(async (tx) => {
+          await tx.refreshTokens.get(rt.hash); // with BEGIN
+          await tx.grantTokens.add(grant, 'jti-5', T0 + 60, OWNER); // held
+        }); // with COMMIT
+        expect(writes).toBe(2);
+        expect(await storage.grantTokens.list(grant)).toEqual([{ jti: 'jti-5', expiresAt: T0 + 60 }]);
+      } finally {
+        proto._write = original.write;
+        proto._writev = original.writev;
+      }
+    },
+  );
+});

@@ -1,5 +1,8 @@
 import net from 'node:net';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { openPostgres } from '../../src/storage/sql/postgres.js';
+import { precompiled } from '../../src/storage/sql/precompiled.js';
 import type { Storage } from '../../src/storage/types.js';
 import { TestClock } from '../support/app.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
@@ -19,6 +22,7 @@ describeEachBackend('storage: writes held back to the next statement (#16)', (ba
   const clock = new TestClock(T0);
   let db: TestDatabase;
   let storage: Storage;
+  const dbUrl = () => db.url;
 
   beforeAll(async () => {
     db = await createTestDatabase(backend);
@@ -79,14 +83,13 @@ describeEachBackend('storage: writes held back to the next statement (#16)', (ba
     expect(await storage.grantTokens.list(grant)).toEqual([]);
   });
 
-  it('a failing read sent with BEGIN rolls the transaction back; the pool goes on', async () => {
+  it('a failing statement sent with BEGIN rolls the transaction back; the pool goes on', async () => {
     const rt = refreshToken();
+    await storage.refreshTokens.create(rt);
     const failing = storage.transaction(async (tx) => {
-      await tx.refreshTokens.create(rt);
-      await tx.refreshTokens.create(rt); // the same hash again
+      await tx.refreshTokens.create(rt); // the same hash again, the transaction's first statement
     });
-    await expect(failing).rejects.toThrow();
-    expect(await storage.refreshTokens.get(rt.hash)).toBeNull();
+    await expect(failing).rejects.toThrow(/unique|primary key|duplicate/i);
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         storage.transaction(async (tx) => {
@@ -139,6 +142,77 @@ describeEachBackend('storage: writes held back to the next statement (#16)', (ba
       } finally {
         proto._write = original.write;
         proto._writev = original.writev;
+      }
+    },
+  );
+  it.runIf(backend === 'postgres')(
+    'PostgreSQL: a transaction that caught a database error cannot commit (the server rolled it back)',
+    async () => {
+      const taken = refreshToken();
+      await storage.refreshTokens.create(taken);
+      const other = refreshToken();
+      const swallowed = storage.transaction(async (tx) => {
+        await tx.refreshTokens.create(other);
+        await tx.refreshTokens.create(taken).catch(() => {}); // aborts the transaction
+      });
+      await expect(swallowed).rejects.toThrow(/rolled back/);
+      expect(await storage.refreshTokens.get(other.hash)).toBeNull();
+    },
+  );
+
+  it.runIf(backend === 'postgres')(
+    'PostgreSQL: a write pg cannot send is never held, so the COMMIT never goes without it',
+    async () => {
+      const db = openPostgres(dbUrl());
+      const put = precompiled(
+        3,
+        (d, key: string, value: unknown, at: number) =>
+          d.insertInto('settings').values({ key, value: value as string, updated_at: at }),
+        { unread: true },
+      );
+      const unsendable = {
+        toPostgres() {
+          throw new Error('cannot be sent');
+        },
+      };
+      const [first, second] = [unique('k'), unique('k')];
+      try {
+        const failing = db.transaction().execute(async (trx) => {
+          await put(trx, first, 'held, then rolled back', T0);
+          await put(trx, second, unsendable, T0);
+        });
+        await expect(failing).rejects.toThrow('cannot be sent');
+        const kept = await db
+          .selectFrom('settings')
+          .select('key')
+          .where('key', 'in', [first, second])
+          .execute();
+        expect(kept).toEqual([]);
+      } finally {
+        await db.destroy();
+      }
+    },
+  );
+
+  it.runIf(backend === 'postgres')(
+    'PostgreSQL: a connection lost inside a transaction fails it, not the process; the pool goes on',
+    async () => {
+      const admin = new pg.Client({ connectionString: dbUrl() });
+      await admin.connect();
+      try {
+        const rt = refreshToken();
+        const lost = storage.transaction(async (tx) => {
+          await tx.refreshTokens.create(rt);
+          await admin.query(
+            'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+          );
+          await new Promise((resolve) => setTimeout(resolve, 100)); // the server's notice arrives meanwhile
+          await tx.refreshTokens.get(rt.hash);
+        });
+        await expect(lost).rejects.toThrow();
+        expect(await storage.refreshTokens.get(rt.hash)).toBeNull();
+      } finally {
+        await admin.end();
       }
     },
   );

@@ -20,14 +20,17 @@ import { UNREAD } from './precompiled.js';
  *
  * What is held back goes in one write with the statement that sends it, and that statement
  * answers once all of them have. So a token response (BEGIN, a read, signing, a write, COMMIT)
- * costs two round trips instead of four, and still runs in one transaction. A held statement that
- * fails fails the statement it went with (at the latest the COMMIT): the transaction is rolled
- * back as a whole, as before. A transaction whose BEGIN never went (nothing ran in it) sends
- * nothing to commit or roll back.
+ * costs two round trips instead of four, and still runs in one transaction. Only a statement
+ * whose parameters `pg` cannot fail to send (strings, numbers, booleans, null) is held, so a held
+ * statement that fails has failed in the server, which then rolls the transaction back: the
+ * statement it went with fails (at the latest the COMMIT), and so does the transaction, as a
+ * whole. A COMMIT that the server answers with ROLLBACK (the transaction had failed before) is a
+ * failure too. A transaction whose BEGIN never went (nothing ran in it) sends nothing to commit
+ * or roll back; what a rollback drops was never sent.
  *
  * Every statement still passes through kysely's `executeQuery`, so the query listeners see each
- * one; a held one is marked (`wasHeld`) and reported as taking no time (the one it went with
- * carries the round trip).
+ * one; a held one is marked (`wasHeld`) and reported as taking no time and succeeding (the one it
+ * went with carries the round trip, and its failure).
  */
 export class PipelinedPostgresDialect extends PostgresDialect {
   constructor(private readonly pool: () => Promise<pg.Pool>) {
@@ -71,7 +74,13 @@ function begin(settings: TransactionSettings): CompiledQuery {
   return controlQuery('begin', sql);
 }
 
-const NOTHING: QueryResult<never> = Object.freeze({ rows: [] as never[] });
+const NOTHING: QueryResult<never> = Object.freeze({ rows: Object.freeze([]) as never[] });
+
+/** Parameters `pg` sends as they are: nothing of theirs can fail on the client's side. */
+const plain = (query: CompiledQuery) =>
+  query.parameters.every(
+    (p) => p === null || typeof p === 'string' || typeof p === 'number' || typeof p === 'boolean',
+  );
 
 class PipelinedDriver implements Driver {
   private pool: pg.Pool | undefined;
@@ -87,10 +96,18 @@ class PipelinedDriver implements Driver {
     const pool = this.pool;
     if (!pool) throw new Error('the PostgreSQL pool is closed');
     const client = await pool.connect();
+    if (!this.pool) {
+      client.release();
+      throw new Error('the PostgreSQL pool is closed');
+    }
     let connection = this.connections.get(client);
     if (!connection) {
       connection = new PipelinedConnection(client);
       this.connections.set(client, connection);
+      // The pool listens for a client's errors only while it is idle. A connection lost while
+      // checked out (or destroyed by a query timeout, in pipeline mode) must not be an uncaught
+      // 'error': its queries fail, and the pool drops it when it comes back.
+      client.on('error', () => {});
     }
     return connection;
   }
@@ -133,7 +150,7 @@ class PipelinedConnection implements DatabaseConnection {
       this.open = true;
       return this.hold(query);
     }
-    if (this.open && (query as { [UNREAD]?: true })[UNREAD]) return this.hold(query);
+    if (this.open && (query as { [UNREAD]?: true })[UNREAD] && plain(query)) return this.hold(query);
     if (kind === 'commit' || kind === 'rollback') {
       this.open = false;
       // BEGIN still waiting: the transaction never reached the server
@@ -173,7 +190,8 @@ class PipelinedConnection implements DatabaseConnection {
   /** Sends the statements in one write; answers with the last one's result, or the first failure. */
   private async send<R>(batch: CompiledQuery[]): Promise<QueryResult<R>> {
     const { client } = this;
-    if (batch.length === 1) return answer<R>(await client.query(batch[0]!.sql, batch[0]!.parameters.slice()));
+    const [first] = batch as [CompiledQuery];
+    if (batch.length === 1) return answer<R>(await client.query(first.sql, first.parameters.slice()), first);
     const stream = client.connection.stream;
     stream.cork();
     let sent: Promise<pg.QueryResult>[];
@@ -184,12 +202,17 @@ class PipelinedConnection implements DatabaseConnection {
     }
     const settled = await Promise.allSettled(sent);
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
-    return answer<R>((settled.at(-1) as PromiseFulfilledResult<pg.QueryResult>).value);
+    return answer<R>((settled.at(-1) as PromiseFulfilledResult<pg.QueryResult>).value, batch.at(-1)!);
   }
 }
 
-/** pg's result as kysely's (as kysely's own PostgreSQL driver reads it). */
-function answer<R>({ command, rowCount, rows }: pg.QueryResult): QueryResult<R> {
+/**
+ * pg's result as kysely's (as kysely's own PostgreSQL driver reads it). A COMMIT answered with
+ * ROLLBACK (the transaction had failed, and the failure was caught) saved nothing: a failure.
+ */
+function answer<R>({ command, rowCount, rows }: pg.QueryResult, query: CompiledQuery): QueryResult<R> {
+  if (command === 'ROLLBACK' && control.get(query) === 'commit')
+    throw new Error('the transaction had failed and was rolled back, not committed');
   const counted = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
   return counted ? { numAffectedRows: BigInt(rowCount ?? 0), rows: rows ?? [] } : { rows: rows ?? [] };
 }

@@ -88,7 +88,8 @@ const grantTokenRow = (v: unknown[]) =>
 const INSERT = precompiled(12, (db, ...v: unknown[]) =>
   db.insertInto('refresh_tokens').values(refreshTokenRow(v)),
 );
-// their results are not read: on PostgreSQL they go with the COMMIT (postgres-pipeline.ts)
+// their results are not read: in a transaction on PostgreSQL they go with the next statement or
+// the COMMIT (postgres-pipeline.ts)
 const ADD_GRANT_TOKEN = precompiled(
   6,
   (db, ...v: unknown[]) => db.insertInto('grant_tokens').values(grantTokenRow(v)),

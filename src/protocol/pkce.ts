@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { safeEqual } from '../util/crypto.js';
 import { InvalidRequest } from './errors.js';
 
@@ -28,5 +28,6 @@ export function checkChallenge(
 /** True when BASE64URL(SHA256(verifier)) equals the challenge (RFC 7636 §4.6). */
 export function verifierMatches(verifier: string, challenge: string): boolean {
   if (!PKCE_VALUE.test(verifier)) return false;
-  return safeEqual(createHash('sha256').update(verifier, 'ascii').digest('base64url'), challenge);
+  // ASCII (checked above): its UTF-8 is its ASCII octets
+  return safeEqual(hash('sha256', verifier, 'base64url'), challenge);
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { SigningAlg } from '../config/schema.js';
 import type { Keystore } from '../keys/keystore.js';
 import { randomToken } from '../util/crypto.js';
@@ -10,9 +10,8 @@ import { peekKid, signJwt, verifyJwt } from './jwt.js';
  * ID token's alg (SHA-256 for *256; SHA-512 for Ed25519).
  */
 export function halfHash(value: string, alg: SigningAlg): string {
-  const digest = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256')
-    .update(value, 'ascii')
-    .digest();
+  // the value is a JWT or a code: ASCII, so hashing its UTF-8 is hashing its ASCII octets
+  const digest = hash(alg === 'EdDSA' ? 'sha512' : 'sha256', value, 'buffer');
   return digest.subarray(0, digest.length / 2).toString('base64url');
 }
 

@@ -153,16 +153,15 @@ class PipelinedConnection implements DatabaseConnection {
     if (this.open && (query as { [UNREAD]?: true })[UNREAD] && plain(query)) return this.hold(query);
     if (kind === 'commit' || kind === 'rollback') {
       this.open = false;
+      const held = this.waiting;
+      this.waiting = [];
       // BEGIN still waiting: the transaction never reached the server
-      if (this.waiting.length > 0 && control.get(this.waiting[0]!) === 'begin') {
-        const rest = this.waiting;
-        this.waiting = [];
-        // a commit still owes the server what was held (BEGIN included); a rollback owes nothing
-        if (kind === 'rollback' || rest.length === 1) return Promise.resolve(NOTHING);
-        return this.send(rest.concat(query));
-      }
-      // what was held back is dropped by a rollback, never sent
-      if (kind === 'rollback') this.waiting = [];
+      const unsent = held.length > 0 && control.get(held[0]!) === 'begin';
+      // a rollback drops what was held (never sent); a commit sends it, unless it is a lone BEGIN
+      if (kind === 'rollback') return unsent ? Promise.resolve(NOTHING) : this.send([query]);
+      if (unsent && held.length === 1) return Promise.resolve(NOTHING);
+      held.push(query);
+      return this.send(held);
     }
     const batch = this.waiting;
     if (batch.length === 0) return this.send([query]);

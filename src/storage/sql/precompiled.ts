@@ -33,7 +33,7 @@ export function precompiled<A extends unknown[], R>(
   opts: { unread?: true } = {},
 ): (db: Kysely<Database>, ...args: A) => Promise<QueryResult<R>> {
   const templates = new Map<unknown, Template>();
-  const mark = opts.unread ? { [UNREAD]: true } : {};
+  const mark = opts.unread ? { [UNREAD]: true } : null;
   return async (db, ...args) => {
     const dialect = db.getExecutor().adapter.constructor;
     let template = templates.get(dialect);
@@ -52,6 +52,8 @@ export function precompiled<A extends unknown[], R>(
     }
     const { compiled, from } = template;
     const parameters = from.map((arg, i) => (arg < 0 ? compiled.parameters[i] : args[arg]));
-    return db.executeQuery<R>(merged(compiled, { parameters }, mark));
+    return db.executeQuery<R>(
+      mark ? merged(compiled, { parameters }, mark) : merged(compiled, { parameters }),
+    );
   };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { ConfigError } from '../config/load.js';
 import { makePrivateDir } from '../storage/file-modes.js';
+import { randomBuffer } from '../util/crypto.js';
 
 const VERSION = 'v1';
 
@@ -14,7 +15,7 @@ export function deriveEncryptionKey(secret: string): Buffer {
 
 /** Encrypts `plaintext`; `aad` (the key id) is authenticated with it. */
 export function encrypt(key: Buffer, plaintext: string, aad: string): string {
-  const iv = randomBytes(12);
+  const iv = randomBuffer(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

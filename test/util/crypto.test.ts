@@ -2,7 +2,7 @@
 // values from a pool): each value must be new, of the asked size, base64url; the hashes standard.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { randomToken, safeEqual, sameText, sha256 } from '../../src/util/crypto.js';
+import { randomBuffer, randomToken, safeEqual, sameText, sha256 } from '../../src/util/crypto.js';
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
@@ -37,6 +37,25 @@ describe('util/crypto', () => {
     const chi = counts.reduce((sum, n) => sum + (n - 500) ** 2 / 500, 0);
     expect(chi).toBeLessThan(400);
     expect(Math.min(...counts)).toBeGreaterThan(350);
+  });
+
+  it('randomBuffer: its own copy of new bytes, never shared with a token drawn beside it', () => {
+    const seen = new Set<string>();
+    const buffers: Buffer[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const iv = randomBuffer(12);
+      expect(iv).toHaveLength(12);
+      buffers.push(iv);
+      for (const value of [iv.toString('base64url'), randomToken(12)]) {
+        expect(seen.has(value)).toBe(false);
+        seen.add(value);
+      }
+    }
+    // the pool is zeroed and refilled behind them: what was handed out stays as it was
+    expect(new Set(buffers.map((b) => b.toString('hex'))).size).toBe(2000);
+    expect(buffers.every((b) => b.some((byte) => byte !== 0))).toBe(true);
+    expect(randomBuffer(4096)).toHaveLength(4096);
+    for (const wrong of [0, -1, 1.5, Number.NaN]) expect(() => randomBuffer(wrong)).toThrow(RangeError);
   });
 
   it('sha256 is SHA-256 in base64url; safeEqual compares whole values', () => {

@@ -171,12 +171,15 @@ export async function issueUserTokens(
     };
     response.refresh_token = rt.value;
   }
-  // The access token is recorded under its grant (a code replay revokes it), with the refresh
-  // token beside it in the same write.
-  const owner = { userId: user.id, clientId: app.clientId, audience: g.audience ?? '' };
-  if (refreshToken)
-    await deps.storage.grantTokens.addWithRefreshToken(g.grantId, at.jti, at.expiresAt, owner, refreshToken);
-  else await deps.storage.grantTokens.add(g.grantId, at.jti, at.expiresAt, owner);
+  // The access token is recorded under its grant (a code replay revokes it): on the refresh
+  // token's row when one is issued beside it.
+  if (refreshToken) await deps.storage.grantTokens.addWithRefreshToken(at.jti, at.expiresAt, refreshToken);
+  else
+    await deps.storage.grantTokens.add(g.grantId, at.jti, at.expiresAt, {
+      userId: user.id,
+      clientId: app.clientId,
+      audience: g.audience ?? '',
+    });
   if (g.scopes.length > 0) response.scope = formatScope(g.scopes);
   return response;
 }

@@ -89,17 +89,10 @@ export interface GrantTokenOwner {
 export interface GrantTokenRepository {
   add(grantId: string, jti: string, expiresAt: number, owner?: GrantTokenOwner): Promise<void>;
   /**
-   * `add`, and creates the refresh token issued beside that access token: one statement on
-   * PostgreSQL (#16). On SQLite it is two, so call it inside a transaction to have both or
-   * neither (every token response does).
+   * Creates a refresh token and records the access token issued beside it (its grant, user,
+   * application and audience are the refresh token's): one row written (#16).
    */
-  addWithRefreshToken(
-    grantId: string,
-    jti: string,
-    expiresAt: number,
-    owner: GrantTokenOwner,
-    refreshToken: RefreshTokenRecord,
-  ): Promise<void>;
+  addWithRefreshToken(jti: string, expiresAt: number, refreshToken: RefreshTokenRecord): Promise<void>;
   list(grantId: string): Promise<{ jti: string; expiresAt: number }[]>;
   /** The unexpired access tokens of a user, an application, or one consent. */
   listWhere(

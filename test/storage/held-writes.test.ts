@@ -47,7 +47,7 @@ describeEachBackend('storage: writes held back to the next statement (#16)', (ba
   it('a held write is committed with the COMMIT, the refresh token beside it too', async () => {
     const grant = unique('grant');
     const rt = refreshToken({ grantId: grant });
-    await storage.transaction((tx) => tx.grantTokens.addWithRefreshToken(grant, 'jti-2', T0 + 60, OWNER, rt));
+    await storage.transaction((tx) => tx.grantTokens.addWithRefreshToken('jti-2', T0 + 60, rt));
     expect(await storage.grantTokens.list(grant)).toEqual([{ jti: 'jti-2', expiresAt: T0 + 60 }]);
     expect(await storage.refreshTokens.get(rt.hash)).toEqual(rt);
   });
@@ -70,7 +70,7 @@ describeEachBackend('storage: writes held back to the next statement (#16)', (ba
     const grant = unique('grant');
     const rt = refreshToken({ grantId: grant });
     const thrown = storage.transaction(async (tx) => {
-      await tx.grantTokens.addWithRefreshToken(grant, 'jti-3', T0 + 60, OWNER, rt);
+      await tx.grantTokens.addWithRefreshToken('jti-3', T0 + 60, rt);
       throw new Error('signing failed');
     });
     await expect(thrown).rejects.toThrow('signing failed');

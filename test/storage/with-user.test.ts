@@ -14,8 +14,8 @@ import { refreshToken, T0, unique } from '../support/records.js';
 /*
  * The storage calls a token response makes in one round trip on PostgreSQL (#16): a code's
  * consumption or a refresh token's rotation with the user it was issued for, an SSO session with
- * its user, and an access token's grant row with the refresh token issued beside it. Each must answer exactly as the
- * separate calls it replaces, on both backends.
+ * its user; and a refresh token created with the access token issued beside it, in one row. Each
+ * must answer exactly as the separate calls it replaces, on both backends.
  */
 
 function user(): User {
@@ -190,24 +190,57 @@ describeEachBackend('storage: token writes joined with their user (#16)', (backe
   });
 
   describe('grantTokens.addWithRefreshToken', () => {
-    const owner = () => ({ userId: person.id, clientId: unique('client'), audience: '' });
-
-    it('records the access token under its grant and creates the refresh token', async () => {
+    it('creates the refresh token and records the access token under its grant', async () => {
       const rt = refreshToken({ userId: person.id });
       const jti = unique('jti');
-      await storage.grantTokens.addWithRefreshToken(rt.grantId, jti, T0 + 300, owner(), rt);
+      await storage.grantTokens.addWithRefreshToken(jti, T0 + 300, rt);
       expect(await storage.grantTokens.list(rt.grantId)).toEqual([{ jti, expiresAt: T0 + 300 }]);
       expect(await storage.refreshTokens.get(rt.hash)).toEqual(rt);
     });
 
-    it('writes neither when one fails (a refresh token hash taken already), in a transaction', async () => {
+    it('the access token is found by user, application and consent until it expires, whatever became of the refresh token', async () => {
+      const clientId = unique('client');
+      const api = refreshToken({
+        userId: person.id,
+        clientId,
+        payload: { scopes: ['read'], audience: 'https://api.example', authTime: T0 },
+      });
+      const signIn = refreshToken({ userId: person.id, clientId, expiresAt: T0 + 60 });
+      await storage.grantTokens.addWithRefreshToken('jti-api', T0 + 300, api);
+      await storage.grantTokens.addWithRefreshToken('jti-sign-in', T0 + 120, signIn);
+      // rotated and revoked, the rows still name the access tokens they were issued with
+      await storage.refreshTokens.rotate(api.hash, { clientId, now: T0 + 10, successor: 'sealed' });
+      await storage.refreshTokens.revokeGrant(signIn.grantId, T0 + 20);
+      const where = async (filter: Parameters<Storage['grantTokens']['listWhere']>[0], now = T0 + 30) =>
+        (await storage.grantTokens.listWhere(filter, now)).map((t) => t.jti).sort();
+      expect(await where({ userId: person.id, clientId })).toEqual(['jti-api', 'jti-sign-in']);
+      expect(await where({ clientId })).toEqual(['jti-api', 'jti-sign-in']);
+      expect(await where({ userId: person.id, clientId, audience: 'https://api.example' })).toEqual([
+        'jti-api',
+      ]);
+      expect(await where({ userId: person.id, clientId, audience: '' })).toEqual(['jti-sign-in']);
+      expect(await where({ userId: unique('user'), clientId })).toEqual([]);
+      // the sign-in's refresh token expired at T0 + 60; its access token lives until T0 + 120
+      expect(await where({ clientId }, T0 + 100)).toEqual(['jti-api', 'jti-sign-in']);
+      expect(await where({ clientId }, T0 + 120)).toEqual(['jti-api']);
+      expect(await storage.grantTokens.list(signIn.grantId)).toEqual([
+        { jti: 'jti-sign-in', expiresAt: T0 + 120 },
+      ]);
+    });
+
+    it('a refresh token created alone records no access token', async () => {
+      const rt = refreshToken({ userId: person.id });
+      await storage.refreshTokens.create(rt);
+      expect(await storage.grantTokens.list(rt.grantId)).toEqual([]);
+      expect(await storage.grantTokens.listWhere({ clientId: rt.clientId }, T0)).toEqual([]);
+    });
+
+    it('writes nothing when it fails (a refresh token hash taken already)', async () => {
       const taken = refreshToken({ userId: person.id });
       await storage.refreshTokens.create(taken);
       const rt = refreshToken({ userId: person.id, hash: taken.hash });
       await expect(
-        storage.transaction((tx) =>
-          tx.grantTokens.addWithRefreshToken(rt.grantId, unique('jti'), T0 + 300, owner(), rt),
-        ),
+        storage.transaction((tx) => tx.grantTokens.addWithRefreshToken(unique('jti'), T0 + 300, rt)),
       ).rejects.toThrow();
       expect(await storage.grantTokens.list(rt.grantId)).toEqual([]);
       expect(await storage.refreshTokens.get(taken.hash)).toEqual(taken);

@@ -113,6 +113,9 @@ export interface Database {
     revoked_at: number | null;
     /** The successor's value, sealed: handed out again to a reuse within the grace period. */
     successor: string | null;
+    /** The access token issued with this refresh token (#16; before, a row of grant_tokens). */
+    access_jti: string | null;
+    access_expires_at: number | null;
   };
   known_sign_ins: {
     user_id: string;

@@ -105,7 +105,8 @@ export async function schemaViolations(sql: Sql, grace: number): Promise<string[
   }
   for (const r of await sql.all(
     `select rt.hash from refresh_tokens rt
-      where not exists (select 1 from grant_tokens g where g.grant_id = rt.grant_id)`,
+      where not exists (select 1 from grant_tokens g where g.grant_id = rt.grant_id)
+        and not exists (select 1 from refresh_tokens b where b.grant_id = rt.grant_id and b.access_jti is not null)`,
   ))
     out.push(`refresh token ${r.hash}: its grant has no access token recorded`);
   for (const r of await sql.all(

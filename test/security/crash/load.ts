@@ -345,7 +345,10 @@ export async function checkRows(sql: Sql, ledger: Ledger): Promise<string[]> {
     else if (code.consumed_at === null)
       out.push(`code ${g.code.slice(0, 8)}: exchanged with 200 but consumed_at is null`);
     for (const a of g.access) {
-      const row = await one('select grant_id from grant_tokens where jti = ?', a.jti);
+      // alone in grant_tokens, or on the row of the refresh token issued beside it
+      const row =
+        (await one('select grant_id from grant_tokens where jti = ?', a.jti)) ??
+        (await one('select grant_id from refresh_tokens where access_jti = ?', a.jti));
       if (!row) out.push(`access token ${a.jti}: issued with 200 but not recorded under its grant`);
     }
     for (const r of g.refresh) {

@@ -9,6 +9,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import type * as client from 'openid-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { endUserTokens } from '../../../src/admin/revoke.js';
 import type { ConfigInput } from '../../../src/config/schema.js';
 import { purgeExpired } from '../../../src/storage/janitor.js';
 import { sqliteFile } from '../../../src/storage/sql/index.js';
@@ -259,6 +260,42 @@ describeEachBackend('hardening: the janitor purges expired rows (#14 §8)', (bac
     expect(await keys()).toEqual([]);
     const flow = await browser(t, creds).signIn((await webAuthorizationUrl(config)).url);
     expect(flow.location?.searchParams.get('code')).toEqual(expect.any(String));
+  });
+
+  it("a refresh token that expired stays while the access token issued with it lives: ending the person's tokens still reaches it (#16)", async () => {
+    // the refresh token's row records the access token issued beside it
+    const { t, db } = await fresh({ refreshToken: { idleLifetime: 600 } });
+    const api = await t.createApi({ allowOfflineAccess: true, tokenLifetime: 7200 });
+    const web = (await t.createApp({
+      name: 'Web',
+      type: 'web',
+      callbacks: [CALLBACK],
+      skipConsent: true,
+    })) as {
+      clientId: string;
+      clientSecret: string;
+    };
+    const before = await countRows(db, 'refresh_tokens');
+    const { user, creds } = await newUser(t);
+    const { tokens } = await webSignIn(browser(t, creds), await webConfig(t, web), {
+      scope: SCOPE,
+      audience: api.identifier,
+    });
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+    expect(await countRows(db, 'refresh_tokens')).toBe(before + 1);
+
+    // past the refresh token's idle lifetime, not the access token's: the row stays
+    t.clock.advance(601);
+    await purge(t);
+    expect(await countRows(db, 'refresh_tokens')).toBe(before + 1);
+    expect(await activeFor(t, web, tokens.access_token)).toBe(true);
+    await t.rt.storage.transaction((tx) => endUserTokens(tx, user.id, t.clock.now()));
+    expect(await activeFor(t, web, tokens.access_token)).toBe(false);
+
+    // once the access token has expired too, it goes
+    t.clock.advance(7200);
+    await purge(t);
+    expect(await countRows(db, 'refresh_tokens')).toBe(before);
   });
 
   it('more than one batch: 1,200 expired interactions all go in one purge; live ones stay', async () => {

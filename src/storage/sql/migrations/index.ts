@@ -9,6 +9,7 @@ import * as m007 from './007-roles-and-logs.js';
 import * as m008 from './008-console.js';
 import * as m009 from './009-hardening.js';
 import * as m010 from './010-accounts.js';
+import * as m011 from './011-refresh-access.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -29,4 +30,5 @@ export const migrations: Migration[] = [
   { name: '008-console', ...m008 },
   { name: '009-hardening', ...m009 },
   { name: '010-accounts', ...m010 },
+  { name: '011-refresh-access', ...m011 },
 ];

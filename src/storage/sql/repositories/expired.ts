@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { ExpiredRepository, ExpiringTable } from '../../types.js';
 import type { Database } from '../schema.js';
 
@@ -18,6 +18,16 @@ const EXPIRY: Record<ExpiringTable, string> = {
   account_tickets: 'expires_at',
 };
 
+/** What else must have passed, in some tables, before an expired row goes. */
+const ALSO: Partial<Record<ExpiringTable, (before: number) => RawBuilder<unknown>>> = {
+  // A login counter also waits for a window after its lock ran out (a delay count goes on until
+  // then; see recordGrowing).
+  login_attempts: (before) => sql`and locked_until <= ${before}`,
+  // A refresh token's row records the access token issued with it (#16), which may outlive it:
+  // revoking a grant, user or application still finds that access token.
+  refresh_tokens: (before) => sql`and (access_expires_at is null or access_expires_at <= ${before})`,
+};
+
 /**
  * Deletes expired rows a batch at a time, each batch one short statement: on SQLite the write
  * lock is held for one batch only; on PostgreSQL rows another instance is deleting are skipped
@@ -30,11 +40,9 @@ export function expiredRepository(db: Kysely<Database>, dialect: 'sqlite' | 'pos
     async purge(table, before, limit) {
       const t = sql.table(table);
       const column = sql.ref(EXPIRY[table]);
-      // A login counter also waits for a window after its lock ran out (a delay count goes on
-      // until then; see recordGrowing).
-      const locked = table === 'login_attempts' ? sql`and locked_until <= ${before}` : sql``;
+      const also = ALSO[table]?.(before) ?? sql``;
       const res =
-        await sql`delete from ${t} where ${row} in (select ${row} from ${t} where ${column} <= ${before} ${locked} limit ${limit} ${lock})`.execute(
+        await sql`delete from ${t} where ${row} in (select ${row} from ${t} where ${column} <= ${before} ${also} limit ${limit} ${lock})`.execute(
           db,
         );
       return Number(res.numAffectedRows ?? 0);

@@ -36,7 +36,7 @@ export function repositories(db: Kysely<Database>, dialect: 'sqlite' | 'postgres
     interactions: interactionRepository(db),
     consents: consentRepository(db),
     refreshTokens: refreshTokenRepository(db, dialect),
-    grantTokens: grantTokenRepository(db, dialect),
+    grantTokens: grantTokenRepository(db),
     loginAttempts: loginAttemptRepository(db),
     knownSignIns: knownSignInRepository(db),
     deviceCodes: deviceCodeRepository(db),

@@ -75,6 +75,8 @@ const refreshTokenRow = (v: unknown[]) =>
     rotated_at: v[9],
     revoked_at: v[10],
     successor: v[11],
+    access_jti: v[12],
+    access_expires_at: v[13],
   }) as never;
 const grantTokenRow = (v: unknown[]) =>
   ({
@@ -85,9 +87,9 @@ const grantTokenRow = (v: unknown[]) =>
     client_id: v[4],
     audience: v[5],
   }) as never;
-const INSERT = precompiled(12, (db, ...v: unknown[]) =>
-  db.insertInto('refresh_tokens').values(refreshTokenRow(v)),
-);
+const insertRefreshToken = (db: Kysely<Database>, ...v: unknown[]) =>
+  db.insertInto('refresh_tokens').values(refreshTokenRow(v));
+const INSERT = precompiled(14, insertRefreshToken);
 // their results are not read: in a transaction on PostgreSQL they go with the next statement or
 // the COMMIT (postgres-pipeline.ts)
 const ADD_GRANT_TOKEN = precompiled(
@@ -95,19 +97,11 @@ const ADD_GRANT_TOKEN = precompiled(
   (db, ...v: unknown[]) => db.insertInto('grant_tokens').values(grantTokenRow(v)),
   { unread: true },
 );
-/** PostgreSQL: an access token's grant row and the refresh token issued beside it, in one statement. */
-const ADD_WITH_REFRESH_TOKEN = precompiled(
-  18,
-  (db, ...v: unknown[]) =>
-    db
-      .with('g', (qc) => qc.insertInto('grant_tokens').values(grantTokenRow(v)).returning('jti'))
-      .insertInto('refresh_tokens')
-      .values(refreshTokenRow(v.slice(6))),
-  { unread: true },
-);
+/** A refresh token with the access token issued beside it, on its row (#16). */
+const ADD_WITH_ACCESS_TOKEN = precompiled(14, insertRefreshToken, { unread: true });
 
-/** A refresh token's values in INSERT's order. */
-const refreshTokenValues = (t: RefreshTokenRecord) => [
+/** A refresh token's values in INSERT's order; `access`: the access token issued with it. */
+const refreshTokenValues = (t: RefreshTokenRecord, access?: { jti: string; expiresAt: number }) => [
   t.hash,
   t.familyId,
   t.grantId,
@@ -120,6 +114,8 @@ const refreshTokenValues = (t: RefreshTokenRecord) => [
   t.rotatedAt,
   t.revokedAt,
   t.successor ?? null,
+  access?.jti ?? null,
+  access?.expiresAt ?? null,
 ];
 
 /** An access token's grant row in INSERT's order. */
@@ -216,35 +212,54 @@ export function refreshTokenRepository(
   };
 }
 
-/** Access-token jtis per grant. */
-export function grantTokenRepository(
-  db: Kysely<Database>,
-  dialect: 'sqlite' | 'postgres',
-): GrantTokenRepository {
+/** An access token on record: its jti and expiry. */
+type Recorded = { jti: string; expiresAt: number };
+const recorded = (rows: { jti: string | null; expires_at: number | null }[]): Recorded[] =>
+  rows.map((r) => ({ jti: r.jti as string, expiresAt: Number(r.expires_at) }));
+
+/**
+ * Access-token jtis per grant: a row of `grant_tokens` for an access token issued alone, the
+ * row of the refresh token issued beside it otherwise (#16: one row written, not two).
+ */
+export function grantTokenRepository(db: Kysely<Database>): GrantTokenRepository {
+  const besideRefresh = () =>
+    db
+      .selectFrom('refresh_tokens')
+      .select(['access_jti as jti', 'access_expires_at as expires_at'])
+      .where('access_jti', 'is not', null);
   return {
     async add(grantId, jti, expiresAt, owner) {
       await ADD_GRANT_TOKEN(db, ...grantTokenValues(grantId, jti, expiresAt, owner));
     },
-    async addWithRefreshToken(grantId, jti, expiresAt, owner, refreshToken) {
-      const access = grantTokenValues(grantId, jti, expiresAt, owner);
-      if (dialect === 'postgres')
-        return void (await ADD_WITH_REFRESH_TOKEN(db, ...access, ...refreshTokenValues(refreshToken)));
-      await ADD_GRANT_TOKEN(db, ...access);
-      await INSERT(db, ...refreshTokenValues(refreshToken));
+    async addWithRefreshToken(jti, expiresAt, refreshToken) {
+      await ADD_WITH_ACCESS_TOKEN(db, ...refreshTokenValues(refreshToken, { jti, expiresAt }));
     },
     async listWhere(filter, now) {
-      let q = db.selectFrom('grant_tokens').select(['jti', 'expires_at']).where('expires_at', '>', now);
+      let alone = db.selectFrom('grant_tokens').select(['jti', 'expires_at']).where('expires_at', '>', now);
+      let beside = besideRefresh().select('payload').where('access_expires_at', '>', now);
       if ('userId' in filter) {
-        q = q.where('user_id', '=', filter.userId);
-        if (filter.audience !== undefined) q = q.where('audience', '=', filter.audience);
+        alone = alone.where('user_id', '=', filter.userId);
+        beside = beside.where('user_id', '=', filter.userId);
+        if (filter.audience !== undefined) alone = alone.where('audience', '=', filter.audience);
       }
-      if (filter.clientId !== undefined) q = q.where('client_id', '=', filter.clientId);
-      const rows = await q.execute();
-      return rows.map((r) => ({ jti: r.jti, expiresAt: Number(r.expires_at) }));
+      if (filter.clientId !== undefined) {
+        alone = alone.where('client_id', '=', filter.clientId);
+        beside = beside.where('client_id', '=', filter.clientId);
+      }
+      const audience = 'userId' in filter ? filter.audience : undefined;
+      // a refresh token's audience is in its grant (the payload), '' for a sign-in without an API
+      const rows = (await beside.execute()).filter(
+        (r) => audience === undefined || (JSON.parse(r.payload).audience ?? '') === audience,
+      );
+      return [...recorded(await alone.execute()), ...recorded(rows)];
     },
     async list(grantId) {
-      const rows = await db.selectFrom('grant_tokens').selectAll().where('grant_id', '=', grantId).execute();
-      return rows.map((r) => ({ jti: r.jti, expiresAt: Number(r.expires_at) }));
+      const alone = db
+        .selectFrom('grant_tokens')
+        .select(['jti', 'expires_at'])
+        .where('grant_id', '=', grantId);
+      const beside = besideRefresh().where('grant_id', '=', grantId);
+      return [...recorded(await alone.execute()), ...recorded(await beside.execute())];
     },
   };
 }

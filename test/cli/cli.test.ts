@@ -1,7 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApplication } from '../../src/admin/applications.js';
+import { sqliteFile } from '../../src/storage/sql/index.js';
+import { openPostgres } from '../../src/storage/sql/postgres.js';
+import { openSqlite } from '../../src/storage/sql/sqlite.js';
 import { assertBuilt, BIN, type CliResult, childEnv, runCli, runCliJson } from '../e2e/process.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
 
@@ -104,6 +108,26 @@ describeEachBackend('sesame CLI', (backend) => {
       const human = await runCli(['migrate'], fresh);
       expect(human.code).toBe(0);
       expect(human.stdout).toContain(`database (${backend}) is up to date`);
+    });
+
+    it('refuses a database a newer Sesame migrated: migrate and start exit 1 naming what it does not know', async () => {
+      const { db, env: fresh } = await freshDb();
+      const file = sqliteFile({ databaseUrl: db.url, dataDir: db.dataDir });
+      const raw = file === null ? openPostgres(db.url, 1) : openSqlite(file);
+      try {
+        await sql`insert into sesame_migrations (name, applied_at) values ('999-from-a-newer-sesame', 0)`.execute(
+          raw,
+        );
+      } finally {
+        await raw.destroy();
+      }
+      for (const args of [['migrate'], ['start']]) {
+        const res = await runCli(args, fresh);
+        expect(res.code, `sesame ${args.join(' ')}: ${res.stdout}`).toBe(1);
+        expect(res.stderr).toBe(
+          'error: the database was migrated by a newer version of Sesame (999-from-a-newer-sesame); this version must not use it: run that version or a later one\n',
+        );
+      }
     });
   });
 

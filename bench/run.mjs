@@ -5,7 +5,8 @@
 // 2. Servers started once and kept running, each pinned to the same one CPU (taskset): Sesame on
 //    SQLite, node-oidc-provider ("the peer"), the ceiling (bench/ceiling.mjs), Sesame on
 //    PostgreSQL, Sesame with its metrics port. Each scenario is measured in BENCH_ROUNDS rounds;
-//    within a round the servers take turns (Sesame, peer, Sesame on PostgreSQL, metrics), only one
+//    within a round the servers take turns (Sesame, peer, Sesame on PostgreSQL, metrics, and in
+//    scenario 1 the ceiling), only one
 //    under load at a time, driven by a load-generator process (bench/lib/load.mjs) pinned to
 //    another CPU, with a warm-up and a bounded duration, only on 127.0.0.1. Medians are reported.
 // 3. The whole machine: `sesame start --workers N`, unpinned, client credentials and refresh.
@@ -141,7 +142,7 @@ async function turns(scenario, sides, results) {
     log(`${scenario.id}: round ${round} of ${cfg.rounds}`);
     for (const [i, side] of sides.entries()) {
       try {
-        runs[i].ok.push(await measureOnce(scenario.id, side, cfg, log));
+        runs[i].ok.push(await measureOnce(side.scenario ?? scenario.id, side, cfg, log));
       } catch (err) {
         await sleep(200); // let a dead server's exit event arrive
         if (side.child.exitCode !== null || side.child.signalCode !== null) throw err;
@@ -151,7 +152,7 @@ async function turns(scenario, sides, results) {
     }
   }
   for (const [i, side] of sides.entries())
-    results[side.key].scenarios[scenario.id] = combine(runs[i].ok, runs[i].failed);
+    results[side.key].scenarios[side.scenario ?? scenario.id] = combine(runs[i].ok, runs[i].failed);
 }
 
 /** The peak RSS of a Sesame over its scenarios, and the scenario it was reached in. */
@@ -221,6 +222,7 @@ async function main() {
     peer && 'the peer',
     pg && 'Sesame on PostgreSQL',
     metrics && 'Sesame with metrics on (scenario 1)',
+    ceiling && wanted('cc-es256') && 'the ceiling (its own request, in scenario 1)',
   ];
   results.meta = {
     ...machine(cfg, pin, order.filter(Boolean).join(', ')),
@@ -229,10 +231,19 @@ async function main() {
   };
 
   for (const side of running) results[side.key] = { idle: side.idle, scenarios: {} };
-  for (const s of SCENARIOS.filter((v) => wanted(v.id))) {
+  // The ceiling takes its turn in scenario 1's rounds (its own request, the same bytes), so that a
+  // slow or fast spell of the machine moves both figures its share compares; alone only without it.
+  const withCeiling = ceiling && wanted('cc-es256') ? { ...ceiling, scenario: 'ceiling' } : null;
+  for (const s of SCENARIOS.filter((v) => wanted(v.id) && !(v.ceiling && withCeiling))) {
     const sides = s.ceiling
       ? [ceiling]
-      : [sesame, s.peer !== false && peer, s.pg && pg, s.id === 'cc-es256' && metrics].filter(Boolean);
+      : [
+          sesame,
+          s.peer !== false && peer,
+          s.pg && pg,
+          s.id === 'cc-es256' && metrics,
+          s.id === 'cc-es256' && withCeiling,
+        ].filter(Boolean);
     await roundsOf(s, sides, results, pin);
   }
   for (const side of running.splice(0)) await stopChild(side.child);

@@ -6,9 +6,9 @@
 //    SQLite, node-oidc-provider ("the peer"), the ceiling (bench/ceiling.mjs), Sesame on
 //    PostgreSQL, Sesame with its metrics port. Each scenario is measured in BENCH_ROUNDS rounds;
 //    within a round the servers take turns (Sesame, peer, Sesame on PostgreSQL, metrics, and in
-//    scenario 1 the ceiling), only one
-//    under load at a time, driven by a load-generator process (bench/lib/load.mjs) pinned to
-//    another CPU, with a warm-up and a bounded duration, only on 127.0.0.1. Medians are reported.
+//    scenario 1 the ceiling), only one under load at a time, driven by a load-generator process
+//    (bench/lib/load.mjs) pinned to another CPU, with a warm-up and a bounded duration, only on
+//    127.0.0.1. Medians are reported.
 // 3. The whole machine: `sesame start --workers N`, unpinned, client credentials and refresh.
 // 4. Targets → PASS/MISS; Sesame is profiled (`node --cpu-prof`) under the scenario of each miss.
 // 5. The table goes to stdout and into bench/README.md.
@@ -217,12 +217,15 @@ async function main() {
   const metrics = wanted('cc-es256')
     ? await metricsServer(sqlite, run.startArgs, pin.server, results.skipped)
     : null;
+  // The ceiling takes its turn in scenario 1's rounds (its own request, the same bytes), so that a
+  // slow or fast spell of the machine moves both figures its share compares; alone only without it.
+  const withCeiling = ceiling && wanted('cc-es256') ? { ...ceiling, scenario: 'ceiling' } : null;
   const order = [
     'Sesame',
     peer && 'the peer',
     pg && 'Sesame on PostgreSQL',
     metrics && 'Sesame with metrics on (scenario 1)',
-    ceiling && wanted('cc-es256') && 'the ceiling (its own request, in scenario 1)',
+    withCeiling && 'the ceiling (its own request, in scenario 1)',
   ];
   results.meta = {
     ...machine(cfg, pin, order.filter(Boolean).join(', ')),
@@ -231,9 +234,6 @@ async function main() {
   };
 
   for (const side of running) results[side.key] = { idle: side.idle, scenarios: {} };
-  // The ceiling takes its turn in scenario 1's rounds (its own request, the same bytes), so that a
-  // slow or fast spell of the machine moves both figures its share compares; alone only without it.
-  const withCeiling = ceiling && wanted('cc-es256') ? { ...ceiling, scenario: 'ceiling' } : null;
   for (const s of SCENARIOS.filter((v) => wanted(v.id) && !(v.ceiling && withCeiling))) {
     const sides = s.ceiling
       ? [ceiling]

@@ -1,5 +1,5 @@
 import { isEmail, normalizeEmail } from '../accounts/email.js';
-import { checkPassword } from '../accounts/password.js';
+import { checkPassword, rehashIfOutdated } from '../accounts/password.js';
 import {
   lockEvents,
   refusalDetails,
@@ -56,6 +56,7 @@ export const password: GrantHandler = {
       event.details = { reason: !user ? 'unknown user' : user.blocked ? 'blocked' : 'wrong password' };
       throw new InvalidGrant('wrong username or password');
     }
+    await rehashIfOutdated(deps.storage.users, user, secret);
     // The attempt was charged on its own (it must count even when this fails); what the
     // success writes commits with the tokens (#14 §7).
     return inTokenTransaction(deps, async (deps) => {

@@ -55,6 +55,11 @@ export interface UserRepository {
   /** Changes the given fields; true when the user exists. */
   update(id: string, patch: UserPatch, now: number): Promise<boolean>;
   /**
+   * Stores `to` as the password hash only while the stored one is still `from` (a new password
+   * set meanwhile wins); `updated_at` stays. True when it was replaced.
+   */
+  rehash(id: string, from: string, to: string): Promise<boolean>;
+  /**
    * Holds the user's row until the transaction ends (changing nothing), so that checks of a
    * per-account budget serialise across instances; true when the user exists.
    */

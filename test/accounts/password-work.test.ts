@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkPassword, hashPassword, passwordWork } from '../../src/accounts/password.js';
 
-/** #16: argon2 takes a thread and 19 MiB per computation; at most two run at once, the rest wait their turn. */
+/** #16: argon2 takes a thread and 7 MiB per computation; at most two run at once, the rest wait their turn. */
 describe('argon2 work at once', () => {
   it('runs at most two hashes or checks at a time and finishes them all, in order, correctly', async () => {
     const stored = await hashPassword('correct horse battery staple');

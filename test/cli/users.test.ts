@@ -304,7 +304,7 @@ describeEachBackend('sesame users', (backend) => {
       expect(res).toEqual({ id: user.id, password_changed: true });
       const after = await storedHash(user.id);
       expect(after).not.toBe(before);
-      expect(after).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      expect(after).toMatch(/^\$argon2id\$v=19\$m=7168,t=5,p=1\$/);
       expect(await checkPassword(after, 'a brand new password')).toBe(true);
       expect(await checkPassword(after, PASSWORD)).toBe(false);
     });

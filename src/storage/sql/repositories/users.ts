@@ -130,6 +130,15 @@ export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
       const res = await db.updateTable('users').set({ id: sql`id` }).where('id', '=', id).executeTakeFirst();
       return Number(res.numUpdatedRows) > 0;
     },
+    async rehash(id, from, to) {
+      const res = await db
+        .updateTable('users')
+        .set({ password_hash: to })
+        .where('id', '=', id)
+        .where('password_hash', '=', from)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    },
     async update(id, patch, now) {
       const set: Partial<Row> = { updated_at: now };
       if (patch.email !== undefined) set.email = patch.email;

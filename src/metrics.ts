@@ -52,7 +52,7 @@ export class Metrics {
   });
   private readonly queries = new client.Histogram({
     name: 'sesame_db_query_duration_seconds',
-    help: 'Database statements and their durations, by kind (select, insert, update, delete, begin, commit, …) and outcome.',
+    help: 'Database statements and their durations, by kind (select, insert, update, delete, begin, commit, …) and outcome (ok, error, held: sent with the next statement).',
     labelNames: ['kind', 'outcome'] as const,
     buckets: SECONDS,
   });
@@ -86,10 +86,13 @@ export class Metrics {
     if (LOGIN_FAILURES.has(type)) this.loginFailures.inc({ type });
   };
 
-  /** For the storage: each statement. */
-  readonly query: QueryListener = ({ sql, ms, failed }) => {
+  /**
+   * For the storage: each statement. `held`: on PostgreSQL, held back to travel with the next
+   * statement; its time is in that one's.
+   */
+  readonly query: QueryListener = ({ sql, ms, failed, held }) => {
     const kind = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? 'other';
-    this.queries.observe({ kind, outcome: failed ? 'error' : 'ok' }, ms / 1000);
+    this.queries.observe({ kind, outcome: failed ? 'error' : held ? 'held' : 'ok' }, ms / 1000);
   };
 }
 

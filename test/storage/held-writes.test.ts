@@ -1,6 +1,9 @@
 import net from 'node:net';
 import pg from 'pg';
+import client from 'prom-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Metrics } from '../../src/metrics.js';
+import { openStorage } from '../../src/storage/sql/index.js';
 import { openPostgres } from '../../src/storage/sql/postgres.js';
 import { precompiled } from '../../src/storage/sql/precompiled.js';
 import type { Storage } from '../../src/storage/types.js';
@@ -142,6 +145,37 @@ describeEachBackend('storage: writes held back to the next statement (#16)', (ba
       } finally {
         proto._write = original.write;
         proto._writev = original.writev;
+      }
+    },
+  );
+
+  it.runIf(backend === 'postgres')(
+    'PostgreSQL: the metrics count a held statement as held, not as an ok statement of no time',
+    async () => {
+      const metrics = new Metrics();
+      const counted = openStorage({
+        databaseUrl: dbUrl(),
+        dataDir: db.dataDir,
+        clock,
+        queryListeners: new Set([metrics.query]),
+      });
+      /** The histogram's count for one kind and outcome, from the exposition text. */
+      const count = async (kind: string, outcome: string) => {
+        const text = await client.register.getSingleMetricAsString('sesame_db_query_duration_seconds');
+        const line = `sesame_db_query_duration_seconds_count{kind="${kind}",outcome="${outcome}"} `;
+        const found = text.split('\n').find((l) => l.startsWith(line));
+        return found === undefined ? 0 : Number(found.slice(line.length));
+      };
+      try {
+        await counted.transaction(async (tx) => {
+          await tx.grantTokens.add(unique('grant'), 'jti-m', T0 + 60, OWNER); // held, goes with COMMIT
+        });
+        expect(await count('insert', 'held')).toBe(1);
+        expect(await count('insert', 'ok')).toBe(0);
+        expect(await count('commit', 'ok')).toBe(1);
+      } finally {
+        await counted.close();
+        client.register.clear();
       }
     },
   );

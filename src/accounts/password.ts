@@ -1,4 +1,5 @@
 import type { Algorithm } from '@node-rs/argon2';
+import type { Logger } from 'pino';
 import type { User, UserRepository } from '../storage/types.js';
 
 /** `Algorithm.Argon2id` (a const enum, which isolated modules cannot read). */
@@ -6,8 +7,8 @@ const ARGON2ID = 2 as Algorithm;
 
 /**
  * argon2id, 7 MiB, 5 passes, 1 lane: one of the OWASP Password Storage Cheat Sheet's settings,
- * which it rates equal to 19 MiB with 2 passes (the same work, less memory), and Keycloak's
- * default. Memory is what caps a server under a storm of sign-ins (two computations at once).
+ * which it rates as strong as 19 MiB with 2 passes (more passes over less memory), and
+ * Keycloak's default. Memory is what caps a server under a storm of sign-ins (two at once).
  */
 const OPTIONS = { algorithm: ARGON2ID, memoryCost: 7168, timeCost: 5, parallelism: 1 } as const;
 
@@ -75,13 +76,19 @@ export async function checkPassword(passwordHash: string | undefined, password: 
 
 /**
  * After a password was proven right at a sign-in: when its stored hash was made with other
- * settings (an older Sesame), hashes it again with today's and stores that in its place.
+ * settings (an older Sesame), hashes it again with today's and stores that in its place. Only
+ * an upgrade: when it fails, the sign-in goes on and the failure is logged.
  */
 export async function rehashIfOutdated(
   users: Pick<UserRepository, 'rehash'>,
   user: Pick<User, 'id' | 'passwordHash'>,
   password: string,
+  logger: Pick<Logger, 'warn'>,
 ): Promise<void> {
   if (user.passwordHash.startsWith(CURRENT)) return;
-  await users.rehash(user.id, user.passwordHash, await hashPassword(password));
+  try {
+    await users.rehash(user.id, user.passwordHash, await hashPassword(password));
+  } catch (err) {
+    logger.warn({ err, userId: user.id }, 'a password hash could not be brought to the current settings');
+  }
 }

@@ -115,7 +115,7 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
       await deps.events.record(loginFailure(event, user));
       return render(deps, c, interaction, 400, email, GENERIC);
     }
-    await rehashIfOutdated(deps.storage.users, user, password);
+    await rehashIfOutdated(deps.storage.users, user, password, deps.logger);
     const device = cookies.get(c, 'device') ?? randomToken(32);
     await signInSucceeded(deps.storage, { ...place, userId: user.id, device: sha256(device) }, now);
     // Whoever asked for a reset link remembered the password after all: open links stop working (#15).

@@ -56,7 +56,7 @@ export const password: GrantHandler = {
       event.details = { reason: !user ? 'unknown user' : user.blocked ? 'blocked' : 'wrong password' };
       throw new InvalidGrant('wrong username or password');
     }
-    await rehashIfOutdated(deps.storage.users, user, secret);
+    await rehashIfOutdated(deps.storage.users, user, secret, deps.logger);
     // The attempt was charged on its own (it must count even when this fails); what the
     // success writes commits with the tokens (#14 §7).
     return inTokenTransaction(deps, async (deps) => {

@@ -1,9 +1,17 @@
 import { hash } from '@node-rs/argon2';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { checkPassword } from '../../src/accounts/password.js';
-import { createUser } from '../../src/admin/users.js';
+import { createUser, setBlocked } from '../../src/admin/users.js';
 import type { User } from '../../src/storage/types.js';
-import { browser, CALLBACK, PASSWORD, webConfig, webSignIn } from '../protocol/sign-in/fixtures.js';
+import { csrfOf } from '../protocol/sign-in/agent.js';
+import {
+  browser,
+  CALLBACK,
+  PASSWORD,
+  webAuthorizationUrl,
+  webConfig,
+  webSignIn,
+} from '../protocol/sign-in/fixtures.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 
@@ -39,6 +47,38 @@ describeEachBackend('password hashes made with older settings', (backend) => {
 
   const stored = async (id: string) => (await t.rt.storage.users.get(id))?.passwordHash;
 
+  /** A web application with the code flow and the password grant. */
+  const webApp = () =>
+    t.createApp({
+      name: 'Web',
+      type: 'web',
+      callbacks: [CALLBACK],
+      grants: ['authorization_code', 'password'],
+    });
+
+  /** A password grant request of `app` for `email`. */
+  const passwordGrant = (app: { clientId: string; clientSecret?: string }, email: string, password: string) =>
+    t.fetch(`${t.issuer}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'password', username: email, password }).toString(),
+    });
+
+  /** The login page's answer to `email` and `password`, for a sign-in to `app`. */
+  async function loginPage(
+    app: { clientId: string; clientSecret?: string },
+    email: string,
+    password: string,
+  ) {
+    const agent = browser(t);
+    const { url } = await webAuthorizationUrl(await webConfig(t, app));
+    const { html } = await agent.signIn(url, { stopAt: 'login' });
+    return agent.post('/u/login', { csrf: csrfOf(html.login ?? ''), email, password });
+  }
+
   it('rehash replaces the hash only while it is still the one given, and keeps updated_at', async () => {
     const user = await oldUser();
     const before = await t.rt.storage.users.get(user.id);
@@ -53,22 +93,9 @@ describeEachBackend('password hashes made with older settings', (backend) => {
   });
 
   it('the password grant signs in with an old hash and stores a current one; a wrong password changes nothing', async () => {
-    const app = await t.createApp({
-      name: 'Legacy',
-      type: 'web',
-      callbacks: [CALLBACK],
-      grants: ['password'],
-    });
+    const app = await webApp();
     const user = await oldUser();
-    const grant = (password: string) =>
-      t.fetch(`${t.issuer}/oauth/token`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}`,
-        },
-        body: new URLSearchParams({ grant_type: 'password', username: user.email, password }).toString(),
-      });
+    const grant = (password: string) => passwordGrant(app, user.email, password);
 
     const wrong = await grant('not the password');
     expect(wrong.status).toBe(400);
@@ -88,7 +115,7 @@ describeEachBackend('password hashes made with older settings', (backend) => {
   });
 
   it('the login page signs in with an old hash and stores a current one', async () => {
-    const app = await t.createApp({ name: 'Web', type: 'web', callbacks: [CALLBACK] });
+    const app = await webApp();
     const user = await oldUser();
     const { claims } = await webSignIn(
       browser(t, { email: user.email, password: PASSWORD }),
@@ -98,5 +125,30 @@ describeEachBackend('password hashes made with older settings', (backend) => {
     const now = await stored(user.id);
     expect(now).toMatch(CURRENT);
     expect(await checkPassword(now, PASSWORD)).toBe(true);
+  });
+
+  it('a wrong password on the login page, or the right one of a blocked user, leaves the old hash', async () => {
+    const web = await webApp();
+    const user = await oldUser();
+    expect((await loginPage(web, user.email, 'not the password')).status).toBe(400);
+    expect(await stored(user.id)).toBe(user.passwordHash);
+    await setBlocked(t.rt.storage, t.clock, user.id, true);
+    expect((await loginPage(web, user.email, PASSWORD)).status).toBe(400);
+    expect((await passwordGrant(web, user.email, PASSWORD)).status).toBe(400);
+    expect(await stored(user.id)).toBe(user.passwordHash);
+  });
+
+  it('a rehash that fails does not fail the sign-in, and the old hash stays', async () => {
+    const web = await webApp();
+    const user = await oldUser();
+    const failing = vi.spyOn(t.rt.storage.users, 'rehash').mockRejectedValue(new Error('disk full'));
+    try {
+      expect((await passwordGrant(web, user.email, PASSWORD)).status).toBe(200);
+      expect((await loginPage(web, user.email, PASSWORD)).status).toBe(303);
+      expect(failing).toHaveBeenCalledTimes(2);
+    } finally {
+      failing.mockRestore();
+    }
+    expect(await stored(user.id)).toBe(user.passwordHash);
   });
 });

@@ -1,0 +1,234 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../support/app.js';
+import { describeEachBackend } from '../support/databases.js';
+import { ok, resourcesApp } from './resources-fixture.js';
+import { type Call, expectError, expectStatus, ISO_TIME, unique } from './support.js';
+
+describeEachBackend('Management API: resources (users)', (backend) => {
+  const env = resourcesApp(backend);
+  let t: TestApp;
+  let call: Call;
+
+  beforeAll(() => {
+    ({ t, call } = env);
+  });
+
+  describe('users', () => {
+    const tag = unique('u');
+    const email = (local: string, domain = 'x.test') => `${tag}${local}@${domain}`;
+    const ids: Record<string, string> = {};
+    const CONNECTION = 'Username-Password-Authentication';
+
+    beforeAll(async () => {
+      // created in this order, one second apart: carl, abby, dora, abe
+      const people: [string, string, string?][] = [
+        ['carl', 'Xavier Carl'],
+        ['abby', 'Zoe Abby'],
+        ['dora', 'Wanda Dora', 'y.test'],
+        ['abe', 'Yann Abe'],
+      ];
+      for (const [local, name, domain] of people) {
+        const created = ok(
+          await call('POST', '/users', {
+            body: {
+              connection: CONNECTION,
+              email: email(local, domain),
+              password: 'a long enough password',
+              name,
+            },
+          }),
+          201,
+        );
+        ids[local] = created.user_id;
+        t.clock.advance(1);
+      }
+    });
+
+    const emailsOf = (users: { email: string }[]) =>
+      users.map((u) => u.email.slice(tag.length).split('@')[0]);
+
+    it('creates a user in Auth0 shape, without any password material', async () => {
+      const answer = await call('POST', '/users', {
+        body: {
+          connection: CONNECTION,
+          email: email('Fresh'),
+          password: 'another long password',
+          name: 'Fresh Person',
+          given_name: 'Fresh',
+          family_name: 'Person',
+          nickname: 'fp',
+          picture: 'https://pics.example/fp.png',
+          email_verified: true,
+          app_metadata: { plan: 'pro' },
+          user_metadata: { theme: 'dark' },
+          verify_email: false,
+        },
+      });
+      const user = ok(answer, 201);
+      expect(user).toMatchObject({
+        email: email('fresh'),
+        email_verified: true,
+        name: 'Fresh Person',
+        given_name: 'Fresh',
+        family_name: 'Person',
+        nickname: 'fp',
+        picture: 'https://pics.example/fp.png',
+        blocked: false,
+        app_metadata: { plan: 'pro' },
+        user_metadata: { theme: 'dark' },
+      });
+      expect(user.user_id).toEqual(expect.any(String));
+      expect(user.identities).toEqual([
+        { connection: CONNECTION, provider: 'auth0', user_id: expect.any(String), isSocial: false },
+      ]);
+      expect(user.created_at).toMatch(ISO_TIME);
+      expect(user.updated_at).toMatch(ISO_TIME);
+      for (const key of Object.keys(user)) expect(key).not.toMatch(/password|hash/i);
+      expect(answer.text).not.toContain('another long password');
+      expect(answer.text).not.toContain('$argon2');
+      const got = ok(await call('GET', `/users/${user.user_id}`));
+      expect(got).toEqual(user);
+    });
+
+    it('refuses a duplicate email (409), also in other case', async () => {
+      const dup = await call('POST', '/users', {
+        body: { connection: CONNECTION, email: email('ABBY'), password: 'a long enough password' },
+      });
+      expectError(dup, 409, 'conflict');
+    });
+
+    it('requires connection, email and password, naming the field', async () => {
+      for (const field of ['connection', 'email', 'password']) {
+        const body: Record<string, string> = {
+          connection: CONNECTION,
+          email: email(`req${field}`),
+          password: 'a long enough password',
+        };
+        delete body[field];
+        const answer = await call('POST', '/users', { body });
+        expectError(answer, 400, 'invalid_body');
+        expect(answer.body.message).toContain(field);
+      }
+      const otherConnection = await call('POST', '/users', {
+        body: { connection: 'google-oauth2', email: email('goog'), password: 'a long enough password' },
+      });
+      expectError(otherConnection, 400, 'invalid_body');
+      expect(otherConnection.body.message).toContain('connection');
+    });
+
+    it('searches: plain text is a substring of email or name (case-insensitive)', async () => {
+      const all = ok(await call('GET', '/users', { query: { q: tag, sort: 'email:1' } }));
+      expect(emailsOf(all)).toEqual(expect.arrayContaining(['abby', 'abe', 'carl', 'dora']));
+      const byName = ok(await call('GET', '/users', { query: { q: 'WANDA DORA' } }));
+      expect(byName.map((u: { user_id: string }) => u.user_id)).toEqual([ids.dora]);
+      const byDomain = ok(await call('GET', '/users', { query: { q: `dora@y.test`, search_engine: 'v3' } }));
+      expect(byDomain.map((u: { user_id: string }) => u.user_id)).toEqual([ids.dora]);
+    });
+
+    it('searches: email:prefix* and email:"exact"', async () => {
+      const prefix = ok(await call('GET', '/users', { query: { q: `email:${tag}ab*`, sort: 'email:1' } }));
+      expect(emailsOf(prefix)).toEqual(['abby', 'abe']);
+      const exact = ok(await call('GET', '/users', { query: { q: `email:"${email('abe')}"` } }));
+      expect(exact.map((u: { user_id: string }) => u.user_id)).toEqual([ids.abe]);
+      const exactOtherCase = ok(
+        await call('GET', '/users', { query: { q: `email:"${email('ABE').toUpperCase()}"` } }),
+      );
+      expect(exactOtherCase.map((u: { user_id: string }) => u.user_id)).toEqual([ids.abe]);
+      // exact is exact: a prefix of an email does not match
+      expect(ok(await call('GET', '/users', { query: { q: `email:"${tag}ab"` } }))).toEqual([]);
+    });
+
+    it('sorts by email, name and created_at, both ways', async () => {
+      const q = `email:${tag}`;
+      const list = async (sort: string) =>
+        emailsOf(ok(await call('GET', '/users', { query: { q: `${q}*`, sort } }))).filter((e) =>
+          ['abby', 'abe', 'carl', 'dora'].includes(e as string),
+        );
+      expect(await list('email:1')).toEqual(['abby', 'abe', 'carl', 'dora']);
+      expect(await list('email:-1')).toEqual(['dora', 'carl', 'abe', 'abby']);
+      expect(await list('name:1')).toEqual(['dora', 'carl', 'abe', 'abby']);
+      expect(await list('name:-1')).toEqual(['abby', 'abe', 'carl', 'dora']);
+      expect(await list('created_at:1')).toEqual(['carl', 'abby', 'dora', 'abe']);
+      expect(await list('created_at:-1')).toEqual(['abe', 'dora', 'abby', 'carl']);
+    });
+
+    it('pages with include_totals; past the end is an empty list', async () => {
+      const q = { q: `email:${tag}ab*`, sort: 'email:1' };
+      const p0 = ok(
+        await call('GET', '/users', { query: { ...q, per_page: 1, page: 0, include_totals: true } }),
+      );
+      expect(p0).toMatchObject({ start: 0, limit: 1, length: 1, total: 2 });
+      expect(emailsOf(p0.users)).toEqual(['abby']);
+      const p1 = ok(
+        await call('GET', '/users', { query: { ...q, per_page: 1, page: 1, include_totals: true } }),
+      );
+      expect(p1).toMatchObject({ start: 1, limit: 1, length: 1, total: 2 });
+      expect(emailsOf(p1.users)).toEqual(['abe']);
+      const p2 = ok(
+        await call('GET', '/users', { query: { ...q, per_page: 1, page: 2, include_totals: true } }),
+      );
+      expect(p2).toEqual({ start: 2, limit: 1, length: 0, total: 2, users: [] });
+      expect(ok(await call('GET', '/users', { query: { ...q, per_page: 1, page: 7 } }))).toEqual([]);
+      const bare = ok(await call('GET', '/users', { query: { ...q, per_page: 1, page: 1 } }));
+      expect(Array.isArray(bare)).toBe(true);
+      expect(emailsOf(bare)).toEqual(['abe']);
+    });
+
+    it('finds users by email (/users-by-email), a bare array', async () => {
+      const found = ok(await call('GET', '/users-by-email', { query: { email: email('carl') } }));
+      expect(found.map((u: { user_id: string }) => u.user_id)).toEqual([ids.carl]);
+      const upper = ok(
+        await call('GET', '/users-by-email', { query: { email: email('carl').toUpperCase() } }),
+      );
+      expect(upper.map((u: { user_id: string }) => u.user_id)).toEqual([ids.carl]);
+      expect(ok(await call('GET', '/users-by-email', { query: { email: email('nobody') } }))).toEqual([]);
+      expectError(await call('GET', '/users-by-email'), 400, 'invalid_query_string');
+    });
+
+    it('updates a user: profile, metadata merged (null removes), email; 409 on a taken email', async () => {
+      const id = ids.carl!;
+      const before = ok(await call('GET', `/users/${id}`));
+      t.clock.advance(5);
+      const updated = ok(
+        await call('PATCH', `/users/${id}`, {
+          body: {
+            name: 'Carl Renamed',
+            user_metadata: { theme: 'dark', lang: 'fr' },
+            app_metadata: { plan: 'x' },
+          },
+        }),
+      );
+      expect(updated).toMatchObject({
+        user_id: id,
+        name: 'Carl Renamed',
+        user_metadata: { theme: 'dark', lang: 'fr' },
+        app_metadata: { plan: 'x' },
+      });
+      expect(Date.parse(updated.updated_at)).toBeGreaterThan(Date.parse(before.updated_at));
+      const merged = ok(
+        await call('PATCH', `/users/${id}`, { body: { user_metadata: { theme: null, size: 'L' } } }),
+      );
+      expect(merged.user_metadata).toEqual({ lang: 'fr', size: 'L' });
+      expect(merged.app_metadata).toEqual({ plan: 'x' });
+      const taken = await call('PATCH', `/users/${id}`, { body: { email: email('abby') } });
+      expectError(taken, 409, 'conflict');
+      const moved = ok(await call('PATCH', `/users/${id}`, { body: { email: email('carl2') } }));
+      expect(moved.email).toBe(email('carl2'));
+      expect(ok(await call('GET', '/users-by-email', { query: { email: email('carl2') } }))).toHaveLength(1);
+      ok(await call('PATCH', `/users/${id}`, { body: { email: email('carl') } }));
+    });
+
+    it('deletes a user: 204, then 404', async () => {
+      const created = ok(
+        await call('POST', '/users', {
+          body: { connection: CONNECTION, email: email('gone'), password: 'a long enough password' },
+        }),
+        201,
+      );
+      expectStatus(await call('DELETE', `/users/${created.user_id}`), 204);
+      expectError(await call('GET', `/users/${created.user_id}`), 404, 'inexistent_resource');
+      expectError(await call('DELETE', `/users/${created.user_id}`), 404, 'inexistent_resource');
+      expect(ok(await call('GET', '/users-by-email', { query: { email: email('gone') } }))).toEqual([]);
+    });
+  });
+});

@@ -183,7 +183,7 @@ describeEachBackend('e2e: sesame start + CLI + client credentials over HTTP', (b
       }
     });
 
-    // client ids go after `--`: one in 64 starts with '-' (a CLI bug that test/cli/cli.test.ts shows)
+    // client ids go after `--`: one in 64 starts with '-' (a CLI bug that test/cli/cli-apps.test.ts shows)
     it('registers an API and an m2m application with the CLI while it runs', async () => {
       apiIdentifier = `https://orders.example/${backend}`;
       const api = await runCliJson<{ identifier: string; signing_alg: string }>(

@@ -52,7 +52,7 @@ export class Metrics {
   });
   private readonly queries = new client.Histogram({
     name: 'sesame_db_query_duration_seconds',
-    help: 'Database statements and their durations, by kind (select, insert, update, delete, begin, commit, …) and outcome (ok, error, held: sent with the next statement).',
+    help: 'Database statements and their durations, by kind (select, insert, update, delete, begin, commit, …) and outcome (ok, error, held: sent with the next statement, or not at all).',
     labelNames: ['kind', 'outcome'] as const,
     buckets: SECONDS,
   });
@@ -88,7 +88,7 @@ export class Metrics {
 
   /**
    * For the storage: each statement. `held`: on PostgreSQL, held back to travel with the next
-   * statement; its time is in that one's.
+   * statement, its time in that one's, or not sent at all (the end of a transaction that ran nothing).
    */
   readonly query: QueryListener = ({ sql, ms, failed, held }) => {
     const kind = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? 'other';

@@ -150,7 +150,7 @@ describeEachBackend('storage: writes held back to the next statement (#16)', (ba
   );
 
   it.runIf(backend === 'postgres')(
-    'PostgreSQL: the metrics count a held statement as held, not as an ok statement of no time',
+    'PostgreSQL: the metrics count a held or unsent statement as held, not as an ok statement of no time',
     async () => {
       const metrics = new Metrics();
       const counted = openStorage({
@@ -173,6 +173,12 @@ describeEachBackend('storage: writes held back to the next statement (#16)', (ba
         expect(await count('insert', 'held')).toBe(1);
         expect(await count('insert', 'ok')).toBe(0);
         expect(await count('commit', 'ok')).toBe(1);
+        // a transaction that ran nothing sends nothing: its COMMIT is not counted as a statement
+        await counted.transaction(async () => 'nothing');
+        expect(await count('commit', 'held')).toBe(1);
+        expect(await count('commit', 'ok')).toBe(1);
+        await counted.transaction((tx) => tx.grantTokens.add(unique('grant'), 'jti-n', T0 + 60, OWNER));
+        expect(await count('commit', 'ok')).toBe(2);
       } finally {
         await counted.close();
         client.register.clear();

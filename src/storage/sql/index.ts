@@ -13,8 +13,9 @@ import { openSqlite, sqliteDataVersion, sqliteTransaction } from './sqlite.js';
 
 /**
  * Told of every statement run, with its duration (metrics, and the query budgets' tests). `held`:
- * on PostgreSQL, held back to go with a later statement, in its round trip, or dropped unsent by
- * a rollback (postgres-pipeline.ts); it is told as taking no time and succeeding.
+ * on PostgreSQL, held back to go with a later statement, in its round trip, or never sent (dropped
+ * by a rollback, or the end of a transaction that ran nothing: postgres-pipeline.ts); it is told
+ * as taking no time and succeeding.
  */
 export type QueryListener = (query: { sql: string; ms: number; failed: boolean; held: boolean }) => void;
 

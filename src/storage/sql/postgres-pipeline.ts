@@ -60,8 +60,9 @@ function controlQuery(kind: Control, sql: string): CompiledQuery {
   return query;
 }
 
-const COMMIT = controlQuery('commit', 'commit');
-const ROLLBACK = controlQuery('rollback', 'rollback');
+/** Each a statement of its own, like BEGIN: one that ends a transaction never begun is marked on its own. */
+const commit = () => controlQuery('commit', 'commit');
+const rollback = () => controlQuery('rollback', 'rollback');
 
 /** A BEGIN of its own each time (each is held back, and marked, on its own). */
 function begin(settings: TransactionSettings): CompiledQuery {
@@ -118,11 +119,11 @@ class PipelinedDriver implements Driver {
   }
 
   async commitTransaction(c: DatabaseConnection): Promise<void> {
-    await c.executeQuery(COMMIT);
+    await c.executeQuery(commit());
   }
 
   async rollbackTransaction(c: DatabaseConnection): Promise<void> {
-    await c.executeQuery(ROLLBACK);
+    await c.executeQuery(rollback());
   }
 
   async releaseConnection(c: DatabaseConnection): Promise<void> {
@@ -158,8 +159,8 @@ class PipelinedConnection implements DatabaseConnection {
       // BEGIN still waiting: the transaction never reached the server
       const unsent = held.length > 0 && control.get(held[0]!) === 'begin';
       // a rollback drops what was held (never sent); a commit sends it, unless it is a lone BEGIN
-      if (kind === 'rollback') return unsent ? Promise.resolve(NOTHING) : this.send([query]);
-      if (unsent && held.length === 1) return Promise.resolve(NOTHING);
+      if (unsent && (kind === 'rollback' || held.length === 1)) return this.unsent(query);
+      if (kind === 'rollback') return this.send([query]);
       held.push(query);
       return this.send(held);
     }
@@ -178,6 +179,12 @@ class PipelinedConnection implements DatabaseConnection {
     this.waiting = [];
     this.open = false;
     this.client.release();
+  }
+
+  /** The end of a transaction whose BEGIN never went: nothing to send (marked as held, for the listeners). */
+  private unsent<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    heldBack.add(query);
+    return Promise.resolve(NOTHING);
   }
 
   private hold<R>(query: CompiledQuery): Promise<QueryResult<R>> {

@@ -181,7 +181,10 @@ class PipelinedConnection implements DatabaseConnection {
     this.client.release();
   }
 
-  /** The end of a transaction whose BEGIN never went: nothing to send (marked as held, for the listeners). */
+  /**
+   * A statement that does not go now: held back for a later one, or the end of a transaction
+   * whose BEGIN never went (nothing to send). Marked for the listeners; answered at once.
+   */
   private unsent<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     heldBack.add(query);
     return Promise.resolve(NOTHING);
@@ -189,8 +192,7 @@ class PipelinedConnection implements DatabaseConnection {
 
   private hold<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     this.waiting.push(query);
-    heldBack.add(query);
-    return Promise.resolve(NOTHING);
+    return this.unsent(query);
   }
 
   /** Sends the statements in one write; answers with the last one's result, or the first failure. */

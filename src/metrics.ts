@@ -66,7 +66,7 @@ export class Metrics {
     return async (c, next) => {
       const start = performance.now();
       await next();
-      const route = routePath(c);
+      const route = c.get('route') ?? routePath(c);
       this.request(route === '*' || route === '/*' ? 'unmatched' : route, c.req.method, c.res.status, start);
     };
   }

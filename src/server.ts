@@ -1,13 +1,12 @@
 import { Hono } from 'hono';
-import { consoleApp } from './console/index.js';
 import type { AppEnv, Deps } from './http/context.js';
 import { handleError } from './http/error-handler.js';
 import { requestLog } from './http/middleware/request-log.js';
+import { mountLater } from './http/mount-later.js';
 import { brandPages } from './http/page.js';
 import { TrustedProxies } from './http/proxies.js';
 import { jsonNoStore } from './http/respond.js';
 import { routes } from './http/routes.js';
-import { managementApi } from './management/index.js';
 import { MethodNotAllowed } from './protocol/errors.js';
 
 /** Where Sesame renders pages for people (sign-in, self-service, device, logout). */
@@ -24,8 +23,8 @@ const PAGE_PATHS = [
 ];
 
 /**
- * Builds the Hono app from its dependencies: the route table, the Management API under /api/v2,
- * one request log, one onError.
+ * Builds the Hono app from its dependencies: the route table, the Management API under /api/v2
+ * and the console under /console (both loaded on first use), one request log, one onError.
  */
 export function createServer(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -48,10 +47,11 @@ export function createServer(deps: Deps): Hono<AppEnv> {
       throw new MethodNotAllowed(allow);
     });
   }
-  app.route('/api/v2', managementApi(deps));
-  app.route(
-    '/console',
-    consoleApp(deps, async (request, env) => app.fetch(request, env)),
+  // Built on their first request (#16: idle memory); the console calls the Management API
+  // through this app, as a browser would.
+  mountLater(app, '/api/v2', async () => (await import('./management/index.js')).managementApi(deps));
+  mountLater(app, '/console', async () =>
+    (await import('./console/index.js')).consoleApp(deps, async (request, env) => app.fetch(request, env)),
   );
   app.get('/', (c) => c.redirect('/console', 302));
   app.notFound((c) =>

@@ -44,5 +44,7 @@ export interface AppEnv {
     clientId?: string;
     /** The tenant's brand, on routes that render pages. */
     brand?: Brand;
+    /** The route a sub-app built on first use matched (mount-later.ts), for the metrics. */
+    route?: string;
   };
 }

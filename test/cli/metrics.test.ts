@@ -81,6 +81,8 @@ describe('Prometheus metrics', () => {
       );
       expect(pw.status).toBe(400);
       expect((await fetch(`${base}/metrics`)).status).toBe(404);
+      // The Management API, built on its first request, is counted by the route it matched.
+      expect((await fetch(`${base}/api/v2/openapi.json`)).status).toBe(200);
 
       const res = await fetch(metrics);
       expect(res.status).toBe(200);
@@ -94,6 +96,13 @@ describe('Prometheus metrics', () => {
       ).toBe(1);
       expect(
         sample(page, 'sesame_http_requests_total', '{route="unmatched",method="GET",status="404"}'),
+      ).toBe(1);
+      expect(
+        sample(
+          page,
+          'sesame_http_requests_total',
+          '{route="/api/v2/openapi.json",method="GET",status="200"}',
+        ),
       ).toBe(1);
       expect(
         sample(

@@ -2,19 +2,23 @@ import type { Context, Env, Handler, Hono } from 'hono';
 import { Hono as App } from 'hono';
 import { routePath } from 'hono/route';
 import type { AppEnv } from './context.js';
+import { stampHeaders } from './middleware/request-log.js';
 
-/** The request each sub-app call answers, with the context of the app that handed it over. */
+/** Outer contexts by the request they hand over, until the sub-app adopts it. */
 const handedOver = new WeakMap<Request, Context<AppEnv>>();
+/** The outer context of each sub-app context. */
+const outers = new WeakMap<Context, Context<AppEnv>>();
 
 /**
  * Serves `base` and every path under it with a Hono app built, and its modules loaded, on the
  * first request there (#16: the Management API's and the console's modules, their zod schemas
- * and pages, are about 11 MB of an idle server's heap, and many servers never see either).
+ * and pages, no longer run at every start; many servers never serve either).
  *
  * The sub-app answers inside the request the outer app began: it gets that request's variables
- * (log, request id, trusted proxies), its errors go to the outer app's onError, a path it does
- * not know gets the outer app's 404, and the route it matched is what the metrics count. Its
- * routes are mounted under `base` as `app.route` would have mounted them.
+ * (log, request id, trusted proxies) and headers, its errors go to the outer app's onError with
+ * the headers set before them, a path it does not know gets the outer app's 404, and the route it
+ * matched is what the metrics count. Its routes are mounted under `base` as `app.route` would
+ * have mounted them.
  */
 export function mountLater<E extends Env>(
   app: Hono<AppEnv>,
@@ -44,10 +48,22 @@ export function mountLater<E extends Env>(
 function around(base: string, sub: Hono<AppEnv>): Hono<AppEnv> {
   const root = new App<AppEnv>();
   root.use('*', async (c, next) => {
-    const outer = outerOf(c);
+    const outer = handedOver.get(c.req.raw);
+    if (!outer) throw new Error(`no outer request for ${c.req.path}`);
+    handedOver.delete(c.req.raw);
+    outers.set(c, outer);
     for (const [name, value] of Object.entries(outer.var)) c.set(name as keyof AppEnv['Variables'], value);
-    await next();
-    outer.set('route', routePath(c));
+    // On the sub-app's answers already, as on the outer app's (no copy of the answer to add them).
+    for (const [name, value] of Object.entries(stampHeaders(outer.get('requestId')))) c.header(name, value);
+    try {
+      await next();
+    } catch (err) {
+      // The outer onError answers; what the handler set before it failed (a cleared cookie) stays.
+      carryHeaders(c.res.headers, outer);
+      throw err;
+    } finally {
+      outer.set('route', routePath(c));
+    }
   });
   root.route(base, sub);
   root.notFound((c) => outerOf(c).notFound());
@@ -58,8 +74,13 @@ function around(base: string, sub: Hono<AppEnv>): Hono<AppEnv> {
   return root;
 }
 
-function outerOf(c: Context<AppEnv>): Context<AppEnv> {
-  const outer = handedOver.get(c.req.raw);
+function outerOf(c: Context): Context<AppEnv> {
+  const outer = outers.get(c);
   if (!outer) throw new Error(`no outer request for ${c.req.path}`);
   return outer;
+}
+
+function carryHeaders(headers: Headers, to: Context): void {
+  for (const [name, value] of headers) if (name !== 'set-cookie') to.header(name, value);
+  for (const cookie of headers.getSetCookie()) to.header('Set-Cookie', cookie, { append: true });
 }

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../src/http/context.js';
@@ -32,9 +33,12 @@ function subApp(): Hono<AppEnv> {
   sub.get('/', (c) => c.text('root'));
   sub.get('/items/:id', (c) => c.json({ id: c.req.param('id'), requestId: c.get('requestId') }));
   sub.post('/echo', async (c) => c.json(await c.req.json()));
-  sub.get('/fails', () => {
+  sub.get('/fails', (c) => {
+    c.header('Set-Cookie', 'flow=; Max-Age=0; Path=/late');
+    c.header('Set-Cookie', 'other=; Max-Age=0; Path=/late', { append: true });
     throw new Error('sub failed');
   });
+  sub.use('/limited/*', bodyLimit({ maxSize: 1000 }));
   return sub;
 }
 
@@ -61,6 +65,8 @@ describe('mountLater: a sub-app built on its first request (#16)', () => {
     const { app, seen } = outerApp(async () => subApp());
     const item = await app.request('/late/items/7', { headers: { 'x-test-id': 'req-7' } });
     expect(await item.json()).toEqual({ id: '7', requestId: 'req-7' });
+    expect(item.headers.get('x-request-id')).toBe('req-7');
+    expect(item.headers.get('x-content-type-options')).toBe('nosniff');
     const echo = await app.request('/late/echo', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -70,6 +76,19 @@ describe('mountLater: a sub-app built on its first request (#16)', () => {
     const unknown = await app.request('/late/nothing/here');
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: 'not_found', path: '/late/nothing/here' });
+    // A body without Content-Length: bodyLimit gives the sub-app's request a new Request object.
+    const streamed = await app.request('/late/limited/nothing', {
+      method: 'POST',
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('x=1'));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(404);
+    expect(await streamed.json()).toEqual({ error: 'not_found', path: '/late/limited/nothing' });
     const head = await app.request('/late/items/8', { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
@@ -77,16 +96,22 @@ describe('mountLater: a sub-app built on its first request (#16)', () => {
       { route: '/late/items/:id', status: 200 },
       { route: '/late/echo', status: 200 },
       { route: '/*', status: 404 },
+      { route: '/late/limited/*', status: 404 },
       { route: '/late/items/:id', status: 200 },
     ]);
   });
 
-  it("sends the sub-app's errors to the outer onError, with the outer request's context", async () => {
-    const { app, errors } = outerApp(async () => subApp());
+  it("sends the sub-app's errors to the outer onError, with the outer request's context and the headers set before", async () => {
+    const { app, errors, seen } = outerApp(async () => subApp());
     const res = await app.request('/late/fails', { headers: { 'x-test-id': 'req-f' } });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'server_error', request: 'req-f' });
+    expect(res.headers.getSetCookie()).toEqual([
+      'flow=; Max-Age=0; Path=/late',
+      'other=; Max-Age=0; Path=/late',
+    ]);
     expect(errors).toEqual([{ message: 'sub failed', requestId: 'req-f' }]);
+    expect(seen).toEqual([{ route: '/late/fails', status: 500 }]);
   });
 
   it('answers a failed load through the outer onError and tries again on the next request', async () => {

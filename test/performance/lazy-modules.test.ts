@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
  * #16, idle memory: the Management API and the console are loaded on their first request
  * (src/http/mount-later.ts). In the bundle, esbuild runs a module's top-level code at start only
  * when a module loaded at start imports it statically; one `import` of them from such a module
- * would bring back their zod schemas, OpenAPI registry and pages (about 11 MB) into every idle
+ * would bring back their zod schemas, OpenAPI registry and pages into every start and every idle
  * server. This follows the bundle's static imports from the entry point.
  */
 describe('modules loaded on first use', () => {

@@ -23,7 +23,14 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signedInBrowser } from './lib/browser.mjs';
-import { measureStartup, nodeFloor, profiles, settledIdle, wholeMachine } from './lib/extra-runs.mjs';
+import {
+  measureStartup,
+  metricsPairs,
+  nodeFloor,
+  profiles,
+  settledIdle,
+  wholeMachine,
+} from './lib/extra-runs.mjs';
 import { request } from './lib/http.mjs';
 import { combine, measureOnce } from './lib/measure.mjs';
 import { machine } from './lib/meta.mjs';
@@ -73,6 +80,7 @@ const cfg = {
   readme: process.env.BENCH_NO_README !== '1',
   maxMinutes: num('BENCH_MAX_MINUTES', 25),
   settleSeconds: num('BENCH_SETTLE_SECONDS', 30),
+  metricsPairs: Number(process.env.BENCH_METRICS_PAIRS ?? 8),
 };
 const README = join(ROOT, 'bench', 'README.md');
 const work = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
@@ -246,6 +254,8 @@ async function main() {
         ].filter(Boolean);
     await roundsOf(s, sides, results, pin);
   }
+  if (metrics && cfg.metricsPairs > 0)
+    results.metricsPairs = await metricsPairs(run, sesame, metrics, cfg.metricsPairs);
   for (const side of running.splice(0)) await stopChild(side.child);
   cluster?.stop();
   cluster = null;

@@ -1,5 +1,6 @@
-// The runs besides the rounds: startup times, the RSS of an idle `node`, Sesame on the whole
-// machine (`--workers N`, unpinned) and the CPU profiles of missed targets. Each takes `run`:
+// The runs besides the rounds: startup times, the RSS of an idle `node`, the metrics' cost in
+// pairs, Sesame on the whole machine (`--workers N`, unpinned) and the CPU profiles of missed
+// targets. Each takes `run`:
 // { cfg, work, log, cpu (the servers' CPU or undefined), startArgs (`--workers 1` or none) }.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,28 @@ import { ROOT, sesameEnv, startPeer, startSesame } from './servers.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const labelOf = (id) => SCENARIOS.find((s) => s.id === id)?.label ?? id;
+
+/**
+ * What metrics cost, measured in pairs: Sesame and Sesame with metrics on take turns back to
+ * back on scenario 1, `pairs` times, the order flipped every pair, 1 s of warm-up and 3 s each.
+ * Each pair gives the ratio of their CPU per request. A slow spell of the machine then falls on
+ * both halves of a pair, where in the rounds it can fall between the two servers' turns (three
+ * others come between them). `{ ratios, median }`: ratios of metrics on to off.
+ */
+export async function metricsPairs(run, off, on, pairs) {
+  const ratios = [];
+  for (let i = 0; i < pairs; i++) {
+    run.log(`metrics cost: pair ${i + 1} of ${pairs}`);
+    const got = new Map();
+    for (const side of i % 2 ? [on, off] : [off, on])
+      got.set(side, await measureOnce('cc-es256', side, run.cfg, run.log, { warmup: 1, duration: 3 }));
+    ratios.push(got.get(on).cpuMsPerOk / got.get(off).cpuMsPerOk);
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { ratios, median };
+}
 
 /** Startup times, unpinned: `cfg.starts` new data directories, each started twice. */
 export async function measureStartup(run) {

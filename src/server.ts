@@ -8,6 +8,7 @@ import { TrustedProxies } from './http/proxies.js';
 import { jsonNoStore } from './http/respond.js';
 import { routes } from './http/routes.js';
 import { MethodNotAllowed } from './protocol/errors.js';
+import { renderWithoutAsyncHooks } from './ui/layout.js';
 
 /** Where Sesame renders pages for people (sign-in, self-service, device, logout). */
 const PAGE_PATHS = [
@@ -27,6 +28,7 @@ const PAGE_PATHS = [
  * and the console under /console (both loaded on first use), one request log, one onError.
  */
 export function createServer(deps: Deps): Hono<AppEnv> {
+  renderWithoutAsyncHooks();
   const app = new Hono<AppEnv>();
   if (deps.metrics) app.use('*', deps.metrics.middleware());
   app.use('*', requestLog(deps.logger, new TrustedProxies(deps.config.trustedProxies)));

@@ -16,6 +16,25 @@ a{color:var(--primary)}ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
 /** The tenant's brand for the page being rendered (http/page.ts provides it). */
 export const BrandContext = createContext<Brand>(DEFAULT_BRAND);
 
+/**
+ * Makes hono/jsx keep its contexts (the brand) for the synchronous render only, without an
+ * AsyncLocalStorage. hono/jsx looks for one (through `process.getBuiltinModule`) at its first
+ * render, and on Node 20 the first `run()` of one turns async hooks on for the rest of the
+ * process: every later promise pays for them. Once a page had been rendered, a client
+ * credentials token took about 9% more CPU (#16, bench: paired rounds). Sesame's components are
+ * all synchronous, and a context read after an `await` in an async component would get its
+ * default value. Called before the server renders anything; the look is made once.
+ */
+export function renderWithoutAsyncHooks(): void {
+  const own = Object.getOwnPropertyDescriptor(process, 'getBuiltinModule');
+  if (own) Object.defineProperty(process, 'getBuiltinModule', { ...own, value: undefined });
+  try {
+    String(<i />);
+  } finally {
+    if (own) Object.defineProperty(process, 'getBuiltinModule', own);
+  }
+}
+
 /** `page` in the tenant's brand: the brand is read while the page renders (inside the provider). */
 export function Branded(props: { brand: Brand; render: () => Child }) {
   return <BrandContext.Provider value={props.brand}>{props.render()}</BrandContext.Provider>;

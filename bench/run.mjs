@@ -115,7 +115,7 @@ async function metricsServer(sqlite, startArgs, cpu, skipped) {
     ...(await startSesame(env, join(work, 'sesame-metrics.log'), { args: startArgs, cpu })),
     target: sesameTarget(port, sqlite.clients),
   });
-  const side = await addServer('metrics', 'Sesame (metrics on)', start, false);
+  const side = await addServer('metrics', 'Sesame (metrics on)', start);
   const res = await request(`http://127.0.0.1:${metricsPort}/metrics`).catch((err) => ({ status: err.code }));
   if (res.status === 200) return side;
   skipped.push(
@@ -242,6 +242,9 @@ async function main() {
   };
 
   for (const side of running) results[side.key] = { idle: side.idle, scenarios: {} };
+  // Before the rounds, while neither has served anything but the browser's sign-in.
+  if (metrics && cfg.metricsPairs > 0)
+    results.metricsPairs = await metricsPairs(run, sesame, metrics, cfg.metricsPairs);
   for (const s of SCENARIOS.filter((v) => wanted(v.id) && !(v.ceiling && withCeiling))) {
     const sides = s.ceiling
       ? [ceiling]
@@ -254,8 +257,6 @@ async function main() {
         ].filter(Boolean);
     await roundsOf(s, sides, results, pin);
   }
-  if (metrics && cfg.metricsPairs > 0)
-    results.metricsPairs = await metricsPairs(run, sesame, metrics, cfg.metricsPairs);
   for (const side of running.splice(0)) await stopChild(side.child);
   cluster?.stop();
   cluster = null;

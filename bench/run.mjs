@@ -126,6 +126,24 @@ async function metricsServer(sqlite, startArgs, cpu, skipped) {
   return null;
 }
 
+/**
+ * The metrics' cost in pairs (extra-runs.mjs), on two new servers that have each signed one
+ * browser in and served nothing else, so that neither the rounds' history nor these runs' own
+ * load on the rounds' servers (their heap, hence the RSS figures) differ between them.
+ */
+async function newPairs(run, sqlite, opts, pin) {
+  const off = await addServer('pairs', 'Sesame (pairs)', async () => ({
+    ...(await startSesame(sqlite.env, join(work, 'sesame-pairs.log'), opts)),
+    target: sqlite.target,
+  }));
+  try {
+    const on = await metricsServer(sqlite, opts.args, pin.server, []);
+    return on ? await metricsPairs(run, off, on, cfg.metricsPairs) : undefined;
+  } finally {
+    for (const side of running.splice(0)) await stopChild(side.child);
+  }
+}
+
 /** Every round of one scenario: the servers take turns; the medians go to `results[side.key]`. */
 async function roundsOf(scenario, sides, results, pin) {
   const repin = scenario.allCpus && !pin.reason;
@@ -242,9 +260,6 @@ async function main() {
   };
 
   for (const side of running) results[side.key] = { idle: side.idle, scenarios: {} };
-  // Before the rounds, while neither has served anything but the browser's sign-in.
-  if (metrics && cfg.metricsPairs > 0)
-    results.metricsPairs = await metricsPairs(run, sesame, metrics, cfg.metricsPairs);
   for (const s of SCENARIOS.filter((v) => wanted(v.id) && !(v.ceiling && withCeiling))) {
     const sides = s.ceiling
       ? [ceiling]
@@ -258,6 +273,7 @@ async function main() {
     await roundsOf(s, sides, results, pin);
   }
   for (const side of running.splice(0)) await stopChild(side.child);
+  if (metrics && cfg.metricsPairs > 0) results.metricsPairs = await newPairs(run, sqlite, opts, pin);
   cluster?.stop();
   cluster = null;
   for (const data of [results.sesame, results.sesamePg]) if (data) peakRss(data);

@@ -18,9 +18,9 @@ const labelOf = (id) => SCENARIOS.find((s) => s.id === id)?.label ?? id;
  * back on scenario 1, `pairs` times, the order flipped every pair, 1 s of warm-up and 3 s each.
  * Each pair gives the ratio of their CPU per request. A slow spell of the machine then falls on
  * both halves of a pair, where in the rounds it can fall between the two servers' turns (three
- * others come between them). Run before the rounds, while the two have served the same (one
- * browser's sign-in): after them, the one that had served every scenario took up to 24% more
- * CPU a token. `{ ratios, median }`: ratios of metrics on to off.
+ * others come between them). `off` and `on` should have served the same (run.mjs starts two
+ * new servers for this): of the rounds' two, the one that had served every scenario took up to
+ * 24% more CPU a token. `{ ratios, median }`: ratios of metrics on to off.
  */
 export async function metricsPairs(run, off, on, pairs) {
   const ratios = [];

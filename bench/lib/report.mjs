@@ -234,7 +234,7 @@ export function resultsMarkdown(results) {
   ];
   if (results.metricsCost)
     lines.push(
-      `**Metrics on**: ${results.metricsCost.shown}, with \`SESAME_METRICS_PORT\` set (Prometheus \`GET /metrics\` on its own port; client credentials ES256, ${results.metricsPairs?.ratios.length ? 'in pairs of short runs back to back with the normal start before the rounds, the order flipped every pair' : 'in the same rounds as the normal start'}).`,
+      `**Metrics on**: ${results.metricsCost.shown}, with \`SESAME_METRICS_PORT\` set (Prometheus \`GET /metrics\` on its own port; client credentials ES256, ${results.metricsPairs?.ratios.length ? 'in pairs of short runs back to back, after the rounds, on two new servers, one without metrics, the order flipped every pair' : 'in the same rounds as the normal start'}).`,
       '',
     );
   lines.push(...wholeMachineMarkdown(results));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { combine, measureOnce } from './measure.mjs';
 import { freePort, memoryParts, rssMB, spawnServer, stopChild } from './proc.mjs';
 import { summarizeHeapProfile, summarizeProfile } from './profile.mjs';
+import { median } from './report.mjs';
 import { SCENARIOS } from './scenarios.mjs';
 import { ROOT, sesameEnv, startPeer, startSesame } from './servers.mjs';
 
@@ -31,10 +32,7 @@ export async function metricsPairs(run, off, on, pairs) {
       got.set(side, await measureOnce('cc-es256', side, run.cfg, run.log, { warmup: 1, duration: 3 }));
     ratios.push(got.get(on).cpuMsPerOk / got.get(off).cpuMsPerOk);
   }
-  const sorted = [...ratios].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { ratios, median };
+  return { ratios, median: median(ratios) };
 }
 
 /** Startup times, unpinned: `cfg.starts` new data directories, each started twice. */

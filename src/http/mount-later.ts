@@ -1,13 +1,12 @@
 import type { Context, Env, Handler, Hono } from 'hono';
 import { Hono as App } from 'hono';
 import { routePath } from 'hono/route';
+import { merged } from '../util/merged.js';
 import type { AppEnv } from './context.js';
 import { stampHeaders } from './middleware/request-log.js';
 
-/** Outer contexts by the request they hand over, until the sub-app adopts it. */
-const handedOver = new WeakMap<Request, Context<AppEnv>>();
-/** The outer context of each sub-app context. */
-const outers = new WeakMap<Context, Context<AppEnv>>();
+/** Where the sub-app's environment holds the outer request's context (beside the server's own). */
+const OUTER = Symbol('outer request');
 
 /**
  * Serves `base` and every path under it with a Hono app built, and its modules loaded, on the
@@ -37,8 +36,7 @@ export function mountLater<E extends Env>(
   const handler: Handler<AppEnv> = async (c) => {
     built ??= build();
     const sub = await built;
-    handedOver.set(c.req.raw, c);
-    return sub.fetch(c.req.raw, c.env);
+    return sub.fetch(c.req.raw, merged((c.env ?? {}) as object, { [OUTER]: c }));
   };
   app.all(base, handler);
   app.all(`${base}/*`, handler);
@@ -48,10 +46,7 @@ export function mountLater<E extends Env>(
 function around(base: string, sub: Hono<AppEnv>): Hono<AppEnv> {
   const root = new App<AppEnv>();
   root.use('*', async (c, next) => {
-    const outer = handedOver.get(c.req.raw);
-    if (!outer) throw new Error(`no outer request for ${c.req.path}`);
-    handedOver.delete(c.req.raw);
-    outers.set(c, outer);
+    const outer = outerOf(c);
     for (const [name, value] of Object.entries(outer.var)) c.set(name as keyof AppEnv['Variables'], value);
     // On the sub-app's answers already, as on the outer app's (no copy of the answer to add them).
     for (const [name, value] of Object.entries(stampHeaders(outer.get('requestId')))) c.header(name, value);
@@ -75,7 +70,7 @@ function around(base: string, sub: Hono<AppEnv>): Hono<AppEnv> {
 }
 
 function outerOf(c: Context): Context<AppEnv> {
-  const outer = outers.get(c);
+  const outer: Context<AppEnv> | undefined = c.env?.[OUTER];
   if (!outer) throw new Error(`no outer request for ${c.req.path}`);
   return outer;
 }

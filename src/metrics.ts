@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import client from 'prom-client';
 import { TOKEN_EVENTS } from './endpoints/token/events.js';
 import type { EventType } from './events/types.js';
+import { CountOf, Family } from './metric-families.js';
 import type { QueryListener } from './storage/sql/index.js';
 
 /** Failed sign-ins among the log's event types (Auth0's codes; fepft: the password grant's). */
@@ -17,47 +18,53 @@ const GRANT_OF_SUCCESS = new Map<string, string>(
 
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** A statement's kind, by its text (statements are few and fixed); cleared when it grows past this. */
+const KINDS_KEPT = 1000;
+
 /**
  * Prometheus metrics (#16), loaded only when `metrics.port` is set: requests by route, method
  * and status with their durations, tokens issued by grant type, failed sign-ins, log events,
  * database statements and their durations, and Node's own (event-loop lag, memory, CPU, GC).
- * Kept in prom-client's global registry, which `--workers` aggregates across processes.
+ * Kept in prom-client's global registry, which `--workers` aggregates across processes; Sesame's
+ * own are families (metric-families.ts), so a request costs a few map lookups and additions.
  */
 export class Metrics {
-  private readonly requests = new client.Counter({
-    name: 'sesame_http_requests_total',
-    help: 'HTTP requests answered, by route, method and status.',
-    labelNames: ['route', 'method', 'status'] as const,
-  });
-  private readonly duration = new client.Histogram({
-    name: 'sesame_http_request_duration_seconds',
-    help: 'Time to answer an HTTP request, by route, method and status.',
-    labelNames: ['route', 'method', 'status'] as const,
-    buckets: SECONDS,
-  });
-  private readonly tokens = new client.Counter({
-    name: 'sesame_tokens_issued_total',
-    help: 'Successful token responses, by grant type.',
-    labelNames: ['grant_type'] as const,
-  });
-  private readonly loginFailures = new client.Counter({
-    name: 'sesame_login_failures_total',
-    help: 'Failed sign-ins, by log event type (fp wrong password, fu unknown user, limit_wc blocked account, fepft password grant).',
-    labelNames: ['type'] as const,
-  });
-  private readonly events = new client.Counter({
-    name: 'sesame_log_events_total',
-    help: 'Security log events recorded, by type.',
-    labelNames: ['type'] as const,
-  });
-  private readonly queries = new client.Histogram({
-    name: 'sesame_db_query_duration_seconds',
-    help: 'Database statements and their durations, by kind (select, insert, update, delete, begin, commit, …) and outcome (ok, error, held: sent with the next statement, or not at all).',
-    labelNames: ['kind', 'outcome'] as const,
-    buckets: SECONDS,
-  });
+  /** Its count is also sesame_http_requests_total's value (the constructor). */
+  private readonly duration = Family.histogram(
+    'sesame_http_request_duration_seconds',
+    'Time to answer an HTTP request, by route, method and status.',
+    ['route', 'method', 'status'],
+    SECONDS,
+  );
+  private readonly tokens = Family.counter(
+    'sesame_tokens_issued_total',
+    'Successful token responses, by grant type.',
+    ['grant_type'],
+  );
+  private readonly loginFailures = Family.counter(
+    'sesame_login_failures_total',
+    'Failed sign-ins, by log event type (fp wrong password, fu unknown user, limit_wc blocked account, fepft password grant).',
+    ['type'],
+  );
+  private readonly events = Family.counter(
+    'sesame_log_events_total',
+    'Security log events recorded, by type.',
+    ['type'],
+  );
+  private readonly queries = Family.histogram(
+    'sesame_db_query_duration_seconds',
+    'Database statements and their durations, by kind (select, insert, update, delete, begin, commit, …) and outcome (ok, error, held: sent with the next statement, or not at all).',
+    ['kind', 'outcome'],
+    SECONDS,
+  );
+  private readonly kinds = new Map<string, string>();
 
   constructor() {
+    new CountOf(
+      'sesame_http_requests_total',
+      'HTTP requests answered, by route, method and status.',
+      this.duration,
+    );
     client.collectDefaultMetrics();
   }
 
@@ -73,17 +80,16 @@ export class Metrics {
 
   /** One answer: its route (as in the route table), method and status; `start` from performance.now(). */
   request(route: string, method: string, status: number, start: number): void {
-    const labels = { route, method, status: String(status) };
-    this.requests.inc(labels);
-    this.duration.observe(labels, (performance.now() - start) / 1000);
+    const slot = this.duration.slot(route, method, status);
+    this.duration.observe(slot, (performance.now() - start) / 1000);
   }
 
   /** For the event log: each recorded event. */
   readonly event = (type: EventType): void => {
-    this.events.inc({ type });
+    this.events.observe(this.events.slot(type));
     const grant = GRANT_OF_SUCCESS.get(type);
-    if (grant) this.tokens.inc({ grant_type: grant });
-    if (LOGIN_FAILURES.has(type)) this.loginFailures.inc({ type });
+    if (grant) this.tokens.observe(this.tokens.slot(grant));
+    if (LOGIN_FAILURES.has(type)) this.loginFailures.observe(this.loginFailures.slot(type));
   };
 
   /**
@@ -91,8 +97,13 @@ export class Metrics {
    * statement, its time in that one's, or not sent at all (the end of a transaction that ran nothing).
    */
   readonly query: QueryListener = ({ sql, ms, failed, held }) => {
-    const kind = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? 'other';
-    this.queries.observe({ kind, outcome: failed ? 'error' : held ? 'held' : 'ok' }, ms / 1000);
+    let kind = this.kinds.get(sql);
+    if (kind === undefined) {
+      kind = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? 'other';
+      if (this.kinds.size >= KINDS_KEPT) this.kinds.clear();
+      this.kinds.set(sql, kind);
+    }
+    this.queries.observe(this.queries.slot(kind, failed ? 'error' : held ? 'held' : 'ok'), ms / 1000);
   };
 }
 

@@ -38,6 +38,8 @@ export class Family {
     private readonly labelNames: readonly string[],
     private readonly bounds: readonly number[] = [],
   ) {
+    if (labelNames.length < 1 || labelNames.length > 3)
+      throw new Error(`metric ${name}: a family has one to three labels, not ${labelNames.length}`);
     client.register.registerMetric(this as unknown as client.Metric);
   }
 
@@ -54,18 +56,26 @@ export class Family {
     return new Family(name, help, 'histogram', labelNames, bounds);
   }
 
-  /** The slot of these label values (as many as the family has names), made on first use. */
+  /**
+   * The slot of these label values (as many as the family has names), made on first use. Look
+   * it up each time: after a reset (`resetMetrics`) a slot kept from before is no longer exposed.
+   */
   slot(a: Label, b?: Label, c?: Label): Slot {
     const n = this.labelNames.length;
     let level = this.root;
     if (n > 1) level = below(level, a);
     if (n > 2) level = below(level, b as Label);
     const last = (n === 1 ? a : n === 2 ? b : c) as Label;
-    return (level.get(last) as Slot | undefined) ?? this.add(level, last, [a, b, c].slice(0, n) as Label[]);
+    const found = (level.get(last) ?? aliased(level, last)) as Slot | undefined;
+    return found ?? this.add(level, last, [a, b, c].slice(0, n) as Label[]);
   }
 
-  /** One more of a counter, or one observation of a histogram. */
+  /**
+   * One more of a counter, or one observation of a histogram. A value that is not a finite
+   * number is not counted (prom-client would throw; a NaN would spoil the sum for good).
+   */
   observe(slot: Slot, value = 1): void {
+    if (!Number.isFinite(value)) return;
     slot.count++;
     slot.sum += value;
     const buckets = slot.buckets;
@@ -154,9 +164,21 @@ function exposed(metric: Omit<Exposed, 'values'>, values: Sample[]): Exposed {
 
 /** The next level of the nested maps under `value`, made on first use. */
 function below(level: Map<Label, unknown>, value: Label): Map<Label, unknown> {
-  let next = level.get(value) as Map<Label, unknown> | undefined;
+  let next = (level.get(value) ?? aliased(level, value)) as Map<Label, unknown> | undefined;
   if (next) return next;
   next = new Map();
   level.set(value, next);
   return next;
+}
+
+/**
+ * On a miss: what the level holds under the other spelling of the same label text (200 and
+ * '200' are one series), kept under this spelling too, so only the first lookup pays.
+ */
+function aliased(level: Map<Label, unknown>, value: Label): unknown {
+  const other = typeof value === 'number' ? String(value) : Number(value);
+  if (String(other) !== String(value)) return undefined;
+  const found = level.get(other);
+  if (found !== undefined) level.set(value, found);
+  return found;
 }

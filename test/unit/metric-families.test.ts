@@ -87,11 +87,26 @@ describe('metric families', () => {
     expect((await family.get()).values.find((v) => v.metricName === 't_w_seconds_count')?.value).toBe(1);
   });
 
-  it('keeps one slot per set of values, so a status given as a number is one series', async () => {
+  it('keeps one slot per set of values; a status as a number or as text is one series', async () => {
     const family = new Family('t_s_total', 'S.', 'counter', ['route', 'status']);
     expect(family.slot('/a', 200)).toBe(family.slot('/a', 200));
     expect(family.slot('/a', 200)).not.toBe(family.slot('/a', 201));
     expect(family.slot('/a', 200)).not.toBe(family.slot('/b', 200));
     expect(family.slot('/a', 200).labels).toEqual({ route: '/a', status: '200' });
+    expect(family.slot('/a', '200')).toBe(family.slot('/a', 200));
+    expect(family.slot('/c', '201')).toBe(family.slot('/c', 201));
+    expect(family.slot(404, 'x')).toBe(family.slot('404', 'x'));
+    expect(family.slot('/a', '0200')).not.toBe(family.slot('/a', 200));
+    expect((await family.get()).values.map((v) => v.labels)).toHaveLength(6);
+  });
+
+  it('counts no value that is not a finite number, and refuses a family of no or four labels', async () => {
+    const family = new Family('t_n_seconds', 'N.', 'histogram', ['kind'], BOUNDS);
+    for (const v of [Number.NaN, Number.POSITIVE_INFINITY, 0.5]) family.observe(family.slot('k'), v);
+    const values = (await family.get()).values;
+    expect(values.find((v) => v.metricName === 't_n_seconds_count')?.value).toBe(1);
+    expect(values.find((v) => v.metricName === 't_n_seconds_sum')?.value).toBe(0.5);
+    expect(() => new Family('t_none', 'X.', 'counter', [])).toThrow(/one to three labels/);
+    expect(() => new Family('t_four', 'X.', 'counter', ['a', 'b', 'c', 'd'])).toThrow(/one to three labels/);
   });
 });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { type ApiInput, createApi, deleteApi, getApi, parseScopeSpecs, updateApi } from '../admin/apis.js';
 import { ValidationError } from '../admin/errors.js';
 import type { Api } from '../storage/types.js';
-import { collect, fieldLines, print, withRuntime } from './context.js';
+import { collect, fieldLines, given, print, withRuntime } from './context.js';
 
 const view = (api: Api) => ({
   id: api.id,
@@ -48,6 +48,7 @@ function settingOptions(cmd: Command): Command {
     .option('--json', 'print one JSON object');
 }
 
+/** The service layer's input from the options given (`given`: absent options change nothing). */
 function settingsOf(o: Record<string, unknown>): ApiInput {
   const out: ApiInput = {};
   if (o.scope) out.scopes = parseScopeSpecs(o.scope as string[]);
@@ -81,7 +82,7 @@ export function apisCommand(program: Command): void {
       const api = await createApi(
         rt.storage,
         rt.clock,
-        { ...settingsOf(o), name: o.name, identifier: o.identifier },
+        { ...settingsOf(given(cmd)), name: o.name, identifier: o.identifier },
         rt.config.accessToken.defaultLifetime,
       );
       await rt.keys.ensure([api.signingAlg]);
@@ -100,7 +101,7 @@ export function apisCommand(program: Command): void {
       .option('--no-first-party-skip-consent', 'first-party applications are asked consent for it too'),
   ).action(async (id: string, o, cmd) =>
     withRuntime(cmd, async (rt) => {
-      const input = settingsOf(o);
+      const input = settingsOf(given(cmd));
       if (o.name !== undefined) input.name = o.name;
       const api = await updateApi(rt.storage, rt.clock, id, input);
       await rt.keys.ensure([api.signingAlg]);

@@ -12,7 +12,7 @@ import {
 import { checkOneOf } from '../admin/checks.js';
 import { ValidationError } from '../admin/errors.js';
 import type { Application } from '../storage/types.js';
-import { collect, fieldLines, print, withRuntime } from './context.js';
+import { collect, fieldLines, given, print, withRuntime } from './context.js';
 
 /** Auth0's app_type names, accepted by --type beside Sesame's own. */
 const TYPE_ALIASES: Record<string, string> = { regular_web: 'web', non_interactive: 'm2m' };
@@ -56,19 +56,19 @@ function settingOptions(cmd: Command): Command {
     .option('--json', 'print one JSON object');
 }
 
-/** The service layer's input from the shared options (absent options change nothing). */
+/** The service layer's input from the options given (`given`: absent options change nothing). */
 function settingsOf(o: Record<string, unknown>): ApplicationInput {
   const out: ApplicationInput = {};
   if (o.callback) out.callbacks = o.callback as string[];
   if (o.logoutCallback) out.logoutCallbacks = o.logoutCallback as string[];
   if (o.webOrigin) out.webOrigins = o.webOrigin as string[];
   if (o.grant) out.grants = o.grant as string[];
-  if (o.skipConsent) out.skipConsent = true;
+  if (o.skipConsent !== undefined) out.skipConsent = o.skipConsent === true;
   if (o.idTokenAlg !== undefined) out.idTokenSigningAlg = o.idTokenAlg as string;
-  if (o.allowOfflineAccess) out.allowOfflineAccess = true;
-  // commander defaults a --no-… option to true: only an explicit form changes the setting
-  if (o.requirePkce === false) out.requirePkce = false;
+  if (o.allowOfflineAccess !== undefined) out.allowOfflineAccess = o.allowOfflineAccess === true;
+  if (o.requirePkce !== undefined) out.requirePkce = o.requirePkce === true;
   if (o.hideSignup) out.hideSignup = true;
+  if (o.showSignup) out.hideSignup = false;
   if (o.description !== undefined) out.description = o.description as string;
   if (o.logoUri !== undefined) out.logoUri = o.logoUri as string;
   return out;
@@ -87,7 +87,7 @@ export function appsCommand(program: Command): void {
   ).action(async (o, cmd) =>
     withRuntime(cmd, async (rt) => {
       const { app, clientSecret } = await createApplication(rt.storage, rt.clock, {
-        ...settingsOf(o),
+        ...settingsOf(given(cmd)),
         name: o.name,
         type: TYPE_ALIASES[o.type] ?? o.type,
       });
@@ -114,14 +114,8 @@ export function appsCommand(program: Command): void {
       .option('--show-signup', "offer sign-up on this application's login page again"),
   ).action(async (clientId: string, o, cmd) =>
     withRuntime(cmd, async (rt) => {
-      const input = settingsOf(o);
+      const input = settingsOf(given(cmd));
       if (o.name !== undefined) input.name = o.name;
-      // commander sets these to false for --no-…, and leaves them undefined when neither form is given
-      if (o.skipConsent === false) input.skipConsent = false;
-      if (o.allowOfflineAccess === false) input.allowOfflineAccess = false;
-      if (o.requirePkce === true && cmd.getOptionValueSource('requirePkce') === 'cli')
-        input.requirePkce = true;
-      if (o.showSignup) input.hideSignup = false;
       const out = view(await updateApplication(rt.storage, rt.clock, clientId, input));
       print(o.json, out, () => fieldLines(out));
     }),

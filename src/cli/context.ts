@@ -22,6 +22,19 @@ export const fieldLines = (o: Record<string, unknown>): string =>
     .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
     .join('\n');
 
+/**
+ * The options the command line named, and only those. commander gives an option defined as
+ * `--no-x` a default of true, so its value alone cannot tell "not given" from "--x": an update
+ * must change only what it was asked to.
+ */
+export function given(cmd: Command): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(cmd.opts())) {
+    if (cmd.getOptionValueSource(name) === 'cli') out[name] = value;
+  }
+  return out;
+}
+
 /** Collects a repeatable option into an array. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 

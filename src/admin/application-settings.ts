@@ -3,6 +3,7 @@ import type { ApplicationSettings, ApplicationType } from '../storage/types.js';
 import type { ApplicationInput } from './applications.js';
 import { checkHttpUrl, checkOneOf } from './checks.js';
 import { ValidationError } from './errors.js';
+import { patchedMetadata } from './metadata.js';
 
 /** Confidential types hold a secret; spa and native are public clients (RFC 6749 §2.1). */
 export const isConfidential = (type: ApplicationType): boolean => type === 'web' || type === 'm2m';
@@ -76,7 +77,8 @@ export function applySettings(
     if (input.logoUri === '') delete s.logoUri;
     else s.logoUri = checkHttpUrl('logo_uri', input.logoUri);
   }
-  if (input.clientMetadata !== undefined) s.clientMetadata = checkMetadata(input.clientMetadata);
+  if (input.clientMetadata !== undefined)
+    s.clientMetadata = checkMetadata(patchedMetadata(s.clientMetadata ?? {}, input.clientMetadata));
   if (input.webOrigins !== undefined) s.webOrigins = checkOrigins(input.webOrigins, type);
   if (input.tokenEndpointAuthMethod !== undefined) {
     const m = checkOneOf('token_endpoint_auth_method', input.tokenEndpointAuthMethod, AUTH_METHODS);

@@ -70,7 +70,8 @@ export interface ApplicationInput {
   description?: string;
   /** An http(s) URL; '' clears it. */
   logoUri?: string;
-  clientMetadata?: Record<string, string>;
+  /** Merged into what is stored: a key sent as null is removed, an empty object removes all. */
+  clientMetadata?: Record<string, string | null>;
   webOrigins?: string[];
   tokenEndpointAuthMethod?: string;
 }
@@ -153,7 +154,10 @@ export async function updateApplication(
     ...(input.logoutCallbacks !== undefined
       ? { logoutCallbacks: checkUris('allowed_logout_urls', input.logoutCallbacks, app.type) }
       : {}),
-    ...(input.grants !== undefined ? { grantTypes: checkGrants(input.grants, app.type) } : {}),
+    // an empty list on update is no grants at all (on create it is the type's defaults)
+    ...(input.grants !== undefined
+      ? { grantTypes: input.grants.length === 0 ? [] : checkGrants(input.grants, app.type) }
+      : {}),
     settings: applySettings(app.settings, input, app.type),
     updatedAt: clock.now(),
   };

@@ -7,6 +7,7 @@ import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
 import { checkHttpUrl } from './checks.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { patchedMetadata } from './metadata.js';
 import { endUserTokens } from './revoke.js';
 
 /** What create and update may set; absent fields are left as they are. */
@@ -67,11 +68,7 @@ function mergeMetadata(field: string, current: Record<string, unknown>, patch: R
     }
   };
   walk(patch, field);
-  const out: Record<string, unknown> = { ...current };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = v;
-  }
+  const out = patchedMetadata(current, patch);
   if (JSON.stringify(out).length > 16384) throw new ValidationError(`${field}: at most 16384 bytes as JSON`);
   return out;
 }

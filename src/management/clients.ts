@@ -72,7 +72,15 @@ const CreateClient = z
     hide_signup: true,
   })
   .openapi('ClientCreate');
-const UpdateClient = z.strictObject(fields).partial().openapi('ClientUpdate');
+const UpdateClient = z
+  .strictObject({
+    ...fields,
+    client_metadata: z.record(z.string().max(255), z.string().max(255).nullable()).openapi({
+      description: 'Merged into what is stored: a key sent as null is removed, an empty object removes all.',
+    }),
+  })
+  .partial()
+  .openapi('ClientUpdate');
 
 export const Client = z
   .object({

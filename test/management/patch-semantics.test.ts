@@ -1,0 +1,126 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { describeEachBackend } from '../support/databases.js';
+import { ok, resourcesApp } from './resources-fixture.js';
+import type { Call } from './support.js';
+
+/**
+ * A PATCH changes what its body names, as Auth0 documents it ("Manage Metadata Using the
+ * Management API"): metadata objects merge at the top level, a key sent as null goes, an empty
+ * object empties them; an empty grant list is no grants; minutes sent as null restore the default.
+ */
+describeEachBackend('Management API: what a PATCH changes', (backend) => {
+  const env = resourcesApp(backend);
+  let call: Call;
+  beforeAll(() => {
+    ({ call } = env);
+  });
+
+  describe('client_metadata', () => {
+    it('merges the keys sent, removes a key sent as null, and empties on {}', async () => {
+      const created = ok(
+        await call('POST', '/clients', {
+          body: { name: 'Meta', app_type: 'non_interactive', client_metadata: { a: '1', b: '2' } },
+        }),
+        201,
+      );
+      const path = `/clients/${created.client_id}`;
+      const merged = ok(await call('PATCH', path, { body: { client_metadata: { c: '3', a: 'one' } } }));
+      expect(merged.client_metadata).toEqual({ a: 'one', b: '2', c: '3' });
+      const removed = ok(await call('PATCH', path, { body: { client_metadata: { b: null } } }));
+      expect(removed.client_metadata).toEqual({ a: 'one', c: '3' });
+      // other fields leave it alone
+      expect(ok(await call('PATCH', path, { body: { name: 'Meta 2' } })).client_metadata).toEqual({
+        a: 'one',
+        c: '3',
+      });
+      expect(ok(await call('PATCH', path, { body: { client_metadata: {} } })).client_metadata).toEqual({});
+      expect(ok(await call('GET', path)).client_metadata).toEqual({});
+    });
+
+    it('counts the keys after the merge: at most 10', async () => {
+      const ten = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, 'v']));
+      const created = ok(
+        await call('POST', '/clients', {
+          body: { name: 'Ten', app_type: 'non_interactive', client_metadata: ten },
+        }),
+        201,
+      );
+      const path = `/clients/${created.client_id}`;
+      const over = await call('PATCH', path, { body: { client_metadata: { eleventh: 'v' } } });
+      expect(over.status).toBe(400);
+      expect(over.body.message).toContain('at most 10 keys');
+      // one out, one in: still ten
+      const swapped = ok(
+        await call('PATCH', path, { body: { client_metadata: { k0: null, eleventh: 'v' } } }),
+      );
+      expect(Object.keys(swapped.client_metadata)).toHaveLength(10);
+      expect(swapped.client_metadata).toHaveProperty('eleventh', 'v');
+      expect(swapped.client_metadata).not.toHaveProperty('k0');
+    });
+  });
+
+  describe('grant_types', () => {
+    it('an empty list on update is no grants; on create it is the defaults', async () => {
+      const created = ok(
+        await call('POST', '/clients', { body: { name: 'Grants', app_type: 'spa', grant_types: [] } }),
+        201,
+      );
+      expect(created.grant_types.length).toBeGreaterThan(0);
+      const path = `/clients/${created.client_id}`;
+      expect(ok(await call('PATCH', path, { body: { grant_types: [] } })).grant_types).toEqual([]);
+      expect(ok(await call('GET', path)).grant_types).toEqual([]);
+      expect(
+        ok(await call('PATCH', path, { body: { grant_types: ['authorization_code'] } })).grant_types,
+      ).toEqual(['authorization_code']);
+    });
+  });
+
+  describe('user metadata', () => {
+    it('merges app_metadata and user_metadata, removes a key sent as null, and empties on {}', async () => {
+      const created = ok(
+        await call('POST', '/users', {
+          body: {
+            connection: 'Username-Password-Authentication',
+            email: `meta-${Date.now()}@example.com`,
+            password: 'a long enough password',
+            app_metadata: { plan: 'full', x: 1 },
+            user_metadata: { hobby: 'surfing' },
+          },
+        }),
+        201,
+      );
+      const path = `/users/${encodeURIComponent(created.user_id)}`;
+      const merged = ok(
+        await call('PATCH', path, {
+          body: { app_metadata: { x: null, y: 2 }, user_metadata: { color: 'blue' } },
+        }),
+      );
+      expect(merged.app_metadata).toEqual({ plan: 'full', y: 2 });
+      expect(merged.user_metadata).toEqual({ hobby: 'surfing', color: 'blue' });
+      const emptied = ok(await call('PATCH', path, { body: { app_metadata: {} } }));
+      expect(emptied.app_metadata ?? {}).toEqual({});
+      expect(emptied.user_metadata).toEqual({ hobby: 'surfing', color: 'blue' });
+      const again = ok(await call('GET', path));
+      expect(again.app_metadata ?? {}).toEqual({});
+    });
+  });
+
+  describe('tenant settings', () => {
+    it('minutes sent as null restore the default, as hours sent as null do', async () => {
+      const defaults = ok(await call('GET', '/tenants/settings'));
+      const set = ok(
+        await call('PATCH', '/tenants/settings', {
+          body: { session_lifetime_in_minutes: 600, idle_session_lifetime_in_minutes: 90 },
+        }),
+      );
+      expect(set).toMatchObject({ session_lifetime: 10, idle_session_lifetime: 1.5 });
+      const reset = ok(
+        await call('PATCH', '/tenants/settings', {
+          body: { session_lifetime_in_minutes: null, idle_session_lifetime_in_minutes: null },
+        }),
+      );
+      expect(reset.session_lifetime).toBe(defaults.session_lifetime);
+      expect(reset.idle_session_lifetime).toBe(defaults.idle_session_lifetime);
+    });
+  });
+});

@@ -76,9 +76,11 @@ export async function updateSettings(
     else next[key] = value;
   };
   const p = { ...patch };
-  if (p.session_lifetime_in_minutes != null) p.session_lifetime = p.session_lifetime_in_minutes / 60;
-  if (p.idle_session_lifetime_in_minutes != null)
-    p.idle_session_lifetime = p.idle_session_lifetime_in_minutes / 60;
+  // minutes stand for the hours they name; null restores the default, as for the hours
+  const inHours = (minutes: number | null | undefined, hours: number | null | undefined) =>
+    minutes === undefined ? hours : minutes === null ? null : minutes / 60;
+  p.session_lifetime = inHours(p.session_lifetime_in_minutes, p.session_lifetime);
+  p.idle_session_lifetime = inHours(p.idle_session_lifetime_in_minutes, p.idle_session_lifetime);
   for (const [key, value] of Object.entries(p) as [keyof TenantSettingsPatch, unknown][]) {
     if (value === undefined || key.endsWith('_in_minutes')) continue;
     if (value === null || value === '') {

@@ -88,6 +88,25 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     });
   });
 
+  it('a save that changes only the name stores the name: the defaults it showed stay defaults', async () => {
+    await t.rt.storage.settings.put('tenant', {}, t.clock.now());
+    const page = await open(agent, '/console/settings');
+    // what a browser sends: every input as shown, the ticked boxes, the name changed
+    const shown: Record<string, string> = {};
+    for (const m of page.html.matchAll(/<input([^>]*)>/g)) {
+      const attrs = m[1]!;
+      const name = /name="([^"]+)"/.exec(attrs)?.[1];
+      if (!name || name === 'csrf') continue;
+      if (attrs.includes('type="checkbox"') && !/\bchecked\b/.test(attrs)) continue;
+      shown[name] = /value="([^"]*)"/.exec(attrs)?.[1] ?? '';
+    }
+    expect(Number(shown.session_lifetime)).toBeGreaterThan(0); // the default, shown
+    expect(shown.password_reset_ends_sessions).toBe('true');
+    const saved = await submit(agent, page.html, '/console/settings', { ...shown, friendly_name: 'Renamed' });
+    expect(saved.html).toContain('Settings saved');
+    expect(await t.rt.storage.settings.get('tenant')).toEqual({ friendly_name: 'Renamed' });
+  });
+
   it('refuses a form without the CSRF token', async () => {
     expect((await agent.post('/console/keys/rotate', {})).status).toBe(403);
     expect((await agent.post('/console/roles', { name: 'x' })).status).toBe(403);

@@ -139,6 +139,11 @@ export function settingsPages(router: ConsoleRouter): void {
       patch[name] = v ? Number(v) : null;
       if (v) (typed as Record<string, unknown>)[name] = Number(v);
     }
+    // Only what the form changed: a value sent back as it was shown (a default included) is not
+    // stored, so a default keeps following the configuration (and the idle lifetime the other).
+    const shown = (await admin.api.get<Settings>('/tenants/settings')) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(patch))
+      if ((shown[name] ?? null) === value) delete patch[name];
     try {
       await admin.api.patch('/tenants/settings', patch);
     } catch (err) {

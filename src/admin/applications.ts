@@ -142,27 +142,31 @@ export async function updateApplication(
   clientId: string,
   input: ApplicationInput,
 ): Promise<Application> {
-  const app = await getApplication(storage, clientId);
-  if (app.isSystem)
-    throw new ForbiddenError(`application ${clientId} is part of Sesame and cannot be changed`);
-  const next: Application = {
-    ...app,
-    ...(input.name !== undefined ? { name: checkName('name', input.name) } : {}),
-    ...(input.callbacks !== undefined
-      ? { callbacks: checkUris('callbacks', input.callbacks, app.type) }
-      : {}),
-    ...(input.logoutCallbacks !== undefined
-      ? { logoutCallbacks: checkUris('allowed_logout_urls', input.logoutCallbacks, app.type) }
-      : {}),
-    // an empty list on update is no grants at all (on create it is the type's defaults)
-    ...(input.grants !== undefined
-      ? { grantTypes: input.grants.length === 0 ? [] : checkGrants(input.grants, app.type) }
-      : {}),
-    settings: applySettings(app.settings, input, app.type),
-    updatedAt: clock.now(),
-  };
-  await storage.applications.update(clientId, next, next.updatedAt);
-  return next;
+  // Read and written whole with the row held: two updates at once each keep what they sent.
+  return storage.transaction(async (tx) => {
+    await tx.applications.hold(clientId);
+    const app = await getApplication(tx, clientId);
+    if (app.isSystem)
+      throw new ForbiddenError(`application ${clientId} is part of Sesame and cannot be changed`);
+    const next: Application = {
+      ...app,
+      ...(input.name !== undefined ? { name: checkName('name', input.name) } : {}),
+      ...(input.callbacks !== undefined
+        ? { callbacks: checkUris('callbacks', input.callbacks, app.type) }
+        : {}),
+      ...(input.logoutCallbacks !== undefined
+        ? { logoutCallbacks: checkUris('allowed_logout_urls', input.logoutCallbacks, app.type) }
+        : {}),
+      // an empty list on update is no grants at all (on create it is the type's defaults)
+      ...(input.grants !== undefined
+        ? { grantTypes: input.grants.length === 0 ? [] : checkGrants(input.grants, app.type) }
+        : {}),
+      settings: applySettings(app.settings, input, app.type),
+      updatedAt: clock.now(),
+    };
+    await tx.applications.update(clientId, next, next.updatedAt);
+    return next;
+  });
 }
 
 /** The application, or NotFoundError naming the id. */

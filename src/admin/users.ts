@@ -164,11 +164,6 @@ export async function updateUser(
       patch.email = email;
     }
   }
-  if (input.claims !== undefined) patch.claims = mergeClaims(user.claims, input.claims);
-  if (input.appMetadata !== undefined)
-    patch.appMetadata = mergeMetadata('app_metadata', user.appMetadata, input.appMetadata);
-  if (input.userMetadata !== undefined)
-    patch.userMetadata = mergeMetadata('user_metadata', user.userMetadata, input.userMetadata);
   if (input.blocked !== undefined) patch.blocked = input.blocked;
   if (input.password !== undefined) {
     const email = patch.email ?? user.email;
@@ -176,7 +171,17 @@ export async function updateUser(
   }
   const now = clock.now();
   const signOut = input.blocked === true || input.password !== undefined;
-  await storage.transaction(async (tx) => {
+  const updated = await storage.transaction(async (tx) => {
+    // Claims and metadata merge into the row as it is now, held until the commit: two updates
+    // at once each keep what they sent (the password was hashed before, off the lock).
+    await tx.users.hold(user.id);
+    const fresh = await tx.users.get(user.id);
+    if (!fresh) throw new NotFoundError(`user ${user.id} not found`);
+    if (input.claims !== undefined) patch.claims = mergeClaims(fresh.claims, input.claims);
+    if (input.appMetadata !== undefined)
+      patch.appMetadata = mergeMetadata('app_metadata', fresh.appMetadata, input.appMetadata);
+    if (input.userMetadata !== undefined)
+      patch.userMetadata = mergeMetadata('user_metadata', fresh.userMetadata, input.userMetadata);
     try {
       await tx.users.update(user.id, patch, now);
     } catch (err) {
@@ -195,8 +200,9 @@ export async function updateUser(
         type: 'sce',
         details: { from: user.email, to: patch.email },
       });
+    return fresh;
   });
-  return { ...user, ...patch, updatedAt: now };
+  return { ...updated, ...patch, updatedAt: now };
 }
 
 /** The user by id or email, or NotFoundError. */

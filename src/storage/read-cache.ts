@@ -185,6 +185,8 @@ export function withReadCache(
       delete: write(a.delete),
       setSecretHash: write(a.setSecretHash),
       update: write(a.update),
+      // a write as far as the cache goes: what the transaction reads after it is read fresh
+      hold: write(a.hold),
       ensureSystem: write(a.ensureSystem),
     },
   );

@@ -79,6 +79,11 @@ export interface ApplicationRepository {
   setSecretHash(clientId: string, secretHash: string, now: number): Promise<boolean>;
   /** Changes the given fields; true when the application exists. */
   update(clientId: string, patch: ApplicationPatch, now: number): Promise<boolean>;
+  /**
+   * Holds the application's row until the transaction ends (changing nothing), so that an
+   * update reads and writes it whole without another one in between; true when it exists.
+   */
+  hold(clientId: string): Promise<boolean>;
   /** Creates a system application once (by client id); later calls change nothing. */
   ensureSystem(app: Application): Promise<void>;
 }

@@ -59,6 +59,28 @@ describeEachBackend('Management API: what a PATCH changes', (backend) => {
     });
   });
 
+  it('concurrent PATCHes of one client each keep what they sent', async () => {
+    const created = ok(
+      await call('POST', '/clients', {
+        body: { name: 'Busy', app_type: 'regular_web', callbacks: ['https://busy.example/cb'] },
+      }),
+      201,
+    );
+    const path = `/clients/${created.client_id}`;
+    const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
+    const answers = await Promise.all([
+      ...keys.map((k) => call('PATCH', path, { body: { client_metadata: { [k]: 'v' } } })),
+      call('PATCH', path, { body: { name: 'Busy 2' } }),
+      call('PATCH', path, { body: { allowed_logout_urls: ['https://busy.example/bye'] } }),
+    ]);
+    for (const a of answers) expect(a.status).toBe(200);
+    const client = ok(await call('GET', path));
+    expect(Object.keys(client.client_metadata).sort()).toEqual(keys);
+    expect(client.name).toBe('Busy 2');
+    expect(client.allowed_logout_urls).toEqual(['https://busy.example/bye']);
+    expect(client.callbacks).toEqual(['https://busy.example/cb']);
+  });
+
   describe('grant_types', () => {
     it('an empty list on update is no grants; on create it is the defaults', async () => {
       const created = ok(
@@ -103,6 +125,29 @@ describeEachBackend('Management API: what a PATCH changes', (backend) => {
       const again = ok(await call('GET', path));
       expect(again.app_metadata ?? {}).toEqual({});
     });
+  });
+
+  it('concurrent PATCHes of one user each keep their key (none is lost to another)', async () => {
+    const created = ok(
+      await call('POST', '/users', {
+        body: {
+          connection: 'Username-Password-Authentication',
+          email: `race-${Date.now()}@example.com`,
+          password: 'a long enough password',
+        },
+      }),
+      201,
+    );
+    const path = `/users/${encodeURIComponent(created.user_id)}`;
+    const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
+    const answers = await Promise.all(
+      keys.map((k, i) =>
+        call('PATCH', path, { body: i % 2 ? { app_metadata: { [k]: i } } : { user_metadata: { [k]: i } } }),
+      ),
+    );
+    for (const a of answers) expect(a.status).toBe(200);
+    const user = ok(await call('GET', path));
+    expect(Object.keys({ ...user.app_metadata, ...user.user_metadata }).sort()).toEqual([...keys].sort());
   });
 
   describe('tenant settings', () => {

@@ -119,6 +119,14 @@ export function applicationRepository(db: Kysely<Database>): ApplicationReposito
         .executeTakeFirst();
       return Number(res.numUpdatedRows) > 0;
     },
+    async hold(clientId) {
+      const res = await db
+        .updateTable('applications')
+        .set({ client_id: sql`client_id` })
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    },
     async update(clientId, patch, now) {
       const set: Partial<Row> = { updated_at: now };
       if (patch.name !== undefined) set.name = patch.name;

@@ -156,25 +156,32 @@ export async function updateApi(
   idOrIdentifier: string,
   input: ApiInput,
 ): Promise<Api> {
-  const api = await getApi(storage, idOrIdentifier);
-  if (api.isSystem && (input.name !== undefined || input.scopes !== undefined)) {
-    throw new ForbiddenError(`${api.name} is a system API: its name and scopes cannot be changed`);
-  }
-  if (api.isSystem && input.enforcePolicies === false) {
-    throw new ForbiddenError(`${api.name} is a system API: RBAC stays on (people get what their roles give)`);
-  }
-  const patch = checkInput(input, api);
-  const now = clock.now();
-  // Permissions that are no longer scopes of the API go from every role and user.
-  const removed = patch.scopes ? api.scopes.filter((s) => !patch.scopes!.some((n) => n.name === s.name)) : [];
-  await storage.transaction(async (tx) => {
+  const { id } = await getApi(storage, idOrIdentifier);
+  // Read and written with the row held: two updates at once each keep what they sent.
+  return storage.transaction(async (tx) => {
+    await tx.apis.hold(id);
+    const api = await getApi(tx, id);
+    if (api.isSystem && (input.name !== undefined || input.scopes !== undefined)) {
+      throw new ForbiddenError(`${api.name} is a system API: its name and scopes cannot be changed`);
+    }
+    if (api.isSystem && input.enforcePolicies === false) {
+      throw new ForbiddenError(
+        `${api.name} is a system API: RBAC stays on (people get what their roles give)`,
+      );
+    }
+    const patch = checkInput(input, api);
+    const now = clock.now();
+    // Permissions that are no longer scopes of the API go from every role and user.
+    const removed = patch.scopes
+      ? api.scopes.filter((s) => !patch.scopes!.some((n) => n.name === s.name))
+      : [];
     await tx.apis.update(api.id, patch, now);
     await tx.permissions.removeScopes(
       api.id,
       removed.map((s) => s.name),
     );
+    return { ...api, ...patch, updatedAt: now };
   });
-  return { ...api, ...patch, updatedAt: now };
 }
 
 /** The API by id or identifier, or NotFoundError. */

@@ -198,6 +198,7 @@ export function withReadCache(
     create: write(p.create),
     delete: write(p.delete),
     update: write(p.update),
+    hold: write(p.hold),
     ensureSystem: write(p.ensureSystem),
   });
   const g = repos.clientGrants;

@@ -98,6 +98,8 @@ export interface ApiRepository {
   delete(id: string): Promise<boolean>;
   /** Changes the given fields; true when the API exists. */
   update(id: string, patch: ApiPatch, now: number): Promise<boolean>;
+  /** Holds the API's row until the transaction ends (changing nothing); true when it exists. */
+  hold(id: string): Promise<boolean>;
   /**
    * Creates the system API (by id), or brings its name and scopes up to date, and its
    * identifier too when `withIdentifier`.

@@ -81,6 +81,27 @@ describeEachBackend('Management API: what a PATCH changes', (backend) => {
     expect(client.callbacks).toEqual(['https://busy.example/cb']);
   });
 
+  it('concurrent PATCHes of one API each keep what they sent', async () => {
+    const created = ok(
+      await call('POST', '/resource-servers', {
+        body: { name: 'Orders', identifier: `https://orders-${Date.now()}.example/` },
+      }),
+      201,
+    );
+    const path = `/resource-servers/${created.id}`;
+    const bodies = [
+      { name: 'Orders 2' },
+      { enforce_policies: true },
+      { token_dialect: 'access_token_authz' },
+      { allow_offline_access: true },
+      { skip_consent_for_verifiable_first_party_clients: false },
+      { token_lifetime: 600 },
+    ];
+    const answers = await Promise.all(bodies.map((body) => call('PATCH', path, { body })));
+    for (const a of answers) expect(a.status).toBe(200);
+    expect(ok(await call('GET', path))).toMatchObject(Object.assign({}, ...bodies));
+  });
+
   describe('grant_types', () => {
     it('an empty list on update is no grants; on create it is the defaults', async () => {
       const created = ok(

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { SigningAlg } from '../../../config/schema.js';
 import type { Api, ApiRepository } from '../../types.js';
 import type { Database } from '../schema.js';
@@ -102,6 +102,10 @@ export function apiRepository(db: Kysely<Database>): ApiRepository {
       await db.deleteFrom('client_grants').where('api_id', '=', id).execute();
       const res = await db.deleteFrom('apis').where('id', '=', id).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
+    },
+    async hold(id) {
+      const res = await db.updateTable('apis').set({ id: sql`id` }).where('id', '=', id).executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
     },
     async update(id, patch, now) {
       const set: Partial<Row> = { updated_at: now };

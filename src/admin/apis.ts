@@ -13,7 +13,7 @@ import {
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
 import { checkInteger, checkName, checkOneOf } from './checks.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, unique, ValidationError } from './errors.js';
 
 /** What create and update may set; absent fields are left as they are (update) or defaulted (create). */
 export interface ApiInput {
@@ -125,9 +125,8 @@ export async function createApi(
     tokenLifetime: input.tokenLifetime ?? defaultLifetime,
     signingAlg: input.signingAlg ?? 'ES256',
   });
-  if (await storage.apis.getByIdentifier(identifier)) {
-    throw new ConflictError(`identifier: an API with identifier ${identifier} exists already`);
-  }
+  const taken = `identifier: an API with identifier ${identifier} exists already`;
+  if (await storage.apis.getByIdentifier(identifier)) throw new ConflictError(taken);
   const now = clock.now();
   const api: Api = {
     id: `api_${randomToken(12)}`,
@@ -142,7 +141,11 @@ export async function createApi(
     createdAt: now,
     updatedAt: now,
   };
-  await storage.apis.create(api);
+  await unique(
+    () => storage.apis.create(api),
+    () => storage.apis.getByIdentifier(identifier),
+    taken,
+  );
   return api;
 }
 
@@ -206,6 +209,7 @@ export async function deleteApi(storage: Storage, idOrIdentifier: string): Promi
   if (api.isSystem) throw new ForbiddenError(`${api.name} is a system API and cannot be deleted`);
   await storage.transaction(async (tx) => {
     await tx.apis.delete(api.id);
+    await tx.settings.hold('tenant', api.updatedAt);
     const tenant = await tx.settings.get('tenant');
     if (tenant?.default_audience === api.identifier) {
       const { default_audience: _, ...rest } = tenant;

@@ -36,18 +36,22 @@ export async function createClientGrant(
   const api = await storage.apis.getByIdentifier(input.audience);
   if (!api) throw new NotFoundError(`audience: no API with identifier ${input.audience}`);
   const scopes = await checkGrantScopes(storage, api.id, input.scopes);
-  if (await storage.clientGrants.get(app.clientId, api.id, subjectType)) {
-    throw new ConflictError(
-      `a client grant (subject_type ${subjectType}) for ${app.clientId} and ${api.identifier} exists already`,
-    );
-  }
-  return storage.clientGrants.upsert({
-    id: `cgr_${randomToken(12)}`,
-    clientId: app.clientId,
-    apiId: api.id,
-    scopes,
-    ...(subjectType === 'user' ? { subjectType } : {}),
-    createdAt: clock.now(),
+  const taken = `a client grant (subject_type ${subjectType}) for ${app.clientId} and ${api.identifier} exists already`;
+  if (await storage.clientGrants.get(app.clientId, api.id, subjectType)) throw new ConflictError(taken);
+  const id = `cgr_${randomToken(12)}`;
+  return storage.transaction(async (tx) => {
+    const grant = await tx.clientGrants.upsert({
+      id,
+      clientId: app.clientId,
+      apiId: api.id,
+      scopes,
+      ...(subjectType === 'user' ? { subjectType } : {}),
+      createdAt: clock.now(),
+    });
+    // Two creations at once both passed the check: the later one met the first's row, and
+    // rolls back rather than change its scopes.
+    if (grant.id !== id) throw new ConflictError(taken);
+    return grant;
   });
 }
 

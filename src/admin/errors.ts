@@ -13,6 +13,24 @@ export class ConflictError extends Error {
   override name = 'ConflictError';
 }
 
+/**
+ * Runs a write that a unique index guards, after the caller's own check: when two requests pass
+ * that check at once, the index refuses one, and `taken()` then tells a ConflictError with
+ * `message` from any other failure.
+ */
+export async function unique<T>(
+  write: () => Promise<T>,
+  taken: () => Promise<unknown>,
+  message: string,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (await taken()) throw new ConflictError(message);
+    throw err;
+  }
+}
+
 /** A management request that is never allowed (changing or deleting a system resource). */
 export class ForbiddenError extends Error {
   override name = 'ForbiddenError';

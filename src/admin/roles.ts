@@ -2,7 +2,7 @@ import type { Role, RoleFilter, Slice, Storage, User } from '../storage/types.js
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
 import { checkName } from './checks.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, unique, ValidationError } from './errors.js';
 import { type PermissionRef, resolvePermissions } from './permissions.js';
 
 /** What create and update may set. */
@@ -38,8 +38,8 @@ export async function createRole(
 ): Promise<Role> {
   const name = checkName('name', input.name);
   const description = checkDescription(input.description ?? '');
-  if (await storage.roles.getByName(name))
-    throw new ConflictError(`name: a role named ${name} exists already`);
+  const taken = `name: a role named ${name} exists already`;
+  if (await storage.roles.getByName(name)) throw new ConflictError(taken);
   const now = clock.now();
   const role: Role = {
     id: `rol_${randomToken(12)}`,
@@ -49,7 +49,11 @@ export async function createRole(
     createdAt: now,
     updatedAt: now,
   };
-  await storage.roles.create(role);
+  await unique(
+    () => storage.roles.create(role),
+    () => storage.roles.getByName(name),
+    taken,
+  );
   return role;
 }
 
@@ -73,7 +77,15 @@ export async function updateRole(
   }
   if (input.description !== undefined) patch.description = checkDescription(input.description);
   const now = clock.now();
-  await storage.roles.update(role.id, patch, now);
+  const rename = patch.name;
+  await unique(
+    () => storage.roles.update(role.id, patch, now),
+    async () => {
+      const holder = rename === undefined ? null : await storage.roles.getByName(rename);
+      return holder !== null && holder.id !== role.id;
+    },
+    `name: a role named ${rename} exists already`,
+  );
   return { ...role, ...patch, updatedAt: now };
 }
 

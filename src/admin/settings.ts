@@ -70,7 +70,20 @@ export async function updateSettings(
   clock: Clock,
   patch: TenantSettingsPatch,
 ): Promise<TenantSettings> {
-  const next: Record<string, unknown> = { ...(await getSettings(storage)) };
+  // Read and written whole with the row held: two changes at once each keep their keys.
+  return storage.transaction(async (tx) => {
+    await tx.settings.hold(KEY, clock.now());
+    return changed(tx, clock, { ...(await getSettings(tx)) }, patch);
+  });
+}
+
+/** Checks every field of `patch`, applies it to `next` (read in this transaction) and stores it. */
+async function changed(
+  storage: Storage,
+  clock: Clock,
+  next: Record<string, unknown>,
+  patch: TenantSettingsPatch,
+): Promise<TenantSettings> {
   const set = (key: keyof TenantSettings, value: unknown) => {
     if (value === null || value === '') delete next[key];
     else next[key] = value;

@@ -6,7 +6,7 @@ import type { Slice, Storage, User, UserClaims, UserPatch, UserQuery } from '../
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
 import { checkHttpUrl } from './checks.js';
-import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, NotFoundError, unique, ValidationError } from './errors.js';
 import { patchedMetadata } from './metadata.js';
 import { endUserTokens } from './revoke.js';
 
@@ -108,8 +108,8 @@ export async function createUser(
   const appMetadata = mergeMetadata('app_metadata', {}, input.appMetadata ?? {});
   const userMetadata = mergeMetadata('user_metadata', {}, input.userMetadata ?? {});
   const passwordHash = await hashPassword(await checkPassword(input.password, email, rules));
-  if (await storage.users.getByEmail(email))
-    throw new ConflictError(`email: a user with ${email} exists already`);
+  const taken = `email: a user with ${email} exists already`;
+  if (await storage.users.getByEmail(email)) throw new ConflictError(taken);
   const now = clock.now();
   const user: User = {
     id: `usr_${randomToken(15)}`,
@@ -122,24 +122,23 @@ export async function createUser(
     createdAt: now,
     updatedAt: now,
   };
-  try {
-    await storage.transaction(async (tx) => {
-      await tx.users.create(user);
-      await writeEvent(tx.logs, clock, {
-        type: 'ss',
-        userId: user.id,
-        userName: email,
-        ...(opts.clientId ? { clientId: opts.clientId } : {}),
-        details: { by: opts.by ?? 'admin' },
-      });
-      await opts.inTransaction?.(tx, user);
-    });
-  } catch (err) {
-    // Two creations of one email at once: the unique index decides.
-    if (await storage.users.getByEmail(email))
-      throw new ConflictError(`email: a user with ${email} exists already`);
-    throw err;
-  }
+  // Two creations of one email at once: the unique index decides.
+  await unique(
+    () =>
+      storage.transaction(async (tx) => {
+        await tx.users.create(user);
+        await writeEvent(tx.logs, clock, {
+          type: 'ss',
+          userId: user.id,
+          userName: email,
+          ...(opts.clientId ? { clientId: opts.clientId } : {}),
+          details: { by: opts.by ?? 'admin' },
+        });
+        await opts.inTransaction?.(tx, user);
+      }),
+    () => storage.users.getByEmail(email),
+    taken,
+  );
   return user;
 }
 
@@ -171,37 +170,41 @@ export async function updateUser(
   }
   const now = clock.now();
   const signOut = input.blocked === true || input.password !== undefined;
-  const updated = await storage.transaction(async (tx) => {
-    // Claims and metadata merge into the row as it is now, held until the commit: two updates
-    // at once each keep what they sent (the password was hashed before, off the lock).
-    await tx.users.hold(user.id);
-    const fresh = await tx.users.get(user.id);
-    if (!fresh) throw new NotFoundError(`user ${user.id} not found`);
-    if (input.claims !== undefined) patch.claims = mergeClaims(fresh.claims, input.claims);
-    if (input.appMetadata !== undefined)
-      patch.appMetadata = mergeMetadata('app_metadata', fresh.appMetadata, input.appMetadata);
-    if (input.userMetadata !== undefined)
-      patch.userMetadata = mergeMetadata('user_metadata', fresh.userMetadata, input.userMetadata);
-    try {
-      await tx.users.update(user.id, patch, now);
-    } catch (err) {
-      // Two renames to one email at once: the unique index decides.
-      if (patch.email && (await tx.users.getByEmail(patch.email)))
-        throw new ConflictError(`email: a user with ${patch.email} exists already`);
-      throw err;
-    }
-    if (signOut) await endUserTokens(tx, user.id, now);
-    const who = { userId: user.id, userName: patch.email ?? user.email };
-    if (patch.passwordHash)
-      await writeEvent(tx.logs, clock, { ...who, type: 'scp', details: { by: 'admin' } });
-    if (patch.email)
-      await writeEvent(tx.logs, clock, {
-        ...who,
-        type: 'sce',
-        details: { from: user.email, to: patch.email },
-      });
-    return fresh;
-  });
+  // Two renames to one email at once: the unique index decides (looked at after the rollback:
+  // a failed statement ends a PostgreSQL transaction).
+  const taken = async () => {
+    const holder = patch.email === undefined ? null : await storage.users.getByEmail(patch.email);
+    return holder !== null && holder.id !== user.id;
+  };
+  const updated = await unique(
+    () =>
+      storage.transaction(async (tx) => {
+        // Claims and metadata merge into the row as it is now, held until the commit: two updates
+        // at once each keep what they sent (the password was hashed before, off the lock).
+        await tx.users.hold(user.id);
+        const fresh = await tx.users.get(user.id);
+        if (!fresh) throw new NotFoundError(`user ${user.id} not found`);
+        if (input.claims !== undefined) patch.claims = mergeClaims(fresh.claims, input.claims);
+        if (input.appMetadata !== undefined)
+          patch.appMetadata = mergeMetadata('app_metadata', fresh.appMetadata, input.appMetadata);
+        if (input.userMetadata !== undefined)
+          patch.userMetadata = mergeMetadata('user_metadata', fresh.userMetadata, input.userMetadata);
+        await tx.users.update(user.id, patch, now);
+        if (signOut) await endUserTokens(tx, user.id, now);
+        const who = { userId: user.id, userName: patch.email ?? user.email };
+        if (patch.passwordHash)
+          await writeEvent(tx.logs, clock, { ...who, type: 'scp', details: { by: 'admin' } });
+        if (patch.email)
+          await writeEvent(tx.logs, clock, {
+            ...who,
+            type: 'sce',
+            details: { from: user.email, to: patch.email },
+          });
+        return fresh;
+      }),
+    taken,
+    `email: a user with ${patch.email} exists already`,
+  );
   return { ...updated, ...patch, updatedAt: now };
 }
 

@@ -173,6 +173,11 @@ export interface ConsentRepository {
 export interface SettingsRepository {
   get(key: string): Promise<Record<string, unknown> | null>;
   put(key: string, value: Record<string, unknown>, now: number): Promise<void>;
+  /**
+   * Holds the document's row until the transaction ends (made empty first when there is none),
+   * so that a change reads and writes it whole without another one in between.
+   */
+  hold(key: string, now: number): Promise<void>;
 }
 
 /** Failed-login counters per key (account or IP), shared by every instance. */

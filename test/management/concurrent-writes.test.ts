@@ -1,0 +1,95 @@
+import { beforeAll, expect, it } from 'vitest';
+import type { Api } from '../../src/storage/types.js';
+import { describeEachBackend } from '../support/databases.js';
+import { ok, resourcesApp } from './resources-fixture.js';
+import type { Call } from './support.js';
+
+/** The statuses of answers, sorted, for requests sent at once. */
+const statuses = (answers: { status: number }[]) => answers.map((a) => a.status).sort();
+
+/**
+ * Requests sent at once that the API's own checks cannot tell apart: the database decides, and
+ * the loser gets Auth0's 409, never a 500 and never the winner's row changed; and changes to one
+ * document (the tenant settings) each keep their keys.
+ */
+describeEachBackend('Management API: writes at once', (backend) => {
+  const env = resourcesApp(backend);
+  let call: Call;
+  let api: Api;
+  beforeAll(() => {
+    ({ call, api } = env);
+  });
+
+  it('one role name: one 200, the rest 409', async () => {
+    const name = `Clerks ${Date.now()}`;
+    const answers = await Promise.all([1, 2, 3, 4].map(() => call('POST', '/roles', { body: { name } })));
+    expect(statuses(answers)).toEqual([200, 409, 409, 409]);
+  });
+
+  it('renaming two roles to one name at once: one 200, one 409', async () => {
+    const first = ok(await call('POST', '/roles', { body: { name: `A ${Date.now()}` } }));
+    const second = ok(await call('POST', '/roles', { body: { name: `B ${Date.now()}` } }));
+    const name = `Same ${Date.now()}`;
+    const answers = await Promise.all(
+      [first, second].map((r) => call('PATCH', `/roles/${r.id}`, { body: { name } })),
+    );
+    expect(statuses(answers)).toEqual([200, 409]);
+  });
+
+  it('one API identifier: one 201, the rest 409', async () => {
+    const identifier = `https://same-${Date.now()}.example/`;
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map((i) => call('POST', '/resource-servers', { body: { name: `API ${i}`, identifier } })),
+    );
+    expect(statuses(answers)).toEqual([201, 409, 409, 409]);
+  });
+
+  it('one client grant: one 201, the rest 409, and the winner keeps its scopes', async () => {
+    const app = ok(
+      await call('POST', '/clients', { body: { name: 'Robot', app_type: 'non_interactive' } }),
+      201,
+    );
+    const scopes = [['read:things'], ['write:things'], ['read:things', 'write:things']];
+    const answers = await Promise.all(
+      scopes.map((scope) =>
+        call('POST', '/client-grants', {
+          body: { client_id: app.client_id, audience: api.identifier, scope },
+        }),
+      ),
+    );
+    expect(statuses(answers)).toEqual([201, 409, 409]);
+    const winner = answers.find((a) => a.status === 201)!.body;
+    const [stored] = ok(await call('GET', '/client-grants', { query: { client_id: app.client_id } }));
+    expect(stored).toMatchObject({ id: winner.id, scope: winner.scope });
+  });
+
+  it('renaming two users to one email at once: one 200, one 409', async () => {
+    const user = (tag: string) =>
+      call('POST', '/users', {
+        body: {
+          connection: 'Username-Password-Authentication',
+          email: `${tag}-${Date.now()}@example.com`,
+          password: 'a long enough password',
+        },
+      });
+    const [a, b] = [ok(await user('first'), 201), ok(await user('second'), 201)];
+    const email = `taken-${Date.now()}@example.com`;
+    const answers = await Promise.all(
+      [a, b].map((u) => call('PATCH', `/users/${encodeURIComponent(u.user_id)}`, { body: { email } })),
+    );
+    expect(statuses(answers)).toEqual([200, 409]);
+  });
+
+  it('tenant settings changed at once each keep their key', async () => {
+    const bodies = [
+      { friendly_name: 'Acme' },
+      { support_email: 'help@acme.example' },
+      { signup_enabled: true },
+      { primary_color: '#123456' },
+      { session_lifetime: 12 },
+    ];
+    const answers = await Promise.all(bodies.map((body) => call('PATCH', '/tenants/settings', { body })));
+    for (const a of answers) expect(a.status).toBe(200);
+    expect(ok(await call('GET', '/tenants/settings'))).toMatchObject(Object.assign({}, ...bodies));
+  });
+});

@@ -39,5 +39,11 @@ export async function deleteRefreshToken(storage: Storage, clock: Clock, id: str
 /** Revokes every refresh token of a user. */
 export async function deleteUserRefreshTokens(storage: Storage, clock: Clock, userId: string): Promise<void> {
   const user = await getUser(storage, userId);
-  await storage.refreshTokens.revokeWhere({ userId: user.id }, clock.now());
+  const now = clock.now();
+  await storage.transaction(async (tx) => {
+    await tx.refreshTokens.revokeWhere({ userId: user.id }, now);
+    // A refresh that rotated while the first statement waited for its row left a successor
+    // that statement could not see (PostgreSQL): the second one ends it.
+    await tx.refreshTokens.revokeWhere({ userId: user.id }, now);
+  });
 }

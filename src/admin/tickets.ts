@@ -138,6 +138,15 @@ export async function openTicket(
   return ticket;
 }
 
+/**
+ * The user read with their row held until the transaction ends: claims written back from it
+ * cannot undo a change another request made meanwhile (a new name, say).
+ */
+async function heldUser(tx: Storage, id: string): Promise<User | null> {
+  await tx.users.hold(id);
+  return tx.users.get(id);
+}
+
 /** Uses a verification link: the user's email_verified becomes true. */
 export async function verifyEmail(
   deps: AccountDeps,
@@ -148,7 +157,7 @@ export async function verifyEmail(
   return deps.storage.transaction(async (tx) => {
     const now = deps.clock.now();
     const ticket = await tx.accountTickets.use(open.hash, 'email_verification', now);
-    const user = ticket ? await tx.users.get(ticket.userId) : null;
+    const user = ticket ? await heldUser(tx, ticket.userId) : null;
     if (!ticket || !user) return 'used';
     if (user.email !== ticket.email) return 'unknown';
     const claims = { ...user.claims, email_verified: true };
@@ -181,11 +190,11 @@ export async function resetPassword(
   const result = await deps.storage.transaction(async (tx) => {
     const now = deps.clock.now();
     const ticket = await tx.accountTickets.use(open.hash, 'password_reset', now);
-    const user = ticket ? await tx.users.get(ticket.userId) : null;
+    const user = ticket ? await heldUser(tx, ticket.userId) : null;
     if (!ticket || !user) return 'used';
     if (user.email !== ticket.email) return 'unknown';
     const claims = ticket.verifyEmail ? { ...user.claims, email_verified: true } : user.claims;
-    await tx.users.update(user.id, { passwordHash, claims }, now);
+    await tx.users.update(user.id, ticket.verifyEmail ? { passwordHash, claims } : { passwordHash }, now);
     await tx.accountTickets.supersede(user.id, 'password_reset', now);
     if (endSessions) await endUserTokens(tx, user.id, now);
     await writeEvent(tx.logs, deps.clock, {

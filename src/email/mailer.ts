@@ -32,7 +32,8 @@ export function backoff(attempts: number): number {
 export class Mailer {
   private transport: Promise<Transport> | undefined;
   private running: Promise<number> | null = null;
-  private again = false;
+  /** The run that follows the one in progress, shared by every call made during it. */
+  private next: Promise<number> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -75,20 +76,25 @@ export class Mailer {
     });
   }
 
-  /** Sends every message due now; returns how many were sent. One run at a time; a call during a run runs again after it. */
+  /**
+   * Sends every message due now; returns how many were sent. One run at a time: a call during a
+   * run (which may have looked before this call's messages were due) waits for the run after it,
+   * and answers with that run's count.
+   */
   deliverDue(): Promise<number> {
-    if (this.running) {
-      this.again = true;
+    if (!this.running) {
+      this.running = this.run().finally(() => {
+        this.running = null;
+      });
       return this.running;
     }
-    this.running = this.run().finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
-    return this.running;
+    this.next ??= this.running
+      .catch(() => 0)
+      .then(() => {
+        this.next = null;
+        return this.stopped ? 0 : this.deliverDue();
+      });
+    return this.next;
   }
 
   private async run(): Promise<number> {

@@ -79,10 +79,7 @@ export interface ApplicationRepository {
   setSecretHash(clientId: string, secretHash: string, now: number): Promise<boolean>;
   /** Changes the given fields; true when the application exists. */
   update(clientId: string, patch: ApplicationPatch, now: number): Promise<boolean>;
-  /**
-   * Holds the application's row until the transaction ends (changing nothing), so that an
-   * update reads and writes it whole without another one in between; true when it exists.
-   */
+  /** Holds the row until the transaction ends (changing nothing); true when it exists. */
   hold(clientId: string): Promise<boolean>;
   /** Creates a system application once (by client id); later calls change nothing. */
   ensureSystem(app: Application): Promise<void>;
@@ -173,10 +170,7 @@ export interface ConsentRepository {
 export interface SettingsRepository {
   get(key: string): Promise<Record<string, unknown> | null>;
   put(key: string, value: Record<string, unknown>, now: number): Promise<void>;
-  /**
-   * Holds the document's row until the transaction ends (made empty first when there is none),
-   * so that a change reads and writes it whole without another one in between.
-   */
+  /** Holds the document's row until the transaction ends (an empty one made when none). */
   hold(key: string, now: number): Promise<void>;
 }
 

@@ -11,6 +11,7 @@ import { randomToken, sha256 } from '../util/crypto.js';
 import { type Brand, brandOf } from './branding.js';
 import { endUserTokens } from './revoke.js';
 import type { TenantSettingsCache } from './settings.js';
+import { heldUser } from './users.js';
 
 /** What the account links need: storage, the clock, the issuer, the tenant's brand, the outbox. */
 export interface AccountDeps {
@@ -136,15 +137,6 @@ export async function openTicket(
   // A link sent to an address the user no longer has proves nothing about them.
   if (!user || user.email !== ticket.email) return 'unknown';
   return ticket;
-}
-
-/**
- * The user read with their row held until the transaction ends: claims written back from it
- * cannot undo a change another request made meanwhile (a new name, say).
- */
-async function heldUser(tx: Storage, id: string): Promise<User | null> {
-  await tx.users.hold(id);
-  return tx.users.get(id);
 }
 
 /** Uses a verification link: the user's email_verified becomes true. */

@@ -181,8 +181,7 @@ export async function updateUser(
       storage.transaction(async (tx) => {
         // Claims and metadata merge into the row as it is now, held until the commit: two updates
         // at once each keep what they sent (the password was hashed before, off the lock).
-        await tx.users.hold(user.id);
-        const fresh = await tx.users.get(user.id);
+        const fresh = await heldUser(tx, user.id);
         if (!fresh) throw new NotFoundError(`user ${user.id} not found`);
         if (input.claims !== undefined) patch.claims = mergeClaims(fresh.claims, input.claims);
         if (input.appMetadata !== undefined)
@@ -206,6 +205,15 @@ export async function updateUser(
     `email: a user with ${patch.email} exists already`,
   );
   return { ...updated, ...patch, updatedAt: now };
+}
+
+/**
+ * The user read with their row held until the transaction ends: what is written back from it
+ * cannot undo a change another request made meanwhile; null when there is none.
+ */
+export async function heldUser(tx: Storage, id: string): Promise<User | null> {
+  await tx.users.hold(id);
+  return tx.users.get(id);
 }
 
 /** The user by id or email, or NotFoundError. */

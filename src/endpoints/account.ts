@@ -10,7 +10,7 @@ import {
   endOtherSessions,
 } from '../admin/my-account.js';
 import { emailTicket } from '../admin/tickets.js';
-import { deleteUser } from '../admin/users.js';
+import { deleteUser, heldUser } from '../admin/users.js';
 import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
@@ -119,8 +119,7 @@ const profile: Action = async (deps, _cookies, c, who) => {
   }
   // Only the name changes: the row is held and read again, so a verification landing meanwhile stays.
   await deps.storage.transaction(async (tx) => {
-    await tx.users.hold(who.user.id);
-    const fresh = await tx.users.get(who.user.id);
+    const fresh = await heldUser(tx, who.user.id);
     if (!fresh) return;
     const claims = { ...fresh.claims };
     if (name) claims.name = name;

@@ -169,6 +169,14 @@ export function withReadCache(
         cache.clear();
       }
     };
+  // A hold changes nothing, so nothing kept goes and no other instance is told; but the
+  // transaction's reads after it must see the held row, not what the cache kept.
+  const hold =
+    <A extends unknown[]>(fn: (...args: A) => Promise<boolean>) =>
+    (...args: A): Promise<boolean> => {
+      if (tx) tx.wrote = true;
+      return fn(...args);
+    };
   const key = {
     app: (clientId: string) => `app:${clientId}`,
     apiByIdentifier: (identifier: string) => `api-identifier:${identifier}`,
@@ -185,8 +193,7 @@ export function withReadCache(
       delete: write(a.delete),
       setSecretHash: write(a.setSecretHash),
       update: write(a.update),
-      // a write as far as the cache goes: what the transaction reads after it is read fresh
-      hold: write(a.hold),
+      hold: hold(a.hold),
       ensureSystem: write(a.ensureSystem),
     },
   );
@@ -198,7 +205,7 @@ export function withReadCache(
     create: write(p.create),
     delete: write(p.delete),
     update: write(p.update),
-    hold: write(p.hold),
+    hold: hold(p.hold),
     ensureSystem: write(p.ensureSystem),
   });
   const g = repos.clientGrants;

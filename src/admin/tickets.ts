@@ -41,7 +41,8 @@ export interface TicketOptions {
 
 /**
  * Makes a single-use link for `user` in `tx`: a 256-bit secret, stored only as its SHA-256. A
- * new password-reset link ends the older ones. Links always start with the issuer.
+ * new password-reset link ends the older ones, also one made at the same moment. Links always
+ * start with the issuer.
  */
 export async function issueTicket(
   tx: Repositories,
@@ -51,7 +52,11 @@ export async function issueTicket(
   opts: TicketOptions = {},
 ): Promise<string> {
   const now = deps.clock.now();
-  if (kind === 'password_reset') await tx.accountTickets.supersede(user.id, kind, now);
+  if (kind === 'password_reset') {
+    // Held, so a link made at the same moment is committed, and ended here, before this one is.
+    await tx.users.hold(user.id);
+    await tx.accountTickets.supersede(user.id, kind, now);
+  }
   const token = randomToken(32);
   await tx.accountTickets.create({
     hash: sha256(token),

@@ -1,4 +1,5 @@
 import { beforeAll, expect, it } from 'vitest';
+import { openTicket } from '../../src/admin/tickets.js';
 import type { Api } from '../../src/storage/types.js';
 import { describeEachBackend } from '../support/databases.js';
 import { ok, resourcesApp } from './resources-fixture.js';
@@ -78,6 +79,30 @@ describeEachBackend('Management API: writes at once', (backend) => {
       [a, b].map((u) => call('PATCH', `/users/${encodeURIComponent(u.user_id)}`, { body: { email } })),
     );
     expect(statuses(answers)).toEqual([200, 409]);
+  });
+
+  it('password-change tickets made at once: only one stays usable', async () => {
+    const user = ok(
+      await call('POST', '/users', {
+        body: {
+          connection: 'Username-Password-Authentication',
+          email: `tickets-${Date.now()}@example.com`,
+          password: 'a long enough password',
+        },
+      }),
+      201,
+    );
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map(() => call('POST', '/tickets/password-change', { body: { user_id: user.user_id } })),
+    );
+    const { storage, clock } = env.t.rt;
+    const open = await Promise.all(
+      answers.map(async (a) => {
+        const token = new URL(ok(a, 201).ticket).searchParams.get('ticket')!;
+        return typeof (await openTicket({ storage, clock }, 'password_reset', token)) !== 'string';
+      }),
+    );
+    expect(open.filter(Boolean)).toHaveLength(1);
   });
 
   it('tenant settings changed at once each keep their key', async () => {

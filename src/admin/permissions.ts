@@ -18,7 +18,9 @@ export interface PermissionView extends Permission {
 
 /**
  * The permissions named, each a scope of an existing API (a scope the API does not define is
- * refused, unless `known` is false: taking away what is no longer defined).
+ * refused, unless `known` is false: taking away what is no longer defined). When they are to be
+ * given (`known`), call it in the transaction that adds them: each API's row is held there and
+ * read again, so an update removing a scope waits, or is seen, and no permission outlives it.
  */
 export async function resolvePermissions(
   storage: Storage,
@@ -29,9 +31,10 @@ export async function resolvePermissions(
   const apis = new Map<string, Api>();
   const out = new Map<string, Permission>();
   for (const ref of refs) {
-    let api = apis.get(ref.audience);
+    let api: Api | null | undefined = apis.get(ref.audience);
     if (!api) {
-      api = (await storage.apis.getByIdentifier(ref.audience)) ?? undefined;
+      api = await storage.apis.getByIdentifier(ref.audience);
+      if (api && opts.known) api = (await storage.apis.hold(api.id)) ? await storage.apis.get(api.id) : null;
       if (!api) throw new ValidationError(`resource_server_identifier: no API ${ref.audience}`);
       apis.set(ref.audience, api);
     }
@@ -77,7 +80,9 @@ async function userId(storage: Storage, id: string): Promise<string> {
 /** Gives a user permissions directly (besides what their roles give). */
 export async function addUserPermissions(storage: Storage, clock: Clock, id: string, refs: PermissionRef[]) {
   const user = await userId(storage, id);
-  await storage.permissions.add(user, await resolvePermissions(storage, refs), clock.now());
+  await storage.transaction(async (tx) =>
+    tx.permissions.add(user, await resolvePermissions(tx, refs), clock.now()),
+  );
 }
 
 /** Takes directly held permissions from a user (what their roles give stays). */

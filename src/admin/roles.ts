@@ -109,8 +109,9 @@ export async function addRolePermissions(
   refs: PermissionRef[],
 ): Promise<void> {
   const role = await getRole(storage, id);
-  const permissions = await resolvePermissions(storage, refs);
-  await storage.roles.addPermissions(role.id, permissions, clock.now());
+  await storage.transaction(async (tx) =>
+    tx.roles.addPermissions(role.id, await resolvePermissions(tx, refs), clock.now()),
+  );
 }
 
 /** Takes permissions from a role; Sesame Admin keeps every permission of the Management API. */

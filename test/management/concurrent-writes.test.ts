@@ -105,6 +105,46 @@ describeEachBackend('Management API: writes at once', (backend) => {
     expect(open.filter(Boolean)).toHaveLength(1);
   });
 
+  it('a permission given while its scope is removed from the API does not outlive the scope', async () => {
+    const scopes = Array.from({ length: 12 }, (_, i) => `do:thing${i}`);
+    const identifier = `https://scopes-${Date.now()}.example/`;
+    const created = ok(
+      await call('POST', '/resource-servers', {
+        body: { name: 'Scopes', identifier, scopes: scopes.map((value) => ({ value })) },
+      }),
+      201,
+    );
+    const role = ok(await call('POST', '/roles', { body: { name: `Doers ${Date.now()}` } }));
+    const user = ok(
+      await call('POST', '/users', {
+        body: {
+          connection: 'Username-Password-Authentication',
+          email: `doer-${Date.now()}@example.com`,
+          password: 'a long enough password',
+        },
+      }),
+      201,
+    );
+    const given = (scope: string) => ({
+      permissions: [{ resource_server_identifier: identifier, permission_name: scope }],
+    });
+    const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    for (const [i, scope] of scopes.entries()) {
+      const left = scopes.slice(i + 1).map((value) => ({ value }));
+      const answers = await Promise.all([
+        call('PATCH', `/resource-servers/${created.id}`, { body: { scopes: left } }),
+        later(i % 4).then(() => call('POST', `/roles/${role.id}/permissions`, { body: given(scope) })),
+        later(i % 3).then(() =>
+          call('POST', `/users/${encodeURIComponent(user.user_id)}/permissions`, { body: given(scope) }),
+        ),
+      ]);
+      expect(answers[0].status).toBe(200);
+      for (const a of answers.slice(1)) expect([201, 400]).toContain(a.status);
+    }
+    expect(ok(await call('GET', `/roles/${role.id}/permissions`))).toEqual([]);
+    expect(ok(await call('GET', `/users/${encodeURIComponent(user.user_id)}/permissions`))).toEqual([]);
+  });
+
   it('tenant settings changed at once each keep their key', async () => {
     const bodies = [
       { friendly_name: 'Acme' },

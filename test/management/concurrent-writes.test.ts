@@ -20,6 +20,17 @@ describeEachBackend('Management API: writes at once', (backend) => {
   beforeAll(() => {
     ({ call, api } = env);
   });
+  const newUser = async (tag: string) =>
+    ok(
+      await call('POST', '/users', {
+        body: {
+          connection: 'Username-Password-Authentication',
+          email: `${tag}-${Date.now()}@example.com`,
+          password: 'a long enough password',
+        },
+      }),
+      201,
+    );
 
   it('one role name: one 200, the rest 409', async () => {
     const name = `Clerks ${Date.now()}`;
@@ -65,15 +76,7 @@ describeEachBackend('Management API: writes at once', (backend) => {
   });
 
   it('renaming two users to one email at once: one 200, one 409', async () => {
-    const user = (tag: string) =>
-      call('POST', '/users', {
-        body: {
-          connection: 'Username-Password-Authentication',
-          email: `${tag}-${Date.now()}@example.com`,
-          password: 'a long enough password',
-        },
-      });
-    const [a, b] = [ok(await user('first'), 201), ok(await user('second'), 201)];
+    const [a, b] = [await newUser('first'), await newUser('second')];
     const email = `taken-${Date.now()}@example.com`;
     const answers = await Promise.all(
       [a, b].map((u) => call('PATCH', `/users/${encodeURIComponent(u.user_id)}`, { body: { email } })),
@@ -82,16 +85,7 @@ describeEachBackend('Management API: writes at once', (backend) => {
   });
 
   it('password-change tickets made at once: only one stays usable', async () => {
-    const user = ok(
-      await call('POST', '/users', {
-        body: {
-          connection: 'Username-Password-Authentication',
-          email: `tickets-${Date.now()}@example.com`,
-          password: 'a long enough password',
-        },
-      }),
-      201,
-    );
+    const user = await newUser('tickets');
     const answers = await Promise.all(
       [1, 2, 3, 4].map(() => call('POST', '/tickets/password-change', { body: { user_id: user.user_id } })),
     );
@@ -115,16 +109,7 @@ describeEachBackend('Management API: writes at once', (backend) => {
       201,
     );
     const role = ok(await call('POST', '/roles', { body: { name: `Doers ${Date.now()}` } }));
-    const user = ok(
-      await call('POST', '/users', {
-        body: {
-          connection: 'Username-Password-Authentication',
-          email: `doer-${Date.now()}@example.com`,
-          password: 'a long enough password',
-        },
-      }),
-      201,
-    );
+    const user = await newUser('doer');
     const given = (scope: string) => ({
       permissions: [{ resource_server_identifier: identifier, permission_name: scope }],
     });

@@ -83,9 +83,11 @@ export async function rotateKeys(
  */
 export async function revokeKey(ctx: KeyContext, kid: string): Promise<SigningKeyRecord> {
   const key = await getKey(ctx, kid);
-  if (key.revokedAt !== null) throw new ValidationError(`signing key ${kid} is revoked already`);
+  const already = new ValidationError(`signing key ${kid} is revoked already`);
+  if (key.revokedAt !== null) throw already;
   await ctx.storage.transaction(async (tx) => {
-    await tx.signingKeys.revoke(kid, ctx.clock.now());
+    // Another revocation may have come first since the read above: then it is the one logged.
+    if (!(await tx.signingKeys.revoke(kid, ctx.clock.now()))) throw already;
     await writeEvent(tx.logs, ctx.clock, { type: 'signing_key_revoked', details: { kid, alg: key.alg } });
   });
   await ctx.keys.refresh();

@@ -1,3 +1,4 @@
+import { decodeProtectedHeader } from 'jose';
 import { beforeAll, expect, it } from 'vitest';
 import { openTicket } from '../../src/admin/tickets.js';
 import type { Api } from '../../src/storage/types.js';
@@ -128,6 +129,17 @@ describeEachBackend('Management API: writes at once', (backend) => {
     }
     expect(ok(await call('GET', `/roles/${role.id}/permissions`))).toEqual([]);
     expect(ok(await call('GET', `/users/${encodeURIComponent(user.user_id)}/permissions`))).toEqual([]);
+  });
+
+  it('one signing key revoked twice at once: one 200 and one 400, and one event', async () => {
+    // Not the key that signed this test's token, which would stop working.
+    const { kid: signer } = decodeProtectedHeader(env.admin.token);
+    const keys = ok(await call('GET', '/keys/signing'));
+    const { kid } = keys.find((k: { kid: string; revoked: boolean }) => k.kid !== signer && !k.revoked);
+    const answers = await Promise.all([1, 2].map(() => call('PUT', `/keys/signing/${kid}/revoke`)));
+    expect(statuses(answers)).toEqual([200, 400]);
+    const logs = ok(await call('GET', '/logs', { query: { q: 'type:signing_key_revoked', per_page: 100 } }));
+    expect(logs.filter((e: { details?: { kid?: string } }) => e.details?.kid === kid)).toHaveLength(1);
   });
 
   it('tenant settings changed at once each keep their key', async () => {

@@ -183,7 +183,12 @@ export async function updateUser(
         // at once each keep what they sent (the password was hashed before, off the lock).
         const fresh = await heldUser(tx, user.id);
         if (!fresh) throw new NotFoundError(`user ${user.id} not found`);
-        if (input.claims !== undefined) patch.claims = mergeClaims(fresh.claims, input.claims);
+        // OpenID Connect's email_verified speaks of the address: a new one is not verified yet.
+        const claims =
+          patch.email !== undefined && input.claims?.email_verified === undefined
+            ? { ...input.claims, email_verified: false }
+            : input.claims;
+        if (claims !== undefined) patch.claims = mergeClaims(fresh.claims, claims);
         if (input.appMetadata !== undefined)
           patch.appMetadata = mergeMetadata('app_metadata', fresh.appMetadata, input.appMetadata);
         if (input.userMetadata !== undefined)

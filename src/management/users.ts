@@ -1,6 +1,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { normalizeEmail } from '../accounts/email.js';
 import { ValidationError } from '../admin/errors.js';
+import { emailTicket } from '../admin/tickets.js';
 import {
   createUser,
   deleteUser,
@@ -36,7 +37,10 @@ const profile = {
   blocked: z.boolean(),
   app_metadata: Metadata,
   user_metadata: Metadata,
-  verify_email: z.boolean().openapi({ description: 'Accepted; Sesame sends no email yet.' }),
+  verify_email: z.boolean().openapi({
+    description:
+      'true: a verification email goes to the address, unless email_verified is true; false or absent: no email.',
+  }),
   connection: z.literal(CONNECTION),
 };
 
@@ -103,6 +107,12 @@ function input(b: z.infer<typeof UpdateUser>): UserInput {
   if (b.email_verified !== undefined) claims.email_verified = b.email_verified;
   if (Object.keys(claims).length > 0) out.claims = claims;
   return out;
+}
+
+/** With `verify_email: true`, the user's address gets a verification email unless it is verified. */
+async function verifyIfAsked(deps: Deps, asked: boolean | undefined, user: Person): Promise<void> {
+  if (asked === true && user.claims.email_verified !== true)
+    await emailTicket(deps, 'email_verification', user);
 }
 
 const IdParam = z.object({
@@ -184,6 +194,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         { ...input(b), email: b.email, password: b.password },
         deps.config.password,
       );
+      await verifyIfAsked(deps, b.verify_email, user);
       return c.json(userView(user), 201);
     },
   );
@@ -208,15 +219,17 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       tag: TAG,
       summary: 'Update a user',
       description:
-        'Metadata merges at the top level (a null value removes a key). Blocking a user or setting a password signs them out everywhere and ends their tokens.',
+        'Metadata merges at the top level (a null value removes a key). A new email is unverified unless email_verified comes with it. Blocking a user or setting a password signs them out everywhere and ends their tokens.',
       request: { params: IdParam, ...jsonBody(UpdateUser) },
       status: 200,
       response: User,
     }),
     async (c) => {
       const user = await getById(deps, c.req.valid('param').id);
-      const patch = input(c.req.valid('json'));
-      return c.json(userView(await updateUser(storage, clock, user.id, patch, deps.config.password)), 200);
+      const b = c.req.valid('json');
+      const updated = await updateUser(storage, clock, user.id, input(b), deps.config.password);
+      await verifyIfAsked(deps, b.verify_email, updated);
+      return c.json(userView(updated), 200);
     },
   );
   app.openapi(

@@ -3,6 +3,7 @@ import { writeEvent } from '../events/log.js';
 import type { Storage, User } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { endOtherSessionsAndTokens, endUserApplicationTokens } from './revoke.js';
+import { heldUser, removeUser } from './users.js';
 
 export { endOtherSessions } from './revoke.js';
 
@@ -66,16 +67,31 @@ export async function disconnectApplication(
   return true;
 }
 
-/** The person's new password (already checked against the policy): other sessions and all tokens end. */
+/**
+ * In `tx`, with the person's row held: whether it is still as it was when their current password
+ * was checked (`user`): 'same'; 'changed' when a reset, an admin or another page changed the
+ * password or blocked them since (what was checked proves nothing now); 'gone' when deleted.
+ */
+async function stillAsChecked(tx: Storage, user: User): Promise<'same' | 'changed' | 'gone'> {
+  const fresh = await heldUser(tx, user.id);
+  if (!fresh) return 'gone';
+  return fresh.passwordHash === user.passwordHash && !fresh.blocked ? 'same' : 'changed';
+}
+
+/**
+ * The person's new password (already checked against the policy): other sessions and all tokens
+ * end. False, and nothing changes, when the account changed since `user` was read.
+ */
 export async function changeOwnPassword(
   storage: Storage,
   clock: Clock,
   user: User,
   keepSession: string,
   password: string,
-): Promise<void> {
+): Promise<boolean> {
   const passwordHash = await hashPassword(password);
-  await storage.transaction(async (tx) => {
+  return storage.transaction(async (tx) => {
+    if ((await stillAsChecked(tx, user)) !== 'same') return false;
     const now = clock.now();
     await tx.users.update(user.id, { passwordHash }, now);
     await tx.accountTickets.supersede(user.id, 'password_reset', now);
@@ -86,5 +102,18 @@ export async function changeOwnPassword(
       userName: user.email,
       details: { by: 'user' },
     });
+    return true;
+  });
+}
+
+/**
+ * Deletes the person's account, whose password they just gave: false, and nothing changes, when
+ * the account changed since `user` was read; true also when it is gone already (a second click).
+ */
+export async function deleteOwnAccount(storage: Storage, clock: Clock, user: User): Promise<boolean> {
+  return storage.transaction(async (tx) => {
+    const state = await stillAsChecked(tx, user);
+    if (state === 'same') await removeUser(tx, clock, user);
+    return state !== 'changed';
   });
 }

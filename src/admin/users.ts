@@ -194,7 +194,11 @@ export async function updateUser(
         if (input.userMetadata !== undefined)
           patch.userMetadata = mergeMetadata('user_metadata', fresh.userMetadata, input.userMetadata);
         await tx.users.update(user.id, patch, now);
-        if (signOut) await endUserTokens(tx, user.id, now);
+        if (signOut) {
+          await endUserTokens(tx, user.id, now);
+          // A reset link sent before cannot take back an account an admin just secured.
+          await tx.accountTickets.supersede(user.id, 'password_reset', now);
+        }
         const who = { userId: user.id, userName: patch.email ?? user.email };
         if (patch.passwordHash)
           await writeEvent(tx.logs, clock, { ...who, type: 'scp', details: { by: 'admin' } });
@@ -286,10 +290,13 @@ export async function setBlocked(
 /** Deletes a user with their sessions, tokens and consents. */
 export async function deleteUser(storage: Storage, clock: Clock, idOrEmail: string): Promise<void> {
   const user = await getUser(storage, idOrEmail);
-  await storage.transaction(async (tx) => {
-    await endUserTokens(tx, user.id, clock.now());
-    await tx.consents.deleteWhere({ userId: user.id });
-    await tx.users.delete(user.id);
-    await writeEvent(tx.logs, clock, { type: 'sdu', userId: user.id, userName: user.email });
-  });
+  await storage.transaction((tx) => removeUser(tx, clock, user));
+}
+
+/** In `tx`: the user's tokens and sessions end, their consents go, and so does their row. */
+export async function removeUser(tx: Storage, clock: Clock, user: User): Promise<void> {
+  await endUserTokens(tx, user.id, clock.now());
+  await tx.consents.deleteWhere({ userId: user.id });
+  await tx.users.delete(user.id);
+  await writeEvent(tx.logs, clock, { type: 'sdu', userId: user.id, userName: user.email });
 }

@@ -6,11 +6,12 @@ import { refusePassword } from '../accounts/password-policy.js';
 import {
   changeOwnPassword,
   connectedApplications,
+  deleteOwnAccount,
   disconnectApplication,
   endOtherSessions,
 } from '../admin/my-account.js';
 import { emailTicket } from '../admin/tickets.js';
-import { deleteUser, heldUser } from '../admin/users.js';
+import { heldUser } from '../admin/users.js';
 import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
@@ -112,6 +113,10 @@ function accountAction(deps: Deps, cookies: Cookies, action: Action) {
   };
 }
 
+/** The page for an account whose password or state changed while a form of it was open. */
+const changed = () =>
+  new PageError('Forbidden', 'Your account changed meanwhile (a new password?). Sign in again.', 403);
+
 const profile: Action = async (deps, _cookies, c, who) => {
   const name = (c.get('params').get('name') ?? '').trim();
   if (!isPersonName(name)) {
@@ -148,7 +153,8 @@ const password: Action = async (deps, _cookies, c, who) => {
     email: who.user.email,
   });
   if (refusal) return fail(refusal.message);
-  await changeOwnPassword(deps.storage, deps.clock, who.user, who.session.idHash, next);
+  if (!(await changeOwnPassword(deps.storage, deps.clock, who.user, who.session.idHash, next)))
+    throw changed();
   return done(c, 'password');
 };
 
@@ -205,7 +211,7 @@ const remove: Action = async (deps, cookies, c, who) => {
       error: { section: 'delete', message: 'Your password is not correct.' },
     });
   }
-  await deleteUser(deps.storage, deps.clock, who.user.id);
+  if (!(await deleteOwnAccount(deps.storage, deps.clock, who.user))) throw changed();
   await endSession(deps, cookies, c);
   return c.body(null, 303, { Location: '/account/deleted', 'Cache-Control': 'no-store' });
 };

@@ -61,6 +61,8 @@ export const password: GrantHandler = {
     // success writes commits with the tokens (#14 §7).
     return inTokenTransaction(deps, async (deps) => {
       await signInSucceeded(deps.storage, merged(place, { userId: user.id }), now);
+      // As on the login page: who signs in remembered the password, so open reset links end.
+      await deps.storage.accountTickets.supersede(user.id, 'password_reset', now);
       return issueUserTokens(
         deps,
         client.app,

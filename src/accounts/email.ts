@@ -1,11 +1,24 @@
-/** The login name form of an email: trimmed, Unicode NFC, lowercased. */
+/**
+ * The login name form of an email: trimmed, lowercased, Unicode NFC. NFC again after lowercasing:
+ * a capital with a combining mark may have no composed form while its small letter has one
+ * (J + U+030C, ǰ), and a login name must be one spelling.
+ */
 export function normalizeEmail(email: string): string {
-  return email.trim().normalize('NFC').toLowerCase();
+  return email.trim().normalize('NFC').toLowerCase().normalize('NFC');
 }
 
-/** A plausible email address: one @, something on both sides, no spaces or controls, at most 320 characters. */
+/**
+ * A plausible email address: one @, something on both sides, at most 320 characters, and no
+ * spaces, controls or invisible characters (format characters such as U+200B, and whatever else
+ * Unicode says to show as nothing), with which an address could look like another.
+ */
 export function isEmail(email: string): boolean {
-  return email.length <= 320 && /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u.test(email);
+  return (
+    email.length <= 320 &&
+    /^[^\s@\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]+@[^\s@\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]+$/u.test(
+      email,
+    )
+  );
 }
 
 /** Letters of these scripts look alike (а/a, о/o, ο/o…); Han, Hiragana and Katakana mix in Japanese. */

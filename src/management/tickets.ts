@@ -1,4 +1,5 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import { isEmail } from '../accounts/email.js';
 import { checkHttpUrl } from '../admin/checks.js';
 import { NotFoundError, ValidationError } from '../admin/errors.js';
 import { emailTicket, issueTicket } from '../admin/tickets.js';
@@ -26,7 +27,11 @@ const PasswordChangeTicket = z
   .object({
     ...common,
     connection_id: z.string().max(64),
-    email: z.email().max(320),
+    email: z
+      .string()
+      .max(320)
+      .refine((e) => isEmail(e.trim()), 'Invalid email address')
+      .openapi({ description: "The user's email (letters beyond ASCII too, as at sign-up)." }),
     mark_email_as_verified: z.boolean(),
   })
   .partial()

@@ -184,6 +184,15 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
       expect([201, 400]).toContain(b.status);
     });
 
+    it('by an email with letters beyond ASCII, as sign-up takes them', async () => {
+      const { user } = await newUser(t);
+      const email = `jos\u00e9-${Date.now()}@example.com`;
+      await t.rt.storage.users.update(user.id, { email }, t.clock.now());
+      const a = await call('POST', '/tickets/password-change', { body: { email: email.toUpperCase() } });
+      expectStatus(a, 201);
+      expect(a.body.ticket).toMatch(/\/u\/reset-password\?ticket=/);
+    });
+
     it("the link uses the issuer, never the request's host", async () => {
       const { user } = await newUser(t);
       const res = await t.fetch('https://evil.example/api/v2/tickets/password-change', {

@@ -28,6 +28,11 @@ describe('normalizeEmail: the login name form (trimmed, NFC, lowercased)', () =>
     expect(normalizeEmail('First.Last+tag@Example.com')).toBe('first.last+tag@example.com');
   });
 
+  it('is NFC after lowercasing: a capital without a composed form (J + U+030C) meets its small letter (ǰ)', () => {
+    expect(normalizeEmail('J\u030Cohn@example.com')).toBe('\u01F0ohn@example.com');
+    expect(normalizeEmail('\u01F0ohn@example.com')).toBe('\u01F0ohn@example.com');
+  });
+
   it('is idempotent', () => {
     const once = normalizeEmail('  Ma\u0301ria@Example.COM ');
     expect(normalizeEmail(once)).toBe(once);
@@ -53,6 +58,13 @@ describe('isEmail: a plausible email address', () => {
     [' ada@example.com', 'a leading space (not normalised)'],
     ['ada@example.com\n', 'a trailing newline'],
     ['ada\t@example.com', 'a tab'],
+    ['ad\u200Ba@example.com', 'a zero-width space'],
+    ['ada\u00AD@example.com', 'a soft hyphen'],
+    ['ada@exam\u200Dple.com', 'a zero-width joiner'],
+    ['ada@example.com\u2060', 'a word joiner'],
+    ['ada\u180E@example.com', 'a Mongolian vowel separator'],
+    ['ada\uFE0F@example.com', 'a variation selector'],
+    ['ada\u3164@example.com', 'a Hangul filler'],
   ])('refuses %j (%s)', (email) => {
     expect(isEmail(email)).toBe(false);
   });

@@ -7,7 +7,7 @@ import type { Config } from './config/schema.js';
 import { Mailer } from './email/mailer.js';
 import { EventLog } from './events/log.js';
 import { type Limits, limitsOf } from './http/rate-limit.js';
-import { deriveEncryptionKey, loadSecret } from './keys/encryption.js';
+import { keySecret } from './keys/encryption.js';
 import { Keystore } from './keys/keystore.js';
 import { looserThanPrivate } from './storage/file-modes.js';
 import { openStorage, type QueryListener, sqliteFile } from './storage/sql/index.js';
@@ -48,7 +48,6 @@ export async function openRuntime(
 ): Promise<Runtime> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'sesame' } });
-  const encryptionKey = deriveEncryptionKey(loadSecret(config.secret, config.dataDir));
   warnLooseFiles(config, logger);
   const queries = new Set<QueryListener>();
   const storage = openStorage({
@@ -66,9 +65,12 @@ export async function openRuntime(
         : logger.info("a database connection hears other instances' changes again"),
   });
   let applied: string[];
+  let encryptionKey: Buffer;
   try {
     applied = await storage.migrate();
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    const [newest] = await storage.signingKeys.listAll();
+    encryptionKey = keySecret(config.secret, config.dataDir, newest);
     await ensureManagementApi(storage, clock, config.issuer, opts.server === true);
     if (opts.server) await ensureConsoleApp(storage, clock, config.issuer, encryptionKey);
   } catch (err) {

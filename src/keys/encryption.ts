@@ -1,9 +1,10 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ConfigError } from '../config/load.js';
 import { makePrivateDir } from '../storage/file-modes.js';
+import type { SigningKeyRecord } from '../storage/types.js';
 import { randomBuffer } from '../util/crypto.js';
 
 const VERSION = 'v1';
@@ -47,6 +48,39 @@ export function decrypt(key: Buffer, blob: string, aad: string): string {
       `signing key ${aad} cannot be decrypted: SESAME_SECRET (or DATA_DIR/secret) is not the secret it was encrypted with`,
     );
   }
+}
+
+/**
+ * The secret that opens the stored private keys: from configuration, or else DATA_DIR/secret,
+ * which is made (256 random bits, mode 0600) only while the database holds no key. The newest
+ * key must open with it: a CLI run, or an instance, with another secret (or none where the
+ * database's keys were made with SESAME_SECRET) would otherwise make keys no one else can open,
+ * and token requests would fail.
+ */
+export function keySecret(
+  configured: string | undefined,
+  dataDir: string,
+  newest?: SigningKeyRecord,
+): Buffer {
+  const fix = 'set SESAME_SECRET (or DATA_DIR/secret) to the secret they were made with';
+  const file = join(dataDir, 'secret');
+  if (!configured && newest && !existsSync(file)) {
+    throw new ConfigError(
+      `the database holds signing keys, but no secret is set and ${file} does not exist: ${fix}`,
+    );
+  }
+  const key = deriveEncryptionKey(loadSecret(configured, dataDir));
+  if (newest) {
+    try {
+      decrypt(key, newest.privateKeyEncrypted, newest.kid);
+    } catch (err) {
+      if (!(err instanceof KeyDecryptionError)) throw err;
+      throw new ConfigError(
+        `the database's signing keys were made with another secret than this one: ${fix}`,
+      );
+    }
+  }
+  return key;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli, runCliJson } from '../e2e/process.js';
 import { describeEachBackend } from '../support/databases.js';
@@ -95,6 +97,33 @@ describeEachBackend('sesame CLI (keys)', (backend) => {
       );
       const { keys } = await runCliJson<{ keys: KeyView[] }>(['keys', 'list'], e);
       expect(keys).toHaveLength(1);
+    });
+
+    it('another secret than the keys were made with: every command refuses, and no key is made', async () => {
+      const { env: e } = await withEs256Key();
+      const other = { ...e, SESAME_SECRET: 'another secret, long enough to be one: 0123456789' };
+      const refused = /signing keys were made with another secret than this one: set SESAME_SECRET/;
+      expectFailure(await runCli(['keys', 'rotate', '--alg', 'ES256'], other), refused);
+      expectFailure(
+        await runCli(
+          ['apis', 'create', '--name', 'RS', '--identifier', uniqueUri(), '--signing-alg', 'RS256'],
+          other,
+        ),
+        refused,
+      );
+      const { keys } = await runCliJson<{ keys: KeyView[] }>(['keys', 'list'], e);
+      expect(keys).toHaveLength(1);
+    });
+
+    it('a database with keys and no secret (none set, no DATA_DIR/secret): refused, and no secret is made', async () => {
+      const { env: e } = await withEs256Key({
+        SESAME_SECRET: 'the secret the keys were made with, 0123456789',
+      });
+      expectFailure(
+        await runCli(['keys', 'list'], { ...e, SESAME_SECRET: undefined }),
+        /holds signing keys, but no secret is set and .*secret does not exist/,
+      );
+      expect(existsSync(join(e.SESAME_DATA_DIR!, 'secret'))).toBe(false);
     });
   });
 });

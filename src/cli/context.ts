@@ -42,6 +42,10 @@ export const collect = (value: string, previous: string[] = []): string[] => [..
 export function fail(err: unknown): never {
   if (isAdminError(err) || err instanceof ConfigError) {
     process.stderr.write(`error: ${err.message}\n`);
+  } else if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') {
+    // The system's or the database's own refusal (ECONNREFUSED, EEXIST, SQLITE_NOTADB…): its
+    // message says what is wrong; a stack trace would only hide it.
+    process.stderr.write(`error: ${err.message || (err as NodeJS.ErrnoException).code}\n`);
   } else {
     process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }

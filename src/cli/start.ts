@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import type { Command } from 'commander';
 import { createAdmin, hasAdmin, issueSetupToken } from '../admin/console.js';
@@ -161,7 +162,7 @@ async function firstAdmin(rt: Runtime): Promise<void> {
   rt.logger.warn({ setup: link }, `No admin yet: open ${link} within an hour to create the first one`);
 }
 
-/** The PEM files of SESAME_TLS_CERT and SESAME_TLS_KEY; a missing file stops start-up naming it. */
+/** The PEM files of SESAME_TLS_CERT and SESAME_TLS_KEY; a missing or unusable file stops start-up naming it. */
 function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
   const read = (name: string, file: string) => {
     try {
@@ -170,5 +171,13 @@ function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer
       throw new ConfigError(`tls.${name}: cannot read ${file} (${(err as Error).message})`);
     }
   };
-  return { cert: read('cert', certFile), key: read('key', keyFile) };
+  const pair = { cert: read('cert', certFile), key: read('key', keyFile) };
+  try {
+    createSecureContext(pair);
+  } catch (err) {
+    throw new ConfigError(
+      `tls: ${certFile} and ${keyFile} are not a PEM certificate and its key (${(err as Error).message})`,
+    );
+  }
+  return pair;
 }

@@ -95,8 +95,33 @@ describe.concurrent('bad configuration stops every command with a message naming
       envIn(tempDir(), { SESAME_DATABASE_URL: `postgres://nobody@127.0.0.1:${port}/sesame` }),
       { timeoutMs: 15_000 },
     );
-    expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/ECONNREFUSED/);
+    expectConfigError(res, /^error: connect ECONNREFUSED 127\.0\.0\.1:\d+\n$/);
+  });
+
+  it('a data directory that is a file, or a database file that is not one: one line, no stack', async () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, 'not a directory', { mode: 0o600 });
+    expectConfigError(await runCli(['migrate'], envIn(file)), /EEXIST/);
+    const garbage = join(tempDir(), 'garbage.db');
+    writeFileSync(garbage, 'not a database, not at all, not a single page of one', { mode: 0o600 });
+    expectConfigError(
+      await runCli(['migrate'], envIn(tempDir(), { SESAME_DATABASE_URL: `sqlite:${garbage}` })),
+      /file is not a database/,
+    );
+  });
+
+  it('TLS files that are not a certificate and its key stop the start, naming them', async () => {
+    const dir = tempDir();
+    const pem = join(dir, 'empty.pem');
+    writeFileSync(pem, '');
+    expectConfigError(
+      await runCli(
+        ['start'],
+        envIn(dir, { SESAME_PORT: String(await freePort()), SESAME_TLS_CERT: pem, SESAME_TLS_KEY: pem }),
+        { timeoutMs: 15_000 },
+      ),
+      /tls: .*empty\.pem .*are not a PEM certificate and its key/,
+    );
   });
 });
 

@@ -90,10 +90,17 @@ async function changed(
   };
   const p = { ...patch };
   // minutes stand for the hours they name; null restores the default, as for the hours
-  const inHours = (minutes: number | null | undefined, hours: number | null | undefined) =>
-    minutes === undefined ? hours : minutes === null ? null : minutes / 60;
-  p.session_lifetime = inHours(p.session_lifetime_in_minutes, p.session_lifetime);
-  p.idle_session_lifetime = inHours(p.idle_session_lifetime_in_minutes, p.idle_session_lifetime);
+  const inHours = (key: string, minutes: number | null | undefined, hours: number | null | undefined) => {
+    if (minutes !== undefined && hours !== undefined)
+      throw new ValidationError(`${key} and ${key}_in_minutes: give one of them`);
+    return minutes === undefined ? hours : minutes === null ? null : minutes / 60;
+  };
+  p.session_lifetime = inHours('session_lifetime', p.session_lifetime_in_minutes, p.session_lifetime);
+  p.idle_session_lifetime = inHours(
+    'idle_session_lifetime',
+    p.idle_session_lifetime_in_minutes,
+    p.idle_session_lifetime,
+  );
   for (const [key, value] of Object.entries(p) as [keyof TenantSettingsPatch, unknown][]) {
     if (value === undefined || key.endsWith('_in_minutes')) continue;
     if (value === null || value === '') {

@@ -52,6 +52,18 @@ describeEachBackend('Management API: resources (tenant settings, signing keys)',
       expect(bad.body.message).toContain('support_email');
     });
 
+    it('refuses a lifetime given both in hours and in minutes, and changes nothing', async () => {
+      const before = ok(await call('GET', '/tenants/settings'));
+      for (const key of ['session_lifetime', 'idle_session_lifetime']) {
+        const answer = await call('PATCH', '/tenants/settings', {
+          body: { [key]: 1, [`${key}_in_minutes`]: 30 },
+        });
+        expectError(answer, 400, 'invalid_body');
+        expect(answer.body.message).toContain(`${key} and ${key}_in_minutes: give one of them`);
+      }
+      expect(ok(await call('GET', '/tenants/settings'))).toEqual(before);
+    });
+
     it('refuses a default_audience that is no API', async () => {
       const answer = await call('PATCH', '/tenants/settings', {
         body: { default_audience: 'https://no-such-api.example/' },

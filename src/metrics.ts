@@ -4,6 +4,7 @@ import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
 import client from 'prom-client';
+import { ConfigError } from './config/load.js';
 import { TOKEN_EVENTS } from './endpoints/token/events.js';
 import type { EventType } from './events/types.js';
 import { CountOf, Family } from './metric-families.js';
@@ -159,8 +160,15 @@ function workerMetrics(): () => Promise<string> {
 /**
  * Serves `GET /metrics` on its own port: this process's metrics, or, in the primary of
  * `--workers` (`cluster`: call it before the workers are forked), every worker's added up.
+ * Resolves once it listens; a port it cannot listen on is a ConfigError, which stops the start,
+ * as the main port's does.
  */
-export function serveMetrics(port: number, host: string, logger: Logger, cluster = false): Server {
+export async function serveMetrics(
+  port: number,
+  host: string,
+  logger: Logger,
+  cluster = false,
+): Promise<Server> {
   const collect = cluster ? workerMetrics() : () => client.register.metrics();
   const server = createServer((req, res) => {
     // The path only: an absolute or malformed request target must not throw here.
@@ -182,8 +190,14 @@ export function serveMetrics(port: number, host: string, logger: Logger, cluster
       },
     );
   });
-  server.on('error', (err) => logger.error({ err, port }, 'the metrics port cannot listen'));
-  server.listen(port, host, () => logger.info({ port, host }, `metrics on http://${host}:${port}/metrics`));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) =>
+      reject(new ConfigError(`metrics.port: cannot listen on ${host}:${port} (${err.message})`)),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  server.on('error', (err) => logger.error({ err, port }, 'the metrics port failed'));
+  logger.info({ port, host }, `metrics on http://${host}:${port}/metrics`);
   return server;
 }
 

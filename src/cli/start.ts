@@ -124,7 +124,7 @@ async function startWorkers(cmd: Command, workers: number): Promise<void> {
   if (port !== undefined) {
     // before the workers: it counts them as they start listening
     const { serveMetrics } = await import('../metrics.js');
-    serveMetrics(port, host ?? rt.config.host, rt.logger, true);
+    await serveMetrics(port, host ?? rt.config.host, rt.logger, true).catch(fail);
   }
   superviseWorkers(workers, rt.logger);
 }
@@ -141,7 +141,7 @@ async function startMetrics(rt: Runtime): Promise<Metrics | undefined> {
   rt.queries.add(metrics.query);
   rt.events.observer = metrics.event;
   if (cluster.isWorker) answerMetricsRequests();
-  else serveMetrics(port, host ?? rt.config.host, rt.logger);
+  else await serveMetrics(port, host ?? rt.config.host, rt.logger).catch(fail);
   return metrics;
 }
 

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -191,6 +191,27 @@ describe('Prometheus metrics', () => {
       const bad = startSesame({ ...env, SESAME_METRICS_PORT: port }, ['start', '--workers', '1']);
       expect((await bad.exited).code).toBe(1);
       expect(bad.stderr()).toContain('metrics.port');
+    }
+  });
+
+  it('a metrics port another process holds stops the start, as the main port does', async () => {
+    const taken = createServer();
+    const metricsPort = await freePort();
+    await new Promise<void>((resolve) => taken.listen(metricsPort, '127.0.0.1', resolve));
+    try {
+      for (const workers of ['1', '2']) {
+        const env = {
+          SESAME_DATA_DIR: join(dir, `taken-${workers}`),
+          SESAME_PORT: String(await freePort()),
+          SESAME_HOST: '127.0.0.1',
+          SESAME_METRICS_PORT: String(metricsPort),
+        };
+        const bad = startSesame(env, ['start', '--workers', workers]);
+        expect((await bad.exited).code).toBe(1);
+        expect(bad.stderr()).toMatch(/metrics\.port: cannot listen on 127\.0\.0\.1:\d+ \(.*EADDRINUSE/);
+      }
+    } finally {
+      taken.close();
     }
   });
 });

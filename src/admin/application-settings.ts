@@ -26,6 +26,9 @@ function checkOrigins(origins: string[], type: ApplicationType): string[] {
   if (type === 'm2m' && origins.length > 0)
     throw new ValidationError('web_origins: m2m applications have no web origins');
   for (const o of origins) {
+    // Auth0 matches `https://*.example.com` against subdomains; Sesame compares origins exactly.
+    if (o.includes('*'))
+      throw new ValidationError(`web_origins ${JSON.stringify(o)}: no wildcards; list each origin`);
     const ok = URL.canParse(o) && /^https?:$/.test(new URL(o).protocol) && new URL(o).origin === o;
     if (!ok)
       throw new ValidationError(`web_origins ${JSON.stringify(o)}: must be an origin, scheme://host[:port]`);

@@ -63,7 +63,8 @@ export function accountPage(deps: Deps, cookies: Cookies) {
     const s = await signedInOrLogin(deps, cookies, c, '/account', 'account');
     if (s.redirect) return s.redirect;
     const who = { ...s.current, csrf: s.csrf };
-    const notice = NOTICES[c.req.query('done') ?? ''];
+    const what = c.req.query('done') ?? '';
+    const notice = Object.hasOwn(NOTICES, what) ? NOTICES[what] : undefined;
     return render(deps, c, who, 200, notice ? { notice } : {});
   };
 }

@@ -85,6 +85,13 @@ describeEachBackend('accounts: changes made meanwhile', (backend) => {
     const page = await agent.get(new URL('/account', t.issuer));
     const html = await page.text();
     expect(page.status, html).toBe(200);
+    // A notice named after an Object property is no notice (it rendered an empty one).
+    for (const done of ['constructor', '__proto__', 'toString']) {
+      const odd = await agent.get(new URL(`/account?done=${done}`, t.issuer));
+      const oddHtml = await odd.text();
+      expect(odd.status).toBe(200);
+      expect(oddHtml).not.toContain('role="status"');
+    }
     const at = html.indexOf('action="/account/delete"');
     const csrf = csrfOf(html.slice(at));
     const answers = await Promise.all(

@@ -123,6 +123,12 @@ describeEachBackend('Management API: resources (applications)', (backend) => {
         body: { name: 'M', app_type: 'non_interactive', callbacks: ['https://m.example/cb'] },
       });
       expectError(m2mCallbacks, 400, 'invalid_body');
+      // Auth0's subdomain wildcard would be kept as text and match nothing: refused.
+      const wildcard = await call('POST', '/clients', {
+        body: { name: 'W', app_type: 'spa', web_origins: ['https://*.example.com'] },
+      });
+      expectError(wildcard, 400, 'invalid_body');
+      expect(wildcard.body.message).toContain('web_origins "https://*.example.com": no wildcards');
     });
 
     it('filters by app_type and pages with include_totals', async () => {

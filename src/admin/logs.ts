@@ -92,3 +92,41 @@ export async function getLog(storage: Storage, id: string): Promise<LogEvent> {
   if (!event) throw new NotFoundError(`log event ${id} not found`);
   return event;
 }
+
+/** An event in Auth0's shape: the Management API's `Log`, and a line of `sesame logs --json`. */
+export interface LogView {
+  log_id: string;
+  date: string;
+  type: string;
+  description: string;
+  client_id?: string;
+  client_name?: string;
+  ip?: string;
+  user_agent?: string;
+  user_id?: string;
+  user_name?: string;
+  audience?: string;
+  scope?: string;
+  hostname: string;
+  details: Record<string, unknown>;
+}
+
+/** `e` in Auth0's shape; `hostname` is the issuer's. */
+export function logView(e: LogEvent, hostname: string): LogView {
+  return {
+    log_id: e.logId,
+    date: new Date(e.date).toISOString(),
+    type: e.type,
+    description: e.description,
+    ...(e.clientId !== undefined ? { client_id: e.clientId } : {}),
+    ...(e.clientName !== undefined ? { client_name: e.clientName } : {}),
+    ...(e.ip !== undefined ? { ip: e.ip } : {}),
+    ...(e.userAgent !== undefined ? { user_agent: e.userAgent } : {}),
+    ...(e.userId !== undefined ? { user_id: e.userId } : {}),
+    ...(e.userName !== undefined ? { user_name: e.userName } : {}),
+    ...(e.audience !== undefined ? { audience: e.audience } : {}),
+    ...(e.scope !== undefined ? { scope: e.scope } : {}),
+    hostname,
+    details: e.details,
+  };
+}

@@ -10,7 +10,10 @@ export function adminCommand(program: Command): void {
     .command('create')
     .description('create a user who holds the Sesame Admin role (signs in to /console)')
     .requiredOption('--email <email>', 'login name');
-  passwordOptions(create, 'the password (at least 8 characters, at most 1024 bytes)')
+  passwordOptions(
+    create,
+    'the password (at least password.minLength characters, default 8; at most 1024 bytes)',
+  )
     .option('--name <name>', 'full name')
     .option('--json', 'print one JSON object')
     .action(async (o, cmd) =>

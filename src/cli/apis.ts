@@ -29,7 +29,10 @@ function settingOptions(cmd: Command): Command {
       'scope the API defines (repeatable; on update, replaces the list)',
       collect,
     )
-    .option('--token-lifetime <seconds>', 'access-token lifetime (default 86400)')
+    .option(
+      '--token-lifetime <seconds>',
+      'access-token lifetime, 60 to 2592000 (default: accessToken.defaultLifetime, 86400)',
+    )
     .option('--signing-alg <alg>', 'ES256 (default), RS256, PS256 or EdDSA')
     .option('--allow-offline-access', 'allow refresh tokens for this API')
     .option(

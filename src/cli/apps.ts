@@ -67,6 +67,7 @@ function settingsOf(o: Record<string, unknown>): ApplicationInput {
   if (o.idTokenAlg !== undefined) out.idTokenSigningAlg = o.idTokenAlg as string;
   if (o.allowOfflineAccess !== undefined) out.allowOfflineAccess = o.allowOfflineAccess === true;
   if (o.requirePkce !== undefined) out.requirePkce = o.requirePkce === true;
+  if (o.hideSignup && o.showSignup) throw new ValidationError('--hide-signup and --show-signup: choose one');
   if (o.hideSignup) out.hideSignup = true;
   if (o.showSignup) out.hideSignup = false;
   if (o.description !== undefined) out.description = o.description as string;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { normalizeEmail } from '../accounts/email.js';
 import { ValidationError } from '../admin/errors.js';
-import { listLogs, logsAfter } from '../admin/logs.js';
+import { listLogs, logsAfter, logView } from '../admin/logs.js';
 import { isEventType } from '../events/types.js';
 import type { LogEvent, LogFilter } from '../storage/types.js';
 import { collect, withRuntime } from './context.js';
@@ -40,11 +41,13 @@ export function logsCommand(program: Command): void {
         if (o.client) filter.clientId = o.client;
         if (o.user) {
           const user = o.user.includes('@')
-            ? await rt.storage.users.getByEmail(o.user.trim().toLowerCase())
+            ? await rt.storage.users.getByEmail(normalizeEmail(o.user))
             : await rt.storage.users.get(o.user);
           filter.userId = user?.id ?? o.user;
         }
-        const show = (e: LogEvent) => process.stdout.write(`${o.json ? JSON.stringify(e) : line(e)}\n`);
+        const hostname = new URL(rt.config.issuer).hostname;
+        const show = (e: LogEvent) =>
+          process.stdout.write(`${o.json ? JSON.stringify(logView(e, hostname)) : line(e)}\n`);
         const latest = (await listLogs(rt.storage, filter, { offset: 0, limit: Number(o.limit) })).items;
         latest.reverse().forEach(show);
         if (!o.follow) return;

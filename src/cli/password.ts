@@ -4,7 +4,7 @@ import { ValidationError } from '../admin/errors.js';
 /** The password options of a command: --password-stdin, a prompt on a terminal, or (discouraged) --password. */
 export function passwordOptions(cmd: Command, what: string): Command {
   return cmd
-    .option('--password-stdin', `read ${what} from standard input (its first line)`)
+    .option('--password-stdin', `read ${what} from standard input (all of it, less one final line break)`)
     .option(
       '--password <password>',
       `${what}; avoid it: a password on the command line stays in shell history and shows in ps (use --password-stdin, or the prompt on a terminal)`,

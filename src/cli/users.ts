@@ -23,7 +23,10 @@ export function usersCommand(program: Command): void {
     .command('create')
     .description('create a user; the email is the login name')
     .requiredOption('--email <email>', 'login name (normalised: trimmed, NFC, lowercased)');
-  passwordOptions(create, 'the password (at least 8 characters, at most 1024 bytes)')
+  passwordOptions(
+    create,
+    'the password (at least password.minLength characters, default 8; at most 1024 bytes)',
+  )
     .option('--name <name>', 'full name')
     .option('--given-name <name>', 'given name')
     .option('--family-name <name>', 'family name')

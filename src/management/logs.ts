@@ -1,6 +1,6 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ValidationError } from '../admin/errors.js';
-import { getLog, listLogs, logsAfter, parseLogSearch } from '../admin/logs.js';
+import { getLog, type LogView, listLogs, logsAfter, logView, parseLogSearch } from '../admin/logs.js';
 import type { Deps } from '../http/context.js';
 import type { LogEvent } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
@@ -27,7 +27,6 @@ export const Log = z
     details: z.record(z.string(), z.unknown()),
   })
   .openapi('Log');
-type LogView = z.infer<typeof Log>;
 
 const SORT = z
   .enum(['date:1', 'date:-1'])
@@ -47,22 +46,7 @@ function queryError(err: unknown): never {
 export function logRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
   const { storage } = deps;
   const hostname = new URL(deps.config.issuer).hostname;
-  const view = (e: LogEvent): LogView => ({
-    log_id: e.logId,
-    date: new Date(e.date).toISOString(),
-    type: e.type,
-    description: e.description,
-    ...(e.clientId !== undefined ? { client_id: e.clientId } : {}),
-    ...(e.clientName !== undefined ? { client_name: e.clientName } : {}),
-    ...(e.ip !== undefined ? { ip: e.ip } : {}),
-    ...(e.userAgent !== undefined ? { user_agent: e.userAgent } : {}),
-    ...(e.userId !== undefined ? { user_id: e.userId } : {}),
-    ...(e.userName !== undefined ? { user_name: e.userName } : {}),
-    ...(e.audience !== undefined ? { audience: e.audience } : {}),
-    ...(e.scope !== undefined ? { scope: e.scope } : {}),
-    hostname,
-    details: e.details,
-  });
+  const view = (e: LogEvent) => logView(e, hostname);
   /** `fields` keeps (or, with include_fields=false, drops) the named fields. */
   const project = (views: LogView[], fields: string | undefined, include: boolean | undefined) => {
     if (fields === undefined) return views;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt } from '../e2e/process.js';
 import { describeEachBackend } from '../support/databases.js';
-import { type ApiView, uniqueUri, withSharedDatabase } from './cli-fixture.js';
+import { type ApiView, expectFailure, uniqueUri, withSharedDatabase } from './cli-fixture.js';
 
 /** The settings `apps update` can turn on and off. */
 interface AppSettings {
@@ -27,7 +27,7 @@ beforeAll(() => assertBuilt());
  * `apps update --name`, and offline access and RBAC on at every `apis update`.
  */
 describeEachBackend('sesame CLI (update changes only what it names)', (backend) => {
-  const { json } = withSharedDatabase(backend);
+  const { json, sesame } = withSharedDatabase(backend);
 
   describe.concurrent('update', { timeout: 90_000 }, () => {
     it('apps update: a new name leaves every switch as it was; each switch goes on and off by name', async () => {
@@ -120,6 +120,19 @@ describeEachBackend('sesame CLI (update changes only what it names)', (backend) 
       expect(await json<ApiSwitches>('apis', 'show', created.id)).toMatchObject({
         name: 'Orders 2',
         ...initial,
+      });
+    });
+
+    it('--hide-signup with --show-signup is refused, and changes nothing', async () => {
+      const created = await json<AppSettings>(
+        ...['apps', 'create', '--name', 'Both', '--type', 'spa', '--callback', 'https://both.example/cb'],
+      );
+      expectFailure(
+        await sesame('apps', 'update', created.client_id, '--hide-signup', '--show-signup'),
+        /--hide-signup and --show-signup: choose one/,
+      );
+      expect(await json<AppSettings>('apps', 'show', created.client_id)).toMatchObject({
+        hide_signup: false,
       });
     });
   });

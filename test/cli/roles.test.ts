@@ -118,6 +118,14 @@ describeEachBackend('sesame roles, permissions and logs', (backend) => {
         .filter(Boolean)
         .map((l) => JSON.parse(l));
     const changes = lines(await runCli(['logs', '--type', 'sapi', '--json'], env));
+    // Auth0's shape, as GET /api/v2/logs answers.
+    expect(changes[0]).toMatchObject({
+      log_id: expect.any(String),
+      date: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+      type: 'sapi',
+      client_name: 'Sesame CLI',
+      hostname: expect.any(String),
+    });
     const commands = changes.map((e) => e.details.request.command);
     expect(commands).toEqual(expect.arrayContaining(['roles create', 'users assign-role', 'roles delete']));
     expect(JSON.stringify(changes)).not.toContain('correct horse');

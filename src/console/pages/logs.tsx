@@ -1,22 +1,9 @@
+import type { LogView } from '../../admin/logs.js';
 import { consolePage } from '../layout.js';
 import type { ConsoleRouter } from '../router.js';
 
 /** A log event as the Management API returns it. */
-export interface LogView {
-  log_id: string;
-  date: string;
-  type: string;
-  description: string;
-  client_id?: string;
-  client_name?: string;
-  ip?: string;
-  user_agent?: string;
-  user_id?: string;
-  user_name?: string;
-  audience?: string;
-  scope?: string;
-  details: Record<string, unknown>;
-}
+export type { LogView };
 
 /** A table of log events, each linking to its detail. */
 export function LogTable(props: { events: LogView[] }) {

@@ -29,15 +29,23 @@ export async function resolvePermissions(
 ): Promise<Permission[]> {
   if (refs.length === 0) throw new ValidationError('permissions: name at least one');
   const apis = new Map<string, Api>();
+  for (const audience of new Set(refs.map((r) => r.audience))) {
+    const api = await storage.apis.getByIdentifier(audience);
+    if (!api) throw new ValidationError(`resource_server_identifier: no API ${audience}`);
+    apis.set(audience, api);
+  }
+  if (opts.known) {
+    // Held in one order (by id), so two requests naming the same APIs cannot wait on each other.
+    const byId = [...apis.entries()].sort(([, a], [, b]) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const [audience, api] of byId) {
+      const fresh = (await storage.apis.hold(api.id)) ? await storage.apis.get(api.id) : null;
+      if (!fresh) throw new ValidationError(`resource_server_identifier: no API ${audience}`);
+      apis.set(audience, fresh);
+    }
+  }
   const out = new Map<string, Permission>();
   for (const ref of refs) {
-    let api: Api | null | undefined = apis.get(ref.audience);
-    if (!api) {
-      api = await storage.apis.getByIdentifier(ref.audience);
-      if (api && opts.known) api = (await storage.apis.hold(api.id)) ? await storage.apis.get(api.id) : null;
-      if (!api) throw new ValidationError(`resource_server_identifier: no API ${ref.audience}`);
-      apis.set(ref.audience, api);
-    }
+    const api = apis.get(ref.audience)!;
     if (opts.known && !api.scopes.some((s) => s.name === ref.permission)) {
       throw new ValidationError(`permission_name: ${ref.permission} is not a scope of ${ref.audience}`);
     }

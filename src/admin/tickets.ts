@@ -153,8 +153,9 @@ export async function verifyEmail(
   if (typeof open === 'string') return open;
   return deps.storage.transaction(async (tx) => {
     const now = deps.clock.now();
-    const ticket = await tx.accountTickets.use(open.hash, 'email_verification', now);
-    const user = ticket ? await heldUser(tx, ticket.userId) : null;
+    // The user first, then the link: every path that holds both holds them in that order.
+    const user = await heldUser(tx, open.userId);
+    const ticket = user ? await tx.accountTickets.use(open.hash, 'email_verification', now) : null;
     if (!ticket || !user) return 'used';
     if (user.email !== ticket.email) return 'unknown';
     const claims = { ...user.claims, email_verified: true };
@@ -186,8 +187,9 @@ export async function resetPassword(
   const endSessions = (await deps.tenant.get()).password_reset_ends_sessions !== false;
   const result = await deps.storage.transaction(async (tx) => {
     const now = deps.clock.now();
-    const ticket = await tx.accountTickets.use(open.hash, 'password_reset', now);
-    const user = ticket ? await heldUser(tx, ticket.userId) : null;
+    // The user first, then the link (as issueTicket, updateUser and the account page hold them).
+    const user = await heldUser(tx, open.userId);
+    const ticket = user ? await tx.accountTickets.use(open.hash, 'password_reset', now) : null;
     if (!ticket || !user) return 'used';
     if (user.email !== ticket.email) return 'unknown';
     const claims = ticket.verifyEmail ? { ...user.claims, email_verified: true } : user.claims;

@@ -293,8 +293,12 @@ export async function deleteUser(storage: Storage, clock: Clock, idOrEmail: stri
   await storage.transaction((tx) => removeUser(tx, clock, user));
 }
 
-/** In `tx`: the user's tokens and sessions end, their consents go, and so does their row. */
+/**
+ * In `tx`: the user's tokens and sessions end, their consents go, and so does their row, which is
+ * held first (as every path holding it with the user's other rows holds it: no deadlock).
+ */
 export async function removeUser(tx: Storage, clock: Clock, user: User): Promise<void> {
+  await tx.users.hold(user.id);
   await endUserTokens(tx, user.id, clock.now());
   await tx.consents.deleteWhere({ userId: user.id });
   await tx.users.delete(user.id);

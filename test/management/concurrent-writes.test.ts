@@ -131,6 +131,37 @@ describeEachBackend('Management API: writes at once', (backend) => {
     expect(ok(await call('GET', `/users/${encodeURIComponent(user.user_id)}/permissions`))).toEqual([]);
   });
 
+  it('permissions naming two APIs in opposite orders at once: every request 201 (no deadlock)', async () => {
+    const make = async (tag: string) =>
+      ok(
+        await call('POST', '/resource-servers', {
+          body: {
+            name: tag,
+            identifier: `https://${tag}-${Date.now()}.example/`,
+            scopes: [{ value: 'use' }],
+          },
+        }),
+        201,
+      ).identifier as string;
+    const [a, b] = [await make('first'), await make('second')];
+    const perms = (...ids: string[]) => ({
+      permissions: ids.map((id) => ({ resource_server_identifier: id, permission_name: 'use' })),
+    });
+    for (let round = 0; round < 6; round++) {
+      const roles = await Promise.all(
+        [1, 2, 3, 4].map(async (i) =>
+          ok(await call('POST', '/roles', { body: { name: `Both ${round} ${i} ${Date.now()}` } })),
+        ),
+      );
+      const answers = await Promise.all(
+        roles.map((r, i) =>
+          call('POST', `/roles/${r.id}/permissions`, { body: i % 2 ? perms(a, b) : perms(b, a) }),
+        ),
+      );
+      expect(statuses(answers)).toEqual([201, 201, 201, 201]);
+    }
+  });
+
   it('one signing key revoked twice at once: one 200 and one 400, and one event', async () => {
     // Not the key that signed this test's token, which would stop working.
     const { kid: signer } = decodeProtectedHeader(env.admin.token);

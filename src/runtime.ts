@@ -69,8 +69,8 @@ export async function openRuntime(
   try {
     applied = await storage.migrate();
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    const [newest] = await storage.signingKeys.listAll();
-    encryptionKey = keySecret(config.secret, config.dataDir, newest);
+    const live = (await storage.signingKeys.listAll()).filter((k) => k.revokedAt === null);
+    encryptionKey = keySecret(config.secret, config.dataDir, live);
     await ensureManagementApi(storage, clock, config.issuer, opts.server === true);
     if (opts.server) await ensureConsoleApp(storage, clock, config.issuer, encryptionKey);
   } catch (err) {

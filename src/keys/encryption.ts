@@ -52,35 +52,35 @@ export function decrypt(key: Buffer, blob: string, aad: string): string {
 
 /**
  * The secret that opens the stored private keys: from configuration, or else DATA_DIR/secret,
- * which is made (256 random bits, mode 0600) only while the database holds no key. The newest
- * key must open with it: a CLI run, or an instance, with another secret (or none where the
- * database's keys were made with SESAME_SECRET) would otherwise make keys no one else can open,
- * and token requests would fail.
+ * which is made (256 random bits, mode 0600) only while the database holds no live key. It must
+ * open one of the `live` (not revoked) keys: a CLI run, or an instance, with another secret (or
+ * none where the keys were made with SESAME_SECRET) would otherwise make keys no one else can
+ * open, and token requests would fail. One is enough, so that a key made earlier with a wrong
+ * secret can still be revoked with the right one.
  */
-export function keySecret(
-  configured: string | undefined,
-  dataDir: string,
-  newest?: SigningKeyRecord,
-): Buffer {
+export function keySecret(configured: string | undefined, dataDir: string, live: SigningKeyRecord[]): Buffer {
   const fix = 'set SESAME_SECRET (or DATA_DIR/secret) to the secret they were made with';
   const file = join(dataDir, 'secret');
-  if (!configured && newest && !existsSync(file)) {
+  if (!configured && live.length > 0 && !existsSync(file)) {
     throw new ConfigError(
       `the database holds signing keys, but no secret is set and ${file} does not exist: ${fix}`,
     );
   }
   const key = deriveEncryptionKey(loadSecret(configured, dataDir));
-  if (newest) {
-    try {
-      decrypt(key, newest.privateKeyEncrypted, newest.kid);
-    } catch (err) {
-      if (!(err instanceof KeyDecryptionError)) throw err;
-      throw new ConfigError(
-        `the database's signing keys were made with another secret than this one: ${fix}`,
-      );
-    }
+  if (live.length > 0 && !live.some((k) => opens(key, k))) {
+    throw new ConfigError(`the database's signing keys were made with another secret than this one: ${fix}`);
   }
   return key;
+}
+
+function opens(key: Buffer, record: SigningKeyRecord): boolean {
+  try {
+    decrypt(key, record.privateKeyEncrypted, record.kid);
+    return true;
+  } catch (err) {
+    if (err instanceof KeyDecryptionError) return false;
+    throw err;
+  }
 }
 
 /**

@@ -2,13 +2,16 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/config/load.js';
 import {
   decrypt,
   deriveEncryptionKey,
   encrypt,
   KeyDecryptionError,
+  keySecret,
   loadSecret,
 } from '../../../src/keys/encryption.js';
+import type { SigningKeyRecord } from '../../../src/storage/types.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const PEM =
@@ -153,5 +156,48 @@ describe('loadSecret', () => {
     const file = join(dir, 'secret');
     writeFileSync(file, 'too-short\n', { mode: 0o600 });
     expect(() => loadSecret(undefined, dir)).toThrow(`${file}: the secret must be at least 32 characters`);
+  });
+});
+
+describe('keySecret: the secret must open a live key of the database', () => {
+  const OTHER = 'another-test-secret-long-enough-9876543210';
+  const record = (kid: string, secret: string): SigningKeyRecord => ({
+    kid,
+    alg: 'EdDSA',
+    publicJwk: {},
+    privateKeyEncrypted: encrypt(deriveEncryptionKey(secret), PEM, kid),
+    createdAt: 0,
+    activatesAt: 0,
+    retiresAt: null,
+    publishedUntil: null,
+    revokedAt: null,
+  });
+  const fresh = () => mkdtempSync(join(tmpdir(), 'sesame-keysecret-'));
+
+  it('no key: any secret, and DATA_DIR/secret is made when none is set', () => {
+    const dir = fresh();
+    expect(keySecret(undefined, dir, [])).toHaveLength(32);
+    expect(statSync(join(dir, 'secret')).mode & 0o777).toBe(0o600);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('a secret that opens one of the keys is enough (a key made with a wrong one can then be revoked)', () => {
+    const key = keySecret(SECRET, fresh(), [record('wrong', OTHER), record('right', SECRET)]);
+    expect(key.equals(deriveEncryptionKey(SECRET))).toBe(true);
+  });
+
+  it('a secret that opens none is refused, naming SESAME_SECRET', () => {
+    const err = caught(() => keySecret(OTHER, fresh(), [record('k', SECRET)]));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/made with another secret than this one: set SESAME_SECRET/);
+  });
+
+  it('keys and no secret at all (none set, no DATA_DIR/secret): refused, and no secret file is made', () => {
+    const dir = fresh();
+    const err = caught(() => keySecret(undefined, dir, [record('k', SECRET)]));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/no secret is set and .*secret does not exist/);
+    expect(() => statSync(join(dir, 'secret'))).toThrow();
+    rmSync(dir, { recursive: true });
   });
 });

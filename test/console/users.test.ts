@@ -106,6 +106,23 @@ describeEachBackend('console: users', (backend) => {
     expect((await t.rt.storage.users.get(user.id))?.claims).toEqual({ email_verified: false });
   });
 
+  it('a new email saved with the verified box as it was shown is unverified; a ticked box keeps it verified', async () => {
+    const { user } = await newUser(t, { email_verified: true });
+    const page = await post(path(user.id), { email: user.email, email_verified: 'true' });
+    expect(page.html).toMatch(/name="email_verified_was" value="true"/);
+    const moved = `moved-${Date.now()}@example.com`;
+    await post(path(user.id), { email: moved, email_verified: 'true', email_verified_was: 'true' });
+    expect(await t.rt.storage.users.get(user.id)).toMatchObject({
+      email: moved,
+      claims: { email_verified: false },
+    });
+    const again = `again-${Date.now()}@example.com`;
+    await post(path(user.id), { email: again, email_verified: 'true', email_verified_was: 'false' });
+    expect((await t.rt.storage.users.get(user.id))?.claims.email_verified).toBe(true);
+    await post(path(user.id), { email: again, email_verified_was: 'true' });
+    expect((await t.rt.storage.users.get(user.id))?.claims.email_verified).toBe(false);
+  });
+
   it('sets a password: the new one signs in, a short one is refused', async () => {
     const { user } = await newUser(t);
     const short = await post(path(user.id, '/password'), { password: 'short' });

@@ -38,13 +38,21 @@ export function given(cmd: Command): Record<string, unknown> {
 /** Collects a repeatable option into an array. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/**
+ * Codes of a machine that refuses, not of a bug: errno (ENOENT, ECONNREFUSED…), SQLite's file
+ * and disk errors, and PostgreSQL's connection (08), authorization (28), unknown database (3D000),
+ * resources (53) and shutdown (57P) classes.
+ */
+const REFUSALS =
+  /^(E[A-Z]+|SQLITE_(NOTADB|CANTOPEN|CORRUPT|READONLY|PERM|FULL|IOERR|BUSY)\w*|08\w{3}|28\w{3}|3D000|53\w{3}|57P\w{2})$/;
+
 /** Known failures as one line on stderr with exit code 1; anything else with its stack. */
 export function fail(err: unknown): never {
   if (isAdminError(err) || err instanceof ConfigError) {
     process.stderr.write(`error: ${err.message}\n`);
-  } else if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') {
+  } else if (err instanceof Error && REFUSALS.test(String((err as NodeJS.ErrnoException).code))) {
     // The system's or the database's own refusal (ECONNREFUSED, EEXIST, SQLITE_NOTADB…): its
-    // message says what is wrong; a stack trace would only hide it.
+    // message says what is wrong; a stack trace would only hide it. Other errors are bugs.
     process.stderr.write(`error: ${err.message || (err as NodeJS.ErrnoException).code}\n`);
   } else {
     process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

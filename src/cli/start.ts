@@ -46,7 +46,10 @@ export function startCommand(program: Command): void {
         fail(err);
       }
       const { config, logger } = rt;
+      let metrics: Metrics | undefined;
       try {
+        // before the setup link is logged: a metrics port it cannot take stops the start
+        metrics = await startMetrics(rt);
         // with --workers, the primary did this once
         if (cluster.isPrimary) await firstAdmin(rt);
       } catch (err) {
@@ -56,7 +59,6 @@ export function startCommand(program: Command): void {
       const stopRetention = startRetention(rt.storage.logs, rt.clock, config.logs.retentionDays, logger);
       const stopJanitor = startJanitor(rt.storage, config, rt.clock, logger);
       rt.mail.start();
-      const metrics = await startMetrics(rt);
       const deps = metrics ? { ...rt, metrics } : rt;
       const app = createServer(deps);
       // the hottest public documents skip Hono; everything else is the Hono app (#16)
@@ -114,18 +116,19 @@ async function startWorkers(cmd: Command, workers: number): Promise<void> {
     if (cfg.tls.cert && cfg.tls.key) readTls(cfg.tls.cert, cfg.tls.key);
     rt = await openRuntime(cfg, { server: true });
     await rt.keys.ensure(rt.config.keys.algorithms);
+    const { port, host } = rt.config.metrics;
+    if (port !== undefined) {
+      // before the setup link is logged (a port it cannot take stops the start), and before
+      // the workers: it counts them as they start listening
+      const { serveMetrics } = await import('../metrics.js');
+      await serveMetrics(port, host ?? rt.config.host, rt.logger, true);
+    }
     await firstAdmin(rt);
   } catch (err) {
     await rt?.storage.close().catch(() => {});
     fail(err);
   }
   await rt.storage.close();
-  const { port, host } = rt.config.metrics;
-  if (port !== undefined) {
-    // before the workers: it counts them as they start listening
-    const { serveMetrics } = await import('../metrics.js');
-    await serveMetrics(port, host ?? rt.config.host, rt.logger, true).catch(fail);
-  }
   superviseWorkers(workers, rt.logger);
 }
 
@@ -141,7 +144,7 @@ async function startMetrics(rt: Runtime): Promise<Metrics | undefined> {
   rt.queries.add(metrics.query);
   rt.events.observer = metrics.event;
   if (cluster.isWorker) answerMetricsRequests();
-  else await serveMetrics(port, host ?? rt.config.host, rt.logger).catch(fail);
+  else await serveMetrics(port, host ?? rt.config.host, rt.logger);
   return metrics;
 }
 

@@ -29,8 +29,8 @@ const uris = z.array(z.string().max(2048)).max(100);
 
 const fields = {
   name: z.string().max(255).openapi({ example: 'My App' }),
-  description: z.string().max(140),
-  logo_uri: z.string().max(2048),
+  description: z.string().max(140).nullable().openapi({ description: 'null or "" clears it.' }),
+  logo_uri: z.string().max(2048).nullable().openapi({ description: 'null or "" clears it.' }),
   callbacks: uris.openapi({ description: 'Allowed redirect URIs (exact match).' }),
   allowed_logout_urls: uris.openapi({ description: 'Allowed post_logout_redirect_uri values.' }),
   web_origins: uris.openapi({ description: 'Origins the application calls from in a browser.' }),
@@ -143,8 +143,8 @@ export function clientView(app: Application, secret?: string): z.infer<typeof Cl
 function input(b: z.infer<typeof UpdateClient>): ApplicationInput {
   const out: ApplicationInput = {};
   if (b.name !== undefined) out.name = b.name;
-  if (b.description !== undefined) out.description = b.description;
-  if (b.logo_uri !== undefined) out.logoUri = b.logo_uri;
+  if (b.description !== undefined) out.description = b.description ?? '';
+  if (b.logo_uri !== undefined) out.logoUri = b.logo_uri ?? '';
   if (b.callbacks !== undefined) out.callbacks = b.callbacks;
   if (b.allowed_logout_urls !== undefined) out.logoutCallbacks = b.allowed_logout_urls;
   if (b.web_origins !== undefined) out.webOrigins = b.web_origins;

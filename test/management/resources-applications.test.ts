@@ -201,6 +201,18 @@ describeEachBackend('Management API: resources (applications)', (backend) => {
       const typeChange = await call('PATCH', `/clients/${created.client_id}`, { body: { app_type: 'spa' } });
       expectError(typeChange, 400, 'invalid_body');
       expect(typeChange.body.message).toContain('app_type');
+      // null clears a description or a logo, as "" does
+      ok(
+        await call('PATCH', `/clients/${created.client_id}`, {
+          body: { logo_uri: 'https://b.example/logo.png' },
+        }),
+      );
+      const cleared = ok(
+        await call('PATCH', `/clients/${created.client_id}`, { body: { description: null, logo_uri: null } }),
+      );
+      expect(cleared).not.toHaveProperty('description');
+      expect(cleared).not.toHaveProperty('logo_uri');
+      expect(cleared).toMatchObject({ name: 'After', client_metadata: { k: 'v' } });
     });
 
     it('rotates a secret: the old one stops working at once, the new one works', async () => {

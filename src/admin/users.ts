@@ -170,8 +170,7 @@ export async function updateUser(
   }
   const now = clock.now();
   const signOut = input.blocked === true || input.password !== undefined;
-  // Two renames to one email at once: the unique index decides (looked at after the rollback:
-  // a failed statement ends a PostgreSQL transaction).
+  // Two renames to one email at once: the unique index decides, looked at after the rollback.
   const taken = async () => {
     const holder = patch.email === undefined ? null : await storage.users.getByEmail(patch.email);
     return holder !== null && holder.id !== user.id;
@@ -179,8 +178,7 @@ export async function updateUser(
   const updated = await unique(
     () =>
       storage.transaction(async (tx) => {
-        // Claims and metadata merge into the row as it is now, held until the commit: two updates
-        // at once each keep what they sent (the password was hashed before, off the lock).
+        // Merged into the row as it is now, held to the commit: updates at once each keep theirs.
         const fresh = await heldUser(tx, user.id);
         if (!fresh) throw new NotFoundError(`user ${user.id} not found`);
         // OpenID Connect's email_verified speaks of the address: a new one is not verified yet.
@@ -216,10 +214,7 @@ export async function updateUser(
   return { ...updated, ...patch, updatedAt: now };
 }
 
-/**
- * The user read with their row held until the transaction ends: what is written back from it
- * cannot undo a change another request made meanwhile; null when there is none.
- */
+/** The user, their row held until the transaction ends (a write-back undoes no one's change); or null. */
 export async function heldUser(tx: Storage, id: string): Promise<User | null> {
   await tx.users.hold(id);
   return tx.users.get(id);
@@ -287,18 +282,17 @@ export async function setBlocked(
   return updateUser(storage, clock, idOrEmail, { blocked });
 }
 
-/** Deletes a user with their sessions, tokens and consents. */
+/** Deletes a user with their sessions, tokens and consents; the row first, as every path holds it. */
 export async function deleteUser(storage: Storage, clock: Clock, idOrEmail: string): Promise<void> {
   const user = await getUser(storage, idOrEmail);
-  await storage.transaction((tx) => removeUser(tx, clock, user));
+  await storage.transaction(async (tx) => {
+    await tx.users.hold(user.id);
+    await removeUser(tx, clock, user);
+  });
 }
 
-/**
- * In `tx`: the user's tokens and sessions end, their consents go, and so does their row, which is
- * held first (as every path holding it with the user's other rows holds it: no deadlock).
- */
+/** In `tx`, the user's row held: their tokens and sessions end, their consents and row go. */
 export async function removeUser(tx: Storage, clock: Clock, user: User): Promise<void> {
-  await tx.users.hold(user.id);
   await endUserTokens(tx, user.id, clock.now());
   await tx.consents.deleteWhere({ userId: user.id });
   await tx.users.delete(user.id);

@@ -121,7 +121,6 @@ function Profile(props: { admin: Admin; user: UserView; problem?: Problem | unde
   const { user, problem: p } = props;
   const v = (k: keyof UserView) => (p ? (p.values.get(k) ?? '') : String(user[k] ?? ''));
   const verified = p ? p.values.has('email_verified') : user.email_verified;
-  // What the box showed first: a box left as it was sends nothing, so a new email is unverified.
   const verifiedWas = p ? (p.values.get('email_verified_was') ?? '') : String(user.email_verified);
   const field = (label: string, name: keyof Claims | 'email', type = 'text') => (
     <Field {...{ label, name, type }} value={v(name)} error={p?.error} required={name === 'email'} />

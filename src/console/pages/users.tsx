@@ -188,8 +188,8 @@ const roles = (form: URLSearchParams) => ({ roles: [str(form, 'role')] });
 
 function profileOf(form: URLSearchParams) {
   const body: Record<string, unknown> = { email: str(form, 'email') };
-  // Sent when the box changed (or the form did not say what it showed): a box left as it was
-  // lets a changed email become unverified, as the Management API does.
+  // Sent when the box changed from what it showed (email_verified_was; sent when not said): a box
+  // left as it was lets a changed email become unverified, as the Management API does.
   const verified = form.has('email_verified');
   const was = form.get('email_verified_was');
   if (was === null || was !== String(verified)) body.email_verified = verified;

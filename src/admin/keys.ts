@@ -46,6 +46,16 @@ export async function longestTokenLifetime(storage: Storage, floor: number): Pro
   return Math.max(floor, ...apis.map((a) => a.tokenLifetime));
 }
 
+/**
+ * The algorithms a rotation without one named covers: those configured (`keys.algorithms`) and
+ * those of every key still published, since an API may sign with one made on first use.
+ */
+export async function rotationAlgorithms(ctx: KeyContext): Promise<SigningAlg[]> {
+  const inUse = new Set<SigningAlg>(ctx.algorithms);
+  for (const key of await ctx.storage.signingKeys.listPublished(ctx.clock.now())) inUse.add(key.alg);
+  return [...inUse];
+}
+
 /** Rotates the keys of `algs`: new keys are published now and sign after the activation delay. */
 export async function rotateKeys(
   ctx: KeyContext,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../admin/errors.js';
-import { keyContext, rotateKeys } from '../admin/keys.js';
+import { keyContext, rotateKeys, rotationAlgorithms } from '../admin/keys.js';
 import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
 import { keyStatus } from '../keys/keystore.js';
 import { print, withRuntime } from './context.js';
@@ -37,15 +37,19 @@ export function keysCommand(program: Command): void {
   keys
     .command('rotate')
     .description('publish a new key now; it signs after keys.activationDelay seconds')
-    .option('--alg <alg>', `rotate only this algorithm (${SIGNING_ALGS.join(', ')}); default all configured`)
+    .option(
+      '--alg <alg>',
+      `rotate only this algorithm (${SIGNING_ALGS.join(', ')}); default every one in use: keys.algorithms and those of published keys`,
+    )
     .option('--json', 'print one JSON object')
     .action(async (o, cmd) =>
       withRuntime(cmd, async (rt) => {
         if (o.alg !== undefined && !(SIGNING_ALGS as readonly string[]).includes(o.alg)) {
           throw new ValidationError(`--alg ${o.alg}: must be one of ${SIGNING_ALGS.join(', ')}`);
         }
-        const algs: SigningAlg[] = o.alg ? [o.alg] : rt.config.keys.algorithms;
-        const keys = await rotateKeys(keyContext(rt), algs, rt.config.accessToken.defaultLifetime);
+        const ctx = keyContext(rt);
+        const algs: SigningAlg[] = o.alg ? [o.alg] : await rotationAlgorithms(ctx);
+        const keys = await rotateKeys(ctx, algs, rt.config.accessToken.defaultLifetime);
         const rotated = keys.map((k) => ({ kid: k.kid, alg: k.alg, activates_at: iso(k.activatesAt) }));
         print(o.json, { rotated }, () =>
           rotated

@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import { getKey, keyContext, listKeys, revokeKey, rotateKeys } from '../admin/keys.js';
+import { getKey, keyContext, listKeys, revokeKey, rotateKeys, rotationAlgorithms } from '../admin/keys.js';
 import type { Deps } from '../http/context.js';
 import { keyStatus } from '../keys/keystore.js';
 import type { SigningKeyRecord } from '../storage/types.js';
@@ -105,13 +105,17 @@ export function keyRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       tag: TAG,
       summary: 'Rotate the signing keys',
       description:
-        'A new key per configured algorithm, published now, signing after keys.activationDelay seconds; the keys it replaces stay published until their tokens expire. `kid` is the first new key.',
+        'A new key per algorithm in use (those of keys.algorithms and of every key still published), published now, signing after keys.activationDelay seconds; the keys it replaces stay published until their tokens expire. `kid` is the first new key.',
       status: 201,
       response: z.object({ kid: z.string(), keys: z.array(SigningKey) }),
     }),
     async (c) => {
       const now = deps.clock.now();
-      const rotated = await rotateKeys(ctx, ctx.algorithms, deps.config.accessToken.defaultLifetime);
+      const rotated = await rotateKeys(
+        ctx,
+        await rotationAlgorithms(ctx),
+        deps.config.accessToken.defaultLifetime,
+      );
       return c.json({ kid: rotated[0]!.kid, keys: rotated.map((k) => view(k, now)) }, 201);
     },
   );

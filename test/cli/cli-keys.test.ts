@@ -69,6 +69,16 @@ describeEachBackend('sesame CLI (keys)', (backend) => {
       expect(seconds(current!.published_until)).toBe(activates + 86400);
     });
 
+    it('rotate without --alg covers keys.algorithms and the algorithm of every published key', async () => {
+      const e = await freshEnv({ SESAME_KEY_ALGORITHMS: 'ES256' });
+      await runCliJson(
+        ['apis', 'create', '--name', 'R', '--identifier', uniqueUri(), '--signing-alg', 'RS256'],
+        e,
+      );
+      const { rotated } = await runCliJson<{ rotated: { alg: string }[] }>(['keys', 'rotate'], e);
+      expect(rotated.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    });
+
     it('with an activation delay of 0 the new key signs at once and the old one is retiring', async () => {
       const { env: e, key: old } = await withEs256Key({ SESAME_KEY_ACTIVATION_DELAY: '0' });
       const { rotated } = await runCliJson<{ rotated: { kid: string }[] }>(

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import pg from 'pg';
 import client from 'prom-client';
@@ -20,6 +21,15 @@ import { refreshToken, T0, unique } from '../support/records.js';
  */
 
 const OWNER = { userId: 'u', clientId: 'c', audience: '' };
+
+/** A script that ends every other connection to the database at $URL, and waits until they are gone. */
+const TERMINATE_ALL = `
+const pg = require('pg');
+const c = new pg.Client({ connectionString: process.env.URL });
+c.connect()
+  .then(() => c.query('select pg_terminate_backend(pid, 5000) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()'))
+  .then(() => c.end());
+`;
 
 describeEachBackend('storage: writes held back to the next statement (#16)', (backend) => {
   const clock = new TestClock(T0);
@@ -231,6 +241,24 @@ describeEachBackend('storage: writes held back to the next statement (#16)', (ba
       } finally {
         await db.destroy();
       }
+    },
+  );
+
+  it.runIf(backend === 'postgres')(
+    'PostgreSQL: a read outside a transaction on a connection the server ended runs again on another',
+    async () => {
+      const rt = refreshToken();
+      await storage.refreshTokens.create(rt);
+      // the pool full of idle connections (ten)
+      await Promise.all(Array.from({ length: 10 }, () => storage.refreshTokens.get(rt.hash)));
+      // every one of them ended by the server while this process's event loop is blocked, so
+      // that the reads below go out before the pool has read the server's notices
+      execFileSync(process.execPath, ['-e', TERMINATE_ALL], { env: { ...process.env, URL: dbUrl() } });
+      const reads = await Promise.allSettled(
+        Array.from({ length: 10 }, () => storage.refreshTokens.get(rt.hash)),
+      );
+      expect(reads.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(reads.map((r) => r.status === 'fulfilled' && r.value?.hash)).toEqual(Array(10).fill(rt.hash));
     },
   );
 

@@ -7,6 +7,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type pg from 'pg';
+import { isDatabaseUnavailable } from '../unavailable.js';
 import { UNREAD } from './precompiled.js';
 
 /**
@@ -83,6 +84,9 @@ const plain = (query: CompiledQuery) =>
     (p) => p === null || typeof p === 'string' || typeof p === 'number' || typeof p === 'boolean',
   );
 
+/** Clients whose errors are listened to (once each). */
+const listened = new WeakSet<pg.PoolClient>();
+
 class PipelinedDriver implements Driver {
   private pool: pg.Pool | undefined;
   private readonly connections = new WeakMap<pg.PoolClient, PipelinedConnection>();
@@ -94,6 +98,17 @@ class PipelinedDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
+    const client = await this.client();
+    let connection = this.connections.get(client);
+    if (!connection) {
+      connection = new PipelinedConnection(client, () => this.client(), this.pool?.options.max ?? 10);
+      this.connections.set(client, connection);
+    }
+    return connection;
+  }
+
+  /** A client of the pool. */
+  private async client(): Promise<pg.PoolClient> {
     const pool = this.pool;
     if (!pool) throw new Error('the PostgreSQL pool is closed');
     const client = await pool.connect();
@@ -101,16 +116,14 @@ class PipelinedDriver implements Driver {
       client.release();
       throw new Error('the PostgreSQL pool is closed');
     }
-    let connection = this.connections.get(client);
-    if (!connection) {
-      connection = new PipelinedConnection(client);
-      this.connections.set(client, connection);
+    if (!listened.has(client)) {
+      listened.add(client);
       // The pool listens for a client's errors only while it is idle. A connection lost while
       // checked out (or destroyed by a query timeout, in pipeline mode) must not be an uncaught
       // 'error': its queries fail, and the pool drops it when it comes back.
       client.on('error', () => {});
     }
-    return connection;
+    return client;
   }
 
   // Through `executeQuery`, so that kysely's query log (the listeners) sees them.
@@ -143,7 +156,15 @@ class PipelinedConnection implements DatabaseConnection {
   /** Inside a transaction (its BEGIN sent or waiting). */
   private open = false;
 
-  constructor(private readonly client: pg.PoolClient) {}
+  /**
+   * `another`: a client of the same pool (of `poolSize`), to take the place of one whose
+   * connection was lost under a read (`elsewhere`); `undefined` once given back for good.
+   */
+  constructor(
+    private client: pg.PoolClient | undefined,
+    private readonly another: () => Promise<pg.PoolClient>,
+    private readonly poolSize: number,
+  ) {}
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const kind = control.get(query);
@@ -178,7 +199,7 @@ class PipelinedConnection implements DatabaseConnection {
   release(): void {
     this.waiting = [];
     this.open = false;
-    this.client.release();
+    this.client?.release();
   }
 
   /**
@@ -190,6 +211,38 @@ class PipelinedConnection implements DatabaseConnection {
     return Promise.resolve(NOTHING);
   }
 
+  /**
+   * A read outside a transaction that met its connection lost (the server ended it, or restarted,
+   * while it sat idle in the pool and before the pool had read the notice) runs again on another
+   * connection: a read changes nothing, so running it twice is safe. The lost client goes back
+   * first (the pool drops it, which frees its place) and another takes its place here. The pool
+   * may hand out more such clients (every idle one was lost at once); after at most all of them
+   * it makes a new one. Should that one fail too, the database is down: that failure is the answer.
+   */
+  private async elsewhere<R>(query: CompiledQuery, failure: unknown): Promise<QueryResult<R>> {
+    for (let tries = 1; tries <= this.poolSize; tries++) {
+      this.client?.release();
+      this.client = undefined;
+      this.client = await this.another();
+      try {
+        return await this.alone<R>(query);
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        failure = err;
+      }
+    }
+    throw failure;
+  }
+
+  private async alone<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    return answer<R>(await this.live().query(query.sql, query.parameters.slice()), query);
+  }
+
+  private live(): pg.PoolClient {
+    if (!this.client) throw new Error('the PostgreSQL connection was given back');
+    return this.client;
+  }
+
   private hold<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     this.waiting.push(query);
     return this.unsent(query);
@@ -197,9 +250,17 @@ class PipelinedConnection implements DatabaseConnection {
 
   /** Sends the statements in one write; answers with the last one's result, or the first failure. */
   private async send<R>(batch: CompiledQuery[]): Promise<QueryResult<R>> {
-    const { client } = this;
+    const client = this.live();
     const [first] = batch as [CompiledQuery];
-    if (batch.length === 1) return answer<R>(await client.query(first.sql, first.parameters.slice()), first);
+    if (batch.length === 1) {
+      if (this.open || !isRead(first)) return this.alone<R>(first);
+      try {
+        return await this.alone<R>(first);
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        return this.elsewhere<R>(first, err);
+      }
+    }
     const stream = client.connection.stream;
     stream.cork();
     let sent: Promise<pg.QueryResult>[];
@@ -213,6 +274,9 @@ class PipelinedConnection implements DatabaseConnection {
     return answer<R>((settled.at(-1) as PromiseFulfilledResult<pg.QueryResult>).value, batch.at(-1)!);
   }
 }
+
+/** A statement that only reads: a SELECT built by kysely (precompiled ones keep their node). */
+const isRead = (query: CompiledQuery) => query.query?.kind === 'SelectQueryNode';
 
 /**
  * pg's result as kysely's (as kysely's own PostgreSQL driver reads it). A COMMIT answered with

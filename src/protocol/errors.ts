@@ -85,6 +85,21 @@ export class InvalidTarget extends OAuthError {
   readonly error = 'invalid_target';
 }
 
+/** OIDC Core §3.1.2.6: the `request` parameter (a request object) is not supported. */
+export class RequestNotSupported extends OAuthError {
+  readonly error = 'request_not_supported';
+}
+
+/** OIDC Core §3.1.2.6: the `request_uri` parameter is not supported. */
+export class RequestUriNotSupported extends OAuthError {
+  readonly error = 'request_uri_not_supported';
+}
+
+/** OIDC Core §3.1.2.6: the `registration` parameter is not supported. */
+export class RegistrationNotSupported extends OAuthError {
+  readonly error = 'registration_not_supported';
+}
+
 /** RFC 7009 §2.2.1: the token type cannot be revoked here. */
 export class UnsupportedTokenType extends OAuthError {
   readonly error = 'unsupported_token_type';

@@ -9,15 +9,25 @@ import { verifyIdTokenHint } from '../../tokens/id-token.js';
 import { checkClient, checkRedirectUri } from './check-client.js';
 import { loadInteraction, pendingRequest } from './interaction.js';
 import { proceed } from './proceed.js';
-import { parseAuthorizationRequest, responseModeOf } from './request.js';
+import { defaultResponseMode, parseAuthorizationRequest, responseModeOf } from './request.js';
 import { authorizationError, type ResponseTarget } from './respond.js';
 
 const ANY = { has: () => true } as unknown as ReadonlySet<string>;
 
-/** Parameters of GET (query) or POST (form) /authorize, each repeated name listed. */
+/**
+ * Parameters of GET (query) or POST (form) /authorize, each repeated name listed (but `resource`,
+ * which RFC 8707 §2 lets repeat: more than one API is then invalid_target). Parameters that
+ * cannot be read at all (a NUL) are refused on a page: no redirect_uri can be trusted yet.
+ */
 function readParams(c: Context<AppEnv>): { params: Params; repeated: string[] } {
-  const params = requestParams(c, ANY);
-  const repeated = params.names().filter((n) => params.all(n).length > 1);
+  let params: Params;
+  try {
+    params = requestParams(c, ANY);
+  } catch (err) {
+    if (err instanceof InvalidRequest) throw new PageError('Invalid request', `${err.description}.`);
+    throw err;
+  }
+  const repeated = params.names().filter((n) => n !== 'resource' && params.all(n).length > 1);
   return { params, repeated };
 }
 
@@ -35,7 +45,7 @@ export function authorizeEndpoint(deps: Deps, cookies: Cookies) {
     }
     const app = await checkClient(deps.storage.applications, params);
     const redirectUri = checkRedirectUri(app, params);
-    const target: ResponseTarget = { redirectUri, responseMode: 'query' };
+    const target: ResponseTarget = { redirectUri, responseMode: defaultResponseMode(params) };
     try {
       if (!repeated.includes('state') && params.get('state') !== undefined)
         target.state = params.get('state');

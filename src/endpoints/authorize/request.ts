@@ -1,7 +1,14 @@
 import { userScopeCeiling } from '../../grants/rbac.js';
 import { audienceApi, userScopes } from '../../grants/user-scopes.js';
 import type { Deps } from '../../http/context.js';
-import { InvalidRequest, UnauthorizedClient, UnsupportedResponseType } from '../../protocol/errors.js';
+import {
+  InvalidRequest,
+  RegistrationNotSupported,
+  RequestNotSupported,
+  RequestUriNotSupported,
+  UnauthorizedClient,
+  UnsupportedResponseType,
+} from '../../protocol/errors.js';
 import type { Params } from '../../protocol/params.js';
 import { checkChallenge } from '../../protocol/pkce.js';
 import { type ResponseTypePart, responseTypeOf } from '../../protocol/response-types.js';
@@ -41,14 +48,33 @@ export interface AuthorizationRequest {
  * (OAuth 2.0 Multiple Response Types §2.1, §5).
  */
 export function responseModeOf(params: Params): ResponseMode {
-  const type = responseTypeOf(params.get('response_type'));
-  const implicit = type !== null && type.join(' ') !== 'code';
-  const mode = params.get('response_mode') ?? (implicit ? 'fragment' : 'query');
+  const fallback = defaultResponseMode(params);
+  const mode = params.get('response_mode') ?? fallback;
   if (!MODES.has(mode)) {
     throw new InvalidRequest('response_mode must be query, fragment, form_post or web_message');
   }
   // Tokens never travel in the query, so neither does the error that refuses to put them there.
-  return implicit && mode === 'query' ? 'fragment' : (mode as ResponseMode);
+  return fallback === 'fragment' && mode === 'query' ? 'fragment' : (mode as ResponseMode);
+}
+
+/** The response type's own mode: query for code (or none given), fragment when tokens come from /authorize. */
+export function defaultResponseMode(params: Params): 'query' | 'fragment' {
+  const type = responseTypeOf(params.get('response_type'));
+  return type !== null && type.join(' ') !== 'code' ? 'fragment' : 'query';
+}
+
+/**
+ * OIDC Core §6 and §7.2.1: a request object (by value or by reference) and `registration` are not
+ * supported here (discovery says so); a request carrying one is refused rather than served
+ * without the parameters it holds.
+ */
+function refuseUnsupported(params: Params): void {
+  if (params.get('request') !== undefined)
+    throw new RequestNotSupported('request objects are not supported; send the parameters themselves');
+  if (params.get('request_uri') !== undefined)
+    throw new RequestUriNotSupported('request_uri is not supported; send the parameters themselves');
+  if (params.get('registration') !== undefined)
+    throw new RegistrationNotSupported('the registration parameter is not supported');
 }
 
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
@@ -74,6 +100,7 @@ export async function parseAuthorizationRequest(
   redirectUri: string,
   responseMode: ResponseMode,
 ): Promise<{ request: AuthorizationRequest; api: Api | null }> {
+  refuseUnsupported(params);
   const raw = params.get('response_type');
   if (raw === undefined) throw new InvalidRequest('response_type is required');
   const responseType = responseTypeOf(raw);

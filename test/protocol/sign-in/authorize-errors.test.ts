@@ -129,6 +129,25 @@ describeEachBackend('sign-in: authorization errors and responses (RFC 6749 §4.1
       expect(p.error).toBe('invalid_target');
     });
 
+    it('resource may repeat (RFC 8707 §2): the same API twice goes on; two APIs → invalid_target', async () => {
+      const same = await authorize({ resource: api.identifier }, { repeat: [['resource', api.identifier]] });
+      expect([same.status, same.headers.get('location')]).toEqual([303, '/u/login']);
+      const two = await authorize(
+        { resource: api.identifier },
+        { repeat: [['resource', 'https://other.example/api']] },
+      );
+      expect(errorRedirect(two)).toMatchObject({ error: 'invalid_target', state: 'st-42' });
+    });
+
+    it.each([
+      ['request', 'request_not_supported', 'eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.'],
+      ['request_uri', 'request_uri_not_supported', 'https://rp.example/request.jwt'],
+      ['registration', 'registration_not_supported', '{"logo_uri":"https://rp.example/logo.png"}'],
+    ])('%s (OIDC Core §3.1.2.6) → %s, no code', async (name, error, value) => {
+      const p = errorRedirect(await authorize({ [name]: value }));
+      expect(p).toMatchObject({ error, state: 'st-42' });
+    });
+
     it('scope sent twice → invalid_request naming scope, state still echoed', async () => {
       const p = errorRedirect(await authorize({}, { repeat: [['scope', 'openid']] }));
       expect(p).toMatchObject({ error: 'invalid_request', state: 'st-42' });
@@ -153,6 +172,24 @@ describeEachBackend('sign-in: authorization errors and responses (RFC 6749 §4.1
     it('an unknown response_mode → invalid_request, with the state echoed', async () => {
       const p = errorRedirect(await authorize({ response_mode: 'jwt' }));
       expect(p).toMatchObject({ error: 'invalid_request', state: 'st-42' });
+    });
+
+    it('an unknown response_mode with tokens asked of /authorize → the error in the fragment', async () => {
+      const res = await authorize({ response_type: 'id_token token', nonce: 'n-1', response_mode: 'bogus' });
+      expect(res.status).toBe(303);
+      const loc = new URL(res.headers.get('location') as string);
+      expect(loc.search).toBe('');
+      expect(paramsOf(new URLSearchParams(loc.hash.slice(1)))).toMatchObject({
+        error: 'invalid_request',
+        state: 'st-42',
+      });
+    });
+
+    it('a parameter that cannot be read (a NUL) → an HTML error page, not JSON', async () => {
+      const res = await authorize({ state: 'a\u0000b' });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await res.text()).toContain('NUL');
     });
 
     it('a malformed max_age → invalid_request', async () => {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Context } from 'hono';
+import { ManagementError } from './errors.js';
 
 /** swagger-ui-dist's folder: the renderer is served from Sesame itself, never from a CDN. */
 const SWAGGER = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -40,7 +41,7 @@ export function docsPage(c: Context): Response {
 export async function swaggerAsset(c: Context): Promise<Response> {
   const name = c.req.param('asset') ?? '';
   const type = ASSETS[name];
-  if (!type) return c.newResponse('not found', 404);
+  if (!type) throw new ManagementError(404, `No Swagger UI file ${name}`, 'inexistent_resource');
   const body = name === 'docs.js' ? START : await readFile(join(SWAGGER, name));
   return c.newResponse(body, 200, { 'Content-Type': type, 'Cache-Control': 'public, max-age=3600' });
 }

@@ -368,5 +368,20 @@ describeEachBackend('Management API: authentication and scopes', (backend) => {
       expect(answer.headers.get('content-type') ?? '').toMatch(/^text\/html/);
       expect(answer.text).not.toMatch(/https?:\/\/(cdn|unpkg|cdnjs)\./);
     });
+
+    it('only those: other paths ending in /docs or /openapi.json want a token, and name none with one', async () => {
+      for (const [method, path] of [
+        ['DELETE', '/users/docs'],
+        ['GET', '/clients/docs'],
+        ['GET', '/clients/openapi.json'],
+        ['GET', '/roles/docs/users'],
+        ['GET', '/users/docs/roles'],
+      ] as const) {
+        expectError(await call(method, path, { token: null }), 401, 'missing_token');
+        expectError(await call(method, path), 404, 'inexistent_resource');
+      }
+      // an unknown Swagger UI file: the API's own 404 body
+      expectError(await call('GET', '/docs/nope.js', { token: null }), 404, 'inexistent_resource');
+    });
   });
 });

@@ -18,9 +18,9 @@ const MAX_DEPTH = 6;
 
 /** `value` with every secret-named field replaced by "[redacted]", recursively. */
 export function redact(value: unknown, depth = 0): unknown {
-  if (Array.isArray(value)) return value.slice(0, 100).map((v) => redact(v, depth + 1));
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[…]';
+  if (Array.isArray(value)) return value.slice(0, 100).map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     // camelCase names count as their snake_case selves (clientSecret is client_secret).

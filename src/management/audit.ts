@@ -7,10 +7,11 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Bodies kept in an event: enough to say what changed, never whole documents. */
 const MAX_BODY = 8192;
 
-async function jsonOf(read: () => Promise<unknown>, length: number | undefined): Promise<unknown> {
-  if (length !== undefined && length > MAX_BODY) return '[too large to keep]';
+/** A JSON body as kept in an event: parsed when at most MAX_BODY characters, whatever its headers said. */
+async function jsonOf(read: () => Promise<string>): Promise<unknown> {
   try {
-    return await read();
+    const text = await read();
+    return text.length > MAX_BODY ? '[too large to keep]' : JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -30,14 +31,9 @@ export function auditWrites(deps: Deps): MiddlewareHandler<ManagementEnv> {
     if (!token) return;
     const url = new URL(c.req.url);
     const isJson = (type: string | null | undefined) => type?.includes('json') === true;
-    const requestBody = isJson(c.req.header('content-type'))
-      ? await jsonOf(() => c.req.json(), Number(c.req.header('content-length') ?? 0))
-      : undefined;
+    const requestBody = isJson(c.req.header('content-type')) ? await jsonOf(() => c.req.text()) : undefined;
     const responseBody = isJson(c.res.headers.get('content-type'))
-      ? await jsonOf(
-          () => c.res.clone().json(),
-          Number(c.res.headers.get('content-length') ?? 0) || undefined,
-        )
+      ? await jsonOf(() => c.res.clone().text())
       : undefined;
     const ok = c.res.status < 400;
     const app = await deps.storage.applications.get(token.client_id);

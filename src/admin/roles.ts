@@ -4,6 +4,7 @@ import { randomToken } from '../util/crypto.js';
 import { checkName } from './checks.js';
 import { ConflictError, ForbiddenError, NotFoundError, unique, ValidationError } from './errors.js';
 import { type PermissionRef, resolvePermissions } from './permissions.js';
+import { MANAGEMENT_API_ID } from './system.js';
 
 /** What create and update may set. */
 export interface RoleInput {
@@ -121,8 +122,12 @@ export async function removeRolePermissions(
   refs: PermissionRef[],
 ): Promise<void> {
   const role = await getRole(storage, id);
-  if (role.isSystem) throw new ForbiddenError(`${role.name} is a system role: its permissions cannot change`);
-  await storage.roles.removePermissions(role.id, await resolvePermissions(storage, refs, { known: false }));
+  const perms = await resolvePermissions(storage, refs, { known: false });
+  if (role.isSystem && perms.some((p) => p.apiId === MANAGEMENT_API_ID))
+    throw new ForbiddenError(
+      `${role.name} is a system role: its Management API permissions cannot be removed`,
+    );
+  await storage.roles.removePermissions(role.id, perms);
 }
 
 /** Every user id named must exist; the users, in order. */

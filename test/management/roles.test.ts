@@ -60,6 +60,24 @@ describeEachBackend('Management API: roles and permissions', (backend) => {
     );
   });
 
+  it("Sesame Admin: another API's permission given to it can be taken away again", async () => {
+    const names = async () =>
+      (await call('GET', `/roles/${ADMIN_ROLE_ID}/permissions`, { query: { per_page: 100 } })).body.map(
+        (p: { permission_name: string }) => p.permission_name,
+      );
+    const body = { permissions: [perm('read:things')] };
+    expectStatus(await call('POST', `/roles/${ADMIN_ROLE_ID}/permissions`, { body }), 201);
+    expect(await names()).toContain('read:things');
+    // one of the Management API's beside it: the whole request is refused, nothing taken
+    const mixed = { permissions: [perm('read:things'), perm('read:users', managementIdentifier(t.issuer))] };
+    expectStatus(await call('DELETE', `/roles/${ADMIN_ROLE_ID}/permissions`, { body: mixed }), 403);
+    expect(await names()).toEqual(expect.arrayContaining(['read:things', 'read:users']));
+    expectStatus(await call('DELETE', `/roles/${ADMIN_ROLE_ID}/permissions`, { body }), 200);
+    const after = await names();
+    expect(after).not.toContain('read:things');
+    expect(after).toContain('read:users');
+  });
+
   it("gives and takes a role's permissions, each a scope of its API", async () => {
     const role = (await call('POST', '/roles', { body: { name: 'Writer' } })).body.id as string;
     const body = { permissions: [perm('write:things'), perm('read:things'), perm('read:things')] };

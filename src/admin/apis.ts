@@ -174,15 +174,21 @@ export async function updateApi(
     }
     const patch = checkInput(input, api);
     const now = clock.now();
-    // Permissions that are no longer scopes of the API go from every role and user.
-    const removed = patch.scopes
-      ? api.scopes.filter((s) => !patch.scopes!.some((n) => n.name === s.name))
-      : [];
-    await tx.apis.update(api.id, patch, now);
-    await tx.permissions.removeScopes(
-      api.id,
-      removed.map((s) => s.name),
+    // Permissions that are no longer scopes of the API go from every role, user and client
+    // grant (else a scope defined again later would be given back without anyone asking).
+    const removed = new Set(
+      patch.scopes
+        ? api.scopes.filter((s) => !patch.scopes!.some((n) => n.name === s.name)).map((s) => s.name)
+        : [],
     );
+    await tx.apis.update(api.id, patch, now);
+    await tx.permissions.removeScopes(api.id, [...removed]);
+    if (removed.size > 0) {
+      for (const grant of await tx.clientGrants.list({ apiId: api.id })) {
+        const kept = grant.scopes.filter((s) => !removed.has(s));
+        if (kept.length < grant.scopes.length) await tx.clientGrants.setScopes(grant.id, kept);
+      }
+    }
     return { ...api, ...patch, updatedAt: now };
   });
 }

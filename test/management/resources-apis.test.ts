@@ -265,6 +265,37 @@ describeEachBackend('Management API: resources (apis)', (backend) => {
       expect(ok(await call('GET', '/client-grants', { query: { client_id: m2m.client_id } }))).toEqual([g2]);
     });
 
+    it('a scope removed from the API goes from its client grants, and defining it again gives nothing back', async () => {
+      const own = await newApi(t, { scopes: scopes('a', 'b') });
+      const c = ok(
+        await call('POST', '/clients', { body: { name: 'Pruned', app_type: 'non_interactive' } }),
+        201,
+      );
+      const creds = { clientId: c.client_id, clientSecret: c.client_secret };
+      const grant = ok(
+        await call('POST', '/client-grants', {
+          body: { client_id: c.client_id, audience: own.identifier, scope: ['a', 'b'] },
+        }),
+        201,
+      );
+      ok(await call('PATCH', `/resource-servers/${own.id}`, { body: { scopes: [{ value: 'b' }] } }));
+      const listed = ok(await call('GET', '/client-grants', { query: { client_id: c.client_id } }));
+      expect(listed).toEqual([{ ...grant, scope: ['b'] }]);
+      // what the grant shows can be sent back as it is
+      ok(await call('PATCH', `/client-grants/${grant.id}`, { body: { scope: ['b'] } }));
+      ok(
+        await call('PATCH', `/resource-servers/${own.id}`, {
+          body: { scopes: [{ value: 'a' }, { value: 'b' }] },
+        }),
+      );
+      const again = await clientCredentials(creds, { audience: own.identifier, scope: 'a' });
+      expect(again.status).toBe(400);
+      expect(again.body.error).toBe('invalid_scope');
+      const b = await clientCredentials(creds, { audience: own.identifier });
+      expect(b.status).toBe(200);
+      expect(decodeJwt(b.body.access_token!).payload.scope).toBe('b');
+    });
+
     it('refuses a scope the API does not define, an unknown API and a client without client_credentials', async () => {
       const c = ok(
         await call('POST', '/clients', { body: { name: 'G2', app_type: 'non_interactive' } }),

@@ -3,16 +3,25 @@ import { userClaims } from '../accounts/claims.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import { hasFormBody, readForm } from '../http/middleware/parse-form.js';
 import { jsonNoStore } from '../http/respond.js';
-import { InvalidRequest, InvalidToken, OAuthError } from '../protocol/errors.js';
+import { InsufficientScope, InvalidRequest, InvalidToken, OAuthError } from '../protocol/errors.js';
 import { activeAccessToken } from '../tokens/active.js';
 
-/** RFC 6750 §3: errors carry `WWW-Authenticate: Bearer` with the error code. */
+/**
+ * No access token was sent, or one of a scheme other than Bearer (RFC 6750 §3): the challenge
+ * then carries no error code.
+ */
+class NoBearerToken extends InvalidToken {}
+
+/** RFC 6750 §3: errors carry `WWW-Authenticate: Bearer` with the error code (and the scope wanted). */
 function bearerError(c: Context, err: OAuthError): Response {
-  const status = err instanceof InvalidToken ? 401 : err.status;
-  // RFC 6750 §3: error_description is printable ASCII without " and \ (and never breaks a header).
-  const description = err.description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
-  const challenge = `Bearer realm="sesame", error="${err.error}", error_description="${description}"`;
-  return jsonNoStore(c, err.toJSON(), status, { 'WWW-Authenticate': challenge });
+  let challenge = 'Bearer realm="sesame"';
+  if (!(err instanceof NoBearerToken)) {
+    // RFC 6750 §3: error_description is printable ASCII without " and \ (and never breaks a header).
+    const description = err.description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
+    challenge += `, error="${err.error}", error_description="${description}"`;
+    if (err instanceof InsufficientScope) challenge += `, scope="${err.scope}"`;
+  }
+  return jsonNoStore(c, err.toJSON(), err.status, { 'WWW-Authenticate': challenge });
 }
 
 /** The access token from the Authorization header, or (POST only) the form body — never the query (RFC 9700 §4.3.2). */
@@ -24,12 +33,14 @@ async function bearerToken(c: Context<AppEnv>, bodyLimit: number): Promise<strin
   }
   if (header && fromBody) throw new InvalidRequest('send the access token in one place only');
   if (header) {
+    if (!/^Bearer(\s|$)/i.test(header))
+      throw new NoBearerToken('the Authorization header must be Bearer with a token');
     const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
-    if (!m) throw new InvalidToken('Authorization header must be Bearer with a token');
+    if (!m) throw new InvalidToken('the Bearer token is malformed');
     return m[1] as string;
   }
   if (fromBody) return fromBody;
-  throw new InvalidToken('an access token is required');
+  throw new NoBearerToken('an access token is required');
 }
 
 /** GET and POST /userinfo (OIDC Core §5.3): the claims of the scopes granted to the token. */
@@ -40,7 +51,8 @@ export function userinfoEndpoint(deps: Deps) {
       if (!claims) throw new InvalidToken('the access token is invalid, expired or revoked');
       if (typeof claims.client_id === 'string') c.set('clientId', claims.client_id);
       const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
-      if (!scopes.includes('openid')) throw new InvalidToken('the access token was not issued for openid');
+      if (!scopes.includes('openid'))
+        throw new InsufficientScope('openid', 'the access token was not issued for the openid scope');
       const user = await deps.storage.users.get(claims.sub);
       if (!user || user.blocked) throw new InvalidToken('the user no longer exists');
       return jsonNoStore(c, userClaims(user, scopes));

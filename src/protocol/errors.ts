@@ -131,6 +131,18 @@ export class InvalidToken extends OAuthError {
   override readonly status = 401;
 }
 
+/** RFC 6750 §3.1: the token lacks a scope the resource needs (HTTP 403, naming it). */
+export class InsufficientScope extends OAuthError {
+  readonly error = 'insufficient_scope';
+  override readonly status = 403;
+  constructor(
+    readonly scope: string,
+    description: string,
+  ) {
+    super(description);
+  }
+}
+
 /** The request body is larger than the configured cap (HTTP 413). */
 export class RequestTooLarge extends OAuthError {
   readonly error = 'invalid_request';

@@ -168,10 +168,10 @@ describeEachBackend('implicit and hybrid: access tokens and codes from /authoriz
         audience: longApi.identifier,
       });
       const info = await userinfo(t, f.access_token as string);
-      expect(info.status).toBe(401);
+      expect(info.status).toBe(403);
       expect(info.body).toMatchObject({
-        error: 'invalid_token',
-        error_description: 'the access token was not issued for openid',
+        error: 'insufficient_scope',
+        error_description: 'the access token was not issued for the openid scope',
       });
     });
 

@@ -99,7 +99,7 @@ describeEachBackend('sign-in: userinfo (OIDC Core §5.3, RFC 6750)', (backend) =
       expectInvalidToken(await userinfo({ headers: { authorization: `Bearer ${h}.${forged}.${s}` } }));
     });
 
-    it('a client-credentials token (no openid, no user) → 401', async () => {
+    it('a client-credentials token (no openid, no user) → 403 insufficient_scope naming openid (RFC 6750 §3.1)', async () => {
       const m2m = await t.createM2m(api);
       const answer = await tokenRequest(t, {
         grant_type: 'client_credentials',
@@ -108,9 +108,14 @@ describeEachBackend('sign-in: userinfo (OIDC Core §5.3, RFC 6750)', (backend) =
         audience: api.identifier,
       });
       expect(answer.status).toBe(200);
-      expectInvalidToken(
-        await userinfo({ headers: { authorization: `Bearer ${answer.body.access_token as string}` } }),
+      const res = await userinfo({
+        headers: { authorization: `Bearer ${answer.body.access_token as string}` },
+      });
+      expect(res.status).toBe(403);
+      expect(res.headers.get('www-authenticate')).toMatch(
+        /^Bearer (.*, )?error="insufficient_scope", .*scope="openid"$/,
       );
+      expect(await res.json()).toMatchObject({ error: 'insufficient_scope' });
     });
 
     it('a token revoked by its client (RFC 7009) → 401', async () => {
@@ -140,10 +145,18 @@ describeEachBackend('sign-in: userinfo (OIDC Core §5.3, RFC 6750)', (backend) =
       expectInvalidToken(await userinfo({ headers: { authorization: `Bearer ${tokens.access_token}` } }));
     });
 
-    it('no token at all → 401 with a Bearer challenge', async () => {
-      const res = await userinfo();
-      expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    it('no token at all, or another scheme → 401 with a Bearer challenge and no error code (RFC 6750 §3)', async () => {
+      for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }]) {
+        const res = await userinfo({ headers });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toBe('Bearer realm="sesame"');
+      }
+    });
+
+    it('a malformed Bearer credential → 401 invalid_token', async () => {
+      for (const authorization of ['Bearer', 'Bearer ', 'Bearer a b', 'Bearer "quoted"']) {
+        expectInvalidToken(await userinfo({ headers: { authorization } }));
+      }
     });
   });
 });

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
-import { requestParams } from '../http/middleware/parse-form.js';
+import { pageParams } from '../http/middleware/parse-form.js';
 import { formActionSource, PageError, page } from '../http/page.js';
 import type { Params } from '../protocol/params.js';
 import type { Application, User } from '../storage/types.js';
@@ -73,7 +73,7 @@ const namesUser = (hint: string, user: User) =>
  */
 export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
-    const params = requestParams(c);
+    const params = pageParams(c);
     const hint = await verifyIdTokenHint(deps.keys, deps.config.issuer, params.get('id_token_hint'));
     const clientId = params.get('client_id');
     if (hint && clientId !== undefined && hint.clientId !== clientId)
@@ -143,7 +143,7 @@ function carried(params: Params): Record<string, string> {
  */
 export function auth0LogoutEndpoint(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
-    const params = requestParams(c);
+    const params = pageParams(c);
     const clientId = params.get('client_id');
     const returnTo = params.get('returnTo');
     const app = clientId === undefined ? null : await deps.storage.applications.get(clientId);

@@ -36,7 +36,9 @@ export interface Route {
 export function routes(deps: Deps): Route[] {
   const form = parseForm(deps.config.bodyLimit);
   const pageForm = parsePageForm(deps.config.bodyLimit);
-  const anyRepeated = parseForm(deps.config.bodyLimit, { has: () => true } as unknown as ReadonlySet<string>);
+  const anyRepeated = parsePageForm(deps.config.bodyLimit, {
+    has: () => true,
+  } as unknown as ReadonlySet<string>);
   const cookies = new Cookies(deps.config.issuer);
   const authorize = authorizeEndpoint(deps, cookies);
   const logout = endSessionEndpoint(deps, cookies);
@@ -51,7 +53,7 @@ export function routes(deps: Deps): Route[] {
     { path: '/authorize/resume', methods: { GET: [resumeEndpoint(deps, cookies)] } },
     {
       path: '/u/login',
-      methods: { GET: [loginPage(deps, cookies)], POST: [form, loginSubmit(deps, cookies)] },
+      methods: { GET: [loginPage(deps, cookies)], POST: [pageForm, loginSubmit(deps, cookies)] },
     },
     {
       path: '/u/signup',
@@ -86,14 +88,14 @@ export function routes(deps: Deps): Route[] {
     })),
     {
       path: '/u/consent',
-      methods: { GET: [consentPage(deps, cookies)], POST: [form, consentSubmit(deps, cookies)] },
+      methods: { GET: [consentPage(deps, cookies)], POST: [pageForm, consentSubmit(deps, cookies)] },
     },
     { path: '/oauth/device/code', methods: { POST: [form, deviceAuthorizationEndpoint(deps)] } },
     {
       path: '/activate',
-      methods: { GET: [activatePage(deps, cookies)], POST: [form, activateSubmit(deps, cookies)] },
+      methods: { GET: [activatePage(deps, cookies)], POST: [pageForm, activateSubmit(deps, cookies)] },
     },
-    { path: '/activate/confirm', methods: { POST: [form, activateConfirm(deps, cookies)] } },
+    { path: '/activate/confirm', methods: { POST: [pageForm, activateConfirm(deps, cookies)] } },
     {
       path: '/userinfo',
       methods: {
@@ -102,7 +104,7 @@ export function routes(deps: Deps): Route[] {
         OPTIONS: [userinfoCors, preflightOnly],
       },
     },
-    { path: '/oidc/logout', methods: { GET: [logout], POST: [form, logout] } },
+    { path: '/oidc/logout', methods: { GET: [logout], POST: [pageForm, logout] } },
     { path: '/v2/logout', methods: { GET: [auth0LogoutEndpoint(deps, cookies)] } },
     {
       path: '/.well-known/openid-configuration',

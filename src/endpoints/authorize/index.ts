@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { AppEnv, Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
-import { requestParams } from '../../http/middleware/parse-form.js';
+import { pageParams } from '../../http/middleware/parse-form.js';
 import { PageError } from '../../http/page.js';
 import { InvalidRequest, OAuthError } from '../../protocol/errors.js';
 import type { Params } from '../../protocol/params.js';
@@ -20,13 +20,7 @@ const ANY = { has: () => true } as unknown as ReadonlySet<string>;
  * cannot be read at all (a NUL) are refused on a page: no redirect_uri can be trusted yet.
  */
 function readParams(c: Context<AppEnv>): { params: Params; repeated: string[] } {
-  let params: Params;
-  try {
-    params = requestParams(c, ANY);
-  } catch (err) {
-    if (err instanceof InvalidRequest) throw new PageError('Invalid request', `${err.description}.`);
-    throw err;
-  }
+  const params = pageParams(c, ANY);
   const repeated = params.names().filter((n) => n !== 'resource' && params.all(n).length > 1);
   return { params, repeated };
 }

@@ -150,13 +150,20 @@ export function requestParams(c: Context<AppEnv>, repeatable: ReadonlySet<string
     : parseParams(new URL(c.req.url).search.slice(1), repeatable);
 }
 
+/** An OAuth error of reading a request, as the page a person sees (same status and reason). */
+function asPage(err: OAuthError, title: string): PageError {
+  const reason = err.description.charAt(0).toUpperCase() + err.description.slice(1);
+  return new PageError(title, `${reason}. Go back and try again.`, err.status);
+}
+
 /**
- * parseForm for the forms of pages people fill in (sign-up, reset, /account): a body that
- * cannot be read (too large, a NUL character, a repeated field) gets an HTML error page with
- * the same status and reason, not an OAuth JSON error.
+ * parseForm for the forms of pages people fill in (sign-up, reset, /account, login, consent,
+ * the device's pages, logout): a body that cannot be read (too large, a NUL character, a
+ * repeated field) gets an HTML error page with the same status and reason, not an OAuth JSON
+ * error.
  */
-export function parsePageForm(limit: number): MiddlewareHandler<AppEnv> {
-  const parse = parseForm(limit);
+export function parsePageForm(limit: number, repeatable?: ReadonlySet<string>): MiddlewareHandler<AppEnv> {
+  const parse = parseForm(limit, repeatable);
   return async (c, next) => {
     let parsed = false;
     try {
@@ -165,9 +172,17 @@ export function parsePageForm(limit: number): MiddlewareHandler<AppEnv> {
       });
     } catch (err) {
       if (parsed || !(err instanceof OAuthError)) throw err;
-      const reason = err.description.charAt(0).toUpperCase() + err.description.slice(1);
-      throw new PageError('The form could not be read', `${reason}. Go back and try again.`, err.status);
+      throw asPage(err, 'The form could not be read');
     }
     await next();
   };
+}
+
+/** requestParams for the endpoints a browser is sent to (authorize, logout): unreadable → a page. */
+export function pageParams(c: Context<AppEnv>, repeatable?: ReadonlySet<string>): Params {
+  try {
+    return requestParams(c, repeatable);
+  } catch (err) {
+    throw err instanceof OAuthError ? asPage(err, 'The request could not be read') : err;
+  }
 }

@@ -146,7 +146,7 @@ describeEachBackend('sign-in: userinfo (OIDC Core §5.3, RFC 6750)', (backend) =
     });
 
     it('no token at all, or another scheme → 401 with a Bearer challenge and no error code (RFC 6750 §3)', async () => {
-      for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }]) {
+      for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }] as Record<string, string>[]) {
         const res = await userinfo({ headers });
         expect(res.status).toBe(401);
         expect(res.headers.get('www-authenticate')).toBe('Bearer realm="sesame"');

@@ -34,8 +34,21 @@ import {
  * RFC 9110 §15.5.6) and invalid UTF-8 in percent-encoding.
  */
 
+/**
+ * Pages a browser meets (login, consent, the device's pages, logout, /authorize) answer a request
+ * they cannot read with an HTML page of the error's status; the others with OAuth's JSON.
+ */
+const readsAsPage = (target: Target) => target.kind === 'page' || target.kind === 'authorize';
+
+/** What a request that cannot be read gets: `page` for an HTML page, else the JSON error code. */
+const refusal = (a: Answer) => (isHtml(a) ? 'page' : errorOf(a));
+const expectedRefusal = (target: Target) => (readsAsPage(target) ? 'page' : 'invalid_request');
+
 /** How an endpoint must refuse a repeated parameter. */
-function duplicateVerdict(target: Target, name: string): 'json' | 'page' | 'redirect' | 'ignored' | 'bearer' {
+function duplicateVerdict(
+  target: Target,
+  name: string,
+): 'json' | 'page' | 'form-page' | 'redirect' | 'ignored' | 'bearer' {
   if (target.path === '/authorize') {
     return ['client_id', 'redirect_uri', 'response_mode'].includes(name) ? 'page' : 'redirect';
   }
@@ -44,7 +57,7 @@ function duplicateVerdict(target: Target, name: string): 'json' | 'page' | 'redi
     return 'ignored';
   // GET /userinfo never reads its query (RFC 9700 §4.3.2: no tokens in URLs).
   if (target.kind === 'bearer') return target.method === 'GET' ? 'ignored' : 'bearer';
-  return 'json';
+  return target.kind === 'page' ? 'form-page' : 'json';
 }
 
 /** Every parameter of each target's well-formed request, each a test. */
@@ -91,6 +104,13 @@ describeEachBackend('hostile transport', (backend) => {
           location: null,
         });
         expect(a.text).toContain(`The parameter ${name} is repeated.`);
+      } else if (verdict === 'form-page') {
+        expect({ status: a.status, html: isHtml(a), location: a.location }, show(a)).toEqual({
+          status: 400,
+          html: true,
+          location: null,
+        });
+        expect(a.text).toContain(`Parameter ${name} is repeated.`);
       } else if (verdict === 'redirect') {
         expect(a.status, show(a)).toBe(303);
         expect(a.location?.startsWith(`${CALLBACK}?`), show(a)).toBe(true);
@@ -127,9 +147,9 @@ describeEachBackend('hostile transport', (backend) => {
     it.each(POST_TARGETS)('$id', async (target) => {
       const params: Param[] = [...entries(target.base(w)), ['padding', 'x'.repeat(BODY_LIMIT + 1)]];
       const a = await hit(w, target, params);
-      expect({ status: a.status, error: errorOf(a) }, show(a)).toEqual({
+      expect({ status: a.status, error: refusal(a) }, show(a)).toEqual({
         status: 413,
-        error: 'invalid_request',
+        error: expectedRefusal(target),
       });
       expect(a.ms).toBeLessThan(2_000);
     });
@@ -143,9 +163,9 @@ describeEachBackend('hostile transport', (backend) => {
         headers: { ...call.headers, 'content-length': String(2 * MB) },
         body: lazyBody(2 * MB),
       });
-      expect({ status: a.status, error: errorOf(a) }, show(a)).toEqual({
+      expect({ status: a.status, error: refusal(a) }, show(a)).toEqual({
         status: 413,
-        error: 'invalid_request',
+        error: expectedRefusal(target),
       });
     });
   });
@@ -168,8 +188,8 @@ describeEachBackend('hostile transport', (backend) => {
       }
       peak = Math.max(peak, process.memoryUsage().rss);
       expect
-        .soft(answers.map((a) => `${a.status} ${errorOf(a)}`))
-        .toEqual(Array.from({ length: 20 }, () => '413 invalid_request'));
+        .soft(answers.map((a) => `${a.status} ${refusal(a)}`))
+        .toEqual(Array.from({ length: 20 }, () => `413 ${expectedRefusal(target)}`));
       expect(Math.round((peak - before) / MB), 'RSS growth in MB').toBeLessThan(50);
     });
   });
@@ -281,9 +301,9 @@ describeEachBackend('hostile transport', (backend) => {
           expect([400, 401]).toContain(a.status);
           expect(['invalid_request', 'invalid_token']).toContain(errorOf(a));
         } else {
-          expect({ status: a.status, error: errorOf(a) }, show(a)).toEqual({
+          expect({ status: a.status, error: refusal(a) }, show(a)).toEqual({
             status: 400,
-            error: 'invalid_request',
+            error: expectedRefusal(target),
           });
         }
       });

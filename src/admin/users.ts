@@ -81,7 +81,8 @@ function mergeClaims(current: UserClaims, patch: NonNullable<UserInput['claims']
       delete out[k];
       continue;
     }
-    if (typeof v === 'string' && v.length > 255) throw new ValidationError(`${k}: at most 255 characters`);
+    const max = k === 'picture' ? 2048 : 255;
+    if (typeof v === 'string' && v.length > max) throw new ValidationError(`${k}: at most ${max} characters`);
     if (k === 'picture') checkHttpUrl('picture', v as string);
     out[k] = v;
   }
@@ -228,10 +229,7 @@ export async function getUser(storage: Storage, idOrEmail: string): Promise<User
   return user;
 }
 
-/**
- * Reads a search: `email:"a@b.c"` (exact), `email:prefix*` (on the index), or plain text (a
- * substring of the email or the name).
- */
+/** Reads a search: `email:"a@b.c"` (exact), `email:prefix*` (indexed), or text (in email or name). */
 export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> {
   if (q === undefined || q.trim() === '') return {};
   const text = q.trim();

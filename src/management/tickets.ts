@@ -23,8 +23,9 @@ const common = {
   ttl_sec: ttl,
   includeEmailInRedirect: z.boolean().openapi({ description: 'Adds email=… to result_url.' }),
 };
+const Identity = z.strictObject({ user_id: z.string().max(64), provider: z.string().max(64) }).partial();
 const PasswordChangeTicket = z
-  .object({
+  .strictObject({
     ...common,
     connection_id: z.string().max(64),
     email: z
@@ -37,17 +38,17 @@ const PasswordChangeTicket = z
   .partial()
   .openapi('PasswordChangeTicketRequest');
 const EmailVerificationTicket = z
-  .object({ ...common, identity: z.object({ user_id: z.string(), provider: z.string() }).partial() })
+  .strictObject({ ...common, identity: Identity })
   .partial()
   .required({ user_id: true })
   .openapi('EmailVerificationTicketRequest');
 const Ticket = z.object({ ticket: z.string() }).openapi('Ticket');
 const VerificationEmailJob = z
-  .object({
+  .strictObject({
     user_id: z.string().max(64),
     client_id: z.string().max(64).optional(),
     organization_id: z.string().max(64).optional(),
-    identity: z.object({ user_id: z.string(), provider: z.string() }).partial().optional(),
+    identity: Identity.optional(),
   })
   .openapi('VerificationEmailJobRequest');
 const Job = z
@@ -89,7 +90,11 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
     return deps.storage.transaction((tx) => issueTicket(tx, deps, kind, user, opts));
   };
   const userOf = async (id: string | undefined, email?: string) => {
-    if (id !== undefined) return getUser(deps.storage, id.startsWith('auth0|') ? id.slice(6) : id);
+    if (id !== undefined) {
+      const user = await deps.storage.users.get(id.startsWith('auth0|') ? id.slice(6) : id);
+      if (!user) throw new NotFoundError(`user ${id} not found`);
+      return user;
+    }
     if (email !== undefined) return getUser(deps.storage, email);
     throw new ValidationError('user_id: required (or email)');
   };

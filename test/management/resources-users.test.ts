@@ -218,6 +218,23 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       ok(await call('PATCH', `/users/${id}`, { body: { email: email('carl') } }));
     });
 
+    it('picture: a URL up to 2,048 characters, as the OpenAPI document says; longer is a 400 naming it', async () => {
+      const id = ids.carl!;
+      const long = `https://pics.example/${'p'.repeat(2048 - 'https://pics.example/'.length)}`;
+      expect(ok(await call('PATCH', `/users/${id}`, { body: { picture: long } })).picture).toBe(long);
+      expectError(
+        await call('PATCH', `/users/${id}`, { body: { picture: `${long}x` } }),
+        400,
+        'invalid_body',
+      );
+      expectError(
+        await call('PATCH', `/users/${id}`, { body: { name: 'n'.repeat(256) } }),
+        400,
+        'invalid_body',
+      );
+      ok(await call('PATCH', `/users/${id}`, { body: { picture: null } }));
+    });
+
     it('deletes a user: 204, then 404', async () => {
       const created = ok(
         await call('POST', '/users', {

@@ -272,8 +272,14 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
       expect((await reset(a.body.ticket, NEW_PASSWORD)).res.status).toBe(200);
     });
 
-    it('an unknown user: 404 (user_id and email)', async () => {
+    it('an unknown user: 404 (user_id and email); user_id is an id, never an email', async () => {
       expectError(await call('POST', '/tickets/password-change', { body: { user_id: 'nobody-here' } }), 404);
+      const { user } = await newUser(t);
+      expectError(await call('POST', '/tickets/password-change', { body: { user_id: user.email } }), 404);
+      expectStatus(
+        await call('POST', '/tickets/password-change', { body: { user_id: `auth0|${user.id}` } }),
+        201,
+      );
       expectError(
         await call('POST', '/tickets/password-change', { body: { email: 'nobody@nowhere.example' } }),
         404,
@@ -293,6 +299,8 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
         [{ user_id: user.id, result_url: 'not a url' }, 'result_url'],
         ['{"user_id":'],
         [[user.id]],
+        // Unknown fields are refused by name, as on every other body (not silently dropped).
+        [{ user_id: user.id, new_pasword: 'typo of a field' }, 'new_pasword'],
       ];
       for (const [body, field] of bodies) {
         const a = await call('POST', '/tickets/password-change', { body });
@@ -399,6 +407,11 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
         [{ user_id: 7 }, 'user_id'],
         [{ user_id: user.id, ttl_sec: 'x' }, 'ttl_sec'],
         [{ user_id: user.id, result_url: 'javascript:alert(1)' }, 'result_url'],
+        [{ user_id: user.id, resultUrl: RESULT }, 'resultUrl'],
+        [
+          { user_id: user.id, identity: { user_id: user.id, provider: 'auth0', connection: 'x' } },
+          'connection',
+        ],
       ] as [unknown, string][]) {
         expectBadBody(await call('POST', '/tickets/email-verification', { body }), field);
       }
@@ -484,6 +497,11 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
       for (const body of [{}, { user_id: 3 }, '{"user_id"', [1]]) {
         expectBadBody(await call('POST', '/jobs/verification-email', { body }));
       }
+      const { user } = await unverified();
+      expectBadBody(
+        await call('POST', '/jobs/verification-email', { body: { user_id: user.id, template: 'x' } }),
+        'template',
+      );
     });
   });
 

@@ -64,15 +64,15 @@ export function describeZodError(error: ZodError): string {
     .join('; ');
 }
 
-/** A request that failed its schema: 400 invalid_body or invalid_query_string, naming the field. */
+/** A request that failed its schema: 400 invalid_body, invalid_query_string or invalid_uri (a path parameter), naming the field. */
 export function validationFailure(target: string, error: ZodError): ManagementError {
-  const query = target === 'query' || target === 'param';
-  const prefix = query ? 'Query validation error' : 'Payload validation error';
-  return new ManagementError(
-    400,
-    `${prefix}: ${describeZodError(error)}`,
-    query ? 'invalid_query_string' : 'invalid_body',
-  );
+  const [prefix, code] =
+    target === 'param'
+      ? ['Path validation error', 'invalid_uri']
+      : target === 'query'
+        ? ['Query validation error', 'invalid_query_string']
+        : ['Payload validation error', 'invalid_body'];
+  return new ManagementError(400, `${prefix}: ${describeZodError(error)}`, code);
 }
 
 /** Turns whatever a management handler threw into the Auth0 error it means. */

@@ -363,6 +363,14 @@ describeEachBackend('Management API: hostile input', (backend) => {
       }
     });
 
+    it('a path parameter that fails its schema is 400 invalid_uri (Auth0: "Path validation error")', async () => {
+      for (const path of ['/users/', '/clients/', '/roles/', '/logs/']) {
+        const answer = await call('GET', `${path}${'x'.repeat(65)}`);
+        expectError(answer, 400, 'invalid_uri');
+        expect(answer.body.message, path).toMatch(/^Path validation error: id: /);
+      }
+    });
+
     it('treats LIKE wildcards and quotes in q as text', async () => {
       for (const q of ['%', '_', '%@%', '\\', "' OR 1=1 --", 'email:%*', 'email:_*', 'email:"%"']) {
         const answer = await call('GET', '/users', { query: { q } });

@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { routePath } from 'hono/route';
 import { MANAGEMENT_SCOPES } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import { endpointUrl } from '../protocol/issuer.js';
@@ -79,10 +80,35 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
   roleRoutes(app, deps);
   userAccessRoutes(app, deps);
   logRoutes(app, deps);
+  let methods: ((path: string) => string[]) | undefined;
   app.all('*', (c) => {
+    methods ??= methodsByPath(app);
+    // Under the mount point (`/api/v2/*` matched this): the routes' paths are the API's own.
+    const allow = methods(c.req.path.slice(routePath(c).length - 2));
+    if (allow.length > 0)
+      throw new ManagementError(
+        405,
+        `${c.req.method} is not allowed on ${c.req.path}`,
+        'method_not_allowed',
+        {
+          Allow: allow.join(', '),
+        },
+      );
     throw new ManagementError(404, `No endpoint ${c.req.method} ${c.req.path}`, 'inexistent_resource');
   });
   return app;
+}
+
+/** The methods the API's routes answer on a path (RFC 9110 §15.5.6: a 405 names them in Allow). */
+function methodsByPath(app: OpenAPIHono<ManagementEnv>): (path: string) => string[] {
+  const routes = app.routes
+    .filter((r) => r.method !== 'ALL' && !r.path.includes('*'))
+    .map((r) => ({ method: r.method, re: new RegExp(`^${r.path.replace(/:[^/]+/g, '[^/]+')}$`) }));
+  return (path) => {
+    const found = new Set(routes.filter((r) => r.re.test(path)).map((r) => r.method));
+    if (found.has('GET')) found.add('HEAD');
+    return [...found];
+  };
 }
 
 /** The OpenAPI 3.1 document, from the routes' schemas. */

@@ -422,6 +422,22 @@ describeEachBackend('Management API: hostile input', (backend) => {
       expectError(await call('GET', '/no-such-endpoint', { token: null }), 401, 'missing_token');
     });
 
+    it('a method a known path does not answer is 405 with Allow (RFC 9110 §15.5.6), behind the token check', async () => {
+      const cases = [
+        ['PUT', '/clients', 'GET, POST, HEAD'],
+        ['DELETE', '/users', 'GET, POST, HEAD'],
+        ['POST', `/users/${userId}`, 'GET, PATCH, DELETE, HEAD'],
+        ['GET', '/tickets/password-change', 'POST'],
+      ] as const;
+      for (const [method, path, allow] of cases) {
+        const answer = await call(method, path, { body: method === 'GET' ? undefined : {} });
+        expectError(answer, 405, 'method_not_allowed');
+        const got = (answer.headers.get('allow') ?? '').split(', ').sort();
+        expect(got, `${method} ${path}`).toEqual(allow.split(', ').sort());
+      }
+      expectError(await call('PUT', '/clients', { token: null }), 401, 'missing_token');
+    });
+
     it('ids with odd characters are 404s or 400s, never 500s', async () => {
       const failures: string[] = [];
       const ids = [

@@ -94,6 +94,9 @@ export function leanLane(deps: Deps, next: RequestListener): RequestListener {
   const posts = leanPosts(deps);
   return (req, res) => {
     const method = req.method;
+    // A host name is case-insensitive (RFC 9110 §4.2.3); Hono's adapter refuses capitals beside a port.
+    const host = req.headers.host;
+    if (host && /[A-Z]/.test(host)) req.headers.host = host.toLowerCase();
     if ((method !== 'GET' && method !== 'POST') || !hostTaken(hosts, req.headers.host)) return next(req, res);
     const url = req.url ?? '';
     const query = url.indexOf('?');

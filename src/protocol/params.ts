@@ -32,6 +32,7 @@ function paramsOf(entries: Iterable<[string, string]>, repeatable: ReadonlySet<s
     if (name.includes('\u0000') || value.includes('\u0000')) {
       throw new InvalidRequest(`parameter ${name.replaceAll('\u0000', '')} contains a NUL character`);
     }
+    if (name === '') continue; // `=x`: no parameter at all, so ignored as unknown ones are
     const list = values.get(name);
     if (list) {
       if (!repeatable.has(name)) throw new InvalidRequest(`parameter ${name} is repeated`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequest, type OAuthError } from '../../../src/protocol/errors.js';
-import { parseParams, required } from '../../../src/protocol/params.js';
+import { parseJsonParams, parseParams, required } from '../../../src/protocol/params.js';
 
 function thrown(fn: () => unknown): OAuthError {
   try {
@@ -65,6 +65,12 @@ describe('parseParams', () => {
       parseParams('resource=a&resource=b&audience=x&audience=y', new Set(['resource'])),
     );
     expect(err.description).toBe('parameter audience is repeated');
+  });
+
+  it('a member without a name (=x, twice) is no parameter: ignored, as unknown ones are (RFC 6749 §3.1)', () => {
+    const p = parseParams('=x&client_id=app&=y');
+    expect(p.names()).toEqual(['client_id']);
+    expect(parseJsonParams('{"":"x","client_id":"app","":"y"}').names()).toEqual(['client_id']);
   });
 
   it('a repeatable parameter sent only empty is omitted', () => {

@@ -105,7 +105,13 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
 export function parseConfig(input: ConfigInput | Record<string, unknown>): Config {
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = result.error.issues.map((i) => {
+      const message =
+        i.code === 'unrecognized_keys'
+          ? i.keys.map((k) => `unknown key ${JSON.stringify(k)}`).join(', ')
+          : i.message;
+      return `  ${i.path.join('.') || '(root)'}: ${message}`;
+    });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const cfg = result.data;

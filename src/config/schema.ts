@@ -13,7 +13,7 @@ const seconds = (min: number, max: number) => z.coerce.number().int().min(min).m
  * variables (`SESAME_*`) and an optional JSON file feed it (see load.ts).
  */
 export const configSchema = z
-  .object({
+  .strictObject({
     issuer: z
       .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
       .refine((v) => !v.includes('?') && !v.includes('#'), 'must not have a query or fragment')
@@ -52,7 +52,7 @@ export const configSchema = z
       .default([])
       .describe('Proxies (CIDRs) whose X-Forwarded-For / Forwarded headers name the client; default none.'),
     tls: z
-      .object({
+      .strictObject({
         cert: z
           .string()
           .min(1)
@@ -70,7 +70,7 @@ export const configSchema = z
       )
       .prefault({}),
     admin: z
-      .object({
+      .strictObject({
         email: z
           .string()
           .min(1)
@@ -88,7 +88,7 @@ export const configSchema = z
       )
       .prefault({}),
     keys: z
-      .object({
+      .strictObject({
         algorithms: z
           .array(z.enum(SIGNING_ALGS))
           .min(1)
@@ -104,7 +104,7 @@ export const configSchema = z
       })
       .prefault({}),
     accessToken: z
-      .object({
+      .strictObject({
         defaultLifetime: seconds(60, 2592000)
           .default(86400)
           .describe('Access-token lifetime for new APIs, seconds.'),
@@ -119,15 +119,15 @@ export const configSchema = z
       })
       .prefault({}),
     authorizationCode: z
-      .object({
+      .strictObject({
         lifetime: seconds(1, 600).default(60).describe('Authorization-code lifetime, seconds (at most 600).'),
       })
       .prefault({}),
     idToken: z
-      .object({ lifetime: seconds(60, 86400).default(3600).describe('ID-token lifetime, seconds.') })
+      .strictObject({ lifetime: seconds(60, 86400).default(3600).describe('ID-token lifetime, seconds.') })
       .prefault({}),
     refreshToken: z
-      .object({
+      .strictObject({
         idleLifetime: seconds(60, 31536000)
           .default(1209600)
           .describe('A refresh token unused this long (seconds) expires.'),
@@ -140,7 +140,7 @@ export const configSchema = z
       })
       .prefault({}),
     device: z
-      .object({
+      .strictObject({
         codeLifetime: seconds(60, 3600).default(600).describe('Device-code lifetime, seconds (RFC 8628).'),
         interval: seconds(1, 60).default(5).describe('Seconds a device waits between polls.'),
         codesPerMinute: z.coerce
@@ -152,7 +152,7 @@ export const configSchema = z
       })
       .prefault({}),
     session: z
-      .object({
+      .strictObject({
         lifetime: seconds(60, 31536000).default(604800).describe('SSO session lifetime, seconds.'),
         interactionLifetime: seconds(60, 86400)
           .default(900)
@@ -166,7 +166,7 @@ export const configSchema = z
       })
       .prefault({}),
     login: z
-      .object({
+      .strictObject({
         accountFailures: z.coerce
           .number()
           .int()
@@ -196,7 +196,7 @@ export const configSchema = z
       })
       .prefault({}),
     email: z
-      .object({
+      .strictObject({
         smtpUrl: z
           .string()
           .regex(/^smtps?:\/\/[^\s]+$/, 'must be smtp://[user:pass@]host[:port] or smtps://…')
@@ -217,7 +217,7 @@ export const configSchema = z
       })
       .prefault({}),
     password: z
-      .object({
+      .strictObject({
         minLength: z.coerce
           .number()
           .int()
@@ -230,7 +230,7 @@ export const configSchema = z
       })
       .prefault({}),
     metrics: z
-      .object({
+      .strictObject({
         port: port
           .optional()
           .describe(
@@ -244,14 +244,14 @@ export const configSchema = z
       })
       .prefault({}),
     janitor: z
-      .object({
+      .strictObject({
         interval: seconds(1, 86400)
           .default(60)
           .describe('Seconds between purges of expired codes, sessions, tokens and counters.'),
       })
       .prefault({}),
     logs: z
-      .object({
+      .strictObject({
         retentionDays: z.coerce
           .number()
           .int()

@@ -218,6 +218,13 @@ describe('JSON config file', () => {
     expect(err.message).toContain('\n  keys.jwksMaxAge: Invalid input: expected number, received NaN');
   });
 
+  it('an unknown key, at the top or in a section, is refused by name (a typo is never silently a default)', () => {
+    const path = file(JSON.stringify({ prot: 4100, refreshToken: { idleLifetme: 60 } }));
+    const err = configError(() => loadConfig({ SESAME_CONFIG: path }));
+    expect(err.message).toContain('\n  (root): unknown key "prot"');
+    expect(err.message).toContain('\n  refreshToken: unknown key "idleLifetme"');
+  });
+
   it('invalid JSON throws ConfigError naming the file', () => {
     const path = file('{ "port": 4100, }');
     const err = configError(() => loadConfig({ SESAME_CONFIG: path }));

@@ -85,7 +85,9 @@ export async function withRuntime(cmd: Command, fn: (rt: Runtime) => Promise<voi
   let rt: Runtime | undefined;
   try {
     const config = commandConfig(cmd);
-    rt = await openRuntime(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
+    // Warnings by default (a command's output stays readable); SESAME_LOG_LEVEL may ask for more or less.
+    const level = config.logLevel === 'info' ? 'warn' : config.logLevel;
+    rt = await openRuntime(config, { logger: pino({ level }, pino.destination(2)) });
     await fn(rt);
     await logChange(rt, cmd);
   } catch (err) {

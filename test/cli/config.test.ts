@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -215,6 +215,20 @@ describe.concurrent('data directory', { timeout: 90_000 }, () => {
     expect((await runCli(['migrate'], envIn(dir))).code).toBe(0);
     expect(statSync(secretFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(secretFile, 'utf8')).toBe(`${'s'.repeat(40)}\n`);
+  });
+
+  it('commands log warnings to stderr by default; SESAME_LOG_LEVEL asks for more (debug) or less (error)', async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const { SESAME_LOG_LEVEL: _, ...quietless } = envIn(dir);
+    const first = await runCli(['apps', 'list'], envIn(dir, { SESAME_LOG_LEVEL: 'debug' }));
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/migrations applied/);
+    const byDefault = await runCli(['apps', 'list'], quietless);
+    expect(byDefault.stderr).toMatch(/is readable by other users/);
+    expect(byDefault.stderr).not.toMatch(/migrations applied|"level":30/);
+    const quiet = await runCli(['apps', 'list'], envIn(dir, { SESAME_LOG_LEVEL: 'error' }));
+    expect([quiet.code, quiet.stderr]).toEqual([0, '']);
   });
 
   it('a secret file that is too short is refused', async () => {

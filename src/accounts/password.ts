@@ -25,11 +25,26 @@ export function passwordFits(password: string): boolean {
 
 /** At most this many argon2 computations at once (each takes a libuv thread and 7 MiB); others queue. */
 const AT_ONCE = 2;
+/** At most this many wait (a few seconds of work); past it a request is refused, not queued without end. */
+export const MOST_WAITING = 256;
 let running = 0;
 const queue: (() => void)[] = [];
 
+/** Every argon2 slot taken and the queue full: the request is answered 503 with Retry-After. */
+export class PasswordWorkBusy extends Error {
+  constructor() {
+    super('too many password checks at once');
+  }
+}
+
+/** Throws PasswordWorkBusy when a computation asked for now would be refused (a sign-in checks first, uncharged). */
+export function refuseWhenBusy(): void {
+  if (running >= AT_ONCE && queue.length >= MOST_WAITING) throw new PasswordWorkBusy();
+}
+
 async function limited<T>(fn: () => Promise<T>): Promise<T> {
   // A finished computation hands its slot to the longest waiter, so none waits forever.
+  refuseWhenBusy();
   if (running >= AT_ONCE) await new Promise<void>((resolve) => queue.push(resolve));
   else running++;
   try {
@@ -63,13 +78,17 @@ let dummy: Promise<string> | undefined;
  */
 export async function checkPassword(passwordHash: string | undefined, password: string): Promise<boolean> {
   if (!passwordFits(password)) return false;
-  dummy ??= hashPassword('sesame-dummy-password-for-unknown-accounts');
+  dummy ??= hashPassword('sesame-dummy-password-for-unknown-accounts').catch((err: unknown) => {
+    dummy = undefined; // made again by the next check (a busy moment is no lasting failure)
+    throw err;
+  });
   const target = passwordHash ?? (await dummy);
   const { verify } = await lib(); // a binding that cannot load is an error, not a wrong password
   try {
     const ok = await limited(() => verify(target, password));
     return ok && passwordHash !== undefined;
-  } catch {
+  } catch (err) {
+    if (err instanceof PasswordWorkBusy) throw err; // no answer yet, so no failed attempt either
     return false;
   }
 }

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { isEmail, normalizeEmail } from '../accounts/email.js';
-import { checkPassword, rehashIfOutdated } from '../accounts/password.js';
+import { checkPassword, refuseWhenBusy, rehashIfOutdated } from '../accounts/password.js';
 import {
   lockEvents,
   refusalDetails,
@@ -85,6 +85,7 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
       clientIp(c),
       cookies.get(c, 'device'),
     );
+    refuseWhenBusy(); // before the attempt is charged: a sign-in nobody checked is no failure
     const verdict = await reserveSignIn(deps.storage.loginAttempts, deps.config.login, place, now);
     const req = interaction.state.request;
     const event = {

@@ -1,5 +1,5 @@
 import { isEmail, normalizeEmail } from '../accounts/email.js';
-import { checkPassword, rehashIfOutdated } from '../accounts/password.js';
+import { checkPassword, refuseWhenBusy, rehashIfOutdated } from '../accounts/password.js';
 import {
   lockEvents,
   refusalDetails,
@@ -36,6 +36,7 @@ export const password: GrantHandler = {
     event.userName = email;
     const user = isEmail(email) ? await deps.storage.users.getByEmail(email) : null;
     const place = await signInPlace(deps.storage, email, user?.id ?? null, origin.ip);
+    refuseWhenBusy(); // before the attempt is charged: a sign-in nobody checked is no failure
     const verdict = await reserveSignIn(deps.storage.loginAttempts, deps.config.login, place, now);
     if (user) event.userId = user.id;
     const base = merged(origin, {

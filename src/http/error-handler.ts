@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
+import { PasswordWorkBusy } from '../accounts/password.js';
 import { OAuthError, ServerError, TemporarilyUnavailable } from '../protocol/errors.js';
 import { isDatabaseUnavailable } from '../storage/unavailable.js';
 import { ErrorPage } from '../ui/pages.js';
@@ -29,6 +30,11 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
     );
   }
   const { error, headers } = errorAnswer(err, log, c.get('requestId'));
+  // A browser's page (sign-in, console) gets a page saying so, not JSON.
+  if (error instanceof TemporarilyUnavailable && c.req.header('accept')?.includes('text/html')) {
+    const message = `Sesame could not answer: ${error.description}.`;
+    return page(c, (nonce) => ErrorPage({ nonce, title: 'Try again shortly', message }), 503, headers);
+  }
   return oauthErrorResponse(c, error, headers);
 }
 
@@ -46,11 +52,23 @@ export function errorAnswer(
     log?.info({ error: err.error, description: err.description, detail: err.detail }, 'request refused');
     return { error: err };
   }
-  if (isDatabaseUnavailable(err)) {
-    log?.warn({ err }, 'database unavailable');
-    const unavailable = new TemporarilyUnavailable('the database is unavailable; try again shortly');
-    return { error: unavailable, headers: { 'Retry-After': '1' } };
+  const reason = unavailableReason(err);
+  if (reason) {
+    log?.warn({ err }, reason === DATABASE ? 'database unavailable' : reason);
+    return {
+      error: new TemporarilyUnavailable(`${reason}; try again shortly`),
+      headers: { 'Retry-After': '1' },
+    };
   }
   log?.error({ err }, 'unexpected error');
   return { error: new ServerError(`internal error; request id ${requestId ?? 'unknown'}`) };
+}
+
+const DATABASE = 'the database is unavailable';
+
+/** Why `err` is a passing unavailability (the database, or argon2's queue full), or null. */
+export function unavailableReason(err: unknown): string | null {
+  if (isDatabaseUnavailable(err)) return DATABASE;
+  if (err instanceof PasswordWorkBusy) return 'too many sign-ins at once';
+  return null;
 }

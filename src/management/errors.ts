@@ -2,8 +2,8 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../admin/errors.js';
+import { unavailableReason } from '../http/error-handler.js';
 import { NO_STORE } from '../http/respond.js';
-import { isDatabaseUnavailable } from '../storage/unavailable.js';
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
@@ -88,10 +88,11 @@ export function toManagementError(err: unknown): ManagementError | null {
     const message = err.status === 415 ? 'Content-Type must be application/json' : err.message;
     return new ManagementError(err.status, message || (REASONS[err.status] ?? 'Error'), code);
   }
-  if (isDatabaseUnavailable(err)) {
+  const reason = unavailableReason(err);
+  if (reason) {
     return new ManagementError(
       503,
-      'The database is unavailable; try again shortly',
+      `${reason[0]!.toUpperCase()}${reason.slice(1)}; try again shortly`,
       'temporarily_unavailable',
       {
         'Retry-After': '1',

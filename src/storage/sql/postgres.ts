@@ -17,6 +17,10 @@ export function openPostgres(url: string, max = 10, log?: KyselyConfig['log']): 
       connectionString: url,
       max,
       connectionTimeoutMillis: 10_000,
+      // TCP keepalive, as the listener has: a connection dropped without a word (a NAT or a
+      // failover) is found out and errs, instead of leaving a request waiting on it for good.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       pipeline: true,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

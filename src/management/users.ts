@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { normalizeEmail } from '../accounts/email.js';
 import { ValidationError } from '../admin/errors.js';
-import { emailTicket } from '../admin/tickets.js';
+import { emailBrand, emailTicket, sendTicketEmail } from '../admin/tickets.js';
 import {
   createUser,
   deleteUser,
@@ -188,13 +188,22 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     }),
     async (c) => {
       const b = c.req.valid('json');
+      // The verification email is queued in the transaction that makes the user: both or neither.
+      const verify = b.verify_email === true && b.email_verified !== true;
+      const brand = verify ? await emailBrand(deps) : undefined;
       const user = await createUser(
         storage,
         clock,
         { ...input(b), email: b.email, password: b.password },
         deps.config.password,
+        brand
+          ? {
+              inTransaction: (tx, created) =>
+                sendTicketEmail(deps, 'email_verification', created, tx, brand).then(() => {}),
+            }
+          : {},
       );
-      await verifyIfAsked(deps, b.verify_email, user);
+      if (verify) deps.mail.kick();
       return c.json(userView(user), 201);
     },
   );

@@ -263,6 +263,27 @@ describeEachBackend('storage: writes held back to the next statement (#16)', (ba
   );
 
   it.runIf(backend === 'postgres')(
+    "PostgreSQL: a transaction's first round trip on a connection the server ended runs again on another",
+    async () => {
+      await Promise.all(Array.from({ length: 10 }, () => storage.refreshTokens.get('warm')));
+      execFileSync(process.execPath, ['-e', TERMINATE_ALL], { env: { ...process.env, URL: dbUrl() } });
+      const tokens = Array.from({ length: 10 }, () => refreshToken());
+      // BEGIN, the held write and the read go in one round trip; nothing of it was saved when it failed
+      const writes = await Promise.allSettled(
+        tokens.map((rt) =>
+          storage.transaction(async (tx) => {
+            await tx.refreshTokens.create(rt);
+            return (await tx.refreshTokens.get(rt.hash))?.hash;
+          }),
+        ),
+      );
+      expect(writes.filter((w) => w.status === 'rejected')).toEqual([]);
+      expect(writes.map((w) => w.status === 'fulfilled' && w.value)).toEqual(tokens.map((rt) => rt.hash));
+      for (const rt of tokens) expect((await storage.refreshTokens.get(rt.hash))?.hash).toBe(rt.hash);
+    },
+  );
+
+  it.runIf(backend === 'postgres')(
     'PostgreSQL: a connection lost inside a transaction fails it, not the process; the pool goes on',
     async () => {
       const admin = new pg.Client({ connectionString: dbUrl() });

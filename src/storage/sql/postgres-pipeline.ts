@@ -212,30 +212,28 @@ class PipelinedConnection implements DatabaseConnection {
   }
 
   /**
-   * A read outside a transaction that met its connection lost (the server ended it, or restarted,
-   * while it sat idle in the pool and before the pool had read the notice) runs again on another
-   * connection: a read changes nothing, so running it twice is safe. The lost client goes back
-   * first (the pool drops it, which frees its place) and another takes its place here. The pool
-   * may hand out more such clients (every idle one was lost at once); after at most all of them
-   * it makes a new one. Should that one fail too, the database is down: that failure is the answer.
+   * What met its connection lost (the server ended it, or restarted, while it sat idle in the
+   * pool and before the pool had read the notice) runs again on another connection, when running
+   * it twice is safe (`again`): a read outside a transaction, or a transaction's first round trip
+   * (BEGIN and what was held with it, without COMMIT: nothing of it can have been saved). The
+   * lost client goes back first (the pool drops it, which frees its place) and another takes its
+   * place here. The pool may hand out more such clients (every idle one was lost at once); after
+   * at most all of them it makes a new one. Should that one fail too, the database is down: that
+   * failure is the answer.
    */
-  private async elsewhere<R>(query: CompiledQuery, failure: unknown): Promise<QueryResult<R>> {
+  private async elsewhere<R>(batch: CompiledQuery[], failure: unknown): Promise<QueryResult<R>> {
     for (let tries = 1; tries <= this.poolSize; tries++) {
       this.client?.release();
       this.client = undefined;
       this.client = await this.another();
       try {
-        return await this.alone<R>(query);
+        return await this.sendNow<R>(batch);
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
         failure = err;
       }
     }
     throw failure;
-  }
-
-  private async alone<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return answer<R>(await this.live().query(query.sql, query.parameters.slice()), query);
   }
 
   private live(): pg.PoolClient {
@@ -248,19 +246,28 @@ class PipelinedConnection implements DatabaseConnection {
     return this.unsent(query);
   }
 
-  /** Sends the statements in one write; answers with the last one's result, or the first failure. */
+  /** Sends the batch (`sendNow`); on a lost connection, once more elsewhere when that is safe. */
   private async send<R>(batch: CompiledQuery[]): Promise<QueryResult<R>> {
+    try {
+      return await this.sendNow<R>(batch);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || !this.again(batch)) throw err;
+      return this.elsewhere<R>(batch, err);
+    }
+  }
+
+  /** Whether `batch` may run twice: a read outside a transaction, or a transaction's first round trip. */
+  private again(batch: CompiledQuery[]): boolean {
+    const [first] = batch as [CompiledQuery];
+    if (batch.length === 1) return !this.open && isRead(first);
+    return control.get(first) === 'begin' && control.get(batch.at(-1)!) !== 'commit';
+  }
+
+  /** Sends the statements in one write; answers with the last one's result, or the first failure. */
+  private async sendNow<R>(batch: CompiledQuery[]): Promise<QueryResult<R>> {
     const client = this.live();
     const [first] = batch as [CompiledQuery];
-    if (batch.length === 1) {
-      if (this.open || !isRead(first)) return this.alone<R>(first);
-      try {
-        return await this.alone<R>(first);
-      } catch (err) {
-        if (!isDatabaseUnavailable(err)) throw err;
-        return this.elsewhere<R>(first, err);
-      }
-    }
+    if (batch.length === 1) return answer<R>(await client.query(first.sql, first.parameters.slice()), first);
     const stream = client.connection.stream;
     stream.cork();
     let sent: Promise<pg.QueryResult>[];

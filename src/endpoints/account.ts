@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { EMAILS_PER_HOUR, spendAddressBudget } from '../accounts/budgets.js';
 import { isPersonName } from '../accounts/claims.js';
-import { checkPassword } from '../accounts/password.js';
+import { checkPassword, refuseWhenBusy } from '../accounts/password.js';
 import { refusePassword } from '../accounts/password-policy.js';
 import {
   changeOwnPassword,
@@ -86,7 +86,9 @@ async function currentPasswordOk(deps: Deps, user: User, password: string): Prom
     });
   const wait = await attempts.lockedFor(key, now);
   if (wait > 0) throw tooMany(wait);
-  // Counted before the check (one atomic upsert), so guesses sent at once are all counted.
+  // Counted before the check (one atomic upsert), so guesses sent at once are all counted;
+  // unless argon2's queue is full (503), when nothing would be checked.
+  refuseWhenBusy();
   const { window, accountFailures, lockSeconds } = deps.config.login;
   const used = await attempts.recordFailure(key, now, window, accountFailures, lockSeconds);
   if (used > accountFailures) throw tooMany(await attempts.lockedFor(key, now));

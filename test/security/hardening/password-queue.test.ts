@@ -139,5 +139,27 @@ describe('argon2 queue bounded (#16)', () => {
     });
     expect(again.status).toBe(303);
     expect(user.id).toEqual(expect.any(String));
+
+    // The account page's password change checks the current password: the same refusal, uncharged.
+    const account = await agent.get('/account');
+    const accountHtml = await account.text();
+    expect(account.status, accountHtml).toBe(200);
+    const change = (password: string) =>
+      agent.request('/account/password', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+        body: new URLSearchParams({
+          csrf: csrfOf(accountHtml),
+          current_password: PASSWORD,
+          password,
+        }).toString(),
+      });
+    const held = await fillQueue(slow, quick);
+    const busy = await change('a brand new passphrase 1');
+    await Promise.all(held);
+    expect(busy.status).toBe(503);
+    expect(await busy.text()).toContain('Try again shortly');
+    const changed = await change('a brand new passphrase 2');
+    expect(changed.status, await changed.text()).toBe(303);
   }, 60_000);
 });

@@ -89,7 +89,6 @@ const listened = new WeakSet<pg.PoolClient>();
 
 class PipelinedDriver implements Driver {
   private pool: pg.Pool | undefined;
-  private readonly connections = new WeakMap<pg.PoolClient, PipelinedConnection>();
 
   constructor(private readonly create: () => Promise<pg.Pool>) {}
 
@@ -98,13 +97,8 @@ class PipelinedDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const client = await this.client();
-    let connection = this.connections.get(client);
-    if (!connection) {
-      connection = new PipelinedConnection(client, () => this.client(), this.pool?.options.max ?? 10);
-      this.connections.set(client, connection);
-    }
-    return connection;
+    // One per checkout, never kept by client: a connection may swap its client (`elsewhere`).
+    return new PipelinedConnection(await this.client(), () => this.client(), this.pool?.options.max ?? 10);
   }
 
   /** A client of the pool. */
@@ -155,6 +149,10 @@ class PipelinedConnection implements DatabaseConnection {
   private waiting: CompiledQuery[] = [];
   /** Inside a transaction (its BEGIN sent or waiting). */
   private open = false;
+  /** Why this connection has no client: its own was lost, and no other could be had. */
+  private lost: unknown;
+  /** Its client's connection is lost (a failure said so): destroyed when given back. */
+  private broken = false;
 
   /**
    * `another`: a client of the same pool (of `poolSize`), to take the place of one whose
@@ -175,6 +173,8 @@ class PipelinedConnection implements DatabaseConnection {
     if (this.open && (query as { [UNREAD]?: true })[UNREAD] && plain(query)) return this.hold(query);
     if (kind === 'commit' || kind === 'rollback') {
       this.open = false;
+      // The connection lost (the server ended the transaction with it): nothing to roll back.
+      if (kind === 'rollback' && (this.broken || !this.client)) return this.unsent(query);
       const held = this.waiting;
       this.waiting = [];
       // BEGIN still waiting: the transaction never reached the server
@@ -199,7 +199,9 @@ class PipelinedConnection implements DatabaseConnection {
   release(): void {
     this.waiting = [];
     this.open = false;
-    this.client?.release();
+    // A lost connection is destroyed, not put back: pg may not know yet, and would hand it out.
+    this.client?.release(this.broken);
+    this.broken = false;
   }
 
   /**
@@ -223,13 +225,20 @@ class PipelinedConnection implements DatabaseConnection {
    */
   private async elsewhere<R>(batch: CompiledQuery[], failure: unknown): Promise<QueryResult<R>> {
     for (let tries = 1; tries <= this.poolSize; tries++) {
-      this.client?.release();
+      this.client?.release(true); // lost: destroyed, not put back
       this.client = undefined;
-      this.client = await this.another();
+      try {
+        this.client = await this.another();
+      } catch {
+        this.lost = failure;
+        throw failure;
+      }
+      this.broken = false;
       try {
         return await this.sendNow<R>(batch);
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
+        this.broken = true;
         failure = err;
       }
     }
@@ -237,6 +246,7 @@ class PipelinedConnection implements DatabaseConnection {
   }
 
   private live(): pg.PoolClient {
+    if (this.lost && !this.client) throw this.lost;
     if (!this.client) throw new Error('the PostgreSQL connection was given back');
     return this.client;
   }
@@ -251,7 +261,9 @@ class PipelinedConnection implements DatabaseConnection {
     try {
       return await this.sendNow<R>(batch);
     } catch (err) {
-      if (!isDatabaseUnavailable(err) || !this.again(batch)) throw err;
+      if (!isDatabaseUnavailable(err)) throw err;
+      this.broken = true;
+      if (!this.again(batch)) throw err;
       return this.elsewhere<R>(batch, err);
     }
   }

@@ -37,14 +37,18 @@ export class PasswordWorkBusy extends Error {
   }
 }
 
-/** Throws PasswordWorkBusy when a computation asked for now would be refused (a sign-in checks first, uncharged). */
+/**
+ * Throws PasswordWorkBusy when the queue is full. A sign-in asks before its attempt is counted;
+ * once admitted, its check queues whatever the length (it is never refused after being charged).
+ */
 export function refuseWhenBusy(): void {
   if (running >= AT_ONCE && queue.length >= MOST_WAITING) throw new PasswordWorkBusy();
 }
 
-async function limited<T>(fn: () => Promise<T>): Promise<T> {
+/** `fn` in an argon2 slot; `admitted`: a check whose caller asked refuseWhenBusy already. */
+async function limited<T>(fn: () => Promise<T>, admitted = false): Promise<T> {
   // A finished computation hands its slot to the longest waiter, so none waits forever.
-  refuseWhenBusy();
+  if (!admitted) refuseWhenBusy();
   if (running >= AT_ONCE) await new Promise<void>((resolve) => queue.push(resolve));
   else running++;
   try {
@@ -72,23 +76,31 @@ export function hashPassword(password: string): Promise<string> {
 
 let dummy: Promise<string> | undefined;
 
+/** The hash an unknown account's check verifies against, made once (again after a failure). */
+function dummyHash(): Promise<string> {
+  dummy ??= limited(
+    async () => (await lib()).hash('sesame-dummy-password-for-unknown-accounts', OPTIONS),
+    true,
+  ).catch((err: unknown) => {
+    dummy = undefined;
+    throw err;
+  });
+  return dummy;
+}
+
 /**
  * Checks a password against a stored hash; with no hash (unknown user) it verifies against a
- * dummy hash, so that an unknown account costs the same work as a wrong password.
+ * dummy hash, so that an unknown account costs the same work as a wrong password. It queues
+ * however long the queue (its caller asks refuseWhenBusy first, before counting the attempt).
  */
 export async function checkPassword(passwordHash: string | undefined, password: string): Promise<boolean> {
   if (!passwordFits(password)) return false;
-  dummy ??= hashPassword('sesame-dummy-password-for-unknown-accounts').catch((err: unknown) => {
-    dummy = undefined; // made again by the next check (a busy moment is no lasting failure)
-    throw err;
-  });
-  const target = passwordHash ?? (await dummy);
+  const target = passwordHash ?? (await dummyHash());
   const { verify } = await lib(); // a binding that cannot load is an error, not a wrong password
   try {
-    const ok = await limited(() => verify(target, password));
+    const ok = await limited(() => verify(target, password), true);
     return ok && passwordHash !== undefined;
-  } catch (err) {
-    if (err instanceof PasswordWorkBusy) throw err; // no answer yet, so no failed attempt either
+  } catch {
     return false;
   }
 }

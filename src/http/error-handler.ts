@@ -30,13 +30,16 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
     );
   }
   const { error, headers } = errorAnswer(err, log, c.get('requestId'));
-  // A browser's page (sign-in, console) gets a page saying so, not JSON.
-  if (error instanceof TemporarilyUnavailable && c.req.header('accept')?.includes('text/html')) {
+  // A browser's page (sign-in, account, console) gets a page saying so; the JSON endpoints, JSON.
+  if (error instanceof TemporarilyUnavailable && PAGES.test(c.req.path)) {
     const message = `Sesame could not answer: ${error.description}.`;
     return page(c, (nonce) => ErrorPage({ nonce, title: 'Try again shortly', message }), 503, headers);
   }
   return oauthErrorResponse(c, error, headers);
 }
+
+/** The paths of pages for a browser (everything else Hono answers speaks JSON). */
+const PAGES = /^\/(authorize|u\/|account|activate|oidc\/logout|v2\/logout|console)/;
 
 /**
  * How a JSON endpoint answers `err`, logged on `log`: an OAuthError as it is; an unreachable

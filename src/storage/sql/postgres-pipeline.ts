@@ -294,8 +294,16 @@ class PipelinedConnection implements DatabaseConnection {
   }
 }
 
-/** A statement that only reads: a SELECT built by kysely (precompiled ones keep their node). */
-const isRead = (query: CompiledQuery) => query.query?.kind === 'SelectQueryNode';
+/**
+ * A statement that only reads: a SELECT built by kysely (precompiled ones keep their node) whose
+ * WITH clauses, if any, only read too (`WITH x AS (UPDATE …) SELECT …` writes).
+ */
+export function isRead(query: CompiledQuery): boolean {
+  const node = query.query;
+  if (node?.kind !== 'SelectQueryNode') return false;
+  const ctes = (node as { with?: { expressions: readonly { expression: { kind: string } }[] } }).with;
+  return !ctes || ctes.expressions.every((cte) => cte.expression.kind === 'SelectQueryNode');
+}
 
 /**
  * pg's result as kysely's (as kysely's own PostgreSQL driver reads it). A COMMIT answered with

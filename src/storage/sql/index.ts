@@ -6,7 +6,7 @@ import { type CacheTransaction, ReadCache, withReadCache } from '../read-cache.j
 import type { Repositories, Storage } from '../types.js';
 import { postgresMigrationLock, runMigrations } from './migrate.js';
 import { CHANGES_CHANNEL, type ListenerReport, listenForChanges, openPostgres } from './postgres.js';
-import { wasHeld } from './postgres-pipeline.js';
+import { wasHeld } from './postgres-connection.js';
 import { repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import { openSqlite, sqliteDataVersion, sqliteTransaction } from './sqlite.js';

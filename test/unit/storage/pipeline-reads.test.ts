@@ -1,10 +1,10 @@
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { isRead } from '../../../src/storage/sql/postgres-pipeline.js';
+import { isRead } from '../../../src/storage/sql/postgres-connection.js';
 import type { Database } from '../../../src/storage/sql/schema.js';
 
 // Only a statement that reads may run again on another connection when its own was lost
-// (postgres-pipeline.ts `elsewhere`): a SELECT whose WITH clause updates is a write.
+// (postgres-connection.ts `elsewhere`): a SELECT whose WITH clause updates is a write.
 const db = new Kysely<Database>({
   dialect: {
     createAdapter: () => new PostgresAdapter(),

@@ -21,6 +21,7 @@ import { revocationEndpoint } from '../endpoints/revoke.js';
 import { signupPage, signupSubmit } from '../endpoints/signup.js';
 import { TOKEN_REPEATABLE, tokenEndpoint } from '../endpoints/token/index.js';
 import { userinfoEndpoint } from '../endpoints/userinfo.js';
+import { ANY_NAME } from '../protocol/params.js';
 import type { AppEnv, Deps } from './context.js';
 import { Cookies } from './cookies.js';
 import { clientCors, publicCors } from './middleware/cors.js';
@@ -36,9 +37,7 @@ export interface Route {
 export function routes(deps: Deps): Route[] {
   const form = parseForm(deps.config.bodyLimit);
   const pageForm = parsePageForm(deps.config.bodyLimit);
-  const anyRepeated = parsePageForm(deps.config.bodyLimit, {
-    has: () => true,
-  } as unknown as ReadonlySet<string>);
+  const anyRepeated = parsePageForm(deps.config.bodyLimit, ANY_NAME);
   const cookies = new Cookies(deps.config.issuer);
   const authorize = authorizeEndpoint(deps, cookies);
   const logout = endSessionEndpoint(deps, cookies);

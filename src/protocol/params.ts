@@ -7,6 +7,9 @@ export interface Params {
   names(): string[];
 }
 
+/** As `repeatable`: every name may repeat (for /authorize, which names the repeats in its own error). */
+export const ANY_NAME = { has: () => true } as unknown as ReadonlySet<string>;
+
 /**
  * Parses an application/x-www-form-urlencoded string (or a query string).
  * RFC 6749 §3.1: a parameter sent without a value is treated as omitted, and none may be sent

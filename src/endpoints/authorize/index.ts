@@ -4,7 +4,7 @@ import type { Cookies } from '../../http/cookies.js';
 import { pageParams } from '../../http/middleware/parse-form.js';
 import { PageError } from '../../http/page.js';
 import { InvalidRequest, OAuthError } from '../../protocol/errors.js';
-import type { Params } from '../../protocol/params.js';
+import { ANY_NAME, type Params } from '../../protocol/params.js';
 import { verifyIdTokenHint } from '../../tokens/id-token.js';
 import { checkClient, checkRedirectUri } from './check-client.js';
 import { loadInteraction, pendingRequest } from './interaction.js';
@@ -12,15 +12,13 @@ import { proceed } from './proceed.js';
 import { defaultResponseMode, parseAuthorizationRequest, responseModeOf } from './request.js';
 import { authorizationError, type ResponseTarget } from './respond.js';
 
-const ANY = { has: () => true } as unknown as ReadonlySet<string>;
-
 /**
  * Parameters of GET (query) or POST (form) /authorize, each repeated name listed (but `resource`,
  * which RFC 8707 §2 lets repeat: more than one API is then invalid_target). Parameters that
  * cannot be read at all (a NUL) are refused on a page: no redirect_uri can be trusted yet.
  */
 function readParams(c: Context<AppEnv>): { params: Params; repeated: string[] } {
-  const params = pageParams(c, ANY);
+  const params = pageParams(c, ANY_NAME);
   const repeated = params.names().filter((n) => n !== 'resource' && params.all(n).length > 1);
   return { params, repeated };
 }

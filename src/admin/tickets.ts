@@ -37,6 +37,8 @@ export interface TicketOptions {
   ttl?: number;
   resultUrl?: string;
   verifyEmail?: boolean;
+  /** The person asked for it: it counts toward their hourly budget (`emailTicket`'s perHour). */
+  requested?: boolean;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function issueTicket(
     email: user.email,
     ...(opts.resultUrl ? { resultUrl: opts.resultUrl } : {}),
     verifyEmail: opts.verifyEmail === true,
+    requested: opts.requested === true,
     createdAt: now,
     expiresAt: now + (opts.ttl ?? LIFETIMES[kind]),
   });
@@ -75,6 +78,7 @@ export async function issueTicket(
  * Queues the email carrying a new link of `kind` to the user in `tx`; returns the outbox
  * message id. The brand is read before the transaction (`emailBrand`): on SQLite the
  * transaction holds the only connection, so nothing in it may read through another.
+ * `requested`: the person asked for it (not an administrator), so it counts toward their budget.
  */
 export async function sendTicketEmail(
   deps: AccountDeps,
@@ -82,8 +86,9 @@ export async function sendTicketEmail(
   user: User,
   tx: Repositories,
   brand: Brand,
+  requested: boolean,
 ): Promise<string> {
-  const link = await issueTicket(tx, deps, kind, user);
+  const link = await issueTicket(tx, deps, kind, user, { requested });
   const email =
     kind === 'email_verification'
       ? verificationEmail(brand, link, LIFETIMES.email_verification / 3600)
@@ -103,8 +108,9 @@ export async function emailBrand(deps: Pick<AccountDeps, 'tenant'>): Promise<Bra
 }
 
 /**
- * Queues the email in one transaction with its link and event, then starts delivery; with
- * `perHour`, nothing (null) when the user had that many links of `kind` in the last hour.
+ * Queues the email in one transaction with its link and event, then starts delivery. With
+ * `perHour` the person asked for it: nothing (null) when they asked for that many links of `kind`
+ * in the last hour. Without it an administrator did, and it does not use up the person's budget.
  */
 export async function emailTicket(
   deps: AccountDeps,
@@ -118,9 +124,9 @@ export async function emailTicket(
       // The user's row is held, so two requests at once cannot both see room in the budget.
       await tx.users.hold(user.id);
       const since = deps.clock.now() - 3600;
-      if ((await tx.accountTickets.countSince(user.id, kind, since)) >= opts.perHour) return null;
+      if ((await tx.accountTickets.requestedSince(user.id, kind, since)) >= opts.perHour) return null;
     }
-    return sendTicketEmail(deps, kind, user, tx, brand);
+    return sendTicketEmail(deps, kind, user, tx, brand, opts.perHour !== undefined);
   });
   if (id !== null) deps.mail.kick();
   return id;

@@ -127,7 +127,7 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
           by: 'signup',
           ...(app ? { clientId: app.clientId } : {}),
           inTransaction: async (tx, created) => {
-            await sendTicketEmail(deps, 'email_verification', created, tx, brand);
+            await sendTicketEmail(deps, 'email_verification', created, tx, brand, true);
           },
         },
       );

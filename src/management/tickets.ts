@@ -160,7 +160,7 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
       const user = await userOf(b.user_id);
       if (b.client_id && !(await deps.storage.applications.get(b.client_id)))
         throw new NotFoundError(`client ${b.client_id} not found`);
-      // An admin's request is not held to the person's hourly budget.
+      // An admin's request is not held to the person's hourly budget, nor counted in it.
       const id = (await emailTicket(deps, 'email_verification', user)) as string;
       return c.json(jobView(id, 'pending', deps.clock.now()), 201);
     },

@@ -199,7 +199,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         brand
           ? {
               inTransaction: (tx, created) =>
-                sendTicketEmail(deps, 'email_verification', created, tx, brand).then(() => {}),
+                sendTicketEmail(deps, 'email_verification', created, tx, brand, false).then(() => {}),
             }
           : {},
       );

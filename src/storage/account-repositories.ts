@@ -63,6 +63,8 @@ export interface AccountTicket {
   resultUrl?: string;
   /** A password reset also marks the email verified (Auth0's mark_email_as_verified). */
   verifyEmail: boolean;
+  /** The person asked for it (sign-up, forgot password, "send again"), not an administrator. */
+  requested: boolean;
   createdAt: number;
   expiresAt: number;
   usedAt?: number;
@@ -75,6 +77,6 @@ export interface AccountTicketRepository {
   use(hash: string, kind: TicketKind, now: number): Promise<AccountTicket | null>;
   /** Uses up every open ticket of `kind` of a user (a newer link, a sign-in); returns how many. */
   supersede(userId: string, kind: TicketKind, now: number): Promise<number>;
-  /** How many tickets of `kind` the user was given since `since` (a per-account budget). */
-  countSince(userId: string, kind: TicketKind, since: number): Promise<number>;
+  /** How many tickets of `kind` the user asked for since `since` (their hourly email budget). */
+  requestedSince(userId: string, kind: TicketKind, since: number): Promise<number>;
 }

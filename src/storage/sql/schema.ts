@@ -231,6 +231,7 @@ export interface Database {
     email: string;
     result_url: string | null;
     verify_email: number;
+    requested: number;
     created_at: number;
     expires_at: number;
     used_at: number | null;

@@ -10,6 +10,7 @@ import * as m008 from './008-console.js';
 import * as m009 from './009-hardening.js';
 import * as m010 from './010-accounts.js';
 import * as m011 from './011-refresh-access.js';
+import * as m012 from './012-ticket-requested.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -31,4 +32,5 @@ export const migrations: Migration[] = [
   { name: '009-hardening', ...m009 },
   { name: '010-accounts', ...m010 },
   { name: '011-refresh-access', ...m011 },
+  { name: '012-ticket-requested', ...m012 },
 ];

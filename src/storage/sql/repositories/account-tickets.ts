@@ -12,6 +12,7 @@ function toTicket(r: Row): AccountTicket {
     email: r.email,
     ...(r.result_url !== null ? { resultUrl: r.result_url } : {}),
     verifyEmail: Number(r.verify_email) === 1,
+    requested: Number(r.requested) === 1,
     createdAt: Number(r.created_at),
     expiresAt: Number(r.expires_at),
     ...(r.used_at !== null ? { usedAt: Number(r.used_at) } : {}),
@@ -31,6 +32,7 @@ export function accountTicketRepository(db: Kysely<Database>): AccountTicketRepo
           email: t.email,
           result_url: t.resultUrl ?? null,
           verify_email: t.verifyEmail ? 1 : 0,
+          requested: t.requested ? 1 : 0,
           created_at: t.createdAt,
           expires_at: t.expiresAt,
           used_at: null,
@@ -57,12 +59,13 @@ export function accountTicketRepository(db: Kysely<Database>): AccountTicketRepo
         .executeTakeFirst();
       return row ? toTicket(row) : null;
     },
-    async countSince(userId, kind, since) {
+    async requestedSince(userId, kind, since) {
       const row = await db
         .selectFrom('account_tickets')
         .select((eb) => eb.fn.countAll<string | number>().as('n'))
         .where('user_id', '=', userId)
         .where('kind', '=', kind)
+        .where('requested', '=', 1)
         .where('created_at', '>', since)
         .executeTakeFirstOrThrow();
       return Number(row.n);

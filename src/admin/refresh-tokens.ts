@@ -36,14 +36,19 @@ export async function deleteRefreshToken(storage: Storage, clock: Clock, id: str
   await storage.transaction((tx) => endGrantTokens(tx, token.grantId, now));
 }
 
-/** Revokes every refresh token of a user. */
+/**
+ * Revokes every refresh token of a user and, as deleting each family would, the access tokens
+ * issued under their grants.
+ */
 export async function deleteUserRefreshTokens(storage: Storage, clock: Clock, userId: string): Promise<void> {
   const user = await getUser(storage, userId);
   const now = clock.now();
   await storage.transaction(async (tx) => {
+    const live = await tx.refreshTokens.listLive({ userId: user.id }, now);
+    for (const grantId of new Set(live.map((t) => t.grantId))) await endGrantTokens(tx, grantId, now);
+    // A sign-in that made a family after the list was read: its refresh tokens go too. On
+    // PostgreSQL a refresh rotating meanwhile holds its row; the second statement sees its successor.
     await tx.refreshTokens.revokeWhere({ userId: user.id }, now);
-    // A refresh that rotated while the first statement waited for its row left a successor
-    // that statement could not see (PostgreSQL): the second one ends it.
     await tx.refreshTokens.revokeWhere({ userId: user.id }, now);
   });
 }

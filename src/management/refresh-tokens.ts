@@ -76,6 +76,7 @@ export function refreshTokenRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps):
       scope: 'delete:refresh_tokens',
       tag: TAG,
       summary: "Revoke all of a user's refresh tokens",
+      description: 'Every rotating family, and the access tokens issued under their sign-ins.',
       request: { params: IdParam },
       status: 204,
     }),

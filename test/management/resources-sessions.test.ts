@@ -212,17 +212,27 @@ describeEachBackend('Management API: resources (sessions)', (backend) => {
       expectError(await call('GET', `/refresh-tokens/${rt.id}`), 404, 'inexistent_resource');
     });
 
-    it('DELETE /users/{id}/refresh-tokens revokes every refresh token of the person', async () => {
+    it('DELETE /users/{id}/refresh-tokens revokes every refresh token of the person and their access tokens', async () => {
       const p = await signedIn();
       const second = await webSignIn(browser(t, p.agent.credentials), config, {
         scope: SCOPE,
         audience: api.identifier,
       });
+      // A refreshed family: the access token issued with the rotation ends too.
+      const rotated = await refresh(second.tokens.refresh_token!);
+      expect(rotated.status).toBe(200);
+      const rotatedAccess = rotated.body.access_token as string;
       expect(ok(await call('GET', `/users/${p.userId}/refresh-tokens`)).tokens).toHaveLength(2);
+      for (const token of [p.accessToken, second.tokens.access_token, rotatedAccess])
+        expect(await isActive(t, rs, token)).toBe(true);
       expectStatus(await call('DELETE', `/users/${p.userId}/refresh-tokens`), 204);
       expect(ok(await call('GET', `/users/${p.userId}/refresh-tokens`)).tokens).toEqual([]);
       expectTokenError(await refresh(p.refreshToken), 400, 'invalid_grant');
       expectTokenError(await refresh(second.tokens.refresh_token!), 400, 'invalid_grant');
+      for (const token of [p.accessToken, second.tokens.access_token, rotatedAccess])
+        expect(await isActive(t, rs, token)).toBe(false);
+      // The sessions stay: only tokens were asked for.
+      expect(ok(await call('GET', `/users/${p.userId}/sessions`)).sessions).toHaveLength(2);
     });
 
     it('blocking a user (PATCH blocked) ends their sessions and tokens', async () => {

@@ -1,5 +1,5 @@
 import { writeEvent } from '../events/log.js';
-import type { Consent, ConsentFilter, Slice, Storage } from '../storage/types.js';
+import type { Consent, ConsentFilter, Repositories, Slice, Storage, User } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { NotFoundError } from './errors.js';
 import { withdrawConsent } from './revoke.js';
@@ -15,17 +15,37 @@ export async function deleteGrant(storage: Storage, clock: Clock, id: string): P
   if (!consent) throw new NotFoundError(`grant ${id} not found`);
   const user = await storage.users.get(consent.userId);
   const app = await storage.applications.get(consent.clientId);
-  await storage.transaction(async (tx) => {
-    await withdrawConsent(tx, consent, clock.now());
-    await writeEvent(tx.logs, clock, {
-      type: 'consent_revoked',
-      userId: consent.userId,
-      userName: user?.email,
-      clientId: consent.clientId,
-      clientName: app?.name,
-      ...(consent.audience ? { audience: consent.audience } : {}),
-      scope: consent.scopes.join(' '),
-    });
-  });
+  await storage.transaction((tx) => revokeGrant(tx, clock, consent, user?.email, app?.name));
   return consent;
+}
+
+/** Revokes every consent of a user (`DELETE /grants?user_id=`), each logged as `consent_revoked`. */
+export async function deleteUserGrants(storage: Storage, clock: Clock, user: User): Promise<void> {
+  // Names for the events, read first: on SQLite the transaction holds the only connection.
+  const names = new Map<string, string | undefined>();
+  for (const c of await storage.consents.list({ userId: user.id }))
+    if (!names.has(c.clientId)) names.set(c.clientId, (await storage.applications.get(c.clientId))?.name);
+  await storage.transaction(async (tx) => {
+    for (const consent of await tx.consents.list({ userId: user.id }))
+      await revokeGrant(tx, clock, consent, user.email, names.get(consent.clientId));
+  });
+}
+
+async function revokeGrant(
+  tx: Repositories,
+  clock: Clock,
+  consent: Consent,
+  userName: string | undefined,
+  clientName: string | undefined,
+): Promise<void> {
+  await withdrawConsent(tx, consent, clock.now());
+  await writeEvent(tx.logs, clock, {
+    type: 'consent_revoked',
+    userId: consent.userId,
+    userName,
+    clientId: consent.clientId,
+    clientName,
+    ...(consent.audience ? { audience: consent.audience } : {}),
+    scope: consent.scopes.join(' '),
+  });
 }

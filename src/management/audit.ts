@@ -2,16 +2,24 @@ import type { MiddlewareHandler } from 'hono';
 import { clientOrigin } from '../http/client-ip.js';
 import type { Deps } from '../http/context.js';
 import type { ManagementEnv } from './auth.js';
+import { problem } from './hostile.js';
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Bodies kept in an event: enough to say what changed, never whole documents. */
 const MAX_BODY = 8192;
 
-/** A JSON body as kept in an event: parsed when at most MAX_BODY characters, whatever its headers said. */
+const TOO_LARGE = '[too large to keep]';
+
+/**
+ * A JSON body as kept in an event: parsed when at most MAX_BODY characters, whatever its headers
+ * said; not kept when it holds what refuseHostileInput refuses (a prototype key, a NUL…).
+ */
 async function jsonOf(read: () => Promise<string>): Promise<unknown> {
   try {
     const text = await read();
-    return text.length > MAX_BODY ? '[too large to keep]' : JSON.parse(text);
+    if (text.length > MAX_BODY) return TOO_LARGE;
+    const parsed: unknown = JSON.parse(text);
+    return problem(parsed) ? '[refused, not kept]' : parsed;
   } catch {
     return undefined;
   }
@@ -31,7 +39,12 @@ export function auditWrites(deps: Deps): MiddlewareHandler<ManagementEnv> {
     if (!token) return;
     const url = new URL(c.req.url);
     const isJson = (type: string | null | undefined) => type?.includes('json') === true;
-    const requestBody = isJson(c.req.header('content-type')) ? await jsonOf(() => c.req.text()) : undefined;
+    // A body over the limit was never read whole, and is not read now.
+    const requestBody = !isJson(c.req.header('content-type'))
+      ? undefined
+      : c.res.status === 413
+        ? TOO_LARGE
+        : await jsonOf(() => c.req.text());
     const responseBody = isJson(c.res.headers.get('content-type'))
       ? await jsonOf(() => c.res.clone().text())
       : undefined;

@@ -1,6 +1,5 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import { deleteGrant, listGrants } from '../admin/grants.js';
-import { withdrawConsent } from '../admin/revoke.js';
+import { deleteGrant, deleteUserGrants, listGrants } from '../admin/grants.js';
 import type { Deps } from '../http/context.js';
 import type { Consent } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
@@ -99,12 +98,7 @@ export function grantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       status: 204,
     }),
     async (c) => {
-      const user = await getById(deps, c.req.valid('query').user_id);
-      await storage.transaction(async (tx) => {
-        const now = clock.now();
-        for (const consent of await tx.consents.list({ userId: user.id }))
-          await withdrawConsent(tx, consent, now);
-      });
+      await deleteUserGrants(storage, clock, await getById(deps, c.req.valid('query').user_id));
       return c.body(null, 204);
     },
   );

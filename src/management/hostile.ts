@@ -21,7 +21,7 @@ function badText(text: string): string | null {
  * The first problem in a parsed JSON value: a NUL or a lone surrogate in a string or key, a
  * prototype key, or nesting deeper than MAX_NESTING.
  */
-function problem(value: unknown, path: string, depth = 0): string | null {
+export function problem(value: unknown, path = '', depth = 0): string | null {
   if (typeof value === 'string') {
     const bad = badText(value);
     return bad ? `${path || '(root)'}: ${bad}` : null;

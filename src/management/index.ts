@@ -52,6 +52,8 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
   app.get('/docs/:asset', swaggerAsset);
   // The three routes above answer without a token: they come first, and answer.
   app.use('*', authenticate(deps));
+  // Outside the body checks, so that a write they refuse is logged (fapi) too.
+  app.use('*', auditWrites(deps));
   app.use(
     '*',
     bodyLimit({
@@ -66,7 +68,6 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
     }),
   );
   app.use('*', refuseHostileInput);
-  app.use('*', auditWrites(deps));
   clientRoutes(app, deps);
   resourceServerRoutes(app, deps);
   clientGrantRoutes(app, deps);

@@ -2,6 +2,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ValidationError } from '../admin/errors.js';
 import { getLog, type LogView, listLogs, logsAfter, logView, parseLogSearch } from '../admin/logs.js';
 import type { Deps } from '../http/context.js';
+import { endpointUrl } from '../protocol/issuer.js';
 import type { LogEvent } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { ManagementError } from './errors.js';
@@ -49,7 +50,8 @@ export function logRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
   const view = (e: LogEvent) => logView(e, hostname);
   /** `fields` keeps (or, with include_fields=false, drops) the named fields. */
   const project = (views: LogView[], fields: string | undefined, include: boolean | undefined) => {
-    if (fields === undefined) return views;
+    // Auth0: an empty list means every field.
+    if (fields === undefined || fields.trim() === '') return views;
     const names = new Set(fields.split(',').map((f) => f.trim()));
     return views.map((v) =>
       Object.fromEntries(Object.entries(v).filter(([k]) => names.has(k) === (include !== false))),
@@ -101,7 +103,9 @@ export function logRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         if (take === 0) queryError(new ValidationError('take: must be from 1 to 100'));
         const events = await logsAfter(storage, filter, q.from, take).catch(queryError);
         const last = events.at(-1)?.logId ?? q.from;
-        const next = new URL(c.req.url);
+        // From the issuer, never the request's Host (behind a proxy that would be its own name).
+        const next = new URL(endpointUrl(deps.config.issuer, '/api/v2/logs'));
+        next.search = new URL(c.req.url).search;
         if (last !== undefined) next.searchParams.set('from', last);
         next.searchParams.set('take', String(take));
         c.header('Link', `<${next.toString()}>; rel="next"`);

@@ -118,7 +118,8 @@ export interface LogRepository {
   count(filter: LogFilter): Promise<number>;
   /**
    * Up to `limit` events written after the event `logId` (from the first without one), oldest
-   * first; null when no event has that id.
+   * first; null when no event has that id, unless the id is older than every event kept (retention
+   * removed it): then from the first.
    */
   listAfter(filter: LogFilter, logId: string | undefined, limit: number): Promise<LogEvent[] | null>;
   /** Deletes up to `limit` of the events older than `before` (ms); how many went. */

@@ -165,6 +165,61 @@ describeEachBackend('log events: Management API and admin changes', (backend) =>
     expect(e).toMatchObject({ scope, userName: person.email, clientName: 'Consenting Web' });
   });
 
+  it('consent_revoked: DELETE /grants?user_id= logs one per consent withdrawn', async () => {
+    const [first, second] = [await t.createApi({ name: 'First' }), await t.createApi({ name: 'Second' })];
+    const web = await t.createApp({ name: 'Twice Consented', type: 'web', callbacks: [CALLBACK] });
+    const { user: person, creds } = await newUser(t);
+    const config = await webConfig(t, web);
+    for (const api of [first, second])
+      await webSignIn(browser(t, creds), config, { scope: 'openid read:things', audience: api.identifier });
+    const { answer, events } = await capture(t, () =>
+      call('DELETE', '/grants', { query: { user_id: person.id } }),
+    );
+    expectStatus(answer, 204);
+    const revoked = events.filter((e) => e.type === 'consent_revoked');
+    expect(revoked.map((e) => e.audience).sort()).toEqual([first.identifier, second.identifier].sort());
+    for (const e of revoked)
+      expect(e).toMatchObject({ userId: person.id, userName: person.email, clientName: 'Twice Consented' });
+    expect(typesOf(events)).toEqual(['consent_revoked', 'consent_revoked', 'sapi']);
+  });
+
+  it('fapi: writes the body checks refuse (a prototype key, too large) are logged, their bodies not kept', async () => {
+    const hostile = await capture(t, () =>
+      call('POST', '/roles', { body: '{"name":"x","__proto__":{"admin":true}}' }),
+    );
+    expectStatus(hostile.answer, 400);
+    const e = audit(hostile.events, 'POST', '/roles', 400);
+    expect(e.details).toMatchObject({ request: { body: '[refused, not kept]' } });
+    const big = await capture(t, () =>
+      call('POST', '/roles', { body: JSON.stringify({ name: 'y', description: 'z'.repeat(2_000_000) }) }),
+    );
+    expectStatus(big.answer, 413);
+    const large = audit(big.events, 'POST', '/roles', 413);
+    expect(large.details).toMatchObject({ request: { body: '[too large to keep]' } });
+  });
+
+  it('GET /logs: the next link starts with the issuer whatever the Host; an empty fields= keeps every field', async () => {
+    for (const name of [unique('logged'), unique('logged')]) await api('POST', '/roles', 200, { name });
+    const elsewhere = await t.fetch('http://proxy.internal:8080/api/v2/logs?take=2&q=type:sapi', {
+      headers: { authorization: `Bearer ${mgmt.token}` },
+    });
+    expect(elsewhere.status).toBe(200);
+    const page = (await elsewhere.json()) as { log_id: string }[];
+    expect(page).toHaveLength(2);
+    const link = elsewhere.headers.get('link') ?? '';
+    const next = new URL(/^<([^>]+)>; rel="next"$/.exec(link)?.[1] ?? 'about:blank');
+    expect(`${next.origin}${next.pathname}`).toBe(`${t.issuer.replace(/\/+$/, '')}/api/v2/logs`);
+    expect(Object.fromEntries(next.searchParams)).toEqual({
+      take: '2',
+      q: 'type:sapi',
+      from: page[1]?.log_id,
+    });
+    const all = await call('GET', '/logs', { query: { fields: '', per_page: 2 } });
+    const named = await call('GET', '/logs', { query: { per_page: 2 } });
+    expect(all.body).toEqual(named.body);
+    expect(Object.keys(all.body[0])).toEqual(expect.arrayContaining(['log_id', 'date', 'type']));
+  });
+
   it('signing_key_rotated and signing_key_revoked: the key in details', async () => {
     // one event per algorithm in use: RS256 (configured), and any other an API signs with
     const inUse = new Set((await t.rt.storage.signingKeys.listPublished(t.clock.now())).map((k) => k.alg));

@@ -377,6 +377,10 @@ describeEachBackend('rbac and logs storage contract', (backend) => {
       expect(ids(await fwd(other.logId))).toEqual(ids([c, d]));
       expect(await fwd(d.logId)).toEqual([]);
       expect(await fwd(tag())).toBeNull();
+      // A checkpoint older than every event kept (retention took it): from the first event.
+      expect(ids(await fwd(`0000000000001000000${'x'.repeat(8)}`, 2))).toEqual(ids([a, b]));
+      // One that never was, made after events still kept: null.
+      expect(await fwd(`${String(MS + 1).padStart(13, '0')}000000${'x'.repeat(8)}`)).toBeNull();
     });
 
     it('purge deletes at most `limit` events older than `before` and says how many', async () => {

@@ -63,6 +63,18 @@ function insertText(db: Kysely<Database>, dialect: string, n: number): string {
 
 /** Log events in SQL, ordered by the sequence they were written in. */
 export function logRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): LogRepository {
+  /**
+   * Whether `logId` was made before every event still kept: a checkpoint that retention has since
+   * removed, from which an export goes on with the oldest event left.
+   */
+  const olderThanAll = async (logId: string): Promise<boolean> => {
+    if (!/^\d{13}/.test(logId)) return false;
+    const oldest = await db
+      .selectFrom('logs')
+      .select((eb) => eb.fn.min('date').as('date'))
+      .executeTakeFirst();
+    return oldest?.date == null || Number(logId.slice(0, 13)) < Number(oldest.date);
+  };
   const filtered = (f: LogFilter) => {
     let q = db.selectFrom('logs');
     if (f.types !== undefined) q = q.where('type', 'in', f.types.length > 0 ? f.types : ['']);
@@ -104,8 +116,8 @@ export function logRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
       let q = filtered(filter);
       if (logId !== undefined) {
         const from = await db.selectFrom('logs').select('seq').where('log_id', '=', logId).executeTakeFirst();
-        if (!from) return null;
-        q = q.where('seq', '>', from.seq);
+        if (from) q = q.where('seq', '>', from.seq);
+        else if (!(await olderThanAll(logId))) return null;
       }
       const rows = await q.selectAll().orderBy('seq', 'asc').limit(limit).execute();
       return rows.map(toEvent);

@@ -83,7 +83,10 @@ export async function proceed(
   const skips = await skipsConsent(deps, app, asked.audience);
   const consentOf = skips ? undefined : { clientId: app.clientId, audience: asked.audience ?? '' };
   const current = await loadSession(deps, cookies, c, consentOf);
-  const tooOld = current && asked.maxAge !== undefined && now - current.session.authTime > asked.maxAge;
+  // A login made for this request is the re-authentication max_age asks for, however long the
+  // consent page took after it (OIDC Core §3.1.2.1).
+  const tooOld =
+    current && asked.maxAge !== undefined && now - current.session.authTime > asked.maxAge && !state.loggedIn;
   const forceLogin = asked.prompt.includes('login') && !state.loggedIn;
   // OIDC Core §3.1.2.1: id_token_hint names who should be signed in; another user must log in.
   const otherUser = current && asked.hintSubject !== undefined && current.user.id !== asked.hintSubject;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Api } from '../../../src/storage/types.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
-import type { UserAgent } from './agent.js';
+import { csrfOf, type UserAgent } from './agent.js';
 import {
   browser,
   CALLBACK,
@@ -192,6 +192,26 @@ describeEachBackend('sign-in: sessions and consent (OIDC Core §3.1.2.3–§3.1.
       const again = await webSignIn(agent, config, { max_age: '0' });
       expect(again.flow.pages).toEqual(['login']);
       expect(again.claims.auth_time).toBe((first.claims.auth_time as number) + 5);
+    });
+
+    it('max_age: the login of this request counts, however long the consent page then takes', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      const { url } = await webAuthorizationUrl(config, { max_age: '0' });
+      const atConsent = await agent.signIn(url, { stopAt: 'consent' });
+      expect(atConsent.pages).toEqual(['login', 'consent']);
+      t.clock.advance(30);
+      const csrf = csrfOf(atConsent.html.consent as string);
+      let res = await agent.post('/u/consent', { csrf, decision: 'allow' });
+      for (let hops = 0; hops < 5; hops++) {
+        const next = new URL(res.headers.get('location') ?? '', t.issuer);
+        expect(next.pathname, 'not sent to log in again').not.toBe('/u/login');
+        if (`${next.origin}${next.pathname}` === CALLBACK) break;
+        res = await agent.get(next);
+      }
+      const back = new URL(res.headers.get('location') ?? '', t.issuer);
+      expect(`${back.origin}${back.pathname}`).toBe(CALLBACK);
+      expect(back.searchParams.get('code')).toEqual(expect.any(String));
     });
 
     it('max_age longer than the session’s age needs no login', async () => {

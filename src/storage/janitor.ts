@@ -10,6 +10,11 @@ const BATCH = 500;
  * revokes what the code gave (RFC 6749 §4.1.2); later, a replay is only an unknown code.
  */
 const CODE_LINGER = 86_400;
+/**
+ * A device code is remembered a day after it expires, so that a device polling late (offline, or
+ * slowed down) is told expired_token (RFC 8628 §3.5), not that its code is unknown.
+ */
+const DEVICE_CODE_LINGER = 86_400;
 /** Account links are remembered a day after they expire. */
 const TICKET_LINGER = 86_400;
 /** An address or device that has not signed in to an account for 90 days is no longer known. */
@@ -21,7 +26,7 @@ function cutoffs(config: Config, now: number): [ExpiringTable, number][] {
     ['authorization_codes', now - CODE_LINGER],
     ['interactions', now],
     ['sessions', now],
-    ['device_codes', now],
+    ['device_codes', now - DEVICE_CODE_LINGER],
     ['revoked_tokens', now],
     ['grant_tokens', now],
     ['refresh_tokens', now],

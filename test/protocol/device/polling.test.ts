@@ -3,6 +3,7 @@
 // and codes that belong to another client.
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { purgeExpired } from '../../../src/storage/janitor.js';
 import type { Api, User } from '../../../src/storage/types.js';
 import { sha256 } from '../../../src/util/crypto.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
@@ -309,6 +310,16 @@ describeEachBackend('device token polling (RFC 8628 §3.4–§3.5)', (backend) =
       expect(late.res.status).toBe(400);
       t.clock.advance(d.interval);
       expectTokenError(await poll(t, tv, d.device_code), 400, 'expired_token');
+    });
+
+    it('answers expired_token to a device polling late, after the janitor ran; a day later the code is unknown', async () => {
+      const d = await startDevice(t, tv, { scope: 'openid' });
+      t.clock.advance(d.expires_in + 120);
+      await purgeExpired(t.rt.storage, t.rt.config, t.clock.now());
+      expectTokenError(await poll(t, tv, d.device_code), 400, 'expired_token');
+      t.clock.advance(86_400);
+      await purgeExpired(t.rt.storage, t.rt.config, t.clock.now());
+      expectTokenError(await poll(t, tv, d.device_code), 400, 'invalid_grant');
     });
 
     it('answers expired_token for a code approved but not picked up in time', async () => {

@@ -27,7 +27,8 @@ export function serverMetadata(config: Pick<Config, 'issuer'>): Record<string, u
     device_authorization_endpoint: `${iss}/oauth/device/code`,
     response_types_supported: RESPONSE_TYPES,
     response_modes_supported: ['query', 'fragment', 'form_post', 'web_message'],
-    grant_types_supported: supportedGrantTypes,
+    // RFC 7591's values: `implicit` is the grant of the token and id_token response types.
+    grant_types_supported: [...supportedGrantTypes, 'implicit'],
     code_challenge_methods_supported: ['S256'],
     scopes_supported: [...OIDC_SCOPES],
     token_endpoint_auth_methods_supported: [...SECRET_METHODS, 'none'],

@@ -61,7 +61,7 @@ describeEachBackend('discovery and health', (backend) => {
       expect(openid!.subject_types_supported).toEqual(['public']);
     });
 
-    it('advertises exactly the grant types the token endpoint implements', async () => {
+    it('advertises exactly the grant types the token endpoint implements, and implicit (served by /authorize)', async () => {
       const doc = (await (await t.fetch(`${t.issuer}${DOCUMENTS[1]}`)).json()) as {
         grant_types_supported: string[];
       };
@@ -88,7 +88,8 @@ describeEachBackend('discovery and health', (backend) => {
         const body = (await res.json()) as { error?: string };
         if (body.error !== 'unsupported_grant_type') implemented.push(grantType);
       }
-      expect(implemented.sort()).toEqual([...doc.grant_types_supported].sort());
+      expect(implemented).not.toContain('implicit');
+      expect([...implemented, 'implicit'].sort()).toEqual([...doc.grant_types_supported].sort());
     });
 
     it('every advertised endpoint is served (not 404)', async () => {

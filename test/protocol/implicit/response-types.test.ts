@@ -368,7 +368,9 @@ describeEachBackend('implicit and hybrid: response types and modes (OIDC Core §
         expect(meta.response_modes_supported).toEqual(
           expect.arrayContaining(['query', 'fragment', 'form_post']),
         );
-        expect(meta.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code']));
+        expect(meta.grant_types_supported).toEqual(
+          expect.arrayContaining(['authorization_code', 'implicit']),
+        );
       });
     }
   });

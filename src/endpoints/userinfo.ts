@@ -16,9 +16,8 @@ class NoBearerToken extends InvalidToken {}
 function bearerError(c: Context, err: OAuthError): Response {
   let challenge = 'Bearer realm="sesame"';
   if (!(err instanceof NoBearerToken)) {
-    // RFC 6750 §3: error_description is printable ASCII without " and \ (and never breaks a header).
-    const description = err.description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
-    challenge += `, error="${err.error}", error_description="${description}"`;
+    // RFC 6750 §3: printable ASCII without " and \, as every OAuthError's description is.
+    challenge += `, error="${err.error}", error_description="${err.description}"`;
     if (err instanceof InsufficientScope) challenge += `, scope="${err.scope}"`;
   }
   return jsonNoStore(c, err.toJSON(), err.status, { 'WWW-Authenticate': challenge });

@@ -6,16 +6,28 @@ export abstract class OAuthError extends Error {
   abstract readonly error: string;
   readonly status: number = 400;
   readonly headers: Record<string, string> = {};
+  /** As sent: RFC 6749 §5.2's characters only (a value it echoes may hold others), at most 256. */
+  readonly description: string;
   constructor(
-    readonly description: string,
+    description: string,
     readonly detail?: string,
   ) {
     super(description);
+    this.description = publicDescription(description);
   }
   /** The RFC 6749 §5.2 JSON body. */
   toJSON(): { error: string; error_description: string } {
     return { error: this.error, error_description: this.description };
   }
+}
+
+/**
+ * RFC 6749 §5.2: error_description holds %x20-21 / %x23-5B / %x5D-7E only (no `"`, no `\`, no
+ * control or non-ASCII character); others become `?`. Long echoes of a value are cut.
+ */
+export function publicDescription(text: string): string {
+  const clean = text.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
+  return clean.length > 256 ? `${clean.slice(0, 253)}...` : clean;
 }
 
 /** RFC 6749 §5.2: malformed request, missing or repeated parameter. */

@@ -30,6 +30,8 @@ async function oauthError(res: Response, status: number, error: string): Promise
   expect(res.headers.get('cache-control')).toBe('no-store');
   expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
   expect(body.error_description).toEqual(expect.any(String));
+  // RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E only.
+  expect(body.error_description).toMatch(/^[\x20\x21\x23-\x5B\x5D-\x7E]*$/);
   return body;
 }
 
@@ -214,6 +216,28 @@ describeEachBackend('token endpoint errors (RFC 6749 §5.2)', (backend) => {
       const res = await token({}, { authorization: basic(m2m.clientId, m2m.clientSecret) });
       const body = await oauthError(res, 400, 'invalid_request');
       expect(body.error_description).toMatch(/grant_type/);
+    });
+
+    it('echoes a value in error_description only in the characters RFC 6749 §5.2 allows, cut short', async () => {
+      const auth = { authorization: basic(m2m.clientId, m2m.clientSecret) };
+      const odd = await oauthError(
+        await token({ grant_type: 'x"\\é<>\u2028' }, auth),
+        400,
+        'unsupported_grant_type',
+      );
+      expect(odd.error_description).toContain('x???<>?');
+      const long = await oauthError(
+        await token({ grant_type: 'y'.repeat(5000) }, auth),
+        400,
+        'unsupported_grant_type',
+      );
+      expect(long.error_description?.length).toBeLessThanOrEqual(256);
+      const target = await oauthError(
+        await token({ grant_type: 'client_credentials', audience: 'https://x/"\\ü' }, auth),
+        400,
+        'invalid_target',
+      );
+      expect(target.error_description).toContain('https://x/???');
     });
 
     it('treats an empty grant_type as missing', async () => {

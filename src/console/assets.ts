@@ -35,7 +35,7 @@ cache.set('console.js', { body: consoleJs, etag: etagOf(consoleJs) });
  */
 export function consoleAsset(c: Context): Response {
   const name = c.req.param('name') ?? '';
-  const asset = ASSETS[name];
+  const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
   if (!asset) return c.text('Not found', 404);
   let file = cache.get(name);
   if (!file) {

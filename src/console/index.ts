@@ -13,6 +13,7 @@ import { settingsPages } from './pages/settings.js';
 import { tryPages } from './pages/try.js';
 import { userPages } from './pages/users.js';
 import { consoleRouter } from './router.js';
+import { loadAdmin } from './session.js';
 import { setupRoutes } from './setup.js';
 import { consoleCallbackEndpoint, consoleLogin, consoleLogout } from './signin.js';
 
@@ -28,6 +29,12 @@ export function consoleApp(deps: Deps, fetch: ServerFetch): Hono<AppEnv> {
   app.get('/login', consoleLogin(deps, cookies));
   app.get('/callback', consoleCallbackEndpoint(deps, cookies, fetch));
   setupRoutes(app, deps);
+  // Signing out when the console session has ended already must not sign in again (the router
+  // would send the browser to /console/login, which single sign-on completes): it ends the SSO
+  // session through /oidc/logout, whose page asks first, as no id_token_hint is sent.
+  app.post('/logout', async (c, next) =>
+    (await loadAdmin(deps, cookies, c, fetch)) ? next() : consoleLogout(deps, cookies, c),
+  );
   const router = consoleRouter(app, deps, cookies, fetch);
   router.post('/logout', (c, admin) => consoleLogout(deps, cookies, c, admin.idToken));
   dashboardPages(router);

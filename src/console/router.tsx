@@ -1,6 +1,8 @@
 import type { Context, Hono } from 'hono';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
+import { readText } from '../http/middleware/parse-form.js';
+import { RequestTooLarge } from '../protocol/errors.js';
 import { consolePage } from './layout.js';
 import { ApiError, type ServerFetch } from './management.js';
 import { type Admin, csrfMatches, endConsoleSession, loadAdmin } from './session.js';
@@ -14,12 +16,26 @@ export interface ConsoleRouter {
   post(path: string, handler: PageHandler): void;
 }
 
-/** Reads a form body (empty values kept: clearing a field is a change), at most `limit` bytes. */
-async function readConsoleForm(c: Context, limit: number): Promise<URLSearchParams | null> {
-  if (Number(c.req.header('content-length') ?? 0) > limit) return null;
-  const text = await c.req.text();
-  return text.length > limit ? null : new URLSearchParams(text);
+/**
+ * Reads a form body (empty values kept: clearing a field is a change); null past `limit` bytes,
+ * which are never buffered (also a body sent without a length).
+ */
+export async function readConsoleForm(c: Context<AppEnv>, limit: number): Promise<URLSearchParams | null> {
+  try {
+    return new URLSearchParams(await readText(c, limit));
+  } catch (err) {
+    if (err instanceof RequestTooLarge) return null;
+    throw err;
+  }
 }
+
+/** The page of a form over the body limit. */
+export const tooLargePage = (c: Context, admin?: Admin) =>
+  consolePage(
+    c,
+    { title: 'Too large', ...(admin ? { admin } : {}), children: <p>The form is too large.</p> },
+    413,
+  );
 
 export const seeOther = (c: Context, to: string) =>
   c.body(null, 303, { Location: to, 'Cache-Control': 'no-store' });
@@ -44,8 +60,7 @@ export function consoleRouter(
       let form = new URLSearchParams();
       if (c.req.method === 'POST') {
         const read = await readConsoleForm(c, deps.config.bodyLimit);
-        if (!read)
-          return consolePage(c, { title: 'Too large', admin, children: <p>The form is too large.</p> }, 413);
+        if (!read) return tooLargePage(c, admin);
         if (!csrfMatches(admin, read.get('csrf') ?? undefined)) {
           return consolePage(
             c,

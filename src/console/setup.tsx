@@ -4,6 +4,7 @@ import { isAdminError } from '../admin/errors.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import { consolePage, FieldError, FormError } from './layout.js';
 import { ApiError } from './management.js';
+import { readConsoleForm, tooLargePage } from './router.js';
 
 type Problem = { field?: string; message: string };
 
@@ -30,6 +31,7 @@ function SetupForm(props: { token: string; email?: string; name?: string; error?
         <FieldError error={props.error} name="email" />
         <label for="name">Name</label>
         <input id="name" name="name" type="text" autocomplete="name" value={props.name ?? ''} />
+        <FieldError error={props.error} name="name" />
         <label for="password">Password</label>
         <input
           id="password"
@@ -73,7 +75,8 @@ export function setupRoutes(app: Hono<AppEnv>, deps: Deps): void {
     return consolePage(c, { title: 'Setup', children: <SetupForm token={token!} /> });
   });
   app.post('/setup', async (c) => {
-    const form = new URLSearchParams(await c.req.text());
+    const form = await readConsoleForm(c, deps.config.bodyLimit);
+    if (!form) return tooLargePage(c);
     const token = form.get('token') ?? undefined;
     if (!(await setupTokenValid(storage, clock, token))) return expired(c);
     const input = {

@@ -13,6 +13,42 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
   });
   afterAll(async () => t?.close());
 
+  // Before the first admin exists (the setup link works only until then).
+  it('the setup form: a bad name is shown next to the field; a body over the limit is 413, not read', async () => {
+    const token = await issueSetupToken(t.rt.storage, t.clock);
+    const agent = browser(t);
+    const long = await agent.post('/console/setup', {
+      token,
+      email: 'named@example.com',
+      password: 'correct horse battery',
+      name: 'n'.repeat(300),
+    });
+    expect(long.status).toBe(400);
+    expect(await long.text()).toContain('<p class="field-error" id="name-error" role="alert">name: at most');
+    const limit = t.rt.config.bodyLimit;
+    const big = `token=${token}&name=${'x'.repeat(limit + 10)}`;
+    const declared = await t.fetch(`${t.issuer}/console/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: big,
+    });
+    expect(declared.status).toBe(413);
+    const chunk = new TextEncoder().encode('x'.repeat(16_384));
+    let sent = 0;
+    const streamed = await t.fetch(`${t.issuer}/console/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent++ > Math.ceil(limit / 16_384) + 4) return controller.close();
+          controller.enqueue(chunk);
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+  });
+
   it('the setup link makes the first admin once; a mistake leaves it usable', async () => {
     expect(await hasAdmin(t.rt.storage)).toBe(false);
     const token = await issueSetupToken(t.rt.storage, t.clock);
@@ -74,6 +110,20 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
     expect(back.location).toMatch(/^\/console\/login/);
   });
 
+  it('signing out after the console session ended does not sign in again: the SSO logout asks first', async () => {
+    const { agent } = await signedInAdmin(t);
+    t.clock.advance(3601); // the console session (an hour) is over; the SSO session is not
+    const out = await agent.post('/console/logout', {});
+    expect(out.status).toBe(303);
+    const to = new URL(out.headers.get('location') ?? '', t.issuer);
+    expect(to.pathname).toBe('/oidc/logout');
+    expect(to.searchParams.get('id_token_hint')).toBeNull();
+    expect(to.searchParams.get('post_logout_redirect_uri')).toBe(`${t.issuer.replace(/\/+$/, '')}/console`);
+    const page = await agent.get(to);
+    expect(page.status, 'a page that asks, not a way back into the console').toBe(200);
+    expect(await page.text()).toMatch(/<form[^>]*method="post"/i);
+  });
+
   it('GET / leads to the console', async () => {
     const res = await t.fetch(`${t.issuer}/`, { redirect: 'manual' });
     expect(res.status).toBe(302);
@@ -91,6 +141,8 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
         expect(res.headers.get('content-type')).toContain(type);
       }
       expect((await t.fetch(`${t.issuer}/console/assets/../package.json`)).status).toBe(404);
+      for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty'])
+        expect((await t.fetch(`${t.issuer}/console/assets/${name}`)).status, name).toBe(404);
     });
   });
 });

@@ -129,6 +129,13 @@ export async function readForm(
   return bodyParams(merged(bodyOf(c, limit), { type: FORM_TYPE }), limit, repeatable, false);
 }
 
+/** The body of a request as text, whatever its type: at most `limit` bytes (RequestTooLarge beyond, unread). */
+export async function readText(c: Context<AppEnv>, limit: number): Promise<string> {
+  const body = bodyOf(c, limit);
+  if (Number(body.length ?? 0) > limit) throw tooLarge(limit);
+  return body.read();
+}
+
 /** The body of a Hono request: from Node's stream when served by Node, else from the web Request. */
 function bodyOf(c: Context<AppEnv>, limit: number): Body {
   const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;

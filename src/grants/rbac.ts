@@ -8,7 +8,7 @@ export const withPermissions = (api: Api): boolean => api.options.tokenDialect?.
  * Auth0's API access policy for people's tokens (`subject_type_authorization.user`): anyone
  * (allow_all, the default), no application (deny_all), or only applications holding a client
  * grant with subject type `user` for the API, whose scopes are then the most they may ask for.
- * Returns that ceiling, or null without one; refuses with unauthorized_client (RFC 6749 §5.2).
+ * System applications are not held to a system API's policy. Returns that ceiling, or null without one; refuses with unauthorized_client (RFC 6749 §5.2).
  */
 export async function userScopeCeiling(
   storage: Storage,
@@ -16,7 +16,9 @@ export async function userScopeCeiling(
   api: Api,
 ): Promise<string[] | null> {
   const policy = api.options.subjectTypeAuthorization?.user?.policy ?? 'allow_all';
-  if (policy === 'allow_all') return null;
+  // Sesame's own applications (the console) always reach its own API for people, as their roles
+  // allow: a policy saved on the Management API must not lock every admin out of the console.
+  if (policy === 'allow_all' || (app.isSystem && api.isSystem)) return null;
   const grant = policy === 'deny_all' ? null : await storage.clientGrants.get(app.clientId, api.id, 'user');
   if (!grant) {
     throw new UnauthorizedClient(

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { updateApi } from '../../src/admin/apis.js';
 import { hasAdmin, issueSetupToken } from '../../src/admin/console.js';
+import { managementIdentifier } from '../../src/admin/system.js';
 import { csrfOf } from '../protocol/sign-in/agent.js';
 import { browser } from '../protocol/sign-in/fixtures.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -122,6 +124,17 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
     const page = await agent.get(to);
     expect(page.status, 'a page that asks, not a way back into the console').toBe(200);
     expect(await page.text()).toMatch(/<form[^>]*method="post"/i);
+  });
+
+  it('a user policy saved on the Management API (deny_all) does not lock admins out of the console', async () => {
+    const system = managementIdentifier(t.issuer);
+    await updateApi(t.rt.storage, t.clock, system, { userPolicy: 'deny_all' });
+    try {
+      const { dashboard } = await signedInAdmin(t);
+      expect(dashboard).toContain('Dashboard');
+    } finally {
+      await updateApi(t.rt.storage, t.clock, system, { userPolicy: 'allow_all' });
+    }
   });
 
   it('GET / leads to the console', async () => {

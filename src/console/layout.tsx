@@ -153,3 +153,12 @@ export function FormError(props: {
     </p>
   );
 }
+
+/**
+ * The message a redirect after a change asked for, by its key in `messages`: never text from the
+ * URL, which anyone could write into a link that shows it in the console's status box.
+ */
+export function flashOf(c: Context, messages: ReadonlyMap<string, string>): { flash?: string } {
+  const message = messages.get(c.req.query('flash') ?? '');
+  return message ? { flash: message } : {};
+}

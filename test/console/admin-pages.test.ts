@@ -67,6 +67,21 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     expect((await t.rt.storage.signingKeys.get(kid))?.revokedAt).not.toBeNull();
   });
 
+  it('the status box shows only the console’s own messages, never text from the link', async () => {
+    const lure = 'Your keys are compromised: call 555-0100 now';
+    for (const path of [
+      '/console/keys',
+      '/console/settings',
+      '/console/applications',
+      '/console/roles/rol_sesame_admin',
+    ]) {
+      const page = await open(agent, `${path}?flash=${encodeURIComponent(lure)}`);
+      expect(page.html, path).not.toContain('555-0100');
+    }
+    expect((await open(agent, '/console/keys?flash=revoked')).html).toContain('The key was revoked.');
+    expect((await open(agent, '/console/keys?flash=__proto__')).status).toBe(200);
+  });
+
   it('saves tenant settings and shows the API message next to the field it names', async () => {
     const page = await open(agent, '/console/settings');
     const bad = await submit(agent, page.html, '/console/settings', {

@@ -1,5 +1,5 @@
 import type { Child } from 'hono/jsx';
-import { CopyButton, Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { CopyButton, Csrf, consolePage, FieldError, FormError, flashOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -163,9 +163,6 @@ const FLASH = new Map([
   ['revoked', 'API removed.'],
   ['deleted', 'Application deleted.'],
 ]);
-/** The message a redirect after a change asked for (one of ours, never text from the URL). */
-const flashOf = (c: Ctx) =>
-  FLASH.has(c.req.query('flash') ?? '') ? { flash: FLASH.get(c.req.query('flash')!) } : {};
 
 /**
  * /console/applications: the list; "Create application" (its answer shows the secret and a quick start
@@ -211,7 +208,7 @@ export function applicationPages(router: ConsoleRouter): void {
         </p>
       </>
     );
-    return consolePage(c, { title: 'Applications', admin, section: SECTION, children, ...flashOf(c) });
+    return consolePage(c, { title: 'Applications', admin, section: SECTION, children, ...flashOf(c, FLASH) });
   });
 
   const newPage = (c: Ctx, admin: Admin, form: URLSearchParams, error?: ApiError) =>
@@ -230,7 +227,7 @@ export function applicationPages(router: ConsoleRouter): void {
     );
   });
 
-  router.get('/applications/:id', (c, admin) => showApplication(c, admin, idParam(c), flashOf(c)));
+  router.get('/applications/:id', (c, admin) => showApplication(c, admin, idParam(c), flashOf(c, FLASH)));
   router.post('/applications/:id', async (c, admin, form) => {
     const id = idParam(c);
     const client = await admin.api.get<ClientView>(`/clients/${enc(id)}`);

@@ -1,4 +1,4 @@
-import { Csrf, consolePage } from '../layout.js';
+import { Csrf, consolePage, flashOf } from '../layout.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 
 interface KeyView {
@@ -19,16 +19,20 @@ const day = (iso?: string) => (iso ? iso.replace('T', ' ').slice(0, 16) : '');
 const status = (k: KeyView) =>
   k.revoked ? 'revoked' : k.current ? 'current' : k.next ? 'next' : k.previous ? 'previous' : 'expired';
 
+const FLASH = new Map([
+  ['rotated', 'New keys published; they sign after the activation delay.'],
+  ['revoked', 'The key was revoked.'],
+]);
+
 /** /console/keys: the signing keys (current, next, previous), rotate, and revoke with a warning. */
 export function keyPages(router: ConsoleRouter): void {
   router.get('/keys', async (c, admin) => {
     const keys = await admin.api.get<KeyView[]>('/keys/signing');
-    const flash = c.req.query('flash');
     return consolePage(c, {
       title: 'Signing keys',
       admin,
       section: '/console/keys',
-      ...(flash ? { flash } : {}),
+      ...flashOf(c, FLASH),
       children: (
         <>
           <h1>Signing keys</h1>
@@ -80,10 +84,7 @@ export function keyPages(router: ConsoleRouter): void {
 
   router.post('/keys/rotate', async (c, admin) => {
     await admin.api.post('/keys/signing/rotate');
-    return seeOther(
-      c,
-      `/console/keys?flash=${encodeURIComponent('New keys published; they sign after the activation delay.')}`,
-    );
+    return seeOther(c, '/console/keys?flash=rotated');
   });
 
   router.get('/keys/:kid/revoke', async (c, admin) => {
@@ -118,6 +119,6 @@ export function keyPages(router: ConsoleRouter): void {
   router.post('/keys/:kid/revoke', async (c, admin) => {
     const kid = c.req.param('kid') ?? '';
     await admin.api.call('PUT', `/keys/signing/${encodeURIComponent(kid)}/revoke`);
-    return seeOther(c, `/console/keys?flash=${encodeURIComponent(`Key ${kid} revoked.`)}`);
+    return seeOther(c, '/console/keys?flash=revoked');
   });
 }

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../http/context.js';
-import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { Csrf, consolePage, FieldError, FormError, flashOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -27,8 +27,15 @@ const problemOf = (err: unknown): Problem | null =>
   err instanceof ApiError && (err.status === 400 || err.status === 409)
     ? { message: err.message, ...(err.field ? { field: err.field } : {}) }
     : null;
-const back = (id: string, flash: string) =>
-  `/console/roles/${encodeURIComponent(id)}?flash=${encodeURIComponent(flash)}`;
+const FLASH = new Map([
+  ['created', 'Role created.'],
+  ['saved', 'Role saved.'],
+  ['permission-added', 'Permission added.'],
+  ['permission-removed', 'Permission removed.'],
+  ['member-added', 'The person now holds this role.'],
+]);
+/** Back to the role's page, with one of FLASH's messages. */
+const back = (id: string, flash: string) => `/console/roles/${encodeURIComponent(id)}?flash=${flash}`;
 
 function RoleFields(props: { role?: Partial<Role>; error?: Problem | undefined; submit: string }) {
   return (
@@ -88,7 +95,6 @@ async function rolePage(c: Context<AppEnv>, admin: Admin, id: string, error?: Pr
     admin.api.get<{ users: { user_id: string; email: string; name?: string }[] }>(`${path}/users?take=100`),
     admin.api.get<Api[]>('/resource-servers?per_page=100'),
   ]);
-  const flash = c.req.query('flash');
   const options = apis.flatMap((a) =>
     a.scopes.map((s) => ({ value: `${a.identifier} ${s.value}`, label: `${a.name}: ${s.value}` })),
   );
@@ -98,7 +104,7 @@ async function rolePage(c: Context<AppEnv>, admin: Admin, id: string, error?: Pr
       title: role.name,
       admin,
       section: '/console/roles',
-      ...(flash ? { flash } : {}),
+      ...flashOf(c, FLASH),
       children: (
         <>
           <h1>{role.name}</h1>
@@ -185,7 +191,7 @@ export function rolePages(router: ConsoleRouter): void {
     const input = { name: form.get('name') ?? '', description: form.get('description') ?? '' };
     try {
       const role = await admin.api.post<Role>('/roles', input);
-      return seeOther(c, back(role.id, 'Role created.'));
+      return seeOther(c, back(role.id, 'created'));
     } catch (err) {
       const problem = problemOf(err);
       if (!problem) throw err;
@@ -205,19 +211,19 @@ export function rolePages(router: ConsoleRouter): void {
       if (!problem) throw err;
       return rolePage(c, admin, id, problem);
     }
-    return seeOther(c, back(id, 'Role saved.'));
+    return seeOther(c, back(id, 'saved'));
   });
   router.post('/roles/:id/permissions', async (c, admin, form) => {
     const id = c.req.param('id') ?? '';
     const body = { permissions: [permissionOf(form.get('permission'))] };
     await admin.api.post(`/roles/${encodeURIComponent(id)}/permissions`, body);
-    return seeOther(c, back(id, 'Permission added.'));
+    return seeOther(c, back(id, 'permission-added'));
   });
   router.post('/roles/:id/permissions/remove', async (c, admin, form) => {
     const id = c.req.param('id') ?? '';
     const body = { permissions: [permissionOf(form.get('permission'))] };
     await admin.api.delete(`/roles/${encodeURIComponent(id)}/permissions`, body);
-    return seeOther(c, back(id, 'Permission removed.'));
+    return seeOther(c, back(id, 'permission-removed'));
   });
   router.post('/roles/:id/members', async (c, admin, form) => {
     const id = c.req.param('id') ?? '';
@@ -227,7 +233,7 @@ export function rolePages(router: ConsoleRouter): void {
     );
     if (found.length === 0) return rolePage(c, admin, id, { message: `No user with the email ${email}` });
     await admin.api.post(`/roles/${encodeURIComponent(id)}/users`, { users: [found[0]!.user_id] });
-    return seeOther(c, back(id, `${email} now holds this role.`));
+    return seeOther(c, back(id, 'member-added'));
   });
   router.get('/roles/:id/delete', async (c, admin) => {
     const role = await admin.api.get<Role>(`/roles/${encodeURIComponent(c.req.param('id') ?? '')}`);

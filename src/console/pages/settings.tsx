@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { AppEnv } from '../../http/context.js';
-import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { Csrf, consolePage, FieldError, FormError, flashOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -97,19 +97,20 @@ function SettingsForm(props: {
  * /console/settings: the tenant's name, logo, colour, support contacts, default audience,
  * session lifetimes and the self-service switches.
  */
+const FLASH = new Map([['saved', 'Settings saved.']]);
+
 export function settingsPages(router: ConsoleRouter): void {
   const render = async (c: Context<AppEnv>, admin: Admin, s: Settings, error?: Problem) => {
     const apis = await admin.api.get<{ identifier: string; name: string }[]>(
       '/resource-servers?per_page=100',
     );
-    const flash = c.req.query('flash');
     return consolePage(
       c,
       {
         title: 'Settings',
         admin,
         section: '/console/settings',
-        ...(flash ? { flash } : {}),
+        ...flashOf(c, FLASH),
         children: (
           <>
             <h1>Tenant settings</h1>
@@ -150,6 +151,6 @@ export function settingsPages(router: ConsoleRouter): void {
       if (!(err instanceof ApiError) || err.status !== 400) throw err;
       return render(c, admin, typed, { message: err.message, ...(err.field ? { field: err.field } : {}) });
     }
-    return seeOther(c, `/console/settings?flash=${encodeURIComponent('Settings saved.')}`);
+    return seeOther(c, '/console/settings?flash=saved');
   });
 }

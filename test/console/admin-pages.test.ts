@@ -122,6 +122,26 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     expect(await t.rt.storage.settings.get('tenant')).toEqual({ friendly_name: 'Renamed' });
   });
 
+  it('a save keeps a default audience that is not among the APIs the page lists (the first 100)', async () => {
+    const many = [];
+    for (let i = 0; i < 101; i++) many.push(await newApi(t, { name: `Many ${i}` }));
+    const before = (await open(agent, '/console/settings')).html;
+    const api = many.find((a) => !before.includes(a.identifier));
+    expect(api, 'an API beyond the first 100').toBeDefined();
+    await t.rt.storage.settings.put('tenant', { default_audience: api!.identifier }, t.clock.now());
+    const page = await open(agent, '/console/settings');
+    const select = /<select[^>]*name="default_audience"[^>]*>([\s\S]*?)<\/select>/.exec(page.html)?.[1] ?? '';
+    // what a browser sends: the option shown as selected
+    const chosen = /<option value="([^"]*)" selected/.exec(select)?.[1] ?? '';
+    expect(chosen).toBe(api!.identifier);
+    const saved = await submit(agent, page.html, '/console/settings', {
+      default_audience: chosen,
+      friendly_name: 'Kept',
+    });
+    expect(saved.html).toContain('Settings saved');
+    expect(await t.rt.storage.settings.get('tenant')).toMatchObject({ default_audience: api!.identifier });
+  });
+
   it('refuses a form without the CSRF token', async () => {
     expect((await agent.post('/console/keys/rotate', {})).status).toBe(403);
     expect((await agent.post('/console/roles', { name: 'x' })).status).toBe(403);

@@ -62,6 +62,12 @@ function SettingsForm(props: {
       <label for="default_audience">Default audience</label>
       <select id="default_audience" name="default_audience">
         <option value="">None</option>
+        {/* The current default even when it is not among the APIs listed (the first 100): a save keeps it. */}
+        {s.default_audience && !props.apis.some((a) => a.identifier === s.default_audience) ? (
+          <option value={s.default_audience} selected>
+            {s.default_audience}
+          </option>
+        ) : null}
         {props.apis.map((a) => (
           <option value={a.identifier} selected={a.identifier === s.default_audience}>
             {a.name} ({a.identifier})
@@ -76,7 +82,7 @@ function SettingsForm(props: {
             id={name}
             name={name}
             type="number"
-            min="1"
+            min="0"
             step="any"
             value={s[name] === undefined ? '' : String(s[name])}
           />

@@ -31,6 +31,7 @@ export async function endApplicationTokens(tx: Repositories, clientId: string, n
 /** Signs a person out everywhere and ends every token they hold: sessions, access and refresh tokens. */
 export async function endUserTokens(tx: Repositories, userId: string, now: number): Promise<void> {
   await tx.sessions.deleteForUser(userId);
+  await tx.consoleSessions.deleteForUser(userId);
   await tx.refreshTokens.revokeWhere({ userId }, now);
   await revokeAll(tx, await tx.grantTokens.listWhere({ userId }, now));
   await tx.refreshTokens.revokeWhere({ userId }, now);

@@ -26,8 +26,11 @@ export async function deleteSession(storage: Storage, sid: string): Promise<void
   if (!(await storage.sessions.deleteBySid(sid))) throw new NotFoundError(`session ${sid} not found`);
 }
 
-/** Ends every session of a user: they are signed out everywhere. */
+/** Ends every session of a user, the console's included: they are signed out everywhere. */
 export async function deleteUserSessions(storage: Storage, userId: string): Promise<number> {
   const user = await getUser(storage, userId);
-  return storage.sessions.deleteForUser(user.id);
+  return storage.transaction(async (tx) => {
+    await tx.consoleSessions.deleteForUser(user.id);
+    return tx.sessions.deleteForUser(user.id);
+  });
 }

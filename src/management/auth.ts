@@ -1,8 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
-import { managementIdentifier } from '../admin/system.js';
+import { MANAGEMENT_API_ID, managementIdentifier } from '../admin/system.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import { activeAccessToken } from '../tokens/active.js';
+import { merged } from '../util/merged.js';
 import { ManagementError } from './errors.js';
 
 /** Per-request variables of the Management API. */
@@ -37,9 +38,26 @@ export function authenticate(deps: Deps): MiddlewareHandler<ManagementEnv> {
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
     if (!aud.includes(audience))
       throw unauthorized(`Invalid token: the audience is not ${audience}`, 'invalid_token');
-    c.set('token', claims);
+    c.set('token', claims.sub === claims.client_id ? claims : await asHeldNow(deps, claims));
     await next();
   };
+}
+
+/**
+ * A person's token, with only the scopes they still hold: a role taken away, or a block, counts
+ * at once, not when the token expires (else a former admin could give themselves the role back
+ * with the token they still had).
+ */
+async function asHeldNow(deps: Deps, claims: AccessTokenClaims): Promise<AccessTokenClaims> {
+  const user = await deps.storage.users.get(claims.sub);
+  if (!user || user.blocked)
+    throw unauthorized('Invalid token: its user is blocked or gone', 'invalid_token');
+  const held = new Set(await deps.storage.permissions.effective(user.id, MANAGEMENT_API_ID));
+  const scope = String(claims.scope ?? '')
+    .split(' ')
+    .filter((s) => held.has(s))
+    .join(' ');
+  return merged(claims, { scope });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateApi } from '../../src/admin/apis.js';
 import { hasAdmin, issueSetupToken } from '../../src/admin/console.js';
+import { deleteUserSessions } from '../../src/admin/sessions.js';
 import { managementIdentifier } from '../../src/admin/system.js';
 import { csrfOf } from '../protocol/sign-in/agent.js';
 import { browser } from '../protocol/sign-in/fixtures.js';
@@ -135,6 +136,16 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
     } finally {
       await updateApi(t.rt.storage, t.clock, system, { userPolicy: 'allow_all' });
     }
+  });
+
+  it('signing a person out everywhere ends their console session too', async () => {
+    const { agent, email } = await signedInAdmin(t);
+    expect((await open(agent, '/console')).status).toBe(200);
+    const user = await t.rt.storage.users.getByEmail(email);
+    await deleteUserSessions(t.rt.storage, user!.id);
+    const after = await open(agent, '/console');
+    expect(after.status).toBe(303);
+    expect(after.location).toMatch(/^\/console\/login/);
   });
 
   it('GET / leads to the console', async () => {

@@ -227,5 +227,36 @@ describeEachBackend('Management API: roles and permissions', (backend) => {
       );
       expect(flow.location?.searchParams.get('error')).toBe('access_denied');
     });
+
+    it('counts a role taken away, and a block, at once: the token still held gives nothing more', async () => {
+      const app = await t.createApp({ name: 'Held', type: 'web', callbacks: [CALLBACK], skipConsent: true });
+      const person = await newUser(t);
+      await call('POST', `/users/${person.user.id}/roles`, { body: { roles: [ADMIN_ROLE_ID] } });
+      const { tokens } = await webSignIn(browser(t, person.creds), await webConfig(t, app), {
+        scope: 'openid read:users update:users create:role_members',
+        audience: managementIdentifier(t.issuer),
+      });
+      const mine = caller(t, tokens.access_token);
+      expectStatus(await mine('GET', '/users'), 200);
+      expectStatus(
+        await call('DELETE', `/users/${person.user.id}/roles`, { body: { roles: [ADMIN_ROLE_ID] } }),
+        204,
+      );
+      expectStatus(await mine('GET', '/users'), 403);
+      // Nor can they give the role back to themselves.
+      expectStatus(
+        await mine('POST', `/users/${person.user.id}/roles`, { body: { roles: [ADMIN_ROLE_ID] } }),
+        403,
+      );
+      expect((await call('GET', `/users/${person.user.id}/roles`)).body).toEqual([]);
+      // Given back by someone else, the same token works again; blocked, it does not.
+      expectStatus(
+        await call('POST', `/users/${person.user.id}/roles`, { body: { roles: [ADMIN_ROLE_ID] } }),
+        204,
+      );
+      expectStatus(await mine('GET', '/users'), 200);
+      expectStatus(await call('PATCH', `/users/${person.user.id}`, { body: { blocked: true } }), 200);
+      expectStatus(await mine('GET', '/users'), 401);
+    });
   });
 });

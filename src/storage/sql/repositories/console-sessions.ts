@@ -37,6 +37,9 @@ export function consoleSessionRepository(db: Kysely<Database>): ConsoleSessionRe
     async delete(idHash) {
       await db.deleteFrom('console_sessions').where('id_hash', '=', idHash).execute();
     },
+    async deleteForUser(userId) {
+      await db.deleteFrom('console_sessions').where('user_id', '=', userId).execute();
+    },
     async deleteExpired(now) {
       await db.deleteFrom('console_sessions').where('expires_at', '<', now).execute();
     },

@@ -81,7 +81,8 @@ export function consoleRouter(
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) {
           await endConsoleSession(deps, cookies, c);
-          return seeOther(c, back);
+          // A form's path has no page of its own to come back to: the sign-in then opens the dashboard.
+          return seeOther(c, c.req.method === 'GET' ? back : '/console/login');
         }
         if (err instanceof ApiError && err.status < 500) {
           // What a page did not show next to a field: the API's own message, never a 500.

@@ -148,6 +148,22 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
     expect(after.location).toMatch(/^\/console\/login/);
   });
 
+  it('a form sent after the admin’s token stopped working leads to a new sign-in, not to a missing page', async () => {
+    const { agent, email, dashboard } = await signedInAdmin(t);
+    const user = await t.rt.storage.users.getByEmail(email);
+    for (const { jti, expiresAt } of await t.rt.storage.grantTokens.listWhere(
+      { userId: user!.id },
+      t.clock.now(),
+    ))
+      await t.rt.storage.revocations.revoke(jti, expiresAt);
+    const sent = await agent.post(`/console/users/${user!.id}/password`, {
+      csrf: csrfOf(dashboard),
+      password: 'another long passphrase',
+    });
+    expect(sent.status).toBe(303);
+    expect(sent.headers.get('location')).toBe('/console/login');
+  });
+
   it('GET / leads to the console', async () => {
     const res = await t.fetch(`${t.issuer}/`, { redirect: 'manual' });
     expect(res.status).toBe(302);

@@ -43,7 +43,9 @@ export function authorizationResponse(
   if (target.responseMode === 'fragment') {
     url.hash = new URLSearchParams(all).toString();
   } else {
-    for (const [k, v] of Object.entries(all)) url.searchParams.append(k, v);
+    // Added after the registered query, which is kept byte for byte (RFC 6749 §3.1.2).
+    const added = new URLSearchParams(all).toString();
+    url.search = url.search.length > 1 ? `${url.search}&${added}` : added;
   }
   return c.body(null, 303, { Location: url.toString(), 'Cache-Control': 'no-store' });
 }

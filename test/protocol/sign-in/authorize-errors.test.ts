@@ -272,6 +272,14 @@ describeEachBackend('sign-in: authorization errors and responses (RFC 6749 §4.1
       expect(loc.searchParams.get('tenant')).toBe('a b');
       expect(loc.searchParams.get('error')).toBe('invalid_scope');
     });
+
+    it('keeps the registered query byte for byte, the parameters added after it (RFC 6749 §3.1.2)', async () => {
+      const withQuery = 'https://rp.example/cb?x=a%20b&flag&y=~%7E';
+      const app = await t.createApp({ name: 'Q2', type: 'web', callbacks: [withQuery] });
+      const res = await authorize({ client_id: app.clientId, redirect_uri: withQuery, scope: 'nope' });
+      const location = res.headers.get('location') as string;
+      expect(location.startsWith(`${withQuery}&error=invalid_scope&`)).toBe(true);
+    });
   });
 
   describe('response_mode=fragment', () => {

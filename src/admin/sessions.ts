@@ -3,21 +3,29 @@ import type { Clock } from '../util/clock.js';
 import { NotFoundError } from './errors.js';
 import { getUser } from './users.js';
 
-/** A user's live SSO sessions, newest first. */
+/** A user's live SSO sessions (neither expired nor unused for `idle` seconds), newest first. */
 export async function listUserSessions(
   storage: Storage,
   clock: Clock,
   userId: string,
+  idle: number,
   slice?: Slice,
 ): Promise<SessionRecord[]> {
   const user = await getUser(storage, userId);
-  return storage.sessions.listForUser(user.id, clock.now(), slice);
+  return storage.sessions.listForUser(user.id, clock.now(), slice, idle);
 }
 
-/** A live session by its public id (`sid`). */
-export async function getSession(storage: Storage, clock: Clock, sid: string): Promise<SessionRecord> {
+/** A live session by its public id (`sid`): neither expired nor unused for `idle` seconds. */
+export async function getSession(
+  storage: Storage,
+  clock: Clock,
+  sid: string,
+  idle: number,
+): Promise<SessionRecord> {
   const session = await storage.sessions.getBySid(sid);
-  if (!session || session.expiresAt <= clock.now()) throw new NotFoundError(`session ${sid} not found`);
+  const now = clock.now();
+  if (!session || session.expiresAt <= now || now - session.lastSeenAt >= idle)
+    throw new NotFoundError(`session ${sid} not found`);
   return session;
 }
 

@@ -10,6 +10,7 @@ import {
   disconnectApplication,
   endOtherSessions,
 } from '../admin/my-account.js';
+import { sessionLifetimes } from '../admin/settings.js';
 import { emailTicket } from '../admin/tickets.js';
 import { heldUser } from '../admin/users.js';
 import { clientIp, clientOrigin } from '../http/client-ip.js';
@@ -49,7 +50,12 @@ async function render(
     emailVerified: who.user.claims.email_verified === true,
     minLength: deps.config.password.minLength,
     applications: await connectedApplications(deps.storage, who.user.id, now),
-    sessions: await deps.storage.sessions.listForUser(who.user.id, now, { offset: 0, limit: 50 }),
+    sessions: await deps.storage.sessions.listForUser(
+      who.user.id,
+      now,
+      { offset: 0, limit: 50 },
+      (await sessionLifetimes(deps)).idle,
+    ),
     currentSession: who.session.idHash,
     deletionEnabled: (await deps.tenant.get()).account_deletion_enabled !== false,
     ...extra,

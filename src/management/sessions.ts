@@ -64,7 +64,8 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
     }),
     async (c) => {
       const slice = checkpointSlice(c.req.valid('query'));
-      const list = await listUserSessions(storage, clock, c.req.valid('param').id, slice);
+      const { idle } = await sessionLifetimes(deps);
+      const list = await listUserSessions(storage, clock, c.req.valid('param').id, idle, slice);
       return c.json(checkpointBody('sessions', await Promise.all(list.map(view)), slice) as never, 200);
     },
   );
@@ -94,7 +95,10 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
       status: 200,
       response: Session,
     }),
-    async (c) => c.json(await view(await getSession(storage, clock, c.req.valid('param').id)), 200),
+    async (c) => {
+      const { idle } = await sessionLifetimes(deps);
+      return c.json(await view(await getSession(storage, clock, c.req.valid('param').id, idle)), 200);
+    },
   );
   app.openapi(
     operation({

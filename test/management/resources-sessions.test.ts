@@ -194,6 +194,20 @@ describeEachBackend('Management API: resources (sessions)', (backend) => {
       expect(await asksLogin(p.agent)).toBe(true);
     });
 
+    it('a session ended by inactivity (idle lifetime) is neither listed nor found', async () => {
+      const p = await signedIn();
+      const [s] = ok(await call('GET', `/users/${p.userId}/sessions`)).sessions;
+      ok(await call('PATCH', '/tenants/settings', { body: { idle_session_lifetime_in_minutes: 2 } }));
+      try {
+        t.clock.advance(121);
+        expect(await asksLogin(p.agent)).toBe(true);
+        expect(ok(await call('GET', `/users/${p.userId}/sessions`)).sessions).toEqual([]);
+        expectError(await call('GET', `/sessions/${s.id}`), 404, 'inexistent_resource');
+      } finally {
+        ok(await call('PATCH', '/tenants/settings', { body: { idle_session_lifetime: null } }));
+      }
+    });
+
     it('DELETE /sessions/{id} ends one session', async () => {
       const p = await signedIn();
       const [s] = ok(await call('GET', `/users/${p.userId}/sessions`)).sessions;

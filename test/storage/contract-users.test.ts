@@ -325,8 +325,8 @@ describeEachBackend('storage contract: users, consents and sessions', (backend) 
       const userId = unique('user');
       const now = T0 + 100;
       const s1 = session({ userId, createdAt: T0 });
-      const s2 = session({ userId, createdAt: T0 + 10, initialIp: '198.51.100.1' });
-      const s3 = session({ userId, createdAt: T0 + 20 });
+      const s2 = session({ userId, createdAt: T0 + 10, lastSeenAt: T0 + 10, initialIp: '198.51.100.1' });
+      const s3 = session({ userId, createdAt: T0 + 20, lastSeenAt: T0 + 20 });
       // Expiry is exclusive: at that second the session is gone.
       const expired = session({ userId, createdAt: T0 + 30, expiresAt: now });
       const otherUser = session({ createdAt: T0 + 40 });
@@ -338,6 +338,9 @@ describeEachBackend('storage contract: users, consents and sessions', (backend) 
       expect(await storage.sessions.listForUser(userId, now, { offset: 3, limit: 2 })).toEqual([]);
       expect(await storage.sessions.listForUser(userId, now - 1)).toEqual([expired, s3, s2, s1]);
       expect(await storage.sessions.listForUser(unique('nobody'), now)).toEqual([]);
+      // With an idle lifetime: only those used within it (as a sign-in counts them).
+      expect(await storage.sessions.listForUser(userId, now, undefined, 90)).toEqual([s3]);
+      expect(await storage.sessions.listForUser(userId, now, undefined, 91)).toEqual([s3, s2]);
     });
 
     it('deleteForUser ends every session of the user and counts them; deleteBySid ends one', async () => {

@@ -87,12 +87,13 @@ export function sessionRepository(db: Kysely<Database>): SessionRepository {
       const row = await db.selectFrom('sessions').selectAll().where('sid', '=', sid).executeTakeFirst();
       return row ? toSession(row) : null;
     },
-    async listForUser(userId, now, slice) {
+    async listForUser(userId, now, slice, idle) {
       const q = db
         .selectFrom('sessions')
         .selectAll()
         .where('user_id', '=', userId)
         .where('expires_at', '>', now)
+        .$if(idle !== undefined, (w) => w.where('last_seen_at', '>', now - (idle as number)))
         .orderBy('created_at', 'desc')
         .orderBy('sid');
       const rows = await sliced(q, slice).execute();

@@ -125,14 +125,23 @@ export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps
       scope: 'read:resource_servers',
       tag: TAG,
       summary: 'List APIs',
-      request: { query: z.object(pageQuery) },
+      request: {
+        query: z.object({
+          ...pageQuery,
+          identifiers: z
+            .union([z.string().max(2048), z.array(z.string().max(2048)).max(10)])
+            .optional()
+            .openapi({ description: 'Only the APIs with these identifiers (repeat it, at most 10 times).' }),
+        }),
+      },
       status: 200,
       response: z.array(ResourceServer),
     }),
     async (c) => {
       const q = c.req.valid('query');
       const slice = pageSlice(q);
-      const { items, total } = await listApis(storage, slice);
+      const ids = q.identifiers === undefined ? undefined : [q.identifiers].flat();
+      const { items, total } = await listApis(storage, slice, ids);
       const body = await pageBody(
         'resource_servers',
         items.map(resourceServerView),

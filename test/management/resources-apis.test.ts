@@ -145,6 +145,23 @@ describeEachBackend('Management API: resources (apis)', (backend) => {
       ).toBe(400);
     });
 
+    it('filters by identifiers (repeated, at most 10), as Auth0 does', async () => {
+      const [a, b] = [await newApi(t), await newApi(t)];
+      const only = (ids: string[], extra: Record<string, string> = {}) => {
+        const query = new URLSearchParams(extra);
+        for (const id of ids) query.append('identifiers', id);
+        return call('GET', '/resource-servers', { query });
+      };
+      expect(ok(await only([a.identifier])).map((r: { id: string }) => r.id)).toEqual([a.id]);
+      const both = ok(await only([a.identifier, b.identifier, 'https://nothing.example/']));
+      expect(both.map((r: { id: string }) => r.id).sort()).toEqual([a.id, b.id].sort());
+      expect(ok(await only(['https://nothing.example/']))).toEqual([]);
+      const totals = ok(await only([a.identifier, b.identifier], { include_totals: 'true', per_page: '1' }));
+      expect(totals).toMatchObject({ start: 0, limit: 1, length: 1, total: 2 });
+      const many = Array.from({ length: 11 }, (_, i) => `https://x${i}.example/`);
+      expectError(await only(many), 400, 'invalid_query_string');
+    });
+
     it('refuses a bad identifier or signing_alg, naming the field', async () => {
       const rel = await call('POST', '/resource-servers', { body: { identifier: 'not a uri', name: 'X' } });
       expectError(rel, 400, 'invalid_body');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newApi } from '../management/support.js';
 import { newUser } from '../protocol/sign-in/fixtures.js';
+import { user } from '../storage/contract-records.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { open, signedInAdmin, submit } from './support.js';
@@ -50,6 +51,27 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     expect(confirm.html).toContain('Delete the role');
     await submit(agent, removed.html, `/console/roles/${id}/delete`, {});
     expect(await t.rt.storage.roles.get(id)).toBeNull();
+  });
+
+  it('a role with more than 100 members: the page links to the next hundred', async () => {
+    const list = await open(agent, '/console/roles');
+    const created = await submit(agent, list.html, '/console/roles', { name: 'Crowd', description: '' });
+    const id = /\/console\/roles\/(rol_[\w-]+)\/permissions/.exec(created.html)![1]!;
+    const people = Array.from({ length: 101 }, () => user());
+    for (const p of people) await t.rt.storage.users.create(p);
+    await t.rt.storage.roles.assign(
+      people.map((p) => p.id),
+      [id],
+      t.clock.now(),
+    );
+    const first = await open(agent, `/console/roles/${id}`);
+    const shown = (html: string) => [...html.matchAll(/href="\/console\/users\/([^"]+)"/g)].map((m) => m[1]);
+    expect(shown(first.html)).toHaveLength(100);
+    const more = /href="([^"]*members_from=[^"]*)"/.exec(first.html)?.[1]?.replaceAll('&amp;', '&');
+    expect(more, 'a link to the next members').toBeDefined();
+    const second = await open(agent, more!);
+    expect(shown(second.html)).toHaveLength(1);
+    expect(new Set([...shown(first.html), ...shown(second.html)]).size).toBe(101);
   });
 
   it('rotates keys, and revokes one only after a warning that says what breaks', async () => {

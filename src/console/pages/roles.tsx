@@ -89,10 +89,14 @@ async function listPage(c: Context<AppEnv>, admin: Admin, typed?: Partial<Role>,
 
 async function rolePage(c: Context<AppEnv>, admin: Admin, id: string, error?: Problem) {
   const path = `/roles/${encodeURIComponent(id)}`;
+  // Members come 100 at a time; `members_from` is the checkpoint of the next hundred.
+  const membersFrom = c.req.query('members_from');
   const [role, perms, members, apis] = await Promise.all([
     admin.api.get<Role>(path),
     admin.api.get<Permission[]>(`${path}/permissions?per_page=100`),
-    admin.api.get<{ users: { user_id: string; email: string; name?: string }[] }>(`${path}/users?take=100`),
+    admin.api.get<{ users: { user_id: string; email: string; name?: string }[]; next?: string }>(
+      `${path}/users?${new URLSearchParams({ take: '100', ...(membersFrom ? { from: membersFrom } : {}) })}`,
+    ),
     admin.api.get<Api[]>('/resource-servers?per_page=100'),
   ]);
   const options = apis.flatMap((a) =>
@@ -148,7 +152,7 @@ async function rolePage(c: Context<AppEnv>, admin: Admin, id: string, error?: Pr
             </select>
             <button type="submit">Add permission</button>
           </form>
-          <h2>Members</h2>
+          <h2 id="members">Members</h2>
           <ul>
             {members.users.map((u) => (
               <li>
@@ -156,6 +160,13 @@ async function rolePage(c: Context<AppEnv>, admin: Admin, id: string, error?: Pr
               </li>
             ))}
           </ul>
+          {members.next ? (
+            <p>
+              <a href={`/console${path}?${new URLSearchParams({ members_from: members.next })}#members`}>
+                More members
+              </a>
+            </p>
+          ) : null}
           <form method="post" action={`/console${path}/members`}>
             <Csrf admin={admin} />
             <label for="email">Give this role to (email)</label>

@@ -40,6 +40,14 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
       email: member.user.email,
     });
     expect(withMember.html).toContain(member.user.email);
+    const nobody = await submit(agent, added.html, `/console/roles/${id}/members`, {
+      email: 'nobody@example.com',
+    });
+    expect(nobody.status).toBe(400);
+    expect(nobody.html).toContain(
+      '<p class="field-error" id="email-error" role="alert">No user with the email',
+    );
+    expect(nobody.html).toContain('value="nobody@example.com"');
     expect((await t.rt.storage.permissions.effective(member.user.id, api.id)).sort()).toEqual([
       'read:things',
     ]);

@@ -87,7 +87,13 @@ async function listPage(c: Context<AppEnv>, admin: Admin, typed?: Partial<Role>,
   );
 }
 
-async function rolePage(c: Context<AppEnv>, admin: Admin, id: string, error?: Problem) {
+async function rolePage(
+  c: Context<AppEnv>,
+  admin: Admin,
+  id: string,
+  error?: Problem,
+  member?: { email: string; message: string },
+) {
   const path = `/roles/${encodeURIComponent(id)}`;
   // Members come 100 at a time; `members_from` is the checkpoint of the next hundred.
   const membersFrom = c.req.query('members_from');
@@ -170,7 +176,11 @@ async function rolePage(c: Context<AppEnv>, admin: Admin, id: string, error?: Pr
           <form method="post" action={`/console${path}/members`}>
             <Csrf admin={admin} />
             <label for="email">Give this role to (email)</label>
-            <input id="email" name="email" type="email" required />
+            <input id="email" name="email" type="email" required value={member?.email ?? ''} />
+            <FieldError
+              error={member ? { field: 'email', message: member.message } : undefined}
+              name="email"
+            />
             <button type="submit">Add member</button>
           </form>
           <h2>Delete</h2>
@@ -182,7 +192,7 @@ async function rolePage(c: Context<AppEnv>, admin: Admin, id: string, error?: Pr
         </>
       ),
     },
-    error ? 400 : 200,
+    error || member ? 400 : 200,
   );
 }
 
@@ -242,7 +252,8 @@ export function rolePages(router: ConsoleRouter): void {
     const found = await admin.api.get<{ user_id: string }[]>(
       `/users-by-email?email=${encodeURIComponent(email)}`,
     );
-    if (found.length === 0) return rolePage(c, admin, id, { message: `No user with the email ${email}` });
+    if (found.length === 0)
+      return rolePage(c, admin, id, undefined, { email, message: `No user with the email ${email}` });
     await admin.api.post(`/roles/${encodeURIComponent(id)}/users`, { users: [found[0]!.user_id] });
     return seeOther(c, back(id, 'member-added'));
   });

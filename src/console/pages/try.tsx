@@ -64,7 +64,10 @@ function TryPage(props: {
           <Csrf admin={props.admin} />
           {confidential ? (
             <>
-              <label for="client_secret">Client secret (used once for the code exchange, never stored)</label>
+              <label for="client_secret">
+                Client secret (for the code exchange only: kept encrypted in this browser until the sign-in
+                ends, 15 minutes at most)
+              </label>
               <input id="client_secret" name="client_secret" type="password" required autocomplete="off" />
             </>
           ) : null}

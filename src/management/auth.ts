@@ -38,21 +38,28 @@ export function authenticate(deps: Deps): MiddlewareHandler<ManagementEnv> {
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
     if (!aud.includes(audience))
       throw unauthorized(`Invalid token: the audience is not ${audience}`, 'invalid_token');
-    c.set('token', claims.sub === claims.client_id ? claims : await asHeldNow(deps, claims));
+    c.set('token', await asHeldNow(deps, claims));
     await next();
   };
 }
 
 /**
- * A person's token, with only the scopes they still hold: a role taken away, or a block, counts
- * at once, not when the token expires (else a former admin could give themselves the role back
- * with the token they still had).
+ * The token with only the scopes its holder still has: a person's roles and permissions, or an
+ * application's client grant. A role or grant taken away, or a block, counts at once, not when
+ * the token expires (else a former admin, or an application whose grant was deleted, could give
+ * itself back what it lost with the token it still had).
  */
 async function asHeldNow(deps: Deps, claims: AccessTokenClaims): Promise<AccessTokenClaims> {
-  const user = await deps.storage.users.get(claims.sub);
-  if (!user || user.blocked)
-    throw unauthorized('Invalid token: its user is blocked or gone', 'invalid_token');
-  const held = new Set(await deps.storage.permissions.effective(user.id, MANAGEMENT_API_ID));
+  let held: Set<string>;
+  if (claims.sub === claims.client_id) {
+    const grant = await deps.storage.clientGrants.get(claims.client_id, MANAGEMENT_API_ID, 'client');
+    held = new Set(grant?.scopes ?? []);
+  } else {
+    const user = await deps.storage.users.get(claims.sub);
+    if (!user || user.blocked)
+      throw unauthorized('Invalid token: its user is blocked or gone', 'invalid_token');
+    held = new Set(await deps.storage.permissions.effective(user.id, MANAGEMENT_API_ID));
+  }
   const scope = String(claims.scope ?? '')
     .split(' ')
     .filter((s) => held.has(s))

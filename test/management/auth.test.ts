@@ -265,6 +265,26 @@ describeEachBackend('Management API: authentication and scopes', (backend) => {
     });
   });
 
+  it('an application’s token gives only what its client grant gives now: shrunk or deleted, at once', async () => {
+    const bot = await managementToken(t, ['read:clients', 'create:client_grants', 'delete:client_grants']);
+    const mine = (method: string, path: string, body?: unknown) =>
+      call(method, path, { token: bot.token, ...(body === undefined ? {} : { body }) });
+    expectStatus(await mine('GET', '/clients'), 200);
+    const [grant] = (await call('GET', '/client-grants', { query: { client_id: bot.clientId, audience } }))
+      .body;
+    expectStatus(
+      await call('PATCH', `/client-grants/${grant.id}`, { body: { scope: ['read:clients'] } }),
+      200,
+    );
+    expectStatus(await mine('GET', '/clients'), 200);
+    expectError(await mine('DELETE', `/client-grants/${grant.id}`), 403, 'insufficient_scope');
+    expectStatus(await call('DELETE', `/client-grants/${grant.id}`), 204);
+    expectError(await mine('GET', '/clients'), 403, 'insufficient_scope');
+    // Nor can it give itself a grant back with the token it still holds.
+    const back = { client_id: bot.clientId, audience, scope: ALL_SCOPES };
+    expectError(await mine('POST', '/client-grants', back), 403, 'insufficient_scope');
+  });
+
   describe('403 insufficient_scope', () => {
     /** Tokens by the one scope they lack (every other scope granted), made once each. */
     const lacking = new Map<string, Promise<ManagementCredentials>>();

@@ -29,8 +29,14 @@ export async function getSession(
   return session;
 }
 
-/** Ends one session: its browser must sign in again. */
-export async function deleteSession(storage: Storage, sid: string): Promise<void> {
+/** Ends one live session (as `getSession` finds it): its browser must sign in again. */
+export async function deleteSession(
+  storage: Storage,
+  clock: Clock,
+  sid: string,
+  idle: number,
+): Promise<void> {
+  await getSession(storage, clock, sid, idle);
   if (!(await storage.sessions.deleteBySid(sid))) throw new NotFoundError(`session ${sid} not found`);
 }
 

@@ -52,7 +52,9 @@ export function errorAnswer(
   requestId: string | undefined,
 ): ErrorAnswer {
   if (err instanceof OAuthError) {
-    log?.info({ error: err.error, description: err.description, detail: err.detail }, 'request refused');
+    // The text as written (the answer's is cut to RFC 6749's characters), within reason.
+    const description = err.message.slice(0, 1024);
+    log?.info({ error: err.error, description, detail: err.detail }, 'request refused');
     return { error: err };
   }
   const reason = unavailableReason(err);

@@ -9,6 +9,13 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const MAX_BODY = 8192;
 
 const TOO_LARGE = '[too large to keep]';
+const REFUSED = '[refused, not kept]';
+
+/** A query as kept in an event; not kept when it holds what the API refuses (a NUL…). */
+function keptQuery(params: URLSearchParams): unknown {
+  const query = Object.fromEntries(params);
+  return problem(query) ? REFUSED : query;
+}
 
 /**
  * A JSON body as kept in an event: parsed when at most MAX_BODY characters, whatever its headers
@@ -19,7 +26,7 @@ async function jsonOf(read: () => Promise<string>): Promise<unknown> {
     const text = await read();
     if (text.length > MAX_BODY) return TOO_LARGE;
     const parsed: unknown = JSON.parse(text);
-    return problem(parsed) ? '[refused, not kept]' : parsed;
+    return problem(parsed) ? REFUSED : parsed;
   } catch {
     return undefined;
   }
@@ -62,7 +69,7 @@ export function auditWrites(deps: Deps): MiddlewareHandler<ManagementEnv> {
         request: {
           method: c.req.method,
           path: url.pathname,
-          ...(url.search ? { query: Object.fromEntries(url.searchParams) } : {}),
+          ...(url.search ? { query: keptQuery(url.searchParams) } : {}),
           ...(requestBody !== undefined ? { body: requestBody } : {}),
         },
         response: {

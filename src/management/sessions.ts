@@ -111,7 +111,8 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
       status: 204,
     }),
     async (c) => {
-      await deleteSession(storage, c.req.valid('param').id);
+      const { idle } = await sessionLifetimes(deps);
+      await deleteSession(storage, clock, c.req.valid('param').id, idle);
       return c.body(null, 204);
     },
   );

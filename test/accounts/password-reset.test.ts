@@ -499,11 +499,10 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
       await resetLink(email);
       expect(resetMailsTo(email)).toHaveLength(i);
     }
-    // The person's own three are counted: the 4th request sends nothing.
+    // The person's own three are counted: the 4th request queues nothing (the outbox is written
+    // in the request's own transaction, so this needs no wait).
     expectCheckEmail(await forgot(browserAt(), email));
-    await t.rt.mail.deliverDue();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(resetMailsTo(email)).toHaveLength(3);
+    expect(await outboxRows(t.rt.config.databaseUrl as string, email)).toHaveLength(3);
   });
 
   it('refuses more than 10 requests per 15 minutes from one address with 429 and Retry-After', async () => {

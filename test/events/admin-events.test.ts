@@ -196,6 +196,13 @@ describeEachBackend('log events: Management API and admin changes', (backend) =>
     expectStatus(big.answer, 413);
     const large = audit(big.events, 'POST', '/roles', 413);
     expect(large.details).toMatchObject({ request: { body: '[too large to keep]' } });
+    const nul = await capture(t, () =>
+      call('POST', '/roles', { query: { name: 'a\u0000b' }, body: { name: 'z' } }),
+    );
+    expectStatus(nul.answer, 400);
+    const refused = audit(nul.events, 'POST', '/roles', 400);
+    expect(refused.details).toMatchObject({ request: { query: '[refused, not kept]' } });
+    expect(JSON.stringify(refused)).not.toContain('\\u0000');
   });
 
   it('GET /logs: the next link starts with the issuer whatever the Host; an empty fields= keeps every field', async () => {

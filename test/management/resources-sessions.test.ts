@@ -203,6 +203,7 @@ describeEachBackend('Management API: resources (sessions)', (backend) => {
         expect(await asksLogin(p.agent)).toBe(true);
         expect(ok(await call('GET', `/users/${p.userId}/sessions`)).sessions).toEqual([]);
         expectError(await call('GET', `/sessions/${s.id}`), 404, 'inexistent_resource');
+        expectError(await call('DELETE', `/sessions/${s.id}`), 404, 'inexistent_resource');
       } finally {
         ok(await call('PATCH', '/tenants/settings', { body: { idle_session_lifetime: null } }));
       }

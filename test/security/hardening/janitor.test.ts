@@ -337,7 +337,7 @@ describe('hardening: `sesame start` runs the janitor every SESAME_JANITOR_INTERV
     await s?.stop();
   });
 
-  it('expired interactions, device codes, revocations and login counters go within seconds; unexpired ones stay', async () => {
+  it('expired interactions, device codes (a day after), revocations and login counters go within seconds; unexpired ones stay', async () => {
     const tv = await newApp(s, 'native');
     const now = Math.floor(Date.now() / 1000);
     const interaction = raw.prepare(
@@ -365,8 +365,9 @@ describe('hardening: `sesame start` runs the janitor every SESAME_JANITOR_INTERV
     };
     interaction.run(expired.interaction, 'c', '{}', now - 5);
     interaction.run(live.interaction, 'c', '{}', now + 3600);
-    deviceCode.run(expired.device, 'BCDFGHJK', tv.clientId, now - 700, now - 5);
-    deviceCode.run(live.device, 'LMNPQRST', tv.clientId, now, now + 600);
+    // A device code goes a day after it expires; until then a late poll hears expired_token.
+    deviceCode.run(expired.device, 'BCDFGHJK', tv.clientId, now - 87_100, now - 86_405);
+    deviceCode.run(live.device, 'LMNPQRST', tv.clientId, now - 700, now - 5);
     revoked.run(expired.jti, now - 5);
     revoked.run(live.jti, now + 3600);
     // the default window is 900 s

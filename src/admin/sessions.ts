@@ -1,6 +1,7 @@
 import type { SessionRecord, Slice, Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { NotFoundError } from './errors.js';
+import { sessionEnded } from './settings.js';
 import { getUser } from './users.js';
 
 /** A user's live SSO sessions (neither expired nor unused for `idle` seconds), newest first. */
@@ -23,8 +24,7 @@ export async function getSession(
   idle: number,
 ): Promise<SessionRecord> {
   const session = await storage.sessions.getBySid(sid);
-  const now = clock.now();
-  if (!session || session.expiresAt <= now || now - session.lastSeenAt >= idle)
+  if (!session || sessionEnded(session, clock.now(), idle))
     throw new NotFoundError(`session ${sid} not found`);
   return session;
 }

@@ -199,3 +199,7 @@ export async function sessionLifetimes(deps: {
   const idle = t.idle_session_lifetime !== undefined ? Math.round(t.idle_session_lifetime * 3600) : absolute;
   return { absolute, idle };
 }
+
+/** Whether a session has ended at `now`: expired, or unused for `idle` seconds. */
+export const sessionEnded = (s: { expiresAt: number; lastSeenAt: number }, now: number, idle: number) =>
+  s.expiresAt <= now || now - s.lastSeenAt >= idle;

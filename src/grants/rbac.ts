@@ -8,7 +8,8 @@ export const withPermissions = (api: Api): boolean => api.options.tokenDialect?.
  * Auth0's API access policy for people's tokens (`subject_type_authorization.user`): anyone
  * (allow_all, the default), no application (deny_all), or only applications holding a client
  * grant with subject type `user` for the API, whose scopes are then the most they may ask for.
- * System applications are not held to a system API's policy. Returns that ceiling, or null without one; refuses with unauthorized_client (RFC 6749 §5.2).
+ * System applications are not held to a system API's policy. Returns that ceiling, or null
+ * without one; refuses with unauthorized_client (RFC 6749 §5.2).
  */
 export async function userScopeCeiling(
   storage: Storage,

@@ -33,8 +33,8 @@ const TAG = 'Sessions';
 /** /users/{id}/sessions and /sessions/{id}: SSO sessions (the id is the `sid` of ID tokens). */
 export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
   const { storage, clock } = deps;
-  const view = async (s: SessionRecord): Promise<z.infer<typeof Session>> => {
-    const { idle } = await sessionLifetimes(deps);
+  /** A session in Auth0's shape, with the tenant's idle lifetime read by the caller. */
+  const view = (s: SessionRecord, idle: number): z.infer<typeof Session> => {
     return {
       id: s.sid,
       user_id: s.userId,
@@ -66,7 +66,14 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
       const slice = checkpointSlice(c.req.valid('query'));
       const { idle } = await sessionLifetimes(deps);
       const list = await listUserSessions(storage, clock, c.req.valid('param').id, idle, slice);
-      return c.json(checkpointBody('sessions', await Promise.all(list.map(view)), slice) as never, 200);
+      return c.json(
+        checkpointBody(
+          'sessions',
+          list.map((s) => view(s, idle)),
+          slice,
+        ) as never,
+        200,
+      );
     },
   );
   app.openapi(
@@ -97,7 +104,7 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
     }),
     async (c) => {
       const { idle } = await sessionLifetimes(deps);
-      return c.json(await view(await getSession(storage, clock, c.req.valid('param').id, idle)), 200);
+      return c.json(view(await getSession(storage, clock, c.req.valid('param').id, idle), idle), 200);
     },
   );
   app.openapi(

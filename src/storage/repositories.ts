@@ -129,10 +129,7 @@ export interface SessionRepository {
     consentOf?: { clientId: string; audience: string },
   ): Promise<{ session: SessionRecord; user: User | null; consent?: Consent | null } | null>;
   getBySid(sid: string): Promise<SessionRecord | null>;
-  /**
-   * The user's sessions that have not expired at `now`, newest first; with `idle` (seconds), only
-   * those used within it (the others have ended from inactivity).
-   */
+  /** The user's sessions unexpired at `now` (and, with `idle`, used within it), newest first. */
   listForUser(userId: string, now: number, slice?: Slice, idle?: number): Promise<SessionRecord[]>;
   /** Records use of the session at `now`. */
   touch(idHash: string, now: number): Promise<void>;

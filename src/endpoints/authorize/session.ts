@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { sessionLifetimes } from '../../admin/settings.js';
+import { sessionEnded, sessionLifetimes } from '../../admin/settings.js';
 import { clientIp } from '../../http/client-ip.js';
 import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
@@ -22,10 +22,9 @@ export async function loadSession(
   if (!value) return null;
   const found = await deps.storage.sessions.getWithUser(sha256(value), consentOf);
   const now = deps.clock.now();
-  if (!found || found.session.expiresAt <= now) return null;
+  if (!found) return null;
   const { session, user } = found;
-  const { idle } = await sessionLifetimes(deps);
-  if (now - session.lastSeenAt >= idle) return null;
+  if (sessionEnded(session, now, (await sessionLifetimes(deps)).idle)) return null;
   if (!user || user.blocked) return null;
   // Use is recorded at most once a minute: the idle lifetime is counted in minutes at least.
   if (now - session.lastSeenAt >= 60) await deps.storage.sessions.touch(session.idHash, now);

@@ -87,13 +87,18 @@ export async function endOtherSessionsAndTokens(
   await tx.refreshTokens.revokeWhere({ userId }, now);
 }
 
-/** Ends every session of the person but `keepSession` (the browser they act from); returns how many. */
+/**
+ * Ends every session of the person but `keepSession` (the browser they act from), and their
+ * console sessions but `keepConsole` (that browser's, when given); returns how many sessions.
+ */
 export async function endOtherSessions(
-  tx: Pick<Repositories, 'sessions'>,
+  tx: Pick<Repositories, 'sessions' | 'consoleSessions'>,
   userId: string,
   keepSession: string,
   now: number,
+  keepConsole?: string,
 ): Promise<number> {
+  await tx.consoleSessions.deleteForUser(userId, keepConsole);
   let ended = 0;
   for (const s of await tx.sessions.listForUser(userId, now)) {
     if (s.idHash === keepSession) continue;

@@ -20,6 +20,7 @@ import { PageError, page } from '../http/page.js';
 import type { SessionRecord, User } from '../storage/types.js';
 import { AccountPage, type AccountView } from '../ui/account.js';
 import { DonePage } from '../ui/self-service.js';
+import { sha256 } from '../util/crypto.js';
 import { checkCsrf } from './authorize/interaction.js';
 import { endSession, loadSession, sessionCsrf, signedInOrLogin } from './authorize/session.js';
 import { SIGNUP_MESSAGES } from './signup.js';
@@ -206,8 +207,11 @@ const revoke: Action = async (deps, _cookies, c, who) => {
   return done(c, 'revoked');
 };
 
-const sessions: Action = async (deps, _cookies, c, who) => {
-  await endOtherSessions(deps.storage, who.user.id, who.session.idHash, deps.clock.now());
+const sessions: Action = async (deps, cookies, c, who) => {
+  // this browser's console session stays, as its sign-in does
+  const consoleCookie = cookies.get(c, 'console');
+  const keepConsole = consoleCookie ? sha256(consoleCookie) : undefined;
+  await endOtherSessions(deps.storage, who.user.id, who.session.idHash, deps.clock.now(), keepConsole);
   return done(c, 'sessions');
 };
 

@@ -131,8 +131,8 @@ export interface ConsoleSessionRepository {
   create(session: ConsoleSession): Promise<void>;
   get(idHash: string): Promise<ConsoleSession | null>;
   delete(idHash: string): Promise<void>;
-  /** Ends every console session of a user (signed out everywhere). */
-  deleteForUser(userId: string): Promise<void>;
+  /** Ends every console session of a user (signed out everywhere) but `keep`'s, when given. */
+  deleteForUser(userId: string, keep?: string): Promise<void>;
   /** Forgets sessions that expired before `now`. */
   deleteExpired(now: number): Promise<void>;
 }

@@ -5,10 +5,12 @@
 // cascades; tenant setting account_deletion_enabled). Every form carries a CSRF token; a missing or
 // wrong one gets a 403 "Forbidden" page and changes nothing. In-process, real SMTP server in-process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdmin } from '../../src/admin/console.js';
 import type { Api } from '../../src/storage/types.js';
 import { caller, managementToken } from '../management/support.js';
 import { csrfOf, SESSION_COOKIE, UserAgent, unescapeHtml } from '../protocol/sign-in/agent.js';
 import {
+  browser,
   CALLBACK,
   expectTokenError,
   newUser,
@@ -392,6 +394,25 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
       expect(await hasSession(second)).toBe(false);
       expect(await hasSession(third)).toBe(false);
       expect(await t.rt.storage.sessions.listForUser(user.id, t.clock.now())).toHaveLength(1);
+    });
+
+    it('"sign out the others" ends the console in the other browsers too; this browser\'s console stays', async () => {
+      const email = `console-${Math.random().toString(36).slice(2, 8)}@example.com`;
+      await createAdmin(t.rt.storage, t.clock, { email, password: PASSWORD });
+      const creds = { email, password: PASSWORD };
+      const here = browser(t, creds);
+      const there = browser(t, creds);
+      for (const agent of [here, there]) {
+        const flow = await agent.signIn(`${t.issuer}/console`);
+        expect(flow.response.status, await show(flow.response)).toBe(200);
+      }
+      const consoleOpen = async (agent: UserAgent) => (await agent.get(`${t.issuer}/console`)).status;
+      expect([await consoleOpen(here), await consoleOpen(there)]).toEqual([200, 200]);
+
+      const res = await submit(here, '/account/sessions/revoke-others', {});
+      expect(res.status, await show(res)).toBe(303);
+      expect(await consoleOpen(here)).toBe(200);
+      expect(await consoleOpen(there)).toBe(303);
     });
   });
 

@@ -37,8 +37,10 @@ export function consoleSessionRepository(db: Kysely<Database>): ConsoleSessionRe
     async delete(idHash) {
       await db.deleteFrom('console_sessions').where('id_hash', '=', idHash).execute();
     },
-    async deleteForUser(userId) {
-      await db.deleteFrom('console_sessions').where('user_id', '=', userId).execute();
+    async deleteForUser(userId, keep) {
+      let q = db.deleteFrom('console_sessions').where('user_id', '=', userId);
+      if (keep !== undefined) q = q.where('id_hash', '!=', keep);
+      await q.execute();
     },
     async deleteExpired(now) {
       await db.deleteFrom('console_sessions').where('expires_at', '<', now).execute();

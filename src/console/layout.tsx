@@ -162,3 +162,9 @@ export function flashOf(c: Context, messages: ReadonlyMap<string, string>): { fl
   const message = messages.get(c.req.query('flash') ?? '');
   return message ? { flash: message } : {};
 }
+
+/** The page of a list the link asks for (`?page=`, from 0): a whole number the Management API takes. */
+export function pageOf(c: Context): number {
+  const n = Math.floor(Number(c.req.query('page') ?? 0));
+  return Number.isFinite(n) ? Math.min(Math.max(0, n), 1_000_000) : 0;
+}

@@ -75,4 +75,19 @@ export class ManagementCalls {
     this.call<T>('POST', path, body ?? {}).then((a) => a.body);
   patch = <T = unknown>(path: string, body: unknown) => this.call<T>('PATCH', path, body).then((a) => a.body);
   delete = (path: string, body?: unknown) => this.call('DELETE', path, body).then(() => undefined);
+
+  /**
+   * Every item of a paged list (`path` with or without a query), a hundred a page, up to
+   * `maxPages` pages: for the choices of a form, which must offer every one.
+   */
+  async all<T>(path: string, maxPages = 100): Promise<T[]> {
+    const sep = path.includes('?') ? '&' : '?';
+    const items: T[] = [];
+    for (let page = 0; page < maxPages; page++) {
+      const batch = await this.get<T[]>(`${path}${sep}per_page=100&page=${page}`);
+      items.push(...batch);
+      if (batch.length < 100) break;
+    }
+    return items;
+  }
 }

@@ -152,24 +152,66 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     expect(await t.rt.storage.settings.get('tenant')).toEqual({ friendly_name: 'Renamed' });
   });
 
-  it('a save keeps a default audience that is not among the APIs the page lists (the first 100)', async () => {
+  it("forms offer every API beyond the first 100: the default audience, a role's and a person's permissions; a save keeps the default", async () => {
     const many = [];
-    for (let i = 0; i < 101; i++) many.push(await newApi(t, { name: `Many ${i}` }));
-    const before = (await open(agent, '/console/settings')).html;
-    const api = many.find((a) => !before.includes(a.identifier));
-    expect(api, 'an API beyond the first 100').toBeDefined();
-    await t.rt.storage.settings.put('tenant', { default_audience: api!.identifier }, t.clock.now());
+    for (let i = 0; i < 101; i++)
+      many.push(await newApi(t, { name: `Many ${i}`, scopes: [{ name: `scope:${i}`, description: `Scope ${i}` }] }));
+    const last = many.at(-1)!;
+    await t.rt.storage.settings.put('tenant', { default_audience: last.identifier }, t.clock.now());
     const page = await open(agent, '/console/settings');
     const select = /<select[^>]*name="default_audience"[^>]*>([\s\S]*?)<\/select>/.exec(page.html)?.[1] ?? '';
+    for (const a of many) expect(select).toContain(`value="${a.identifier}"`);
     // what a browser sends: the option shown as selected
     const chosen = /<option value="([^"]*)" selected/.exec(select)?.[1] ?? '';
-    expect(chosen).toBe(api!.identifier);
+    expect(chosen).toBe(last.identifier);
     const saved = await submit(agent, page.html, '/console/settings', {
       default_audience: chosen,
       friendly_name: 'Kept',
     });
     expect(saved.html).toContain('Settings saved');
-    expect(await t.rt.storage.settings.get('tenant')).toMatchObject({ default_audience: api!.identifier });
+    expect(await t.rt.storage.settings.get('tenant')).toMatchObject({ default_audience: last.identifier });
+
+    const list = await open(agent, '/console/roles');
+    const role = await submit(agent, list.html, '/console/roles', { name: 'Wide', description: '' });
+    expect(role.html).toContain(`value="${last.identifier} scope:100"`);
+    const { user: person } = await newUser(t);
+    const userPage = await open(agent, `/console/users/${encodeURIComponent(person.id)}`);
+    expect(userPage.status).toBe(200);
+    expect(userPage.html).toContain(`${last.name}: scope:100`);
+  });
+
+  it('the roles list comes 50 at a time, with links to the next and previous pages', async () => {
+    const before = (await t.rt.storage.roles.count({})) as number;
+    for (let i = 0; i < 60; i++) {
+      const now = t.clock.now();
+      await t.rt.storage.roles.create({
+        id: `rol_page${i}${Math.random().toString(36).slice(2, 8)}`,
+        name: `Paged ${String(i).padStart(2, '0')}`,
+        description: '',
+        isSystem: false,
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
+    const total = before + 60;
+    const shown = (html: string) =>
+      [...html.matchAll(/href="\/console\/roles\/(rol_[^"/]+)"/g)].map((m) => m[1]);
+    const first = await open(agent, '/console/roles');
+    expect(first.status).toBe(200);
+    expect(shown(first.html)).toHaveLength(50);
+    expect(first.html).toContain(`${total} roles.`);
+    expect(first.html).toContain('href="/console/roles?page=1"');
+    expect(first.html).not.toContain('Previous page');
+    const seen = new Set(shown(first.html));
+    for (let n = 1; n * 50 < total; n++) {
+      const next = await open(agent, `/console/roles?page=${n}`);
+      for (const id of shown(next.html)) seen.add(id);
+      expect(next.html).toContain(`href="/console/roles?page=${n - 1}"`);
+    }
+    expect(seen.size).toBe(total);
+    for (const list of ['roles', 'applications', 'users', 'logs'])
+      for (const odd of ['-3', 'x', '1.5', '1e400', '99999999'])
+        expect((await open(agent, `/console/${list}?page=${odd}`)).status, `${list} ${odd}`).toBe(200);
   });
 
   it('refuses a form without the CSRF token', async () => {

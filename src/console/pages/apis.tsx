@@ -4,7 +4,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet
 import { clientIp } from '../../http/client-ip.js';
 import { issuerBase } from '../../protocol/issuer.js';
 import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
-import { ApiError, type ManagementCalls, type ServerFetch } from '../management.js';
+import { ApiError, type ServerFetch } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
 import {
@@ -23,17 +23,6 @@ import {
   settingsPatch,
   type TabProps,
 } from './api.js';
-
-/** Every item of a paged Management API list (`path` ends in `?` or `&`). */
-async function all<T>(api: ManagementCalls, path: string): Promise<T[]> {
-  const items: T[] = [];
-  for (let page = 0; page < 100; page++) {
-    const batch = await api.get<T[]>(`${path}per_page=100&page=${page}`);
-    items.push(...batch);
-    if (batch.length < 100) break;
-  }
-  return items;
-}
 
 /** The API's refusal (of one of `statuses`) as a problem to show with its form; else rethrown. */
 function refusal(err: unknown, ...statuses: number[]): Problem & { status: number } {
@@ -165,7 +154,7 @@ export function apiPages(router: ConsoleRouter, fetch: ServerFetch, issuer: stri
   const at = (api: ResourceServer) => `/resource-servers/${encodeURIComponent(api.id)}`;
   type Refusal = Problem & { status: number };
   const list = async (c: Context, admin: Admin, typed = new URLSearchParams(), error?: Refusal) => {
-    const apis = await all<ResourceServer>(admin.api, '/resource-servers?');
+    const apis = await admin.api.all<ResourceServer>('/resource-servers');
     const flash = c.req.query('deleted') === undefined ? undefined : 'The API was deleted.';
     const children = <ApiList admin={admin} apis={apis} typed={typed} error={error} />;
     return consolePage(c, { title: 'APIs', admin, section: '/console/apis', flash, children }, error?.status);
@@ -184,10 +173,10 @@ export function apiPages(router: ConsoleRouter, fetch: ServerFetch, issuer: stri
 
   /** Every m2m application with the scopes its client grant for `api` holds. */
   const access = async (admin: Admin, api: ResourceServer) => {
-    const q = `/client-grants?audience=${encodeURIComponent(api.identifier)}&subject_type=client&`;
+    const q = `/client-grants?audience=${encodeURIComponent(api.identifier)}&subject_type=client`;
     const [apps, grants] = await Promise.all([
-      all<M2mAccess>(admin.api, '/clients?app_type=non_interactive&'),
-      all<{ id: string; client_id: string; scope: string[] }>(admin.api, q),
+      admin.api.all<M2mAccess>('/clients?app_type=non_interactive'),
+      admin.api.all<{ id: string; client_id: string; scope: string[] }>(q),
     ]);
     const byClient = new Map(grants.map((g) => [g.client_id, g]));
     return apps.map((a) => {

@@ -3,7 +3,7 @@ import type { Child } from 'hono/jsx';
 import type { AppEnv } from '../../http/context.js';
 import { DEVICE_CODE } from '../../protocol/grant-types.js';
 import { CopyButton, Csrf, consolePage, FieldError, FormError } from '../layout.js';
-import { ApiError, type ManagementCalls } from '../management.js';
+import { ApiError } from '../management.js';
 import type { Admin } from '../session.js';
 import { Access, Check } from './application-access.js';
 
@@ -68,14 +68,6 @@ export const enc = encodeURIComponent;
 export const appPath = (id: string) => `/console/applications/${enc(id)}`;
 export const idParam = (c: Ctx, name = 'id') => c.req.param(name) ?? '';
 const isPublic = (client: ClientView) => client.token_endpoint_auth_method === 'none';
-
-/** Every API, a hundred a page (the Management API, the oldest, comes first). */
-async function listApis(api: ManagementCalls): Promise<ApiView[]> {
-  const all: ApiView[] = [];
-  for (let page = 0; page < 20 && all.length === page * 100; page++)
-    all.push(...(await api.get<ApiView[]>(`/resource-servers?per_page=100&page=${page}`)));
-  return all;
-}
 
 /** The issuer, from the Management API's identifier (`<issuer>/api/v2/`), never from the Host header. */
 export const issuerOf = (apis: ApiView[]) =>
@@ -194,8 +186,8 @@ export type Extras = {
 export async function showApplication(c: Ctx, admin: Admin, id: string, x: Extras = {}, status = 200) {
   const [client, grants, apis] = await Promise.all([
     admin.api.get<ClientView>(`/clients/${enc(id)}`),
-    admin.api.get<GrantView[]>(`/client-grants?client_id=${enc(id)}&per_page=100`),
-    listApis(admin.api),
+    admin.api.all<GrantView>(`/client-grants?client_id=${enc(id)}`),
+    admin.api.all<ApiView>('/resource-servers'),
   ]);
   const path = appPath(id);
   const children = (

@@ -1,5 +1,5 @@
 import type { Child } from 'hono/jsx';
-import { CopyButton, Csrf, consolePage, FieldError, FormError, flashOf } from '../layout.js';
+import { CopyButton, Csrf, consolePage, FieldError, FormError, flashOf, pageOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -170,7 +170,7 @@ const FLASH = new Map([
  */
 export function applicationPages(router: ConsoleRouter): void {
   router.get('/applications', async (c, admin) => {
-    const n = Math.max(0, Number(c.req.query('page') ?? 0) || 0);
+    const n = pageOf(c);
     const { clients, total } = await admin.api.get<{ clients: ClientView[]; total: number }>(
       `/clients?per_page=${PER_PAGE}&page=${n}&include_totals=true`,
     );

@@ -1,5 +1,5 @@
 import type { LogView } from '../../admin/logs.js';
-import { consolePage } from '../layout.js';
+import { consolePage, pageOf } from '../layout.js';
 import type { ConsoleRouter } from '../router.js';
 
 /** A log event as the Management API returns it. */
@@ -70,7 +70,7 @@ export function logPages(router: ConsoleRouter): void {
       from: c.req.query('from')?.trim(),
       to: c.req.query('to')?.trim(),
     };
-    const page = Math.max(0, Number(c.req.query('page') ?? 0) || 0);
+    const page = pageOf(c);
     const q = searchOf(f);
     const path = `/logs?per_page=50&page=${page}&include_totals=true${q ? `&q=${encodeURIComponent(q)}` : ''}`;
     let error: string | undefined;

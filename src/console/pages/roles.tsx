@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../http/context.js';
-import { Csrf, consolePage, FieldError, FormError, flashOf } from '../layout.js';
+import { Csrf, consolePage, FieldError, FormError, flashOf, pageOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -52,8 +52,13 @@ function RoleFields(props: { role?: Partial<Role>; error?: Problem | undefined; 
   );
 }
 
+const PER_PAGE = 50;
+
 async function listPage(c: Context<AppEnv>, admin: Admin, typed?: Partial<Role>, error?: Problem) {
-  const roles = await admin.api.get<Role[]>('/roles?per_page=100');
+  const n = pageOf(c);
+  const { roles, total } = await admin.api.get<{ roles: Role[]; total: number }>(
+    `/roles?per_page=${PER_PAGE}&page=${n}&include_totals=true`,
+  );
   return consolePage(
     c,
     {
@@ -75,6 +80,15 @@ async function listPage(c: Context<AppEnv>, admin: Admin, typed?: Partial<Role>,
               ))}
             </tbody>
           </table>
+          <p class="muted">
+            {total} roles.{' '}
+            {n > 0 ? (
+              <a href={`/console/roles?page=${Math.max(0, Math.min(n, Math.ceil(total / PER_PAGE)) - 1)}`}>
+                Previous page
+              </a>
+            ) : null}{' '}
+            {total > (n + 1) * PER_PAGE ? <a href={`/console/roles?page=${n + 1}`}>Next page</a> : null}
+          </p>
           <h2>Create a role</h2>
           <form method="post" action="/console/roles">
             <Csrf admin={admin} />
@@ -99,11 +113,11 @@ async function rolePage(
   const membersFrom = c.req.query('members_from');
   const [role, perms, members, apis] = await Promise.all([
     admin.api.get<Role>(path),
-    admin.api.get<Permission[]>(`${path}/permissions?per_page=100`),
+    admin.api.all<Permission>(`${path}/permissions`),
     admin.api.get<{ users: { user_id: string; email: string; name?: string }[]; next?: string }>(
       `${path}/users?${new URLSearchParams({ take: '100', ...(membersFrom ? { from: membersFrom } : {}) })}`,
     ),
-    admin.api.get<Api[]>('/resource-servers?per_page=100'),
+    admin.api.all<Api>('/resource-servers'),
   ]);
   const options = apis.flatMap((a) =>
     a.scopes.map((s) => ({ value: `${a.identifier} ${s.value}`, label: `${a.name}: ${s.value}` })),

@@ -107,9 +107,7 @@ const FLASH = new Map([['saved', 'Settings saved.']]);
 
 export function settingsPages(router: ConsoleRouter): void {
   const render = async (c: Context<AppEnv>, admin: Admin, s: Settings, error?: Problem) => {
-    const apis = await admin.api.get<{ identifier: string; name: string }[]>(
-      '/resource-servers?per_page=100',
-    );
+    const apis = await admin.api.all<{ identifier: string; name: string }>('/resource-servers');
     return consolePage(
       c,
       {

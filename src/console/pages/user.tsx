@@ -154,12 +154,12 @@ export async function userDetail(c: Context, admin: Admin, id: string, shown: Sh
   const base = userPath(id);
   const user = await api.get<UserView & Dated>(path);
   const [held, roles, permissions, apis, sessions, grants, events] = await Promise.all([
-    may(api.get<RoleView[]>(`${path}/roles?per_page=100`)),
-    may(api.get<RoleView[]>('/roles?per_page=100')),
-    may(api.get<(PermissionView & Named)[]>(`${path}/permissions?per_page=100`)),
-    may(api.get<ApiView[]>('/resource-servers?per_page=100')),
+    may(api.all<RoleView>(`${path}/roles`)),
+    may(api.all<RoleView>('/roles')),
+    may(api.all<PermissionView & Named>(`${path}/permissions`)),
+    may(api.all<ApiView>('/resource-servers')),
     may(api.get<{ sessions: SessionView[] }>(`${path}/sessions`).then((s) => s.sessions)),
-    may(api.get<GrantView[]>(`/grants?per_page=100&user_id=${enc(id)}`)),
+    may(api.all<GrantView>(`/grants?user_id=${enc(id)}`)),
     may(api.get<LogView[]>(`${path}/logs?per_page=20`)),
   ]);
   const names = await clientNames(api, all(grants));

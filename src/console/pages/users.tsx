@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { Csrf, consolePage, FormError } from '../layout.js';
+import { Csrf, consolePage, FormError, pageOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -67,7 +67,7 @@ function Pager(props: { q: string; page: number; pages: number }) {
 /** GET /console/users (and a refused create, shown again with what was typed). */
 async function listPage(c: Context, admin: Admin, create?: { values: URLSearchParams; error: ApiError }) {
   const q = (c.req.query('q') ?? '').trim();
-  const page = Math.max(0, Math.floor(Number(c.req.query('page') ?? 0)) || 0);
+  const page = pageOf(c);
   const query = new URLSearchParams({
     page: String(page),
     per_page: String(PER_PAGE),

@@ -15,15 +15,16 @@ pre{white-space:pre-wrap;word-break:break-all}.bars{display:flex;align-items:fle
 .bars span{flex:1;background:var(--pico-primary);min-height:1px}.bars span.f{background:var(--pico-del-color)}
 `;
 
-const NAV: [string, string][] = [
-  ['/console', 'Dashboard'],
-  ['/console/applications', 'Applications'],
-  ['/console/apis', 'APIs'],
-  ['/console/users', 'Users'],
-  ['/console/roles', 'Roles'],
-  ['/console/logs', 'Logs'],
-  ['/console/keys', 'Signing keys'],
-  ['/console/settings', 'Settings'],
+/** The sections, each with the Management API permission its page reads with (shown only to holders). */
+const NAV: [string, string, string | null][] = [
+  ['/console', 'Dashboard', null],
+  ['/console/applications', 'Applications', 'read:clients'],
+  ['/console/apis', 'APIs', 'read:resource_servers'],
+  ['/console/users', 'Users', 'read:users'],
+  ['/console/roles', 'Roles', 'read:roles'],
+  ['/console/logs', 'Logs', 'read:logs'],
+  ['/console/keys', 'Signing keys', 'read:signing_keys'],
+  ['/console/settings', 'Settings', 'read:tenant_settings'],
 ];
 
 /**
@@ -90,13 +91,15 @@ function Shell(props: Frame & { nonce: string }) {
           {props.admin ? (
             <nav class="console" aria-label="Sections">
               <ul>
-                {NAV.map(([href, label]) => (
-                  <li>
-                    <a href={href} {...(props.section === href ? { 'aria-current': 'page' } : {})}>
-                      {label}
-                    </a>
-                  </li>
-                ))}
+                {NAV.filter(([, , scope]) => scope === null || props.admin?.scopes.has(scope)).map(
+                  ([href, label]) => (
+                    <li>
+                      <a href={href} {...(props.section === href ? { 'aria-current': 'page' } : {})}>
+                        {label}
+                      </a>
+                    </li>
+                  ),
+                )}
               </ul>
             </nav>
           ) : null}

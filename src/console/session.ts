@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { MANAGEMENT_API_ID } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { decrypt, encrypt } from '../keys/encryption.js';
@@ -12,12 +13,26 @@ interface Tokens {
   id_token?: string;
 }
 
-/** A signed-in admin: who, the form token of their session, and the Management API as them. */
+/**
+ * A signed-in admin: who, the form token of their session, the Management API as them, and the
+ * permissions of that API their token gives them now (what the navigation offers).
+ */
 export interface Admin {
   user: User;
   csrf: string;
   idToken?: string;
   api: ManagementCalls;
+  scopes: ReadonlySet<string>;
+}
+
+/** The `scope` of a console session's access token (Sesame's own JWT, kept server-side). */
+function scopeOf(accessToken: string): string[] {
+  try {
+    const payload = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return typeof payload?.scope === 'string' ? payload.scope.split(' ') : [];
+  } catch {
+    return [];
+  }
 }
 
 const aad = (idHash: string) => `console-session:${idHash}`;
@@ -61,9 +76,12 @@ export async function loadAdmin(
   const user = await deps.storage.users.get(session.userId);
   if (!user || user.blocked) return null;
   const tokens = JSON.parse(decrypt(deps.encryptionKey, session.token, aad(idHash))) as Tokens;
+  // as the API counts them: the token's scopes that the person still holds
+  const held = new Set(await deps.storage.permissions.effective(user.id, MANAGEMENT_API_ID));
   return {
     user,
     csrf: session.csrf,
+    scopes: new Set(scopeOf(tokens.access_token).filter((s) => held.has(s))),
     ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
     api: ManagementCalls.for(c, fetch, deps.config.issuer, tokens.access_token),
   };

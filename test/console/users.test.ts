@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addRolePermissions, assignUserRoles, createRole } from '../../src/admin/roles.js';
+import {
+  addRolePermissions,
+  assignUserRoles,
+  createRole,
+  removeRolePermissions,
+} from '../../src/admin/roles.js';
 import { createUser } from '../../src/admin/users.js';
 import type { Api, Role } from '../../src/storage/types.js';
 import type { UserAgent } from '../protocol/sign-in/agent.js';
@@ -261,6 +266,62 @@ describeEachBackend('console: users', (backend) => {
     expect(denied.status).toBe(403);
     expect(denied.html).toContain('Insufficient scope');
     expect((await t.rt.storage.users.get(user.id))?.blocked).toBe(false);
+  });
+
+  it('the navigation offers the sections the admin may read; the dashboard shows what they may read, and says so when nothing', async () => {
+    const mgmt = `${t.issuer}/api/v2/`;
+    const navOf = (html: string) =>
+      [
+        ...(/<nav class="console" aria-label="Sections">([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? '').matchAll(
+          /href="([^"]+)"/g,
+        ),
+      ].map((m) => m[1]);
+    const withRole = async (name: string, permissions: string[]) => {
+      const role = await createRole(t.rt.storage, t.clock, { name });
+      await addRolePermissions(
+        t.rt.storage,
+        t.clock,
+        role.id,
+        permissions.map((permission) => ({ audience: mgmt, permission })),
+      );
+      const { user: person, creds } = await newUser(t);
+      await assignUserRoles(t.rt.storage, t.clock, person.id, [role.id]);
+      const agent = browser(t, creds);
+      const flow = await agent.signIn(`${t.issuer}/console`);
+      return { role, person, agent, dashboard: await flow.response.text(), status: flow.response.status };
+    };
+
+    const users = await withRole('Users only', ['read:users', 'update:users']);
+    expect(users.status, users.dashboard).toBe(200);
+    expect(navOf(users.dashboard)).toEqual(['/console', '/console/users']);
+    expect(users.dashboard).toContain('id="count-users"');
+    expect(users.dashboard).not.toContain('id="count-applications"');
+    expect(users.dashboard).not.toContain('Latest events');
+    expect(users.dashboard).not.toContain('Not allowed');
+
+    const writer = await withRole('Writer only', ['create:users']);
+    expect(writer.status, writer.dashboard).toBe(200);
+    expect(navOf(writer.dashboard)).toEqual(['/console']);
+    expect(writer.dashboard).toContain('Your permissions do not include what this page shows');
+
+    // a permission taken away counts at the next page
+    await removeRolePermissions(t.rt.storage, users.role.id, [{ audience: mgmt, permission: 'read:users' }]);
+    const after = await open(users.agent, '/console');
+    expect(after.status).toBe(200);
+    expect(navOf(after.html)).toEqual(['/console']);
+
+    const full = await open(agent, '/console');
+    expect(navOf(full.html)).toEqual([
+      '/console',
+      '/console/applications',
+      '/console/apis',
+      '/console/users',
+      '/console/roles',
+      '/console/logs',
+      '/console/keys',
+      '/console/settings',
+    ]);
+    expect(full.html).toContain('Latest events');
   });
 
   it('refuses a POST without the CSRF token (403) and changes nothing', async () => {

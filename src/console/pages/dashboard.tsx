@@ -55,19 +55,36 @@ function Chart(props: { days: { day: number; ok: number; failed: number }[] }) {
   );
 }
 
-/** GET /console: counts, sign-ins and failures per day for 30 days, the latest events. */
+/** A count on the dashboard, linking to its section. */
+function Count(props: { href: string; label: string; id: string; n: number | null }) {
+  if (props.n === null) return null;
+  return (
+    <article>
+      <a href={props.href}>{props.label}</a>
+      <h2 id={props.id}>{props.n}</h2>
+    </article>
+  );
+}
+
+/**
+ * GET /console: counts, sign-ins and failures per day for 30 days, the latest events; each part
+ * only for an admin whose permissions let them read it.
+ */
 export function dashboardPages(router: ConsoleRouter): void {
   router.get('/', async (c, admin) => {
     const { api } = admin;
+    const may = <T,>(scope: string, read: () => Promise<T>) =>
+      admin.scopes.has(scope) ? read() : Promise.resolve(null);
     const [apps, apis, users, days, latest] = await Promise.all([
-      total(api, '/clients'),
-      total(api, '/resource-servers'),
-      total(api, '/users'),
-      perDay(api, Date.now()),
-      api.get<LogView[]>('/logs?per_page=10'),
+      may('read:clients', () => total(api, '/clients')),
+      may('read:resource_servers', () => total(api, '/resource-servers')),
+      may('read:users', () => total(api, '/users')),
+      may('read:logs', () => perDay(api, Date.now())),
+      may('read:logs', () => api.get<LogView[]>('/logs?per_page=10')),
     ]);
-    const signIns = days.reduce((n, d) => n + d.ok, 0);
-    const failures = days.reduce((n, d) => n + d.failed, 0);
+    const signIns = days?.reduce((n, d) => n + d.ok, 0);
+    const failures = days?.reduce((n, d) => n + d.failed, 0);
+    const nothing = apps === null && apis === null && users === null && days === null;
     return consolePage(c, {
       title: 'Dashboard',
       admin,
@@ -75,31 +92,32 @@ export function dashboardPages(router: ConsoleRouter): void {
       children: (
         <>
           <h1>Dashboard</h1>
+          {nothing ? (
+            <p>
+              Your permissions do not include what this page shows (applications, APIs, users, log events).
+              The sections above are the ones they let you use.
+            </p>
+          ) : null}
           <div class="row">
-            <article>
-              <a href="/console/applications">Applications</a>
-              <h2 id="count-applications">{apps}</h2>
-            </article>
-            <article>
-              <a href="/console/apis">APIs</a>
-              <h2 id="count-apis">{apis}</h2>
-            </article>
-            <article>
-              <a href="/console/users">Users</a>
-              <h2 id="count-users">{users}</h2>
-            </article>
+            <Count href="/console/applications" label="Applications" id="count-applications" n={apps} />
+            <Count href="/console/apis" label="APIs" id="count-apis" n={apis} />
+            <Count href="/console/users" label="Users" id="count-users" n={users} />
           </div>
-          <article>
-            <header>
-              Last 30 days: <strong>{signIns}</strong> sign-ins, <strong>{failures}</strong> failed
-            </header>
-            <Chart days={days} />
-          </article>
-          <h2>Latest events</h2>
-          <LogTable events={latest} />
-          <p>
-            <a href="/console/logs">All log events</a>
-          </p>
+          {days && latest ? (
+            <>
+              <article>
+                <header>
+                  Last 30 days: <strong>{signIns}</strong> sign-ins, <strong>{failures}</strong> failed
+                </header>
+                <Chart days={days} />
+              </article>
+              <h2>Latest events</h2>
+              <LogTable events={latest} />
+              <p>
+                <a href="/console/logs">All log events</a>
+              </p>
+            </>
+          ) : null}
         </>
       ),
     });

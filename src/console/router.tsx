@@ -41,6 +41,16 @@ export const seeOther = (c: Context, to: string) =>
   c.body(null, 303, { Location: to, 'Cache-Control': 'no-store' });
 
 /**
+ * To the sign-in page. A request of htmx's (the live user search) would follow a 303 itself
+ * and put the login page's HTML into the part it updates: it gets `HX-Redirect`, which sends
+ * the whole page there.
+ */
+const toSignIn = (c: Context, to: string) =>
+  c.req.header('HX-Request') === 'true'
+    ? c.body(null, 204, { 'HX-Redirect': to, 'Cache-Control': 'no-store' })
+    : seeOther(c, to);
+
+/**
  * The router of the console's pages: no admin → sign in (then back here); a POST without the
  * session's CSRF token → 403; an API refusal for lack of a permission → a page that says which;
  * an expired token → sign in again.
@@ -55,8 +65,9 @@ export function consoleRouter(
     (handler: PageHandler) =>
     async (c: Context<AppEnv>): Promise<Response> => {
       const admin = await loadAdmin(deps, cookies, c, fetch);
-      const back = `/console/login?return=${encodeURIComponent(new URL(c.req.url).pathname)}`;
-      if (!admin) return seeOther(c, c.req.method === 'GET' ? back : '/console/login');
+      const here = new URL(c.req.url);
+      const back = `/console/login?return=${encodeURIComponent(here.pathname + here.search)}`;
+      if (!admin) return toSignIn(c, c.req.method === 'GET' ? back : '/console/login');
       let form = new URLSearchParams();
       if (c.req.method === 'POST') {
         const read = await readConsoleForm(c, deps.config.bodyLimit);
@@ -82,7 +93,7 @@ export function consoleRouter(
         if (err instanceof ApiError && err.status === 401) {
           await endConsoleSession(deps, cookies, c);
           // A form's path has no page of its own to come back to: the sign-in then opens the dashboard.
-          return seeOther(c, c.req.method === 'GET' ? back : '/console/login');
+          return toSignIn(c, c.req.method === 'GET' ? back : '/console/login');
         }
         if (err instanceof ApiError && err.status < 500) {
           // What a page did not show next to a field: the API's own message, never a 500.

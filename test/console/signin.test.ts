@@ -164,6 +164,21 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
     expect(sent.headers.get('location')).toBe('/console/login');
   });
 
+  it('the live search without a console session is sent to sign in (HX-Redirect), keeping its query; a page load gets a 303', async () => {
+    const search = '/console/users?q=clerk';
+    const asHtmx = await t.fetch(`${t.issuer}${search}`, {
+      redirect: 'manual',
+      headers: { 'HX-Request': 'true' },
+    });
+    expect(asHtmx.status).toBe(204);
+    expect(asHtmx.headers.get('location')).toBeNull();
+    expect(asHtmx.headers.get('hx-redirect')).toBe(`/console/login?return=${encodeURIComponent(search)}`);
+    const plain = await t.fetch(`${t.issuer}${search}`, { redirect: 'manual' });
+    expect(plain.status).toBe(303);
+    expect(plain.headers.get('location')).toBe(`/console/login?return=${encodeURIComponent(search)}`);
+    expect(plain.headers.get('hx-redirect')).toBeNull();
+  });
+
   it('GET / leads to the console', async () => {
     const res = await t.fetch(`${t.issuer}/`, { redirect: 'manual' });
     expect(res.status).toBe(302);

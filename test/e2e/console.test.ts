@@ -151,6 +151,17 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
     await page.waitForURL(/q=clerk/);
     expect(await page.locator('#user-results').textContent()).toContain(CLERK.email);
     expect(await page.locator('#user-results').textContent()).not.toContain(ADMIN.email);
+    // With the console and sign-in sessions gone, typing leads the whole page to the login
+    // page (it used to empty the list); signed in again, the search is back where it was.
+    const context = page.context();
+    await context.clearCookies();
+    await page.locator('input[name=q]').pressSequentially('x', { delay: 30 });
+    await page.waitForURL(/\/u\/login/);
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await button('Sign in').click();
+    await page.waitForURL(/\/console\/users\?q=clerkx/);
+    expect(await page.locator('input[name=q]').inputValue()).toBe('clerkx');
   });
 
   it('the user signs in to a web application made in the console; the token carries the permission', async () => {

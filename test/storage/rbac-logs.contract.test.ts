@@ -383,6 +383,39 @@ describeEachBackend('rbac and logs storage contract', (backend) => {
       expect(await fwd(`${String(MS + 1).padStart(13, '0')}000000${'x'.repeat(8)}`)).toBeNull();
     });
 
+    it('an export does not pass over an event whose transaction commits after a later event', async () => {
+      const userId = tag();
+      const [before, early, late] = [event({ userId }), event({ userId }), event({ userId })];
+      await s.logs.insert([before]);
+      let release = () => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let written = () => {};
+      const wrote = new Promise<void>((r) => {
+        written = r;
+      });
+      const held = s.transaction(async (tx) => {
+        await tx.logs.insert([early]);
+        await tx.logs.get(early.logId); // sent now, not held back for the COMMIT
+        written();
+        await gate;
+      });
+      await wrote;
+      // PostgreSQL commits it now, after `early` took its place, and the export reads while
+      // early's transaction is open; SQLite's one writer waits, and so does its reader.
+      const lateWrite = s.logs.insert([late]);
+      if (backend === 'postgres') await lateWrite;
+      else release();
+      const first = (await s.logs.listAfter({ userId }, before.logId, 10)) ?? [];
+      release();
+      await held;
+      await lateWrite;
+      const checkpoint = first.at(-1)?.logId ?? before.logId;
+      const rest = (await s.logs.listAfter({ userId }, checkpoint, 10)) ?? [];
+      expect(ids([...first, ...rest])?.sort()).toEqual(ids([early, late])?.sort());
+    });
+
     it('purge deletes at most `limit` events older than `before` and says how many', async () => {
       // Only this test writes dates below 1e6 ms, so purge(2000) touches nothing else.
       const userId = tag();

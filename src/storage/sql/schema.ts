@@ -186,6 +186,8 @@ export interface Database {
   logs: {
     /** Generated: the order events were written in. */
     seq: Generated<number>;
+    /** PostgreSQL only, generated: the writing transaction (`txid_current()`), for export order. */
+    xid?: Generated<string>;
     log_id: string;
     /** Milliseconds since the epoch. */
     date: number;

@@ -11,6 +11,7 @@ import * as m009 from './009-hardening.js';
 import * as m010 from './010-accounts.js';
 import * as m011 from './011-refresh-access.js';
 import * as m012 from './012-ticket-requested.js';
+import * as m013 from './013-log-export-order.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -33,4 +34,5 @@ export const migrations: Migration[] = [
   { name: '010-accounts', ...m010 },
   { name: '011-refresh-access', ...m011 },
   { name: '012-ticket-requested', ...m012 },
+  { name: '013-log-export-order', ...m013 },
 ];

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import type { LogEvent, LogFilter, LogRepository } from '../../types.js';
 import type { Database } from '../schema.js';
 
@@ -61,6 +61,21 @@ function insertText(db: Kysely<Database>, dialect: string, n: number): string {
   return text;
 }
 
+/**
+ * The first transaction id whose events may not all be visible yet: the oldest transaction the
+ * statement's snapshot sees running (`xip`; those of other databases cannot write here, so they
+ * are left out when pg_stat_activity says where they run), else the snapshot's `xmax`, from
+ * which on nothing had finished. A running transaction of an unknown database counts.
+ */
+const HORIZON = sql`(
+  SELECT coalesce(min(x), txid_snapshot_xmax(txid_current_snapshot()))
+  FROM txid_snapshot_xip(txid_current_snapshot()) AS x
+  WHERE (x % 4294967296)::text::xid NOT IN (
+    SELECT backend_xid FROM pg_stat_activity
+    WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL
+  )
+)`;
+
 /** Log events in SQL, ordered by the sequence they were written in. */
 export function logRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): LogRepository {
   /**
@@ -83,6 +98,28 @@ export function logRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
     if (f.since !== undefined) q = q.where('date', '>=', f.since);
     if (f.until !== undefined) q = q.where('date', '<=', f.until);
     return q;
+  };
+  /**
+   * An export on PostgreSQL, in the order of the writing transactions (`xid`, then `seq`), and
+   * only events of transactions older than every one of this database still running (HORIZON).
+   * A transaction still open has a larger `xid` than every event returned, so whatever it
+   * commits later comes after the checkpoint; ordered by `seq` alone, an event it wrote early
+   * would fall behind a checkpoint that a later, quicker transaction's event had moved past
+   * (migration 013).
+   */
+  const exportOnPostgres = async (filter: LogFilter, logId: string | undefined, limit: number) => {
+    let q = filtered(filter).where(sql<boolean>`xid < ${HORIZON}`);
+    if (logId !== undefined) {
+      const from = await db
+        .selectFrom('logs')
+        .select(['xid', 'seq'])
+        .where('log_id', '=', logId)
+        .executeTakeFirst();
+      if (from) q = q.where(sql<boolean>`(xid, seq) > (${from.xid}, ${from.seq})`);
+      else if (!(await olderThanAll(logId))) return null;
+    }
+    const rows = await q.selectAll().orderBy('xid', 'asc').orderBy('seq', 'asc').limit(limit).execute();
+    return rows.map(toEvent);
   };
   return {
     async insert(events) {
@@ -113,6 +150,7 @@ export function logRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
       return Number(row.n);
     },
     async listAfter(filter, logId, limit) {
+      if (dialect === 'postgres') return exportOnPostgres(filter, logId, limit);
       let q = filtered(filter);
       if (logId !== undefined) {
         const from = await db.selectFrom('logs').select('seq').where('log_id', '=', logId).executeTakeFirst();

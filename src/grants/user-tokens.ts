@@ -24,6 +24,8 @@ export interface UserGrant {
   sid?: string;
   nonce?: string;
   acr?: string;
+  /** When its refresh-token family began (its first token); kept through every rotation. */
+  familyCreatedAt?: number;
 }
 
 /** The refresh-token family a new token joins; a new family when absent. */
@@ -162,7 +164,10 @@ export async function issueUserTokens(
       grantId: g.grantId,
       clientId: app.clientId,
       userId: user.id,
-      payload: original as unknown as Record<string, unknown>,
+      payload: (family ? original : merged(original, { familyCreatedAt: now })) as unknown as Record<
+        string,
+        unknown
+      >,
       createdAt: now,
       expiresAt: Math.min(now + cfg.idleLifetime, fam.familyExpiresAt),
       familyExpiresAt: fam.familyExpiresAt,

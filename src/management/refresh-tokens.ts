@@ -16,7 +16,11 @@ export const RefreshToken = z
     id: z.string().openapi({ description: 'The id of the rotating family (one per sign-in).' }),
     user_id: z.string(),
     client_id: z.string(),
-    created_at: z.string(),
+    created_at: z.string().openapi({ description: 'When the family began (the sign-in).' }),
+    last_exchanged_at: z
+      .string()
+      .optional()
+      .openapi({ description: 'When the token was last exchanged (rotated); absent before.' }),
     idle_expires_at: z.string(),
     expires_at: z.string(),
     session_id: z.string().nullable(),
@@ -28,11 +32,15 @@ export const RefreshToken = z
 function view(t: RefreshTokenRecord): z.infer<typeof RefreshToken> {
   const scopes = ((t.payload.scopes as string[] | undefined) ?? []).join(' ');
   const audience = t.payload.audience as string | undefined;
+  // the live member's creation is the family's last exchange; families from before
+  // familyCreatedAt was kept show their live member's
+  const began = typeof t.payload.familyCreatedAt === 'number' ? t.payload.familyCreatedAt : t.createdAt;
   return {
     id: t.familyId,
     user_id: t.userId,
     client_id: t.clientId,
-    created_at: iso(t.createdAt),
+    created_at: iso(began),
+    ...(t.createdAt > began ? { last_exchanged_at: iso(t.createdAt) } : {}),
     idle_expires_at: iso(t.expiresAt),
     expires_at: iso(t.familyExpiresAt),
     session_id: (t.payload.sid as string | undefined) ?? null,

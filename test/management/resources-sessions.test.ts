@@ -122,11 +122,20 @@ describeEachBackend('Management API: resources (sessions)', (backend) => {
         user_id: p.userId,
       });
 
-      // the family keeps its id across rotation
+      expect(rt).not.toHaveProperty('last_exchanged_at');
+
+      // the family keeps its id and its creation across rotation; the exchange is dated
+      t.clock.advance(90);
       const rotated = await refresh(p.refreshToken);
       expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
       const after = ok(await call('GET', `/users/${p.userId}/refresh-tokens`));
       expect(after.tokens.map((x: { id: string }) => x.id)).toEqual([rt.id]);
+      expect(after.tokens[0].created_at).toBe(rt.created_at);
+      expect(Date.parse(after.tokens[0].last_exchanged_at) - Date.parse(rt.created_at)).toBe(90_000);
+      expect(ok(await call('GET', `/refresh-tokens/${rt.id}`))).toMatchObject({
+        created_at: rt.created_at,
+        last_exchanged_at: after.tokens[0].last_exchanged_at,
+      });
 
       const grants = ok(await call('GET', '/grants', { query: { user_id: p.userId } }));
       expect(grants).toEqual([

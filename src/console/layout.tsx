@@ -15,17 +15,24 @@ pre{white-space:pre-wrap;word-break:break-all}.bars{display:flex;align-items:fle
 .bars span{flex:1;background:var(--pico-primary);min-height:1px}.bars span.f{background:var(--pico-del-color)}
 `;
 
-/** The sections, each with the Management API permission its page reads with (shown only to holders). */
-const NAV: [string, string, string | null][] = [
-  ['/console', 'Dashboard', null],
-  ['/console/applications', 'Applications', 'read:clients'],
-  ['/console/apis', 'APIs', 'read:resource_servers'],
-  ['/console/users', 'Users', 'read:users'],
-  ['/console/roles', 'Roles', 'read:roles'],
-  ['/console/logs', 'Logs', 'read:logs'],
-  ['/console/keys', 'Signing keys', 'read:signing_keys'],
-  ['/console/settings', 'Settings', 'read:tenant_settings'],
+/** The sections, each with the Management API permissions its page reads with (any one will do). */
+/** Either lets the Management API's GET /logs answer. */
+export const LOG_READERS = ['read:logs', 'read:logs_users'];
+
+const NAV: [string, string, string[]][] = [
+  ['/console', 'Dashboard', []],
+  ['/console/applications', 'Applications', ['read:clients']],
+  ['/console/apis', 'APIs', ['read:resource_servers']],
+  ['/console/users', 'Users', ['read:users']],
+  ['/console/roles', 'Roles', ['read:roles']],
+  ['/console/logs', 'Logs', LOG_READERS],
+  ['/console/keys', 'Signing keys', ['read:signing_keys']],
+  ['/console/settings', 'Settings', ['read:tenant_settings']],
 ];
+
+/** Whether the admin holds one of `scopes` (or none is needed). */
+export const mayRead = (admin: Admin | undefined, scopes: readonly string[]): boolean =>
+  scopes.length === 0 || scopes.some((s) => admin?.scopes.has(s));
 
 /**
  * Headers of every console page: a strict CSP (the console's own script and style files, the
@@ -91,15 +98,13 @@ function Shell(props: Frame & { nonce: string }) {
           {props.admin ? (
             <nav class="console" aria-label="Sections">
               <ul>
-                {NAV.filter(([, , scope]) => scope === null || props.admin?.scopes.has(scope)).map(
-                  ([href, label]) => (
-                    <li>
-                      <a href={href} {...(props.section === href ? { 'aria-current': 'page' } : {})}>
-                        {label}
-                      </a>
-                    </li>
-                  ),
-                )}
+                {NAV.filter(([, , scopes]) => mayRead(props.admin, scopes)).map(([href, label]) => (
+                  <li>
+                    <a href={href} {...(props.section === href ? { 'aria-current': 'page' } : {})}>
+                      {label}
+                    </a>
+                  </li>
+                ))}
               </ul>
             </nav>
           ) : null}

@@ -299,6 +299,11 @@ describeEachBackend('console: users', (backend) => {
     expect(users.dashboard).not.toContain('Latest events');
     expect(users.dashboard).not.toContain('Not allowed');
 
+    const logs = await withRole('Log reader', ['read:logs_users']);
+    expect(navOf(logs.dashboard)).toEqual(['/console', '/console/logs']);
+    expect(logs.dashboard).toContain('Latest events');
+    expect((await open(logs.agent, '/console/logs')).status).toBe(200);
+
     const writer = await withRole('Writer only', ['create:users']);
     expect(writer.status, writer.dashboard).toBe(200);
     expect(navOf(writer.dashboard)).toEqual(['/console']);

@@ -1,4 +1,4 @@
-import { consolePage } from '../layout.js';
+import { consolePage, LOG_READERS, mayRead } from '../layout.js';
 import type { ManagementCalls } from '../management.js';
 import type { ConsoleRouter } from '../router.js';
 import { LogTable, type LogView } from './logs.js';
@@ -73,14 +73,14 @@ function Count(props: { href: string; label: string; id: string; n: number | nul
 export function dashboardPages(router: ConsoleRouter): void {
   router.get('/', async (c, admin) => {
     const { api } = admin;
-    const may = <T,>(scope: string, read: () => Promise<T>) =>
-      admin.scopes.has(scope) ? read() : Promise.resolve(null);
+    const may = <T,>(scopes: string[], read: () => Promise<T>) =>
+      mayRead(admin, scopes) ? read() : Promise.resolve(null);
     const [apps, apis, users, days, latest] = await Promise.all([
-      may('read:clients', () => total(api, '/clients')),
-      may('read:resource_servers', () => total(api, '/resource-servers')),
-      may('read:users', () => total(api, '/users')),
-      may('read:logs', () => perDay(api, Date.now())),
-      may('read:logs', () => api.get<LogView[]>('/logs?per_page=10')),
+      may(['read:clients'], () => total(api, '/clients')),
+      may(['read:resource_servers'], () => total(api, '/resource-servers')),
+      may(['read:users'], () => total(api, '/users')),
+      may(LOG_READERS, () => perDay(api, Date.now())),
+      may(LOG_READERS, () => api.get<LogView[]>('/logs?per_page=10')),
     ]);
     const signIns = days?.reduce((n, d) => n + d.ok, 0);
     const failures = days?.reduce((n, d) => n + d.failed, 0);

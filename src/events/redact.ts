@@ -1,11 +1,11 @@
 /**
  * Keys whose values are secrets: passwords, client secrets, tokens of every kind, codes,
- * verifiers, assertions and private keys. `token_lifetime`, `token_dialect`, `scope`,
+ * verifiers, assertions, private keys and tickets (a password-change or verification link). `token_lifetime`, `token_dialect`, `scope`,
  * `statusCode`, `errorCode` and the like are not secrets and stay.
  */
 const SECRET_KEY = new RegExp(
   [
-    '(^|_)(password|passwd|secret|token|verifier|assertion|private_key|hash|jwk|csrf)s?$',
+    '(^|_)(password|passwd|secret|token|verifier|assertion|private_key|hash|jwk|csrf|ticket)s?$',
     '^codes?$',
     '(^|_)(authorization|device|user|recovery|otp)_codes?$',
     '^(authorization|cookie)$',

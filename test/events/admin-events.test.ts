@@ -142,6 +142,21 @@ describeEachBackend('log events: Management API and admin changes', (backend) =>
     }
   });
 
+  it('sapi: a ticket (password change, email verification) is stored as [redacted]: its link would open the account', async () => {
+    const { answer } = await api('POST', '/users', 201, user(`${unique('t')}@example.com`, newPassword()));
+    const userId = answer.body.user_id as string;
+    for (const kind of ['password-change', 'email-verification']) {
+      const path = `/tickets/${kind}`;
+      const made = await api('POST', path, 201, { user_id: userId });
+      expect(made.answer.body.ticket).toMatch(/ticket=/);
+      const e = audit(made.events, 'POST', path, 201);
+      expect(e.details).toMatchObject({ response: { body: { ticket: '[redacted]' } } });
+      expect(JSON.stringify(made.events)).not.toContain(
+        new URL(made.answer.body.ticket).searchParams.get('ticket'),
+      );
+    }
+  });
+
   it('fapi: a secret under a camelCase name in a refused request is not stored either', async () => {
     const { answer } = await api('POST', '/clients', 201, { name: 'Camel', app_type: 'regular_web' });
     const [path, secret] = [`/clients/${answer.body.client_id}`, `camel-${unique()}-0123456789abcdef`];

@@ -12,6 +12,7 @@ import * as m010 from './010-accounts.js';
 import * as m011 from './011-refresh-access.js';
 import * as m012 from './012-ticket-requested.js';
 import * as m013 from './013-log-export-order.js';
+import * as m014 from './014-redact-tickets.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -35,4 +36,5 @@ export const migrations: Migration[] = [
   { name: '011-refresh-access', ...m011 },
   { name: '012-ticket-requested', ...m012 },
   { name: '013-log-export-order', ...m013 },
+  { name: '014-redact-tickets', ...m014 },
 ];

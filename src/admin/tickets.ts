@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Mailer } from '../email/mailer.js';
 import { resetEmail, verificationEmail } from '../email/templates.js';
 import { writeEvent } from '../events/log.js';
+import { endpointUrl } from '../protocol/issuer.js';
 import type { AccountTicket, Repositories, Storage, TicketKind, User } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken, sha256 } from '../util/crypto.js';
@@ -71,7 +72,7 @@ export async function issueTicket(
     createdAt: now,
     expiresAt: now + (opts.ttl ?? LIFETIMES[kind]),
   });
-  return `${deps.config.issuer}${PATHS[kind]}?ticket=${token}`;
+  return `${endpointUrl(deps.config.issuer, PATHS[kind])}?ticket=${token}`;
 }
 
 /**

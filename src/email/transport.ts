@@ -2,6 +2,7 @@ import { chmod, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { issuerBase } from '../protocol/issuer.js';
 import type { OutboxMessage } from '../storage/types.js';
 import { randomToken } from '../util/crypto.js';
 
@@ -22,7 +23,8 @@ export function senderOf(config: Pick<Config, 'email' | 'issuer'>): string {
 
 /** The issuer's links in a message's text, for the log of the file transport. */
 function linksIn(text: string, issuer: string): string[] {
-  return text.split('\n').filter((line) => line.startsWith(`${issuer}/`));
+  const base = `${issuerBase(issuer)}/`;
+  return text.split('\n').filter((line) => line.startsWith(base));
 }
 
 /**

@@ -2,6 +2,7 @@
 // slash (auth0-spa-js requires `iss` = `https://<domain>/`), and no endpoint URL gets `//`.
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueTicket } from '../../../src/admin/tickets.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
 import { browser, newUser } from '../sign-in/fixtures.js';
@@ -71,6 +72,19 @@ describeEachBackend('spa: the issuer exactly as configured (issue #13 §1)', (ba
           }
         },
       );
+
+      it('account links (password reset, email verification) start with the issuer without `//`, and open their page', async () => {
+        const { user } = await newUser(t);
+        for (const kind of ['password_reset', 'email_verification'] as const) {
+          const link = await t.rt.storage.transaction((tx) =>
+            issueTicket(tx, { clock: t.clock, config: t.rt.config }, kind, user),
+          );
+          expect(doubleSlash(link), link).toBe(false);
+          expect(link.startsWith(`${issuer.replace(/\/+$/, '')}/u/`), link).toBe(true);
+          const page = await t.fetch(link);
+          expect(page.status, `${kind}: GET ${link}`).toBe(200);
+        }
+      });
 
       it('a sign-in: the response `iss`, the tokens’ `iss`, and again after each refresh', async () => {
         const { callback, tokens } = await signIn(t, browser(t, creds), spa, {

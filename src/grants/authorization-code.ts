@@ -42,6 +42,9 @@ export const authorizationCode: GrantHandler = {
       if (record.clientId !== client.app.clientId)
         throw new InvalidGrant('code was issued to another client');
       if (record.expiresAt <= now) throw new InvalidGrant('code has expired');
+      // A password reset, a sign-out everywhere or a logout ended the sign-in it came from: a code
+      // kept from before must not give tokens after it.
+      if (result.signedIn === false) throw new InvalidGrant('code was issued in a sign-in that has ended');
       const redirectUri = params.get('redirect_uri');
       if (p.redirectUriSent && redirectUri === undefined)
         throw new InvalidRequest('redirect_uri is required');

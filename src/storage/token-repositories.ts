@@ -29,12 +29,19 @@ export interface AuthorizationCodeRepository {
   consume(hash: string, now: number): Promise<{ code: AuthorizationCodeRecord; replayed: boolean } | null>;
   /**
    * `consume`, and for the caller that won the code, the user it was issued for (its payload's
-   * `userId`; null when that user is gone): one round trip on PostgreSQL (#16).
+   * `userId`; null when that user is gone) and whether the sign-in it was issued in (its
+   * payload's `sid`) is still a session, unexpired at `now` (`signedIn`; absent without a
+   * `sid`): one round trip on PostgreSQL (#16).
    */
   consumeWithUser(
     hash: string,
     now: number,
-  ): Promise<{ code: AuthorizationCodeRecord; replayed: boolean; user?: User | null } | null>;
+  ): Promise<{
+    code: AuthorizationCodeRecord;
+    replayed: boolean;
+    user?: User | null;
+    signedIn?: boolean;
+  } | null>;
 }
 
 export interface RefreshTokenRepository {

@@ -10,6 +10,7 @@ import { randomToken, sha256 } from '../../src/util/crypto.js';
 import { TestClock } from '../support/app.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
 import { refreshToken, T0, unique } from '../support/records.js';
+import { session } from './contract-records.js';
 
 /*
  * The storage calls a token response makes in one round trip on PostgreSQL (#16): a code's
@@ -85,6 +86,31 @@ describeEachBackend('storage: token writes joined with their user (#16)', (backe
       await storage.authorizationCodes.create(odd);
       expect((await storage.authorizationCodes.consumeWithUser(odd.hash, T0))?.user).toBeNull();
       expect(await storage.authorizationCodes.consumeWithUser(sha256('never issued'), T0)).toBeNull();
+    });
+
+    it("signedIn: whether the session of the code's sid is there and unexpired; absent without a sid", async () => {
+      const live = session({ userId: person.id, expiresAt: T0 + 100 });
+      await storage.sessions.create(live);
+      const withSid = (sid: string) => {
+        const c = code(person.id);
+        return { ...c, payload: { ...c.payload, sid } };
+      };
+      const [a, b, gone] = [withSid(live.sid), withSid(live.sid), withSid(unique('ended'))];
+      for (const c of [a, b, gone]) await storage.authorizationCodes.create(c);
+      expect(await storage.authorizationCodes.consumeWithUser(a.hash, T0 + 5)).toEqual({
+        code: { ...a, consumedAt: T0 + 5 },
+        replayed: false,
+        user: person,
+        signedIn: true,
+      });
+      // the session expired by then
+      expect((await storage.authorizationCodes.consumeWithUser(b.hash, T0 + 100))?.signedIn).toBe(false);
+      expect((await storage.authorizationCodes.consumeWithUser(gone.hash, T0 + 5))?.signedIn).toBe(false);
+      const none = code(person.id);
+      await storage.authorizationCodes.create(none);
+      expect(await storage.authorizationCodes.consumeWithUser(none.hash, T0 + 5)).not.toHaveProperty(
+        'signedIn',
+      );
     });
 
     it('10 concurrent calls: exactly one wins, with the user', async () => {

@@ -1,9 +1,12 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changeOwnPassword } from '../../../src/admin/my-account.js';
+import { deleteUserSessions } from '../../../src/admin/sessions.js';
 import type { Api } from '../../../src/storage/types.js';
+import { sha256 } from '../../../src/util/crypto.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
-import type { UserAgent } from './agent.js';
+import { SESSION_COOKIE, type UserAgent } from './agent.js';
 import {
   authorizationUrl,
   browser,
@@ -203,6 +206,47 @@ describeEachBackend('sign-in: authorization codes (RFC 6749 §4.1.2, §4.1.3, §
       const code = await newCode();
       expectTokenError(await exchange(code, { redirect_uri: SECOND_CALLBACK }), 400, 'invalid_grant');
       expectTokenError(await exchange(code), 400, 'invalid_grant');
+    });
+  });
+
+  describe('a code whose sign-in has ended (Keycloak refuses it too)', () => {
+    const codeIn = (who: UserAgent) =>
+      codeFor(
+        who,
+        authorizationUrl(t, {
+          client_id: web.clientId,
+          redirect_uri: CALLBACK,
+          scope: SCOPE,
+          audience: api.identifier,
+          code_challenge: s256(VERIFIER),
+          code_challenge_method: 'S256',
+        }),
+      );
+
+    it('signed out everywhere (a reset, a block, an admin): invalid_grant, no tokens', async () => {
+      const { user, creds } = await newUser(t);
+      const code = await codeIn(browser(t, creds));
+      await deleteUserSessions(t.rt.storage, user.id);
+      expectTokenError(await exchange(code), 400, 'invalid_grant');
+    });
+
+    it("a password changed on /account in another browser: that browser's code works, the other's does not", async () => {
+      const { user, creds } = await newUser(t);
+      const [here, there] = [browser(t, creds), browser(t, creds)];
+      const [mine, theirs] = [await codeIn(here), await codeIn(there)];
+      const kept = [...(await t.rt.storage.sessions.listForUser(user.id, t.clock.now()))].find(
+        (s) =>
+          here.cookies.get(SESSION_COOKIE) !== undefined &&
+          sha256(here.cookies.get(SESSION_COOKIE) as string) === s.idHash,
+      );
+      expect(kept, 'the session of the browser that changes the password').toBeDefined();
+      const person = (await t.rt.storage.users.get(user.id))!;
+      expect(
+        await changeOwnPassword(t.rt.storage, t.clock, person, kept!.idHash, 'a new long passphrase 42'),
+      ).toBe(true);
+      expectTokenError(await exchange(theirs), 400, 'invalid_grant');
+      const ok = await exchange(mine);
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     });
   });
 });

@@ -28,14 +28,34 @@ const consumption = (db: QueryCreator<Database>, hash: string, now: number) =>
 
 /** Every code exchange consumes its code (#16): compiled once. */
 const CONSUME = precompiled(2, consumption);
-/** PostgreSQL: the consumption and the code's user in one statement (a data-modifying CTE). */
+/**
+ * PostgreSQL: the consumption, the code's user and whether its session is live, in one
+ * statement (a data-modifying CTE).
+ */
 const CONSUME_WITH_USER = precompiled(2, (db, hash: string, now: number) =>
   db
     .with('c', (qc) => consumption(qc, hash, now))
     .selectFrom('c')
     .leftJoin('users as u', (join) => join.on(sql<boolean>`u.id = (c.payload::json ->> 'userId')`))
+    .leftJoin('sessions as s', (join) =>
+      join.on(sql<boolean>`s.sid = (c.payload::json ->> 'sid')`).on('s.expires_at', '>', now),
+    )
     .selectAll('c')
-    .select(JOINED_USER.select()),
+    .select(JOINED_USER.select())
+    .select('s.sid as live_sid'),
+);
+
+/** SQLite: the code's user and whether a session with its `sid` is unexpired at `now`, in one statement. */
+const USER_SIGNED_IN = precompiled(3, (db, userId: string, sid: string, now: number) =>
+  db
+    .selectFrom('users as u')
+    .select(JOINED_USER.select())
+    .select((eb) =>
+      eb
+        .exists(eb.selectFrom('sessions').select('sid').where('sid', '=', sid).where('expires_at', '>', now))
+        .as('live'),
+    )
+    .where('u.id', '=', userId),
 );
 
 /** Every signed-in `/authorize` stores a code (#16): compiled once. */
@@ -89,17 +109,32 @@ export function authorizationCodeRepository(
       if (dialect === 'sqlite') {
         const result = await this.consume(hash, now);
         if (!result || result.replayed) return result;
-        const userId = result.code.payload.userId;
+        const { payload } = result.code;
+        if (typeof payload.userId !== 'string') return { code: result.code, replayed: false, user: null };
+        if (typeof payload.sid !== 'string')
+          return { code: result.code, replayed: false, user: await userById(db, payload.userId) };
+        const [row] = (await USER_SIGNED_IN(db, payload.userId, payload.sid, now)).rows as {
+          live: number;
+        }[];
+        // no row: the user is gone, and so is every session of theirs
         return {
           code: result.code,
           replayed: false,
-          user: typeof userId === 'string' ? await userById(db, userId) : null,
+          user: row ? JOINED_USER.read(row) : null,
+          signedIn: row ? Boolean(row.live) : false,
         };
       }
       const [won] = (await CONSUME_WITH_USER(db, hash, now)).rows;
-      return won
-        ? { code: toCode(won as Row), replayed: false, user: JOINED_USER.read(won) }
-        : replayed(hash, now);
+      if (!won) return replayed(hash, now);
+      const code = toCode(won as Row);
+      const user = JOINED_USER.read(won);
+      if (typeof code.payload.sid !== 'string') return { code, replayed: false, user };
+      return {
+        code,
+        replayed: false,
+        user,
+        signedIn: (won as { live_sid: string | null }).live_sid !== null,
+      };
     },
   };
 }

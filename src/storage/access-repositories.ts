@@ -60,7 +60,7 @@ export interface RoleFilter {
 /** Roles, the permissions each holds and the users who hold them. */
 export interface RoleRepository {
   create(role: Role): Promise<void>;
-  /** Creates the system role (by id) or brings its name and description up to date. */
+  /** Creates the system role (by id) or brings its name up to date (its description is the admins'). */
   ensureSystem(role: Role): Promise<void>;
   get(id: string): Promise<Role | null>;
   getByName(name: string): Promise<Role | null>;

@@ -110,6 +110,15 @@ describeEachBackend('sesame roles, permissions and logs', (backend) => {
     expectFailure(await runCli(['roles', 'show', 'Editor'], env), /not found/);
   });
 
+  it('a description given to Sesame Admin stays: the next command does not put the default back', async () => {
+    const changed = await ok('roles', 'update', 'Sesame Admin', '--description', 'Our administrators');
+    expect(changed).toMatchObject({ description: 'Our administrators' });
+    expect(await ok('roles', 'show', 'rol_sesame_admin')).toMatchObject({
+      name: 'Sesame Admin',
+      description: 'Our administrators',
+    });
+  });
+
   it('shows log events by type and user, and --follow prints new ones', async () => {
     const lines = (res: CliResult) =>
       res.stdout

@@ -117,14 +117,14 @@ describeEachBackend('rbac and logs storage contract', (backend) => {
       expect(await s.roles.update(tag(), { name: tag() }, T0)).toBe(false);
     });
 
-    it('ensureSystem creates the role, then updates it by id', async () => {
+    it("ensureSystem creates the role, then updates its name by id; the description stays the admins'", async () => {
       const sys = role({ isSystem: true });
       await s.roles.ensureSystem(sys);
       expect(await s.roles.get(sys.id)).toEqual(sys);
       const name = tag();
       await s.roles.ensureSystem({ ...sys, name, description: 'Changed', createdAt: T0 + 9 });
       const got = await s.roles.get(sys.id);
-      expect(got).toMatchObject({ name, description: 'Changed', isSystem: true, createdAt: T0 });
+      expect(got).toMatchObject({ name, description: sys.description, isSystem: true, createdAt: T0 });
       expect(await s.roles.getByName(sys.name)).toBeNull();
     });
   });

@@ -42,10 +42,10 @@ export function roleRepository(db: Kysely<Database>): RoleRepository {
         .insertInto('roles')
         .values(roleRow(role))
         .onConflict((oc) =>
+          // the description is the admins' to change; the name and the mark are Sesame's
           oc.column('id').doUpdateSet({
             name: role.name,
             name_key: role.name.toLowerCase(),
-            description: role.description,
             is_system: 1,
           }),
         )

@@ -28,4 +28,11 @@ rolesCommand(program);
 adminCommand(program);
 logsCommand(program);
 
+// A reader that went away (`sesame logs | head -1`) is no failure of the command, whose work is
+// done by the time it prints: no stack trace, and the exit status of the work.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 await program.parseAsync(process.argv);

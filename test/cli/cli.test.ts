@@ -1,5 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, BIN, childEnv, runCli } from '../e2e/process.js';
 
@@ -86,5 +88,34 @@ describe.concurrent('sesame --help', { timeout: 90_000 }, () => {
     const res = await runCli(['frobnicate'], {});
     expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+});
+
+describe('sesame output read by a reader that goes away', { timeout: 90_000 }, () => {
+  it('exits 0 without a stack trace, and what it did stays done', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sesame-epipe-'));
+    const env = { SESAME_DATA_DIR: dataDir, SESAME_LOG_LEVEL: 'warn' };
+    try {
+      for (let i = 0; i < 2; i++) {
+        // the reading end is closed before the command writes: its first write meets EPIPE
+        const child = spawn(process.execPath, [BIN, 'roles', 'create', `epipe-${i}`, '--json'], {
+          env: childEnv(env),
+          cwd: tmpdir(),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child.stdout.destroy();
+        let stderr = '';
+        child.stderr.on('data', (d) => {
+          stderr += String(d);
+        });
+        const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
+        expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+        expect(code).toBe(0);
+        const shown = await runCli(['roles', 'show', `epipe-${i}`, '--json'], env);
+        expect(shown.code, shown.stderr).toBe(0);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

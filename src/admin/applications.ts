@@ -94,7 +94,7 @@ function checkUris(field: string, uris: string[], type: ApplicationType): string
 function checkGrants(grants: string[] | undefined, type: ApplicationType): string[] {
   const rule = GRANTS_BY_TYPE[type];
   if (!grants || grants.length === 0) return [...rule.defaults];
-  const named = grants.map((g) => GRANT_ALIASES[g] ?? g);
+  const named = grants.map((g) => (Object.hasOwn(GRANT_ALIASES, g) ? GRANT_ALIASES[g]! : g));
   for (const g of named) {
     if (!rule.allowed.includes(g)) {
       throw new ValidationError(

@@ -143,8 +143,9 @@ export function apisCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        await deleteApi(rt.storage, id);
-        print(o.json, { deleted: id }, () => `deleted ${id}`);
+        const api = await getApi(rt.storage, id);
+        await deleteApi(rt.storage, api.id);
+        print(o.json, { deleted: api.id }, () => `deleted ${api.identifier}`);
       }),
     );
 }

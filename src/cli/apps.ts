@@ -90,7 +90,7 @@ export function appsCommand(program: Command): void {
       const { app, clientSecret } = await createApplication(rt.storage, rt.clock, {
         ...settingsOf(given(cmd)),
         name: o.name,
-        type: TYPE_ALIASES[o.type] ?? o.type,
+        type: Object.hasOwn(TYPE_ALIASES, o.type) ? TYPE_ALIASES[o.type] : o.type,
       });
       const out = clientSecret ? { ...view(app), client_secret: clientSecret } : view(app);
       print(o.json, out, () =>

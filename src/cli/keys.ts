@@ -27,9 +27,11 @@ export function keysCommand(program: Command): void {
           published_until: iso(k.publishedUntil),
         }));
         print(o.json, { keys: list }, () =>
-          list
-            .map((k) => `${k.kid}  ${k.alg.padEnd(5)}  ${k.status.padEnd(8)}  from ${k.activates_at}`)
-            .join('\n'),
+          list.length === 0
+            ? 'no signing keys (the server makes them at its first start)'
+            : list
+                .map((k) => `${k.kid}  ${k.alg.padEnd(5)}  ${k.status.padEnd(8)}  from ${k.activates_at}`)
+                .join('\n'),
         );
       }),
     );

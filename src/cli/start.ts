@@ -72,8 +72,11 @@ export function startCommand(program: Command): void {
         );
       });
       server.on('error', (err) => {
-        logger.fatal({ err }, 'cannot listen');
-        void rt.storage.close().finally(() => process.exit(1));
+        // one line, as every other refusal to start (the metrics port's too)
+        const refusal = new ConfigError(
+          `port: cannot listen on ${config.host}:${config.port} (${err.message})`,
+        );
+        void rt.storage.close().finally(() => fail(refusal));
       });
       let stopping = false;
       const stop = (signal: string) => {

@@ -89,8 +89,9 @@ export function usersCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        await deleteUser(rt.storage, rt.clock, id);
-        print(o.json, { deleted: id }, () => `deleted ${id}`);
+        const user = await getUser(rt.storage, id);
+        await deleteUser(rt.storage, rt.clock, user.id);
+        print(o.json, { deleted: user.id }, () => `deleted ${user.email}`);
       }),
     );
 
@@ -99,8 +100,9 @@ export function usersCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        await setPassword(rt.storage, rt.clock, id, await readPassword(o), rt.config.password);
-        print(o.json, { id, password_changed: true }, () => `password changed for ${id}`);
+        const user = await getUser(rt.storage, id);
+        await setPassword(rt.storage, rt.clock, user.id, await readPassword(o), rt.config.password);
+        print(o.json, { id: user.id, password_changed: true }, () => `password changed for ${user.email}`);
       }),
     );
 

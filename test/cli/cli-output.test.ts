@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, runCli, runCliJson } from '../e2e/process.js';
+
+/** What commands print about what they did, and how they name a bad value. */
+describe('sesame: output names what was done, and the value that was wrong', { timeout: 90_000 }, () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  beforeAll(() => {
+    assertBuilt();
+    dataDir = mkdtempSync(join(tmpdir(), 'sesame-cli-output-'));
+    env = { SESAME_DATA_DIR: dataDir, SESAME_LOG_LEVEL: 'warn' };
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('keys list before any key says so (it printed an empty line)', async () => {
+    const res = await runCli(['keys', 'list'], env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe('no signing keys (the server makes them at its first start)\n');
+  });
+
+  it('users delete and set-password by email, and apis delete by identifier, answer with the id', async () => {
+    const made = await runCli(
+      ['users', 'create', '--email', 'Cli.Output@Example.com', '--password-stdin', '--json'],
+      env,
+      { input: 'a long enough passphrase\n' },
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const { id } = JSON.parse(made.stdout) as { id: string };
+    expect(id).toMatch(/^usr_/);
+    const changed = await runCli(
+      ['users', 'set-password', 'CLI.OUTPUT@example.com', '--password-stdin', '--json'],
+      env,
+      { input: 'another long passphrase\n' },
+    );
+    expect(JSON.parse(changed.stdout)).toEqual({ id, password_changed: true });
+    expect(await runCliJson(['users', 'delete', 'cli.output@EXAMPLE.com', '--json'], env)).toEqual({
+      deleted: id,
+    });
+
+    const api = await runCliJson<{ id: string }>(
+      ['apis', 'create', '--name', 'Out', '--identifier', 'https://out.example/api', '--json'],
+      env,
+    );
+    expect(await runCliJson(['apis', 'delete', 'https://out.example/api', '--json'], env)).toEqual({
+      deleted: api.id,
+    });
+  });
+
+  it('a type or grant named like an object property is refused by its own name', async () => {
+    for (const [flag, value] of [
+      ['--type', 'constructor'],
+      ['--type', '__proto__'],
+      ['--grant', 'constructor'],
+      ['--grant', 'toString'],
+    ] as const) {
+      const args = [
+        'apps',
+        'create',
+        '--name',
+        'x',
+        ...(flag === '--type' ? [] : ['--type', 'web']),
+        flag,
+        value,
+      ];
+      const res = await runCli(args, env);
+      expect(res.code, res.stdout).toBe(1);
+      expect(res.stderr).toMatch(new RegExp(`^error: \\w+ "?${value}"?: `));
+    }
+  });
+});

@@ -146,8 +146,9 @@ export async function openTicket(
   if (ticket.usedAt !== undefined) return 'used';
   if (ticket.expiresAt <= deps.clock.now()) return 'expired';
   const user = await deps.storage.users.get(ticket.userId);
-  // A link sent to an address the user no longer has proves nothing about them.
-  if (!user || user.email !== ticket.email) return 'unknown';
+  // A link sent to an address the user no longer has proves nothing about them; a blocked
+  // account's links wait until it is unblocked.
+  if (!user || user.blocked || user.email !== ticket.email) return 'unknown';
   return ticket;
 }
 
@@ -164,7 +165,7 @@ export async function verifyEmail(
     const user = await heldUser(tx, open.userId);
     const ticket = user ? await tx.accountTickets.use(open.hash, 'email_verification', now) : null;
     if (!ticket || !user) return 'used';
-    if (user.email !== ticket.email) return 'unknown';
+    if (user.blocked || user.email !== ticket.email) return 'unknown';
     const claims = { ...user.claims, email_verified: true };
     await tx.users.update(user.id, { claims }, now);
     await writeEvent(tx.logs, deps.clock, { type: 'sv', userId: user.id, userName: user.email });
@@ -198,7 +199,7 @@ export async function resetPassword(
     const user = await heldUser(tx, open.userId);
     const ticket = user ? await tx.accountTickets.use(open.hash, 'password_reset', now) : null;
     if (!ticket || !user) return 'used';
-    if (user.email !== ticket.email) return 'unknown';
+    if (user.blocked || user.email !== ticket.email) return 'unknown';
     const claims = ticket.verifyEmail ? { ...user.claims, email_verified: true } : user.claims;
     await tx.users.update(user.id, ticket.verifyEmail ? { passwordHash, claims } : { passwordHash }, now);
     await tx.accountTickets.supersede(user.id, 'password_reset', now);

@@ -126,8 +126,10 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
         {
           by: 'signup',
           ...(app ? { clientId: app.clientId } : {}),
+          // Not counted toward the 3 verification emails an hour /account may send: an address
+          // gets it once, when its account is made.
           inTransaction: async (tx, created) => {
-            await sendTicketEmail(deps, 'email_verification', created, tx, brand, true);
+            await sendTicketEmail(deps, 'email_verification', created, tx, brand, false);
           },
         },
       );

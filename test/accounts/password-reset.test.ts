@@ -7,7 +7,7 @@ import type * as client from 'openid-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { updateSettings } from '../../src/admin/settings.js';
 import { issueTicket } from '../../src/admin/tickets.js';
-import { createUser } from '../../src/admin/users.js';
+import { createUser, setBlocked } from '../../src/admin/users.js';
 import { createServer } from '../../src/server.js';
 import { csrfOf, UserAgent, unescapeHtml } from '../protocol/sign-in/agent.js';
 import {
@@ -395,6 +395,22 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     expectBadLink(await read(await browserAt().get('/u/reset-password')), 'invalid');
     // the real link was not used up by the attempts
     expectPasswordChanged(await reset(link, NEW_PASSWORD));
+  });
+
+  it("a blocked account's links do not work until it is unblocked (no reset, no verification)", async () => {
+    const { id, email } = await person();
+    await setBlocked(t.rt.storage, t.clock, id, true);
+    const user = (await t.rt.storage.users.get(id))!;
+    const linkOf = (kind: 'password_reset' | 'email_verification') =>
+      t.rt.storage.transaction((tx) => issueTicket(tx, { clock: t.clock, config: t.rt.config }, kind, user));
+    const [resetAt, verifyAt] = [await linkOf('password_reset'), await linkOf('email_verification')];
+    await expectBadLinkBothWays(resetAt, 'invalid');
+    const verify = await read(await browserAt().get(verifyAt));
+    expect(verify.status, show(verify)).toBe(400);
+    expect((await t.rt.storage.users.get(id))?.claims.email_verified).not.toBe(true);
+    await setBlocked(t.rt.storage, t.clock, id, false);
+    expectPasswordChanged(await reset(resetAt, NEW_PASSWORD));
+    expect((await login(email, NEW_PASSWORD)).status).toBe(303);
   });
 
   it('a newer link invalidates the older one', async () => {

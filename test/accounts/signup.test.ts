@@ -351,6 +351,19 @@ describeEachBackend('accounts: sign-up and email verification (#15)', (backend) 
     expect(smtp.messages.filter((m) => sentTo(m, email))).toHaveLength(1);
   });
 
+  it('the sign-up email is not one of the 3 verification emails an hour /account may send again', async () => {
+    await enableSignup();
+    const { agent } = await signUp(newEmail());
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const page = await agent.get('/account');
+      const html = await page.text();
+      expect(page.status, html.slice(0, 300)).toBe(200);
+      statuses.push((await agent.post('/account/verification-email', { csrf: csrfOf(html) })).status);
+    }
+    expect(statuses).toEqual([303, 303, 303, 429]);
+  });
+
   // --- bad input ---
 
   const existing = newEmail('existing');

@@ -1,7 +1,7 @@
 import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
 import type { ApplicationSettings, ApplicationType } from '../storage/types.js';
 import type { ApplicationInput } from './applications.js';
-import { checkHttpUrl, checkOneOf } from './checks.js';
+import { checkHttpUrl, checkOneOf, checkUriList } from './checks.js';
 import { ValidationError } from './errors.js';
 import { patchedMetadata } from './metadata.js';
 
@@ -25,6 +25,7 @@ function checkMetadata(metadata: Record<string, string>): Record<string, string>
 function checkOrigins(origins: string[], type: ApplicationType): string[] {
   if (type === 'm2m' && origins.length > 0)
     throw new ValidationError('web_origins: m2m applications have no web origins');
+  checkUriList('web_origins', origins);
   for (const o of origins) {
     // Auth0 matches `https://*.example.com` against subdomains; Sesame compares origins exactly.
     if (o.includes('*'))

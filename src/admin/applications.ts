@@ -12,7 +12,7 @@ import type { Clock } from '../util/clock.js';
 import { randomId, randomToken, sha256 } from '../util/crypto.js';
 import { applySettings, isConfidential } from './application-settings.js';
 
-import { checkName, checkOneOf } from './checks.js';
+import { checkName, checkOneOf, checkUriList } from './checks.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { endApplicationTokens } from './revoke.js';
 
@@ -84,6 +84,7 @@ export interface NewApplication extends ApplicationInput {
 function checkUris(field: string, uris: string[], type: ApplicationType): string[] {
   if (type === 'm2m' && uris.length > 0)
     throw new ValidationError(`${field}: m2m applications have no callbacks`);
+  checkUriList(field, uris);
   for (const uri of uris) {
     const problem = checkRedirectUri(uri, type as 'web' | 'spa' | 'native');
     if (problem) throw new ValidationError(`${field} ${JSON.stringify(uri)}: ${problem}`);

@@ -30,3 +30,15 @@ export function checkOneOf<T extends string>(field: string, value: string, allow
   }
   return value as T;
 }
+
+/** The most URIs an application's list holds (callbacks, logout URLs, web origins), and their length. */
+export const URI_LIST = { items: 100, length: 2048 } as const;
+
+/** A list of URIs within URI_LIST's bounds, as the Management API takes it. */
+export function checkUriList(field: string, list: string[]): void {
+  if (list.length > URI_LIST.items)
+    throw new ValidationError(`${field}: at most ${URI_LIST.items} entries, not ${list.length}`);
+  for (const uri of list)
+    if (uri.length > URI_LIST.length)
+      throw new ValidationError(`${field}: each entry at most ${URI_LIST.length} characters`);
+}

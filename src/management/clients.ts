@@ -8,6 +8,7 @@ import {
   rotateSecret,
   updateApplication,
 } from '../admin/applications.js';
+import { URI_LIST } from '../admin/checks.js';
 import type { Deps } from '../http/context.js';
 import type { Application, ApplicationType } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
@@ -25,7 +26,7 @@ const AppType = z.enum(['regular_web', 'spa', 'native', 'non_interactive']);
 const toSesameType = (t: string): ApplicationType =>
   (Object.entries(APP_TYPES).find(([, v]) => v === t)?.[0] as ApplicationType) ?? 'web';
 
-const uris = z.array(z.string().max(2048)).max(100);
+const uris = z.array(z.string().max(URI_LIST.length)).max(URI_LIST.items);
 
 const fields = {
   name: z.string().max(255).openapi({ example: 'My App' }),

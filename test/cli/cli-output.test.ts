@@ -70,4 +70,23 @@ describe('sesame: output names what was done, and the value that was wrong', { t
       expect(res.stderr).toMatch(new RegExp(`^error: \\w+ "?${value}"?: `));
     }
   });
+
+  it("an application takes the Management API's bounds here too: 100 callbacks, 2,048 characters an origin", async () => {
+    const many = Array.from({ length: 101 }, (_, i) => ['--callback', `https://app.example/cb/${i}`]).flat();
+    const tooMany = await runCli(['apps', 'create', '--name', 'many', '--type', 'spa', ...many], env);
+    expect(tooMany.code).toBe(1);
+    expect(tooMany.stderr).toBe('error: callbacks: at most 100 entries, not 101\n');
+    const long = `https://${'a'.repeat(2100)}.example`;
+    const tooLong = await runCli(
+      ['apps', 'create', '--name', 'long', '--type', 'spa', '--web-origin', long],
+      env,
+    );
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toBe('error: web_origins: each entry at most 2048 characters\n');
+    const fine = await runCli(
+      ['apps', 'create', '--name', 'fine', '--type', 'spa', ...many.slice(0, 200)],
+      env,
+    );
+    expect(fine.code, fine.stderr).toBe(0);
+  });
 });

@@ -11,9 +11,19 @@ export function commandConfig(cmd: Command): Config {
   return loadConfig(process.env, {}, config);
 }
 
-/** Prints a result: one JSON object with --json, else the human lines. */
+/**
+ * Control characters other than line breaks and tabs, as a terminal would act on them (ESC starts
+ * its escape sequences): stored names may hold them, since the Management API takes them.
+ */
+const CONTROLS = /(?![\n\t])\p{Cc}/gu;
+
+/** `text` with its control characters shown as `\u…` (line breaks and tabs kept). */
+export const visible = (text: string): string =>
+  text.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** Prints a result: one JSON object with --json, else the human lines (`visible`). */
 export function print(json: boolean | undefined, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${visible(human())}\n`);
 }
 
 /** One `key: value` line per field, objects and arrays as JSON (the human form of `show`). */

@@ -4,7 +4,7 @@ import { ValidationError } from '../admin/errors.js';
 import { listLogs, logsAfter, logView } from '../admin/logs.js';
 import { isEventType } from '../events/types.js';
 import type { LogEvent, LogFilter } from '../storage/types.js';
-import { collect, withRuntime } from './context.js';
+import { collect, visible, withRuntime } from './context.js';
 
 const line = (e: LogEvent): string =>
   [
@@ -47,7 +47,7 @@ export function logsCommand(program: Command): void {
         }
         const hostname = new URL(rt.config.issuer).hostname;
         const show = (e: LogEvent) =>
-          process.stdout.write(`${o.json ? JSON.stringify(logView(e, hostname)) : line(e)}\n`);
+          process.stdout.write(`${o.json ? JSON.stringify(logView(e, hostname)) : visible(line(e))}\n`);
         const latest = (await listLogs(rt.storage, filter, { offset: 0, limit: Number(o.limit) })).items;
         latest.reverse().forEach(show);
         if (!o.follow) return;

@@ -89,4 +89,18 @@ describe('sesame: output names what was done, and the value that was wrong', { t
     );
     expect(fine.code, fine.stderr).toBe(0);
   });
+
+  it("human output shows a stored name's control characters as \\u…, so none reaches the terminal", async () => {
+    const name = 'evil\u001b]2;pwned\u0007\u001b[2J';
+    expect((await runCli(['roles', 'create', name], env)).code).toBe(0);
+    const list = await runCli(['roles', 'list'], env);
+    expect(list.stdout).toContain('evil\\u001b]2;pwned\\u0007\\u001b[2J');
+    expect(list.stdout).not.toMatch(/\p{Cc}(?<![\n])/u);
+    // --json keeps the value as stored
+    const json = await runCliJson<{ name: string }[] | { roles: { name: string }[] }>(
+      ['roles', 'list', '--json'],
+      env,
+    );
+    expect(JSON.stringify(json)).toContain(JSON.stringify(name).slice(1, -1));
+  });
 });

@@ -24,9 +24,17 @@ export async function getRole(storage: Storage, id: string): Promise<Role> {
   return role;
 }
 
-/** The role by id or by name (the CLI accepts either), or NotFoundError. */
+/**
+ * The role by id or by name (the CLI accepts either), or NotFoundError. When the text is one
+ * role's id and another's name, neither is taken for granted (a delete could hit the wrong one).
+ */
 export async function findRole(storage: Storage, idOrName: string): Promise<Role> {
-  const role = (await storage.roles.get(idOrName)) ?? (await storage.roles.getByName(idOrName));
+  const [byId, byName] = [await storage.roles.get(idOrName), await storage.roles.getByName(idOrName)];
+  if (byId && byName && byId.id !== byName.id)
+    throw new ValidationError(
+      `role ${idOrName} is the id of "${byId.name}" and the name of ${byName.id}: name the first by its name, the second by its id`,
+    );
+  const role = byId ?? byName;
   if (!role) throw new NotFoundError(`role ${idOrName} not found`);
   return role;
 }

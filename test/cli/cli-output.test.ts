@@ -103,4 +103,16 @@ describe('sesame: output names what was done, and the value that was wrong', { t
     );
     expect(JSON.stringify(json)).toContain(JSON.stringify(name).slice(1, -1));
   });
+
+  it("a role named like another role's id is not mistaken for it: the CLI asks for the unambiguous name", async () => {
+    expect((await runCli(['roles', 'create', 'rol_sesame_admin'], env)).code).toBe(0);
+    const res = await runCli(['roles', 'delete', 'rol_sesame_admin'], env);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(
+      /^error: role rol_sesame_admin is the id of "Sesame Admin" and the name of rol_\S+: /,
+    );
+    expect(await runCliJson(['roles', 'show', 'Sesame Admin', '--json'], env)).toMatchObject({
+      id: 'rol_sesame_admin',
+    });
+  });
 });

@@ -39,7 +39,8 @@ function ask(question: string): Promise<string> {
     const onData = (text: string) => {
       for (const ch of text) {
         if (ch === '\r' || ch === '\n') return done(null);
-        if (ch === '\u0003') return done(new ValidationError('cancelled'));
+        // Ctrl-C, or Ctrl-D (end of input) as a shell's prompt takes it
+        if (ch === '\u0003' || ch === '\u0004') return done(new ValidationError('cancelled'));
         if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
         else if (ch >= ' ') typed += ch;
       }

@@ -134,5 +134,30 @@ describeEachBackend('hardening: passwords stay off the command line (#14 §10)',
       expect(seen).not.toContain(PASSWORD);
       expect(await passwordOf(address, PASSWORD)).toBe(true);
     });
+
+    it('Ctrl-D at the prompt cancels, as Ctrl-C does: exit 1, no user', async () => {
+      const address = email();
+      const command = [process.execPath, BIN, 'users', 'create', '--email', address]
+        .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+        .join(' ');
+      const child = spawn('script', ['-qec', command, '/dev/null'], { env: childEnv(env) });
+      let seen = '';
+      child.stdout.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('Password: ') && !seen.includes('sent')) {
+          seen += 'sent';
+          child.stdin.write('\u0004');
+        }
+      });
+      const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+      expect(code, seen).toBe(1);
+      expect(seen).toContain('cancelled');
+      const storage = db.open(systemClock);
+      try {
+        expect(await storage.users.getByEmail(address)).toBeFalsy();
+      } finally {
+        await storage.close();
+      }
+    });
   });
 });

@@ -98,12 +98,17 @@ describeEachBackend('hardening: passwords stay off the command line (#14 §10)',
   });
 
   describe('on a terminal', () => {
-    it('asks twice without echo (a pseudo-terminal through script(1))', async () => {
-      const address = email();
+    /** `users create --email address` on a pseudo-terminal through script(1). */
+    const createOnTerminal = (address: string) => {
       const command = [process.execPath, BIN, 'users', 'create', '--email', address]
         .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
         .join(' ');
-      const child = spawn('script', ['-qec', command, '/dev/null'], { env: childEnv(env) });
+      return spawn('script', ['-qec', command, '/dev/null'], { env: childEnv(env) });
+    };
+
+    it('asks twice without echo (a pseudo-terminal through script(1))', async () => {
+      const address = email();
+      const child = createOnTerminal(address);
       let seen = '';
       const waitFor = (text: string) =>
         new Promise<void>((resolve, reject) => {
@@ -137,10 +142,7 @@ describeEachBackend('hardening: passwords stay off the command line (#14 §10)',
 
     it('Ctrl-D at the prompt cancels, as Ctrl-C does: exit 1, no user', async () => {
       const address = email();
-      const command = [process.execPath, BIN, 'users', 'create', '--email', address]
-        .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
-        .join(' ');
-      const child = spawn('script', ['-qec', command, '/dev/null'], { env: childEnv(env) });
+      const child = createOnTerminal(address);
       let seen = '';
       child.stdout.on('data', (d: Buffer) => {
         seen += d.toString();

@@ -28,11 +28,10 @@ rolesCommand(program);
 adminCommand(program);
 logsCommand(program);
 
-// A reader that went away (`sesame logs | head -1`) is no failure of the command, whose work is
-// done by the time it prints: no stack trace, and the exit status of the work.
+// A reader that went away (`sesame logs | head -1`) is no failure of the command: what it has
+// left to do (the change's log event) is done, and it exits with the status of its work.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-  process.exit(process.exitCode ?? 0);
+  if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
 });
 
 await program.parseAsync(process.argv);

@@ -163,9 +163,11 @@ export async function verifyEmail(
     const now = deps.clock.now();
     // The user first, then the link: every path that holds both holds them in that order.
     const user = await heldUser(tx, open.userId);
+    // blocked meanwhile: the link waits, unused, until the account is unblocked
+    if (user?.blocked) return 'unknown';
     const ticket = user ? await tx.accountTickets.use(open.hash, 'email_verification', now) : null;
     if (!ticket || !user) return 'used';
-    if (user.blocked || user.email !== ticket.email) return 'unknown';
+    if (user.email !== ticket.email) return 'unknown';
     const claims = { ...user.claims, email_verified: true };
     await tx.users.update(user.id, { claims }, now);
     await writeEvent(tx.logs, deps.clock, { type: 'sv', userId: user.id, userName: user.email });
@@ -197,9 +199,10 @@ export async function resetPassword(
     const now = deps.clock.now();
     // The user first, then the link (as issueTicket, updateUser and the account page hold them).
     const user = await heldUser(tx, open.userId);
+    if (user?.blocked) return 'unknown';
     const ticket = user ? await tx.accountTickets.use(open.hash, 'password_reset', now) : null;
     if (!ticket || !user) return 'used';
-    if (user.blocked || user.email !== ticket.email) return 'unknown';
+    if (user.email !== ticket.email) return 'unknown';
     const claims = ticket.verifyEmail ? { ...user.claims, email_verified: true } : user.claims;
     await tx.users.update(user.id, ticket.verifyEmail ? { passwordHash, claims } : { passwordHash }, now);
     await tx.accountTickets.supersede(user.id, 'password_reset', now);

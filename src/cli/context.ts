@@ -59,7 +59,7 @@ const REFUSALS =
 /** Known failures as one line on stderr with exit code 1; anything else with its stack. */
 export function fail(err: unknown): never {
   if (isAdminError(err) || err instanceof ConfigError) {
-    process.stderr.write(`error: ${err.message}\n`);
+    process.stderr.write(`error: ${visible(err.message)}\n`);
   } else if (err instanceof Error && REFUSALS.test(String((err as NodeJS.ErrnoException).code))) {
     // The system's or the database's own refusal (ECONNREFUSED, EEXIST, SQLITE_NOTADB…): its
     // message says what is wrong; a stack trace would only hide it. Other errors are bugs.

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { normalizeEmail } from '../accounts/email.js';
 import { ValidationError } from '../admin/errors.js';
-import { listLogs, logsAfter, logView } from '../admin/logs.js';
+import { logsAfter, logView } from '../admin/logs.js';
 import { isEventType } from '../events/types.js';
 import type { LogEvent, LogFilter } from '../storage/types.js';
 import { collect, visible, withRuntime } from './context.js';
@@ -48,16 +48,17 @@ export function logsCommand(program: Command): void {
         const hostname = new URL(rt.config.issuer).hostname;
         const show = (e: LogEvent) =>
           process.stdout.write(`${o.json ? JSON.stringify(logView(e, hostname)) : visible(line(e))}\n`);
-        const latest = (await listLogs(rt.storage, filter, { offset: 0, limit: Number(o.limit) })).items;
-        latest.reverse().forEach(show);
+        // in the order an export goes, so that following on from the last one misses nothing
+        const latest = await rt.storage.logs.newest(filter, Number(o.limit));
+        latest.forEach(show);
         if (!o.follow) return;
-        let last =
-          latest.at(-1)?.logId ?? (await rt.storage.logs.list({}, { offset: 0, limit: 1 }))[0]?.logId;
+        let last = latest.at(-1)?.logId ?? (await rt.storage.logs.newest({}, 1))[0]?.logId;
         let stop = false;
         process.once('SIGINT', () => {
           stop = true;
         });
-        while (!stop) {
+        // until Ctrl-C, or until the reader of the output goes away
+        while (!stop && !process.stdout.destroyed) {
           await new Promise((resolve) => setTimeout(resolve, 1000));
           for (;;) {
             const batch = await logsAfter(rt.storage, filter, last, 100);

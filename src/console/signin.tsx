@@ -16,8 +16,13 @@ interface Pending extends PendingFlow {
 const redirect = (c: Context, to: string) => c.body(null, 303, { Location: to, 'Cache-Control': 'no-store' });
 
 /** Only a console path may be returned to (never another site). */
-const safeReturn = (path: string | undefined) =>
-  path && /^\/console(\/[\w\-./?=&%]*)?$/.test(path) && !path.includes('//') ? path : '/console';
+const safeReturn = (path: string | undefined): string => {
+  // a path of the console on this server, its query kept (a search's `+`, quotes, brackets)
+  if (!path?.startsWith('/console') || !URL.canParse(path, 'http://console.invalid')) return '/console';
+  const url = new URL(path, 'http://console.invalid');
+  const inConsole = url.pathname === '/console' || url.pathname.startsWith('/console/');
+  return url.origin === 'http://console.invalid' && inConsole ? url.pathname + url.search : '/console';
+};
 
 /**
  * GET /console/login: the console signs its admin in like any application of Sesame, through

@@ -122,6 +122,11 @@ export interface LogRepository {
    * removed it): then from the first.
    */
   listAfter(filter: LogFilter, logId: string | undefined, limit: number): Promise<LogEvent[] | null>;
+  /**
+   * The last `limit` events in the order `listAfter` goes (oldest first), so that the last of them
+   * is a checkpoint from which `listAfter` misses nothing (`sesame logs --follow`).
+   */
+  newest(filter: LogFilter, limit: number): Promise<LogEvent[]>;
   /** Deletes up to `limit` of the events older than `before` (ms); how many went. */
   purge(before: number, limit: number): Promise<number>;
 }

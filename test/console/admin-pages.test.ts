@@ -155,7 +155,9 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
   it("forms offer every API beyond the first 100: the default audience, a role's and a person's permissions; a save keeps the default", async () => {
     const many = [];
     for (let i = 0; i < 101; i++)
-      many.push(await newApi(t, { name: `Many ${i}`, scopes: [{ name: `scope:${i}`, description: `Scope ${i}` }] }));
+      many.push(
+        await newApi(t, { name: `Many ${i}`, scopes: [{ name: `scope:${i}`, description: `Scope ${i}` }] }),
+      );
     const last = many.at(-1)!;
     await t.rt.storage.settings.put('tenant', { default_audience: last.identifier }, t.clock.now());
     const page = await open(agent, '/console/settings');

@@ -414,6 +414,9 @@ describeEachBackend('rbac and logs storage contract', (backend) => {
       const checkpoint = first.at(-1)?.logId ?? before.logId;
       const rest = (await s.logs.listAfter({ userId }, checkpoint, 10)) ?? [];
       expect(ids([...first, ...rest])?.sort()).toEqual(ids([early, late])?.sort());
+      // the newest, in the order the export went: the last of them is a checkpoint that misses nothing
+      expect(ids(await s.logs.newest({ userId }, 10))).toEqual(ids([before, ...first, ...rest]));
+      expect(ids(await s.logs.newest({ userId }, 1))).toEqual(ids([...first, ...rest].slice(-1)));
     });
 
     it('purge deletes at most `limit` events older than `before` and says how many', async () => {

@@ -11,9 +11,15 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
 // biome-ignore lint/suspicious/noExplicitAny: migrations run against the schema as it was then
 export async function up(db: Kysely<any>): Promise<void> {
   if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+  // A constant default first: PostgreSQL then writes no row (a volatile one rewrites the table
+  // under its lock), and the events before it, at 0, come before every later one.
   await db.schema
     .alterTable('logs')
-    .addColumn('xid', 'bigint', (c) => c.notNull().defaultTo(sql`txid_current()`))
+    .addColumn('xid', 'bigint', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema
+    .alterTable('logs')
+    .alterColumn('xid', (c) => c.setDefault(sql`txid_current()`))
     .execute();
   await db.schema.createIndex('logs_xid_idx').on('logs').columns(['xid', 'seq']).execute();
 }

@@ -160,6 +160,17 @@ export function logRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
       const rows = await q.selectAll().orderBy('seq', 'asc').limit(limit).execute();
       return rows.map(toEvent);
     },
+    async newest(filter, limit) {
+      const q =
+        dialect === 'postgres'
+          ? filtered(filter)
+              .where(sql<boolean>`xid < ${HORIZON}`)
+              .orderBy('xid', 'desc')
+              .orderBy('seq', 'desc')
+          : filtered(filter).orderBy('seq', 'desc');
+      const rows = await q.selectAll().limit(limit).execute();
+      return rows.reverse().map(toEvent);
+    },
     async purge(before, limit) {
       const doomed = db
         .selectFrom('logs')

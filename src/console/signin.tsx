@@ -16,7 +16,7 @@ interface Pending extends PendingFlow {
 const redirect = (c: Context, to: string) => c.body(null, 303, { Location: to, 'Cache-Control': 'no-store' });
 
 /** Only a console path may be returned to (never another site). */
-const safeReturn = (path: string | undefined): string => {
+export const safeReturn = (path: string | undefined): string => {
   // a path of the console on this server, its query kept (a search's `+`, quotes, brackets)
   if (!path?.startsWith('/console') || !URL.canParse(path, 'http://console.invalid')) return '/console';
   const url = new URL(path, 'http://console.invalid');

@@ -1,7 +1,8 @@
 /**
  * Keys whose values are secrets: passwords, client secrets, tokens of every kind, codes,
- * verifiers, assertions, private keys and tickets (a password-change or verification link). `token_lifetime`, `token_dialect`, `scope`,
- * `statusCode`, `errorCode` and the like are not secrets and stay.
+ * verifiers, assertions, private keys and tickets (a password-change or verification link).
+ * `token_lifetime`, `token_dialect`, `scope`, `statusCode`, `errorCode` and the like are not
+ * secrets and stay.
  */
 const SECRET_KEY = new RegExp(
   [

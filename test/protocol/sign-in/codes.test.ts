@@ -46,10 +46,10 @@ describeEachBackend('sign-in: authorization codes (RFC 6749 §4.1.2, §4.1.3, §
 
   const SCOPE = 'openid profile offline_access read:things';
 
-  /** A code for `app` at `redirectUri`, issued with an S256 challenge of VERIFIER. */
-  const newCode = (app = web, redirectUri = CALLBACK) =>
+  /** A code for `app` at `redirectUri`, issued to `who` with an S256 challenge of VERIFIER. */
+  const newCode = (app = web, redirectUri = CALLBACK, who = agent) =>
     codeFor(
-      agent,
+      who,
       authorizationUrl(t, {
         client_id: app.clientId,
         redirect_uri: redirectUri,
@@ -210,18 +210,7 @@ describeEachBackend('sign-in: authorization codes (RFC 6749 §4.1.2, §4.1.3, §
   });
 
   describe('a code whose sign-in has ended (Keycloak refuses it too)', () => {
-    const codeIn = (who: UserAgent) =>
-      codeFor(
-        who,
-        authorizationUrl(t, {
-          client_id: web.clientId,
-          redirect_uri: CALLBACK,
-          scope: SCOPE,
-          audience: api.identifier,
-          code_challenge: s256(VERIFIER),
-          code_challenge_method: 'S256',
-        }),
-      );
+    const codeIn = (who: UserAgent) => newCode(web, CALLBACK, who);
 
     it('signed out everywhere (a reset, a block, an admin): invalid_grant, no tokens', async () => {
       const { user, creds } = await newUser(t);

@@ -107,8 +107,10 @@ export function logRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
    * would fall behind a checkpoint that a later, quicker transaction's event had moved past
    * (migration 013).
    */
+  /** PostgreSQL: the events of `filter` no transaction still running can fall behind. */
+  const settled = (f: LogFilter) => filtered(f).where(sql<boolean>`xid < ${HORIZON}`);
   const exportOnPostgres = async (filter: LogFilter, logId: string | undefined, limit: number) => {
-    let q = filtered(filter).where(sql<boolean>`xid < ${HORIZON}`);
+    let q = settled(filter);
     if (logId !== undefined) {
       const from = await db
         .selectFrom('logs')
@@ -163,10 +165,7 @@ export function logRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
     async newest(filter, limit) {
       const q =
         dialect === 'postgres'
-          ? filtered(filter)
-              .where(sql<boolean>`xid < ${HORIZON}`)
-              .orderBy('xid', 'desc')
-              .orderBy('seq', 'desc')
+          ? settled(filter).orderBy('xid', 'desc').orderBy('seq', 'desc')
           : filtered(filter).orderBy('seq', 'desc');
       const rows = await q.selectAll().limit(limit).execute();
       return rows.reverse().map(toEvent);

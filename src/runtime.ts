@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ensureConsoleApp } from './admin/console.js';
-import { TenantSettingsCache } from './admin/settings.js';
+import { TenantSettingsReader } from './admin/settings.js';
 import { ensureManagementApi } from './admin/system.js';
 import type { Config } from './config/schema.js';
 import { Mailer } from './email/mailer.js';
@@ -23,7 +23,7 @@ export interface Runtime {
   clock: Clock;
   logger: Logger;
   /** The tenant settings, as every request reads them (cached briefly). */
-  tenant: TenantSettingsCache;
+  tenant: TenantSettingsReader;
   /** The log of security events. */
   events: EventLog;
   /** What anonymous callers may make this process store, per address and minute. */
@@ -83,7 +83,7 @@ export async function openRuntime(
     clock,
     cacheTtl: config.keys.cacheTtl,
   });
-  const tenant = new TenantSettingsCache(storage, clock);
+  const tenant = new TenantSettingsReader(storage);
   const events = new EventLog(storage.logs, clock, logger);
   const limits = limitsOf(config);
   const mail = new Mailer({ storage, config, clock, logger, encryptionKey });

@@ -148,40 +148,16 @@ async function changed(
   return next as TenantSettings;
 }
 
-/** How long an instance keeps the tenant settings before it reads them again, in seconds. */
-export const SETTINGS_CACHE_SECONDS = 5;
-
 /**
- * The tenant settings as the protocol reads them on every request: kept for
- * SETTINGS_CACHE_SECONDS, so a change made through another instance applies within that time.
+ * The tenant settings as the protocol reads them on every request. They go through storage's read
+ * cache, so a change through any instance or the CLI applies from the next request (on
+ * PostgreSQL within the cache's bound should its notification be lost).
  */
-export class TenantSettingsCache {
-  private value: TenantSettings | null = null;
-  private loadedAt = Number.NEGATIVE_INFINITY;
-  private loading: Promise<TenantSettings> | null = null;
+export class TenantSettingsReader {
+  constructor(private readonly storage: Storage) {}
 
-  constructor(
-    private readonly storage: Storage,
-    private readonly clock: Clock,
-  ) {}
-
-  async get(): Promise<TenantSettings> {
-    if (this.value && this.clock.now() - this.loadedAt < SETTINGS_CACHE_SECONDS) return this.value;
-    this.loading ??= getSettings(this.storage)
-      .then((v) => {
-        this.value = v;
-        this.loadedAt = this.clock.now();
-        return v;
-      })
-      .finally(() => {
-        this.loading = null;
-      });
-    return this.loading;
-  }
-
-  /** Forgets the cached copy (after a change through this instance). */
-  invalidate(): void {
-    this.value = null;
+  get(): Promise<TenantSettings> {
+    return getSettings(this.storage);
   }
 }
 
@@ -191,7 +167,7 @@ export class TenantSettingsCache {
  */
 export async function sessionLifetimes(deps: {
   config: { session: { lifetime: number } };
-  tenant: TenantSettingsCache;
+  tenant: TenantSettingsReader;
 }): Promise<{ absolute: number; idle: number }> {
   const t = await deps.tenant.get();
   const absolute =

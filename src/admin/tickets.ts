@@ -11,7 +11,7 @@ import type { Clock } from '../util/clock.js';
 import { randomToken, sha256 } from '../util/crypto.js';
 import { type Brand, brandOf } from './branding.js';
 import { endUserTokens } from './revoke.js';
-import type { TenantSettingsCache } from './settings.js';
+import type { TenantSettingsReader } from './settings.js';
 import { heldUser } from './users.js';
 
 /** What the account links need: storage, the clock, the issuer, the tenant's brand, the outbox. */
@@ -19,7 +19,7 @@ export interface AccountDeps {
   storage: Storage;
   clock: Clock;
   config: Config;
-  tenant: TenantSettingsCache;
+  tenant: TenantSettingsReader;
   mail: Mailer;
 }
 

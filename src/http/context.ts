@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Brand } from '../admin/branding.js';
-import type { TenantSettingsCache } from '../admin/settings.js';
+import type { TenantSettingsReader } from '../admin/settings.js';
 import type { Config } from '../config/schema.js';
 import type { Mailer } from '../email/mailer.js';
 import type { EventLog } from '../events/log.js';
@@ -21,7 +21,7 @@ export interface Deps {
   logger: Logger;
   /** Encrypts signing keys made through the Management API. */
   encryptionKey: Buffer;
-  tenant: TenantSettingsCache;
+  tenant: TenantSettingsReader;
   /** The log of security events (failures written at once, token successes in batches). */
   events: EventLog;
   /** What anonymous callers may make this process store, per address and minute. */

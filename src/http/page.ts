@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import { type Brand, brandOf, DEFAULT_BRAND } from '../admin/branding.js';
-import type { TenantSettingsCache } from '../admin/settings.js';
+import type { TenantSettingsReader } from '../admin/settings.js';
 import { httpOrigin } from '../protocol/origins.js';
 import { Branded } from '../ui/layout.js';
 import { randomToken } from '../util/crypto.js';
@@ -74,7 +74,7 @@ export function formActionSource(uri: string): string {
 }
 
 /** Middleware for the routes that render pages: the tenant's brand, read from the settings cache. */
-export function brandPages(tenant: TenantSettingsCache): MiddlewareHandler<AppEnv> {
+export function brandPages(tenant: TenantSettingsReader): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     c.set('brand', brandOf(await tenant.get()));
     await next();

@@ -66,14 +66,13 @@ export function settingsRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): voi
       scope: 'update:tenant_settings',
       tag: TAG,
       summary: 'Update the tenant settings',
-      description: 'A null value restores the default. Other instances apply a change within 5 seconds.',
+      description: 'A null value restores the default. Every instance applies a change from its next request.',
       request: jsonBody(TenantSettingsUpdate),
       status: 200,
       response: TenantSettings,
     }),
     async (c) => {
       const next = await updateSettings(deps.storage, deps.clock, c.req.valid('json'));
-      deps.tenant.invalidate();
       return c.json(withDefaults(next, deps), 200);
     },
   );

@@ -5,6 +5,7 @@ import type {
   ApplicationRepository,
   Repositories,
   RevocationRepository,
+  SettingsRepository,
 } from './repositories.js';
 import type { Api, Application, ClientGrant } from './types.js';
 
@@ -172,8 +173,8 @@ export function withReadCache(
   // A hold changes nothing, so nothing kept goes and no other instance is told; but the
   // transaction's reads after it must see the held row, not what the cache kept.
   const hold =
-    <A extends unknown[]>(fn: (...args: A) => Promise<boolean>) =>
-    (...args: A): Promise<boolean> => {
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
       if (tx) tx.wrote = true;
       return fn(...args);
     };
@@ -258,5 +259,12 @@ export function withReadCache(
       purgeExpired: write(r.purgeExpired),
     }),
   });
-  return Object.assign(repos, { applications, apis, clientGrants, revocations });
+  // Settings are read by fixed names, never by ids from requests: a missing document is kept too.
+  const s = repos.settings;
+  const settings: SettingsRepository = {
+    get: async (name) => (await read(`settings:${name}`, async () => ({ doc: await s.get(name) }))).doc,
+    put: write(s.put),
+    hold: hold(s.hold),
+  };
+  return Object.assign(repos, { applications, apis, clientGrants, revocations, settings });
 }

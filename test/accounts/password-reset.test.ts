@@ -237,7 +237,6 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
 
   async function setEndsSessions(value: boolean | null): Promise<void> {
     await updateSettings(t.rt.storage, t.clock, { password_reset_ends_sessions: value } as never);
-    t.rt.tenant.invalidate();
   }
 
   it('the login page links to the forgot-password form, which works without an interaction', async () => {

@@ -188,7 +188,6 @@ describeEachBackend('accounts: sign-up and email verification (#15)', (backend) 
   /** Turns sign-up on (idempotent; the PATCH through the API has its own test), so each test runs alone too. */
   async function enableSignup(): Promise<void> {
     await updateSettings(t.rt.storage, t.clock, { signup_enabled: true });
-    t.rt.tenant.invalidate();
   }
 
   // --- sign-up off (the default) ---

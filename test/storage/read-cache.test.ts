@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApplication } from '../../src/admin/applications.js';
+import { getSettings, updateSettings } from '../../src/admin/settings.js';
 import { READ_CACHE_TTL_MS } from '../../src/storage/read-cache.js';
 import { openStorage } from '../../src/storage/sql/index.js';
 import { listenForChanges } from '../../src/storage/sql/postgres.js';
@@ -92,6 +93,34 @@ describeEachBackend('read cache', (backend) => {
       await b.applications.update(app.clientId, { name: 'Two' }, clock.now());
       if (backend === 'postgres') await new Promise((r) => setTimeout(r, READ_CACHE_TTL_MS + 50));
       expect((await a.applications.get(app.clientId))!.name).toBe('Two');
+    },
+  );
+
+  it(
+    backend === 'sqlite'
+      ? 'keeps the tenant settings (none stored too), and sees a change here or by another process at once'
+      : `keeps the tenant settings (none stored too), and sees a change here at once, another instance's within ${READ_CACHE_TTL_MS} ms`,
+    async () => {
+      const { storage: c, seen } = watchedStorage();
+      const reads = () => seen.filter((q) => q.includes('settings') && q.startsWith('select')).length;
+      try {
+        expect(await getSettings(c)).toEqual({});
+        expect(await getSettings(c)).toEqual({});
+        expect(reads()).toBe(1);
+        // changed here (the Management API, the console): the next read has it
+        await updateSettings(c, clock, { friendly_name: 'Here' });
+        expect((await getSettings(c)).friendly_name).toBe('Here');
+        // by another process (the CLI next to a running server)
+        await updateSettings(b, clock, { friendly_name: 'There' });
+        if (backend === 'postgres') await new Promise((r) => setTimeout(r, READ_CACHE_TTL_MS + 50));
+        c.beginRequest();
+        expect((await getSettings(c)).friendly_name).toBe('There');
+        const before = reads();
+        expect((await getSettings(c)).friendly_name).toBe('There');
+        expect(reads()).toBe(before);
+      } finally {
+        await c.close();
+      }
     },
   );
 

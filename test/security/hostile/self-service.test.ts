@@ -104,7 +104,6 @@ describeEachBackend('hostile input on the self-service forms (#15)', (backend) =
     t = await startTestApp(backend, { login: { accountFailures: 1_000_000, ipFailures: 1_000_000 } });
     server = createServer(t.rt);
     await updateSettings(t.rt.storage, t.clock, { signup_enabled: true });
-    t.rt.tenant.invalidate();
     web = await t.createApp({
       name: 'Hostile Web',
       type: 'web',

@@ -45,6 +45,7 @@ export const MANAGEMENT_SCOPES: Readonly<Record<string, string>> = {
   'delete:role_members': 'Take roles from people',
   'read:logs': 'Read log events',
   'read:logs_users': "Read users' log events",
+  'read:stats': 'Read daily sign-in counts and active users',
 };
 
 /** The built-in role that holds every permission of the Management API. */

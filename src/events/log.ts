@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { LogEvent, LogRepository } from '../storage/types.js';
-import type { Clock } from '../util/clock.js';
+import { type Clock, nowMs } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
 import { redact } from './redact.js';
 import { describe, type EventType } from './types.js';
@@ -100,9 +100,6 @@ export class EventLog {
 /** This process's mark in log ids, so that ids made in the same millisecond by two instances differ. */
 const INSTANCE = randomToken(6);
 let counter = 0;
-
-/** The clock's time in milliseconds, where it knows them. */
-const nowMs = (clock: Clock): number => clock.nowMs?.() ?? clock.now() * 1000;
 
 /** The event to store: a time-ordered id, the date, the type's description, details without secrets. */
 export function newLogEvent(clock: Clock, e: NewEvent): LogEvent {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { LogRepository } from '../storage/types.js';
-import type { Clock } from '../util/clock.js';
+import { type Clock, nowMs } from '../util/clock.js';
 
 /** Rows deleted per statement: short statements, so that the hot paths never wait long. */
 const BATCH = 1000;
@@ -11,7 +11,7 @@ const HOUR = 3600_000;
  * batches (so sign-ins and token requests are never blocked behind one long delete).
  */
 export async function purgeLogs(logs: LogRepository, clock: Clock, retentionDays: number): Promise<number> {
-  const before = (clock.nowMs?.() ?? clock.now() * 1000) - retentionDays * 86_400_000;
+  const before = nowMs(clock) - retentionDays * 86_400_000;
   let total = 0;
   for (;;) {
     const n = await logs.purge(before, BATCH);

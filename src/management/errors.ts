@@ -75,6 +75,14 @@ export function validationFailure(target: string, error: ZodError): ManagementEr
   return new ManagementError(400, `${prefix}: ${describeZodError(error)}`, code);
 }
 
+/** Rethrows a mistake found in the query string (a ValidationError) as 400 invalid_query_string. */
+export function queryError(err: unknown): never {
+  if (err instanceof ValidationError) {
+    throw new ManagementError(400, `Query validation error: ${err.message}`, 'invalid_query_string');
+  }
+  throw err;
+}
+
 /** Turns whatever a management handler threw into the Auth0 error it means. */
 export function toManagementError(err: unknown): ManagementError | null {
   if (err instanceof ManagementError) return err;

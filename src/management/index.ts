@@ -18,6 +18,7 @@ import { refreshTokenRoutes } from './refresh-tokens.js';
 import { resourceServerRoutes } from './resource-servers.js';
 import { roleRoutes } from './roles.js';
 import { sessionRoutes } from './sessions.js';
+import { statsRoutes } from './stats.js';
 import { settingsRoutes } from './tenant-settings.js';
 import { ticketRoutes } from './tickets.js';
 import { userAccessRoutes } from './user-access.js';
@@ -81,6 +82,7 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
   roleRoutes(app, deps);
   userAccessRoutes(app, deps);
   logRoutes(app, deps);
+  statsRoutes(app, deps);
   let methods: ((path: string) => string[]) | undefined;
   app.all('*', (c) => {
     methods ??= methodsByPath(app);

@@ -5,7 +5,7 @@ import type { Deps } from '../http/context.js';
 import { endpointUrl } from '../protocol/issuer.js';
 import type { LogEvent } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
-import { ManagementError } from './errors.js';
+import { queryError } from './errors.js';
 import { pageQuery, pageSlice } from './paging.js';
 import { IdParam, operation } from './route.js';
 import { getById } from './users.js';
@@ -35,13 +35,6 @@ const SORT = z
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const SCOPES = [['read:logs'], ['read:logs_users']];
 const TAG = 'Logs';
-
-/** Query-string mistakes are 400 invalid_query_string naming the parameter. */
-function queryError(err: unknown): never {
-  if (err instanceof ValidationError)
-    throw new ManagementError(400, `Query validation error: ${err.message}`, 'invalid_query_string');
-  throw err;
-}
 
 /** /logs and /users/{id}/logs: the log of security events, in Auth0's shape. */
 export function logRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {

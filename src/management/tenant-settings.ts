@@ -66,7 +66,8 @@ export function settingsRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): voi
       scope: 'update:tenant_settings',
       tag: TAG,
       summary: 'Update the tenant settings',
-      description: 'A null value restores the default. Every instance applies a change from its next request.',
+      description:
+        'A null value restores the default. Every instance applies a change from its next request.',
       request: jsonBody(TenantSettingsUpdate),
       status: 200,
       response: TenantSettings,

@@ -15,7 +15,7 @@ import {
 import type { Deps } from '../http/context.js';
 import type { User as Person } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
-import { ManagementError } from './errors.js';
+import { queryError } from './errors.js';
 import { pageBody, pageQuery, pageSlice } from './paging.js';
 import { iso, jsonBody, operation } from './route.js';
 
@@ -271,9 +271,6 @@ function queryOf(q: string | undefined, sort: string | undefined) {
   try {
     return { ...parseUserSearch(q), ...(sort !== undefined ? { sort: parseUserSort(sort)! } : {}) };
   } catch (err) {
-    if (err instanceof ValidationError) {
-      throw new ManagementError(400, `Query validation error: ${err.message}`, 'invalid_query_string');
-    }
-    throw err;
+    queryError(err);
   }
 }

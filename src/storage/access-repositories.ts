@@ -109,6 +109,15 @@ export interface LogFilter {
   until?: number;
 }
 
+/** How many events of one type a UTC day had. */
+export interface LogDayCount {
+  day: number;
+  type: string;
+  count: number;
+  first: number;
+  last: number;
+}
+
 /** The log of security events, in the order they were written. */
 export interface LogRepository {
   insert(events: LogEvent[]): Promise<void>;
@@ -116,6 +125,10 @@ export interface LogRepository {
   /** A slice of the events, newest first (or oldest first with `ascending`). */
   list(filter: LogFilter, slice: Slice, ascending?: boolean): Promise<LogEvent[]>;
   count(filter: LogFilter): Promise<number>;
+  /** The events of `filter` per UTC day (ms at 00:00) and type: how many, and the first's and last's dates. */
+  countByDay(filter: LogFilter): Promise<LogDayCount[]>;
+  /** How many different users the events of `filter` name. */
+  countUsers(filter: LogFilter): Promise<number>;
   /**
    * Up to `limit` events written after the event `logId` (from the first without one), oldest
    * first; null when no event has that id, unless the id is older than every event kept (retention

@@ -8,3 +8,6 @@ export interface Clock {
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => Math.floor(Date.now() / 1000), nowMs: () => Date.now() };
+
+/** The clock's time in milliseconds since the epoch. */
+export const nowMs = (clock: Clock): number => clock.nowMs?.() ?? clock.now() * 1000;

@@ -302,7 +302,15 @@ describeEachBackend('console: users', (backend) => {
     const logs = await withRole('Log reader', ['read:logs_users']);
     expect(navOf(logs.dashboard)).toEqual(['/console', '/console/logs']);
     expect(logs.dashboard).toContain('Latest events');
+    expect(logs.dashboard).not.toContain('Last 30 days');
     expect((await open(logs.agent, '/console/logs')).status).toBe(200);
+
+    // the chart is /stats/daily's: read:stats, and it counts this person's own sign-in
+    const stats = await withRole('Stats reader', ['read:stats']);
+    expect(navOf(stats.dashboard)).toEqual(['/console']);
+    expect(stats.dashboard).not.toContain('Latest events');
+    expect(stats.dashboard).toMatch(/Last 30 days: <strong>[1-9]\d*<\/strong> sign-ins/);
+    expect(stats.dashboard).toContain('<svg');
 
     const writer = await withRole('Writer only', ['create:users']);
     expect(writer.status, writer.dashboard).toBe(200);

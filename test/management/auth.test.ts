@@ -56,6 +56,8 @@ const ROUTES: [method: string, path: string, scope: string][] = [
   ['PUT', '/keys/signing/{id}/revoke', 'update:signing_keys'],
   ['GET', '/tenants/settings', 'read:tenant_settings'],
   ['PATCH', '/tenants/settings', 'update:tenant_settings'],
+  ['GET', '/stats/daily', 'read:stats'],
+  ['GET', '/stats/active-users', 'read:stats'],
   ['GET', '/roles', 'read:roles'],
   ['POST', '/roles', 'create:roles'],
   ['GET', '/roles/{id}', 'read:roles'],

@@ -34,6 +34,8 @@ function toEvent(row: Row): LogEvent {
 const COLUMNS = ['log_id', 'date', 'type', 'description', 'details', ...Object.values(OPTIONAL)] as const;
 const FIELDS = Object.keys(OPTIONAL) as (keyof typeof OPTIONAL)[];
 
+const DAY_MS = 86_400_000;
+
 /** Rows per INSERT: under the parameter limits of both databases. */
 const CHUNK = 100;
 
@@ -148,6 +150,33 @@ export function logRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
     async count(filter) {
       const row = await filtered(filter)
         .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async countByDay(filter) {
+      const day = sql<string>`date / ${sql.lit(DAY_MS)}`;
+      const rows = await filtered(filter)
+        .select((eb) => [
+          day.as('day'),
+          'type',
+          eb.fn.countAll().as('n'),
+          eb.fn.min('date').as('first'),
+          eb.fn.max('date').as('last'),
+        ])
+        .groupBy([day, 'type'])
+        .execute();
+      return rows.map((r) => ({
+        day: Number(r.day) * DAY_MS,
+        type: r.type,
+        count: Number(r.n),
+        first: Number(r.first),
+        last: Number(r.last),
+      }));
+    },
+    async countUsers(filter) {
+      const row = await filtered(filter)
+        .where('user_id', 'is not', null)
+        .select((eb) => eb.fn.count('user_id').distinct().as('n'))
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },

@@ -25,6 +25,7 @@ import { ANY_NAME } from '../protocol/params.js';
 import type { AppEnv, Deps } from './context.js';
 import { Cookies } from './cookies.js';
 import { clientCors, publicCors } from './middleware/cors.js';
+import { againAsGetFromOtherSites } from './middleware/cross-site-post.js';
 import { parseBody, parseForm, parsePageForm } from './middleware/parse-form.js';
 
 /** One route: a path and, per method, the middleware and handler that serve it. */
@@ -41,6 +42,7 @@ export function routes(deps: Deps): Route[] {
   const cookies = new Cookies(deps.config.issuer);
   const authorize = authorizeEndpoint(deps, cookies);
   const logout = endSessionEndpoint(deps, cookies);
+  const asGet = againAsGetFromOtherSites(cookies);
   const userinfo = userinfoEndpoint(deps);
   // CORS (issue #13): public documents for any origin; the browser's calls for registered origins.
   const open = publicCors('GET');
@@ -48,7 +50,7 @@ export function routes(deps: Deps): Route[] {
   const userinfoCors = clientCors(deps, 'GET, POST');
   const preflightOnly = () => new Response(null, { status: 204 });
   return [
-    { path: '/authorize', methods: { GET: [authorize], POST: [anyRepeated, authorize] } },
+    { path: '/authorize', methods: { GET: [authorize], POST: [anyRepeated, asGet, authorize] } },
     { path: '/authorize/resume', methods: { GET: [resumeEndpoint(deps, cookies)] } },
     {
       path: '/u/login',
@@ -103,7 +105,7 @@ export function routes(deps: Deps): Route[] {
         OPTIONS: [userinfoCors, preflightOnly],
       },
     },
-    { path: '/oidc/logout', methods: { GET: [logout], POST: [pageForm, logout] } },
+    { path: '/oidc/logout', methods: { GET: [logout], POST: [pageForm, asGet, logout] } },
     { path: '/v2/logout', methods: { GET: [auth0LogoutEndpoint(deps, cookies)] } },
     {
       path: '/.well-known/openid-configuration',

@@ -93,7 +93,7 @@ describeEachBackend('Management API: /stats', (backend) => {
   });
 
   it('refuses a malformed day, a range backwards or longer than 366 days: 400 invalid_query_string', async () => {
-    for (const query of [
+    for (const query of <Record<string, string>[]>[
       { from: '2026-11-01' },
       { to: '20261301' },
       { from: '20260230' },

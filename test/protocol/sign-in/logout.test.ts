@@ -118,18 +118,33 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
     expect(asOther.headers.get('location')).toBeNull();
   });
 
-  it('a forged id_token_hint → no redirect, a confirmation page, the session kept', async () => {
+  it('a forged id_token_hint → refused on a page (400), no redirect even with client_id, the session kept (§4)', async () => {
     const { agent, idToken } = await signedIn();
     const [h, p] = idToken.split('.') as [string, string];
-    const res = await agent.get(
-      `${t.issuer}/oidc/logout?${new URLSearchParams({
-        id_token_hint: `${h}.${p}.${'A'.repeat(342)}`,
-        post_logout_redirect_uri: LOGOUT_CALLBACK,
-      })}`,
-    );
-    expect(res.status).toBe(200);
-    expect(res.headers.get('location')).toBeNull();
-    expect(await res.text()).toContain('name="confirm"');
+    const forged = `${h}.${p}.${'A'.repeat(342)}`;
+    for (const extra of [{}, { client_id: web.clientId, state: 's' }] as Record<string, string>[]) {
+      const res = await agent.get(
+        `${t.issuer}/oidc/logout?${new URLSearchParams({
+          id_token_hint: forged,
+          post_logout_redirect_uri: LOGOUT_CALLBACK,
+          ...extra,
+        })}`,
+      );
+      expect(res.status).toBe(400);
+      expect(res.headers.get('location')).toBeNull();
+      const html = await res.text();
+      expect(html).toContain('id_token_hint is not an ID token issued here');
+      expect(html).not.toContain('name="confirm"');
+    }
+    // nor after a confirmation that carries it (a forged form)
+    const confirmed = await agent.post(`${t.issuer}/oidc/logout`, {
+      confirm: 'yes',
+      id_token_hint: forged,
+      client_id: web.clientId,
+      post_logout_redirect_uri: LOGOUT_CALLBACK,
+    });
+    expect(confirmed.status).toBe(400);
+    expect(confirmed.headers.get('location')).toBeNull();
     expect(await sessionAlive(agent, config)).toBe(true);
   });
 

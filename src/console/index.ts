@@ -12,7 +12,7 @@ import { rolePages } from './pages/roles.js';
 import { settingsPages } from './pages/settings.js';
 import { tryPages } from './pages/try.js';
 import { userPages } from './pages/users.js';
-import { consoleRouter } from './router.js';
+import { consoleRouter, notFoundPage } from './router.js';
 import { loadAdmin } from './session.js';
 import { setupRoutes } from './setup.js';
 import { consoleCallbackEndpoint, consoleLogin, consoleLogout } from './signin.js';
@@ -46,5 +46,6 @@ export function consoleApp(deps: Deps, fetch: ServerFetch): Hono<AppEnv> {
   logPages(router);
   keyPages(router);
   settingsPages(router);
+  router.get('*', notFoundPage);
   return app;
 }

@@ -1,8 +1,10 @@
 import type { Context } from 'hono';
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import { randomToken } from '../util/crypto.js';
 import type { Admin } from './session.js';
 
+/** The console's own rules: a constant, put in the page as is (escaped, `>` would become `&gt;`). */
 const CSS = `
 :root{--pico-font-size:95%}body>header,body>main,body>footer{padding-block:.5rem}
 nav.console ul:first-child li a{font-weight:700}nav.console a[aria-current=page]{text-decoration:underline}
@@ -69,7 +71,7 @@ function Shell(props: Frame & { nonce: string }) {
         />
         <title>{`${props.title} · Sesame Console`}</title>
         <link rel="stylesheet" href="/console/assets/pico.min.css" />
-        <style nonce={props.nonce}>{CSS}</style>
+        <style nonce={props.nonce}>{raw(CSS)}</style>
         <script src="/console/assets/htmx.min.js" defer />
         <script src="/console/assets/console.js" defer />
       </head>

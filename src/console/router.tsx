@@ -51,6 +51,40 @@ const toSignIn = (c: Context, to: string) =>
     : seeOther(c, to);
 
 /**
+ * A form sent after the console session ended (an hour at most, or signed out elsewhere): nothing
+ * was done, and the admin is told so rather than taken to the dashboard as if it had been. htmx's
+ * requests go to sign in as before (they carry no form an admin typed).
+ */
+function sessionEndedPage(c: Context): Response | Promise<Response> {
+  if (c.req.header('HX-Request') === 'true') return toSignIn(c, '/console/login');
+  return consolePage(
+    c,
+    {
+      title: 'Signed out',
+      children: (
+        <>
+          <p class="alert" role="alert">
+            Your console session had ended, so what this form asked for was not done.
+          </p>
+          <p>
+            <a href="/console/login">Sign in again</a>, then go back to the page and send the form once more.
+          </p>
+        </>
+      ),
+    },
+    401,
+  );
+}
+
+/** GET of a console address that has no page (also a form's own address): a page that says so. */
+export const notFoundPage: PageHandler = async (c, admin) =>
+  consolePage(
+    c,
+    { title: 'Not found', admin, children: <p class="alert">There is no page at this address.</p> },
+    404,
+  );
+
+/**
  * The router of the console's pages: no admin → sign in (then back here); a POST without the
  * session's CSRF token → 403; an API refusal for lack of a permission → a page that says which;
  * an expired token → sign in again.
@@ -67,7 +101,7 @@ export function consoleRouter(
       const admin = await loadAdmin(deps, cookies, c, fetch);
       const here = new URL(c.req.url);
       const back = `/console/login?return=${encodeURIComponent(here.pathname + here.search)}`;
-      if (!admin) return toSignIn(c, c.req.method === 'GET' ? back : '/console/login');
+      if (!admin) return c.req.method === 'GET' ? toSignIn(c, back) : sessionEndedPage(c);
       let form = new URLSearchParams();
       if (c.req.method === 'POST') {
         const read = await readConsoleForm(c, deps.config.bodyLimit);
@@ -92,8 +126,7 @@ export function consoleRouter(
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) {
           await endConsoleSession(deps, cookies, c);
-          // A form's path has no page of its own to come back to: the sign-in then opens the dashboard.
-          return toSignIn(c, c.req.method === 'GET' ? back : '/console/login');
+          return c.req.method === 'GET' ? toSignIn(c, back) : sessionEndedPage(c);
         }
         if (err instanceof ApiError && err.status < 500) {
           // What a page did not show next to a field: the API's own message, never a 500.

@@ -87,6 +87,10 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
     const { agent, dashboard } = await signedInAdmin(t);
     expect(dashboard).toContain('Dashboard');
     expect(dashboard).toMatch(/id="count-users">\d+</);
+    // the style sheet arrives as written: an escaped `>` would drop its child-selector rules
+    const style = /<style nonce="[^"]+">([^<]*)<\/style>/.exec(dashboard)?.[1] ?? '';
+    expect(style).toContain('.row>*{flex:1 1 14rem}');
+    expect(style).not.toContain('&gt;');
     for (const value of agent.cookies.values()) expect(value).not.toMatch(/^eyJ/);
     expect(JSON.stringify([...agent.setCookies])).not.toContain('eyJ');
     const cookie = agent.setCookies.find((h) => h.includes('sesame_console='));
@@ -160,8 +164,29 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
       csrf: csrfOf(dashboard),
       password: 'another long passphrase',
     });
-    expect(sent.status).toBe(303);
-    expect(sent.headers.get('location')).toBe('/console/login');
+    expect(sent.status).toBe(401);
+    expect(await sent.text()).toContain('what this form asked for was not done');
+  });
+
+  it('a form sent after the console session ended says it was not done (not the dashboard as if it had been); nothing is made', async () => {
+    const { agent, dashboard } = await signedInAdmin(t);
+    t.clock.advance(3601); // the console session (an hour) is over; the SSO session is not
+    const sent = await agent.post('/console/roles', { csrf: csrfOf(dashboard), name: 'Made too late' });
+    expect(sent.status).toBe(401);
+    const html = await sent.text();
+    expect(html).toContain('Your console session had ended, so what this form asked for was not done.');
+    expect(html).toContain('href="/console/login"');
+    expect(await t.rt.storage.roles.getByName('Made too late')).toBeNull();
+  });
+
+  it("an address of the console with no page gets the console's own 404 page, also a form's address", async () => {
+    const { agent } = await signedInAdmin(t);
+    for (const path of ['/console/nope', `/console/roles/rol_x/members`, '/console/users/usr_x/password']) {
+      const res = await open(agent, path);
+      expect(res.status, path).toBe(404);
+      expect(res.html, path).toContain('There is no page at this address.');
+      expect(res.html, path).toContain('<nav class="console"');
+    }
   });
 
   it('the live search without a console session is sent to sign in (HX-Redirect), keeping its query; a page load gets a 303', async () => {
@@ -195,7 +220,10 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
         expect(res.status).toBe(200);
         expect(res.headers.get('content-type')).toContain(type);
       }
-      expect((await t.fetch(`${t.issuer}/console/assets/../package.json`)).status).toBe(404);
+      // `..` leaves the assets: /console/package.json, a console address like any other (sign in first)
+      const dotdot = await t.fetch(`${t.issuer}/console/assets/../package.json`, { redirect: 'manual' });
+      expect(dotdot.status).toBe(303);
+      expect(dotdot.headers.get('location')).toMatch(/^\/console\/login\?return=/);
       for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty'])
         expect((await t.fetch(`${t.issuer}/console/assets/${name}`)).status, name).toBe(404);
     });

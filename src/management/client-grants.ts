@@ -7,9 +7,17 @@ import {
   updateClientGrant,
 } from '../admin/client-grants.js';
 import type { Deps } from '../http/context.js';
+import { CLIENT_GRANT_ORDER } from '../storage/list-orders.js';
 import type { ClientGrant as Grant, Storage } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
-import { checkpointBody, checkpointSlice, pageBody, pageQuery, pageSlice } from './paging.js';
+import {
+  checkpointBody,
+  checkpointQuery,
+  checkpointSlice,
+  pageBody,
+  pageQuery,
+  pageSlice,
+} from './paging.js';
 import { jsonBody, operation } from './route.js';
 
 const ScopeList = z.array(z.string().max(280)).max(1000);
@@ -67,7 +75,7 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
       request: {
         query: z.object({
           ...pageQuery,
-          from: z.string().max(64).optional(),
+          from: checkpointQuery.from,
           take: pageQuery.per_page,
           audience: z.string().max(2048).optional(),
           client_id: z.string().max(64).optional(),
@@ -85,9 +93,17 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
         ...(q.subject_type !== undefined ? { subjectType: q.subject_type } : {}),
       };
       if (q.from !== undefined || q.take !== undefined) {
-        const slice = checkpointSlice(q);
+        const slice = checkpointSlice(q, CLIENT_GRANT_ORDER);
         const { items } = await listClientGrants(storage, filter, slice);
-        return c.json(checkpointBody('client_grants', await views(storage, items), slice) as never, 200);
+        return c.json(
+          checkpointBody(
+            'client_grants',
+            await views(storage, items),
+            slice,
+            items.at(-1) && CLIENT_GRANT_ORDER.of(items.at(-1)!),
+          ) as never,
+          200,
+        );
       }
       const slice = pageSlice(q);
       const { items, total } = await listClientGrants(storage, filter, slice);

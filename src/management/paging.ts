@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { ListOrder } from '../storage/list-orders.js';
 import type { Slice } from '../storage/types.js';
 import { ManagementError } from './errors.js';
 
@@ -22,7 +23,7 @@ export const pageQuery = {
 
 /** Auth0's checkpoint paging: `from` (a `next` of an earlier answer) and `take` (1 to 100). */
 export const checkpointQuery = {
-  from: z.string().max(64).optional().openapi({ description: 'The `next` of the previous page.' }),
+  from: z.string().max(512).optional().openapi({ description: 'The `next` of the previous page.' }),
   take: wholeNumber(100).optional().openapi({ description: 'Items per page, 1 to 100 (default 50).' }),
   include_totals: bool.optional(),
 };
@@ -57,8 +58,15 @@ export async function pageBody<T>(
   };
 }
 
-/** The slice a checkpoint query asks for (`from` is an opaque position this API handed out). */
-export function checkpointSlice(q: { from?: string | undefined; take?: number | undefined }): Slice {
+/**
+ * The slice a checkpoint query asks for: `from` is a `next` this API handed out, the sort key of
+ * the last item of the page before (base64url JSON), so that items added or removed meanwhile
+ * move nothing past it.
+ */
+export function checkpointSlice(
+  q: { from?: string | undefined; take?: number | undefined },
+  order: ListOrder<never>,
+): Slice {
   const limit = q.take ?? 50;
   if (limit === 0)
     throw new ManagementError(
@@ -66,20 +74,47 @@ export function checkpointSlice(q: { from?: string | undefined; take?: number | 
       'Query validation error: take: must be from 1 to 100',
       'invalid_query_string',
     );
-  if (q.from !== undefined && !/^\d{1,9}$/.test(q.from)) {
+  if (q.from === undefined) return { offset: 0, limit };
+  return { offset: 0, limit, after: positionOf(q.from, order) };
+}
+
+function positionOf(from: string, order: ListOrder<never>): (string | number)[] {
+  let after: unknown;
+  try {
+    after = JSON.parse(Buffer.from(from, 'base64url').toString('utf8'));
+  } catch {
+    after = null;
+  }
+  const valid =
+    Array.isArray(after) &&
+    after.length === order.columns.length &&
+    order.columns.every(([, , kind], i) =>
+      kind === 'number' ? Number.isSafeInteger(after[i]) : typeof after[i] === 'string',
+    );
+  if (!valid || Buffer.from(JSON.stringify(after)).toString('base64url') !== from) {
     throw new ManagementError(
       400,
       'Query validation error: from: not a position this API returned',
       'invalid_query_string',
     );
   }
-  return { offset: q.from === undefined ? 0 : Number(q.from), limit };
+  return after as (string | number)[];
 }
 
-/** A checkpoint page: `{<key>: [...], next}`, `next` only while more may follow. */
-export function checkpointBody<T>(key: string, items: T[], slice: Slice): Record<string, unknown> {
+/**
+ * A checkpoint page: `{<key>: [...], next}`, `next` (the position after `last`, the sort key
+ * of the page's last item) only while more may follow.
+ */
+export function checkpointBody<T>(
+  key: string,
+  items: T[],
+  slice: Slice,
+  last: (string | number)[] | undefined,
+): Record<string, unknown> {
   return {
     [key]: items,
-    ...(items.length === slice.limit ? { next: String(slice.offset + slice.limit) } : {}),
+    ...(items.length === slice.limit && last
+      ? { next: Buffer.from(JSON.stringify(last)).toString('base64url') }
+      : {}),
   };
 }

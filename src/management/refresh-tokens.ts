@@ -6,6 +6,7 @@ import {
   listUserRefreshTokens,
 } from '../admin/refresh-tokens.js';
 import type { Deps } from '../http/context.js';
+import { REFRESH_TOKEN_ORDER } from '../storage/list-orders.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { checkpointBody, checkpointQuery, checkpointSlice } from './paging.js';
@@ -72,9 +73,17 @@ export function refreshTokenRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps):
       response: z.object({ tokens: z.array(RefreshToken), next: z.string().optional() }),
     }),
     async (c) => {
-      const slice = checkpointSlice(c.req.valid('query'));
+      const slice = checkpointSlice(c.req.valid('query'), REFRESH_TOKEN_ORDER);
       const list = await listUserRefreshTokens(storage, clock, c.req.valid('param').id, slice);
-      return c.json(checkpointBody('tokens', list.map(view), slice) as never, 200);
+      return c.json(
+        checkpointBody(
+          'tokens',
+          list.map(view),
+          slice,
+          list.at(-1) && REFRESH_TOKEN_ORDER.of(list.at(-1)!),
+        ) as never,
+        200,
+      );
     },
   );
   app.openapi(

@@ -12,9 +12,17 @@ import {
   updateRole,
 } from '../admin/roles.js';
 import type { Deps } from '../http/context.js';
+import { ROLE_USER_ORDER } from '../storage/list-orders.js';
 import type { Role as RoleRecord, User } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
-import { checkpointBody, checkpointSlice, pageBody, pageQuery, pageSlice } from './paging.js';
+import {
+  checkpointBody,
+  checkpointQuery,
+  checkpointSlice,
+  pageBody,
+  pageQuery,
+  pageSlice,
+} from './paging.js';
 import { Permission, permissionView, permissionWriteRoutes } from './permissions.js';
 import { IdParam, jsonBody, operation } from './route.js';
 
@@ -175,7 +183,7 @@ export function roleRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         'Paged by page/per_page, or by checkpoint with from/take (then the answer is {users, next}).',
       request: {
         params: IdParam,
-        query: z.object({ ...pageQuery, from: z.string().max(64).optional(), take: pageQuery.per_page }),
+        query: z.object({ ...pageQuery, from: checkpointQuery.from, take: pageQuery.per_page }),
       },
       status: 200,
       response: z.array(RoleUser),
@@ -184,9 +192,17 @@ export function roleRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       const q = c.req.valid('query');
       const id = c.req.valid('param').id;
       if (q.from !== undefined || q.take !== undefined) {
-        const slice = checkpointSlice(q);
+        const slice = checkpointSlice(q, ROLE_USER_ORDER);
         const { items } = await listRoleUsers(storage, id, slice);
-        return c.json(checkpointBody('users', items.map(roleUserView), slice) as never, 200);
+        return c.json(
+          checkpointBody(
+            'users',
+            items.map(roleUserView),
+            slice,
+            items.at(-1) && ROLE_USER_ORDER.of(items.at(-1)!),
+          ) as never,
+          200,
+        );
       }
       const slice = pageSlice(q);
       const { items, total } = await listRoleUsers(storage, id, slice);

@@ -2,6 +2,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { deleteSession, deleteUserSessions, getSession, listUserSessions } from '../admin/sessions.js';
 import { sessionLifetimes } from '../admin/settings.js';
 import type { Deps } from '../http/context.js';
+import { SESSION_ORDER } from '../storage/list-orders.js';
 import type { SessionRecord } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { checkpointBody, checkpointQuery, checkpointSlice } from './paging.js';
@@ -63,7 +64,7 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
       response: z.object({ sessions: z.array(Session), next: z.string().optional() }),
     }),
     async (c) => {
-      const slice = checkpointSlice(c.req.valid('query'));
+      const slice = checkpointSlice(c.req.valid('query'), SESSION_ORDER);
       const { idle } = await sessionLifetimes(deps);
       const list = await listUserSessions(storage, clock, c.req.valid('param').id, idle, slice);
       return c.json(
@@ -71,6 +72,7 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
           'sessions',
           list.map((s) => view(s, idle)),
           slice,
+          list.at(-1) && SESSION_ORDER.of(list.at(-1)!),
         ) as never,
         200,
       );

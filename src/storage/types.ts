@@ -108,6 +108,11 @@ export type ApiPatch = Partial<
 export interface Slice {
   offset: number;
   limit: number;
+  /**
+   * Checkpoint paging: the sort key of the last item of the page before (lists that take one);
+   * the page then starts after it, and `offset` is not used.
+   */
+  after?: readonly (string | number)[];
 }
 
 /** The scopes of an API a machine-to-machine application may request (Auth0's client grant). */

@@ -1,11 +1,12 @@
 import type { Kysely, Selectable } from 'kysely';
+import { CLIENT_GRANT_ORDER } from '../../list-orders.js';
 import type { ClientGrant, ClientGrantFilter, ClientGrantRepository, SubjectType } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
 import { JOINED_API as api } from './apis.js';
 import { JOINED_APPLICATION as app } from './applications.js';
 import { joinedTable } from './joined.js';
-import { sliced } from './slice.js';
+import { keyset } from './slice.js';
 
 type Row = Selectable<Database['client_grants']>;
 
@@ -101,8 +102,9 @@ export function clientGrantRepository(db: Kysely<Database>): ClientGrantReposito
       return rows.map(toGrant);
     },
     async list(filter, slice) {
-      const q = filtered(filter).selectAll().orderBy('created_at').orderBy('id');
-      return (await sliced(q, slice).execute()).map(toGrant);
+      return (await keyset(filtered(filter).selectAll(), CLIENT_GRANT_ORDER.columns, slice).execute()).map(
+        toGrant,
+      );
     },
     async count(filter) {
       const row = await filtered(filter)

@@ -1,4 +1,5 @@
 import type { Kysely, QueryCreator, Selectable } from 'kysely';
+import { REFRESH_TOKEN_ORDER } from '../../list-orders.js';
 import type {
   GrantTokenOwner,
   GrantTokenRepository,
@@ -7,7 +8,7 @@ import type {
 } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
-import { sliced } from './slice.js';
+import { keyset } from './slice.js';
 import { JOINED_USER, userById } from './users.js';
 
 const num = (v: number | null) => (v === null ? null : Number(v));
@@ -194,7 +195,7 @@ export function refreshTokenRepository(
     async listLive(filter, now, slice) {
       let q = live(now).where('user_id', '=', filter.userId);
       if (filter.clientId !== undefined) q = q.where('client_id', '=', filter.clientId);
-      const rows = await sliced(q.orderBy('created_at', 'desc').orderBy('hash'), slice).execute();
+      const rows = await keyset(q, REFRESH_TOKEN_ORDER.columns, slice).execute();
       return rows.map(toToken);
     },
     async liveOfFamily(familyId, now) {

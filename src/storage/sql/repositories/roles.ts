@@ -1,8 +1,9 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { ROLE_USER_ORDER } from '../../list-orders.js';
 import type { Permission, Role, RoleFilter, RoleRepository } from '../../types.js';
 import type { Database } from '../schema.js';
 import { addPermissions, ROLE, removePermissions } from './permissions.js';
-import { containing, sliced } from './slice.js';
+import { containing, keyset, sliced } from './slice.js';
 
 export const toRole = (row: Selectable<Database['roles']>): Role => ({
   id: row.id,
@@ -125,12 +126,8 @@ export function roleRepository(db: Kysely<Database>): RoleRepository {
         .execute();
     },
     async listUsers(roleId, slice) {
-      const q = db
-        .selectFrom('user_roles')
-        .select('user_id')
-        .where('role_id', '=', roleId)
-        .orderBy('user_id');
-      return (await sliced(q, slice).execute()).map((r) => r.user_id);
+      const q = db.selectFrom('user_roles').select('user_id').where('role_id', '=', roleId);
+      return (await keyset(q, ROLE_USER_ORDER.columns, slice).execute()).map((r) => r.user_id);
     },
     async countUsers(roleId) {
       const row = await db

@@ -1,10 +1,11 @@
 import type { Kysely, Selectable } from 'kysely';
 import { merged } from '../../../util/merged.js';
+import { SESSION_ORDER } from '../../list-orders.js';
 import type { InteractionRepository, SessionRecord, SessionRepository } from '../../types.js';
 import { precompiled } from '../precompiled.js';
 import type { Database } from '../schema.js';
 import { JOINED_CONSENT } from './consents.js';
-import { sliced } from './slice.js';
+import { keyset } from './slice.js';
 import { JOINED_USER } from './users.js';
 
 const toSession = (row: Selectable<Database['sessions']>): SessionRecord => ({
@@ -93,10 +94,8 @@ export function sessionRepository(db: Kysely<Database>): SessionRepository {
         .selectAll()
         .where('user_id', '=', userId)
         .where('expires_at', '>', now)
-        .$if(idle !== undefined, (w) => w.where('last_seen_at', '>', now - (idle as number)))
-        .orderBy('created_at', 'desc')
-        .orderBy('sid');
-      const rows = await sliced(q, slice).execute();
+        .$if(idle !== undefined, (w) => w.where('last_seen_at', '>', now - (idle as number)));
+      const rows = await keyset(q, SESSION_ORDER.columns, slice).execute();
       return rows.map(toSession);
     },
     async touch(idHash, now) {

@@ -177,13 +177,16 @@ export async function getApplication(storage: Storage, clientId: string): Promis
   return app;
 }
 
-/** A slice of the applications (of one type), and how many there are in all. */
+/** A slice of the applications (of any of `types`), and how many there are in all. */
 export async function listApplications(
   storage: Storage,
-  filter: { type?: string },
+  filter: { types?: string[] },
   slice?: Slice,
 ): Promise<{ items: Application[]; total: () => Promise<number> }> {
-  const f = filter.type === undefined ? {} : { type: checkOneOf('app_type', filter.type, APPLICATION_TYPES) };
+  const f =
+    filter.types === undefined
+      ? {}
+      : { types: filter.types.map((t) => checkOneOf('app_type', t, APPLICATION_TYPES)) };
   return { items: await storage.applications.list(f, slice), total: () => storage.applications.count(f) };
 }
 

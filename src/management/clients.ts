@@ -12,7 +12,8 @@ import { URI_LIST } from '../admin/checks.js';
 import type { Deps } from '../http/context.js';
 import type { Application, ApplicationType } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
-import { pageBody, pageQuery, pageSlice } from './paging.js';
+import { ManagementError } from './errors.js';
+import { fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
 import { iso, jsonBody, operation } from './route.js';
 
 /** Auth0's app_type for each of Sesame's application types. */
@@ -25,6 +26,21 @@ const APP_TYPES: Record<ApplicationType, string> = {
 const AppType = z.enum(['regular_web', 'spa', 'native', 'non_interactive']);
 const toSesameType = (t: string): ApplicationType =>
   (Object.entries(APP_TYPES).find(([, v]) => v === t)?.[0] as ApplicationType) ?? 'web';
+
+/** `app_type` of a list: Auth0's names, comma-separated; an unknown one is refused by name. */
+function appTypes(list: string): ApplicationType[] {
+  return list.split(',').map((name) => {
+    const t = name.trim();
+    if (!AppType.safeParse(t).success) {
+      throw new ManagementError(
+        400,
+        `Query validation error: app_type: ${t || '(empty)'} is not one of ${AppType.options.join(', ')}`,
+        'invalid_query_string',
+      );
+    }
+    return toSesameType(t);
+  });
+}
 
 const uris = z.array(z.string().max(URI_LIST.length)).max(URI_LIST.items);
 
@@ -76,6 +92,9 @@ const CreateClient = z
 const UpdateClient = z
   .strictObject({
     ...fields,
+    app_type: AppType.openapi({
+      description: 'Accepted when it is the type the application has: a type cannot be changed.',
+    }),
     client_metadata: z.record(z.string().max(255), z.string().max(255).nullable()).openapi({
       description: 'Merged into what is stored: a key sent as null is removed, an empty object removes all.',
     }),
@@ -178,7 +197,17 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
       scope: 'read:clients',
       tag: TAG,
       summary: 'List applications',
-      request: { query: z.object({ ...pageQuery, app_type: AppType.optional() }) },
+      request: {
+        query: z.object({
+          ...pageQuery,
+          ...fieldsQuery,
+          app_type: z
+            .string()
+            .max(100)
+            .optional()
+            .openapi({ description: 'Comma-separated types: regular_web, spa, native, non_interactive.' }),
+        }),
+      },
       status: 200,
       response: z.union([
         z.array(Client),
@@ -188,12 +217,12 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
     async (c) => {
       const q = c.req.valid('query');
       const slice = pageSlice(q);
-      const type = q.app_type === undefined ? {} : { type: toSesameType(q.app_type) };
-      const { items, total } = await listApplications(storage, type, slice);
+      const types = q.app_type === undefined ? {} : { types: appTypes(q.app_type) };
+      const { items, total } = await listApplications(storage, types, slice);
       return c.json(
         (await pageBody(
           'clients',
-          items.map((a) => clientView(a)),
+          items.map((a) => project(clientView(a), q)),
           slice,
           q.include_totals,
           total,
@@ -232,11 +261,18 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
       scope: 'read:clients',
       tag: TAG,
       summary: 'Get an application',
-      request: { params: IdParam },
+      request: { params: IdParam, query: z.object(fieldsQuery) },
       status: 200,
       response: Client,
     }),
-    async (c) => c.json(clientView(await getApplication(storage, c.req.valid('param').id)), 200),
+    async (c) =>
+      c.json(
+        project(
+          clientView(await getApplication(storage, c.req.valid('param').id)),
+          c.req.valid('query'),
+        ) as never,
+        200,
+      ),
   );
   app.openapi(
     operation({
@@ -250,12 +286,17 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
       response: Client,
     }),
     async (c) => {
-      const updated = await updateApplication(
-        storage,
-        clock,
-        c.req.valid('param').id,
-        input(c.req.valid('json')),
-      );
+      const id = c.req.valid('param').id;
+      const b = c.req.valid('json');
+      // Tools that send the whole application back (Terraform, a GET then PATCH) send its type.
+      if (b.app_type !== undefined && toSesameType(b.app_type) !== (await getApplication(storage, id)).type) {
+        throw new ManagementError(
+          400,
+          "Payload validation error: app_type: an application's type cannot be changed (it decides its secret and flows); create a new application",
+          'invalid_body',
+        );
+      }
+      const updated = await updateApplication(storage, clock, id, input(b));
       return c.json(clientView(updated), 200);
     },
   );

@@ -6,7 +6,7 @@ import { endpointUrl } from '../protocol/issuer.js';
 import type { LogEvent } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { queryError } from './errors.js';
-import { pageQuery, pageSlice } from './paging.js';
+import { fieldsQuery, pageQuery, pageSlice, project } from './paging.js';
 import { IdParam, operation } from './route.js';
 import { getById } from './users.js';
 
@@ -32,7 +32,6 @@ export const Log = z
 const SORT = z
   .enum(['date:1', 'date:-1'])
   .openapi({ description: 'Oldest first (1) or newest first (-1, the default).' });
-const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const SCOPES = [['read:logs'], ['read:logs_users']];
 const TAG = 'Logs';
 
@@ -41,15 +40,8 @@ export function logRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
   const { storage } = deps;
   const hostname = new URL(deps.config.issuer).hostname;
   const view = (e: LogEvent) => logView(e, hostname);
-  /** `fields` keeps (or, with include_fields=false, drops) the named fields. */
-  const project = (views: LogView[], fields: string | undefined, include: boolean | undefined) => {
-    // Auth0: an empty list means every field.
-    if (fields === undefined || fields.trim() === '') return views;
-    const names = new Set(fields.split(',').map((f) => f.trim()));
-    return views.map((v) =>
-      Object.fromEntries(Object.entries(v).filter(([k]) => names.has(k) === (include !== false))),
-    );
-  };
+  const projected = (views: LogView[], q: { fields?: string; include_fields?: boolean }) =>
+    views.map((v) => project(v, q));
   const wrapped = (items: unknown[], start: number, limit: number, total: number) => ({
     start,
     limit,
@@ -74,8 +66,7 @@ export function logRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
           q: z.string().max(1024).optional(),
           search: z.string().max(1024).optional(),
           sort: SORT.optional(),
-          fields: z.string().max(512).optional(),
-          include_fields: bool.optional(),
+          ...fieldsQuery,
           from: z.string().max(64).optional(),
           take: pageQuery.per_page,
         }),
@@ -102,11 +93,11 @@ export function logRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         if (last !== undefined) next.searchParams.set('from', last);
         next.searchParams.set('take', String(take));
         c.header('Link', `<${next.toString()}>; rel="next"`);
-        return c.json(project(events.map(view), q.fields, q.include_fields) as never, 200);
+        return c.json(projected(events.map(view), q) as never, 200);
       }
       const slice = pageSlice(q);
       const { items, total } = await listLogs(storage, filter, slice, q.sort === 'date:1');
-      const views = project(items.map(view), q.fields, q.include_fields);
+      const views = projected(items.map(view), q);
       if (!q.include_totals) return c.json(views as never, 200);
       return c.json(wrapped(views, slice.offset, slice.limit, await total()) as never, 200);
     },

@@ -118,3 +118,24 @@ export function checkpointBody<T>(
       : {}),
   };
 }
+
+/** Auth0's `fields` and `include_fields`: which fields of each item the answer keeps. */
+export const fieldsQuery = {
+  fields: z.string().max(512).optional().openapi({
+    description: 'Comma-separated fields to include (or, with include_fields=false, to leave out).',
+  }),
+  include_fields: bool
+    .optional()
+    .openapi({ description: 'Whether `fields` are kept (true, the default) or left out.' }),
+};
+
+/** Keeps (or, with include_fields=false, drops) the fields `fields` names; none named: all of them. */
+export function project<T extends object>(
+  item: T,
+  q: { fields?: string | undefined; include_fields?: boolean | undefined },
+): Partial<T> {
+  if (q.fields === undefined || q.fields.trim() === '') return item;
+  const names = new Set(q.fields.split(',').map((f) => f.trim()));
+  const keep = q.include_fields !== false;
+  return Object.fromEntries(Object.entries(item).filter(([k]) => names.has(k) === keep)) as Partial<T>;
+}

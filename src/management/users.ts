@@ -16,7 +16,7 @@ import type { Deps } from '../http/context.js';
 import type { User as Person } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { queryError } from './errors.js';
-import { pageBody, pageQuery, pageSlice } from './paging.js';
+import { fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
 import { iso, jsonBody, operation } from './route.js';
 
 /** The one connection Sesame has: its own email and password database. */
@@ -142,6 +142,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
           sort: z.string().max(40).optional(),
           search_engine: z.enum(['v1', 'v2', 'v3']).optional(),
           connection: z.literal(CONNECTION).optional(),
+          ...fieldsQuery,
         }),
       },
       status: 200,
@@ -153,7 +154,13 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       const query = queryOf(q.q, q.sort);
       const { items, total } = await listUsers(storage, query, slice);
       return c.json(
-        (await pageBody('users', items.map(userView), slice, q.include_totals, total)) as never,
+        (await pageBody(
+          'users',
+          items.map((u) => project(userView(u), q)),
+          slice,
+          q.include_totals,
+          total,
+        )) as never,
         200,
       );
     },
@@ -165,14 +172,14 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       scope: 'read:users',
       tag: TAG,
       summary: 'Find users by email',
-      request: { query: z.object({ email: z.string().max(320) }) },
+      request: { query: z.object({ email: z.string().max(320), ...fieldsQuery }) },
       status: 200,
       response: z.array(User),
     }),
     async (c) => {
-      const email = normalizeEmail(c.req.valid('query').email);
-      const user = await storage.users.getByEmail(email);
-      return c.json(user ? [userView(user)] : [], 200);
+      const q = c.req.valid('query');
+      const user = await storage.users.getByEmail(normalizeEmail(q.email));
+      return c.json(user ? [project(userView(user), q)] : [], 200);
     },
   );
   app.openapi(
@@ -214,11 +221,15 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       scope: 'read:users',
       tag: TAG,
       summary: 'Get a user',
-      request: { params: IdParam },
+      request: { params: IdParam, query: z.object(fieldsQuery) },
       status: 200,
       response: User,
     }),
-    async (c) => c.json(userView(await getById(deps, c.req.valid('param').id)), 200),
+    async (c) =>
+      c.json(
+        project(userView(await getById(deps, c.req.valid('param').id)), c.req.valid('query')) as never,
+        200,
+      ),
   );
   app.openapi(
     operation({

@@ -70,8 +70,9 @@ export interface ApplicationRepository {
   create(app: Application): Promise<void>;
   get(clientId: string): Promise<Application | null>;
   /** Oldest first; of one type when `type` is given. */
-  list(filter?: { type?: ApplicationType }, slice?: Slice): Promise<Application[]>;
-  count(filter?: { type?: ApplicationType }): Promise<number>;
+  /** Applications of any of `types` (all when absent). */
+  list(filter?: { types?: ApplicationType[] }, slice?: Slice): Promise<Application[]>;
+  count(filter?: { types?: ApplicationType[] }): Promise<number>;
   /** Applications whose callbacks or settings mention `text` (any case): candidates, to check. */
   listMentioning(text: string): Promise<Application[]>;
   /** True when a row was deleted; the application's client grants go with it. */

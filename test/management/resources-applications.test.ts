@@ -167,9 +167,41 @@ describeEachBackend('Management API: resources (applications)', (backend) => {
         }),
       );
       expect(pastTotals).toMatchObject({ start: 450, limit: 50, length: 0, total, clients: [] });
+      // several types at once, comma-separated (Auth0's filter); an unknown one is refused by name
+      const both = ok(
+        await call('GET', '/clients', { query: { app_type: 'spa,non_interactive', per_page: 100 } }),
+      );
+      expect(new Set(both.map((c: { app_type: string }) => c.app_type))).toEqual(
+        new Set(['spa', 'non_interactive']),
+      );
+      expect(both.length).toBe(machines.length + spas.length);
+      const unknown = await call('GET', '/clients', { query: { app_type: 'spa,robot' } });
+      expectError(unknown, 400, 'invalid_query_string');
+      expect(unknown.body.message).toContain('robot');
     });
 
-    it('updates a client (PATCH), refusing app_type', async () => {
+    it('fields and include_fields keep or leave out what the answer holds (lists and one client)', async () => {
+      const created = ok(await call('POST', '/clients', { body: { name: 'Fields', app_type: 'spa' } }), 201);
+      const only = ok(
+        await call('GET', `/clients/${created.client_id}`, {
+          query: { fields: 'client_id,name', include_fields: true },
+        }),
+      );
+      expect(only).toEqual({ client_id: created.client_id, name: 'Fields' });
+      const without = ok(
+        await call('GET', `/clients/${created.client_id}`, {
+          query: { fields: 'callbacks, client_metadata', include_fields: false },
+        }),
+      );
+      expect(without).not.toHaveProperty('callbacks');
+      expect(without).not.toHaveProperty('client_metadata');
+      expect(without).toHaveProperty('app_type', 'spa');
+      const listed = ok(await call('GET', '/clients', { query: { app_type: 'spa', fields: 'client_id' } }));
+      expect(listed.length).toBeGreaterThan(0);
+      for (const c of listed) expect(Object.keys(c)).toEqual(['client_id']);
+    });
+
+    it('updates a client (PATCH), refusing a change of app_type', async () => {
       const created = ok(
         await call('POST', '/clients', { body: { name: 'Before', callbacks: ['https://a.example/cb'] } }),
         201,
@@ -201,6 +233,11 @@ describeEachBackend('Management API: resources (applications)', (backend) => {
       const typeChange = await call('PATCH', `/clients/${created.client_id}`, { body: { app_type: 'spa' } });
       expectError(typeChange, 400, 'invalid_body');
       expect(typeChange.body.message).toContain('app_type');
+      // the type it has is accepted (a whole application sent back, as tools do)
+      const same = await call('PATCH', `/clients/${created.client_id}`, {
+        body: { app_type: 'regular_web', name: 'After' },
+      });
+      expectStatus(same, 200);
       // null clears a description or a logo, as "" does
       ok(
         await call('PATCH', `/clients/${created.client_id}`, {

@@ -174,6 +174,38 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       expect(emailsOf(bare)).toEqual(['abe']);
     });
 
+    it('fields and include_fields keep or leave out what the answer holds (list, one user, by email)', async () => {
+      const email = 'fields-of@example.com';
+      const created = ok(
+        await call('POST', '/users', {
+          body: {
+            connection: CONNECTION,
+            email,
+            password: 'a long enough passphrase',
+            app_metadata: { plan: 'gold' },
+          },
+        }),
+        201,
+      );
+      const id = created.user_id as string;
+      const only = ok(
+        await call('GET', `/users/${id}`, { query: { fields: 'user_id,email', include_fields: true } }),
+      );
+      expect(only).toEqual({ user_id: id, email });
+      const without = ok(
+        await call('GET', `/users/${id}`, {
+          query: { fields: 'app_metadata,user_metadata', include_fields: false },
+        }),
+      );
+      expect(without).not.toHaveProperty('app_metadata');
+      expect(without).not.toHaveProperty('user_metadata');
+      expect(without).toHaveProperty('email', email);
+      const listed = ok(await call('GET', '/users', { query: { q: 'fields-of', fields: 'user_id' } }));
+      expect(listed).toEqual([{ user_id: id }]);
+      const byEmail = ok(await call('GET', '/users-by-email', { query: { email, fields: 'email' } }));
+      expect(byEmail).toEqual([{ email }]);
+    });
+
     it('finds users by email (/users-by-email), a bare array', async () => {
       const found = ok(await call('GET', '/users-by-email', { query: { email: email('carl') } }));
       expect(found.map((u: { user_id: string }) => u.user_id)).toEqual([ids.carl]);

@@ -72,8 +72,8 @@ describeEachBackend('storage contract: settings, transactions and fresh database
       // Whatever a fresh database starts with comes first (these are created later).
       const existing = await s.applications.list();
       const before = existing.length;
-      const beforeWeb = await s.applications.count({ type: 'web' });
-      const beforeM2m = await s.applications.count({ type: 'm2m' });
+      const beforeWeb = await s.applications.count({ types: ['web'] });
+      const beforeM2m = await s.applications.count({ types: ['m2m'] });
       // (the console's own application is made by a migration, at the time it ran)
       const late = Math.max(T0, ...existing.map((a) => a.createdAt)) + 1_000_000;
       const w1 = application({ clientId: `a-${randomToken(6)}`, type: 'web', createdAt: late });
@@ -90,18 +90,26 @@ describeEachBackend('storage contract: settings, transactions and fresh database
 
       expect(await s.applications.count()).toBe(before + 5);
       expect(await s.applications.count({})).toBe(before + 5);
-      expect(await s.applications.count({ type: 'web' })).toBe(beforeWeb + 3);
-      expect(await s.applications.count({ type: 'm2m' })).toBe(beforeM2m + 2);
-      expect(await s.applications.count({ type: 'native' })).toBe(
-        (await s.applications.list({ type: 'native' })).length,
+      expect(await s.applications.count({ types: ['web'] })).toBe(beforeWeb + 3);
+      expect(await s.applications.count({ types: ['m2m'] })).toBe(beforeM2m + 2);
+      expect(await s.applications.count({ types: ['native'] })).toBe(
+        (await s.applications.list({ types: ['native'] })).length,
       );
       expect(await s.applications.list({}, { offset: before, limit: 50 })).toEqual([w1, w2, m1, w3, m2]);
       expect(await s.applications.list(undefined, { offset: before + 1, limit: 2 })).toEqual([w2, m1]);
       expect(await s.applications.list({}, { offset: before + 5, limit: 2 })).toEqual([]);
-      expect(await s.applications.list({ type: 'web' }, { offset: beforeWeb, limit: 2 })).toEqual([w1, w2]);
-      expect(await s.applications.list({ type: 'web' }, { offset: beforeWeb + 2, limit: 2 })).toEqual([w3]);
-      expect(await s.applications.list({ type: 'm2m' }, { offset: beforeM2m, limit: 10 })).toEqual([m1, m2]);
-      expect((await s.applications.list({ type: 'm2m' })).every((a) => a.type === 'm2m')).toBe(true);
+      expect(await s.applications.list({ types: ['web'] }, { offset: beforeWeb, limit: 2 })).toEqual([
+        w1,
+        w2,
+      ]);
+      expect(await s.applications.list({ types: ['web'] }, { offset: beforeWeb + 2, limit: 2 })).toEqual([
+        w3,
+      ]);
+      expect(await s.applications.list({ types: ['m2m'] }, { offset: beforeM2m, limit: 10 })).toEqual([
+        m1,
+        m2,
+      ]);
+      expect((await s.applications.list({ types: ['m2m'] })).every((a) => a.type === 'm2m')).toBe(true);
     });
 
     it('apis: list and count', async () => {

@@ -59,9 +59,9 @@ function toRow(app: Application): Row {
 
 /** Applications (clients) in SQL. */
 export function applicationRepository(db: Kysely<Database>): ApplicationRepository {
-  const filtered = (type: ApplicationType | undefined) => {
+  const filtered = (types: ApplicationType[] | undefined) => {
     const q = db.selectFrom('applications');
-    return type === undefined ? q : q.where('type', '=', type);
+    return types === undefined ? q : q.where('type', 'in', types.length > 0 ? types : ['']);
   };
   return {
     async create(app) {
@@ -97,11 +97,11 @@ export function applicationRepository(db: Kysely<Database>): ApplicationReposito
       return row ? toApplication(row) : null;
     },
     async list(filter = {}, slice) {
-      const q = filtered(filter.type).selectAll().orderBy('created_at').orderBy('client_id');
+      const q = filtered(filter.types).selectAll().orderBy('created_at').orderBy('client_id');
       return (await sliced(q, slice).execute()).map(toApplication);
     },
     async count(filter = {}) {
-      const row = await filtered(filter.type)
+      const row = await filtered(filter.types)
         .select((eb) => eb.fn.countAll().as('n'))
         .executeTakeFirstOrThrow();
       return Number(row.n);

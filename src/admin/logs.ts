@@ -5,6 +5,8 @@ import { NotFoundError, ValidationError } from './errors.js';
 const TERM =
   /\s*(?:(AND)(?=\s|$)|([a-z_]+):("(?:[^"\\]|\\.)*"|\([^)]*\)|\[[^\]]*\]|\{[^}]*\}|[^\s()[\]{}]+))/y;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** The ISO 8601 forms a bound may take: a day, or a time with its offset (Z or ±hh:mm). */
+const TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
 
 const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1).replace(/\\(.)/g, '$1') : v);
 
@@ -12,7 +14,7 @@ const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1).replace(/\\(.
 function timeOf(value: string, upper: boolean): number | undefined {
   const v = unquote(value.trim());
   if (v === '*') return undefined;
-  const ms = Date.parse(DAY.test(v) ? `${v}T00:00:00Z` : v);
+  const ms = !TIME.test(v) ? Number.NaN : Date.parse(DAY.test(v) ? `${v}T00:00:00Z` : v);
   if (Number.isNaN(ms)) throw new ValidationError(`q: date ${v} is not an ISO 8601 date`);
   return DAY.test(v) && upper ? ms + 86_399_999 : ms;
 }
@@ -42,6 +44,7 @@ export function parseLogSearch(q: string | undefined): LogFilter {
   const out: LogFilter = {};
   if (q === undefined || q.trim() === '') return out;
   TERM.lastIndex = 0;
+  const seen = new Set<string>();
   let at = 0;
   while (at < q.length && q.slice(at).trim() !== '') {
     TERM.lastIndex = at;
@@ -51,6 +54,10 @@ export function parseLogSearch(q: string | undefined): LogFilter {
     if (m[1]) continue;
     const field = m[2]!;
     const value = m[3]!;
+    // Terms are joined by AND: the same field twice would mean both at once.
+    if (seen.has(field))
+      throw new ValidationError(`q: ${field} is given twice (for either value, ${field}:(a OR b))`);
+    seen.add(field);
     if (field === 'date') dateRange(value, out);
     else if (field === 'type') {
       out.types = value.startsWith('(')

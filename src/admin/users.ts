@@ -229,16 +229,40 @@ export async function getUser(storage: Storage, idOrEmail: string): Promise<User
   return user;
 }
 
-/** Reads a search: `email:"a@b.c"` (exact), `email:prefix*` (indexed), or text (in email or name). */
+/**
+ * Reads a search: plain text (a substring of the email or the name), or one `field:value` term
+ * of Auth0's user search: `email:"a@b.c"` (exact; `email:prefix*` a prefix, on the index),
+ * `user_id:…`, `name:"…"` (exact, any case), `blocked:true|false`. A field it cannot search
+ * by is refused by name, never taken as text.
+ */
 export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> {
   if (q === undefined || q.trim() === '') return {};
   const text = q.trim();
   if (text.length > 320) throw new ValidationError('q: at most 320 characters');
-  const exact = /^email:"([^"]*)"$/.exec(text);
-  if (exact) return { email: normalizeEmail(exact[1]!) };
-  const prefix = /^email:([^\s"*]+)\*$/.exec(text);
-  if (prefix) return { emailPrefix: normalizeEmail(prefix[1]!) };
-  return { text };
+  const term = /^([A-Za-z_.]+):(.*)$/s.exec(text);
+  if (!term) return { text };
+  const [, field, raw] = term as unknown as [string, string, string];
+  const quoted = /^"(.*)"$/s.exec(raw);
+  const value = quoted ? quoted[1]! : raw;
+  if (value === '') throw new ValidationError(`q: ${field}: no value`);
+  switch (field) {
+    case 'email':
+      return !quoted && value.endsWith('*')
+        ? { emailPrefix: normalizeEmail(value.slice(0, -1)) }
+        : { email: normalizeEmail(value) };
+    case 'user_id':
+      return { id: value.replace(/^auth0\|/, '') };
+    case 'name':
+      return { name: value };
+    case 'blocked':
+      if (value !== 'true' && value !== 'false')
+        throw new ValidationError('q: blocked: must be true or false');
+      return { blocked: value === 'true' };
+    default:
+      throw new ValidationError(
+        `q: cannot search by ${field} (email, user_id, name and blocked can, or plain text in the email or name)`,
+      );
+  }
 }
 
 const SORTABLE = ['created_at', 'updated_at', 'email', 'name'] as const;

@@ -42,6 +42,11 @@ export interface UserQuery {
   emailPrefix?: string;
   /** Exactly this (normalised) email. */
   email?: string;
+  /** Exactly this id. */
+  id?: string;
+  /** Exactly this name, in any case. */
+  name?: string;
+  blocked?: boolean;
   sort?: { field: 'created_at' | 'updated_at' | 'email' | 'name'; descending: boolean };
 }
 

@@ -138,6 +138,46 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       expect(ok(await call('GET', '/users', { query: { q: `email:"${tag}ab"` } }))).toEqual([]);
     });
 
+    it('searches: user_id, name (exact, any case), blocked, an unquoted email; a field it cannot search by is a 400, never text', async () => {
+      const idsOf = (users: { user_id: string }[]) => users.map((u) => u.user_id);
+      expect(idsOf(ok(await call('GET', '/users', { query: { q: `user_id:${ids.dora}` } })))).toEqual([
+        ids.dora,
+      ]);
+      expect(idsOf(ok(await call('GET', '/users', { query: { q: `user_id:"auth0|${ids.abe}"` } })))).toEqual([
+        ids.abe,
+      ]);
+      expect(idsOf(ok(await call('GET', '/users', { query: { q: 'name:"wanda dora"' } })))).toEqual([
+        ids.dora,
+      ]);
+      expect(ok(await call('GET', '/users', { query: { q: 'name:"Wanda"' } }))).toEqual([]);
+      expect(idsOf(ok(await call('GET', '/users', { query: { q: `email:${email('carl')}` } })))).toEqual([
+        ids.carl,
+      ]);
+      ok(await call('PATCH', `/users/${ids.carl}`, { body: { blocked: true } }));
+      try {
+        const blocked = idsOf(
+          ok(await call('GET', '/users', { query: { q: 'blocked:true', per_page: 100 } })),
+        );
+        expect(blocked).toContain(ids.carl);
+        expect(blocked).not.toContain(ids.abe);
+        const open = idsOf(ok(await call('GET', '/users', { query: { q: 'blocked:false', per_page: 100 } })));
+        expect(open).toContain(ids.abe);
+        expect(open).not.toContain(ids.carl);
+      } finally {
+        ok(await call('PATCH', `/users/${ids.carl}`, { body: { blocked: false } }));
+      }
+      for (const q of [
+        'email_verified:false',
+        'app_metadata.plan:"gold"',
+        'blocked:maybe',
+        'name:',
+        'logins_count:3',
+      ]) {
+        const refused = await call('GET', '/users', { query: { q } });
+        expectError(refused, 400, 'invalid_query_string');
+      }
+    });
+
     it('sorts by email, name and created_at, both ways', async () => {
       const q = `email:${tag}`;
       const list = async (sort: string) =>

@@ -70,6 +70,9 @@ export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
           ? q.where(sql<boolean>`email like ${`${p.replace(/[\\%_]/g, (m) => `\\${m}`)}%`}`)
           : q.where('email', '>=', p).where('email', '<', `${p}\u{10ffff}`);
     }
+    if (query.id !== undefined) q = q.where('id', '=', query.id);
+    if (query.name !== undefined) q = q.where(sql<boolean>`lower(name) = ${query.name.toLowerCase()}`);
+    if (query.blocked !== undefined) q = q.where('blocked', '=', query.blocked ? 1 : 0);
     if (query.text !== undefined) {
       const pattern = containing(query.text.toLowerCase());
       q = q.where(sql<boolean>`(email like ${pattern} escape '\\' or name like ${pattern} escape '\\')`);

@@ -14,17 +14,21 @@ export async function checkClient(apps: ApplicationRepository, params: Params): 
 
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?([/?].*)?$/;
 
-/** RFC 8252 §7.3: a loopback IP redirect may use any port; everything else must be identical. */
+/**
+ * RFC 8252 §7.3: a native app's loopback IP redirect may use any port (1–65535); everything
+ * else must be identical. Only native apps: the others' callbacks match exactly (RFC 9700 §2.1).
+ */
 function sameWithoutPort(registered: string, requested: string): boolean {
   const r = LOOPBACK.exec(registered);
   const q = LOOPBACK.exec(requested);
-  if (r === null || q === null || Number(q[2] ?? 80) > 65535) return false;
+  const port = Number(q?.[2] ?? 80);
+  if (r === null || q === null || port < 1 || port > 65535) return false;
   return r[1] === q[1] && (r[3] ?? '') === (q[3] ?? '');
 }
 
 /**
  * RFC 6749 §3.1.2.3, RFC 9700 §4.1.3: redirect_uri must equal a registered callback by simple
- * string comparison (loopback IPs may differ in port); it may be left out only when exactly one
+ * string comparison (a native app's loopback IPs may differ in port); it may be left out only when exactly one
  * is registered. Until it passes, errors go to an error page.
  */
 export function checkRedirectUri(app: Application, params: Params): string {
@@ -37,7 +41,8 @@ export function checkRedirectUri(app: Application, params: Params): string {
     );
   }
   for (const registered of app.callbacks) {
-    if (registered === requested || sameWithoutPort(registered, requested)) return requested;
+    if (registered === requested) return requested;
+    if (app.type === 'native' && sameWithoutPort(registered, requested)) return requested;
   }
   throw new PageError('Invalid redirect_uri', 'The redirect_uri is not registered for this application.');
 }

@@ -229,6 +229,29 @@ describeEachBackend(
         );
       });
 
+      it('port 0 → 400 error page', async () => {
+        const res = await authorize({ client_id: native.clientId, redirect_uri: 'http://127.0.0.1:0/cb' });
+        await expectErrorPage(res);
+      });
+
+      it('only for native apps: a web app registered on the loopback gets exactly its callback (RFC 9700 §2.1)', async () => {
+        const loopWeb = await t.createApp({ name: 'Loopback web', type: 'web', callbacks: [LOOPBACK] });
+        const loopSpa = await t.createApp({
+          name: 'Loopback SPA',
+          type: 'spa',
+          callbacks: ['http://127.0.0.1:3000/cb'],
+        });
+        for (const [app, uri] of [
+          [loopWeb, 'http://127.0.0.1:51234/cb'],
+          [loopSpa, 'http://127.0.0.1:3001/cb'],
+        ] as const) {
+          const res = await authorize({ client_id: app.clientId, redirect_uri: uri });
+          expect(await expectErrorPage(res)).toContain(
+            'The redirect_uri is not registered for this application.',
+          );
+        }
+      });
+
       it('a port out of range (70000) → 400 error page, not a server error', async () => {
         const res = await authorize({
           client_id: native.clientId,

@@ -18,7 +18,7 @@ import type { User } from '../storage/types.js';
 import { LoginPage } from '../ui/pages.js';
 import { randomToken, sha256 } from '../util/crypto.js';
 import { checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
-import { startSession } from './authorize/session.js';
+import { loadSession, startSession } from './authorize/session.js';
 import { signupAvailable } from './signup.js';
 
 const GENERIC = 'Wrong email or password.';
@@ -34,6 +34,7 @@ export function loginFailure<E extends object>(event: E, user: User | null): E &
 
 async function render(
   deps: Deps,
+  cookies: Cookies,
   c: Context,
   i: Interaction,
   status: number,
@@ -43,11 +44,13 @@ async function render(
   const req = i.state.request;
   const app = req ? await deps.storage.applications.get(req.clientId) : null;
   const formAction = req ? `'self' ${formActionSource(req.redirectUri)}` : "'self'";
+  const current = req?.prompt.includes('select_account') ? await loadSession(deps, cookies, c) : null;
   const props = {
     csrf: i.csrf,
     appName: app?.name ?? 'Sesame',
     email: email ?? req?.loginHint,
     signup: await signupAvailable(deps, app),
+    ...(current ? { signedInAs: current.user.email } : {}),
   };
   return page(
     c,
@@ -58,9 +61,13 @@ async function render(
   );
 }
 
+/** Back to the request the login was for (or the page that asked for it). */
+const backTo = (c: Context, i: Interaction) =>
+  c.body(null, 303, { Location: i.state.returnTo ?? '/authorize/resume', 'Cache-Control': 'no-store' });
+
 /** GET /u/login: the login form for this browser's pending interaction; login_hint prefills it. */
 export function loginPage(deps: Deps, cookies: Cookies) {
-  return async (c: Context<AppEnv>) => render(deps, c, await loadInteraction(deps, cookies, c), 200);
+  return async (c: Context<AppEnv>) => render(deps, cookies, c, await loadInteraction(deps, cookies, c), 200);
 }
 
 /**
@@ -74,6 +81,15 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     const interaction = await loadInteraction(deps, cookies, c);
     const params = c.get('params');
     checkCsrf(interaction.csrf, params.get('csrf'));
+    // prompt=select_account: go on as whoever is signed in (no sign-in happens, none is logged).
+    if (params.get('continue') === 'yes') {
+      if (!(await loadSession(deps, cookies, c))) return render(deps, cookies, c, interaction, 200);
+      await deps.storage.interactions.update(interaction.idHash, {
+        ...interaction.state,
+        accountChosen: true,
+      });
+      return backTo(c, interaction);
+    }
     const email = normalizeEmail(params.get('email') ?? '');
     const password = params.get('password') ?? '';
     const now = deps.clock.now();
@@ -114,7 +130,7 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     const ok = await checkPassword(user?.passwordHash, password);
     if (!ok || !user || user.blocked) {
       await deps.events.record(loginFailure(event, user));
-      return render(deps, c, interaction, 400, email, GENERIC);
+      return render(deps, cookies, c, interaction, 400, email, GENERIC);
     }
     await rehashIfOutdated(deps.storage.users, user, password, deps.logger);
     const device = cookies.get(c, 'device') ?? randomToken(32);
@@ -125,9 +141,6 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     await deps.events.record({ ...event, type: 's', userId: user.id });
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
-    return c.body(null, 303, {
-      Location: interaction.state.returnTo ?? '/authorize/resume',
-      'Cache-Control': 'no-store',
-    });
+    return backTo(c, interaction);
   };
 }

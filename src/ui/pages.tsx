@@ -34,6 +34,8 @@ export function LoginPage(p: {
   error?: string;
   /** Offer sign-up (the tenant allows it and the application does not hide it). */
   signup?: boolean;
+  /** prompt=select_account with someone signed in: offer to go on as them. */
+  signedInAs?: string;
 }) {
   return (
     <Layout title="Sign in" nonce={p.nonce}>
@@ -42,6 +44,16 @@ export function LoginPage(p: {
         <p class="error" role="alert">
           {p.error}
         </p>
+      ) : null}
+      {p.signedInAs !== undefined ? (
+        <>
+          <form method="post" action="/u/login">
+            <Csrf token={p.csrf} />
+            <input type="hidden" name="continue" value="yes" />
+            <button type="submit">Continue as {p.signedInAs}</button>
+          </form>
+          <h2>Or use another account</h2>
+        </>
       ) : null}
       <form method="post" action="/u/login">
         <Csrf token={p.csrf} />

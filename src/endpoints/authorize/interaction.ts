@@ -16,6 +16,8 @@ export interface InteractionState {
   loggedIn?: boolean;
   /** Set when the person consented during this interaction. */
   consented?: boolean;
+  /** Set when the person chose to go on as whoever is signed in (prompt=select_account). */
+  accountChosen?: boolean;
 }
 
 /** A pending interaction and the CSRF token its forms carry. */

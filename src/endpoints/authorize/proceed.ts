@@ -65,7 +65,7 @@ function redirectTo(c: Context, path: string): Response {
 
 /**
  * Decides what an authorization request still needs: login (no session, prompt=login, max_age
- * passed), consent (scopes not granted before, prompt=consent; never for first-party apps), or
+ * passed; prompt=select_account asks whether to go on as whoever is signed in), consent (scopes not granted before, prompt=consent; never for first-party apps), or
  * nothing, when it issues the code. OIDC Core §3.1.2.3–§3.1.2.5; prompt=none gets
  * login_required / consent_required (§3.1.2.6).
  */
@@ -90,7 +90,9 @@ export async function proceed(
   const forceLogin = asked.prompt.includes('login') && !state.loggedIn;
   // OIDC Core §3.1.2.1: id_token_hint names who should be signed in; another user must log in.
   const otherUser = current && asked.hintSubject !== undefined && current.user.id !== asked.hintSubject;
-  if (!current || tooOld || forceLogin || (otherUser && !state.loggedIn)) {
+  // OIDC Core §3.1.2.1 select_account: the login page offers to go on as whoever is signed in.
+  const chooseAccount = asked.prompt.includes('select_account') && !state.loggedIn && !state.accountChosen;
+  if (!current || tooOld || forceLogin || chooseAccount || (otherUser && !state.loggedIn)) {
     if (asked.prompt.includes('none')) throw new LoginRequired('the user is not signed in');
     if (!interactionHash) await startInteraction(deps, cookies, c, state);
     const signup = asked.screenHint === 'signup' && (await signupAvailable(deps, app));

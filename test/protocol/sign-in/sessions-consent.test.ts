@@ -184,6 +184,45 @@ describeEachBackend('sign-in: sessions and consent (OIDC Core §3.1.2.3–§3.1.
       expect(again.claims.auth_time).toBe((first.claims.auth_time as number) + 20);
     });
 
+    it('prompt=select_account offers to go on as whoever is signed in (no new login), or to use another account', async () => {
+      const { creds } = await newUser(t);
+      const agent = browser(t, creds);
+      const config = await webConfig(t, await webApp());
+      const first = await webSignIn(agent, config);
+      t.clock.advance(30);
+      // go on as the person signed in: a code for them, with the same auth_time
+      const pending = await webAuthorizationUrl(config, { prompt: 'select_account' });
+      const shown = await agent.signIn(pending.url, { stopAt: 'login' });
+      const page = await shown.response.text();
+      expect(page).toContain(`Continue as ${creds.email}`);
+      expect(page).toContain('Or use another account');
+      let res = await agent.post('/u/login', { csrf: csrfOf(page), continue: 'yes' });
+      for (let hops = 0; hops < 5 && res.status === 303; hops++) {
+        const to = new URL(res.headers.get('location') as string, t.issuer);
+        if (to.origin !== new URL(t.issuer).origin) break;
+        res = await agent.get(to);
+      }
+      const back = new URL(res.headers.get('location') as string);
+      expect(back.searchParams.get('code')).toEqual(expect.any(String));
+      const tokens = await client.authorizationCodeGrant(config, back, {
+        pkceCodeVerifier: pending.verifier,
+        expectedNonce: pending.nonce,
+        expectedState: pending.state,
+      });
+      expect(tokens.claims()!.auth_time).toBe(first.claims.auth_time);
+      // or sign in anew on the same page (another account, or the same one again)
+      t.clock.advance(30);
+      const again = await webSignIn(agent, config, { prompt: 'select_account' });
+      expect(again.flow.pages).toEqual(['login']);
+      expect(again.claims.auth_time).toBe((first.claims.auth_time as number) + 60);
+      // nobody signed in: the login page, with nothing to go on as
+      const fresh = await browser(t, creds).signIn(
+        (await webAuthorizationUrl(config, { prompt: 'select_account' })).url,
+        { stopAt: 'login' },
+      );
+      expect(await fresh.response.text()).not.toContain('Continue as');
+    });
+
     it('max_age=0 after some time forces the login page', async () => {
       const agent = await signedInAgent();
       const config = await webConfig(t, await webApp());

@@ -4,6 +4,7 @@ import type { AppEnv, Deps } from '../http/context.js';
 import { hasFormBody, readForm } from '../http/middleware/parse-form.js';
 import { jsonNoStore } from '../http/respond.js';
 import { InsufficientScope, InvalidRequest, InvalidToken, OAuthError } from '../protocol/errors.js';
+import { userinfoAudience } from '../tokens/access-token.js';
 import { activeAccessToken } from '../tokens/active.js';
 
 /**
@@ -52,6 +53,11 @@ export function userinfoEndpoint(deps: Deps) {
       const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
       if (!scopes.includes('openid'))
         throw new InsufficientScope('openid', 'the access token was not issued for the openid scope');
+      const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+      if (!aud.includes(userinfoAudience(deps.config.issuer)))
+        throw new InvalidToken(
+          'the access token is not for the userinfo endpoint (its audience is another API)',
+        );
       const user = await deps.storage.users.get(claims.sub);
       if (!user || user.blocked) throw new InvalidToken('the user no longer exists');
       return jsonNoStore(c, userClaims(user, scopes));

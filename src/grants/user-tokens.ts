@@ -3,10 +3,9 @@ import { endGrantTokens } from '../admin/revoke.js';
 import type { Deps } from '../http/context.js';
 import { decrypt, encrypt } from '../keys/encryption.js';
 import { InvalidGrant, InvalidScope } from '../protocol/errors.js';
-import { endpointUrl } from '../protocol/issuer.js';
 import { formatScope } from '../protocol/scope.js';
 import type { Api, Application, RefreshTokenRecord, User } from '../storage/types.js';
-import { issueAccessToken } from '../tokens/access-token.js';
+import { issueAccessToken, userinfoAudience } from '../tokens/access-token.js';
 import { issueIdToken } from '../tokens/id-token.js';
 import { opaqueToken } from '../tokens/opaque.js';
 import { randomToken } from '../util/crypto.js';
@@ -43,7 +42,7 @@ export async function tokenAudience(deps: Deps, audience: string | undefined): P
   }
   return {
     id: 'userinfo',
-    identifier: endpointUrl(deps.config.issuer, '/userinfo'),
+    identifier: userinfoAudience(deps.config.issuer),
     name: 'userinfo',
     scopes: [],
     tokenLifetime: deps.config.accessToken.userinfoLifetime,

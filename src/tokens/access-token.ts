@@ -1,4 +1,5 @@
 import type { Keystore } from '../keys/keystore.js';
+import { endpointUrl } from '../protocol/issuer.js';
 import { formatScope } from '../protocol/scope.js';
 import type { Api } from '../storage/types.js';
 import { randomToken } from '../util/crypto.js';
@@ -25,6 +26,9 @@ export interface IssuedAccessToken {
   expiresAt: number;
 }
 
+/** The audience of the userinfo endpoint (Auth0's `https://TENANT/userinfo`). */
+export const userinfoAudience = (issuer: string): string => endpointUrl(issuer, '/userinfo');
+
 /** JWT access token typ (RFC 9068 §2.1). */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 
@@ -36,10 +40,17 @@ export async function issueAccessToken(keys: Keystore, req: AccessTokenRequest):
   const signer = await keys.signer(req.api.signingAlg);
   const jti = randomToken(16);
   const exp = req.now + req.api.tokenLifetime;
+  // A token for an API that carries openid is for the userinfo endpoint too (Auth0's shape):
+  // userinfo takes only tokens whose audience names it (RFC 9068 §4).
+  const userinfo = userinfoAudience(req.issuer);
+  const aud =
+    req.api.identifier !== userinfo && req.scopes.includes('openid')
+      ? [req.api.identifier, userinfo]
+      : req.api.identifier;
   const claims: Record<string, unknown> = {
     iss: req.issuer,
     sub: req.subject,
-    aud: req.api.identifier,
+    aud,
     client_id: req.clientId,
     iat: req.now,
     exp,

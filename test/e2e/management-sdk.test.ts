@@ -725,7 +725,11 @@ describe('e2e: Management API through the auth0 SDK over HTTPS [sqlite]', { time
       expect(body.refresh_token).toEqual(expect.any(String));
       expect(body.id_token).toEqual(expect.any(String));
       const payload = await verifyAccessToken(body.access_token!, ORDERS);
-      expect(payload).toMatchObject({ sub: ada.user_id, client_id: web.client_id, aud: ORDERS });
+      expect(payload).toMatchObject({
+        sub: ada.user_id,
+        client_id: web.client_id,
+        aud: [ORDERS, `${issuer}/userinfo`],
+      });
       expect(String(payload.scope).split(' ')).toContain('read:orders');
       passwordRefresh = body.refresh_token!;
 

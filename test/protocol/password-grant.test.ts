@@ -264,7 +264,7 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
       expect(at.payload).toMatchObject({
         iss: t.issuer,
         sub: ada.id,
-        aud: api.identifier,
+        aud: [api.identifier, `${t.issuer}/userinfo`],
         client_id: web.clientId,
         scope: 'openid offline_access read:things',
       });

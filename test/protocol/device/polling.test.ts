@@ -152,7 +152,11 @@ describeEachBackend('device token polling (RFC 8628 §3.4–§3.5)', (backend) =
       expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
       const at = await verifyWithJwks(t, tokens.access_token, { audience: api.identifier, typ: 'at+jwt' });
-      expect(at).toMatchObject({ sub: user.id, client_id: tv.clientId, aud: api.identifier });
+      expect(at).toMatchObject({
+        sub: user.id,
+        client_id: tv.clientId,
+        aud: [api.identifier, `${t.issuer}/userinfo`],
+      });
       expect((at.scope as string).split(' ')).toContain('read:things');
       expect(tokens.expires_in).toBe(api.tokenLifetime);
 

@@ -64,7 +64,8 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
       expect(payload).toMatchObject({
         iss: t.issuer,
         sub: user.id,
-        aud: api.identifier,
+        // for the API, and for userinfo as it carries openid (Auth0's shape; RFC 9068 §4)
+        aud: [api.identifier, `${t.issuer}/userinfo`],
         client_id: web.clientId,
         scope: 'openid read:things',
       });
@@ -300,7 +301,7 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
       });
       expect(claims.at_hash).toBe(atHash(result.access_token));
       expect(decodeJwt(result.access_token).payload).toMatchObject({
-        aud: api.identifier,
+        aud: [api.identifier, `${t.issuer}/userinfo`],
         client_id: spa.clientId,
       });
     });

@@ -1,9 +1,10 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Api, User } from '../../../src/storage/types.js';
+import { signJwt } from '../../../src/tokens/jwt.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
-import { browser, CALLBACK, newUser, tokenRequest, webConfig, webSignIn } from './fixtures.js';
+import { browser, CALLBACK, decodeJwt, newUser, tokenRequest, webConfig, webSignIn } from './fixtures.js';
 
 const BEARER_INVALID = /^Bearer (.*, )?error="invalid_token"/;
 
@@ -130,6 +131,25 @@ describeEachBackend('sign-in: userinfo (OIDC Core §5.3, RFC 6750)', (backend) =
       const { tokens } = await webSignIn(browser(t, u.creds), cfg);
       await client.tokenRevocation(cfg, tokens.access_token);
       expectInvalidToken(await userinfo({ headers: { authorization: `Bearer ${tokens.access_token}` } }));
+    });
+
+    it('a token for an API that carries openid opens it (its audience names userinfo); one whose audience is only the API does not (RFC 9068 §4)', async () => {
+      const web = await t.createApp({ name: 'API', type: 'web', callbacks: [CALLBACK], skipConsent: true });
+      const u = await newUser(t);
+      const cfg = await webConfig(t, web);
+      const { tokens } = await webSignIn(browser(t, u.creds), cfg, {
+        scope: 'openid read:things',
+        audience: api.identifier,
+      });
+      const res = await userinfo({ headers: { authorization: `Bearer ${tokens.access_token}` } });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { sub: string }).sub).toBe(u.user.id);
+      // the same token with the API alone as its audience, signed by this server's key
+      const claims = { ...decodeJwt(tokens.access_token).payload, aud: api.identifier, jti: 'only-the-api' };
+      const onlyApi = signJwt(await t.rt.keys.signer('ES256'), claims, 'at+jwt');
+      const refused = await userinfo({ headers: { authorization: `Bearer ${onlyApi}` } });
+      expectInvalidToken(refused);
+      expect(refused.headers.get('www-authenticate')).toContain('not for the userinfo endpoint');
     });
 
     it('an expired token → 401', async () => {

@@ -114,7 +114,10 @@ describeEachBackend(
         });
         const next = await refresh(spa, withApi.body.refresh_token as string);
         expect(next.status, JSON.stringify(next.body)).toBe(200);
-        expect(payloadOf(next.body.access_token as string).aud).toBe(api.identifier);
+        expect(payloadOf(next.body.access_token as string).aud).toEqual([
+          api.identifier,
+          `${t.issuer}/userinfo`,
+        ]);
         expect((await verifyIdToken(t, next.body.id_token as string, spa.clientId)).name).toBe(
           'Ada Lovelace',
         );

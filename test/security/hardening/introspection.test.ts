@@ -83,7 +83,7 @@ describeEachBackend(
       expect(await active(web, tokens.refresh)).toBe(true);
       expect(JSON.parse(await introspect(rs, tokens.access))).toMatchObject({
         active: true,
-        aud: api.identifier,
+        aud: [api.identifier, `${t.issuer}/userinfo`],
         scope: 'openid offline_access read:things',
       });
       // the API's credentials have no business with the refresh token, nor with a userinfo token

@@ -150,7 +150,7 @@ describeEachBackend('instances: exactly once across two processes on one databas
         );
         const winner = expectOneWinner(answers, `round ${round}`);
         const at = winner.body?.access_token as string;
-        expect(decodeJwt(at).payload.aud).toBe(f.api);
+        expect(decodeJwt(at).payload.aud).toEqual([f.api, `${d.issuer}/userinfo`]);
         // the one answer was real: its access token is Sesame's, at either instance
         expect(await isActive(b.base, f.m2m, at)).toBe(true);
         const late = await postForm(a.base, '/oauth/token', {

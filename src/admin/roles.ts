@@ -4,8 +4,7 @@ import { randomToken } from '../util/crypto.js';
 import { checkName } from './checks.js';
 import { ConflictError, ForbiddenError, NotFoundError, unique, ValidationError } from './errors.js';
 import { type PermissionRef, resolvePermissions } from './permissions.js';
-import { MANAGEMENT_API_ID } from './system.js';
-
+import { ADMIN_ROLE_ID, ADMIN_ROLE_NAME, keepAnAdmin, MANAGEMENT_API_ID } from './system.js';
 /** What create and update may set. */
 export interface RoleInput {
   name?: string;
@@ -197,6 +196,7 @@ export async function assignUserRoles(storage: Storage, clock: Clock, userId: st
 export async function removeUserRoles(storage: Storage, userId: string, roleIds: string[]): Promise<void> {
   const user = await storage.users.get(userId);
   if (!user) throw new NotFoundError(`user ${userId} not found`);
+  if (roleIds.includes(ADMIN_ROLE_ID)) await keepAnAdmin(storage, user.id, `roles: ${ADMIN_ROLE_NAME}`);
   await storage.roles.unassign(user.id, [...new Set(roleIds)]);
 }
 

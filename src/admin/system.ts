@@ -1,6 +1,7 @@
 import { endpointUrl } from '../protocol/issuer.js';
 import type { Api, Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
+import { ConflictError } from './errors.js';
 
 /** The Management API's row id: fixed, so that every instance ensures the same one. */
 export const MANAGEMENT_API_ID = 'api_sesame_management';
@@ -102,4 +103,23 @@ export async function ensureManagementApi(
     now,
   );
   return stored;
+}
+
+/**
+ * Refuses a change that would leave Sesame Admin with nobody who can sign in (the console's
+ * only way in; the CLI is left, but it needs a shell on the server): `userId` losing the role,
+ * being blocked or deleted, when no other unblocked person holds it. Nothing is refused when
+ * `userId` does not hold the role, or when nobody does (a tenant run from the CLI alone).
+ */
+export async function keepAnAdmin(storage: Storage, userId: string, change: string): Promise<void> {
+  const holders = await storage.roles.listUsers(ADMIN_ROLE_ID);
+  if (!holders.includes(userId)) return;
+  for (const id of holders) {
+    if (id === userId) continue;
+    const other = await storage.users.get(id);
+    if (other && !other.blocked) return;
+  }
+  throw new ConflictError(
+    `${change}: this is the last person who holds ${ADMIN_ROLE_NAME} and can sign in; give the role to someone else first`,
+  );
 }

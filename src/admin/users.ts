@@ -9,6 +9,7 @@ import { checkHttpUrl } from './checks.js';
 import { ConflictError, NotFoundError, unique, ValidationError } from './errors.js';
 import { patchedMetadata } from './metadata.js';
 import { endUserTokens } from './revoke.js';
+import { keepAnAdmin } from './system.js';
 
 /** What create and update may set; absent fields are left as they are. */
 export interface UserInput {
@@ -165,6 +166,7 @@ export async function updateUser(
     }
   }
   if (input.blocked !== undefined) patch.blocked = input.blocked;
+  if (input.blocked === true && !user.blocked) await keepAnAdmin(storage, user.id, 'blocked');
   if (input.password !== undefined) {
     const email = patch.email ?? user.email;
     patch.passwordHash = await hashPassword(await checkPassword(input.password, email, rules));
@@ -315,6 +317,7 @@ export async function deleteUser(storage: Storage, clock: Clock, idOrEmail: stri
 
 /** In `tx`, the user's row held: their tokens and sessions end, their consents and row go. */
 export async function removeUser(tx: Storage, clock: Clock, user: User): Promise<void> {
+  await keepAnAdmin(tx, user.id, 'delete');
   await endUserTokens(tx, user.id, clock.now());
   await tx.consents.deleteWhere({ userId: user.id });
   await tx.users.delete(user.id);

@@ -3,6 +3,7 @@ import { EMAILS_PER_HOUR, spendAddressBudget } from '../accounts/budgets.js';
 import { isPersonName } from '../accounts/claims.js';
 import { checkPassword, refuseWhenBusy } from '../accounts/password.js';
 import { refusePassword } from '../accounts/password-policy.js';
+import { ConflictError } from '../admin/errors.js';
 import {
   changeOwnPassword,
   connectedApplications,
@@ -224,7 +225,15 @@ const remove: Action = async (deps, cookies, c, who) => {
       error: { section: 'delete', message: 'Your password is not correct.' },
     });
   }
-  if (!(await deleteOwnAccount(deps.storage, deps.clock, who.user))) throw changed();
+  let deleted: boolean;
+  try {
+    deleted = await deleteOwnAccount(deps.storage, deps.clock, who.user);
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+    const message = 'You are the last administrator of this tenant: make someone else one before you go.';
+    return render(deps, c, who, 409, { error: { section: 'delete', message } });
+  }
+  if (!deleted) throw changed();
   await endSession(deps, cookies, c);
   return c.body(null, 303, { Location: '/account/deleted', 'Cache-Control': 'no-store' });
 };

@@ -6,6 +6,7 @@
 // wrong one gets a 403 "Forbidden" page and changes nothing. In-process, real SMTP server in-process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '../../src/admin/console.js';
+import { ADMIN_ROLE_ID } from '../../src/admin/system.js';
 import type { Api } from '../../src/storage/types.js';
 import { caller, managementToken } from '../management/support.js';
 import { csrfOf, SESSION_COOKIE, UserAgent, unescapeHtml } from '../protocol/sign-in/agent.js';
@@ -503,6 +504,24 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
       expect(await hasSession(other)).toBe(false);
       const sdu = await events('sdu', user.id);
       expect(sdu).toHaveLength(1);
+    });
+
+    it('the last administrator cannot delete their account (409, said on the page); nothing is deleted', async () => {
+      const email = `last-admin-${Math.random().toString(36).slice(2, 8)}@example.com`;
+      const admin = await createAdmin(t.rt.storage, t.clock, { email, password: PASSWORD });
+      // the only one: other tests' admins lose the role (directly in storage)
+      for (const id of await t.rt.storage.roles.listUsers(ADMIN_ROLE_ID))
+        if (id !== admin.id) await t.rt.storage.roles.unassign(id, [ADMIN_ROLE_ID]);
+      const agent = browser(t, { email, password: PASSWORD });
+      await agent.signIn(`${t.issuer}/account`);
+      const res = await submit(agent, '/account/delete', { password: PASSWORD });
+      const html = await res.text();
+      expect(res.status, html).toBe(409);
+      expect(alertOf(html)).toBe(
+        'You are the last administrator of this tenant: make someone else one before you go.',
+      );
+      expect(await t.rt.storage.users.get(admin.id)).not.toBeNull();
+      expect(await hasSession(agent)).toBe(true);
     });
 
     it('account_deletion_enabled false: no delete form, and the POST answers 403', async () => {

@@ -116,6 +116,36 @@ describeEachBackend('Management API: roles and permissions', (backend) => {
     expect((await call('GET', `/roles/${role}/permissions`)).body).toHaveLength(1);
   });
 
+  it('keeps one person who can sign in in Sesame Admin: the last one cannot lose the role, be blocked or be deleted (409)', async () => {
+    const first = (await newUser(t, { name: 'Only admin' })).user.id;
+    const adminRole = { roles: [ADMIN_ROLE_ID] };
+    expectStatus(await call('POST', `/users/${first}/roles`, { body: adminRole }), 204);
+    const held = await call('GET', `/roles/${ADMIN_ROLE_ID}/users`);
+    expect(held.body.map((u: { user_id: string }) => u.user_id)).toEqual([first]);
+    for (const refused of [
+      await call('DELETE', `/users/${first}/roles`, { body: adminRole }),
+      await call('PATCH', `/users/${first}`, { body: { blocked: true } }),
+      await call('DELETE', `/users/${first}`),
+    ]) {
+      expectStatus(refused, 409);
+      expect(refused.body.message).toContain('last person who holds Sesame Admin');
+    }
+    // a blocked holder does not count
+    const blocked = (await newUser(t, { name: 'Blocked admin' })).user.id;
+    expectStatus(await call('POST', `/users/${blocked}/roles`, { body: adminRole }), 204);
+    expectStatus(await call('PATCH', `/users/${blocked}`, { body: { blocked: true } }), 200);
+    expectStatus(await call('DELETE', `/users/${first}/roles`, { body: adminRole }), 409);
+    // with a second admin who can sign in, the first may go
+    const second = (await newUser(t, { name: 'Second admin' })).user.id;
+    expectStatus(await call('POST', `/users/${second}/roles`, { body: adminRole }), 204);
+    expectStatus(await call('DELETE', `/users/${first}/roles`, { body: adminRole }), 204);
+    expectStatus(await call('PATCH', `/users/${first}`, { body: { blocked: true } }), 200);
+    // and now the second is the last
+    expectStatus(await call('DELETE', `/users/${second}`), 409);
+    // other roles come and go as before
+    expectStatus(await call('DELETE', `/users/${second}/roles`, { body: { roles: ['rol_none'] } }), 204);
+  });
+
   it('a checkpoint walk misses no member when members leave the role meanwhile (from is a position, not an offset)', async () => {
     const role = (await call('POST', '/roles', { body: { name: 'Leaving' } })).body.id as string;
     const members: string[] = [];

@@ -49,6 +49,9 @@ export const MANAGEMENT_SCOPES: Readonly<Record<string, string>> = {
   'read:stats': 'Read daily sign-in counts and active users',
 };
 
+/** The Management API's name (put back at every start). */
+export const MANAGEMENT_API_NAME = 'Sesame Management API';
+
 /** The built-in role that holds every permission of the Management API. */
 export const ADMIN_ROLE_ID = 'rol_sesame_admin';
 export const ADMIN_ROLE_NAME = 'Sesame Admin';
@@ -71,7 +74,7 @@ export async function ensureManagementApi(
   const api: Api = {
     id: MANAGEMENT_API_ID,
     identifier: managementIdentifier(issuer),
-    name: 'Sesame Management API',
+    name: MANAGEMENT_API_NAME,
     scopes: Object.entries(MANAGEMENT_SCOPES).map(([name, description]) => ({ name, description })),
     tokenLifetime: 86400,
     signingAlg: 'ES256',

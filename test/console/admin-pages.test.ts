@@ -32,6 +32,15 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     expect(created.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(created.html).not.toContain('<script>alert(1)');
     const id = /\/console\/roles\/(rol_[\w-]+)\/permissions/.exec(created.html)![1]!;
+    // a rename refused: what was typed stays in the fields, beside the reason
+    const clash = await submit(agent, created.html, `/console/roles/${id}`, {
+      name: 'Sesame Admin',
+      description: 'Typed, not saved',
+    });
+    expect(clash.status).toBe(400);
+    expect(clash.html).toMatch(/exists already/);
+    expect(clash.html).toContain('value="Sesame Admin"');
+    expect(clash.html).toContain('value="Typed, not saved"');
     const added = await submit(agent, created.html, `/console/roles/${id}/permissions`, {
       permission: `${api.identifier} read:things`,
     });
@@ -61,10 +70,30 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     expect(await t.rt.storage.roles.get(id)).toBeNull();
   });
 
+  it("Sesame Admin's page offers nothing that would be refused: no rename, no delete, no removing its Management API permissions", async () => {
+    const page = await open(agent, '/console/roles/rol_sesame_admin');
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('own role: whoever holds it administers this tenant');
+    expect(page.html).not.toContain('Delete this role');
+    expect(page.html).not.toContain('id="name"');
+    expect(page.html).not.toContain('/permissions/remove');
+    // nor does it offer to add what the role holds already
+    expect(page.html).not.toMatch(/<option value="[^"]*\/api\/v2\/ read:users">/);
+  });
+
   it('a role with more than 100 members: the page links to the next hundred', async () => {
     const list = await open(agent, '/console/roles');
     const created = await submit(agent, list.html, '/console/roles', { name: 'Crowd', description: '' });
     const id = /\/console\/roles\/(rol_[\w-]+)\/permissions/.exec(created.html)![1]!;
+    // a rename refused: what was typed stays in the fields, beside the reason
+    const clash = await submit(agent, created.html, `/console/roles/${id}`, {
+      name: 'Sesame Admin',
+      description: 'Typed, not saved',
+    });
+    expect(clash.status).toBe(400);
+    expect(clash.html).toMatch(/exists already/);
+    expect(clash.html).toContain('value="Sesame Admin"');
+    expect(clash.html).toContain('value="Typed, not saved"');
     const people = Array.from({ length: 101 }, () => user());
     for (const p of people) await t.rt.storage.users.create(p);
     await t.rt.storage.roles.assign(

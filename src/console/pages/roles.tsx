@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { ADMIN_ROLE_ID, MANAGEMENT_API_NAME } from '../../admin/system.js';
 import type { AppEnv } from '../../http/context.js';
 import { Csrf, consolePage, FieldError, FormError, flashOf, pageOf } from '../layout.js';
 import { ApiError } from '../management.js';
@@ -107,6 +108,8 @@ async function rolePage(
   id: string,
   error?: Problem,
   member?: { email: string; message: string },
+  /** What the admin typed into the role's fields, shown again beside the error. */
+  typed?: Partial<Role>,
 ) {
   const path = `/roles/${encodeURIComponent(id)}`;
   // Members come 100 at a time; `members_from` is the checkpoint of the next hundred.
@@ -119,9 +122,16 @@ async function rolePage(
     ),
     admin.api.all<Api>('/resource-servers'),
   ]);
+  const valueOf = (identifier: string, permission: string) => `${identifier} ${permission}`;
+  const held = new Set(perms.map((p) => valueOf(p.resource_server_identifier, p.permission_name)));
   const options = apis.flatMap((a) =>
-    a.scopes.map((s) => ({ value: `${a.identifier} ${s.value}`, label: `${a.name}: ${s.value}` })),
+    a.scopes
+      .map((s) => ({ value: valueOf(a.identifier, s.value), label: `${a.name}: ${s.value}` }))
+      .filter((o) => !held.has(o.value)),
   );
+  // Sesame Admin keeps its name and its Management API permissions, and cannot be deleted.
+  const system = role.id === ADMIN_ROLE_ID;
+  const kept = (p: Permission) => system && p.resource_server_name === MANAGEMENT_API_NAME;
   return consolePage(
     c,
     {
@@ -132,10 +142,17 @@ async function rolePage(
       children: (
         <>
           <h1>{role.name}</h1>
-          <form method="post" action={`/console${path}`}>
-            <Csrf admin={admin} />
-            <RoleFields role={role} error={error} submit="Save" />
-          </form>
+          {system ? (
+            <p class="muted">
+              Sesame's own role: whoever holds it administers this tenant. Its name and its Management API
+              permissions stay; it cannot be deleted.
+            </p>
+          ) : (
+            <form method="post" action={`/console${path}`}>
+              <Csrf admin={admin} />
+              <RoleFields role={typed ?? role} error={error} submit="Save" />
+            </form>
+          )}
           <h2>Permissions</h2>
           <table class="striped">
             <tbody>
@@ -146,17 +163,19 @@ async function rolePage(
                     <code>{p.permission_name}</code> <span class="muted">{p.description}</span>
                   </td>
                   <td>
-                    <form method="post" action={`/console${path}/permissions/remove`} class="inline">
-                      <Csrf admin={admin} />
-                      <input
-                        type="hidden"
-                        name="permission"
-                        value={`${p.resource_server_identifier} ${p.permission_name}`}
-                      />
-                      <button type="submit" class="secondary">
-                        Remove
-                      </button>
-                    </form>
+                    {kept(p) ? null : (
+                      <form method="post" action={`/console${path}/permissions/remove`} class="inline">
+                        <Csrf admin={admin} />
+                        <input
+                          type="hidden"
+                          name="permission"
+                          value={`${p.resource_server_identifier} ${p.permission_name}`}
+                        />
+                        <button type="submit" class="secondary">
+                          Remove
+                        </button>
+                      </form>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -197,12 +216,16 @@ async function rolePage(
             />
             <button type="submit">Add member</button>
           </form>
-          <h2>Delete</h2>
-          <form method="get" action={`/console${path}/delete`}>
-            <button type="submit" class="secondary">
-              Delete this role…
-            </button>
-          </form>
+          {system ? null : (
+            <>
+              <h2>Delete</h2>
+              <form method="get" action={`/console${path}/delete`}>
+                <button type="submit" class="secondary">
+                  Delete this role…
+                </button>
+              </form>
+            </>
+          )}
         </>
       ),
     },
@@ -236,15 +259,13 @@ export function rolePages(router: ConsoleRouter): void {
   router.get('/roles/:id', (c, admin) => rolePage(c, admin, c.req.param('id') ?? ''));
   router.post('/roles/:id', async (c, admin, form) => {
     const id = c.req.param('id') ?? '';
+    const typed = { name: form.get('name') ?? '', description: form.get('description') ?? '' };
     try {
-      await admin.api.patch(`/roles/${encodeURIComponent(id)}`, {
-        name: form.get('name') ?? '',
-        description: form.get('description') ?? '',
-      });
+      await admin.api.patch(`/roles/${encodeURIComponent(id)}`, typed);
     } catch (err) {
       const problem = problemOf(err);
       if (!problem) throw err;
-      return rolePage(c, admin, id, problem);
+      return rolePage(c, admin, id, problem, undefined, typed);
     }
     return seeOther(c, back(id, 'saved'));
   });

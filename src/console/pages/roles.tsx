@@ -122,11 +122,11 @@ async function rolePage(
     ),
     admin.api.all<Api>('/resource-servers'),
   ]);
-  const valueOf = (identifier: string, permission: string) => `${identifier} ${permission}`;
-  const held = new Set(perms.map((p) => valueOf(p.resource_server_identifier, p.permission_name)));
+  const permissionValue = (identifier: string, permission: string) => `${identifier} ${permission}`;
+  const held = new Set(perms.map((p) => permissionValue(p.resource_server_identifier, p.permission_name)));
   const options = apis.flatMap((a) =>
     a.scopes
-      .map((s) => ({ value: valueOf(a.identifier, s.value), label: `${a.name}: ${s.value}` }))
+      .map((s) => ({ value: permissionValue(a.identifier, s.value), label: `${a.name}: ${s.value}` }))
       .filter((o) => !held.has(o.value)),
   );
   // Sesame Admin keeps its name and its Management API permissions, and cannot be deleted.

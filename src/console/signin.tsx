@@ -49,22 +49,37 @@ export function consoleLogin(deps: Deps, cookies: Cookies) {
   };
 }
 
-function NoAccess(props: { reason: string }) {
+function NoAccess(props: { reason: string; signOut: string }) {
   return (
     <article>
       <h1>No access</h1>
       <p>{props.reason}</p>
       <p>
         Ask an administrator to give you the <strong>Sesame Admin</strong> role, or{' '}
-        <a href="/oidc/logout">sign out</a> and sign in as someone else.
+        <a href={props.signOut}>sign out</a> and sign in as someone else.
       </p>
     </article>
   );
 }
 
-/** A page that says sign-in to the console did not work. */
-export const noAccessPage = (c: Context, reason: string, status = 403) =>
-  consolePage(c, { title: 'No access', children: <NoAccess reason={reason} /> }, status);
+/**
+ * Sesame's own RP-initiated logout for the console, back to /console (to sign in again, maybe as
+ * someone else); without an ID token the logout page asks first.
+ */
+const signOutUrl = (deps: Deps, idToken?: string) =>
+  `/oidc/logout?${new URLSearchParams({
+    client_id: CONSOLE_CLIENT_ID,
+    post_logout_redirect_uri: `${issuerBase(deps.config.issuer)}/console`,
+    ...(idToken ? { id_token_hint: idToken } : {}),
+  })}`;
+
+/** A page that says sign-in to the console did not work, with a way to sign out and back in. */
+const noAccessPage = (deps: Deps, c: Context, reason: string, status = 403) =>
+  consolePage(
+    c,
+    { title: 'No access', children: <NoAccess reason={reason} signOut={signOutUrl(deps)} /> },
+    status,
+  );
 
 /**
  * GET /console/callback: checks state, exchanges the code at Sesame's own token endpoint
@@ -78,10 +93,14 @@ export function consoleCallbackEndpoint(deps: Deps, cookies: Cookies, fetch: Ser
     if (!pending) return redirect(c, '/console/login');
     const error = c.req.query('error');
     if (error === 'access_denied')
-      return noAccessPage(c, 'You are signed in, but you hold no permission of the Sesame Management API.');
+      return noAccessPage(
+        deps,
+        c,
+        'You are signed in, but you hold no permission of the Sesame Management API.',
+      );
     const code = c.req.query('code');
     if (error || !code)
-      return noAccessPage(c, `Sign-in failed: ${c.req.query('error_description') ?? error}`, 400);
+      return noAccessPage(deps, c, `Sign-in failed: ${c.req.query('error_description') ?? error}`, 400);
     const tokens = await exchangeCode(deps, fetch, pending, {
       code,
       redirectUri: consoleCallback(deps.config.issuer),
@@ -89,10 +108,10 @@ export function consoleCallbackEndpoint(deps: Deps, cookies: Cookies, fetch: Ser
       secret: consoleSecret(deps.encryptionKey),
     });
     if (!tokens.access_token || !tokens.id_token)
-      return noAccessPage(c, `Sign-in failed: ${tokens.error_description ?? tokens.error}`, 400);
+      return noAccessPage(deps, c, `Sign-in failed: ${tokens.error_description ?? tokens.error}`, 400);
     const claims = tokens.claims;
     if (!claims || typeof claims.sub !== 'string')
-      return noAccessPage(c, 'Sign-in failed: the ID token did not match this sign-in.', 400);
+      return noAccessPage(deps, c, 'Sign-in failed: the ID token did not match this sign-in.', 400);
     await startConsoleSession(
       deps,
       cookies,
@@ -113,11 +132,5 @@ export function consoleCallbackEndpoint(deps: Deps, cookies: Cookies, fetch: Ser
  */
 export async function consoleLogout(deps: Deps, cookies: Cookies, c: Context, idToken?: string) {
   await endConsoleSession(deps, cookies, c);
-  const base = issuerBase(deps.config.issuer);
-  const q = new URLSearchParams({
-    client_id: CONSOLE_CLIENT_ID,
-    post_logout_redirect_uri: `${base}/console`,
-    ...(idToken ? { id_token_hint: idToken } : {}),
-  });
-  return redirect(c, `/oidc/logout?${q}`);
+  return redirect(c, signOutUrl(deps, idToken));
 }

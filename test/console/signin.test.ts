@@ -3,7 +3,7 @@ import { updateApi } from '../../src/admin/apis.js';
 import { hasAdmin, issueSetupToken } from '../../src/admin/console.js';
 import { deleteUserSessions } from '../../src/admin/sessions.js';
 import { managementIdentifier } from '../../src/admin/system.js';
-import { csrfOf } from '../protocol/sign-in/agent.js';
+import { csrfOf, unescapeHtml } from '../protocol/sign-in/agent.js';
 import { browser } from '../protocol/sign-in/fixtures.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
@@ -98,9 +98,23 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
   });
 
   it('a person without Sesame Admin gets a clear "no access" page', async () => {
-    const { flow } = await signedInNobody(t);
+    const { agent, flow } = await signedInNobody(t);
     expect(flow.response.status).toBe(403);
-    expect(await flow.response.text()).toContain('No access');
+    const html = await flow.response.text();
+    expect(html).toContain('No access');
+    // its "sign out" ends the sign-in and comes back to the console, to sign in as someone else
+    const href = unescapeHtml(/<a href="(\/oidc\/logout\?[^"]+)">sign out<\/a>/.exec(html)?.[1] ?? '');
+    const to = new URL(href, t.issuer);
+    expect(to.searchParams.get('post_logout_redirect_uri')).toBe(`${t.issuer.replace(/\/+$/, '')}/console`);
+    const ask = await agent.get(to);
+    expect(ask.status).toBe(200);
+    const out = await agent.post('/oidc/logout', {
+      ...Object.fromEntries(to.searchParams),
+      confirm: 'yes',
+      csrf: csrfOf(await ask.text()),
+    });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe(`${t.issuer.replace(/\/+$/, '')}/console`);
   });
 
   it('signing out needs the CSRF token and ends the console and SSO sessions', async () => {

@@ -60,6 +60,12 @@ describeEachBackend('console: users', (backend) => {
     expect(rows(second.html)).toBe(3);
     expect(second.html).toContain(`href="/console/users?q=${tag}&amp;page=0">Previous</a>`);
     expect(second.html).toContain('<strong aria-current="page">2</strong>');
+    // past the end: said so, with the way back (not "page 100 of 2")
+    const past = await open(agent, `/console/users?q=${tag}&page=99`);
+    expect(past.html).not.toContain('page 100 of 2');
+    expect(past.html).toContain(
+      `This page is past the last one: <a href="/console/users?q=${tag}&amp;page=1">go to page 2</a>`,
+    );
   });
 
   it('creates a user; a short password is refused next to the field, the email kept', async () => {

@@ -122,8 +122,19 @@ async function listPage(c: Context, admin: Admin, create?: { values: URLSearchPa
             ) : null}
             <p id="user-total">
               {summary}
-              {found.total > 0 ? ` · page ${page + 1} of ${pages}` : ''}
+              {found.total > 0 && page < pages ? ` · page ${page + 1} of ${pages}` : ''}
             </p>
+            {found.total > 0 && page >= pages ? (
+              <p>
+                This page is past the last one:{' '}
+                <a
+                  href={`/console/users?${new URLSearchParams({ ...(q ? { q } : {}), page: String(pages - 1) })}`}
+                >
+                  go to page {pages}
+                </a>
+                .
+              </p>
+            ) : null}
             <Table
               head={['Name', 'Email', 'Status', 'Created']}
               empty="No users."

@@ -8,6 +8,7 @@ import type { Deps } from '../http/context.js';
 import type { TicketKind, User } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { IdParam, iso, jsonBody, operation } from './route.js';
+import { localUserId } from './users.js';
 
 const ttl = z
   .number()
@@ -28,6 +29,7 @@ const PasswordChangeTicket = z
   .strictObject({
     ...common,
     connection_id: z.string().max(64),
+    identity: Identity,
     email: z
       .string()
       .max(320)
@@ -91,7 +93,7 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
   };
   const userOf = async (id: string | undefined, email?: string) => {
     if (id !== undefined) {
-      const user = await deps.storage.users.get(id.startsWith('auth0|') ? id.slice(6) : id);
+      const user = await deps.storage.users.get(localUserId(id));
       if (!user) throw new NotFoundError(`user ${id} not found`);
       return user;
     }

@@ -1,6 +1,5 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { normalizeEmail } from '../accounts/email.js';
-import { ValidationError } from '../admin/errors.js';
 import { emailBrand, emailTicket, sendTicketEmail } from '../admin/tickets.js';
 import {
   createUser,
@@ -15,7 +14,7 @@ import {
 import type { Deps } from '../http/context.js';
 import type { User as Person } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
-import { queryError } from './errors.js';
+import { ManagementError, queryError } from './errors.js';
 import { fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
 import { iso, jsonBody, operation } from './route.js';
 
@@ -273,9 +272,18 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
 
 /** A user by id only (the API never looks users up by email in a path). */
 export async function getById(deps: Deps, id: string): Promise<Person> {
-  if (id.includes('@')) throw new ValidationError('id: a user id, not an email (use /users-by-email)');
-  return getUser(deps.storage, id);
+  if (id.includes('@')) {
+    throw new ManagementError(
+      400,
+      'Path validation error: id: a user id, not an email (use /users-by-email)',
+      'invalid_uri',
+    );
+  }
+  return getUser(deps.storage, localUserId(id));
 }
+
+/** A user id as Sesame stores it: Auth0's `auth0|` (the database connection's prefix) taken off. */
+export const localUserId = (id: string): string => (id.startsWith('auth0|') ? id.slice(6) : id);
 
 /** The search and order a list asks for; a bad one is the query string's fault. */
 function queryOf(q: string | undefined, sort: string | undefined) {

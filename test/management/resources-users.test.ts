@@ -246,6 +246,12 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       expect(byEmail).toEqual([{ email }]);
     });
 
+    it("a user's path takes Auth0's auth0| prefix; an email there is invalid_uri (a path parameter)", async () => {
+      const byPrefix = ok(await call('GET', `/users/${encodeURIComponent(`auth0|${ids.abe}`)}`));
+      expect(byPrefix.user_id).toBe(ids.abe);
+      expectError(await call('GET', `/users/${encodeURIComponent(email('abe'))}`), 400, 'invalid_uri');
+    });
+
     it('finds users by email (/users-by-email), a bare array', async () => {
       const found = ok(await call('GET', '/users-by-email', { query: { email: email('carl') } }));
       expect(found.map((u: { user_id: string }) => u.user_id)).toEqual([ids.carl]);

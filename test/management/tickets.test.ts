@@ -280,6 +280,13 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
         await call('POST', '/tickets/password-change', { body: { user_id: `auth0|${user.id}` } }),
         201,
       );
+      // with identity, as the SDK's ChangePasswordTicketRequestContent may send it
+      expectStatus(
+        await call('POST', '/tickets/password-change', {
+          body: { user_id: user.id, identity: { user_id: user.id, provider: 'auth0' } },
+        }),
+        201,
+      );
       expectError(
         await call('POST', '/tickets/password-change', { body: { email: 'nobody@nowhere.example' } }),
         404,

@@ -196,8 +196,12 @@ export async function assignUserRoles(storage: Storage, clock: Clock, userId: st
 export async function removeUserRoles(storage: Storage, userId: string, roleIds: string[]): Promise<void> {
   const user = await storage.users.get(userId);
   if (!user) throw new NotFoundError(`user ${userId} not found`);
-  if (roleIds.includes(ADMIN_ROLE_ID)) await keepAnAdmin(storage, user.id, `roles: ${ADMIN_ROLE_NAME}`);
-  await storage.roles.unassign(user.id, [...new Set(roleIds)]);
+  const ids = [...new Set(roleIds)];
+  if (!ids.includes(ADMIN_ROLE_ID)) return storage.roles.unassign(user.id, ids);
+  await storage.transaction(async (tx) => {
+    await keepAnAdmin(tx, user.id, `roles: ${ADMIN_ROLE_NAME}`);
+    await tx.roles.unassign(user.id, ids);
+  });
 }
 
 /** A slice of a user's roles by name, and how many they hold. */

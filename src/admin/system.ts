@@ -112,14 +112,16 @@ export async function ensureManagementApi(
  * Refuses a change that would leave Sesame Admin with nobody who can sign in (the console's
  * only way in; the CLI is left, but it needs a shell on the server): `userId` losing the role,
  * being blocked or deleted, when no other unblocked person holds it. Nothing is refused when
- * `userId` does not hold the role, or when nobody does (a tenant run from the CLI alone).
+ * `userId` does not hold the role, or when nobody does (a tenant run from the CLI alone). Runs
+ * in the change's transaction `tx` and holds the role's row there, so two such changes at once
+ * take turns and the second sees the first.
  */
-export async function keepAnAdmin(storage: Storage, userId: string, change: string): Promise<void> {
-  const holders = await storage.roles.listUsers(ADMIN_ROLE_ID);
-  if (!holders.includes(userId)) return;
-  for (const id of holders) {
+export async function keepAnAdmin(tx: Storage, userId: string, change: string): Promise<void> {
+  if (!(await tx.roles.listUsers(ADMIN_ROLE_ID)).includes(userId)) return;
+  await tx.roles.hold(ADMIN_ROLE_ID);
+  for (const id of await tx.roles.listUsers(ADMIN_ROLE_ID)) {
     if (id === userId) continue;
-    const other = await storage.users.get(id);
+    const other = await tx.users.get(id);
     if (other && !other.blocked) return;
   }
   throw new ConflictError(

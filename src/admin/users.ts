@@ -166,7 +166,6 @@ export async function updateUser(
     }
   }
   if (input.blocked !== undefined) patch.blocked = input.blocked;
-  if (input.blocked === true && !user.blocked) await keepAnAdmin(storage, user.id, 'blocked');
   if (input.password !== undefined) {
     const email = patch.email ?? user.email;
     patch.passwordHash = await hashPassword(await checkPassword(input.password, email, rules));
@@ -184,6 +183,7 @@ export async function updateUser(
         // Merged into the row as it is now, held to the commit: updates at once each keep theirs.
         const fresh = await heldUser(tx, user.id);
         if (!fresh) throw new NotFoundError(`user ${user.id} not found`);
+        if (input.blocked === true && !fresh.blocked) await keepAnAdmin(tx, user.id, 'blocked');
         // OpenID Connect's email_verified speaks of the address: a new one is not verified yet.
         const claims =
           patch.email !== undefined && input.claims?.email_verified === undefined

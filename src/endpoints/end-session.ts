@@ -75,16 +75,16 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const params = pageParams(c);
     const hint = await verifyIdTokenHint(deps.keys, deps.config.issuer, params.get('id_token_hint'));
-    // A hint that does not verify is refused, with no redirect (RP-Initiated Logout §4).
-    if (hint === null && params.get('id_token_hint') !== undefined)
-      throw new PageError('Invalid request', 'The id_token_hint is not an ID token issued here.');
+    // A hint that does not verify vouches for nothing (RP-Initiated Logout §4): no redirect after,
+    // and the person is asked (a forged hint, or one signed by a key revoked since).
+    const unverified = hint === null && params.get('id_token_hint') !== undefined;
     const clientId = params.get('client_id');
     if (hint && clientId !== undefined && hint.clientId !== clientId)
       throw new PageError('Invalid request', 'The id_token_hint was not issued to this client_id.');
     const { app, target } = await returnTarget(
       deps,
       clientId ?? hint?.clientId,
-      params.get('post_logout_redirect_uri'),
+      unverified ? undefined : params.get('post_logout_redirect_uri'),
     );
     const state = params.get('state');
     const current = await loadSession(deps, cookies, c);

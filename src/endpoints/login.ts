@@ -32,6 +32,21 @@ export function loginFailure<E extends object>(event: E, user: User | null): E &
   return { ...event, type: 'fp', userId: user.id, description: 'Wrong email or password' };
 }
 
+/**
+ * Who the person may go on as (prompt=select_account): the one signed in in this browser, unless
+ * the request wants a new sign-in anyway (prompt=login, max_age passed, an id_token_hint naming
+ * someone else), which going on would only bring back here.
+ */
+async function continuable(deps: Deps, cookies: Cookies, c: Context, i: Interaction) {
+  const req = i.state.request;
+  if (!req?.prompt.includes('select_account') || req.prompt.includes('login')) return null;
+  const current = await loadSession(deps, cookies, c);
+  if (!current) return null;
+  if (req.hintSubject !== undefined && req.hintSubject !== current.user.id) return null;
+  if (req.maxAge !== undefined && deps.clock.now() - current.session.authTime > req.maxAge) return null;
+  return current;
+}
+
 async function render(
   deps: Deps,
   cookies: Cookies,
@@ -44,7 +59,7 @@ async function render(
   const req = i.state.request;
   const app = req ? await deps.storage.applications.get(req.clientId) : null;
   const formAction = req ? `'self' ${formActionSource(req.redirectUri)}` : "'self'";
-  const current = req?.prompt.includes('select_account') ? await loadSession(deps, cookies, c) : null;
+  const current = await continuable(deps, cookies, c, i);
   const props = {
     csrf: i.csrf,
     appName: app?.name ?? 'Sesame',
@@ -83,7 +98,8 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     checkCsrf(interaction.csrf, params.get('csrf'));
     // prompt=select_account: go on as whoever is signed in (no sign-in happens, none is logged).
     if (params.get('continue') === 'yes') {
-      if (!(await loadSession(deps, cookies, c))) return render(deps, cookies, c, interaction, 200);
+      if (!(await continuable(deps, cookies, c, interaction)))
+        return render(deps, cookies, c, interaction, 200);
       await deps.storage.interactions.update(interaction.idHash, {
         ...interaction.state,
         accountChosen: true,

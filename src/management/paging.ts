@@ -89,7 +89,9 @@ function positionOf(from: string, order: ListOrder<never>): (string | number)[] 
     Array.isArray(after) &&
     after.length === order.columns.length &&
     order.columns.every(([, , kind], i) =>
-      kind === 'number' ? Number.isSafeInteger(after[i]) : typeof after[i] === 'string',
+      kind === 'number'
+        ? Number.isSafeInteger(after[i])
+        : typeof after[i] === 'string' && after[i].length <= 256 && !after[i].includes('\u0000'),
     );
   if (!valid || Buffer.from(JSON.stringify(after)).toString('base64url') !== from) {
     throw new ManagementError(

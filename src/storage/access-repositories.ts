@@ -63,6 +63,8 @@ export interface RoleRepository {
   /** Creates the system role (by id) or brings its name up to date (its description is the admins'). */
   ensureSystem(role: Role): Promise<void>;
   get(id: string): Promise<Role | null>;
+  /** Holds the role's row until the transaction ends (false: no such role). */
+  hold(id: string): Promise<boolean>;
   getByName(name: string): Promise<Role | null>;
   /** Roles by name. */
   list(filter: RoleFilter, slice?: Slice): Promise<Role[]>;

@@ -33,11 +33,15 @@ export const SESSION_ORDER: ListOrder<SessionRecord> = {
   of: (s) => [s.createdAt, s.sid],
 };
 
-/** Newest first; a family has one live token, so its id decides a tie. */
+/**
+ * Newest sign-in first: by the family's expiry (its start plus a fixed lifetime), which rotations
+ * leave alone (a live row's own created_at moves with each one); a family has one live token, so
+ * its id decides a tie.
+ */
 export const REFRESH_TOKEN_ORDER: ListOrder<RefreshTokenRecord> = {
   columns: [
-    ['created_at', 'desc', 'number'],
+    ['family_expires_at', 'desc', 'number'],
     ['family_id', 'asc', 'string'],
   ],
-  of: (t) => [t.createdAt, t.familyId],
+  of: (t) => [t.familyExpiresAt, t.familyId],
 };

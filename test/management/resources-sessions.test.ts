@@ -236,6 +236,33 @@ describeEachBackend('Management API: resources (sessions)', (backend) => {
       expectError(await call('GET', `/refresh-tokens/${rt.id}`), 404, 'inexistent_resource');
     });
 
+    it('pages refresh tokens newest sign-in first; a family that rotates during the walk is neither skipped nor repeated', async () => {
+      const p = await signedIn();
+      const families = [p.refreshToken];
+      for (let i = 0; i < 2; i++) {
+        t.clock.advance(10);
+        const next = await webSignIn(browser(t, p.agent.credentials), config, {
+          scope: SCOPE,
+          audience: api.identifier,
+        });
+        families.push(next.tokens.refresh_token!);
+      }
+      const first = ok(await call('GET', `/users/${p.userId}/refresh-tokens`, { query: { take: 1 } }));
+      expect(first.tokens).toHaveLength(1);
+      // the oldest sign-in's token rotates now: its row is the newest, its sign-in is not
+      t.clock.advance(10);
+      expect((await refresh(families[0]!)).status).toBe(200);
+      const seen = [first.tokens[0].id];
+      let from = first.next as string | undefined;
+      while (from) {
+        const page = ok(await call('GET', `/users/${p.userId}/refresh-tokens`, { query: { take: 1, from } }));
+        seen.push(...page.tokens.map((x: { id: string }) => x.id));
+        from = page.next;
+      }
+      expect(seen).toHaveLength(3);
+      expect(new Set(seen).size).toBe(3);
+    });
+
     it('DELETE /users/{id}/refresh-tokens revokes every refresh token of the person and their access tokens', async () => {
       const p = await signedIn();
       const second = await webSignIn(browser(t, p.agent.credentials), config, {

@@ -144,6 +144,26 @@ describeEachBackend('Management API: roles and permissions', (backend) => {
     expectStatus(await call('DELETE', `/users/${second}`), 409);
     // other roles come and go as before
     expectStatus(await call('DELETE', `/users/${second}/roles`, { body: { roles: ['rol_none'] } }), 204);
+    // two admins at once, each asked to go: one of them stays (the role's row is held)
+    const third = (await newUser(t, { name: 'Third admin' })).user.id;
+    expectStatus(await call('POST', `/users/${third}/roles`, { body: adminRole }), 204);
+    for (const [a, b] of [
+      [
+        () => call('PATCH', `/users/${second}`, { body: { blocked: true } }),
+        () => call('PATCH', `/users/${third}`, { body: { blocked: true } }),
+      ],
+      [
+        () => call('DELETE', `/users/${second}/roles`, { body: adminRole }),
+        () => call('PATCH', `/users/${third}`, { body: { blocked: true } }),
+      ],
+    ]) {
+      const statuses = (await Promise.all([a!(), b!()])).map((r) => r.status).sort();
+      expect(statuses).toEqual([statuses[0]! < 300 ? statuses[0] : 200, 409]);
+      // put both back
+      expectStatus(await call('PATCH', `/users/${second}`, { body: { blocked: false } }), 200);
+      expectStatus(await call('PATCH', `/users/${third}`, { body: { blocked: false } }), 200);
+      expectStatus(await call('POST', `/users/${second}/roles`, { body: adminRole }), 204);
+    }
   });
 
   it('a checkpoint walk misses no member when members leave the role meanwhile (from is a position, not an offset)', async () => {
@@ -173,6 +193,7 @@ describeEachBackend('Management API: roles and permissions', (backend) => {
       'abc',
       Buffer.from('[1,"x"]').toString('base64url'),
       Buffer.from('[1]').toString('base64url'),
+      Buffer.from('["usr_\\u0000"]').toString('base64url'),
     ]) {
       const refused = await call('GET', `/roles/${role}/users`, { query: { take: 1, from: bad } });
       expectStatus(refused, 400);

@@ -14,20 +14,29 @@ describeEachBackend('storage contract: refresh and grant tokens', (backend) => {
   });
 
   describe('refreshTokens', () => {
-    it('listLive lists the live member of each family of a user, newest first, in slices', async () => {
+    it('listLive lists the live member of each family of a user, newest sign-in (family) first, in slices', async () => {
       const userId = unique('user');
       const c1 = unique('client');
       const c2 = unique('client');
       const now = T0 + 100;
       const family1 = unique('family');
-      const rotated = refreshToken({ userId, clientId: c1, familyId: family1, rotatedAt: T0 + 10 });
-      const live1 = refreshToken({ userId, clientId: c1, familyId: family1, createdAt: T0 + 10 });
-      const live2 = refreshToken({ userId, clientId: c2, createdAt: T0 + 20 });
+      // A family's expiry is its sign-in plus a fixed lifetime: the order of sign-ins, which a
+      // rotation (a newer row in an older family, live1 here) leaves alone.
+      const f1 = { familyId: family1, familyExpiresAt: T0 + 86_400 };
+      const rotated = refreshToken({ userId, clientId: c1, ...f1, rotatedAt: T0 + 10 });
+      const live1 = refreshToken({ userId, clientId: c1, ...f1, createdAt: T0 + 90 });
+      const live2 = refreshToken({ userId, clientId: c2, createdAt: T0 + 20, familyExpiresAt: T0 + 86_420 });
       const revoked = refreshToken({ userId, clientId: c1, createdAt: T0 + 30, revokedAt: T0 + 31 });
       // Expiry is exclusive: at that second the token is gone.
       const idle = refreshToken({ userId, clientId: c1, createdAt: T0 + 40, expiresAt: now });
       const old = refreshToken({ userId, clientId: c1, createdAt: T0 + 50, familyExpiresAt: now });
-      const live3 = refreshToken({ userId, clientId: c1, createdAt: T0 + 60, expiresAt: T0 + 200 });
+      const live3 = refreshToken({
+        userId,
+        clientId: c1,
+        createdAt: T0 + 60,
+        expiresAt: T0 + 200,
+        familyExpiresAt: T0 + 86_460,
+      });
       const otherUser = refreshToken({ clientId: c1, createdAt: T0 + 70 });
       for (const x of [rotated, live1, live2, revoked, idle, old, live3, otherUser])
         await storage.refreshTokens.create(x);

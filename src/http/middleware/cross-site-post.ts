@@ -2,6 +2,9 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.js';
 import type { Cookies } from '../cookies.js';
 
+/** The longest query a form is moved into (bytes of ASCII: URLSearchParams escapes the rest). */
+const MAX_QUERY = 8192;
+
 /**
  * A form that another site POSTs to /authorize or /oidc/logout arrives without the session
  * cookie, which is SameSite=Lax: the browser sends it with a top-level GET from another site, never
@@ -19,7 +22,10 @@ export function againAsGetFromOtherSites(cookies: Cookies): MiddlewareHandler<Ap
     const params = c.get('params');
     const query = new URLSearchParams();
     for (const name of params.names()) for (const value of params.all(name)) query.append(name, value);
+    // A form too large for an address (Node takes 16 KiB of request head) is answered as it came.
+    const search = query.toString();
+    if (search.length > MAX_QUERY) return next();
     // Relative to the request's own address, so a proxy's path prefix stays.
-    return c.body(null, 303, { Location: `?${query}`, 'Cache-Control': 'no-store' });
+    return c.body(null, 303, { Location: `?${search}`, 'Cache-Control': 'no-store' });
   };
 }

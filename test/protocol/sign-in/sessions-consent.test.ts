@@ -215,6 +215,13 @@ describeEachBackend('sign-in: sessions and consent (OIDC Core §3.1.2.3–§3.1.
       const again = await webSignIn(agent, config, { prompt: 'select_account' });
       expect(again.flow.pages).toEqual(['login']);
       expect(again.claims.auth_time).toBe((first.claims.auth_time as number) + 60);
+      // a request that wants a new sign-in anyway (max_age passed) is not offered to go on
+      t.clock.advance(5);
+      const stale = await agent.signIn(
+        (await webAuthorizationUrl(config, { prompt: 'select_account', max_age: '1' })).url,
+        { stopAt: 'login' },
+      );
+      expect(await stale.response.text()).not.toContain('Continue as');
       // nobody signed in: the login page, with nothing to go on as
       const fresh = await browser(t, creds).signIn(
         (await webAuthorizationUrl(config, { prompt: 'select_account' })).url,

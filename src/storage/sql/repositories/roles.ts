@@ -52,6 +52,10 @@ export function roleRepository(db: Kysely<Database>): RoleRepository {
         )
         .execute();
     },
+    async hold(id) {
+      const res = await db.updateTable('roles').set({ id: sql`id` }).where('id', '=', id).executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    },
     async get(id) {
       const row = await db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toRole(row) : null;

@@ -11,6 +11,8 @@ import type { Api, Application, ClientGrant } from './types.js';
 
 /** How long another instance's change may go unseen (PostgreSQL; SQLite sees it at once). */
 export const READ_CACHE_TTL_MS = 1000;
+/** Where the tenant settings are kept, apart from what other writes clear. */
+const SETTINGS_KEY = 'settings:';
 /** At most this many entries; the oldest go first. Misses are never kept (ids come from requests). */
 export const READ_CACHE_MAX = 10_000;
 
@@ -107,9 +109,18 @@ export class ReadCache {
     }
   }
 
-  clear(): void {
+  /**
+   * Forgets what is kept: everything, or (`exceptSettings`, after a write that is not to the
+   * settings) all but the tenant settings, which every request reads and which such a write
+   * leaves as they were.
+   */
+  clear(exceptSettings = false): void {
     this.generation++;
-    this.entries.clear();
+    if (!exceptSettings) {
+      this.entries.clear();
+      return;
+    }
+    for (const key of this.entries.keys()) if (!key.startsWith(SETTINGS_KEY)) this.entries.delete(key);
   }
 }
 
@@ -126,6 +137,8 @@ export function deepFreeze<T>(value: T): T {
 /** Whether a transaction wrote what the cache holds (then it reads past the cache, and clears it at commit). */
 export interface CacheTransaction {
   wrote: boolean;
+  /** Whether what it wrote includes the settings (else they stay kept at commit). */
+  wroteSettings?: boolean;
 }
 
 /** How `withReadCache` wraps a storage's repositories. */
@@ -158,16 +171,19 @@ export function withReadCache(
   const { tx, announce } = opts;
   const read = <T>(key: string, load: () => Promise<T>) => (tx?.wrote ? load() : cache.read(key, load));
   const write =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>, settings = false) =>
     async (...args: A): Promise<R> => {
-      if (tx) tx.wrote = true;
-      cache.clear();
+      if (tx) {
+        tx.wrote = true;
+        if (settings) tx.wroteSettings = true;
+      }
+      cache.clear(!settings);
       try {
         const result = await fn(...args);
         await announce?.();
         return result;
       } finally {
-        cache.clear();
+        cache.clear(!settings);
       }
     };
   // A hold changes nothing, so nothing kept goes and no other instance is told; but the
@@ -262,8 +278,8 @@ export function withReadCache(
   // Settings are read by fixed names, never by ids from requests: a missing document is kept too.
   const s = repos.settings;
   const settings: SettingsRepository = {
-    get: async (name) => (await read(`settings:${name}`, async () => ({ doc: await s.get(name) }))).doc,
-    put: write(s.put),
+    get: async (name) => (await read(`${SETTINGS_KEY}${name}`, async () => ({ doc: await s.get(name) }))).doc,
+    put: write(s.put, true),
     hold: hold(s.hold),
   };
   return Object.assign(repos, { applications, apis, clientGrants, revocations, settings });

@@ -107,6 +107,15 @@ describeEachBackend('read cache', (backend) => {
         expect(await getSettings(c)).toEqual({});
         expect(await getSettings(c)).toEqual({});
         expect(reads()).toBe(1);
+        // a write to something else (an application, in a transaction or not) leaves them kept
+        await createApplication(c, clock, { name: 'Unrelated', type: 'm2m' });
+        await c.applications.update(
+          (await c.applications.list())[0]!.clientId,
+          { name: 'Renamed' },
+          clock.now(),
+        );
+        expect(await getSettings(c)).toEqual({});
+        expect(reads()).toBe(1);
         // changed here (the Management API, the console): the next read has it
         await updateSettings(c, clock, { friendly_name: 'Here' });
         expect((await getSettings(c)).friendly_name).toBe('Here');

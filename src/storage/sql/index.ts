@@ -133,7 +133,7 @@ export function openStorage(opts: StorageOptions): Storage {
       return await inTransaction((trx) => fn(joined(trx, dialect, cache, cached, state)));
     } finally {
       // What others read while it ran was the state before it: gone once it commits.
-      if (state.wrote) cache.clear();
+      if (state.wrote) cache.clear(!state.wroteSettings);
     }
   };
   return {

@@ -8,7 +8,14 @@ import { readConsoleForm, tooLargePage } from './router.js';
 
 type Problem = { field?: string; message: string };
 
-function SetupForm(props: { token: string; email?: string; name?: string; error?: Problem }) {
+function SetupForm(props: {
+  token: string;
+  /** The configured shortest password (password.minLength). */
+  minLength: number;
+  email?: string;
+  name?: string;
+  error?: Problem;
+}) {
   const fields = ['email', 'password', 'name'];
   return (
     <article>
@@ -38,7 +45,7 @@ function SetupForm(props: { token: string; email?: string; name?: string; error?
           name="password"
           type="password"
           required
-          minlength={8}
+          minlength={props.minLength}
           autocomplete="new-password"
         />
         <FieldError error={props.error} name="password" />
@@ -58,7 +65,7 @@ const expired = (c: Context) =>
           <h1>This setup link no longer works</h1>
           <p>
             It was used already, it is over an hour old, or a newer one was made. Restart Sesame for a new
-            link, or run <code>sesame admin create --email E --password P</code>.
+            link, or run <code>sesame admin create --email E</code> (it asks for the password).
           </p>
         </article>
       ),
@@ -72,7 +79,10 @@ export function setupRoutes(app: Hono<AppEnv>, deps: Deps): void {
   app.get('/setup', async (c) => {
     const token = c.req.query('token');
     if (!(await setupTokenValid(storage, clock, token))) return expired(c);
-    return consolePage(c, { title: 'Setup', children: <SetupForm token={token!} /> });
+    return consolePage(c, {
+      title: 'Setup',
+      children: <SetupForm token={token!} minLength={deps.config.password.minLength} />,
+    });
   });
   app.post('/setup', async (c) => {
     const form = await readConsoleForm(c, deps.config.bodyLimit);
@@ -100,7 +110,15 @@ export function setupRoutes(app: Hono<AppEnv>, deps: Deps): void {
         c,
         {
           title: 'Setup',
-          children: <SetupForm token={token!} email={input.email} name={input.name} error={error} />,
+          children: (
+            <SetupForm
+              token={token!}
+              minLength={deps.config.password.minLength}
+              email={input.email}
+              name={input.name}
+              error={error}
+            />
+          ),
         },
         400,
       );

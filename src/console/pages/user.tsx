@@ -46,7 +46,6 @@ export function Field(props: FieldProps & { error?: Refusal | undefined }) {
         value={secret ? '' : (props.value ?? '')}
         required={props.required === true}
         autocomplete={secret ? 'new-password' : 'off'}
-        {...(secret ? { minlength: 8 } : {})}
         {...(bad ? { 'aria-invalid': 'true', 'aria-describedby': `${props.name}-error` } : {})}
       />
       <FieldError error={props.error} name={props.name} />

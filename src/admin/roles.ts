@@ -174,10 +174,11 @@ export async function assignRoleUsers(storage: Storage, clock: Clock, id: string
 export async function listRoleUsers(storage: Storage, id: string, slice?: Slice) {
   const role = await getRole(storage, id);
   const ids = await storage.roles.listUsers(role.id, slice);
+  // A member deleted since the ids were read is left out; the page still ends where they were.
   const users = (await Promise.all(ids.map((u) => storage.users.get(u)))).filter(
     (u): u is User => u !== null,
   );
-  return { items: users, total: () => storage.roles.countUsers(role.id) };
+  return { items: users, read: ids, total: () => storage.roles.countUsers(role.id) };
 }
 
 /** Gives a user roles. */

@@ -105,19 +105,19 @@ function positionOf(from: string, order: ListOrder<never>): (string | number)[] 
 
 /**
  * A checkpoint page: `{<key>: [...], next}`, `next` (the position after `last`, the sort key
- * of the page's last item) only while more may follow.
+ * of the last item read) only while more may follow.
  */
 export function checkpointBody<T>(
   key: string,
   items: T[],
   slice: Slice,
   last: (string | number)[] | undefined,
+  /** Whether the page was full as the storage read it (items that went since may be missing). */
+  full = items.length === slice.limit,
 ): Record<string, unknown> {
   return {
     [key]: items,
-    ...(items.length === slice.limit && last
-      ? { next: Buffer.from(JSON.stringify(last)).toString('base64url') }
-      : {}),
+    ...(full && last ? { next: Buffer.from(JSON.stringify(last)).toString('base64url') } : {}),
   };
 }
 

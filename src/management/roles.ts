@@ -193,13 +193,15 @@ export function roleRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       const id = c.req.valid('param').id;
       if (q.from !== undefined || q.take !== undefined) {
         const slice = checkpointSlice(q, ROLE_USER_ORDER);
-        const { items } = await listRoleUsers(storage, id, slice);
+        const { items, read } = await listRoleUsers(storage, id, slice);
+        const last = read.at(-1);
         return c.json(
           checkpointBody(
             'users',
             items.map(roleUserView),
             slice,
-            items.at(-1) && ROLE_USER_ORDER.of(items.at(-1)!),
+            last === undefined ? undefined : ROLE_USER_ORDER.of({ id: last }),
+            read.length === slice.limit,
           ) as never,
           200,
         );

@@ -5,6 +5,7 @@ import { checkName } from './checks.js';
 import { ConflictError, ForbiddenError, NotFoundError, unique, ValidationError } from './errors.js';
 import { type PermissionRef, resolvePermissions } from './permissions.js';
 import { ADMIN_ROLE_ID, ADMIN_ROLE_NAME, keepAnAdmin, MANAGEMENT_API_ID } from './system.js';
+
 /** What create and update may set. */
 export interface RoleInput {
   name?: string;

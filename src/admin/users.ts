@@ -231,55 +231,6 @@ export async function getUser(storage: Storage, idOrEmail: string): Promise<User
   return user;
 }
 
-/**
- * Reads a search: plain text (a substring of the email or the name), or one `field:value` term
- * of Auth0's user search: `email:"a@b.c"` (exact; `email:prefix*` a prefix, on the index),
- * `user_id:…`, `name:"…"` (exact, any case), `blocked:true|false`. A field it cannot search
- * by is refused by name, never taken as text.
- */
-export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> {
-  if (q === undefined || q.trim() === '') return {};
-  const text = q.trim();
-  if (text.length > 320) throw new ValidationError('q: at most 320 characters');
-  const term = /^([A-Za-z_.]+):(.*)$/s.exec(text);
-  if (!term) return { text };
-  const [, field, raw] = term as unknown as [string, string, string];
-  const quoted = /^"(.*)"$/s.exec(raw);
-  const value = quoted ? quoted[1]! : raw;
-  if (value === '') throw new ValidationError(`q: ${field}: no value`);
-  switch (field) {
-    case 'email':
-      return !quoted && value.endsWith('*')
-        ? { emailPrefix: normalizeEmail(value.slice(0, -1)) }
-        : { email: normalizeEmail(value) };
-    case 'user_id':
-      return { id: value.replace(/^auth0\|/, '') };
-    case 'name':
-      return { name: value };
-    case 'blocked':
-      if (value !== 'true' && value !== 'false')
-        throw new ValidationError('q: blocked: must be true or false');
-      return { blocked: value === 'true' };
-    default:
-      throw new ValidationError(
-        `q: cannot search by ${field} (email, user_id, name and blocked can, or plain text in the email or name)`,
-      );
-  }
-}
-
-const SORTABLE = ['created_at', 'updated_at', 'email', 'name'] as const;
-
-/** Reads Auth0's `sort=field:1` (ascending) or `field:-1` (descending). */
-export function parseUserSort(sort: string | undefined): UserQuery['sort'] {
-  if (sort === undefined) return undefined;
-  const m = /^([a-z_]+):(1|-1)$/.exec(sort);
-  const field = m?.[1] as (typeof SORTABLE)[number] | undefined;
-  if (!m || !field || !SORTABLE.includes(field)) {
-    throw new ValidationError(`sort: must be FIELD:1 or FIELD:-1 with FIELD one of ${SORTABLE.join(', ')}`);
-  }
-  return { field, descending: m[2] === '-1' };
-}
-
 /** A slice of the users matching a query, and how many match in all. */
 export async function listUsers(storage: Storage, query: UserQuery, slice?: Slice) {
   return { items: await storage.users.list(query, slice), total: () => storage.users.count(query) };

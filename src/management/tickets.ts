@@ -3,12 +3,12 @@ import { isEmail } from '../accounts/email.js';
 import { checkHttpUrl } from '../admin/checks.js';
 import { NotFoundError, ValidationError } from '../admin/errors.js';
 import { emailTicket, issueTicket } from '../admin/tickets.js';
+import { localUserId } from '../admin/user-search.js';
 import { getUser } from '../admin/users.js';
 import type { Deps } from '../http/context.js';
 import type { TicketKind, User } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { IdParam, iso, jsonBody, operation } from './route.js';
-import { localUserId } from './users.js';
 
 const ttl = z
   .number()

@@ -1,16 +1,8 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { normalizeEmail } from '../accounts/email.js';
 import { emailBrand, emailTicket, sendTicketEmail } from '../admin/tickets.js';
-import {
-  createUser,
-  deleteUser,
-  getUser,
-  listUsers,
-  parseUserSearch,
-  parseUserSort,
-  type UserInput,
-  updateUser,
-} from '../admin/users.js';
+import { localUserId, parseUserSearch, parseUserSort } from '../admin/user-search.js';
+import { createUser, deleteUser, getUser, listUsers, type UserInput, updateUser } from '../admin/users.js';
 import type { Deps } from '../http/context.js';
 import type { User as Person } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
@@ -281,9 +273,6 @@ export async function getById(deps: Deps, id: string): Promise<Person> {
   }
   return getUser(deps.storage, localUserId(id));
 }
-
-/** A user id as Sesame stores it: Auth0's `auth0|` (the database connection's prefix) taken off. */
-export const localUserId = (id: string): string => (id.startsWith('auth0|') ? id.slice(6) : id);
 
 /** The search and order a list asks for; a bad one is the query string's fault. */
 function queryOf(q: string | undefined, sort: string | undefined) {

@@ -2,8 +2,9 @@ import type { ClientGrant, RefreshTokenRecord, SessionRecord } from './types.js'
 
 /**
  * The lists that page by checkpoint (the Management API's `from`/`take`): the columns each is
- * ordered by (the last one unique) and what they hold, and an item's values of them, which the next page starts
- * after. The storage orders by `columns`; the API hands out `of` the last item as `next`.
+ * ordered by (the last one unique) and what they hold, and an item's values of them, which the
+ * next page starts after. The storage orders by `columns`; the API hands out `of` the last item
+ * as `next`.
  */
 export interface ListOrder<T> {
   columns: readonly (readonly [column: string, direction: 'asc' | 'desc', kind: 'number' | 'string'])[];

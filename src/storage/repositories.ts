@@ -74,8 +74,7 @@ export interface UserRepository {
 export interface ApplicationRepository {
   create(app: Application): Promise<void>;
   get(clientId: string): Promise<Application | null>;
-  /** Oldest first; of one type when `type` is given. */
-  /** Applications of any of `types` (all when absent). */
+  /** Oldest first; of any of `types` when given. */
   list(filter?: { types?: ApplicationType[] }, slice?: Slice): Promise<Application[]>;
   count(filter?: { types?: ApplicationType[] }): Promise<number>;
   /** Applications whose callbacks or settings mention `text` (any case): candidates, to check. */

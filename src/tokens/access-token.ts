@@ -29,6 +29,12 @@ export interface IssuedAccessToken {
 /** The audience of the userinfo endpoint (Auth0's `https://TENANT/userinfo`). */
 export const userinfoAudience = (issuer: string): string => endpointUrl(issuer, '/userinfo');
 
+/** An API's audience with userinfo's beside it (userinfo's own alone). */
+function withUserinfo(identifier: string, issuer: string): string | string[] {
+  const userinfo = userinfoAudience(issuer);
+  return identifier === userinfo ? identifier : [identifier, userinfo];
+}
+
 /** JWT access token typ (RFC 9068 §2.1). */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 
@@ -41,12 +47,11 @@ export async function issueAccessToken(keys: Keystore, req: AccessTokenRequest):
   const jti = randomToken(16);
   const exp = req.now + req.api.tokenLifetime;
   // A token for an API that carries openid is for the userinfo endpoint too (Auth0's shape):
-  // userinfo takes only tokens whose audience names it (RFC 9068 §4).
-  const userinfo = userinfoAudience(req.issuer);
-  const aud =
-    req.api.identifier !== userinfo && req.scopes.includes('openid')
-      ? [req.api.identifier, userinfo]
-      : req.api.identifier;
+  // userinfo takes only tokens whose audience names it (RFC 9068 §4). Client credentials never
+  // carry openid, so their path builds no second audience.
+  const aud = req.scopes.includes('openid')
+    ? withUserinfo(req.api.identifier, req.issuer)
+    : req.api.identifier;
   const claims: Record<string, unknown> = {
     iss: req.issuer,
     sub: req.subject,

@@ -28,8 +28,8 @@ function sameWithoutPort(registered: string, requested: string): boolean {
 
 /**
  * RFC 6749 §3.1.2.3, RFC 9700 §4.1.3: redirect_uri must equal a registered callback by simple
- * string comparison (a native app's loopback IPs may differ in port); it may be left out only when exactly one
- * is registered. Until it passes, errors go to an error page.
+ * string comparison (a native app's loopback IPs may differ in port); it may be left out only
+ * when exactly one is registered. Until it passes, errors go to an error page.
  */
 export function checkRedirectUri(app: Application, params: Params): string {
   const requested = params.get('redirect_uri');

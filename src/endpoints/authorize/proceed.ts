@@ -65,7 +65,8 @@ function redirectTo(c: Context, path: string): Response {
 
 /**
  * Decides what an authorization request still needs: login (no session, prompt=login, max_age
- * passed; prompt=select_account asks whether to go on as whoever is signed in), consent (scopes not granted before, prompt=consent; never for first-party apps), or
+ * passed; prompt=select_account asks whether to go on as whoever is signed in), consent (scopes
+ * not granted before, prompt=consent; never for first-party apps), or
  * nothing, when it issues the code. OIDC Core §3.1.2.3–§3.1.2.5; prompt=none gets
  * login_required / consent_required (§3.1.2.6).
  */

@@ -23,6 +23,38 @@ export interface Admin {
   idToken?: string;
   api: ManagementCalls;
   scopes: ReadonlySet<string>;
+  /** What one page hands the page its redirect leads to, once (a new client secret). */
+  once: OneTime;
+}
+
+/**
+ * A value shown once on the page after a redirect (post/redirect/get), so that reloading the
+ * answer to "Create" or "Rotate secret" re-sends nothing. It travels in a cookie of five minutes,
+ * sealed to the console session and to what it is for (`key`); taking it clears the cookie.
+ */
+export interface OneTime {
+  keep(key: string, value: string): void;
+  take(key: string): string | undefined;
+}
+
+const ONE_TIME_SECONDS = 300;
+
+function oneTime(deps: Deps, cookies: Cookies, c: Context, idHash: string): OneTime {
+  const aadOf = (key: string) => `console-once:${idHash}:${key}`;
+  return {
+    keep: (key, value) =>
+      cookies.set(c, 'console_once', encrypt(deps.encryptionKey, value, aadOf(key)), ONE_TIME_SECONDS),
+    take: (key) => {
+      const sealed = cookies.get(c, 'console_once');
+      if (!sealed) return undefined;
+      cookies.clear(c, 'console_once');
+      try {
+        return decrypt(deps.encryptionKey, sealed, aadOf(key));
+      } catch {
+        return undefined; // another session's or another application's, or tampered with
+      }
+    },
+  };
 }
 
 /** The `scope` of a console session's access token (Sesame's own JWT, kept server-side). */
@@ -82,6 +114,7 @@ export async function loadAdmin(
     user,
     csrf: session.csrf,
     scopes: new Set(scopeOf(tokens.access_token).filter((s) => held.has(s))),
+    once: oneTime(deps, cookies, c, idHash),
     ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
     api: ManagementCalls.for(c, fetch, deps.config.issuer, tokens.access_token),
   };

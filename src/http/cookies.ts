@@ -11,6 +11,8 @@ export type CookieName =
   | 'console'
   | 'console_signin'
   | 'console_try'
+  /** A client secret the console shows once, on the page after the redirect. */
+  | 'console_once'
   /** A browser that has signed in before: the lockouts do not shut it out (#14 §2). */
   | 'device'
   /** The double-submit CSRF token of the self-service forms outside a sign-in (#15). */

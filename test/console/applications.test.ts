@@ -36,13 +36,14 @@ describeEachBackend('console: applications', (backend) => {
   async function create(name: string, type: string) {
     const form = await open(agent, '/console/applications/new');
     expect(form.status).toBe(200);
-    const created = await submit(agent, form.html, '/console/applications/new', { name, type });
-    expect(created.status, created.html).toBe(201);
-    return {
-      ...created,
-      id: clientIdOf(created.html),
-      path: `/console/applications/${clientIdOf(created.html)}`,
-    };
+    const sent = await agent.post('/console/applications/new', { csrf: csrfOf(form.html), name, type });
+    expect(sent.status, await sent.clone().text()).toBe(303);
+    const answer = sent.headers.get('location')!;
+    expect(answer).toMatch(/^\/console\/applications\/[^/?]+\?flash=created$/);
+    const created = await open(agent, answer);
+    expect(created.status, created.html).toBe(200);
+    expect(created.html).toContain('Application created.');
+    return { ...created, answer, id: clientIdOf(created.html), path: answer.split('?')[0]! };
   }
 
   /** A client-credentials token request (client_secret_basic). */
@@ -77,6 +78,12 @@ describeEachBackend('console: applications', (backend) => {
       expect(later.html).not.toContain('Quick start');
       expect(later.html).not.toContain('id="client-secret"');
       if (secret) expect(later.html).not.toContain(secret);
+      // a reload of the answer is a GET: nothing made again, the secret not shown again
+      const reloaded = await open(agent, app.answer);
+      expect(reloaded.html).toContain('Quick start');
+      expect(reloaded.html).not.toContain('id="client-secret"');
+      expect(reloaded.html.includes('id="secret-shown"')).toBe(confidential);
+      if (secret) expect(reloaded.html).not.toContain(secret);
       const list = await open(agent, '/console/applications');
       expect(list.html).toContain(`Quick ${type}`);
       expect(list.html).toContain(app.id);
@@ -228,14 +235,22 @@ describeEachBackend('console: applications', (backend) => {
     expect(confirm.html).toContain(`action="${app.path}/rotate-secret"`);
     expect((await token(app.id, old, api.identifier)).status).toBe(200);
     expect((await agent.post(`${app.path}/rotate-secret`, {})).status).toBe(403);
-    const rotated = await submit(agent, confirm.html, `${app.path}/rotate-secret`, {});
+    const sent = await agent.post(`${app.path}/rotate-secret`, { csrf: csrfOf(confirm.html) });
+    expect(sent.status).toBe(303);
+    expect(sent.headers.get('location')).toBe(`${app.path}?flash=rotated`);
+    const rotated = await open(agent, `${app.path}?flash=rotated`);
     expect(rotated.status).toBe(200);
+    expect(rotated.html).toContain('Secret rotated');
     const fresh = secretOf(rotated.html)!;
     expect(fresh).toBeTruthy();
     expect(fresh).not.toBe(old);
     expect((await token(app.id, old, api.identifier)).status).toBe(401);
     expect((await token(app.id, fresh, api.identifier)).status).toBe(200);
     expect((await open(agent, app.path)).html).not.toContain(fresh);
+    const reloaded = await open(agent, `${app.path}?flash=rotated`);
+    expect(reloaded.html).not.toContain(fresh);
+    expect(reloaded.html).toContain('id="secret-shown"');
+    expect((await token(app.id, fresh, api.identifier)).status, 'a reload rotates nothing').toBe(200);
     const spa = await create('Public app', 'spa');
     expect(spa.html).not.toContain('rotate-secret');
     const refused = await submit(agent, spa.html, `${spa.path}/rotate-secret`, {});
@@ -280,6 +295,31 @@ describeEachBackend('console: applications', (backend) => {
       expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
       expect(html).not.toContain('<script>alert');
     }
+  });
+
+  it('a new secret waits for the next page in a cookie sealed to this console session and application', async () => {
+    const form = await open(agent, '/console/applications/new');
+    const sent = await agent.post('/console/applications/new', {
+      csrf: csrfOf(form.html),
+      name: 'Sealed',
+      type: 'm2m',
+    });
+    const answer = sent.headers.get('location')!;
+    const sealed = agent.cookies.get('__Host-sesame_console_once');
+    expect(sealed).toMatch(/^v1\./);
+    const other = (await signedInAdmin(t)).agent;
+    other.cookies.set('__Host-sesame_console_once', sealed!);
+    const stolen = await open(other, answer);
+    expect(stolen.status).toBe(200);
+    expect(stolen.html).not.toContain('id="client-secret"');
+    expect(other.cookies.has('__Host-sesame_console_once'), 'taken even when it does not open').toBe(false);
+    // another application's page does not show it either, and takes it
+    const elsewhere = (await create('Elsewhere', 'web')).path;
+    agent.cookies.set('__Host-sesame_console_once', sealed!);
+    expect((await open(agent, `${elsewhere}?flash=created`)).html).not.toContain('id="client-secret"');
+    agent.cookies.set('__Host-sesame_console_once', sealed!);
+    const own = await open(agent, answer);
+    expect(secretOf(own.html)).toMatch(/^[\w-]{43}$/);
   });
 
   it('a POST without the CSRF token is refused with 403 and changes nothing', async () => {

@@ -112,6 +112,14 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
       secret: await page.locator('#client-secret').inputValue(),
     };
     expect(m2m.secret).toMatch(/^[\w-]{43}$/);
+    // A reload of that answer makes no second application and shows the secret no more.
+    await page.reload();
+    await page.locator('#secret-shown').waitFor();
+    expect(await page.locator('#client-secret').count()).toBe(0);
+    const appPage = page.url();
+    await go('/console/applications');
+    expect(await page.getByRole('link', { name: 'Order bot', exact: true }).count()).toBe(1);
+    await page.goto(appPage);
 
     await go(`${apiPath.replace(/^\/console/, '/console')}/applications`);
     await page.locator(`input[name="authorized:${m2m.id}"]`).check();

@@ -67,7 +67,7 @@ const FIELDS = 'name callbacks allowed_logout_urls web_origins grant_types alg'.
 export const enc = encodeURIComponent;
 export const appPath = (id: string) => `/console/applications/${enc(id)}`;
 export const idParam = (c: Ctx, name = 'id') => c.req.param(name) ?? '';
-const isPublic = (client: ClientView) => client.token_endpoint_auth_method === 'none';
+export const isPublic = (client: ClientView) => client.token_endpoint_auth_method === 'none';
 
 /** The issuer, from the Management API's identifier (`<issuer>/api/v2/`), never from the Host header. */
 export const issuerOf = (apis: ApiView[]) =>

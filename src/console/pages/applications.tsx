@@ -13,6 +13,7 @@ import {
   type GrantView,
   idParam,
   invalid,
+  isPublic,
   issuerOf,
   orShow,
   patchOf,
@@ -108,7 +109,7 @@ const tokens = await client.authorizationCodeGrant(config, currentUrl, {
 console.log(tokens.claims());`;
 }
 
-/** Shown once, in the answer to "Create": the issuer, the secret, a first snippet with the client id. */
+/** Shown after "Create": the issuer, the secret (once), a first snippet with the client id. */
 function QuickStart(props: { data: AppData; secret: string | undefined }) {
   const { client_id: id, app_type: type } = props.data.client;
   const issuer = issuerOf(props.data.apis);
@@ -118,7 +119,11 @@ function QuickStart(props: { data: AppData; secret: string | undefined }) {
       <p>
         Issuer <code>{issuer}</code> · discovery <code>{`${issuer}/.well-known/openid-configuration`}</code>
       </p>
-      {props.secret ? <Secret secret={props.secret} label="Client secret" /> : null}
+      {props.secret ? (
+        <Secret secret={props.secret} label="Client secret" />
+      ) : isPublic(props.data.client) ? null : (
+        <ShownOnce path={appPath(id)} />
+      )}
       <pre>
         <code>{snippet(type, id, issuer)}</code>
       </pre>
@@ -162,7 +167,20 @@ const FLASH = new Map([
   ['granted', 'API allowed.'],
   ['revoked', 'API removed.'],
   ['deleted', 'Application deleted.'],
+  ['created', 'Application created.'],
+  ['rotated', 'Secret rotated: the old one no longer works.'],
 ]);
+
+/** The one-time key of an application's new secret (the page after the redirect takes it). */
+const secretKey = (id: string) => `client-secret:${id}`;
+
+/** Where a secret goes once it has been shown (a reload of that page, or a second tab). */
+const ShownOnce = (props: { path: string }) => (
+  <p class="muted" id="secret-shown">
+    The secret was shown once, when it was made. Lost it?{' '}
+    <a href={`${props.path}/rotate-secret`}>Rotate it</a>.
+  </p>
+);
 
 /**
  * /console/applications: the list; "Create application" (its answer shows the secret and a quick start
@@ -220,14 +238,26 @@ export function applicationPages(router: ConsoleRouter): void {
     return orShow(
       async () => {
         const created = await admin.api.post<ClientView>('/clients', body);
-        const top = (data: AppData) => <QuickStart data={data} secret={created.client_secret} />;
-        return showApplication(c, admin, created.client_id, { top, flash: 'Application created.' }, 201);
+        if (created.client_secret) admin.once.keep(secretKey(created.client_id), created.client_secret);
+        return seeOther(c, `${appPath(created.client_id)}?flash=created`);
       },
       (error) => newPage(c, admin, form, error),
     );
   });
 
-  router.get('/applications/:id', (c, admin) => showApplication(c, admin, idParam(c), flashOf(c, FLASH)));
+  router.get('/applications/:id', (c, admin) => {
+    const id = idParam(c);
+    const flash = flashOf(c, FLASH);
+    const after = c.req.query('flash');
+    if (after !== 'created' && after !== 'rotated') return showApplication(c, admin, id, flash);
+    const secret = admin.once.take(secretKey(id));
+    const top =
+      after === 'created'
+        ? (data: AppData) => <QuickStart data={data} secret={secret} />
+        : () =>
+            secret ? <Secret secret={secret} label="New client secret" /> : <ShownOnce path={appPath(id)} />;
+    return showApplication(c, admin, id, { top, ...flash });
+  });
   router.post('/applications/:id', async (c, admin, form) => {
     const id = idParam(c);
     const client = await admin.api.get<ClientView>(`/clients/${enc(id)}`);
@@ -284,8 +314,8 @@ export function applicationPages(router: ConsoleRouter): void {
     return orShow(
       async () => {
         const secret = (await admin.api.post<ClientView>(`/clients/${enc(id)}/rotate-secret`)).client_secret;
-        const top = () => (secret ? <Secret secret={secret} label="New client secret" /> : null);
-        return showApplication(c, admin, id, { top, flash: 'Secret rotated: the old one no longer works.' });
+        if (secret) admin.once.keep(secretKey(id), secret);
+        return seeOther(c, `${appPath(id)}?flash=rotated`);
       },
       (error) => showApplication(c, admin, id, { error }, error.status),
     );

@@ -64,9 +64,19 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
       permission: `${api.identifier} read:things`,
     });
     expect(await t.rt.storage.permissions.effective(member.user.id, api.id)).toEqual([]);
+    // a member taken off from the role's page
+    expect(removed.html).toContain(`aria-label="Remove ${member.user.email} from this role"`);
+    const off = await submit(agent, removed.html, `/console/roles/${id}/members/remove`, {
+      user_id: member.user.id,
+    });
+    expect(off.status).toBe(200);
+    expect(off.html).toContain('The person no longer holds this role.');
+    expect(off.html).not.toContain(member.user.email);
+    expect(await t.rt.storage.roles.rolesOf(member.user.id)).toEqual([]);
     const confirm = await open(agent, `/console/roles/${id}/delete`);
     expect(confirm.html).toContain('Delete the role');
-    await submit(agent, removed.html, `/console/roles/${id}/delete`, {});
+    const gone = await submit(agent, removed.html, `/console/roles/${id}/delete`, {});
+    expect(gone.html).toContain('Role deleted.');
     expect(await t.rt.storage.roles.get(id)).toBeNull();
   });
 

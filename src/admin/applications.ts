@@ -2,6 +2,7 @@ import { DEVICE_CODE } from '../protocol/grant-types.js';
 import { checkRedirectUri } from '../protocol/redirect-uri.js';
 import type {
   Application,
+  ApplicationFilter,
   ApplicationType,
   ClientGrant,
   Slice,
@@ -177,16 +178,17 @@ export async function getApplication(storage: Storage, clientId: string): Promis
   return app;
 }
 
-/** A slice of the applications (of any of `types`), and how many there are in all. */
+/** A slice of the applications the filter names (types as given, checked), and how many there are in all. */
 export async function listApplications(
   storage: Storage,
-  filter: { types?: string[] },
+  filter: Omit<ApplicationFilter, 'types'> & { types?: string[] },
   slice?: Slice,
 ): Promise<{ items: Application[]; total: () => Promise<number> }> {
-  const f =
-    filter.types === undefined
-      ? {}
-      : { types: filter.types.map((t) => checkOneOf('app_type', t, APPLICATION_TYPES)) };
+  const { types, ...rest } = filter;
+  const f: ApplicationFilter =
+    types === undefined
+      ? rest
+      : { ...rest, types: types.map((t) => checkOneOf('app_type', t, APPLICATION_TYPES)) };
   return { items: await storage.applications.list(f, slice), total: () => storage.applications.count(f) };
 }
 

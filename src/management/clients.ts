@@ -7,6 +7,7 @@ import {
   rotateSecret,
   updateApplication,
 } from '../admin/applications.js';
+import { ValidationError } from '../admin/errors.js';
 import type { Deps } from '../http/context.js';
 import type { ManagementEnv } from './auth.js';
 import {
@@ -18,8 +19,8 @@ import {
   toSesameType,
   UpdateClient,
 } from './client-shapes.js';
-import { ManagementError } from './errors.js';
-import { fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
+import { ManagementError, queryError } from './errors.js';
+import { booleanQuery, fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
 import { IdParam, jsonBody, operation } from './route.js';
 
 const TAG = 'Clients';
@@ -43,6 +44,21 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
             .max(100)
             .optional()
             .openapi({ description: 'Comma-separated types: regular_web, spa, native, non_interactive.' }),
+          is_first_party: booleanQuery
+            .optional()
+            .openapi({ description: 'Only first-party applications (true), or only the others (false).' }),
+          is_global: booleanQuery
+            .optional()
+            .openapi({ description: 'Sesame has no global application: `true` lists none.' }),
+          client_ids: z
+            .string()
+            .max(10_000)
+            .optional()
+            .openapi({ description: 'Comma-separated client ids.' }),
+          q: z.string().optional().openapi({
+            description:
+              'Auth0 takes only organization terms here; Sesame has no organizations, so any `q` is refused (400).',
+          }),
         }),
       },
       status: 200,
@@ -54,8 +70,20 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
     async (c) => {
       const q = c.req.valid('query');
       const slice = pageSlice(q);
-      const types = q.app_type === undefined ? {} : { types: appTypes(q.app_type) };
-      const { items, total } = await listApplications(storage, types, slice);
+      if (q.q !== undefined)
+        queryError(
+          new ValidationError(
+            'q: Sesame has no organizations to search clients by; use app_type, is_first_party or client_ids',
+          ),
+        );
+      const filter = {
+        ...(q.app_type === undefined ? {} : { types: appTypes(q.app_type) }),
+        ...(q.is_first_party === undefined ? {} : { firstParty: q.is_first_party }),
+        ...(q.client_ids === undefined ? {} : { clientIds: q.client_ids.split(',').map((id) => id.trim()) }),
+        // no application is global: is_global=true matches none
+        ...(q.is_global === true ? { clientIds: [] } : {}),
+      };
+      const { items, total } = await listApplications(storage, filter, slice);
       return c.json(
         (await pageBody(
           'clients',

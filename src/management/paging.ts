@@ -10,7 +10,9 @@ const wholeNumber = (max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(0).max(max));
 
-const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+/** A boolean in a query string: `true` or `false`. */
+export const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
+const bool = booleanQuery;
 
 /** Auth0's offset paging: `page` from 0, `per_page` (default 50, at most 100), `include_totals`. */
 export const pageQuery = {

@@ -18,8 +18,8 @@ import type {
   Api,
   ApiPatch,
   Application,
+  ApplicationFilter,
   ApplicationPatch,
-  ApplicationType,
   Consent,
   DeviceCodeRecord,
   InteractionRecord,
@@ -74,9 +74,9 @@ export interface UserRepository {
 export interface ApplicationRepository {
   create(app: Application): Promise<void>;
   get(clientId: string): Promise<Application | null>;
-  /** Oldest first; of any of `types` when given. */
-  list(filter?: { types?: ApplicationType[] }, slice?: Slice): Promise<Application[]>;
-  count(filter?: { types?: ApplicationType[] }): Promise<number>;
+  /** Oldest first. */
+  list(filter?: ApplicationFilter, slice?: Slice): Promise<Application[]>;
+  count(filter?: ApplicationFilter): Promise<number>;
   /** Applications whose callbacks or settings mention `text` (any case): candidates, to check. */
   listMentioning(text: string): Promise<Application[]>;
   /** True when a row was deleted; the application's client grants go with it. */

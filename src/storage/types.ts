@@ -3,6 +3,16 @@ import type { SigningAlg } from '../config/schema.js';
 /** Application types, as in Auth0: regular web, single-page, native, machine-to-machine. */
 export type ApplicationType = 'web' | 'spa' | 'native' | 'm2m';
 
+/** Which applications a list holds: every condition given must hold. */
+export interface ApplicationFilter {
+  /** Of any of these types. */
+  types?: ApplicationType[];
+  /** First-party (consent never asked: `settings.skipConsent`) or not. */
+  firstParty?: boolean;
+  /** One of these client ids. */
+  clientIds?: string[];
+}
+
 /** A registered OAuth client. */
 export interface Application {
   clientId: string;

@@ -180,6 +180,63 @@ describeEachBackend('Management API: resources (applications)', (backend) => {
       expect(unknown.body.message).toContain('robot');
     });
 
+    it('filters by is_first_party, client_ids and is_global, with each other and with app_type; q is refused', async () => {
+      const first = ok(
+        await call('POST', '/clients', { body: { name: 'Own', app_type: 'spa', is_first_party: true } }),
+        201,
+      );
+      const third = ok(
+        await call('POST', '/clients', { body: { name: 'Partner', app_type: 'spa', is_first_party: false } }),
+        201,
+      );
+      const plain = ok(
+        await call('POST', '/clients', { body: { name: 'Plain', app_type: 'regular_web' } }),
+        201,
+      );
+      const all = ok(await call('GET', '/clients', { query: { per_page: 100 } }));
+      const ids = (list: { client_id: string }[]) => list.map((c) => c.client_id);
+      const yes = ok(await call('GET', '/clients', { query: { is_first_party: true, per_page: 100 } }));
+      const no = ok(await call('GET', '/clients', { query: { is_first_party: 'false', per_page: 100 } }));
+      expect(yes.every((c: { is_first_party: boolean }) => c.is_first_party)).toBe(true);
+      expect(no.every((c: { is_first_party: boolean }) => !c.is_first_party)).toBe(true);
+      expect(ids(yes)).toContain(first.client_id);
+      expect(ids(no)).toEqual(expect.arrayContaining([third.client_id, plain.client_id]));
+      expect(yes.length + no.length).toBe(all.length);
+      const counted = ok(
+        await call('GET', '/clients', { query: { is_first_party: true, include_totals: true, per_page: 1 } }),
+      );
+      expect(counted.total).toBe(yes.length);
+      const spaFirst = ok(
+        await call('GET', '/clients', { query: { is_first_party: true, app_type: 'spa' } }),
+      );
+      expect(ids(spaFirst)).toContain(first.client_id);
+      expect(spaFirst.every((c: { app_type: string }) => c.app_type === 'spa')).toBe(true);
+      const picked = ok(
+        await call('GET', '/clients', {
+          query: { client_ids: `${third.client_id}, ${plain.client_id},nope` },
+        }),
+      );
+      expect(ids(picked).sort()).toEqual([third.client_id, plain.client_id].sort());
+      const pickedSpa = ok(
+        await call('GET', '/clients', {
+          query: { client_ids: `${third.client_id},${plain.client_id}`, app_type: 'spa' },
+        }),
+      );
+      expect(ids(pickedSpa)).toEqual([third.client_id]);
+      expect(ok(await call('GET', '/clients', { query: { is_global: true } }))).toEqual([]);
+      expect(ok(await call('GET', '/clients', { query: { is_global: false, per_page: 100 } })).length).toBe(
+        all.length,
+      );
+      expectError(
+        await call('GET', '/clients', { query: { is_first_party: 'yes' } }),
+        400,
+        'invalid_query_string',
+      );
+      const q = await call('GET', '/clients', { query: { q: 'client_grant.allow_any_organization:true' } });
+      expectError(q, 400, 'invalid_query_string');
+      expect(q.body.message).toMatch(/organizations/);
+    });
+
     it('fields and include_fields keep or leave out what the answer holds (lists and one client)', async () => {
       const created = ok(await call('POST', '/clients', { body: { name: 'Fields', app_type: 'spa' } }), 201);
       const only = ok(

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Application, ApplicationRepository, ApplicationType } from '../../types.js';
+import type { Application, ApplicationFilter, ApplicationRepository, ApplicationType } from '../../types.js';
 import type { Database } from '../schema.js';
 import { joinedTable } from './joined.js';
 import { sliced } from './slice.js';
@@ -58,10 +58,21 @@ function toRow(app: Application): Row {
 }
 
 /** Applications (clients) in SQL. */
-export function applicationRepository(db: Kysely<Database>): ApplicationRepository {
-  const filtered = (types: ApplicationType[] | undefined) => {
-    const q = db.selectFrom('applications');
-    return types === undefined ? q : q.where('type', 'in', types.length > 0 ? types : ['']);
+export function applicationRepository(
+  db: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+): ApplicationRepository {
+  // settings is JSON text; a flag missing from it is false
+  const firstParty =
+    dialect === 'sqlite'
+      ? sql<boolean>`coalesce(json_extract(settings, '$.skipConsent'), 0) = 1`
+      : sql<boolean>`coalesce((settings::jsonb ->> 'skipConsent') = 'true', false)`;
+  const filtered = ({ types, firstParty: first, clientIds }: ApplicationFilter) => {
+    let q = db.selectFrom('applications');
+    if (types !== undefined) q = q.where('type', 'in', types.length > 0 ? types : ['']);
+    if (clientIds !== undefined) q = q.where('client_id', 'in', clientIds.length > 0 ? clientIds : ['']);
+    if (first !== undefined) q = q.where(first ? firstParty : sql<boolean>`not (${firstParty})`);
+    return q;
   };
   return {
     async create(app) {
@@ -97,11 +108,11 @@ export function applicationRepository(db: Kysely<Database>): ApplicationReposito
       return row ? toApplication(row) : null;
     },
     async list(filter = {}, slice) {
-      const q = filtered(filter.types).selectAll().orderBy('created_at').orderBy('client_id');
+      const q = filtered(filter).selectAll().orderBy('created_at').orderBy('client_id');
       return (await sliced(q, slice).execute()).map(toApplication);
     },
     async count(filter = {}) {
-      const row = await filtered(filter.types)
+      const row = await filtered(filter)
         .select((eb) => eb.fn.countAll().as('n'))
         .executeTakeFirstOrThrow();
       return Number(row.n);

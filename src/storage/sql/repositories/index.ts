@@ -25,7 +25,7 @@ import { userRepository } from './users.js';
 /** Every repository bound to one Kysely handle (the pool or a transaction). */
 export function repositories(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Repositories {
   return {
-    applications: applicationRepository(db),
+    applications: applicationRepository(db, dialect),
     apis: apiRepository(db),
     clientGrants: clientGrantRepository(db),
     signingKeys: signingKeyRepository(db),

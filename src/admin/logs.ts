@@ -1,5 +1,6 @@
 import type { LogEvent, LogFilter, Slice, Storage } from '../storage/types.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { localUserId } from './user-search.js';
 
 /** One term of a search: `field:value`, `field:"quoted value"`, `field:(a OR b)`, `date:[from TO to]`. */
 const TERM =
@@ -66,7 +67,7 @@ export function parseLogSearch(q: string | undefined): LogFilter {
             .split(/\s+OR\s+/)
             .map((v) => unquote(v.trim()))
         : [unquote(value)];
-    } else if (field === 'user_id') out.userId = unquote(value);
+    } else if (field === 'user_id') out.userId = localUserId(unquote(value));
     else if (field === 'client_id') out.clientId = unquote(value);
     else throw new ValidationError(`q: cannot search by ${field} (type, user_id, client_id and date can)`);
   }

@@ -5,6 +5,7 @@ import {
   getRefreshToken,
   listUserRefreshTokens,
 } from '../admin/refresh-tokens.js';
+import { localUserId } from '../admin/user-search.js';
 import type { Deps } from '../http/context.js';
 import { REFRESH_TOKEN_ORDER } from '../storage/list-orders.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
@@ -74,7 +75,7 @@ export function refreshTokenRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps):
     }),
     async (c) => {
       const slice = checkpointSlice(c.req.valid('query'), REFRESH_TOKEN_ORDER);
-      const list = await listUserRefreshTokens(storage, clock, c.req.valid('param').id, slice);
+      const list = await listUserRefreshTokens(storage, clock, localUserId(c.req.valid('param').id), slice);
       return c.json(
         checkpointBody(
           'tokens',
@@ -98,7 +99,7 @@ export function refreshTokenRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps):
       status: 204,
     }),
     async (c) => {
-      await deleteUserRefreshTokens(storage, clock, c.req.valid('param').id);
+      await deleteUserRefreshTokens(storage, clock, localUserId(c.req.valid('param').id));
       return c.body(null, 204);
     },
   );

@@ -11,6 +11,7 @@ import {
   removeRolePermissions,
   updateRole,
 } from '../admin/roles.js';
+import { localUserId } from '../admin/user-search.js';
 import type { Deps } from '../http/context.js';
 import { ROLE_USER_ORDER } from '../storage/list-orders.js';
 import type { Role as RoleRecord, User } from '../storage/types.js';
@@ -230,7 +231,12 @@ export function roleRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       status: 200,
     }),
     async (c) => {
-      await assignRoleUsers(storage, clock, c.req.valid('param').id, c.req.valid('json').users);
+      await assignRoleUsers(
+        storage,
+        clock,
+        c.req.valid('param').id,
+        c.req.valid('json').users.map(localUserId),
+      );
       return c.body(null, 200);
     },
   );

@@ -1,6 +1,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { deleteSession, deleteUserSessions, getSession, listUserSessions } from '../admin/sessions.js';
 import { sessionLifetimes } from '../admin/settings.js';
+import { localUserId } from '../admin/user-search.js';
 import type { Deps } from '../http/context.js';
 import { SESSION_ORDER } from '../storage/list-orders.js';
 import type { SessionRecord } from '../storage/types.js';
@@ -66,7 +67,7 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
     async (c) => {
       const slice = checkpointSlice(c.req.valid('query'), SESSION_ORDER);
       const { idle } = await sessionLifetimes(deps);
-      const list = await listUserSessions(storage, clock, c.req.valid('param').id, idle, slice);
+      const list = await listUserSessions(storage, clock, localUserId(c.req.valid('param').id), idle, slice);
       return c.json(
         checkpointBody(
           'sessions',
@@ -89,7 +90,7 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
       status: 204,
     }),
     async (c) => {
-      await deleteUserSessions(storage, c.req.valid('param').id);
+      await deleteUserSessions(storage, localUserId(c.req.valid('param').id));
       return c.body(null, 204);
     },
   );

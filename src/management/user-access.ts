@@ -1,6 +1,7 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { addUserPermissions, listUserPermissions, removeUserPermissions } from '../admin/permissions.js';
 import { assignUserRoles, listUserRoles, removeUserRoles } from '../admin/roles.js';
+import { localUserId } from '../admin/user-search.js';
 import type { Deps } from '../http/context.js';
 import type { ManagementEnv } from './auth.js';
 import { pageBody, pageQuery, pageSlice } from './paging.js';
@@ -30,7 +31,7 @@ export function userAccessRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): v
     async (c) => {
       const q = c.req.valid('query');
       const slice = pageSlice(q);
-      const { items, total } = await listUserRoles(storage, c.req.valid('param').id, slice);
+      const { items, total } = await listUserRoles(storage, localUserId(c.req.valid('param').id), slice);
       return c.json(
         (await pageBody('roles', items.map(roleView), slice, q.include_totals, total)) as never,
         200,
@@ -48,7 +49,7 @@ export function userAccessRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): v
       status: 204,
     }),
     async (c) => {
-      await assignUserRoles(storage, clock, c.req.valid('param').id, c.req.valid('json').roles);
+      await assignUserRoles(storage, clock, localUserId(c.req.valid('param').id), c.req.valid('json').roles);
       return c.body(null, 204);
     },
   );
@@ -64,7 +65,7 @@ export function userAccessRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): v
       status: 204,
     }),
     async (c) => {
-      await removeUserRoles(storage, c.req.valid('param').id, c.req.valid('json').roles);
+      await removeUserRoles(storage, localUserId(c.req.valid('param').id), c.req.valid('json').roles);
       return c.body(null, 204);
     },
   );
@@ -83,7 +84,9 @@ export function userAccessRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): v
     async (c) => {
       const q = c.req.valid('query');
       const slice = pageSlice(q);
-      const all = (await listUserPermissions(storage, c.req.valid('param').id)).map(permissionView);
+      const all = (await listUserPermissions(storage, localUserId(c.req.valid('param').id))).map(
+        permissionView,
+      );
       const items = all.slice(slice.offset, slice.offset + slice.limit);
       const body = await pageBody('permissions', items, slice, q.include_totals, async () => all.length);
       return c.json(body as never, 200);
@@ -94,8 +97,8 @@ export function userAccessRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): v
     tag: TAG,
     scope: 'update:users',
     holder: 'a user',
-    add: (id, refs) => addUserPermissions(storage, clock, id, refs),
-    remove: (id, refs) => removeUserPermissions(storage, id, refs),
+    add: (id, refs) => addUserPermissions(storage, clock, localUserId(id), refs),
+    remove: (id, refs) => removeUserPermissions(storage, localUserId(id), refs),
     removed: 204,
     removeDescription: 'Only permissions held directly; what their roles give stays.',
   });

@@ -228,6 +228,28 @@ describeEachBackend('Management API: roles and permissions', (backend) => {
     expect((await call('GET', `/users/${userId}/roles`)).body).toEqual([]);
   });
 
+  it("takes Auth0's auth0| user ids on a user's roles, permissions, sessions and refresh tokens, and in a role's users", async () => {
+    const person = (await newUser(t)).user.id;
+    const auth0 = encodeURIComponent(`auth0|${person}`);
+    const role = (await call('POST', '/roles', { body: { name: 'Prefixed' } })).body.id as string;
+    expectStatus(await call('POST', `/roles/${role}/users`, { body: { users: [`auth0|${person}`] } }), 200);
+    expect((await call('GET', `/users/${auth0}/roles`)).body).toEqual([
+      expect.objectContaining({ id: role }),
+    ]);
+    expectStatus(await call('DELETE', `/users/${auth0}/roles`, { body: { roles: [role] } }), 204);
+    expectStatus(await call('POST', `/users/${auth0}/roles`, { body: { roles: [role] } }), 204);
+    expect(await t.rt.storage.roles.rolesOf(person)).toEqual([expect.objectContaining({ id: role })]);
+    const body = { permissions: [perm('write:things')] };
+    expectStatus(await call('POST', `/users/${auth0}/permissions`, { body }), 201);
+    const held = await call('GET', `/users/${auth0}/permissions`);
+    expect(held.body.map((p: { permission_name: string }) => p.permission_name)).toContain('write:things');
+    expectStatus(await call('DELETE', `/users/${auth0}/permissions`, { body }), 204);
+    expectStatus(await call('GET', `/users/${auth0}/sessions`), 200);
+    expectStatus(await call('DELETE', `/users/${auth0}/sessions`), 204);
+    expectStatus(await call('GET', `/users/${auth0}/refresh-tokens`), 200);
+    expectStatus(await call('DELETE', `/users/${auth0}/refresh-tokens`), 204);
+  });
+
   it("lists a user's permissions with their sources (DIRECT, ROLE)", async () => {
     const role = (await call('POST', '/roles', { body: { name: 'Readers' } })).body.id as string;
     await call('POST', `/roles/${role}/permissions`, { body: { permissions: [perm('read:things')] } });

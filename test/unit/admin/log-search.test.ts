@@ -17,6 +17,8 @@ describe("parseLogSearch (Auth0's log search subset)", () => {
       clientId: 'abc',
     });
     expect(parseLogSearch('type:(s OR "f" OR fp)')).toEqual({ types: ['s', 'f', 'fp'] });
+    // Auth0's form of a database user's id
+    expect(parseLogSearch('user_id:"auth0|usr_abc"')).toEqual({ userId: 'usr_abc' });
   });
 
   it('reads date ranges: inclusive [ ], exclusive { }, open ends, bare days to their end', () => {

@@ -59,3 +59,12 @@ export function readClientCredentials(authorization: string | undefined, params:
   if (bodySecret !== undefined) return { method: 'client_secret_post', clientId: bodyId, secret: bodySecret };
   return { method: 'none', clientId: bodyId };
 }
+
+/** The client a request says it is from (Basic, else the body), whether or not that holds up. */
+export function claimedClientId(authorization: string | undefined, params: Params): string | undefined {
+  try {
+    return readClientCredentials(authorization, params).clientId;
+  } catch {
+    return params.get('client_id');
+  }
+}

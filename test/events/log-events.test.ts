@@ -199,6 +199,22 @@ describeEachBackend('log events: sign-in, token endpoint, device, logout, consen
       expectFailure(one(events, 'feccft'), answer, { ...ofM2m(), audience: other.identifier });
     });
 
+    it('feccft: a wrong secret sent by HTTP Basic is recorded with the client id it claimed', async () => {
+      const basic = Buffer.from(`${encodeURIComponent(m2m.clientId)}:wrong-secret`).toString('base64');
+      const { answer, events } = await capture(t, async () => {
+        const res = await c.fetch(`${c.issuer}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+          body: new URLSearchParams({ grant_type: 'client_credentials', audience: api.identifier }),
+        });
+        return { status: res.status, headers: res.headers, body: await res.json() } as TokenAnswer;
+      });
+      expect([answer.status, answer.body.error]).toEqual([401, 'invalid_client']);
+      const e = one(events, 'feccft');
+      expect(e.clientId).toBe(m2m.clientId);
+      expect(e.details).toMatchObject({ error: 'invalid_client' });
+    });
+
     it('sertft: a refresh, with user, audience and scope', async () => {
       const { user, tokens } = await signIn();
       const { answer, events } = await refresh(tokens.refresh_token as string);

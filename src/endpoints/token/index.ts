@@ -6,6 +6,7 @@ import type { AppEnv, Deps } from '../../http/context.js';
 import { type FormCall, formCall } from '../../http/form-call.js';
 import { type AuthenticatedClient, authenticateClient } from '../../http/middleware/client-auth.js';
 import { jsonNoStore } from '../../http/respond.js';
+import { claimedClientId } from '../../protocol/client-auth.js';
 import { OAuthError, UnauthorizedClient, UnsupportedGrantType } from '../../protocol/errors.js';
 import { required } from '../../protocol/params.js';
 import { merged } from '../../util/merged.js';
@@ -67,7 +68,7 @@ export async function tokenAnswer(deps: Deps, call: FormCall): Promise<TokenResp
         merged(call.origin(), event, {
           type: event.type ?? failure,
           description: err instanceof OAuthError ? err.message : 'The request failed',
-          clientId: client?.app.clientId ?? params.get('client_id'),
+          clientId: client?.app.clientId ?? claimedClientId(call.authorization, params),
           clientName: client?.app.name,
           details: merged(
             event.details ?? {},

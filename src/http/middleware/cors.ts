@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { readClientCredentials } from '../../protocol/client-auth.js';
+import { claimedClientId } from '../../protocol/client-auth.js';
 import { registeredOrigins } from '../../protocol/origins.js';
 import type { ApplicationRepository } from '../../storage/types.js';
 import type { AppEnv, Deps } from '../context.js';
@@ -46,12 +46,7 @@ function claimedClient(c: Context<AppEnv>): string | undefined {
   const known = c.get('clientId');
   if (known) return known;
   const params = c.get('params');
-  if (!params) return undefined;
-  try {
-    return readClientCredentials(c.req.header('authorization'), params).clientId;
-  } catch {
-    return params.get('client_id');
-  }
+  return params ? claimedClientId(c.req.header('authorization'), params) : undefined;
 }
 
 /**

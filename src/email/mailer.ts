@@ -29,6 +29,19 @@ export function backoff(attempts: number): number {
  * failed delivery is retried with backoff (a 5xx reply is final); a crash only delays a message
  * by its lease. The bodies are sealed at rest with the runtime's key and emptied once sent.
  */
+/**
+ * Whether trying again cannot help: the server refused this recipient or this message (a 5xx
+ * reply to RCPT TO or to the message itself: no such mailbox, content refused), or the address
+ * cannot be sent to at all. A 5xx anywhere else (a login refused, a sender not allowed) is the
+ * setup's, which an operator fixes; such a message waits and goes out then, as in an outage.
+ */
+function isPermanent(err: unknown): boolean {
+  const e = err as { responseCode?: number; command?: string; code?: string };
+  const code = e.responseCode ?? 0;
+  if (code >= 500 && code < 600) return e.command === 'RCPT TO' || e.command === 'DATA';
+  return e.code === 'EENVELOPE' && e.command === 'API';
+}
+
 export class Mailer {
   private transport: Promise<Transport> | undefined;
   private running: Promise<number> | null = null;
@@ -116,10 +129,8 @@ export class Mailer {
         sent++;
       } catch (err) {
         const now = clock.now();
-        // A 5xx reply (no such mailbox, relaying denied) will not change by trying again.
-        const code = (err as { responseCode?: number }).responseCode ?? 0;
-        const permanent = code >= 500 && code < 600;
-        const retryAt = permanent || now - m.createdAt >= GIVE_UP_AFTER ? null : now + backoff(m.attempts);
+        const retryAt =
+          isPermanent(err) || now - m.createdAt >= GIVE_UP_AFTER ? null : now + backoff(m.attempts);
         const error = (err as Error).message ?? String(err);
         await storage.outbox.failed(m.id, m.attempts, error, retryAt, now, KEEP);
         if (retryAt === null) logger.error({ id: m.id, to: m.to, error }, 'email given up');

@@ -384,7 +384,9 @@ describeEachBackend('accounts: email survives an SMTP outage and a crashed sende
 
   beforeAll(async () => {
     smtp = await startSmtp();
-    t = await startTestApp(backend, { email: { smtpUrl: smtp.url } } as never);
+    // with a login, as most mail services want
+    const smtpUrl = smtp.url.replace('smtp://', 'smtp://sesame:app-password@');
+    t = await startTestApp(backend, { email: { smtpUrl } } as never);
     server = createServer(t.rt);
   });
   afterAll(async () => {
@@ -446,6 +448,41 @@ describeEachBackend('accounts: email survives an SMTP outage and a crashed sende
     expect(await t.rt.mail.deliverDue()).toBe(0);
     await sleep(100);
     expect(smtp.messages.filter((x) => sentTo(x, email))).toHaveLength(1);
+  });
+
+  it('a login the mail server refuses (535) is the setup to mend: the message waits, and goes out once it is', async () => {
+    const email = newEmail('login');
+    await createUser(t.rt.storage, t.clock, { email, password: PASSWORD });
+    smtp.refuse.auth = 535;
+    try {
+      expect(await forgot(t, server, email)).toBe(200);
+      const first = await rowWhen(email, 'a refused login', (r) => r.attempts === 1 && r.last_error !== null);
+      expect(first.status).toBe('pending');
+      expect(first.last_error).toMatch(/535/);
+      expect(first.next_attempt_at).toBe(t.clock.now() + 30);
+    } finally {
+      delete smtp.refuse.auth;
+    }
+    t.clock.advance(31);
+    expect(await t.rt.mail.deliverDue()).toBe(1);
+    expect(linkIn(await mailTo(email), '/u/reset-password')).toMatch(/\/u\/reset-password\?ticket=/);
+    expect((await rowWhen(email, 'sent', (r) => r.status === 'sent')).attempts).toBe(2);
+  });
+
+  it('a recipient the mail server refuses (550 at RCPT TO) is given up at once: trying again cannot help', async () => {
+    const email = newEmail('nobox');
+    await createUser(t.rt.storage, t.clock, { email, password: PASSWORD });
+    smtp.refuse.rcpt = 550;
+    try {
+      expect(await forgot(t, server, email)).toBe(200);
+      const row = await rowWhen(email, 'given up', (r) => r.status === 'failed');
+      expect([row.attempts, row.sent_at]).toEqual([1, null]);
+      expect(row.last_error).toMatch(/550/);
+    } finally {
+      delete smtp.refuse.rcpt;
+    }
+    t.clock.advance(3600);
+    expect(await t.rt.mail.deliverDue()).toBe(0);
   });
 
   it('the link of a late message still works when it arrives within the hour', async () => {

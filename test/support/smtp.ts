@@ -17,7 +17,11 @@ export interface TestSmtp {
   stop(): Promise<void>;
   /** Listens again on the same port (after stop()). */
   restart(): Promise<void>;
+  /** Replies to refuse with while set: a login (AUTH, e.g. 535) or a recipient (RCPT TO, e.g. 550). */
+  refuse: { auth?: number; rcpt?: number };
 }
+
+const refusal = (code: number, text: string) => Object.assign(new Error(text), { responseCode: code });
 
 interface Waiter {
   pred: (mail: ParsedMail) => boolean;
@@ -29,6 +33,7 @@ export async function startSmtp(port = 0): Promise<TestSmtp> {
   const messages: ParsedMail[] = [];
   let waiters: Waiter[] = [];
   let server: SMTPServer | undefined;
+  const refuse: TestSmtp['refuse'] = {};
 
   const received = (mail: ParsedMail) => {
     messages.push(mail);
@@ -45,7 +50,16 @@ export async function startSmtp(port = 0): Promise<TestSmtp> {
       const s = new SMTPServer({
         secure: false,
         authOptional: true,
+        allowInsecureAuth: true,
         disabledCommands: ['STARTTLS'],
+        onAuth(auth, _session, callback) {
+          if (refuse.auth) callback(refusal(refuse.auth, 'Invalid username or password'));
+          else callback(null, { user: auth.username });
+        },
+        onRcptTo(_address, _session, callback) {
+          if (refuse.rcpt) callback(refusal(refuse.rcpt, 'No such mailbox'));
+          else callback();
+        },
         logger: false,
         closeTimeout: 50,
         onData(stream, _session, callback) {
@@ -88,6 +102,7 @@ export async function startSmtp(port = 0): Promise<TestSmtp> {
     url: `smtp://127.0.0.1:${actualPort}`,
     port: actualPort,
     messages,
+    refuse,
     waitFor(pred, timeoutMs = 5000) {
       const found = messages.find(pred);
       if (found) return Promise.resolve(found);

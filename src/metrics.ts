@@ -11,7 +11,7 @@ import { CountOf, Family } from './metric-families.js';
 import type { QueryListener } from './storage/sql/index.js';
 
 /** Failed sign-ins among the log's event types (Auth0's codes; fepft: the password grant's). */
-const LOGIN_FAILURES = new Set<string>(['f', 'fp', 'fu', 'limit_wc', 'fepft']);
+const LOGIN_FAILURES = new Set<string>(['f', 'fp', 'fu', 'limit_wc', 'limit_mu', 'fepft']);
 /** Which grant a successful token event was. */
 const GRANT_OF_SUCCESS = new Map<string, string>(
   Object.entries(TOKEN_EVENTS).map(([grant, [success]]) => [success, grant]),
@@ -44,7 +44,7 @@ export class Metrics {
   );
   private readonly loginFailures = Family.counter(
     'sesame_login_failures_total',
-    'Failed sign-ins, by log event type (fp wrong password, fu unknown user, limit_wc blocked account, fepft password grant).',
+    'Failed sign-ins, by log event type (fp wrong password, fu unknown user, limit_wc blocked account, limit_mu blocked address, fepft password grant).',
     ['type'],
   );
   private readonly events = Family.counter(

@@ -117,7 +117,7 @@ export interface SignInVerdict {
   wait: number;
   /** The limit that refuses it, when it waits. */
   refusedBy?: LockScope;
-  /** Locks this attempt started, each to be logged (limit_wc). */
+  /** Locks this attempt started, each to be logged (`lockType`). */
   locked: { scope: LockScope; seconds: number }[];
 }
 
@@ -187,17 +187,23 @@ export async function signInSucceeded(
     await storage.knownSignIns.remember(place.userId, 'device', place.device, now);
 }
 
-/** The log events of the locks a verdict started (limit_wc, Auth0's "blocked account"). */
+/**
+ * Auth0's event type of a lock: an address locked across accounts is `limit_mu` ("Blocked IP
+ * Address"); an account locked, from one place or everywhere, is `limit_wc` ("Blocked Account").
+ */
+export const lockType = (scope: LockScope | undefined) => (scope === 'address' ? 'limit_mu' : 'limit_wc');
+
+/** The log events of the locks a verdict started (limit_wc or limit_mu, by `lockType`). */
 export function lockEvents<E extends object>(verdict: SignInVerdict, event: E): (E & NewEvent)[] {
   return verdict.locked.map((l) => ({
     ...event,
-    type: 'limit_wc' as const,
+    type: lockType(l.scope),
     description: `Too many failed sign-ins (${l.scope.replace('_', ' from ')}): locked for ${l.seconds} s`,
     details: { lock: l.scope, locked_for: l.seconds },
   }));
 }
 
-/** What the limit_wc event of a refused attempt records. */
+/** What the event of a refused attempt (`lockType` of its refusing lock) records. */
 export function refusalDetails(verdict: SignInVerdict): Record<string, unknown> {
   return { lock: verdict.refusedBy, retry_after: verdict.wait };
 }

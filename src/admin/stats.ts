@@ -30,6 +30,7 @@ const COUNTED: Record<string, 'logins' | 'signups' | 'failed_logins'> = {
   fp: 'failed_logins',
   fu: 'failed_logins',
   limit_wc: 'failed_logins',
+  limit_mu: 'failed_logins',
 };
 
 /** A day as Auth0's stats name it, `YYYYMMDD`, at 00:00 UTC in ms. */

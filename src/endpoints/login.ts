@@ -3,6 +3,7 @@ import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword, refuseWhenBusy, rehashIfOutdated } from '../accounts/password.js';
 import {
   lockEvents,
+  lockType,
   refusalDetails,
   reserveSignIn,
   signInPlace,
@@ -132,7 +133,7 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     if (verdict.wait > 0) {
       await deps.events.record({
         ...event,
-        type: 'limit_wc',
+        type: lockType(verdict.refusedBy),
         description: 'A sign-in was refused: too many failed sign-ins',
         details: refusalDetails(verdict),
       });

@@ -8,6 +8,7 @@ export const EVENT_TYPES = {
   fp: 'Failed Login (Incorrect Password)',
   fu: 'Failed Login (Invalid Email/Username)',
   limit_wc: 'Blocked Account (too many failed logins)',
+  limit_mu: 'Blocked IP Address (too many failed logins)',
   seacft: 'Success Exchange (Authorization Code for Access Token)',
   feacft: 'Failed Exchange (Authorization Code for Access Token)',
   seccft: 'Success Exchange (Client Credentials for Access Token)',

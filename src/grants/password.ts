@@ -2,6 +2,7 @@ import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword, refuseWhenBusy, rehashIfOutdated } from '../accounts/password.js';
 import {
   lockEvents,
+  lockType,
   refusalDetails,
   reserveSignIn,
   signInPlace,
@@ -48,7 +49,7 @@ export const password: GrantHandler = {
     // Each lock is its own event; a refusal is this request's event.
     for (const e of lockEvents(verdict, base)) await deps.events.record(e);
     if (verdict.wait > 0) {
-      event.type = 'limit_wc';
+      event.type = lockType(verdict.refusedBy);
       event.details = refusalDetails(verdict);
       throw new TooManyAttempts(verdict.wait);
     }

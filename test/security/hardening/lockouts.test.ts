@@ -5,7 +5,7 @@
 // account from everywhere (a ceiling). The ceiling only refuses places the account has never
 // signed in from: an address, or a device cookie set by a successful login-page sign-in. So an
 // attacker's guessing locks out other guessers, never the owner at home. Each lock, and each
-// refusal, is a limit_wc event. In-process requests, each test from its own client addresses.
+// refusal, is a limit_wc event (limit_mu for an address). In-process requests, each test from its own client addresses.
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRuntime, type Runtime } from '../../../src/runtime.js';
@@ -224,10 +224,11 @@ describeEachBackend('hardening: lockouts that cannot be turned against people (#
     return attackers;
   }
 
-  /** The limit_wc events so far (flushed), oldest first, with `keep` deciding which. */
+  /** The lock events (limit_wc, limit_mu) so far (flushed), oldest first, with `keep` deciding which. */
   async function limitEvents(keep: (e: LogEvent) => boolean): Promise<LogEvent[]> {
     await t.rt.events.flush();
-    const all = await t.rt.storage.logs.list({ types: ['limit_wc'] }, { offset: 0, limit: 10_000 }, true);
+    const types = ['limit_wc', 'limit_mu'];
+    const all = await t.rt.storage.logs.list({ types }, { offset: 0, limit: 10_000 }, true);
     return all.filter(keep);
   }
   /**
@@ -433,6 +434,8 @@ describeEachBackend('hardening: lockouts that cannot be turned against people (#
         { ip: x, lock: 'address', retry_after: LOCK_SECONDS },
       ]),
     );
+    // Auth0's "Blocked IP Address", not "Blocked Account"
+    expect(events.map((e) => e.type)).toEqual(['limit_mu', 'limit_mu', 'limit_mu']);
   });
 
   describe('a second instance on the same database', () => {

@@ -140,8 +140,9 @@ function carried(params: Params): Record<string, string> {
 
 /**
  * GET /v2/logout (Auth0's logout, which its SDKs call): ends the session, then goes to
- * `returnTo` only when it is one of the logout URLs of the application named by `client_id`;
- * otherwise a page says why there was no redirect (never an open redirect). `federated` is
+ * `returnTo` only when it is one of the logout URLs of the application named by `client_id`
+ * (without `returnTo`, to its first logout URL, as Auth0 does); otherwise a page says why there
+ * was no redirect (never an open redirect). `federated` is
  * accepted and ignored: Sesame has no upstream identity provider to sign out of.
  */
 export function auth0LogoutEndpoint(deps: Deps, cookies: Cookies) {
@@ -151,7 +152,11 @@ export function auth0LogoutEndpoint(deps: Deps, cookies: Cookies) {
     const returnTo = params.get('returnTo');
     const app = clientId === undefined ? null : await deps.storage.applications.get(clientId);
     await signOut(deps, cookies, c, app, await loadSession(deps, cookies, c));
-    if (returnTo === undefined) return page(c, (nonce) => LogoutPage({ nonce, done: true }));
+    if (returnTo === undefined) {
+      // Auth0: with client_id and no returnTo, to the application's first logout URL
+      const first = app?.logoutCallbacks[0];
+      return first ? seeOther(c, first) : page(c, (nonce) => LogoutPage({ nonce, done: true }));
+    }
     let problem: string | null = null;
     if (clientId === undefined) problem = 'the request does not name the application (client_id)';
     else if (!app) problem = 'the application is not registered';

@@ -104,13 +104,29 @@ describeEachBackend(
         expect(await sessionAlive(agent)).toBe(false);
       });
 
-      it('no returnTo → the signed-out page (200), the session ended', async () => {
+      it("no returnTo → 303 to the application's first logout URL (Auth0's rule), the session ended", async () => {
         const { agent } = await signedIn();
         const res = await agent.get(logoutUrl('/v2/logout', { client_id: web.clientId }));
-        expect(res.status).toBe(200);
-        expect(res.headers.get('location')).toBeNull();
-        expect(await res.text()).toContain('You are signed out');
+        expect(res.status).toBe(303);
+        expect(res.headers.get('location')).toBe(LOGOUT_CALLBACK);
         expect(await sessionAlive(agent)).toBe(false);
+      });
+
+      it('no returnTo, and an application without logout URLs or none named → the signed-out page (200)', async () => {
+        const bare = await t.createApp({
+          name: 'Bare',
+          type: 'web',
+          callbacks: [CALLBACK],
+          logoutCallbacks: [],
+        });
+        for (const params of [{ client_id: bare.clientId }, {}] as Record<string, string>[]) {
+          const { agent } = await signedIn();
+          const res = await agent.get(logoutUrl('/v2/logout', params));
+          expect(res.status).toBe(200);
+          expect(res.headers.get('location')).toBeNull();
+          expect(await res.text()).toContain('You are signed out');
+          expect(await sessionAlive(agent)).toBe(false);
+        }
       });
 
       it.each([{ federated: '' }, { federated: '1' }])('federated (%j) is ignored', async (federated) => {

@@ -6,7 +6,7 @@ import { PageError } from '../http/page.js';
 
 const PROBLEMS: Record<TicketProblem, string> = {
   unknown: 'This link is not valid. Check that you copied all of it, or ask for a new one.',
-  used: 'This link has already been used. Ask for a new one if you need it.',
+  used: 'This link can no longer be used: it was used already, or a newer one replaced it. Ask for a new one if you need it.',
   expired: 'This link has expired. Ask for a new one.',
 };
 
@@ -26,7 +26,12 @@ export async function linkProblem(
     description: PROBLEMS[problem],
     details: { reason: problem },
   });
-  return new PageError('Link not valid', PROBLEMS[problem], 400);
+  // where a new link comes from: the reset form, or the account page's "send again"
+  const next =
+    type === 'fcp'
+      ? { href: '/u/forgot-password', text: 'Ask for a new link' }
+      : { href: '/account', text: 'Go to your account to send a new link' };
+  return new PageError('Link not valid', PROBLEMS[problem], 400, {}, next);
 }
 
 /** The `ticket` of a link's page: from the query on GET, from the form on POST; at most 64 characters. */
@@ -35,7 +40,7 @@ export function ticketParam(c: Context, fromForm?: string): string {
   return value.length <= 64 ? value : '';
 }
 
-/** Where a finished link sends the person: the ticket's result_url, when it has one. */
-export function resultLink(resultUrl: string | undefined): { href: string; text: string } | undefined {
-  return resultUrl ? { href: resultUrl, text: 'Continue' } : undefined;
+/** Where a finished link sends the person: the ticket's result_url, else their account (signing in). */
+export function resultLink(resultUrl: string | undefined): { href: string; text: string } {
+  return resultUrl ? { href: resultUrl, text: 'Continue' } : { href: '/account', text: 'Go to your account' };
 }

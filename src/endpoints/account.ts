@@ -41,13 +41,15 @@ async function render(
   c: Context,
   who: { user: User; session: SessionRecord; csrf: string },
   status = 200,
-  extra: Pick<AccountView, 'notice' | 'error'> = {},
+  extra: Pick<AccountView, 'notice' | 'error'> & { typedName?: string } = {},
   headers: Record<string, string> = {},
 ) {
+  const { typedName, ...shown } = extra;
   const now = deps.clock.now();
   const view: Omit<AccountView, 'nonce'> = {
     csrf: who.csrf,
-    name: who.user.claims.name ?? '',
+    // a refused name stays in the field, as typed
+    name: typedName ?? who.user.claims.name ?? '',
     email: who.user.email,
     emailVerified: who.user.claims.email_verified === true,
     minLength: deps.config.password.minLength,
@@ -60,7 +62,7 @@ async function render(
     ),
     currentSession: who.session.idHash,
     deletionEnabled: (await deps.tenant.get()).account_deletion_enabled !== false,
-    ...extra,
+    ...shown,
   };
   return page(c, (nonce) => AccountPage({ nonce, ...view }), status, headers);
 }
@@ -129,9 +131,11 @@ const changed = () =>
   new PageError('Forbidden', 'Your account changed meanwhile (a new password?). Sign in again.', 403);
 
 const profile: Action = async (deps, _cookies, c, who) => {
-  const name = (c.get('params').get('name') ?? '').trim();
+  const typed = c.get('params').get('name') ?? '';
+  const name = typed.trim();
   if (!isPersonName(name)) {
-    return render(deps, c, who, 400, { error: { section: 'profile', message: SIGNUP_MESSAGES.name } });
+    const error = { section: 'profile' as const, message: SIGNUP_MESSAGES.name };
+    return render(deps, c, who, 400, { error, typedName: typed });
   }
   // Only the name changes: the row is held and read again, so a verification landing meanwhile stays.
   await deps.storage.transaction(async (tx) => {

@@ -34,7 +34,7 @@ export function emailVerificationSubmit(deps: Deps, cookies: Cookies) {
         nonce,
         title: 'Email verified',
         message: `Your email address ${result.user.email} is verified.`,
-        ...(link ? { link } : {}),
+        link,
       }),
     );
   };

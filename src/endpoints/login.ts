@@ -63,7 +63,7 @@ async function render(
   const current = await continuable(deps, cookies, c, i);
   const props = {
     csrf: i.csrf,
-    appName: app?.name ?? 'Sesame',
+    appName: app?.name,
     email: email ?? req?.loginHint,
     signup: await signupAvailable(deps, app),
     ...(current ? { signedInAs: current.user.email } : {}),

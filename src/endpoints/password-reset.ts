@@ -118,7 +118,7 @@ export function resetPasswordSubmit(deps: Deps, cookies: Cookies) {
         nonce,
         title: 'Password changed',
         message: 'Your password has been changed. You can now sign in with it.',
-        ...(link ? { link } : {}),
+        link,
       }),
     );
   };

@@ -52,7 +52,7 @@ function render(
 ) {
   const req = i.state.request;
   const formAction = req ? `'self' ${formActionSource(req.redirectUri)}` : "'self'";
-  const props = { csrf: i.csrf, appName: app?.name ?? 'Sesame', minLength: deps.config.password.minLength };
+  const props = { csrf: i.csrf, appName: app?.name, minLength: deps.config.password.minLength };
   return page(c, (nonce) => SignupPage({ nonce, ...props, ...fields }), status, {}, formAction);
 }
 

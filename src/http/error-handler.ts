@@ -24,7 +24,7 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
     log?.info({ page: err.title, detail: err.message }, 'error page');
     return page(
       c,
-      (nonce) => ErrorPage({ nonce, title: err.title, message: err.message }),
+      (nonce) => ErrorPage({ nonce, title: err.title, message: err.message, link: err.link }),
       err.status,
       err.headers,
     );

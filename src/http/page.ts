@@ -60,6 +60,8 @@ export class PageError extends Error {
     message: string,
     readonly status = 400,
     readonly headers: Record<string, string> = {},
+    /** Where to go from here (a link under the message). */
+    readonly link?: { href: string; text: string },
   ) {
     super(message);
   }

@@ -35,6 +35,9 @@ export function renderWithoutAsyncHooks(): void {
   }
 }
 
+/** The application a page is for, or the tenant's name when it is for none (the account page's sign-in). */
+export const AppName = (p: { name?: string | undefined }) => <>{p.name ?? useContext(BrandContext).name}</>;
+
 /** `page` in the tenant's brand: the brand is read while the page renders (inside the provider). */
 export function Branded(props: { brand: Brand; render: () => Child }) {
   return <BrandContext.Provider value={props.brand}>{props.render()}</BrandContext.Provider>;

@@ -1,4 +1,4 @@
-import { Layout } from './layout.js';
+import { AppName, Layout } from './layout.js';
 
 /** A hidden CSRF field (every form carries one). */
 const Csrf = (p: { token: string }) => <input type="hidden" name="csrf" value={p.token} />;
@@ -29,7 +29,8 @@ const Decision = () => (
 export function LoginPage(p: {
   nonce: string;
   csrf: string;
-  appName: string;
+  /** The application signed in to; none: the tenant's name. */
+  appName?: string | undefined;
   email?: string;
   error?: string;
   /** Offer sign-up (the tenant allows it and the application does not hide it). */
@@ -39,7 +40,9 @@ export function LoginPage(p: {
 }) {
   return (
     <Layout title="Sign in" nonce={p.nonce}>
-      <h1>Sign in to continue to {p.appName}</h1>
+      <h1>
+        Sign in to continue to <AppName name={p.appName} />
+      </h1>
       {p.error ? (
         <p class="error" role="alert">
           {p.error}
@@ -91,11 +94,21 @@ export function ConsentPage(p: {
   );
 }
 
-export function ErrorPage(p: { nonce: string; title: string; message: string }) {
+export function ErrorPage(p: {
+  nonce: string;
+  title: string;
+  message: string;
+  link?: { href: string; text: string } | undefined;
+}) {
   return (
     <Layout title={p.title} nonce={p.nonce}>
       <h1>{p.title}</h1>
       <p role="alert">{p.message}</p>
+      {p.link ? (
+        <p class="links">
+          <a href={p.link.href}>{p.link.text}</a>
+        </p>
+      ) : null}
     </Layout>
   );
 }

@@ -1,4 +1,4 @@
-import { Layout } from './layout.js';
+import { AppName, Layout } from './layout.js';
 
 /** A hidden CSRF field. */
 const Csrf = (p: { token: string }) => <input type="hidden" name="csrf" value={p.token} />;
@@ -29,7 +29,8 @@ const NewPassword = (p: { minLength: number; label?: string }) => (
 export function SignupPage(p: {
   nonce: string;
   csrf: string;
-  appName: string;
+  /** The application signed up for; none: the tenant's name. */
+  appName?: string | undefined;
   minLength: number;
   name?: string;
   email?: string;
@@ -37,7 +38,9 @@ export function SignupPage(p: {
 }) {
   return (
     <Layout title="Sign up" nonce={p.nonce}>
-      <h1>Create your account for {p.appName}</h1>
+      <h1>
+        Create your account for <AppName name={p.appName} />
+      </h1>
       <Problem error={p.error} />
       <form method="post" action="/u/signup">
         <Csrf token={p.csrf} />

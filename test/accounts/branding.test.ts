@@ -278,6 +278,11 @@ describeEachBackend('accounts: branding from the tenant settings (#15)', (backen
         }
         // The error page titles stay what they are.
         expect(titleOf(pages[3]?.html as string)).toBe('Link not valid');
+        // A sign-in for no application (the account page's) names the tenant, not "Sesame".
+        const own = await open(new UserAgent(t), 'account sign-in', '/account');
+        expect(own.html).toContain('<h1>Sign in to continue to Acme Pets</h1>');
+        expect(pages[0]?.html).toMatch(/<h1>Sign in to continue to [^<]+<\/h1>/);
+        expect(pages[0]?.html).not.toContain('continue to Acme Pets');
       } finally {
         expectStatus(
           await call('PATCH', '/tenants/settings', {

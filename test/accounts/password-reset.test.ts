@@ -30,7 +30,7 @@ const CHECK_EMAIL =
   'If an account exists for that email, a link to reset its password is on its way. The link works for 1 hour.';
 const BAD_LINK = {
   invalid: 'This link is not valid. Check that you copied all of it, or ask for a new one.',
-  used: 'This link has already been used. Ask for a new one if you need it.',
+  used: 'This link can no longer be used: it was used already, or a newer one replaced it. Ask for a new one if you need it.',
   expired: 'This link has expired. Ask for a new one.',
 };
 const VERIFIER = 'password-reset-suite-verifier-0123456789-abcdefghijk';
@@ -182,6 +182,8 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     expect(p.status, show(p)).toBe(200);
     expect(titleOf(p.html)).toBe('Password changed');
     expect(textOf(p.html)).toContain('Your password has been changed. You can now sign in with it.');
+    // not a dead end: on to the account (which signs in)
+    expect(p.html).toContain('<a href="/account">Go to your account</a>');
   }
 
   function expectBadLink(p: Page, why: keyof typeof BAD_LINK): void {
@@ -190,6 +192,7 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     expect(titleOf(p.html)).toBe('Link not valid');
     expect(alertOf(p.html)).toBe(BAD_LINK[why]);
     expect(fieldNames(p.html)).not.toContain('password');
+    expect(p.html).toContain('<a href="/u/forgot-password">Ask for a new link</a>');
   }
 
   /** A bad link, both at GET and at POST (the POST with the CSRF token of a good form in that browser). */

@@ -35,7 +35,7 @@ const MSG = {
 };
 const BAD_LINK = {
   invalid: 'This link is not valid. Check that you copied all of it, or ask for a new one.',
-  used: 'This link has already been used. Ask for a new one if you need it.',
+  used: 'This link can no longer be used: it was used already, or a newer one replaced it. Ask for a new one if you need it.',
   expired: 'This link has expired. Ask for a new one.',
 };
 
@@ -294,6 +294,7 @@ describeEachBackend('accounts: sign-up and email verification (#15)', (backend) 
     const done = await read(await agent.post('/u/email-verification', { csrf: csrfOf(page.html), ticket }));
     expect(done.status, show(done)).toBe(200);
     expect(titleOf(done.html)).toBe('Email verified');
+    expect(done.html).toContain('<a href="/account">Go to your account</a>');
     expect((await t.rt.storage.users.getByEmail(email))?.claims.email_verified).toBe(true);
     expect(await eventsOf(user?.id as string, 'sv')).toHaveLength(1);
 

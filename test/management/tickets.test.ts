@@ -140,7 +140,8 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
     expect(alertOf(r.html)).toBe(message);
   };
   const EXPIRED = 'This link has expired. Ask for a new one.';
-  const USED = 'This link has already been used. Ask for a new one if you need it.';
+  const USED =
+    'This link can no longer be used: it was used already, or a newer one replaced it. Ask for a new one if you need it.';
 
   const unverified = (): Promise<{ user: User; creds: { email: string; password: string } }> =>
     newUser(t, { email_verified: false });

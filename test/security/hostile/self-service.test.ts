@@ -34,7 +34,8 @@ const MSG = {
   checkEmail:
     'If an account exists for that email, a link to reset its password is on its way. The link works for 1 hour.',
   badLink: 'This link is not valid. Check that you copied all of it, or ask for a new one.',
-  usedLink: 'This link has already been used. Ask for a new one if you need it.',
+  usedLink:
+    'This link can no longer be used: it was used already, or a newer one replaced it. Ask for a new one if you need it.',
   expiredLink: 'This link has expired. Ask for a new one.',
 };
 

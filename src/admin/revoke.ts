@@ -107,3 +107,22 @@ export async function endOtherSessions(
   }
   return ended;
 }
+
+/**
+ * "Sign out all other sessions" on a person's account page: their other browsers are signed out,
+ * and the refresh tokens signed in through any browser but this one end with the access tokens
+ * issued beside them, so that the applications of a lost device lose access too (a session
+ * ended alone would leave them refreshing for weeks). Returns how many sessions ended.
+ */
+export async function signOutOtherBrowsers(
+  tx: Repositories,
+  user: { id: string; keepSession: { idHash: string; sid: string }; keepConsole?: string | undefined },
+  now: number,
+): Promise<number> {
+  const ended = await endOtherSessions(tx, user.id, user.keepSession.idHash, now, user.keepConsole);
+  for (const rt of await tx.refreshTokens.listLive({ userId: user.id }, now)) {
+    const sid = rt.payload.sid;
+    if (typeof sid === 'string' && sid !== user.keepSession.sid) await endGrantTokens(tx, rt.grantId, now);
+  }
+  return ended;
+}

@@ -9,7 +9,7 @@ import {
   connectedApplications,
   deleteOwnAccount,
   disconnectApplication,
-  endOtherSessions,
+  signOutOtherBrowsers,
 } from '../admin/my-account.js';
 import { sessionLifetimes } from '../admin/settings.js';
 import { emailTicket } from '../admin/tickets.js';
@@ -31,7 +31,7 @@ const NOTICES: Record<string, string> = {
   password: 'Your password is changed. Your other sessions are signed out.',
   verification: 'A verification email is on its way.',
   revoked: 'The application no longer has access to your account.',
-  sessions: 'Your other sessions are signed out.',
+  sessions: 'Your other sessions are signed out, and the applications you signed in to there lost access.',
 };
 
 /** The signed-in person, or a 303 to the login page that comes back to /account. */
@@ -216,7 +216,8 @@ const sessions: Action = async (deps, cookies, c, who) => {
   // this browser's console session stays, as its sign-in does
   const consoleCookie = cookies.get(c, 'console');
   const keepConsole = consoleCookie ? sha256(consoleCookie) : undefined;
-  await endOtherSessions(deps.storage, who.user.id, who.session.idHash, deps.clock.now(), keepConsole);
+  const keep = { id: who.user.id, keepSession: who.session, keepConsole };
+  await deps.storage.transaction((tx) => signOutOtherBrowsers(tx, keep, deps.clock.now()));
   return done(c, 'sessions');
 };
 

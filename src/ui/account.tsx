@@ -122,6 +122,10 @@ export function AccountPage(v: AccountView) {
       </ul>
       {v.sessions.length > 1 ? (
         <form method="post" action="/account/sessions/revoke-others">
+          <p class="muted">
+            Lost a device, or signed in somewhere you should not have? Applications you signed in to there
+            lose access too.
+          </p>
           <Csrf token={v.csrf} />
           <button type="submit" class="secondary">
             Sign out all other sessions

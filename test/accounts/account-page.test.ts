@@ -399,6 +399,38 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
       expect(await t.rt.storage.sessions.listForUser(user.id, t.clock.now())).toHaveLength(1);
     });
 
+    it('"sign out the others" ends the refresh tokens signed in through the other browsers, with their access tokens; this browser\'s stay', async () => {
+      const { creds, agent } = await person();
+      const lost = new UserAgent(t, creds);
+      await signInThroughAccount(lost, creds);
+      const app = await webApp('Lost laptop app');
+      const { tokens: there } = await webSignIn(lost, await webConfig(t, app), {
+        scope: SCOPE,
+        audience: api.identifier,
+      });
+      const hereToken = await refreshTokenOf(agent, app);
+      const introspect = async (token: string) =>
+        (
+          await t.fetch(`${t.issuer}/oauth/introspect`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}`,
+            },
+            body: new URLSearchParams({ token }),
+          })
+        ).json();
+      expect(await introspect(there.access_token as string)).toMatchObject({ active: true });
+
+      const res = await submit(agent, '/account/sessions/revoke-others', {});
+      expect(res.status, await show(res)).toBe(303);
+      expectTokenError(await refresh(app, there.refresh_token as string), 400, 'invalid_grant');
+      expect(await introspect(there.access_token as string)).toEqual({ active: false });
+      expect((await refresh(app, hereToken)).status, 'this browser keeps its applications').toBe(200);
+      const notice = await (await agent.get(res.headers.get('location') as string)).text();
+      expect(notice).toContain('the applications you signed in to there lost access');
+    });
+
     it('"sign out the others" ends the console in the other browsers too; this browser\'s console stays', async () => {
       const email = `console-${Math.random().toString(36).slice(2, 8)}@example.com`;
       await createAdmin(t.rt.storage, t.clock, { email, password: PASSWORD });

@@ -9,6 +9,8 @@ export const EVENT_TYPES = {
   fu: 'Failed Login (Invalid Email/Username)',
   limit_wc: 'Blocked Account (too many failed logins)',
   limit_mu: 'Blocked IP Address (too many failed logins)',
+  ssa: 'Success Silent Auth',
+  fsa: 'Failed Silent Auth',
   seacft: 'Success Exchange (Authorization Code for Access Token)',
   feacft: 'Failed Exchange (Authorization Code for Access Token)',
   seccft: 'Success Exchange (Client Credentials for Access Token)',

@@ -129,6 +129,28 @@ describeEachBackend('log events: sign-in, token endpoint, device, logout, consen
         expect(res.status).toBe(status);
       });
 
+    it('ssa and fsa: prompt=none answered from the session, or refused (login_required) without one', async () => {
+      const { user, agent } = await signIn();
+      const silent = async (who: ReturnType<typeof browser>) => {
+        const params = { prompt: 'none', scope: SCOPE, audience: api.identifier };
+        const res = await who.get((await webAuthorizationUrl(config, params)).url);
+        return new URL(res.headers.get('location') as string).searchParams;
+      };
+      let answer = new URLSearchParams();
+      const ok = await during(async () => {
+        answer = await silent(agent);
+      });
+      expect(answer.get('code')).toEqual(expect.any(String));
+      expectEvent(one(ok, 'ssa'), { ...ofWeb(), ...of(user) });
+      const refused = await during(async () => {
+        answer = await silent(browser(c));
+      });
+      expect(answer.get('error')).toBe('login_required');
+      const e = one(refused, 'fsa');
+      expectEvent(e, { ...ofWeb(), userId: undefined });
+      expect(e.details).toEqual({ error: 'login_required' });
+    });
+
     it('s: a successful login, with the client of the pending request', async () => {
       const { user, events } = await signIn();
       expectEvent(one(events, 's'), { ...ofWeb(), ...of(user) });

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { clientOrigin } from '../../http/client-ip.js';
 import type { AppEnv, Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import { pageParams } from '../../http/middleware/parse-form.js';
@@ -6,6 +7,7 @@ import { PageError } from '../../http/page.js';
 import { InvalidRequest, OAuthError } from '../../protocol/errors.js';
 import { ANY_NAME, type Params } from '../../protocol/params.js';
 import { verifyIdTokenHint } from '../../tokens/id-token.js';
+import { merged } from '../../util/merged.js';
 import { checkClient, checkRedirectUri } from './check-client.js';
 import { loadInteraction, pendingRequest } from './interaction.js';
 import { proceed } from './proceed.js';
@@ -60,8 +62,15 @@ export function authorizeEndpoint(deps: Deps, cookies: Cookies) {
       }
       return await proceed(deps, cookies, c, app, { request });
     } catch (err) {
-      if (err instanceof OAuthError) return authorizationError(c, deps.config.issuer, app, target, err);
-      throw err;
+      if (!(err instanceof OAuthError)) throw err;
+      if (params.get('prompt') === 'none') {
+        // Auth0's "Failed Silent Auth": most often login_required, an SPA checking for a session
+        const about = { clientId: app.clientId, clientName: app.name, details: { error: err.error } };
+        deps.events.later(
+          merged(clientOrigin(c), merged({ type: 'fsa' as const, description: err.message }, about)),
+        );
+      }
+      return authorizationError(c, deps.config.issuer, app, target, err);
     }
   };
 }

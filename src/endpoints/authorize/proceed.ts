@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { entitle } from '../../grants/rbac.js';
+import { clientOrigin } from '../../http/client-ip.js';
 import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import { AccessDenied, ConsentRequired, LoginRequired } from '../../protocol/errors.js';
@@ -111,6 +112,13 @@ export async function proceed(
     return redirectTo(c, '/u/consent');
   }
   if (interactionHash) await finishInteraction(deps, cookies, c, interactionHash);
+  if (req.prompt.includes('none')) {
+    // Auth0's "Success Silent Auth" (an SPA's hidden iframe); its failures are logged by the caller
+    const { user } = current;
+    const event = { type: 'ssa' as const, description: 'Silent authentication', userId: user.id };
+    const about = { userName: user.email, clientId: app.clientId, clientName: app.name };
+    deps.events.later(merged(clientOrigin(c), merged(event, about)));
+  }
   const fields = await authorizedFields(deps, app, req, current);
   return authorizationResponse(c, deps.config.issuer, app, req, fields);
 }

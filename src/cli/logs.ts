@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { normalizeEmail } from '../accounts/email.js';
-import { ValidationError } from '../admin/errors.js';
+import { NotFoundError, ValidationError } from '../admin/errors.js';
 import { logsAfter, logView } from '../admin/logs.js';
 import { isEventType } from '../events/types.js';
 import type { LogEvent, LogFilter } from '../storage/types.js';
@@ -43,7 +43,8 @@ export function logsCommand(program: Command): void {
           const user = o.user.includes('@')
             ? await rt.storage.users.getByEmail(normalizeEmail(o.user))
             : await rt.storage.users.get(o.user);
-          filter.userId = user?.id ?? o.user;
+          if (!user) throw new NotFoundError(`user ${o.user} not found`);
+          filter.userId = user.id;
         }
         const hostname = new URL(rt.config.issuer).hostname;
         const show = (e: LogEvent) =>
@@ -55,6 +56,10 @@ export function logsCommand(program: Command): void {
         let last = latest.at(-1)?.logId ?? (await rt.storage.logs.newest({}, 1))[0]?.logId;
         let stop = false;
         process.once('SIGINT', () => {
+          stop = true;
+        });
+        // A reader that went away (`| head -1`) shows as EPIPE on the next write, not as `destroyed`.
+        process.stdout.on('error', () => {
           stop = true;
         });
         // until Ctrl-C, or until the reader of the output goes away

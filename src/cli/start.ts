@@ -47,11 +47,12 @@ export function startCommand(program: Command): void {
       }
       const { config, logger } = rt;
       let metrics: Metrics | undefined;
+      let setupLink = false;
       try {
         // before the setup link is logged: a metrics port it cannot take stops the start
         metrics = await startMetrics(rt);
         // with --workers, the primary did this once
-        if (cluster.isPrimary) await firstAdmin(rt);
+        if (cluster.isPrimary) setupLink = await firstAdmin(rt);
       } catch (err) {
         await rt.storage.close();
         fail(err);
@@ -70,6 +71,7 @@ export function startCommand(program: Command): void {
           { issuer: config.issuer, port, host: config.host },
           `Sesame listening on ${config.issuer}`,
         );
+        if (setupLink) void logSetupLink(rt);
       });
       server.on('error', (err) => {
         // one line, as every other refusal to start (the metrics port's too)
@@ -114,6 +116,7 @@ export function startCommand(program: Command): void {
  */
 async function startWorkers(cmd: Command, workers: number): Promise<void> {
   let rt: Runtime | undefined;
+  let setupLink = false;
   try {
     const cfg = commandConfig(cmd);
     if (cfg.tls.cert && cfg.tls.key) readTls(cfg.tls.cert, cfg.tls.key);
@@ -126,13 +129,18 @@ async function startWorkers(cmd: Command, workers: number): Promise<void> {
       const { serveMetrics } = await import('../metrics.js');
       await serveMetrics(port, host ?? rt.config.host, rt.logger, true);
     }
-    await firstAdmin(rt);
+    setupLink = await firstAdmin(rt);
   } catch (err) {
     await rt?.storage.close().catch(() => {});
     fail(err);
   }
-  await rt.storage.close();
   superviseWorkers(workers, rt.logger);
+  if (!setupLink) {
+    await rt.storage.close();
+    return;
+  }
+  const open = rt;
+  cluster.once('listening', () => void logSetupLink(open).finally(() => open.storage.close()));
 }
 
 /**
@@ -153,19 +161,30 @@ async function startMetrics(rt: Runtime): Promise<Metrics | undefined> {
 
 /**
  * Until somebody holds Sesame Admin: SESAME_ADMIN_EMAIL + SESAME_ADMIN_PASSWORD make the first
- * admin; without them a one-time setup link (valid one hour) is logged.
+ * admin (a bad one stops the start); without them, true: a setup link is to be logged once the
+ * port is Sesame's (`logSetupLink`).
  */
-async function firstAdmin(rt: Runtime): Promise<void> {
-  if (await hasAdmin(rt.storage)) return;
+async function firstAdmin(rt: Runtime): Promise<boolean> {
+  if (await hasAdmin(rt.storage)) return false;
   const { email, password } = rt.config.admin;
-  if (email && password) {
-    const admin = await createAdmin(rt.storage, rt.clock, { email, password }, rt.config.password);
-    rt.logger.info({ admin: admin.email }, 'first admin created from SESAME_ADMIN_EMAIL');
-    return;
+  if (!email || !password) return true;
+  const admin = await createAdmin(rt.storage, rt.clock, { email, password }, rt.config.password);
+  rt.logger.info({ admin: admin.email }, 'first admin created from SESAME_ADMIN_EMAIL');
+  return false;
+}
+
+/**
+ * Logs a one-time setup link (valid one hour). Only after listening: it replaces the link of any
+ * server already running on this data, so a start that cannot take the port must not make one.
+ */
+async function logSetupLink(rt: Runtime): Promise<void> {
+  try {
+    const token = await issueSetupToken(rt.storage, rt.clock);
+    const link = endpointUrl(rt.config.issuer, `/console/setup?token=${token}`);
+    rt.logger.warn({ setup: link }, `No admin yet: open ${link} within an hour to create the first one`);
+  } catch (err) {
+    rt.logger.error({ err }, 'the setup link could not be made; restart to try again');
   }
-  const token = await issueSetupToken(rt.storage, rt.clock);
-  const link = endpointUrl(rt.config.issuer, `/console/setup?token=${token}`);
-  rt.logger.warn({ setup: link }, `No admin yet: open ${link} within an hour to create the first one`);
 }
 
 /** The PEM files of SESAME_TLS_CERT and SESAME_TLS_KEY; a missing or unusable file stops start-up naming it. */

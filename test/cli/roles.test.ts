@@ -161,5 +161,30 @@ describeEachBackend('sesame roles, permissions and logs', (backend) => {
     } finally {
       follower.kill('SIGINT');
     }
+    expectFailure(
+      await runCli(['logs', '--user', 'nobody@example.com'], env),
+      /user nobody@example\.com not found/,
+    );
+  });
+
+  it('logs --follow ends once the reader of its output has gone (| head -1)', async () => {
+    const follower = spawn(process.execPath, [BIN, 'logs', '--follow', '--limit', '1'], {
+      env: childEnv(env),
+      cwd: tmpdir(),
+    });
+    const exited = new Promise<number | null>((resolve) => follower.once('exit', (code) => resolve(code)));
+    try {
+      // the reader reads one line, then goes away
+      await new Promise((resolve) => follower.stdout.once('data', resolve));
+      follower.stdout.destroy();
+      await ok('roles', 'create', 'Reader gone', '--description', 'an event to write');
+      const code = await Promise.race([
+        exited,
+        new Promise((r) => setTimeout(() => r('still running'), 15_000)),
+      ]);
+      expect(code).not.toBe('still running');
+    } finally {
+      follower.kill('SIGKILL');
+    }
   });
 });

@@ -482,6 +482,31 @@ describe('e2e: sesame start signals [sqlite]', { timeout: 60_000 }, () => {
   });
 });
 
+describe("e2e: the first admin's setup link [sqlite]", { timeout: 60_000 }, () => {
+  it("a second start that cannot take the port leaves the running server's setup link working", async () => {
+    const { server, db, env, issuer } = await launch('sqlite');
+    let second: SesameProcess | undefined;
+    try {
+      await server.waitReady(`${issuer}/healthz`);
+      const linkOf = (out: string) => /"setup":"([^"]+)"/.exec(out)?.[1];
+      const link = await eventually(async () => linkOf(server.stdout()), 10_000, 'the setup link');
+      second = startSesame(env);
+      const exit = await Promise.race([
+        second.exited,
+        new Promise<null>((r) => setTimeout(() => r(null), 20_000)),
+      ]);
+      expect(exit?.code, 'the second start exits').toBe(1);
+      expect(linkOf(second.stdout()), 'no link from a start that did not serve').toBeUndefined();
+      const page = await fetch(link, { signal: AbortSignal.timeout(5_000) });
+      expect(page.status, "the running server's link still opens").toBe(200);
+    } finally {
+      await second?.kill();
+      await server.kill();
+      await db.drop();
+    }
+  });
+});
+
 describe('e2e: keys rotated before the first start [sqlite]', { timeout: 60_000 }, () => {
   it('every configured algorithm can still sign: the first token request succeeds', async () => {
     const { db, env, issuer } = await prepare('sqlite');

@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { type ExampleApp, launchChromium, startExampleApp } from './browser.js';
-import { assertBuilt, freePort, ROOT, type SesameProcess, startSesame } from './process.js';
+import { assertBuilt, eventually, freePort, ROOT, type SesameProcess, startSesame } from './process.js';
 
 const ADMIN = { email: 'admin@example.com', password: 'correct horse battery staple' };
 const CLERK = { email: 'clerk@example.com', password: 'another long passphrase' };
@@ -68,7 +68,12 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
   });
 
   it('the setup link makes the first admin, who signs in to the dashboard', async () => {
-    const link = /"setup":"([^"]+)"/.exec(sesame.stdout() + sesame.stderr())?.[1];
+    // logged once the server listens, so it may follow the first answer by a moment
+    const link = await eventually(
+      async () => /"setup":"([^"]+)"/.exec(sesame.stdout() + sesame.stderr())?.[1],
+      10_000,
+      'the setup link',
+    );
     expect(link, sesame.stdout()).toMatch(/\/console\/setup\?token=/);
     await page.goto(link!);
     await page.getByLabel('Email').fill(ADMIN.email);

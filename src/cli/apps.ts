@@ -144,9 +144,14 @@ export function appsCommand(program: Command): void {
     .action(async (clientId: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
         const app = await getApplication(rt.storage, clientId);
-        const grants = await rt.storage.clientGrants.listForClient(clientId);
+        // both kinds: for the application itself (client credentials) and for its users
+        const grants = await rt.storage.clientGrants.list({ clientId });
         const apis = await Promise.all(grants.map((g) => rt.storage.apis.get(g.apiId)));
-        const authorized = grants.map((g, i) => ({ api: apis[i]?.identifier ?? g.apiId, scopes: g.scopes }));
+        const authorized = grants.map((g, i) => ({
+          api: apis[i]?.identifier ?? g.apiId,
+          scopes: g.scopes,
+          subject_type: g.subjectType ?? 'client',
+        }));
         const out = { ...view(app), authorized_apis: authorized };
         print(o.json, out, () => fieldLines(out));
       }),

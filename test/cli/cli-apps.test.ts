@@ -13,7 +13,7 @@ interface AppView {
   grant_types: string[];
   created_at: number;
   client_secret?: string;
-  authorized_apis?: { api: string; scopes: string[] }[];
+  authorized_apis?: { api: string; scopes: string[]; subject_type: string }[];
 }
 
 const BASE64URL_43 = /^[A-Za-z0-9_-]{43}$/;
@@ -286,7 +286,7 @@ describeEachBackend('sesame CLI (apps)', (backend) => {
         subject_type: 'client',
       });
       expect((await json<AppView>('apps', 'show', ...idArg(app.client_id))).authorized_apis).toEqual([
-        { api: api.identifier, scopes: ['read'] },
+        { api: api.identifier, scopes: ['read'], subject_type: 'client' },
       ]);
 
       const again = await sesame(
@@ -303,8 +303,34 @@ describeEachBackend('sesame CLI (apps)', (backend) => {
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toBe(`authorized ${app.client_id} for ${api.identifier} (read write)\n`);
       expect((await json<AppView>('apps', 'show', ...idArg(app.client_id))).authorized_apis).toEqual([
-        { api: api.identifier, scopes: ['read', 'write'] },
+        { api: api.identifier, scopes: ['read', 'write'], subject_type: 'client' },
       ]);
+    });
+
+    it('show lists grants for the application and for its users, each with its subject_type', async () => {
+      const app = await m2m('Both kinds');
+      const grant = (type: string, scope: string) =>
+        sesame(
+          'apps',
+          'authorize',
+          '--api',
+          api.identifier,
+          '--scope',
+          scope,
+          '--subject-type',
+          type,
+          ...idArg(app.client_id),
+        );
+      expect((await grant('client', 'read')).code).toBe(0);
+      expect((await grant('user', 'write')).code).toBe(0);
+      const shown = (await json<AppView>('apps', 'show', ...idArg(app.client_id))).authorized_apis;
+      expect(shown).toEqual(
+        expect.arrayContaining([
+          { api: api.identifier, scopes: ['read'], subject_type: 'client' },
+          { api: api.identifier, scopes: ['write'], subject_type: 'user' },
+        ]),
+      );
+      expect(shown).toHaveLength(2);
     });
 
     it('authorize with an unknown scope, an unknown API or a non-m2m application fails', async () => {
@@ -401,7 +427,7 @@ describeEachBackend('sesame CLI (apps)', (backend) => {
       expect((await json<AppView>('apps', 'show', ...idArg(app.client_id))).authorized_apis).toHaveLength(2);
       await json('apis', 'delete', other.id);
       expect((await json<AppView>('apps', 'show', ...idArg(app.client_id))).authorized_apis).toEqual([
-        { api: api.identifier, scopes: ['read'] },
+        { api: api.identifier, scopes: ['read'], subject_type: 'client' },
       ]);
     });
   });

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
@@ -196,8 +197,10 @@ export async function serveMetrics(
     );
     server.listen(port, host, () => resolve());
   });
-  server.on('error', (err) => logger.error({ err, port }, 'the metrics port failed'));
-  logger.info({ port, host }, `metrics on http://${host}:${port}/metrics`);
+  // the port bound, which differs from `port` when that is 0 (any free port)
+  const bound = (server.address() as AddressInfo).port;
+  server.on('error', (err) => logger.error({ err, port: bound }, 'the metrics port failed'));
+  logger.info({ port: bound, host }, `metrics on http://${host}:${bound}/metrics`);
   return server;
 }
 

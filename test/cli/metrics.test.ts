@@ -3,7 +3,15 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { assertBuilt, children, freePort, killAll, runCliJson, startSesame } from '../e2e/process.js';
+import {
+  assertBuilt,
+  children,
+  eventually,
+  freePort,
+  killAll,
+  runCliJson,
+  startSesame,
+} from '../e2e/process.js';
 
 /** The value of one sample line `name{labels} value` of a Prometheus text page; 0 when absent. */
 function sample(page: string, name: string, labels = ''): number {
@@ -191,6 +199,29 @@ describe('Prometheus metrics', () => {
       const bad = startSesame({ ...env, SESAME_METRICS_PORT: port }, ['start', '--workers', '1']);
       expect((await bad.exited).code).toBe(1);
       expect(bad.stderr()).toContain('metrics.port');
+    }
+  });
+
+  it('SESAME_METRICS_PORT=0 takes any free port, and the log names the one taken', async () => {
+    const port = await freePort();
+    const env = {
+      SESAME_DATA_DIR: join(dir, 'any-port'),
+      SESAME_PORT: String(port),
+      SESAME_HOST: '127.0.0.1',
+      SESAME_METRICS_PORT: '0',
+    };
+    const sesame = startSesame(env, ['start', '--workers', '1']);
+    try {
+      await sesame.waitReady(`http://127.0.0.1:${port}/healthz`);
+      const logged = await eventually(
+        async () => /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(sesame.stdout())?.[1],
+        10_000,
+        'the metrics line',
+      );
+      expect(Number(logged)).toBeGreaterThan(0);
+      expect((await fetch(`http://127.0.0.1:${logged}/metrics`)).status).toBe(200);
+    } finally {
+      await sesame.kill();
     }
   });
 

@@ -9,6 +9,7 @@ import { formatUserCode, normalizeUserCode } from '../../protocol/user-code.js';
 import type { DeviceCodeRecord, SessionRecord } from '../../storage/types.js';
 import { ActivatePage, DeviceConfirmPage, DeviceDonePage } from '../../ui/pages.js';
 import { describeScopes } from '../../ui/scopes.js';
+import { throttleAddress } from '../../util/ip.js';
 import { checkCsrf } from '../authorize/interaction.js';
 import { signedInOrLogin } from '../authorize/session.js';
 
@@ -21,10 +22,13 @@ function signedIn(deps: Deps, cookies: Cookies, c: Context) {
   return signedInOrLogin(deps, cookies, c, returnTo, 'activate');
 }
 
-/** Keys counted for wrong codes: the signed-in account and the IP address (RFC 8628 §5.1). */
+/**
+ * Keys counted for wrong codes: the signed-in account and the IP address (RFC 8628 §5.1), an IPv6
+ * address by its /64 as every other limit counts it (#14 §1).
+ */
 const attemptKeys = (session: SessionRecord, ip: string): AttemptKeys => ({
   account: `device-account:${session.userId}`,
-  ip: `device-ip:${ip}`,
+  ip: `device-ip:${throttleAddress(ip)}`,
 });
 
 /**

@@ -160,6 +160,19 @@ describeEachBackend('device activation: wrong codes are throttled (RFC 8628 §5.
     });
   });
 
+  describe('per IPv6 /64', () => {
+    it('counts the addresses of one /64 together (#14 §1): another address in it is locked, another /64 is not', async () => {
+      const net = `2001:db8:${++ips}:7`;
+      const people = [(await newUser(t)).creds, (await newUser(t)).creds, (await newUser(t)).creds];
+      await expectWrong(await signIn(`${net}::1`, people[0]), 2);
+      await expectWrong(await signIn(`${net}::2`, people[1]), 2);
+      await expectWrong(await signIn(`${net}:ffff:ffff:ffff:ffff`, people[2]), IP_LIMIT - 4);
+      const d = await startDevice(t, tv, { scope: 'openid' });
+      expectLocked(await (await signIn(`${net}::abcd`)).enter(d.user_code), LOCK);
+      expect((await (await signIn(`2001:db8:${++ips}:7::1`)).enter(d.user_code)).res.status).toBe(200);
+    });
+  });
+
   describe('/activate/confirm', () => {
     // The confirmation form posts the user code again; it must not be a way around the limit.
     it('refuses a locked session at /activate/confirm too, deciding nothing', async () => {

@@ -9,6 +9,7 @@ import {
   activeAccessToken,
   activeRefreshToken,
   type KnownRevocation,
+  tokenApi,
 } from '../tokens/active.js';
 
 const CLAIMS = ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti'] as const;
@@ -47,14 +48,15 @@ export function introspectionEndpoint(deps: Deps) {
 export async function introspectionAnswer(deps: Deps, call: FormCall): Promise<Record<string, unknown>> {
   const params = call.params;
   const apps = deps.storage.applications;
-  // A JWT's revocation is read with the caller's application, in one statement (#16).
+  // A JWT's revocation and API are read with the caller's application, in one statement (#16).
   const jti = accessTokenJti(deps, params.get('token') ?? '');
+  const audience = jti === undefined ? '' : tokenApi(deps, params.get('token') ?? '');
   let known: KnownRevocation | undefined;
   const prefetch =
     jti === undefined
       ? undefined
       : async (clientId: string) => {
-          const found = await deps.storage.revocations.withApplication(clientId, jti);
+          const found = await deps.storage.revocations.withApplication(clientId, jti, audience);
           if (found && found.revoked !== null) known = { jti, revoked: found.revoked };
         };
   const caller = (

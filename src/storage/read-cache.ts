@@ -258,16 +258,21 @@ export function withReadCache(
   const r = repos.revocations;
   const cachesRevocations = opts.revocations === true;
   const revocations: RevocationRepository = merged<RevocationRepository, Partial<RevocationRepository>>(r, {
-    // The application is kept as `applications.get` keeps it. The jti's answer is not: anyone
-    // can send any jti here, so only `isRevoked` of a verified token's jti may be kept.
-    async withApplication(clientId, jti) {
-      const load = () => r.withApplication(clientId, jti);
+    // The application and the API are kept as `applications.get` and `apis.getByIdentifier`
+    // keep them. The jti's answer is not: anyone can send any jti here, so only `isRevoked` of a
+    // verified token's jti may be kept.
+    async withApplication(clientId, jti, audience) {
+      const load = () => r.withApplication(clientId, jti, audience);
       if (tx?.wrote) return load();
       const application = cache.peek<Application>(key.app(clientId));
-      if (application) return { application, revoked: null };
-      return cache.load(load, (found): [string, unknown][] =>
-        found ? [[key.app(clientId), found.application]] : [],
-      );
+      const api = audience === '' ? null : cache.peek<Api>(key.apiByIdentifier(audience));
+      if (application && api !== undefined) return { application, revoked: null, api };
+      return cache.load(load, (found): [string, unknown][] => {
+        if (!found) return [];
+        const kept: [string, unknown][] = [[key.app(clientId), found.application]];
+        if (audience !== '') kept.push([key.apiByIdentifier(audience), found.api]);
+        return kept;
+      });
     },
     ...(cachesRevocations && {
       isRevoked: (jti: string) => read(key.revoked(jti), () => r.isRevoked(jti)),

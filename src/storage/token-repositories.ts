@@ -1,21 +1,23 @@
 /** The repositories of issued tokens: authorization codes, refresh tokens, revocations. */
 
-import type { Application, AuthorizationCodeRecord, RefreshTokenRecord, Slice, User } from './types.js';
+import type { Api, Application, AuthorizationCodeRecord, RefreshTokenRecord, Slice, User } from './types.js';
 
 export interface RevocationRepository {
   /** Remembers a revoked JWT by jti until it would have expired; idempotent. */
   revoke(jti: string, expiresAt: number): Promise<void>;
   isRevoked(jti: string): Promise<boolean>;
   /**
-   * In one statement (#16: a cold introspection reads both): the application `clientId` and
-   * whether `jti` is revoked. Null when there is no such application. Through the read cache,
-   * an application kept in memory is answered from there with `revoked: null` (not looked up),
-   * and `jti`'s answer is never kept: it comes from a token not yet verified.
+   * In one statement (#16: a cold introspection reads all three): the application `clientId`,
+   * whether `jti` is revoked, and the API `audience` names (null: none; `audience` '' asks for
+   * none). Null when there is no such application. Through the read cache, an application and
+   * an API kept in memory are answered from there with `revoked: null` (not looked up), and
+   * `jti`'s answer is never kept: it comes from a token not yet verified.
    */
   withApplication(
     clientId: string,
     jti: string,
-  ): Promise<{ application: Application; revoked: boolean | null } | null>;
+    audience: string,
+  ): Promise<{ application: Application; revoked: boolean | null; api: Api | null } | null>;
   /** Forgets revocations of tokens that have expired anyway; returns how many. */
   purgeExpired(now: number): Promise<number>;
 }

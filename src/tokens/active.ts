@@ -1,8 +1,8 @@
 import type { Deps } from '../http/context.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
 import { sha256 } from '../util/crypto.js';
-import { type AccessTokenClaims, verifyAccessToken } from './access-token.js';
-import { peekJti, peekKid } from './jwt.js';
+import { type AccessTokenClaims, userinfoAudience, verifyAccessToken } from './access-token.js';
+import { peekAudience, peekJti, peekKid } from './jwt.js';
 
 /** How many verified access tokens a keystore's cache keeps (the oldest go first). */
 const VERIFIED_MAX = 5000;
@@ -49,7 +49,30 @@ export async function activeAccessToken(
     return null;
   // A deleted application's tokens end with it (its machine tokens are not on record).
   if (!(await deps.storage.applications.get(claims.client_id))) return null;
+  // So do a deleted API's: the first audience is the API (or userinfo, which is not one).
+  const api = Array.isArray(claims.aud) ? claims.aud[0] : claims.aud;
+  if (typeof api !== 'string' || !(await apiStands(deps, api, claims.iat))) return null;
   return claims;
+}
+
+/**
+ * Whether the API an access or refresh token was issued for still exists, and existed when the
+ * token was issued (an API deleted and made again under its identifier does not revive them).
+ */
+async function apiStands(deps: Deps, identifier: string, issuedAt: unknown): Promise<boolean> {
+  if (identifier === userinfoAudience(deps.config.issuer)) return true;
+  const api = await deps.storage.apis.getByIdentifier(identifier);
+  return api !== null && (typeof issuedAt !== 'number' || api.createdAt <= issuedAt);
+}
+
+/**
+ * The API identifier an access token names (its first audience), to read the API early with the
+ * request's other reads; '' for a token of the userinfo endpoint alone, or none to be read.
+ */
+export function tokenApi(deps: Deps, token: string): string {
+  const aud = verifiedTokens.get(deps.keys)?.get(token)?.claims.aud ?? peekAudience(token);
+  const api = Array.isArray(aud) ? aud[0] : aud;
+  return typeof api === 'string' && api !== userinfoAudience(deps.config.issuer) ? api : '';
 }
 
 /**
@@ -73,5 +96,7 @@ export async function activeRefreshToken(deps: Deps, token: string): Promise<Ref
   if (!record || record.revokedAt !== null || record.expiresAt <= now || record.familyExpiresAt <= now)
     return null;
   if (record.rotatedAt !== null && now - record.rotatedAt >= deps.config.refreshToken.reuseGrace) return null;
+  const audience = record.payload.audience;
+  if (typeof audience === 'string' && !(await apiStands(deps, audience, record.createdAt))) return null;
   return record;
 }

@@ -85,6 +85,19 @@ export function peekJti(token: string): string | undefined {
 }
 
 /**
+ * The first `aud` of a compact JWS payload, unverified: only to read its API early, with the
+ * other reads of a request (printable ASCII, at most 1,000 characters, or not peeked).
+ */
+export function peekAudience(token: string): string | undefined {
+  const first = token.indexOf('.');
+  const second = first < 1 ? -1 : token.indexOf('.', first + 1);
+  if (second < 0 || !COMPACT_JWS.test(token)) return undefined;
+  const aud = decodePart(token.slice(first + 1, second))?.aud;
+  const one = Array.isArray(aud) ? aud[0] : aud;
+  return typeof one === 'string' && /^[\x21-\x7e]{1,1000}$/.test(one) ? one : undefined;
+}
+
+/**
  * Verifies a compact JWS against the key its `kid` names; the header's `alg` must be the key's
  * own (RFC 8725 §3.1: never let the token choose the algorithm). Null on any failure.
  */

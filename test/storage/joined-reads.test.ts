@@ -163,17 +163,19 @@ describeEachBackend('joined reads', (backend) => {
       const jti = `jti-${n}`;
       const { storage: c } = watched();
       try {
-        expect(await c.revocations.withApplication(app.clientId, jti)).toEqual({
+        expect(await c.revocations.withApplication(app.clientId, jti, '')).toEqual({
           application: await s.applications.get(app.clientId),
           revoked: false,
+          api: null,
         });
         await s.revocations.revoke(jti, clock.now() + 600);
         await c.applications.update(app.clientId, { name: 'Renamed' }, clock.now()); // empties c's cache
-        expect(await c.revocations.withApplication(app.clientId, jti)).toEqual({
+        expect(await c.revocations.withApplication(app.clientId, jti, '')).toEqual({
           application: await c.applications.get(app.clientId),
           revoked: true,
+          api: null,
         });
-        expect(await c.revocations.withApplication('nobody', jti)).toBeNull();
+        expect(await c.revocations.withApplication('nobody', jti, '')).toBeNull();
       } finally {
         await c.close();
       }
@@ -184,15 +186,34 @@ describeEachBackend('joined reads', (backend) => {
       const jti = `jti-${n}`;
       const { storage: c, seen } = watched();
       try {
-        const found = await c.revocations.withApplication(app.clientId, jti);
+        const found = await c.revocations.withApplication(app.clientId, jti, '');
         expect(found?.revoked).toBe(false);
         expect(seen).toHaveLength(1);
         expect(await c.applications.get(app.clientId)).toBe(found?.application);
-        expect(await c.revocations.withApplication(app.clientId, jti)).toEqual({
+        expect(await c.revocations.withApplication(app.clientId, jti, '')).toEqual({
           application: found?.application,
           revoked: null,
+          api: null,
         });
         expect(seen).toHaveLength(1);
+      } finally {
+        await c.close();
+      }
+    });
+
+    it('reads the API of the audience in the same statement and keeps it; an unknown one is null', async () => {
+      const { app, granted } = await setup();
+      const { storage: c, seen } = watched();
+      try {
+        const found = await c.revocations.withApplication(app.clientId, `jti-${n}`, granted.identifier);
+        expect(found?.api).toEqual(await s.apis.getByIdentifier(granted.identifier));
+        expect(seen).toHaveLength(1);
+        expect(await c.apis.getByIdentifier(granted.identifier)).toBe(found?.api);
+        expect(seen).toHaveLength(1);
+        const again = await c.revocations.withApplication(app.clientId, `jti-${n}`, granted.identifier);
+        expect([again?.api, again?.revoked, seen.length]).toEqual([found?.api, null, 1]);
+        const none = await c.revocations.withApplication(app.clientId, `jti-${n}`, 'https://gone.example/');
+        expect(none?.api).toBeNull();
       } finally {
         await c.close();
       }
@@ -205,7 +226,9 @@ describeEachBackend('joined reads', (backend) => {
       try {
         for (let i = 0; i < 3; i++) {
           await c.applications.update(app.clientId, { name: `v${i}` }, clock.now()); // empties the cache
-          expect((await c.revocations.withApplication(app.clientId, `unverified-${n}`))?.revoked).toBe(false);
+          expect((await c.revocations.withApplication(app.clientId, `unverified-${n}`, ''))?.revoked).toBe(
+            false,
+          );
         }
         expect(lookups()).toBe(3);
         expect(await c.revocations.isRevoked(`unverified-${n}`)).toBe(false);

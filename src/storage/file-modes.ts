@@ -1,8 +1,26 @@
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
-/** Creates `dir` (and missing parents) readable by this user only: it holds secrets. */
+/**
+ * Creates `dir` (and missing parents) readable by this user only: it holds secrets. One level
+ * at a time: Node's `recursive` loops forever under a directory that refuses new entries with
+ * ENOENT, as /proc does.
+ */
 export function makePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const missing: string[] = [];
+  for (let at = resolve(dir); !existsSync(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile
+    }
+  }
+  // a file where the directory should be: mkdir's own EEXIST says so
+  if (!statSync(dir).isDirectory()) mkdirSync(dir);
 }
 
 /**

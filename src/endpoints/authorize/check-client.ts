@@ -44,5 +44,13 @@ export function checkRedirectUri(app: Application, params: Params): string {
     if (registered === requested) return requested;
     if (app.type === 'native' && sameWithoutPort(registered, requested)) return requested;
   }
-  throw new PageError('Invalid redirect_uri', 'The redirect_uri is not registered for this application.');
+  // compared exactly (RFC 9700 §2.1): say so when only a trailing slash stands between them
+  const slash = (uri: string) => (uri.endsWith('/') ? uri.slice(0, -1) : `${uri}/`);
+  const near = app.callbacks.includes(slash(requested));
+  throw new PageError(
+    'Invalid redirect_uri',
+    near
+      ? 'The redirect_uri is not registered for this application: it differs from a registered one only by a trailing slash, and they must match exactly.'
+      : 'The redirect_uri is not registered for this application.',
+  );
 }

@@ -1,6 +1,6 @@
 import { hashPassword } from '../accounts/password.js';
 import { writeEvent } from '../events/log.js';
-import type { Storage, User } from '../storage/types.js';
+import type { Repositories, Storage, User } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { endOtherSessionsAndTokens, endUserApplicationTokens } from './revoke.js';
 import { heldUser, removeUser } from './users.js';
@@ -88,6 +88,8 @@ export async function changeOwnPassword(
   user: User,
   keepSession: string,
   password: string,
+  /** Queues the notice of the change in its transaction. */
+  notify: (tx: Repositories) => Promise<void>,
 ): Promise<boolean> {
   const passwordHash = await hashPassword(password);
   return storage.transaction(async (tx) => {
@@ -102,6 +104,7 @@ export async function changeOwnPassword(
       userName: user.email,
       details: { by: 'user' },
     });
+    await notify(tx);
     return true;
   });
 }

@@ -3,7 +3,7 @@ import { type PolicyRefusal, refusePassword } from '../accounts/password-policy.
 import { accountCounter } from '../accounts/throttle.js';
 import type { Config } from '../config/schema.js';
 import type { Mailer } from '../email/mailer.js';
-import { resetEmail, verificationEmail } from '../email/templates.js';
+import { passwordChangedEmail, resetEmail, verificationEmail } from '../email/templates.js';
 import { writeEvent } from '../events/log.js';
 import { endpointUrl } from '../protocol/issuer.js';
 import type { AccountTicket, Repositories, Storage, TicketKind, User } from '../storage/types.js';
@@ -103,6 +103,17 @@ export async function sendTicketEmail(
   return id;
 }
 
+/** Queues in `tx` the notice that the user's password changed, with the way back should it not be them. */
+export async function notifyPasswordChanged(
+  deps: Pick<AccountDeps, 'mail' | 'config'>,
+  tx: Repositories,
+  user: User,
+  brand: Brand,
+): Promise<void> {
+  const link = endpointUrl(deps.config.issuer, '/u/forgot-password');
+  await deps.mail.enqueue(tx, 'password_changed', user.email, passwordChangedEmail(brand, link));
+}
+
 /** The tenant's brand for an email, read outside any transaction. */
 export async function emailBrand(deps: Pick<AccountDeps, 'tenant'>): Promise<Brand> {
   return brandOf(await deps.tenant.get());
@@ -195,6 +206,7 @@ export async function resetPassword(
   if (refusal) return refusal;
   const passwordHash = await hashPassword(password);
   const endSessions = (await deps.tenant.get()).password_reset_ends_sessions !== false;
+  const brand = await emailBrand(deps);
   const result = await deps.storage.transaction(async (tx) => {
     const now = deps.clock.now();
     // The user first, then the link (as issueTicket, updateUser and the account page hold them).
@@ -213,8 +225,10 @@ export async function resetPassword(
       userName: user.email,
       details: { by: 'reset' },
     });
+    await notifyPasswordChanged(deps, tx, user, brand);
     return { user: { ...user, passwordHash, claims }, ticket };
   });
+  if (typeof result !== 'string') deps.mail.kick();
   // Whoever reads the mailbox is the owner: a lock others' guessing put on the account goes.
   if (typeof result !== 'string') await deps.storage.loginAttempts.clear(accountCounter(result.user.email));
   return result;

@@ -91,3 +91,26 @@ export function resetEmail(brand: Brand, link: string, minutes: number): Rendere
     ),
   };
 }
+
+/**
+ * The notice that an account's password changed (OWASP Forgot Password Cheat Sheet): no secret in
+ * it, only where to take the account back should it not have been its owner.
+ */
+export function passwordChangedEmail(brand: Brand, resetLink: string): RenderedEmail {
+  const intro = `The password of your ${brand.name} account was just changed.`;
+  const ifNot = 'If that was not you, choose a new password now, through the link below, and tell us.';
+  return {
+    subject: `Your password for ${brand.name} was changed`,
+    text: text(brand, [intro, ifNot], resetLink, ['If it was you, there is nothing to do.']),
+    html: html(
+      <Shell brand={brand}>
+        <p>{intro}</p>
+        <p>{ifNot}</p>
+        <Button brand={brand} href={resetLink}>
+          Reset my password
+        </Button>
+        <p style="color:#555;font-size:14px">If it was you, there is nothing to do.</p>
+      </Shell>,
+    ),
+  };
+}

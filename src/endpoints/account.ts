@@ -12,13 +12,13 @@ import {
   signOutOtherBrowsers,
 } from '../admin/my-account.js';
 import { sessionLifetimes } from '../admin/settings.js';
-import { emailTicket } from '../admin/tickets.js';
+import { emailBrand, emailTicket, notifyPasswordChanged } from '../admin/tickets.js';
 import { heldUser } from '../admin/users.js';
 import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { PageError, page } from '../http/page.js';
-import type { SessionRecord, User } from '../storage/types.js';
+import type { Repositories, SessionRecord, User } from '../storage/types.js';
 import { AccountPage, type AccountView } from '../ui/account.js';
 import { DonePage } from '../ui/self-service.js';
 import { sha256 } from '../util/crypto.js';
@@ -168,8 +168,11 @@ const password: Action = async (deps, _cookies, c, who) => {
     email: who.user.email,
   });
   if (refusal) return fail(refusal.message);
-  if (!(await changeOwnPassword(deps.storage, deps.clock, who.user, who.session.idHash, next)))
+  const brand = await emailBrand(deps);
+  const notify = (tx: Repositories) => notifyPasswordChanged(deps, tx, who.user, brand);
+  if (!(await changeOwnPassword(deps.storage, deps.clock, who.user, who.session.idHash, next, notify)))
     throw changed();
+  deps.mail.kick();
   return done(c, 'password');
 };
 

@@ -1,7 +1,7 @@
 /** The repositories of self-service accounts (#15): the email outbox and single-use account links. */
 
 /** What an email is about (and so which template made it). */
-export type MessageKind = 'email_verification' | 'password_reset';
+export type MessageKind = 'email_verification' | 'password_reset' | 'password_changed';
 
 /** An email waiting in (or gone through) the outbox; bodies are rendered when it is queued. */
 export interface OutboxMessage {

@@ -48,6 +48,7 @@ describeEachBackend('accounts: changes made meanwhile', (backend) => {
         user,
         'no-session',
         'attacker passphrase 9',
+        async () => {},
       );
       expect(changed).toBe(false);
       const now = (await t.rt.storage.users.getByEmail(creds.email))!;
@@ -70,7 +71,14 @@ describeEachBackend('accounts: changes made meanwhile', (backend) => {
       const { user } = await newUser(t);
       await t.rt.storage.users.update(user.id, { blocked: true }, t.clock.now());
       expect(
-        await changeOwnPassword(t.rt.storage, t.clock, user, 'no-session', 'attacker passphrase 9'),
+        await changeOwnPassword(
+          t.rt.storage,
+          t.clock,
+          user,
+          'no-session',
+          'attacker passphrase 9',
+          async () => {},
+        ),
       ).toBe(false);
     });
   });

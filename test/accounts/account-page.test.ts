@@ -294,6 +294,22 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
       });
       expect(wrong.status, await show(wrong)).toBe(400);
       await signInThroughAccount(new UserAgent(t), { email: creds.email, password: NEW_PASSWORD });
+      // and the owner is told by email
+      const notice = await smtp.waitFor(
+        (m) => sentTo(m, creds.email) && m.subject === 'Your password for Sesame was changed',
+      );
+      expect(linkIn(notice, '/u/forgot-password')).toBe('https://sesame.test/u/forgot-password');
+    });
+
+    it('a refused change sends no notice', async () => {
+      const { creds, agent } = await person();
+      const res = await submit(agent, '/account/password', {
+        current_password: 'not it',
+        password: NEW_PASSWORD,
+      });
+      expect(res.status).toBe(400);
+      await t.rt.mail.deliverDue();
+      expect(smtp.messages.filter((m) => sentTo(m, creds.email))).toHaveLength(0);
     });
   });
 

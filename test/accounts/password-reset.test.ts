@@ -298,6 +298,12 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     expect((await login(email, NEW_PASSWORD)).status).toBe(303);
     expect(await eventsOf(id, 'scpr')).toHaveLength(1);
     expect(await eventsOf(id, 'scp')).toHaveLength(1);
+    // the owner is told, with the way back should it not have been them (OWASP)
+    const notice = await smtp.waitFor(
+      (m) => sentTo(m, email) && m.subject === 'Your password for Sesame was changed',
+    );
+    expect(notice.text).toContain('was just changed');
+    expect(linkIn(notice, '/u/forgot-password')).toBe('https://sesame.test/u/forgot-password');
   });
 
   it('a reset ends the other sessions and refresh tokens of the person (default setting)', async () => {

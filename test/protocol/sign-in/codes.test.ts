@@ -231,7 +231,14 @@ describeEachBackend('sign-in: authorization codes (RFC 6749 §4.1.2, §4.1.3, §
       expect(kept, 'the session of the browser that changes the password').toBeDefined();
       const person = (await t.rt.storage.users.get(user.id))!;
       expect(
-        await changeOwnPassword(t.rt.storage, t.clock, person, kept!.idHash, 'a new long passphrase 42'),
+        await changeOwnPassword(
+          t.rt.storage,
+          t.clock,
+          person,
+          kept!.idHash,
+          'a new long passphrase 42',
+          async () => {},
+        ),
       ).toBe(true);
       expectTokenError(await exchange(theirs), 400, 'invalid_grant');
       const ok = await exchange(mine);

@@ -45,14 +45,31 @@ function mixesScripts(email: string): boolean {
   });
 }
 
+/** Small Cyrillic and Greek letters that pass for Latin ones (а/a, с/c, ѕ/s, ο/o, ν/v…). */
+const LATIN_LOOKALIKES = /^[аԁеһіјӏоԛрсѕԝхуүѵѡгпъьαεικνορτυχω]+$/u;
+
+/**
+ * True when a label is written wholly in Cyrillic or Greek letters that pass for Latin ones
+ * while the rest of the address is Latin: `сосо@example.com` beside `coco@example.com` (a
+ * whole-script confusable, which browsers show as punycode for the same reason). An address
+ * wholly in Cyrillic (`сара@почта.рф`) is left alone.
+ */
+function passesForLatin(email: string): boolean {
+  const labels = email.split(/[@.]/);
+  const latin = labels.some((label) => [...label].some((ch) => scriptOf(ch) === 'Latin'));
+  return latin && labels.some((label) => LATIN_LOOKALIKES.test(label.replace(/[^\p{L}]/gu, '')));
+}
+
 /**
  * Why an address a person typed cannot name a new account: not an address ('invalid'), or one
  * that could pass for another (a homoglyph): letters of several scripts in one label, or
- * characters that compatibility normalization would change (fullwidth letters) ('mixed').
+ * characters that compatibility normalization would change (fullwidth letters) ('mixed'), or a
+ * label of Cyrillic or Greek letters that look Latin in an otherwise Latin address ('lookalike').
  */
-export function emailProblem(normalized: string): 'invalid' | 'mixed' | null {
+export function emailProblem(normalized: string): 'invalid' | 'mixed' | 'lookalike' | null {
   // Characters that make an address a list or a group to mail software: one mailbox only.
   if (!isEmail(normalized) || /[,;:<>()"[\]\\]/.test(normalized)) return 'invalid';
   if (normalized !== normalized.normalize('NFKC') || mixesScripts(normalized)) return 'mixed';
+  if (passesForLatin(normalized)) return 'lookalike';
   return null;
 }

@@ -18,6 +18,8 @@ import { startSession } from './authorize/session.js';
 export const SIGNUP_MESSAGES = {
   email: 'Enter a valid email address.',
   mixed: 'This email address mixes letters from different alphabets. Type it again using one alphabet.',
+  lookalike:
+    'Part of this email address is in letters that look like Latin ones, so it could pass for another address. Type it in Latin letters.',
   exists: 'An account with this email already exists. Sign in, or reset your password.',
   name: 'Enter a name of at most 255 characters, without control characters.',
 } as const;
@@ -109,7 +111,7 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
     const problem = emailProblem(email);
     if (problem)
       return refuse(
-        problem === 'invalid' ? SIGNUP_MESSAGES.email : SIGNUP_MESSAGES.mixed,
+        problem === 'invalid' ? SIGNUP_MESSAGES.email : SIGNUP_MESSAGES[problem],
         `email_${problem}`,
       );
     const refusal = await refusePassword(password, { minLength: deps.config.password.minLength, email });

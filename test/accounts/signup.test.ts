@@ -26,6 +26,8 @@ const VERIFY_SUBJECT = 'Verify your email for Sesame';
 const MSG = {
   email: 'Enter a valid email address.',
   mixed: 'This email address mixes letters from different alphabets. Type it again using one alphabet.',
+  lookalike:
+    'Part of this email address is in letters that look like Latin ones, so it could pass for another address. Type it in Latin letters.',
   exists: 'An account with this email already exists. Sign in, or reset your password.',
   name: 'Enter a name of at most 255 characters, without control characters.',
   short: 'Your password must be at least 8 characters long.',
@@ -388,6 +390,19 @@ describeEachBackend('accounts: sign-up and email verification (#15)', (backend) 
       'a Cyrillic letter in the domain',
       () => ({ email: `ada${++people}@ex\u0430mple.com`, password: PASSWORD }),
       MSG.mixed,
+    ],
+    [
+      'a local part wholly in Cyrillic letters that look Latin, at a Latin domain (сосо for coco)',
+      () => ({
+        email: `\u0441\u043e\u0441\u043e${'\u043e'.repeat(++people % 5)}@example.com`,
+        password: PASSWORD,
+      }),
+      MSG.lookalike,
+    ],
+    [
+      'a domain label wholly in Greek letters that look Latin',
+      () => ({ email: `ada${++people}@\u03bf\u03c1\u03b1.example.com`, password: PASSWORD }),
+      MSG.lookalike,
     ],
     [
       'fullwidth letters (not NFKC-stable)',

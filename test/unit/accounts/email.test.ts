@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isEmail, normalizeEmail } from '../../../src/accounts/email.js';
+import { emailProblem, isEmail, normalizeEmail } from '../../../src/accounts/email.js';
 
 describe('normalizeEmail: the login name form (trimmed, NFC, lowercased)', () => {
   it('trims surrounding whitespace and lowercases', () => {
@@ -75,5 +75,21 @@ describe('isEmail: a plausible email address', () => {
     expect(isEmail(at320)).toBe(true);
     const at321 = `${'a'.repeat(65)}@${'b'.repeat(255)}`;
     expect(isEmail(at321)).toBe(false);
+  });
+});
+
+describe('emailProblem: addresses that could pass for another', () => {
+  it.each([
+    ['сосо@example.com', 'lookalike'], // Cyrillic с, о: coco
+    ['ada@ехаmрlе.com', 'mixed'], // Cyrillic among Latin in one label
+    ['ada@ορα.example.com', 'lookalike'], // a Greek label of Latin look-alikes
+    ['аdа@example.com', 'mixed'],
+    ['ada@example.com', null],
+    ['сара@почта.рф', null], // wholly Cyrillic: nothing to pass for
+    ['ира@example.com', null], // и looks like no Latin letter
+    ['δημήτρης@example.com', null],
+    ['ｍe@example.com', 'mixed'], // fullwidth
+  ])('%s → %s', (email, problem) => {
+    expect(emailProblem(normalizeEmail(email))).toBe(problem);
   });
 });

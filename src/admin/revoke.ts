@@ -120,9 +120,22 @@ export async function signOutOtherBrowsers(
   now: number,
 ): Promise<number> {
   const ended = await endOtherSessions(tx, user.id, user.keepSession.idHash, now, user.keepConsole);
-  for (const rt of await tx.refreshTokens.listLive({ userId: user.id }, now)) {
-    const sid = rt.payload.sid;
-    if (typeof sid === 'string' && sid !== user.keepSession.sid) await endGrantTokens(tx, rt.grantId, now);
-  }
+  await endSessionTokens(tx, user.id, (sid) => sid !== user.keepSession.sid, now);
   return ended;
+}
+
+/**
+ * Ends a person's refresh tokens signed in through the sessions `ended` picks (by their `sid`),
+ * with the access tokens issued beside them. Tokens of no session (none is recorded) stay.
+ */
+export async function endSessionTokens(
+  tx: Repositories,
+  userId: string,
+  ended: (sid: string) => boolean,
+  now: number,
+): Promise<void> {
+  for (const rt of await tx.refreshTokens.listLive({ userId }, now)) {
+    const sid = rt.payload.sid;
+    if (typeof sid === 'string' && ended(sid)) await endGrantTokens(tx, rt.grantId, now);
+  }
 }

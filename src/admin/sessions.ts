@@ -1,6 +1,7 @@
 import type { SessionRecord, Slice, Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { NotFoundError } from './errors.js';
+import { endSessionTokens } from './revoke.js';
 import { sessionEnded } from './settings.js';
 import { getUser } from './users.js';
 
@@ -27,6 +28,21 @@ export async function getSession(
   if (!session || sessionEnded(session, clock.now(), idle))
     throw new NotFoundError(`session ${sid} not found`);
   return session;
+}
+
+/**
+ * Auth0's session revocation: the session ends (expired or not), and so do the refresh tokens
+ * signed in through it, with the access tokens issued beside them.
+ */
+export async function revokeSession(storage: Storage, clock: Clock, sid: string): Promise<void> {
+  const found = await storage.transaction(async (tx) => {
+    const session = await tx.sessions.getBySid(sid);
+    if (!session) return false;
+    await tx.sessions.deleteBySid(sid);
+    await endSessionTokens(tx, session.userId, (s) => s === sid, clock.now());
+    return true;
+  });
+  if (!found) throw new NotFoundError(`session ${sid} not found`);
 }
 
 /** Ends one live session (as `getSession` finds it): its browser must sign in again. */

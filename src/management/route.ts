@@ -31,7 +31,7 @@ interface Operation<Req extends Request> {
   description?: string;
   request?: Req;
   /** Success status and its body schema (none for 204). */
-  status: 200 | 201 | 204;
+  status: 200 | 201 | 202 | 204;
   response?: z.ZodType;
 }
 

@@ -1,5 +1,11 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import { deleteSession, deleteUserSessions, getSession, listUserSessions } from '../admin/sessions.js';
+import {
+  deleteSession,
+  deleteUserSessions,
+  getSession,
+  listUserSessions,
+  revokeSession,
+} from '../admin/sessions.js';
 import { sessionLifetimes } from '../admin/settings.js';
 import { localUserId } from '../admin/user-search.js';
 import type { Deps } from '../http/context.js';
@@ -124,6 +130,23 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
       const { idle } = await sessionLifetimes(deps);
       await deleteSession(storage, clock, c.req.valid('param').id, idle);
       return c.body(null, 204);
+    },
+  );
+  app.openapi(
+    operation({
+      method: 'post',
+      path: '/sessions/{id}/revoke',
+      scope: 'delete:sessions',
+      tag: TAG,
+      summary: 'Revoke an SSO session and its refresh tokens',
+      description:
+        "Ends the session and the refresh tokens signed in through it, with the access tokens issued beside them (Auth0's revoke).",
+      request: { params: IdParam },
+      status: 202,
+    }),
+    async (c) => {
+      await revokeSession(storage, clock, c.req.valid('param').id);
+      return c.body(null, 202);
     },
   );
 }

@@ -46,6 +46,7 @@ const ROUTES: [method: string, path: string, scope: string][] = [
   ['DELETE', '/users/{id}/sessions', 'delete:sessions'],
   ['GET', '/sessions/{id}', 'read:sessions'],
   ['DELETE', '/sessions/{id}', 'delete:sessions'],
+  ['POST', '/sessions/{id}/revoke', 'delete:sessions'],
   ['GET', '/users/{id}/refresh-tokens', 'read:refresh_tokens'],
   ['DELETE', '/users/{id}/refresh-tokens', 'delete:refresh_tokens'],
   ['GET', '/refresh-tokens/{id}', 'read:refresh_tokens'],

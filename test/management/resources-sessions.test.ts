@@ -227,6 +227,21 @@ describeEachBackend('Management API: resources (sessions)', (backend) => {
       expect(await asksLogin(p.agent)).toBe(true);
     });
 
+    it('POST /sessions/{id}/revoke ends the session and the tokens signed in through it (202); DELETE leaves them', async () => {
+      const p = await signedIn();
+      const [s] = ok(await call('GET', `/users/${p.userId}/sessions`)).sessions;
+      expectStatus(await call('POST', `/sessions/${s.id}/revoke`), 202);
+      expect(await asksLogin(p.agent)).toBe(true);
+      expectTokenError(await refresh(p.refreshToken), 400, 'invalid_grant');
+      expect(await isActive(t, rs, p.accessToken)).toBe(false);
+      expectError(await call('POST', `/sessions/${s.id}/revoke`), 404, 'inexistent_resource');
+      // DELETE ends the session alone: the application keeps its refresh token
+      const q = await signedIn();
+      const [other] = ok(await call('GET', `/users/${q.userId}/sessions`)).sessions;
+      expectStatus(await call('DELETE', `/sessions/${other.id}`), 204);
+      expect((await refresh(q.refreshToken)).status).toBe(200);
+    });
+
     it('DELETE /refresh-tokens/{id} revokes the family and its access tokens', async () => {
       const p = await signedIn();
       const [rt] = ok(await call('GET', `/users/${p.userId}/refresh-tokens`)).tokens;

@@ -5,6 +5,7 @@ import type { Cookies } from '../http/cookies.js';
 import { pageParams } from '../http/middleware/parse-form.js';
 import { formActionSource, PageError, page } from '../http/page.js';
 import type { Params } from '../protocol/params.js';
+import { OFF_BY_SLASH, offBySlash } from '../protocol/redirect-uri.js';
 import type { Application, User } from '../storage/types.js';
 import { verifyIdTokenHint } from '../tokens/id-token.js';
 import { LogoutPage } from '../ui/pages.js';
@@ -39,10 +40,15 @@ async function signOut(
 const seeOther = (c: Context, url: string) =>
   c.body(null, 303, { Location: url, 'Cache-Control': 'no-store' });
 
+/** The end of a refusal's sentence when a trailing slash is all that differs. */
+const slash = (app: Application, uri: string) =>
+  offBySlash(app.logoutCallbacks, uri) ? `: ${OFF_BY_SLASH}` : '';
+
 /**
  * Where the person goes after signing out: a logout URL the named application registered, or
  * nowhere. An address the application did not register is refused on a page.
  */
+
 async function returnTarget(
   deps: Deps,
   clientId: string | undefined,
@@ -54,7 +60,7 @@ async function returnTarget(
   if (!app.logoutCallbacks.includes(uri))
     throw new PageError(
       'Signed-out address not registered',
-      `The address to return to is not one of the logout URLs registered for ${app.name}.`,
+      `The address to return to is not one of the logout URLs registered for ${app.name}${slash(app, uri)}.`,
     );
   return { app, target: uri };
 }
@@ -161,7 +167,7 @@ export function auth0LogoutEndpoint(deps: Deps, cookies: Cookies) {
     if (clientId === undefined) problem = 'the request does not name the application (client_id)';
     else if (!app) problem = 'the application is not registered';
     else if (!app.logoutCallbacks.includes(returnTo))
-      problem = `the address to return to is not one of the logout URLs registered for ${app.name}`;
+      problem = `the address to return to is not one of the logout URLs registered for ${app.name}${slash(app, returnTo)}`;
     if (problem === null) return seeOther(c, returnTo);
     return page(c, (nonce) => LogoutPage({ nonce, done: true, problem }), 400);
   };

@@ -43,3 +43,16 @@ export function checkRedirectUri(uri: string, kind: RedirectUriKind): string | n
   }
   return null;
 }
+
+/**
+ * Whether `uri`, not among `registered`, misses one of them only by a trailing slash: they are
+ * compared exactly (RFC 9700 §2.1), and `window.location.origin` has no slash where a registered
+ * origin often has one. Error pages say so.
+ */
+export function offBySlash(registered: readonly string[], uri: string): boolean {
+  return registered.includes(uri.endsWith('/') ? uri.slice(0, -1) : `${uri}/`);
+}
+
+/** What error pages add when `offBySlash`. */
+export const OFF_BY_SLASH =
+  'it differs from a registered one only by a trailing slash, and they must match exactly';

@@ -1,5 +1,6 @@
 import { PageError } from '../../http/page.js';
 import type { Params } from '../../protocol/params.js';
+import { OFF_BY_SLASH, offBySlash } from '../../protocol/redirect-uri.js';
 import type { Application, ApplicationRepository } from '../../storage/types.js';
 
 /** RFC 6749 §4.1.2.1: an unknown client_id gets an error page, never a redirect. */
@@ -44,13 +45,8 @@ export function checkRedirectUri(app: Application, params: Params): string {
     if (registered === requested) return requested;
     if (app.type === 'native' && sameWithoutPort(registered, requested)) return requested;
   }
-  // compared exactly (RFC 9700 §2.1): say so when only a trailing slash stands between them
-  const slash = (uri: string) => (uri.endsWith('/') ? uri.slice(0, -1) : `${uri}/`);
-  const near = app.callbacks.includes(slash(requested));
   throw new PageError(
     'Invalid redirect_uri',
-    near
-      ? 'The redirect_uri is not registered for this application: it differs from a registered one only by a trailing slash, and they must match exactly.'
-      : 'The redirect_uri is not registered for this application.',
+    `The redirect_uri is not registered for this application${offBySlash(app.callbacks, requested) ? `: ${OFF_BY_SLASH}` : ''}.`,
   );
 }

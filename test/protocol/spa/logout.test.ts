@@ -104,6 +104,18 @@ describeEachBackend(
         expect(await sessionAlive(agent)).toBe(false);
       });
 
+      it('a returnTo off by a trailing slash is refused, and the page says that is the difference', async () => {
+        const { agent } = await signedIn();
+        const off = LOGOUT_CALLBACK.endsWith('/') ? LOGOUT_CALLBACK.slice(0, -1) : `${LOGOUT_CALLBACK}/`;
+        const res = await agent.get(logoutUrl('/v2/logout', { client_id: web.clientId, returnTo: off }));
+        expect(res.status).toBe(400);
+        expect(await res.text()).toContain('only by a trailing slash');
+        const other = await agent.get(
+          logoutUrl('/v2/logout', { client_id: web.clientId, returnTo: OTHER_LOGOUT }),
+        );
+        expect(await other.text()).not.toContain('trailing slash');
+      });
+
       it("no returnTo → 303 to the application's first logout URL (Auth0's rule), the session ended", async () => {
         const { agent } = await signedIn();
         const res = await agent.get(logoutUrl('/v2/logout', { client_id: web.clientId }));

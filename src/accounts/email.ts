@@ -47,7 +47,7 @@ function mixesScripts(email: string): boolean {
 
 /** Small Cyrillic and Greek letters that pass for Latin ones (а/a, с/c, ѕ/s, ο/o, ν/v…). */
 const LATIN_LOOKALIKES =
-  /^[\u0430\u0501\u0435\u04bb\u0456\u0458\u04cf\u043e\u051b\u0440\u0441\u0455\u051d\u0445\u0443\u04af\u0475\u0461\u0433\u043f\u044a\u044c\u03b1\u03b5\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7\u03c9]+$/u;
+  /^[\u0430\u043a\u0501\u0435\u04bb\u0456\u0458\u04cf\u043e\u051b\u0440\u0441\u0455\u051d\u0445\u0443\u04af\u0475\u0461\u0433\u043f\u044a\u044c\u03b1\u03b5\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7\u03c9]+$/u;
 
 /**
  * True when a label is written wholly in Cyrillic or Greek letters that pass for Latin ones

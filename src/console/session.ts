@@ -42,14 +42,18 @@ const ONE_TIME_SECONDS = 300;
 function oneTime(deps: Deps, cookies: Cookies, c: Context, idHash: string): OneTime {
   const aadOf = (key: string) => `console-once:${idHash}:${key}`;
   return {
-    keep: (key, value) =>
-      cookies.set(c, 'console_once', encrypt(deps.encryptionKey, value, aadOf(key)), ONE_TIME_SECONDS),
+    keep: (key, value) => {
+      // the expiry is sealed with the value: a copy of the cookie is worth nothing after it
+      const sealed = JSON.stringify({ value, exp: deps.clock.now() + ONE_TIME_SECONDS });
+      cookies.set(c, 'console_once', encrypt(deps.encryptionKey, sealed, aadOf(key)), ONE_TIME_SECONDS);
+    },
     take: (key) => {
       const sealed = cookies.get(c, 'console_once');
       if (!sealed) return undefined;
       cookies.clear(c, 'console_once');
       try {
-        return decrypt(deps.encryptionKey, sealed, aadOf(key));
+        const { value, exp } = JSON.parse(decrypt(deps.encryptionKey, sealed, aadOf(key)));
+        return typeof value === 'string' && exp > deps.clock.now() ? value : undefined;
       } catch {
         return undefined; // another session's or another application's, or tampered with
       }

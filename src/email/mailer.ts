@@ -23,13 +23,6 @@ export function backoff(attempts: number): number {
 }
 
 /**
- * The outbox worker. A request queues a message in its own transaction (`enqueue`), so the
- * message exists exactly when what caused it does; delivery happens afterwards, off the request
- * (`kick`, and a poll every email.pollInterval for retries and other instances' messages). A
- * failed delivery is retried with backoff (a 5xx reply is final); a crash only delays a message
- * by its lease. The bodies are sealed at rest with the runtime's key and emptied once sent.
- */
-/**
  * Whether trying again cannot help: the server refused this recipient or this message (a 5xx
  * reply to RCPT TO or to the message itself: no such mailbox, content refused), or the address
  * cannot be sent to at all. A 5xx anywhere else (a login refused, a sender not allowed) is the
@@ -42,6 +35,14 @@ function isPermanent(err: unknown): boolean {
   return e.code === 'EENVELOPE' && e.command === 'API';
 }
 
+/**
+ * The outbox worker. A request queues a message in its own transaction (`enqueue`), so the
+ * message exists exactly when what caused it does; delivery happens afterwards, off the request
+ * (`kick`, and a poll every email.pollInterval for retries and other instances' messages). A
+ * failed delivery is retried with backoff (until `isPermanent` says it cannot help); a crash
+ * only delays a message by its lease. The bodies are sealed at rest with the runtime's key and
+ * emptied once sent.
+ */
 export class Mailer {
   private transport: Promise<Transport> | undefined;
   private running: Promise<number> | null = null;

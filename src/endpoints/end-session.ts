@@ -48,7 +48,6 @@ const slash = (app: Application, uri: string) =>
  * Where the person goes after signing out: a logout URL the named application registered, or
  * nowhere. An address the application did not register is refused on a page.
  */
-
 async function returnTarget(
   deps: Deps,
   clientId: string | undefined,

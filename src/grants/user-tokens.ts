@@ -117,6 +117,9 @@ export async function issueUserTokens(
     if (granted.audience !== undefined) opts.event.audience = granted.audience;
   }
   const api = await tokenAudience(deps, granted.audience);
+  // a refresh token of an API deleted and made again under its identifier: the old API's
+  if (granted.familyCreatedAt !== undefined && api.createdAt > granted.familyCreatedAt)
+    throw new InvalidGrant(`the API ${api.identifier} no longer exists`);
   const entitled = await entitle(deps.storage, app, granted.audience ? api : null, user.id, granted.scopes);
   if (entitled.refused) {
     const message = `the user holds none of the requested permissions for ${api.identifier}`;

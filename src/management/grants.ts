@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { deleteGrant, deleteUserGrants, listGrants } from '../admin/grants.js';
+import { localUserId } from '../admin/user-search.js';
 import type { Deps } from '../http/context.js';
 import type { Consent } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
@@ -52,7 +53,7 @@ export function grantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       const q = c.req.valid('query');
       const slice = pageSlice(q);
       const filter = {
-        ...(q.user_id !== undefined ? { userId: q.user_id } : {}),
+        ...(q.user_id !== undefined ? { userId: localUserId(q.user_id) } : {}),
         ...(q.client_id !== undefined ? { clientId: q.client_id } : {}),
         ...(q.audience !== undefined ? { audience: q.audience } : {}),
       };

@@ -96,7 +96,8 @@ export async function activeRefreshToken(deps: Deps, token: string): Promise<Ref
   if (!record || record.revokedAt !== null || record.expiresAt <= now || record.familyExpiresAt <= now)
     return null;
   if (record.rotatedAt !== null && now - record.rotatedAt >= deps.config.refreshToken.reuseGrace) return null;
-  const audience = record.payload.audience;
-  if (typeof audience === 'string' && !(await apiStands(deps, audience, record.createdAt))) return null;
+  const { audience, familyCreatedAt } = record.payload;
+  const since = typeof familyCreatedAt === 'number' ? familyCreatedAt : record.createdAt;
+  if (typeof audience === 'string' && !(await apiStands(deps, audience, since))) return null;
   return record;
 }

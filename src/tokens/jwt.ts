@@ -77,11 +77,16 @@ const PEEKABLE_JTI = /^[\x21-\x7e]{1,255}$/;
  * is not peeked.
  */
 export function peekJti(token: string): string | undefined {
+  const jti = peekPayload(token)?.jti;
+  return typeof jti === 'string' && PEEKABLE_JTI.test(jti) ? jti : undefined;
+}
+
+/** The payload of a compact JWS, unverified (null when it is not one). */
+function peekPayload(token: string): Record<string, unknown> | null | undefined {
   const first = token.indexOf('.');
   const second = first < 1 ? -1 : token.indexOf('.', first + 1);
   if (second < 0 || !COMPACT_JWS.test(token)) return undefined;
-  const jti = decodePart(token.slice(first + 1, second))?.jti;
-  return typeof jti === 'string' && PEEKABLE_JTI.test(jti) ? jti : undefined;
+  return decodePart(token.slice(first + 1, second));
 }
 
 /**
@@ -89,10 +94,7 @@ export function peekJti(token: string): string | undefined {
  * other reads of a request (printable ASCII, at most 1,000 characters, or not peeked).
  */
 export function peekAudience(token: string): string | undefined {
-  const first = token.indexOf('.');
-  const second = first < 1 ? -1 : token.indexOf('.', first + 1);
-  if (second < 0 || !COMPACT_JWS.test(token)) return undefined;
-  const aud = decodePart(token.slice(first + 1, second))?.aud;
+  const aud = peekPayload(token)?.aud;
   const one = Array.isArray(aud) ? aud[0] : aud;
   return typeof one === 'string' && /^[\x21-\x7e]{1,1000}$/.test(one) ? one : undefined;
 }

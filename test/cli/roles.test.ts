@@ -165,6 +165,8 @@ describeEachBackend('sesame roles, permissions and logs', (backend) => {
       await runCli(['logs', '--user', 'nobody@example.com'], env),
       /user nobody@example\.com not found/,
     );
+    // an id stands as given: a deleted user's events are still theirs
+    expect((await runCli(['logs', '--user', 'usr_gone'], env)).code).toBe(0);
   });
 
   it('logs --follow ends once the reader of its output has gone (| head -1)', async () => {

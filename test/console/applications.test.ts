@@ -320,6 +320,10 @@ describeEachBackend('console: applications', (backend) => {
     agent.cookies.set('__Host-sesame_console_once', sealed!);
     const own = await open(agent, answer);
     expect(secretOf(own.html)).toMatch(/^[\w-]{43}$/);
+    // a copy kept past its five minutes opens nothing
+    agent.cookies.set('__Host-sesame_console_once', sealed!);
+    t.clock.advance(301);
+    expect((await open(agent, answer)).html).not.toContain('id="client-secret"');
   });
 
   it('a POST without the CSRF token is refused with 403 and changes nothing', async () => {

@@ -190,6 +190,8 @@ describeEachBackend('Management API: resources (sessions)', (backend) => {
     it('DELETE /grants?user_id= withdraws all of a user\u2019s grants', async () => {
       const p = await signedIn();
       expect(ok(await call('GET', '/grants', { query: { user_id: p.userId } }))).toHaveLength(1);
+      // Auth0's form of the id lists the same
+      expect(ok(await call('GET', '/grants', { query: { user_id: `auth0|${p.userId}` } }))).toHaveLength(1);
       expectStatus(await call('DELETE', '/grants', { query: { user_id: p.userId } }), 204);
       expect(ok(await call('GET', '/grants', { query: { user_id: p.userId } }))).toEqual([]);
       expectTokenError(await refresh(p.refreshToken), 400, 'invalid_grant');

@@ -63,7 +63,7 @@ export function authorizeEndpoint(deps: Deps, cookies: Cookies) {
       return await proceed(deps, cookies, c, app, { request });
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      if (params.get('prompt') === 'none') {
+      if ((params.get('prompt') ?? '').split(' ').includes('none')) {
         // Auth0's "Failed Silent Auth": most often login_required, an SPA checking for a session
         const about = { clientId: app.clientId, clientName: app.name, details: { error: err.error } };
         deps.events.later(

@@ -112,6 +112,7 @@ export async function proceed(
     return redirectTo(c, '/u/consent');
   }
   if (interactionHash) await finishInteraction(deps, cookies, c, interactionHash);
+  const fields = await authorizedFields(deps, app, req, current);
   if (req.prompt.includes('none')) {
     // Auth0's "Success Silent Auth" (an SPA's hidden iframe); its failures are logged by the caller
     const { user } = current;
@@ -119,6 +120,5 @@ export async function proceed(
     const about = { userName: user.email, clientId: app.clientId, clientName: app.name };
     deps.events.later(merged(clientOrigin(c), merged(event, about)));
   }
-  const fields = await authorizedFields(deps, app, req, current);
   return authorizationResponse(c, deps.config.issuer, app, req, fields);
 }

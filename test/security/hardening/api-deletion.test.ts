@@ -68,5 +68,13 @@ describeEachBackend('hardening: deleting an API ends its tokens (#14 §5)', (bac
     await createApi(t.rt.storage, t.clock, again, 3600);
     for (const token of people) expect(await activeFor(t, web, token)).toBe(false);
     expect((await userinfo(tokens.access_token)).status).toBe(401);
+    // nor can the refresh token get tokens of the new API
+    const refreshed = await tokenRequest(t, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token as string,
+      client_id: web.clientId,
+      client_secret: web.clientSecret as string,
+    });
+    expect([refreshed.status, refreshed.body.error]).toEqual([400, 'invalid_grant']);
   });
 });

@@ -31,7 +31,8 @@ const NOTICES: Record<string, string> = {
   password: 'Your password is changed. Your other sessions are signed out.',
   verification: 'A verification email is on its way.',
   revoked: 'The application no longer has access to your account.',
-  sessions: 'Your other sessions are signed out, and the applications you signed in to there lost access.',
+  sessions:
+    'Your other sessions are signed out, and the applications you signed in to there can no longer renew their access.',
 };
 
 /** The signed-in person, or a 303 to the login page that comes back to /account. */

@@ -123,8 +123,8 @@ export function AccountPage(v: AccountView) {
       {v.sessions.length > 1 ? (
         <form method="post" action="/account/sessions/revoke-others">
           <p class="muted">
-            Lost a device, or signed in somewhere you should not have? Applications you signed in to there
-            lose access too.
+            Lost a device, or signed in somewhere you should not have? Applications you signed in to there can
+            no longer renew their access.
           </p>
           <Csrf token={v.csrf} />
           <button type="submit" class="secondary">

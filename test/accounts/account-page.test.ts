@@ -444,7 +444,7 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
       expect(await introspect(there.access_token as string)).toEqual({ active: false });
       expect((await refresh(app, hereToken)).status, 'this browser keeps its applications').toBe(200);
       const notice = await (await agent.get(res.headers.get('location') as string)).text();
-      expect(notice).toContain('the applications you signed in to there lost access');
+      expect(notice).toContain('the applications you signed in to there can no longer renew their access');
     });
 
     it('"sign out the others" ends the console in the other browsers too; this browser\'s console stays', async () => {

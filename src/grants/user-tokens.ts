@@ -25,6 +25,8 @@ export interface UserGrant {
   acr?: string;
   /** When its refresh-token family began (its first token); kept through every rotation. */
   familyCreatedAt?: number;
+  /** The id of the API of `audience` when the family began: one made again later is another. */
+  apiId?: string;
 }
 
 /** The refresh-token family a new token joins; a new family when absent. */
@@ -118,7 +120,7 @@ export async function issueUserTokens(
   }
   const api = await tokenAudience(deps, granted.audience);
   // a refresh token of an API deleted and made again under its identifier: the old API's
-  if (granted.familyCreatedAt !== undefined && api.createdAt > granted.familyCreatedAt)
+  if (granted.apiId !== undefined && api.id !== granted.apiId)
     throw new InvalidGrant(`the API ${api.identifier} no longer exists`);
   const entitled = await entitle(deps.storage, app, granted.audience ? api : null, user.id, granted.scopes);
   if (entitled.refused) {
@@ -166,10 +168,12 @@ export async function issueUserTokens(
       grantId: g.grantId,
       clientId: app.clientId,
       userId: user.id,
-      payload: (family ? original : merged(original, { familyCreatedAt: now })) as unknown as Record<
-        string,
-        unknown
-      >,
+      payload: (family
+        ? original
+        : merged(
+            original,
+            granted.audience ? { familyCreatedAt: now, apiId: api.id } : { familyCreatedAt: now },
+          )) as unknown as Record<string, unknown>,
       createdAt: now,
       expiresAt: Math.min(now + cfg.idleLifetime, fam.familyExpiresAt),
       familyExpiresAt: fam.familyExpiresAt,

@@ -51,18 +51,18 @@ export async function activeAccessToken(
   if (!(await deps.storage.applications.get(claims.client_id))) return null;
   // So do a deleted API's: the first audience is the API (or userinfo, which is not one).
   const api = Array.isArray(claims.aud) ? claims.aud[0] : claims.aud;
-  if (typeof api !== 'string' || !(await apiStands(deps, api, claims.iat))) return null;
+  if (typeof api !== 'string' || !(await apiStands(deps, api))) return null;
   return claims;
 }
 
 /**
- * Whether the API an access or refresh token was issued for still exists, and existed when the
- * token was issued (an API deleted and made again under its identifier does not revive them).
+ * Whether the API an access or refresh token was issued for still exists; for a refresh token
+ * that recorded it, the very API (one made again under the identifier is another: `apiId`).
  */
-async function apiStands(deps: Deps, identifier: string, issuedAt: unknown): Promise<boolean> {
+async function apiStands(deps: Deps, identifier: string, apiId?: unknown): Promise<boolean> {
   if (identifier === userinfoAudience(deps.config.issuer)) return true;
   const api = await deps.storage.apis.getByIdentifier(identifier);
-  return api !== null && (typeof issuedAt !== 'number' || api.createdAt <= issuedAt);
+  return api !== null && (typeof apiId !== 'string' || api.id === apiId);
 }
 
 /**
@@ -96,8 +96,7 @@ export async function activeRefreshToken(deps: Deps, token: string): Promise<Ref
   if (!record || record.revokedAt !== null || record.expiresAt <= now || record.familyExpiresAt <= now)
     return null;
   if (record.rotatedAt !== null && now - record.rotatedAt >= deps.config.refreshToken.reuseGrace) return null;
-  const { audience, familyCreatedAt } = record.payload;
-  const since = typeof familyCreatedAt === 'number' ? familyCreatedAt : record.createdAt;
-  if (typeof audience === 'string' && !(await apiStands(deps, audience, since))) return null;
+  const { audience, apiId } = record.payload;
+  if (typeof audience === 'string' && !(await apiStands(deps, audience, apiId))) return null;
   return record;
 }

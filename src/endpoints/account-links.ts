@@ -30,7 +30,7 @@ export async function linkProblem(
   const next =
     type === 'fcp'
       ? { href: '/u/forgot-password', text: 'Ask for a new link' }
-      : { href: '/account', text: 'Go to your account to send a new link' };
+      : { href: '/account', text: 'Go to your account' };
   return new PageError('Link not valid', PROBLEMS[problem], 400, {}, next);
 }
 

@@ -10,9 +10,10 @@ import { open, signedInAdmin, submit } from './support.js';
 describeEachBackend('console: roles, signing keys, settings', (backend) => {
   let t: TestApp;
   let agent: Awaited<ReturnType<typeof signedInAdmin>>['agent'];
+  let adminEmail: string;
   beforeAll(async () => {
     t = await startTestApp(backend);
-    agent = (await signedInAdmin(t)).agent;
+    ({ agent, email: adminEmail } = await signedInAdmin(t));
   });
   afterAll(async () => t?.close());
 
@@ -89,6 +90,9 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     expect(page.html).not.toContain('/permissions/remove');
     // nor does it offer to add what the role holds already
     expect(page.html).not.toMatch(/<option value="[^"]*\/api\/v2\/ read:users">/);
+    // nor to take the signed-in admin out of it in one click
+    expect(page.html).toContain('(you)');
+    expect(page.html).not.toContain(`aria-label="Remove ${adminEmail} from this role"`);
   });
 
   it('a role with more than 100 members: the page links to the next hundred', async () => {

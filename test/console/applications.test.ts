@@ -282,6 +282,16 @@ describeEachBackend('console: applications', (backend) => {
     expect(await t.rt.storage.applications.get(CONSOLE_CLIENT_ID)).toBeTruthy();
   });
 
+  it("a page after a redirect offers no rotation for an application without one (public, or Sesame's own)", async () => {
+    const spa = await create('Public after reload', 'spa');
+    for (const after of ['created', 'rotated']) {
+      expect((await open(agent, `${spa.path}?flash=${after}`)).html).not.toContain('id="secret-shown"');
+      expect(
+        (await open(agent, `/console/applications/${CONSOLE_CLIENT_ID}?flash=${after}`)).html,
+      ).not.toContain('id="secret-shown"');
+    }
+  });
+
   it('a hostile application name is rendered as text everywhere', async () => {
     const app = await create(HOSTILE, 'web');
     const pages = [

@@ -48,7 +48,7 @@ const Secret = (props: { secret: string; label: string }) => (
 /** The first lines a developer needs for an application of this type, with its real values. */
 function snippet(type: AppType, id: string, issuer: string): string {
   if (type === 'non_interactive')
-    return `# Allow this application an API below, then (CLIENT_SECRET: the secret above):
+    return `# Allow this application an API below, then (CLIENT_SECRET: the application's secret):
 curl -s -u "${id}:$CLIENT_SECRET" -d grant_type=client_credentials \\
   -d audience=YOUR_API_IDENTIFIER ${issuer}/oauth/token`;
   if (type === 'spa')
@@ -121,8 +121,8 @@ function QuickStart(props: { data: AppData; secret: string | undefined }) {
       </p>
       {props.secret ? (
         <Secret secret={props.secret} label="Client secret" />
-      ) : isPublic(props.data.client) ? null : (
-        <ShownOnce path={appPath(id)} />
+      ) : (
+        <ShownOnce client={props.data.client} />
       )}
       <pre>
         <code>{snippet(type, id, issuer)}</code>
@@ -139,7 +139,14 @@ function NewForm(props: { admin: Admin; form: URLSearchParams; error: ApiError |
       <Csrf admin={props.admin} />
       <FormError error={error} fields={['name', 'app_type']} />
       <label>
-        Name <input name="name" value={form.get('name') ?? ''} required {...invalid(error, 'name')} />
+        Name{' '}
+        <input
+          name="name"
+          value={form.get('name') ?? ''}
+          required
+          maxlength={255}
+          {...invalid(error, 'name')}
+        />
       </label>
       <FieldError error={error} name="name" />
       <fieldset {...invalid(error, 'app_type')}>
@@ -174,13 +181,17 @@ const FLASH = new Map([
 /** The one-time key of an application's new secret (the page after the redirect takes it). */
 const secretKey = (id: string) => `client-secret:${id}`;
 
-/** Where a secret goes once it has been shown (a reload of that page, or a second tab). */
-const ShownOnce = (props: { path: string }) => (
-  <p class="muted" id="secret-shown">
-    The secret was shown once, when it was made. Lost it?{' '}
-    <a href={`${props.path}/rotate-secret`}>Rotate it</a>.
-  </p>
-);
+/**
+ * Where a secret goes once it has been shown (a reload of that page, or a second tab); nothing for
+ * an application without one (public) or whose secret cannot be rotated (Sesame's own).
+ */
+const ShownOnce = (props: { client: ClientView }) =>
+  isPublic(props.client) || props.client.is_system ? null : (
+    <p class="muted" id="secret-shown">
+      The secret was shown once, when it was made. Lost it?{' '}
+      <a href={`${appPath(props.client.client_id)}/rotate-secret`}>Rotate it</a>.
+    </p>
+  );
 
 /**
  * /console/applications: the list; "Create application" (its answer shows the secret and a quick start
@@ -254,8 +265,12 @@ export function applicationPages(router: ConsoleRouter): void {
     const top =
       after === 'created'
         ? (data: AppData) => <QuickStart data={data} secret={secret} />
-        : () =>
-            secret ? <Secret secret={secret} label="New client secret" /> : <ShownOnce path={appPath(id)} />;
+        : (data: AppData) =>
+            secret ? (
+              <Secret secret={secret} label="New client secret" />
+            ) : (
+              <ShownOnce client={data.client} />
+            );
     return showApplication(c, admin, id, { top, ...flash });
   });
   router.post('/applications/:id', async (c, admin, form) => {

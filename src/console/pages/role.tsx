@@ -149,13 +149,18 @@ export async function rolePage(
             {members.users.map((u) => (
               <li>
                 <a href={`/console/users/${encodeURIComponent(u.user_id)}`}>{u.email}</a> {u.name ?? ''}{' '}
-                <form method="post" action={`/console${path}/members/remove`} class="inline">
-                  <Csrf admin={admin} />
-                  <input type="hidden" name="user_id" value={u.user_id} />
-                  <button type="submit" class="secondary" aria-label={`Remove ${u.email} from this role`}>
-                    Remove
-                  </button>
-                </form>
+                {system && u.user_id === admin.user.id ? (
+                  // one click here would end this admin's own console access without a word of warning
+                  <span class="muted">(you)</span>
+                ) : (
+                  <form method="post" action={`/console${path}/members/remove`} class="inline">
+                    <Csrf admin={admin} />
+                    <input type="hidden" name="user_id" value={u.user_id} />
+                    <button type="submit" class="secondary" aria-label={`Remove ${u.email} from this role`}>
+                      Remove
+                    </button>
+                  </form>
+                )}
               </li>
             ))}
           </ul>

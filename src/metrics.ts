@@ -127,6 +127,8 @@ const ANSWER_TIMEOUT_MS = 2000;
 function workerMetrics(): () => Promise<string> {
   const listening = new Set<Worker>();
   cluster.on('listening', (worker) => listening.add(worker));
+  // A dying worker's channel closes before its exit is seen: it is not asked from then on.
+  cluster.on('disconnect', (worker) => listening.delete(worker));
   cluster.on('exit', (worker) => listening.delete(worker));
   let asked = 0;
   const ask = (worker: Worker) =>
@@ -145,11 +147,10 @@ function workerMetrics(): () => Promise<string> {
       const timer = setTimeout(() => done(null), ANSWER_TIMEOUT_MS);
       worker.on('message', onMessage);
       worker.on('exit', onExit);
-      try {
-        worker.send({ type: ASK, id });
-      } catch {
-        done(null);
-      }
+      // With a callback, a channel already closed is an answer left out; without one, Node emits
+      // it as the worker's 'error', which would stop this process and every worker with it.
+      if (!worker.isConnected()) done(null);
+      else worker.send({ type: ASK, id }, undefined, (err) => err && done(null));
     });
   return async () => {
     const answers = await Promise.all([...listening].map(ask));

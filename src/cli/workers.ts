@@ -94,6 +94,9 @@ export function superviseWorkers(count: number, logger: Logger): void {
     worker.on('listening', () => {
       listening = true;
     });
+    // an IPC failure (a message to a worker whose channel has just closed) is the worker's
+    // 'error': logged, never the primary's end (its exit is handled below)
+    worker.on('error', (err) => logger.warn({ err, worker: index }, 'a worker could not be reached'));
     worker.on('exit', (code, signal) => {
       live.delete(worker);
       if (stopping) {

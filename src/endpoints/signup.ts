@@ -24,9 +24,13 @@ export const SIGNUP_MESSAGES = {
   name: 'Enter a name of at most 255 characters, without control characters.',
 } as const;
 
-/** Sign-up is offered when the tenant allows it (signup_enabled) and the application does not hide it. */
+/**
+ * Sign-up is offered when the tenant allows it (signup_enabled) and the application does not hide
+ * it. Never to Sesame's own console (a system application): a new account has no role there.
+ */
 export async function signupAvailable(deps: Deps, app: Application | null | undefined): Promise<boolean> {
-  return (await deps.tenant.get()).signup_enabled === true && app?.settings.hideSignup !== true;
+  if (app?.isSystem || app?.settings.hideSignup === true) return false;
+  return (await deps.tenant.get()).signup_enabled === true;
 }
 
 /** The interaction and its application, or a 404 page when sign-up is not offered to it. */

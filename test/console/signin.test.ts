@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateApi } from '../../src/admin/apis.js';
 import { hasAdmin, issueSetupToken } from '../../src/admin/console.js';
 import { deleteUserSessions } from '../../src/admin/sessions.js';
+import { updateSettings } from '../../src/admin/settings.js';
 import { managementIdentifier } from '../../src/admin/system.js';
 import { csrfOf, unescapeHtml } from '../protocol/sign-in/agent.js';
 import { browser } from '../protocol/sign-in/fixtures.js';
@@ -115,6 +116,27 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
     });
     expect(out.status).toBe(303);
     expect(out.headers.get('location')).toBe(`${t.issuer.replace(/\/+$/, '')}/console`);
+  });
+
+  it("the console's sign-in offers no sign-up, even when the tenant allows it (a new account has no access)", async () => {
+    await updateSettings(t.rt.storage, t.clock, { signup_enabled: true });
+    try {
+      const agent = browser(t, { email: 'nobody@example.com', password: 'unused' });
+      let res = await agent.get('/console');
+      for (let hops = 0; res.status === 302 || res.status === 303; hops++) {
+        expect(hops).toBeLessThan(5);
+        res = await agent.get(new URL(res.headers.get('location')!, t.issuer));
+      }
+      const login = await res.text();
+      expect(res.status).toBe(200);
+      expect(login).toContain('name="password"');
+      expect(login).not.toContain('/u/signup');
+      const signup = await agent.get('/u/signup');
+      expect(signup.status).toBe(404);
+      expect(await signup.text()).toContain('Sign-up is not available');
+    } finally {
+      await updateSettings(t.rt.storage, t.clock, { signup_enabled: false });
+    }
   });
 
   it('signing out needs the CSRF token and ends the console and SSO sessions', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newApi } from '../management/support.js';
+import { csrfOf } from '../protocol/sign-in/agent.js';
 import { newUser } from '../protocol/sign-in/fixtures.js';
 import { user } from '../storage/contract-records.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -79,6 +80,54 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     const gone = await submit(agent, removed.html, `/console/roles/${id}/delete`, {});
     expect(gone.html).toContain('Role deleted.');
     expect(await t.rt.storage.roles.get(id)).toBeNull();
+  });
+
+  it('a write to a role deleted meanwhile says so on the role list; Remove buttons name what they remove', async () => {
+    const api = await newApi(t, { name: 'Ledger' });
+    const member = await newUser(t);
+    const list = await open(agent, '/console/roles');
+    const created = await submit(agent, list.html, '/console/roles', { name: 'Auditors', description: '' });
+    const id = /\/console\/roles\/(rol_[\w-]+)\/permissions/.exec(created.html)![1]!;
+    const csrf = csrfOf(created.html);
+    // each write returns to the part of the page it changed
+    const added = await agent.post(`/console/roles/${id}/permissions`, {
+      csrf,
+      permission: `${api.identifier} read:things`,
+    });
+    expect(added.headers.get('location')).toBe(`/console/roles/${id}?flash=permission-added#permissions`);
+    const joined = await agent.post(`/console/roles/${id}/members`, { csrf, email: member.user.email });
+    expect(joined.headers.get('location')).toBe(`/console/roles/${id}?flash=member-added#members`);
+    const page = await open(agent, `/console/roles/${id}`);
+    expect(page.html).toContain('<h2 id="permissions">');
+    expect(page.html).toContain('aria-label="Remove read:things (Ledger) from this role"');
+    const person = await open(agent, `/console/users/${encodeURIComponent(member.user.id)}`);
+    expect(person.html).toContain('aria-label="Remove the role Auditors"');
+
+    // another admin deletes the role; this page's forms are still open
+    expect((await agent.post(`/console/roles/${id}/delete`, { csrf })).status).toBe(303);
+    const writes: [string, Record<string, string>][] = [
+      ['/members/remove', { user_id: member.user.id }],
+      ['/permissions/remove', { permission: `${api.identifier} read:things` }],
+      ['/permissions', { permission: `${api.identifier} read:things` }],
+      ['/members', { email: member.user.email }],
+      ['', { name: 'Renamed', description: '' }],
+      ['/delete', {}],
+    ];
+    for (const [rest, fields] of writes) {
+      const res = await agent.post(`/console/roles/${id}${rest}`, { csrf, ...fields });
+      expect(res.status, rest).toBe(303);
+      expect(res.headers.get('location'), rest).toBe('/console/roles?flash=gone');
+    }
+    const told = await open(agent, '/console/roles?flash=gone');
+    expect(told.html).toContain(
+      'That role no longer exists: it was deleted meanwhile, so nothing was changed.',
+    );
+    // a write that fails for another reason is not dressed up as a deleted role
+    const other = await agent.post('/console/roles/rol_sesame_admin/members/remove', {
+      csrf,
+      user_id: 'auth0|nope',
+    });
+    expect(other.status).toBe(404);
   });
 
   it("Sesame Admin's page offers nothing that would be refused: no rename, no delete, no removing its Management API permissions", async () => {

@@ -37,8 +37,10 @@ const FLASH = new Map([
   ['member-added', 'The person now holds this role.'],
   ['member-removed', 'The person no longer holds this role.'],
 ]);
-/** Back to the role's page, with one of FLASH's messages. */
-export const back = (id: string, flash: string) => `/console/roles/${encodeURIComponent(id)}?flash=${flash}`;
+/** Back to the role's page, with one of FLASH's messages, at the part the write changed. */
+export const back = (id: string, flash: string) =>
+  `/console/roles/${encodeURIComponent(id)}?flash=${flash}${SECTION_OF[flash.split('-')[0] ?? ''] ?? ''}`;
+const SECTION_OF: Record<string, string> = { permission: '#permissions', member: '#members' };
 
 export function RoleFields(props: { role?: Partial<Role>; error?: Problem | undefined; submit: string }) {
   return (
@@ -106,7 +108,7 @@ export async function rolePage(
               <RoleFields role={typed ?? role} error={error} submit="Save" />
             </form>
           )}
-          <h2>Permissions</h2>
+          <h2 id="permissions">Permissions</h2>
           <table class="striped">
             <tbody>
               {perms.map((p) => (
@@ -124,7 +126,11 @@ export async function rolePage(
                           name="permission"
                           value={`${p.resource_server_identifier} ${p.permission_name}`}
                         />
-                        <button type="submit" class="secondary">
+                        <button
+                          type="submit"
+                          class="secondary"
+                          aria-label={`Remove ${p.permission_name} (${p.resource_server_name}) from this role`}
+                        >
                           Remove
                         </button>
                       </form>

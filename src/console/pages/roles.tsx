@@ -1,12 +1,37 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../http/context.js';
 import { Csrf, consolePage, flashOf, pageOf } from '../layout.js';
-import { type ConsoleRouter, seeOther } from '../router.js';
+import { ApiError } from '../management.js';
+import { type ConsoleRouter, type PageHandler, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
 import { back, type Problem, problemOf, type Role, RoleFields, rolePage } from './role.js';
 
 const PER_PAGE = 50;
-const DELETED = new Map([['deleted', 'Role deleted.']]);
+const DELETED = new Map([
+  ['deleted', 'Role deleted.'],
+  ['gone', 'That role no longer exists: it was deleted meanwhile, so nothing was changed.'],
+]);
+
+/**
+ * A write to one role: when another admin has deleted the role meanwhile, the role list says so
+ * (not the console's 404 page, which reads as if the address were wrong).
+ */
+const onRole =
+  (handler: PageHandler): PageHandler =>
+  async (c, admin, form) => {
+    try {
+      return await handler(c, admin, form);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 404) throw err;
+      const role = `/roles/${encodeURIComponent(c.req.param('id') ?? '')}`;
+      const gone = await admin.api.get(role).then(
+        () => false,
+        (e: unknown) => e instanceof ApiError && e.status === 404,
+      );
+      if (gone) return seeOther(c, '/console/roles?flash=gone');
+      throw err;
+    }
+  };
 
 async function listPage(c: Context<AppEnv>, admin: Admin, typed?: Partial<Role>, error?: Problem) {
   const n = pageOf(c);
@@ -80,47 +105,64 @@ export function rolePages(router: ConsoleRouter): void {
     }
   });
   router.get('/roles/:id', (c, admin) => rolePage(c, admin, c.req.param('id') ?? ''));
-  router.post('/roles/:id', async (c, admin, form) => {
-    const id = c.req.param('id') ?? '';
-    const typed = { name: form.get('name') ?? '', description: form.get('description') ?? '' };
-    try {
-      await admin.api.patch(`/roles/${encodeURIComponent(id)}`, typed);
-    } catch (err) {
-      const problem = problemOf(err);
-      if (!problem) throw err;
-      return rolePage(c, admin, id, problem, undefined, typed);
-    }
-    return seeOther(c, back(id, 'saved'));
-  });
-  router.post('/roles/:id/permissions', async (c, admin, form) => {
-    const id = c.req.param('id') ?? '';
-    const body = { permissions: [permissionOf(form.get('permission'))] };
-    await admin.api.post(`/roles/${encodeURIComponent(id)}/permissions`, body);
-    return seeOther(c, back(id, 'permission-added'));
-  });
-  router.post('/roles/:id/permissions/remove', async (c, admin, form) => {
-    const id = c.req.param('id') ?? '';
-    const body = { permissions: [permissionOf(form.get('permission'))] };
-    await admin.api.delete(`/roles/${encodeURIComponent(id)}/permissions`, body);
-    return seeOther(c, back(id, 'permission-removed'));
-  });
-  router.post('/roles/:id/members', async (c, admin, form) => {
-    const id = c.req.param('id') ?? '';
-    const email = (form.get('email') ?? '').trim();
-    const found = await admin.api.get<{ user_id: string }[]>(
-      `/users-by-email?email=${encodeURIComponent(email)}`,
-    );
-    if (found.length === 0)
-      return rolePage(c, admin, id, undefined, { email, message: `No user with the email ${email}` });
-    await admin.api.post(`/roles/${encodeURIComponent(id)}/users`, { users: [found[0]!.user_id] });
-    return seeOther(c, back(id, 'member-added'));
-  });
-  router.post('/roles/:id/members/remove', async (c, admin, form) => {
-    const id = c.req.param('id') ?? '';
-    const user = form.get('user_id') ?? '';
-    await admin.api.delete(`/users/${encodeURIComponent(user)}/roles`, { roles: [id] });
-    return seeOther(c, back(id, 'member-removed'));
-  });
+  router.post(
+    '/roles/:id',
+    onRole(async (c, admin, form) => {
+      const id = c.req.param('id') ?? '';
+      const typed = { name: form.get('name') ?? '', description: form.get('description') ?? '' };
+      try {
+        await admin.api.patch(`/roles/${encodeURIComponent(id)}`, typed);
+      } catch (err) {
+        const problem = problemOf(err);
+        if (!problem) throw err;
+        return rolePage(c, admin, id, problem, undefined, typed);
+      }
+      return seeOther(c, back(id, 'saved'));
+    }),
+  );
+  router.post(
+    '/roles/:id/permissions',
+    onRole(async (c, admin, form) => {
+      const id = c.req.param('id') ?? '';
+      const body = { permissions: [permissionOf(form.get('permission'))] };
+      await admin.api.post(`/roles/${encodeURIComponent(id)}/permissions`, body);
+      return seeOther(c, back(id, 'permission-added'));
+    }),
+  );
+  router.post(
+    '/roles/:id/permissions/remove',
+    onRole(async (c, admin, form) => {
+      const id = c.req.param('id') ?? '';
+      const body = { permissions: [permissionOf(form.get('permission'))] };
+      await admin.api.delete(`/roles/${encodeURIComponent(id)}/permissions`, body);
+      return seeOther(c, back(id, 'permission-removed'));
+    }),
+  );
+  router.post(
+    '/roles/:id/members',
+    onRole(async (c, admin, form) => {
+      const id = c.req.param('id') ?? '';
+      const email = (form.get('email') ?? '').trim();
+      const found = await admin.api.get<{ user_id: string }[]>(
+        `/users-by-email?email=${encodeURIComponent(email)}`,
+      );
+      if (found.length === 0)
+        return rolePage(c, admin, id, undefined, { email, message: `No user with the email ${email}` });
+      await admin.api.post(`/roles/${encodeURIComponent(id)}/users`, { users: [found[0]!.user_id] });
+      return seeOther(c, back(id, 'member-added'));
+    }),
+  );
+  router.post(
+    '/roles/:id/members/remove',
+    onRole(async (c, admin, form) => {
+      const id = c.req.param('id') ?? '';
+      const user = form.get('user_id') ?? '';
+      // taking a role away that no longer exists succeeds (nothing is held): ask for the role first
+      await admin.api.get(`/roles/${encodeURIComponent(id)}`);
+      await admin.api.delete(`/users/${encodeURIComponent(user)}/roles`, { roles: [id] });
+      return seeOther(c, back(id, 'member-removed'));
+    }),
+  );
   router.get('/roles/:id/delete', async (c, admin) => {
     const role = await admin.api.get<Role>(`/roles/${encodeURIComponent(c.req.param('id') ?? '')}`);
     return consolePage(c, {
@@ -142,8 +184,11 @@ export function rolePages(router: ConsoleRouter): void {
       ),
     });
   });
-  router.post('/roles/:id/delete', async (c, admin) => {
-    await admin.api.delete(`/roles/${encodeURIComponent(c.req.param('id') ?? '')}`);
-    return seeOther(c, '/console/roles?flash=deleted');
-  });
+  router.post(
+    '/roles/:id/delete',
+    onRole(async (c, admin) => {
+      await admin.api.delete(`/roles/${encodeURIComponent(c.req.param('id') ?? '')}`);
+      return seeOther(c, '/console/roles?flash=deleted');
+    }),
+  );
 }

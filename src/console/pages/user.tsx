@@ -1,9 +1,10 @@
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { Csrf, consolePage, FormError } from '../layout.js';
 import { ApiError, type ManagementCalls } from '../management.js';
 import type { Admin } from '../session.js';
 import { LogTable, type LogView } from './logs.js';
+import { Button, Choose, Field, type Fields, option, type Refusal, Table } from './user-forms.js';
 
 /** The profile claims the console edits (besides email and email_verified). */
 export const CLAIMS = ['name', 'given_name', 'family_name', 'nickname', 'picture'] as const;
@@ -24,84 +25,12 @@ type Shown = { problem?: Problem; status?: number; flash?: string | undefined };
 
 /** A refused write to show again: which form, the API's message, what was typed. */
 export type Problem = { form: Form; error: Refusal; values: URLSearchParams };
-type Refusal = { field?: string | undefined; message: string };
 type Form = 'profile' | 'password' | 'access' | 'roles' | 'permissions';
 
 export const enc = encodeURIComponent;
 export const userPath = (id: string) => `/console/users/${enc(id)}`;
 export const when = (iso: string) => iso.replace('T', ' ').slice(0, 19);
 export const shownName = (u: UserView) => u.name ?? u.email;
-
-/** A labelled input with the API's message under it when the message names it. */
-type FieldProps = { label: string; name: string; value?: string; type?: string; required?: boolean };
-export function Field(props: FieldProps & { error?: Refusal | undefined }) {
-  const bad = props.error?.field === props.name;
-  const secret = props.type === 'password';
-  return (
-    <label>
-      {props.label}
-      <input
-        name={props.name}
-        type={props.type ?? 'text'}
-        value={secret ? '' : (props.value ?? '')}
-        required={props.required === true}
-        autocomplete={secret ? 'new-password' : 'off'}
-        {...(bad ? { 'aria-invalid': 'true', 'aria-describedby': `${props.name}-error` } : {})}
-      />
-      <FieldError error={props.error} name={props.name} />
-    </label>
-  );
-}
-
-/** A form of one button: POST with the CSRF token for an admin, else GET (to a confirmation page). */
-type ButtonProps = { admin?: Admin; action: string; label: string; fields?: Record<string, string> };
-export function Button(props: ButtonProps) {
-  return (
-    <form method={props.admin ? 'post' : 'get'} action={props.action} class="inline">
-      {props.admin ? <Csrf admin={props.admin} /> : null}
-      {Object.entries(props.fields ?? {}).map(hidden)}
-      <button type="submit" class="secondary">
-        {props.label}
-      </button>
-    </form>
-  );
-}
-
-const hidden = ([k, v]: [string, string]) => <input type="hidden" name={k} value={v} />;
-const th = (h: string) => <th>{h}</th>;
-const td = (cell: Child) => <td>{cell}</td>;
-const tr = (cells: Child[]) => <tr>{cells.map(td)}</tr>;
-const option = (value: string, label: string) => <option value={value}>{label}</option>;
-
-/** A table of rows under headings, or a line saying there are none. */
-export function Table(props: { head: string[]; rows: Child[][] | ApiError; empty: string }) {
-  if (props.rows instanceof ApiError) return <p class="muted">{props.rows.message}</p>;
-  if (props.rows.length === 0) return <p class="muted">{props.empty}</p>;
-  return (
-    <table class="striped">
-      <thead>
-        <tr>{props.head.map(th)}</tr>
-      </thead>
-      <tbody>{props.rows.map(tr)}</tbody>
-    </table>
-  );
-}
-
-/** A select and its button, posting one choice. */
-function Choose(props: { admin: Admin; action: string; label: string; name: string; children: Child }) {
-  return (
-    <form method="post" action={props.action} class="row">
-      <Csrf admin={props.admin} />
-      <label>
-        {props.label}
-        <select name={props.name} required>
-          {props.children}
-        </select>
-      </label>
-      <button type="submit">{props.label}</button>
-    </form>
-  );
-}
 
 /** A section the admin's token may not read (403) says so instead of failing the page. */
 const may = <T,>(p: Promise<T[]>) =>
@@ -164,8 +93,8 @@ export async function userDetail(c: Context, admin: Admin, id: string, shown: Sh
   const names = await clientNames(api, all(grants));
   const at = (form: Problem['form']) => (problem?.form === form ? problem : undefined);
   const pw = at('password')?.error;
-  const act = (rest: string, label: string, fields?: Record<string, string>) => (
-    <Button admin={admin} action={`${base}${rest}`} label={label} {...(fields ? { fields } : {})} />
+  const act = (rest: string, label: string, fields?: Fields, name?: string) => (
+    <Button admin={admin} action={`${base}${rest}`} label={label} fields={fields} name={name} />
   );
   const heldRoles = new Set(all(held).map((r) => r.id));
   const offer = all(roles).filter((r) => !heldRoles.has(r.id));
@@ -173,6 +102,7 @@ export async function userDetail(c: Context, admin: Admin, id: string, shown: Sh
   const ref = (aud: string, scope: string) => JSON.stringify([aud, scope]);
   const key = (p: PermissionView) => ref(p.resource_server_identifier, p.permission_name);
   const heldDirect = new Set(all(permissions).filter(direct).map(key));
+  const removeName = (p: PermissionView & Named) => `Remove ${p.permission_name} (${p.resource_server_name})`;
   const source = (s: Source) => (s.source_type === 'DIRECT' ? 'Direct' : `Role: ${s.source_name}`);
   return consolePage(
     c,
@@ -217,7 +147,7 @@ export async function userDetail(c: Context, admin: Admin, id: string, shown: Sh
               rows={rows(held, (r) => [
                 <a href={`/console/roles/${enc(r.id)}`}>{r.name}</a>,
                 r.description,
-                act('/roles/remove', 'Remove', { role: r.id }),
+                act('/roles/remove', 'Remove', { role: r.id }, `Remove the role ${r.name}`),
               ])}
             />
             <FormError error={at('roles')?.error} fields={[]} />
@@ -236,7 +166,7 @@ export async function userDetail(c: Context, admin: Admin, id: string, shown: Sh
                 p.resource_server_name,
                 <code>{p.permission_name}</code>,
                 p.sources.map(source).join(', '),
-                direct(p) ? act('/permissions/remove', 'Remove', { permission: key(p) }) : '',
+                direct(p) ? act('/permissions/remove', 'Remove', { permission: key(p) }, removeName(p)) : '',
               ])}
             />
             <FormError error={at('permissions')?.error} fields={[]} />

@@ -3,18 +3,8 @@ import { Csrf, consolePage, FormError, pageOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
-import {
-  CLAIMS,
-  enc,
-  Field,
-  type Problem,
-  shownName,
-  Table,
-  type UserView,
-  userDetail,
-  userPath,
-  when,
-} from './user.js';
+import { CLAIMS, enc, type Problem, shownName, type UserView, userDetail, userPath, when } from './user.js';
+import { Field, Table } from './user-forms.js';
 
 const PER_PAGE = 20;
 const CONNECTION = 'Username-Password-Authentication';

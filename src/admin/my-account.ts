@@ -5,7 +5,7 @@ import type { Clock } from '../util/clock.js';
 import { endOtherSessionsAndTokens, endUserApplicationTokens } from './revoke.js';
 import { heldUser, removeUser } from './users.js';
 
-export { signOutOtherBrowsers } from './revoke.js';
+export { otherBrowsersSignIns, signOutOtherBrowsers } from './revoke.js';
 
 /** An application that holds something of the person: a consent, or live refresh tokens. */
 export interface ConnectedApplication {

@@ -134,8 +134,32 @@ export async function endSessionTokens(
   ended: (sid: string) => boolean,
   now: number,
 ): Promise<void> {
-  for (const rt of await tx.refreshTokens.listLive({ userId }, now)) {
-    const sid = rt.payload.sid;
-    if (typeof sid === 'string' && ended(sid)) await endGrantTokens(tx, rt.grantId, now);
-  }
+  for (const rt of await sessionRefreshTokens(tx, userId, ended, now))
+    await endGrantTokens(tx, rt.grantId, now);
+}
+
+/** A person's live refresh tokens signed in through the sessions `picked` picks (by their `sid`). */
+async function sessionRefreshTokens(
+  repos: Pick<Repositories, 'refreshTokens'>,
+  userId: string,
+  picked: (sid: string) => boolean,
+  now: number,
+) {
+  const live = await repos.refreshTokens.listLive({ userId }, now);
+  return live.filter((rt) => typeof rt.payload.sid === 'string' && picked(rt.payload.sid));
+}
+
+/**
+ * How many sign-ins of applications (refresh-token grants) made through a browser other than the
+ * session `keepSid` still renew their access, whether that browser is still signed in or not:
+ * what "Sign out all other sessions" would end.
+ */
+export async function otherBrowsersSignIns(
+  repos: Pick<Repositories, 'refreshTokens'>,
+  userId: string,
+  keepSid: string,
+  now: number,
+): Promise<number> {
+  const tokens = await sessionRefreshTokens(repos, userId, (sid) => sid !== keepSid, now);
+  return new Set(tokens.map((rt) => rt.grantId)).size;
 }

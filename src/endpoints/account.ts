@@ -9,6 +9,7 @@ import {
   connectedApplications,
   deleteOwnAccount,
   disconnectApplication,
+  otherBrowsersSignIns,
   signOutOtherBrowsers,
 } from '../admin/my-account.js';
 import { sessionLifetimes } from '../admin/settings.js';
@@ -62,6 +63,7 @@ async function render(
       (await sessionLifetimes(deps)).idle,
     ),
     currentSession: who.session.idHash,
+    otherSignIns: await otherBrowsersSignIns(deps.storage, who.user.id, who.session.sid, now),
     deletionEnabled: (await deps.tenant.get()).account_deletion_enabled !== false,
     ...shown,
   };

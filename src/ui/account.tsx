@@ -16,6 +16,8 @@ export interface AccountView {
   applications: ConnectedApplication[];
   sessions: SessionRecord[];
   currentSession: string;
+  /** Sign-ins of applications through other browsers (signed in or not) that still renew access. */
+  otherSignIns: number;
   deletionEnabled: boolean;
   notice?: string;
   /** A form's refusal, shown under its section's heading. */
@@ -120,8 +122,15 @@ export function AccountPage(v: AccountView) {
           </li>
         ))}
       </ul>
-      {v.sessions.length > 1 ? (
+      {v.sessions.length > 1 || v.otherSignIns > 0 ? (
         <form method="post" action="/account/sessions/revoke-others">
+          {v.sessions.length > 1 ? null : (
+            <p id="other-sign-ins">
+              {v.otherSignIns === 1
+                ? 'One sign-in of an application in a session that has ended can still renew its access.'
+                : `${v.otherSignIns} sign-ins of applications in sessions that have ended can still renew their access.`}
+            </p>
+          )}
           <p class="muted">
             Lost a device, or signed in somewhere you should not have? Applications you signed in to there can
             no longer renew their access.

@@ -447,6 +447,36 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
       expect(notice).toContain('the applications you signed in to there can no longer renew their access');
     });
 
+    it('a browser signed out left an application renewing: /account says so and offers "sign out the others", which ends it', async () => {
+      const { creds, agent } = await person();
+      expect(await accountPage(agent)).not.toContain('action="/account/sessions/revoke-others"');
+      const lost = new UserAgent(t, creds);
+      await signInThroughAccount(lost, creds);
+      const app = await webApp('Signed out, still renewing');
+      const lostToken = await refreshTokenOf(lost, app);
+      const hereToken = await refreshTokenOf(agent, app);
+      const out = await lost.get('/v2/logout');
+      expect(out.status, await show(out)).toBeLessThan(400);
+      expect(await hasSession(lost)).toBe(false);
+      // the browser is signed out; its application's refresh token still works
+      const renewed = await refresh(app, lostToken);
+      expect(renewed.status).toBe(200);
+      const rotated = renewed.body.refresh_token as string;
+
+      const html = await accountPage(agent);
+      expect(formFor(html, '/account/sessions/revoke-others')).toBeTruthy();
+      expect(html).toContain(
+        'One sign-in of an application in a session that has ended can still renew its access.',
+      );
+      const res = await submit(agent, '/account/sessions/revoke-others', {});
+      expect(res.status, await show(res)).toBe(303);
+      expectTokenError(await refresh(app, rotated), 400, 'invalid_grant');
+      expect((await refresh(app, hereToken)).status, 'this browser keeps its applications').toBe(200);
+      const after = await accountPage(agent);
+      expect(after).not.toContain('action="/account/sessions/revoke-others"');
+      expect(after).not.toContain('id="other-sign-ins"');
+    });
+
     it('"sign out the others" ends the console in the other browsers too; this browser\'s console stays', async () => {
       const email = `console-${Math.random().toString(36).slice(2, 8)}@example.com`;
       await createAdmin(t.rt.storage, t.clock, { email, password: PASSWORD });

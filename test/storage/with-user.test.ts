@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   AuthorizationCodeRecord,
@@ -112,6 +113,52 @@ describeEachBackend('storage: token writes joined with their user (#16)', (backe
         'signedIn',
       );
     });
+
+    it.runIf(backend === 'postgres')(
+      'PostgreSQL: an exchange and a sign-out of its session at the same moment: one waits for the other',
+      async () => {
+        const admin = new pg.Client({ connectionString: db.url });
+        await admin.connect();
+        const signedInCode = async () => {
+          const live = session({ userId: person.id, expiresAt: T0 + 100 });
+          await storage.sessions.create(live);
+          const c = code(person.id);
+          await storage.authorizationCodes.create({ ...c, payload: { ...c.payload, sid: live.sid } });
+          return { hash: c.hash, sid: live.sid };
+        };
+        try {
+          // the sign-out deleted the session first, not yet committed: the exchange waits, then finds none
+          const first = await signedInCode();
+          await admin.query('BEGIN');
+          await admin.query('DELETE FROM sessions WHERE sid = $1', [first.sid]);
+          let settled = false;
+          const exchange = storage
+            .transaction((tx) => tx.authorizationCodes.consumeWithUser(first.hash, T0 + 5))
+            .finally(() => {
+              settled = true;
+            });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          expect(settled).toBe(false);
+          await admin.query('COMMIT');
+          expect((await exchange)?.signedIn).toBe(false);
+
+          // the exchange read the session first: a sign-out's delete waits until it commits (and
+          // then sees what it issued)
+          const second = await signedInCode();
+          await admin.query("SET lock_timeout = '200ms'");
+          const seen = await storage.transaction(async (tx) => {
+            const result = await tx.authorizationCodes.consumeWithUser(second.hash, T0 + 5);
+            const deleting = admin.query('DELETE FROM sessions WHERE sid = $1', [second.sid]);
+            await expect(deleting).rejects.toThrow(/lock timeout/);
+            return result?.signedIn;
+          });
+          expect(seen).toBe(true);
+          await admin.query('DELETE FROM sessions WHERE sid = $1', [second.sid]);
+        } finally {
+          await admin.end();
+        }
+      },
+    );
 
     it('10 concurrent calls: exactly one wins, with the user', async () => {
       const c = code(person.id);

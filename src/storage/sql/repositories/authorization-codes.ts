@@ -30,19 +30,27 @@ const consumption = (db: QueryCreator<Database>, hash: string, now: number) =>
 const CONSUME = precompiled(2, consumption);
 /**
  * PostgreSQL: the consumption, the code's user and whether its session is live, in one
- * statement (a data-modifying CTE).
+ * statement (a data-modifying CTE). The live session's row is locked (FOR KEY SHARE) until the
+ * exchange commits: a sign-out that deletes it meanwhile waits, then sees the refresh token this
+ * exchange issued and ends it; one that deleted it first (not yet committed) makes this wait and
+ * find no session.
  */
 const CONSUME_WITH_USER = precompiled(2, (db, hash: string, now: number) =>
   db
     .with('c', (qc) => consumption(qc, hash, now))
     .selectFrom('c')
     .leftJoin('users as u', (join) => join.on(sql<boolean>`u.id = (c.payload::json ->> 'userId')`))
-    .leftJoin('sessions as s', (join) =>
-      join.on(sql<boolean>`s.sid = (c.payload::json ->> 'sid')`).on('s.expires_at', '>', now),
-    )
     .selectAll('c')
     .select(JOINED_USER.select())
-    .select('s.sid as live_sid'),
+    .select((eb) =>
+      eb
+        .selectFrom('sessions as s')
+        .select('s.sid')
+        .where(sql<boolean>`s.sid = (c.payload::json ->> 'sid')`)
+        .where('s.expires_at', '>', now)
+        .forKeyShare()
+        .as('live_sid'),
+    ),
 );
 
 /** SQLite: the code's user and whether a session with its `sid` is unexpired at `now`, in one statement. */

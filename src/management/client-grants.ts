@@ -6,10 +6,12 @@ import {
   listClientGrants,
   updateClientGrant,
 } from '../admin/client-grants.js';
+import { MANAGEMENT_API_ID } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import { CLIENT_GRANT_ORDER } from '../storage/list-orders.js';
 import type { ClientGrant as Grant, Storage } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
+import { confersOnlyHeld, managementScopesOf } from './delegation.js';
 import {
   checkpointBody,
   checkpointQuery,
@@ -141,6 +143,13 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
     }),
     async (c) => {
       const b = c.req.valid('json');
+      confersOnlyHeld(
+        c,
+        managementScopesOf(
+          deps,
+          (b.scope ?? []).map((s) => ({ audience: b.audience, permission: s })),
+        ),
+      );
       const grant = await createClientGrant(storage, clock, {
         clientId: b.client_id,
         audience: b.audience,
@@ -179,7 +188,10 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
       response: ClientGrant,
     }),
     async (c) => {
-      const grant = await updateClientGrant(storage, c.req.valid('param').id, c.req.valid('json').scope);
+      const { id } = c.req.valid('param');
+      const { scope } = c.req.valid('json');
+      if ((await getClientGrant(storage, id)).apiId === MANAGEMENT_API_ID) confersOnlyHeld(c, scope);
+      const grant = await updateClientGrant(storage, id, scope);
       return c.json((await views(storage, [grant]))[0]!, 200);
     },
   );

@@ -19,6 +19,7 @@ import {
   toSesameType,
   UpdateClient,
 } from './client-shapes.js';
+import { actsOnPeerApplication } from './delegation.js';
 import { ManagementError, queryError } from './errors.js';
 import { booleanQuery, fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
 import { IdParam, jsonBody, operation } from './route.js';
@@ -196,6 +197,7 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
     }),
     async (c) => {
       const id = c.req.valid('param').id;
+      await actsOnPeerApplication(c, deps, id);
       const secret = await rotateSecret(storage, clock, id);
       return c.json(clientView(await getApplication(storage, id), secret), 200);
     },

@@ -1,6 +1,8 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { PermissionRef, PermissionView } from '../admin/permissions.js';
+import type { Deps } from '../http/context.js';
 import type { ManagementEnv } from './auth.js';
+import { confersOnlyHeld, managementScopesOf } from './delegation.js';
 import { IdParam, jsonBody, operation } from './route.js';
 
 /** A permission as Auth0 names it in request bodies. */
@@ -73,7 +75,11 @@ interface PermissionWrites {
 }
 
 /** POST and DELETE of `{permissions: [...]}` on a holder: each permission a scope of its API. */
-export function permissionWriteRoutes(app: OpenAPIHono<ManagementEnv>, w: PermissionWrites): void {
+export function permissionWriteRoutes(
+  app: OpenAPIHono<ManagementEnv>,
+  deps: Deps,
+  w: PermissionWrites,
+): void {
   const request = { params: IdParam, ...jsonBody(PermissionsBody) };
   app.openapi(
     operation({
@@ -82,12 +88,15 @@ export function permissionWriteRoutes(app: OpenAPIHono<ManagementEnv>, w: Permis
       scope: w.scope,
       tag: w.tag,
       summary: `Give ${w.holder} permissions`,
-      description: 'Each permission must be a scope of its API.',
+      description:
+        'Each permission must be a scope of its API. Permissions of the Management API only by a caller holding them.',
       request,
       status: 201,
     }),
     async (c) => {
-      await w.add(c.req.valid('param').id, permissionRefs(c.req.valid('json')));
+      const refs = permissionRefs(c.req.valid('json'));
+      confersOnlyHeld(c, managementScopesOf(deps, refs));
+      await w.add(c.req.valid('param').id, refs);
       return c.body(null, 201);
     },
   );

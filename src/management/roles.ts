@@ -16,6 +16,7 @@ import type { Deps } from '../http/context.js';
 import { ROLE_USER_ORDER } from '../storage/list-orders.js';
 import type { Role as RoleRecord, User } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
+import { confersOnlyHeld, rolesManagementScopes } from './delegation.js';
 import {
   checkpointBody,
   checkpointQuery,
@@ -163,7 +164,7 @@ export function roleRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       return c.json(body as never, 200);
     },
   );
-  permissionWriteRoutes(app, {
+  permissionWriteRoutes(app, deps, {
     path: '/roles/{id}/permissions',
     tag: TAG,
     scope: 'update:roles',
@@ -231,6 +232,7 @@ export function roleRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       status: 200,
     }),
     async (c) => {
+      confersOnlyHeld(c, await rolesManagementScopes(deps, [c.req.valid('param').id]));
       await assignRoleUsers(
         storage,
         clock,

@@ -8,6 +8,7 @@ import { getUser } from '../admin/users.js';
 import type { Deps } from '../http/context.js';
 import type { TicketKind, User } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
+import { actsOnPeer } from './delegation.js';
 import { IdParam, iso, jsonBody, operation } from './route.js';
 
 const ttl = z
@@ -115,6 +116,7 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
     async (c) => {
       const b = c.req.valid('json');
       const user = await userOf(b.user_id, b.email);
+      await actsOnPeer(c, deps, user.id);
       return c.json(
         { ticket: await ticket('password_reset', user, b, b.mark_email_as_verified === true) },
         201,

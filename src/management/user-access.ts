@@ -4,6 +4,7 @@ import { assignUserRoles, listUserRoles, removeUserRoles } from '../admin/roles.
 import { localUserId } from '../admin/user-search.js';
 import type { Deps } from '../http/context.js';
 import type { ManagementEnv } from './auth.js';
+import { confersOnlyHeld, rolesManagementScopes } from './delegation.js';
 import { pageBody, pageQuery, pageSlice } from './paging.js';
 import { permissionView, permissionWriteRoutes, UserPermission } from './permissions.js';
 import { Role, roleView } from './roles.js';
@@ -49,7 +50,9 @@ export function userAccessRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): v
       status: 204,
     }),
     async (c) => {
-      await assignUserRoles(storage, clock, localUserId(c.req.valid('param').id), c.req.valid('json').roles);
+      const { roles } = c.req.valid('json');
+      confersOnlyHeld(c, await rolesManagementScopes(deps, roles));
+      await assignUserRoles(storage, clock, localUserId(c.req.valid('param').id), roles);
       return c.body(null, 204);
     },
   );
@@ -92,7 +95,7 @@ export function userAccessRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): v
       return c.json(body as never, 200);
     },
   );
-  permissionWriteRoutes(app, {
+  permissionWriteRoutes(app, deps, {
     path: '/users/{id}/permissions',
     tag: TAG,
     scope: 'update:users',

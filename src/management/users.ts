@@ -6,6 +6,7 @@ import { createUser, deleteUser, getUser, listUsers, type UserInput, updateUser 
 import type { Deps } from '../http/context.js';
 import type { User as Person } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
+import { actsOnPeer } from './delegation.js';
 import { ManagementError, queryError } from './errors.js';
 import { fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
 import { iso, jsonBody, operation } from './route.js';
@@ -238,6 +239,9 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     async (c) => {
       const user = await getById(deps, c.req.valid('param').id);
       const b = c.req.valid('json');
+      // what would hand the account over, or lock its owner out
+      if (b.password !== undefined || b.email !== undefined || b.blocked !== undefined)
+        await actsOnPeer(c, deps, user.id);
       const updated = await updateUser(storage, clock, user.id, input(b), deps.config.password);
       await verifyIfAsked(deps, b.verify_email, updated);
       return c.json(userView(updated), 200);
@@ -256,6 +260,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     }),
     async (c) => {
       const user = await getById(deps, c.req.valid('param').id);
+      await actsOnPeer(c, deps, user.id);
       await deleteUser(storage, clock, user.id);
       return c.body(null, 204);
     },

@@ -1,0 +1,70 @@
+import type { Context } from 'hono';
+import { MANAGEMENT_API_ID, managementIdentifier } from '../admin/system.js';
+import type { Deps } from '../http/context.js';
+import type { ManagementEnv } from './auth.js';
+import { ManagementError } from './errors.js';
+
+/*
+ * Nobody gives more of the Management API than they hold (Keycloak's rule for its admin roles).
+ * A caller confers, through a role, a permission or a client grant, only Management API
+ * permissions its own token holds now; and takes over (a password, an email, a block, a deletion,
+ * a password-change ticket, a new client secret) only a person or an application holding no more
+ * of them than it does. Without it, `create:role_members` alone made its holder a Sesame Admin.
+ * The CLI, run by the operator, is not limited.
+ */
+
+type Ctx = Context<ManagementEnv>;
+
+const heldBy = (c: Ctx) => new Set(String(c.get('token').scope ?? '').split(' '));
+
+/** The `scopes` (Management API permissions) the caller does not hold itself, sorted. */
+function beyondCaller(c: Ctx, scopes: Iterable<string>): string[] {
+  const held = heldBy(c);
+  return [...new Set(scopes)].filter((s) => !held.has(s)).sort();
+}
+
+const refuse = (message: string) => new ManagementError(403, message, 'insufficient_scope');
+
+/** 403 unless the caller holds every one of `scopes` (Management API permissions) itself. */
+export function confersOnlyHeld(c: Ctx, scopes: Iterable<string>): void {
+  const beyond = beyondCaller(c, scopes);
+  if (beyond.length > 0)
+    throw refuse(
+      `Only Management API permissions you hold can be given; you do not hold: ${beyond.join(', ')}`,
+    );
+}
+
+/** The Management API permissions among `refs` (permissions named by API identifier). */
+export function managementScopesOf(deps: Deps, refs: { audience: string; permission: string }[]): string[] {
+  const identifier = managementIdentifier(deps.config.issuer);
+  return refs.filter((r) => r.audience === identifier).map((r) => r.permission);
+}
+
+/** The Management API permissions that holding these roles gives (unknown ids give none). */
+export async function rolesManagementScopes(deps: Deps, roleIds: string[]): Promise<string[]> {
+  const scopes: string[] = [];
+  for (const id of new Set(roleIds)) {
+    for (const p of await deps.storage.roles.listPermissions(id))
+      if (p.apiId === MANAGEMENT_API_ID) scopes.push(p.permission);
+  }
+  return scopes;
+}
+
+/** 403 unless the person holds no Management API permission the caller lacks. */
+export async function actsOnPeer(c: Ctx, deps: Deps, userId: string): Promise<void> {
+  const beyond = beyondCaller(c, await deps.storage.permissions.effective(userId, MANAGEMENT_API_ID));
+  if (beyond.length > 0)
+    throw refuse(
+      `This user holds Management API permissions you do not (${beyond.join(', ')}): only a caller holding them all may change their password, email or access, or delete them`,
+    );
+}
+
+/** 403 unless the application's Management API grant holds nothing the caller lacks. */
+export async function actsOnPeerApplication(c: Ctx, deps: Deps, clientId: string): Promise<void> {
+  const grant = await deps.storage.clientGrants.get(clientId, MANAGEMENT_API_ID, 'client');
+  const beyond = beyondCaller(c, grant?.scopes ?? []);
+  if (beyond.length > 0)
+    throw refuse(
+      `This application holds Management API permissions you do not (${beyond.join(', ')}): only a caller holding them all may rotate its secret`,
+    );
+}

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createAdmin } from '../../src/admin/console.js';
+import { ADMIN_ROLE_ID, managementIdentifier } from '../../src/admin/system.js';
+import { newUser } from '../protocol/sign-in/fixtures.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { describeEachBackend } from '../support/databases.js';
+import { type Call, caller, expectError, expectStatus, managementToken, newApi, unique } from './support.js';
+
+/*
+ * Nobody gives more of the Management API than they hold (src/management/delegation.ts): a caller
+ * with `create:role_members`, `update:roles`, `update:users`, `create:client_grants` or
+ * `update:clients` alone could otherwise make itself, or anyone, a Sesame Admin, or take over an
+ * admin's account or a fully granted application.
+ */
+describeEachBackend('Management API: no one confers more than they hold', (backend) => {
+  let t: TestApp;
+  let full: Call;
+  let api: Awaited<ReturnType<typeof newApi>>;
+  let mgmt: string;
+  const limited = async (...scopes: string[]) => caller(t, (await managementToken(t, scopes)).token);
+  const admin = () =>
+    createAdmin(t.rt.storage, t.clock, { email: `${unique('admin')}@example.com`, password: 'x'.repeat(12) });
+  beforeAll(async () => {
+    t = await startTestApp(backend);
+    full = caller(t, (await managementToken(t)).token);
+    api = await newApi(t);
+    mgmt = managementIdentifier(t.issuer);
+  });
+  afterAll(async () => t?.close());
+
+  const roleWith = async (permissions: { resource_server_identifier: string; permission_name: string }[]) => {
+    const role = await full('POST', '/roles', { body: { name: unique('role') } });
+    expectStatus(role, 200);
+    if (permissions.length > 0)
+      expectStatus(await full('POST', `/roles/${role.body.id}/permissions`, { body: { permissions } }), 201);
+    return role.body.id as string;
+  };
+  const refused = (answer: Awaited<ReturnType<Call>>, ...named: string[]) => {
+    expectError(answer, 403, 'insufficient_scope');
+    for (const n of named) expect(answer.body.message).toContain(n);
+  };
+
+  it('create:role_members alone cannot give Sesame Admin, nor a role with Management API permissions it lacks', async () => {
+    const members = await limited('create:role_members');
+    const { user } = await newUser(t);
+    const userRoles = `/users/${encodeURIComponent(user.id)}/roles`;
+    refused(
+      await members('POST', userRoles, { body: { roles: [ADMIN_ROLE_ID] } }),
+      'delete:users',
+      'update:roles',
+    );
+    refused(
+      await members('POST', `/roles/${ADMIN_ROLE_ID}/users`, { body: { users: [user.id] } }),
+      'delete:users',
+    );
+    const deleter = await roleWith([{ resource_server_identifier: mgmt, permission_name: 'delete:users' }]);
+    refused(await members('POST', userRoles, { body: { roles: [deleter] } }), 'delete:users');
+    expect(await t.rt.storage.roles.rolesOf(user.id)).toEqual([]);
+    // roles of ordinary APIs, and of Management API permissions it holds, are its to give
+    const reader = await roleWith([
+      { resource_server_identifier: api.identifier, permission_name: 'read:things' },
+    ]);
+    const same = await roleWith([
+      { resource_server_identifier: mgmt, permission_name: 'create:role_members' },
+    ]);
+    expectStatus(await members('POST', userRoles, { body: { roles: [reader, same] } }), 204);
+    expectStatus(await members('POST', `/roles/${reader}/users`, { body: { users: [user.id] } }), 200);
+    expect((await t.rt.storage.roles.rolesOf(user.id)).map((r) => r.id).sort()).toEqual(
+      [reader, same].sort(),
+    );
+    // a caller holding everything may
+    expectStatus(await full('POST', userRoles, { body: { roles: [ADMIN_ROLE_ID] } }), 204);
+  });
+
+  it('update:roles and update:users alone cannot add Management API permissions they lack', async () => {
+    const roles = await limited('update:roles');
+    const role = await roleWith([]);
+    const add = (permission_name: string, resource_server_identifier = mgmt) => ({
+      body: { permissions: [{ resource_server_identifier, permission_name }] },
+    });
+    refused(await roles('POST', `/roles/${role}/permissions`, add('delete:users')), 'delete:users');
+    refused(await roles('POST', `/roles/${ADMIN_ROLE_ID}/permissions`, add('update:client_grants')));
+    expectStatus(await roles('POST', `/roles/${role}/permissions`, add('update:roles')), 201);
+    expectStatus(await roles('POST', `/roles/${role}/permissions`, add('write:things', api.identifier)), 201);
+    const held = (await t.rt.storage.roles.listPermissions(role)).map((p) => p.permission).sort();
+    expect(held).toEqual(['update:roles', 'write:things']);
+
+    const users = await limited('update:users');
+    const { user } = await newUser(t);
+    const path = `/users/${encodeURIComponent(user.id)}/permissions`;
+    refused(await users('POST', path, add('delete:clients')), 'delete:clients');
+    expectStatus(await users('POST', path, add('update:users')), 201);
+  });
+
+  it('create:client_grants and update:client_grants alone cannot grant Management API scopes they lack', async () => {
+    const m2m = async () => {
+      const made = await full('POST', '/clients', {
+        body: { name: unique('m2m'), app_type: 'non_interactive' },
+      });
+      expectStatus(made, 201);
+      return made.body.client_id as string;
+    };
+    const clientId = await m2m();
+    const grants = await limited('create:client_grants', 'update:client_grants');
+    const body = (scope: string[], audience = mgmt) => ({ body: { client_id: clientId, audience, scope } });
+    refused(await grants('POST', '/client-grants', body(['read:users'])), 'read:users');
+    const made = await grants('POST', '/client-grants', body(['create:client_grants']));
+    expectStatus(made, 201);
+    const grant = made.body;
+    refused(
+      await grants('PATCH', `/client-grants/${grant.id}`, { body: { scope: ['delete:users'] } }),
+      'delete:users',
+    );
+    expectStatus(
+      await grants('PATCH', `/client-grants/${grant.id}`, { body: { scope: ['update:client_grants'] } }),
+      200,
+    );
+    const other = { body: { client_id: await m2m(), audience: api.identifier, scope: ['read:things'] } };
+    expectStatus(await grants('POST', '/client-grants', other), 201);
+  });
+
+  it("update:users, delete:users and create:user_tickets alone cannot take over an admin's account", async () => {
+    const boss = await admin();
+    const { user: peer } = await newUser(t);
+    const helpdesk = await limited('update:users', 'delete:users', 'create:user_tickets', 'read:users');
+    const bossPath = `/users/${encodeURIComponent(boss.id)}`;
+    for (const patch of [
+      { password: 'another long passphrase 1' },
+      { email: `${unique('x')}@example.com` },
+      { blocked: true },
+    ])
+      refused(await helpdesk('PATCH', bossPath, { body: patch }), 'delete:clients');
+    refused(await helpdesk('DELETE', bossPath));
+    refused(await helpdesk('POST', '/tickets/password-change', { body: { user_id: boss.id } }));
+    expect(await t.rt.storage.users.get(boss.id)).toMatchObject({ blocked: false, email: boss.email });
+    // what does not hand the account over stays open, and people holding nothing of it are theirs
+    expectStatus(await helpdesk('PATCH', bossPath, { body: { name: 'The Boss' } }), 200);
+    const peerPath = `/users/${encodeURIComponent(peer.id)}`;
+    expectStatus(await helpdesk('PATCH', peerPath, { body: { password: 'another long passphrase 2' } }), 200);
+    expectStatus(await helpdesk('POST', '/tickets/password-change', { body: { user_id: peer.id } }), 201);
+    expectStatus(await helpdesk('DELETE', peerPath), 204);
+    expectStatus(await full('PATCH', bossPath, { body: { blocked: true } }), 200);
+  });
+
+  it('update:clients alone cannot rotate the secret of an application granted more of the Management API', async () => {
+    const strong = await managementToken(t);
+    const weak = await managementToken(t, ['read:users']);
+    const clients = await limited('update:clients', 'read:users');
+    refused(await clients('POST', `/clients/${strong.clientId}/rotate-secret`), 'delete:users');
+    expectStatus(await clients('POST', `/clients/${weak.clientId}/rotate-secret`), 200);
+  });
+});

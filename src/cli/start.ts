@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import type { Command } from 'commander';
@@ -40,6 +40,8 @@ export function startCommand(program: Command): void {
         const cfg = commandConfig(cmd);
         // SESAME_TLS_CERT + SESAME_TLS_KEY: HTTPS on the same port.
         if (cfg.tls.cert && cfg.tls.key) tls = readTls(cfg.tls.cert, cfg.tls.key);
+        // a worker's port is the primary's, which tried it already
+        if (cluster.isPrimary) await portFree(cfg.port, cfg.host);
         rt = await openRuntime(cfg, { server: true });
         await rt.keys.ensure(rt.config.keys.algorithms);
       } catch (err) {
@@ -75,9 +77,7 @@ export function startCommand(program: Command): void {
       });
       server.on('error', (err) => {
         // one line, as every other refusal to start (the metrics port's too)
-        const refusal = new ConfigError(
-          `port: cannot listen on ${config.host}:${config.port} (${err.message})`,
-        );
+        const refusal = portRefusal(config.host, config.port, err);
         void rt.storage.close().finally(() => fail(refusal));
       });
       let stopping = false;
@@ -120,6 +120,7 @@ async function startWorkers(cmd: Command, workers: number): Promise<void> {
   try {
     const cfg = commandConfig(cmd);
     if (cfg.tls.cert && cfg.tls.key) readTls(cfg.tls.cert, cfg.tls.key);
+    await portFree(cfg.port, cfg.host);
     rt = await openRuntime(cfg, { server: true });
     await rt.keys.ensure(rt.config.keys.algorithms);
     const { port, host } = rt.config.metrics;
@@ -141,6 +142,23 @@ async function startWorkers(cmd: Command, workers: number): Promise<void> {
   }
   const open = rt;
   cluster.once('listening', () => void logSetupLink(open).finally(() => open.storage.close()));
+}
+
+/** The refusal of a port the server cannot listen on: one line, as every other refusal to start. */
+const portRefusal = (host: string, port: number, err: Error) =>
+  new ConfigError(`port: cannot listen on ${host}:${port} (${err.message})`);
+
+/**
+ * Refuses a port taken (another Sesame still running on it) before anything is written: opening
+ * the runtime brings the console's callbacks and the Management API's identifier up to this
+ * configuration's issuer, which would break the running server's console and tokens.
+ */
+async function portFree(port: number, host: string): Promise<void> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err) => reject(portRefusal(host, port, err)));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /**

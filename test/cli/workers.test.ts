@@ -116,7 +116,7 @@ describe('sesame start --workers', () => {
     expect(await single.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 
-  it('refuses a bad --workers, and stops when the workers cannot listen', async () => {
+  it('refuses a bad --workers, and a taken port before forking any worker', async () => {
     for (const bad of ['0', '-1', '1.5', 'two', '257']) {
       const res = await runCli(['start', '--workers', bad], { SESAME_DATA_DIR: join(dir, 'bad') });
       expect(res.code, bad).toBe(1);
@@ -133,7 +133,11 @@ describe('sesame start --workers', () => {
       );
       const exit = await sesame.exited;
       expect(exit.code).toBe(1);
-      expect(sesame.stdout()).toContain('a worker stopped before it could serve');
+      // refused before anything is written or any worker forked (the port is tried first)
+      expect(sesame.stderr()).toMatch(
+        /^error: port: cannot listen on 127\.0\.0\.1:\d+ \(.*EADDRINUSE.*\)\n$/,
+      );
+      expect(sesame.stdout()).not.toContain('started 2 workers');
     } finally {
       taken.close();
     }

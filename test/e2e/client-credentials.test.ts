@@ -507,6 +507,44 @@ describe("e2e: the first admin's setup link [sqlite]", { timeout: 60_000 }, () =
   });
 });
 
+describe('e2e: a second start on a taken port [sqlite]', { timeout: 60_000 }, () => {
+  it("changes nothing: the running server's console callbacks and Management API identifier stay", async () => {
+    const { server, db, env, issuer } = await launch('sqlite');
+    let second: SesameProcess | undefined;
+    try {
+      await server.waitReady(`${issuer}/readyz`);
+      const systemRecords = async () => ({
+        console: await runCliJson<{ callbacks: string[] }>(['apps', 'show', 'sesame-console'], env),
+        apis: (await runCliJson<{ apis: { identifier: string }[] }>(['apis', 'list'], env)).apis,
+      });
+      const before = await systemRecords();
+      expect(before.apis.map((a) => a.identifier)).toContain(`${issuer}/api/v2/`);
+      expect(before.console.callbacks).toEqual([`${issuer}/console/callback`]);
+      // another issuer (none set: the default), on the running server's port
+      second = startSesame({ ...env, SESAME_ISSUER: undefined, SESAME_HOST: '127.0.0.1' });
+      const exit = await Promise.race([
+        second.exited,
+        new Promise<null>((r) => setTimeout(() => r(null), 20_000)),
+      ]);
+      expect(exit?.code, 'the second start exits').toBe(1);
+      expect(second.stderr()).toMatch(
+        /^error: port: cannot listen on 127\.0\.0\.1:\d+ \(.*EADDRINUSE.*\)\n$/,
+      );
+      expect(await systemRecords()).toEqual(before);
+      // and the console still signs in through its own callback
+      const signin = await fetch(`${issuer}/console`, {
+        redirect: 'manual',
+        signal: AbortSignal.timeout(5_000),
+      });
+      expect(signin.status).toBe(303);
+    } finally {
+      await second?.kill();
+      await server.kill();
+      await db.drop();
+    }
+  });
+});
+
 describe('e2e: keys rotated before the first start [sqlite]', { timeout: 60_000 }, () => {
   it('every configured algorithm can still sign: the first token request succeeds', async () => {
     const { db, env, issuer } = await prepare('sqlite');

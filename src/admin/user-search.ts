@@ -18,9 +18,19 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
   const term = /^([A-Za-z_.]+):(.*)$/s.exec(text);
   if (!term) return { text };
   const [, field, raw] = term as unknown as [string, string, string];
-  const quoted = /^"(.*)"$/s.exec(raw);
+  // one value: "…" without a quote inside, or a run without spaces, quotes or parentheses; a
+  // second term, AND/OR or a group would else be read as part of the value and find nobody
+  const quoted = /^"([^"]*)"$/.exec(raw);
+  if (!quoted && !/^[^\s"()]*$/.test(raw))
+    throw new ValidationError(
+      `q: one term only, ${field}:value or ${field}:"value" (AND, OR, groups and several terms are not supported)`,
+    );
   const value = quoted ? quoted[1]! : raw;
   if (value === '') throw new ValidationError(`q: ${field}: no value`);
+  if (!quoted && value.includes('*') && !(field === 'email' && value.indexOf('*') === value.length - 1))
+    throw new ValidationError(
+      `q: ${field}: a wildcard is supported only at the end of an email (email:prefix*)`,
+    );
   switch (field) {
     case 'email':
       return !quoted && value.endsWith('*')

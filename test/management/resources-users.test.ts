@@ -172,6 +172,14 @@ describeEachBackend('Management API: resources (users)', (backend) => {
         'blocked:maybe',
         'name:',
         'logins_count:3',
+        // one term only: a second one, AND/OR or a group would be read into the value, and find nobody
+        `email:"${email('carl')}" OR email:"${email('abe')}"`,
+        `email:"${email('carl')}" foo:bar`,
+        'name:"Wanda Dora" AND blocked:false',
+        `user_id:("${ids.abe}" OR "${ids.dora}")`,
+        `email:${email('carl')} bob`,
+        'name:Wanda*',
+        'email:*carl',
       ]) {
         const refused = await call('GET', '/users', { query: { q } });
         expectError(refused, 400, 'invalid_query_string');

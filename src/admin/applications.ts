@@ -17,6 +17,9 @@ import { checkName, checkOneOf, checkUriList } from './checks.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { endApplicationTokens } from './revoke.js';
 
+/** Auth0 refuses `<` and `>` in an application's name. */
+const APP_NAME = { angleBrackets: false };
+
 export const APPLICATION_TYPES = [
   'web',
   'spa',
@@ -116,7 +119,7 @@ export async function createApplication(
   clock: Clock,
   input: NewApplication,
 ): Promise<{ app: Application; clientSecret?: string }> {
-  const name = checkName('name', input.name);
+  const name = checkName('name', input.name, APP_NAME);
   const type = checkOneOf('app_type', input.type, APPLICATION_TYPES);
   const clientSecret = isConfidential(type) ? randomToken(32) : undefined;
   const now = clock.now();
@@ -152,7 +155,7 @@ export async function updateApplication(
       throw new ForbiddenError(`application ${clientId} is part of Sesame and cannot be changed`);
     const next: Application = {
       ...app,
-      ...(input.name !== undefined ? { name: checkName('name', input.name) } : {}),
+      ...(input.name !== undefined ? { name: checkName('name', input.name, APP_NAME) } : {}),
       ...(input.callbacks !== undefined
         ? { callbacks: checkUris('callbacks', input.callbacks, app.type) }
         : {}),

@@ -1,10 +1,17 @@
 import { ValidationError } from './errors.js';
 
-/** A display name: trimmed, 1 to 255 characters. */
-export function checkName(field: string, value: string): string {
+/**
+ * A display name: trimmed, 1 to 255 characters, no control characters; with `angleBrackets:
+ * false`, no `<` or `>` either (Auth0's rule for application names).
+ */
+export function checkName(field: string, value: string, opts: { angleBrackets?: boolean } = {}): string {
   const name = value.trim();
   if (name.length === 0 || name.length > 255)
     throw new ValidationError(`${field}: must be 1 to 255 characters`);
+  // a line break or an escape would let a name forge lines of a listing (the CLI's, a log)
+  if (/\p{Cc}/u.test(name)) throw new ValidationError(`${field}: must not contain control characters`);
+  if (opts.angleBrackets === false && /[<>]/.test(name))
+    throw new ValidationError(`${field}: must not contain < or >`);
   return name;
 }
 

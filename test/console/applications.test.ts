@@ -292,10 +292,21 @@ describeEachBackend('console: applications', (backend) => {
     }
   });
 
-  it('a hostile application name is rendered as text everywhere', async () => {
-    const app = await create(HOSTILE, 'web');
+  it('a hostile application name is refused, shown as typed; one stored before is rendered as text everywhere', async () => {
+    const form = await open(agent, '/console/applications/new');
+    const sent = await agent.post('/console/applications/new', {
+      csrf: csrfOf(form.html),
+      name: HOSTILE,
+      type: 'web',
+    });
+    const refused = await sent.text();
+    expect(sent.status).toBe(400);
+    expect(fieldError(refused, 'name')).toBe('name: must not contain < or >');
+    // a name stored before Auth0's rule was kept (older versions took it)
+    const app = await create('Soon hostile', 'web');
+    await t.rt.storage.applications.update(app.id, { name: HOSTILE }, t.clock.now());
     const pages = [
-      app.html,
+      refused,
       (await open(agent, app.path)).html,
       (await open(agent, '/console/applications')).html,
       (await open(agent, `${app.path}/delete`)).html,

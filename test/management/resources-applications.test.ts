@@ -129,6 +129,27 @@ describeEachBackend('Management API: resources (applications)', (backend) => {
       });
       expectError(wildcard, 400, 'invalid_body');
       expect(wildcard.body.message).toContain('web_origins "https://*.example.com": no wildcards');
+      // a name that forges a line of a listing, or has Auth0's forbidden < or >
+      for (const [name, why] of [
+        ['legit\nFAKE  web  Sesame Console', 'control characters'],
+        ['tab\there', 'control characters'],
+        ['<img src=x onerror=alert(1)>', '< or >'],
+      ]) {
+        const refused = await call('POST', '/clients', { body: { name, app_type: 'spa' } });
+        expectError(refused, 400, 'invalid_body');
+        expect(refused.body.message).toBe(`name: must not contain ${why}`);
+      }
+      const made = await call('POST', '/clients', { body: { name: 'Fine', app_type: 'spa' } });
+      const renamed = await call('PATCH', `/clients/${made.body.client_id}`, { body: { name: 'a\nb' } });
+      expectError(renamed, 400, 'invalid_body');
+      const role = await call('POST', '/roles', { body: { name: 'a\nrol_fake  admin' } });
+      expectError(role, 400, 'invalid_body');
+      const api = await call('POST', '/resource-servers', {
+        body: { name: 'x\u001b[2J', identifier: 'https://escape.example/' },
+      });
+      expectError(api, 400, 'invalid_body');
+      // roles and APIs may have < and > (shown escaped everywhere)
+      expect((await call('POST', '/roles', { body: { name: '<b>clerks</b>' } })).status).toBe(200);
     });
 
     it('filters by app_type and pages with include_totals', async () => {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { adminCommand } from './cli/admin.js';
 import { apisCommand } from './cli/apis.js';
@@ -11,8 +12,11 @@ import { startCommand } from './cli/start.js';
 import { usersCommand } from './cli/users.js';
 
 /** The `sesame` binary. Every command reads SESAME_* variables and the optional --config file. */
+// dist/ (the bundle and tsc's output alike) sits beside package.json
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 const program = new Command('sesame')
   .description('Sesame: an OAuth 2.1 and OpenID Connect identity server')
+  .version(version, '-V, --version', 'print the version')
   .option('--config <file>', 'JSON configuration file (also SESAME_CONFIG)')
   .showHelpAfterError()
   .enablePositionalOptions();

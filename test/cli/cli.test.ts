@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +82,15 @@ describe.concurrent('sesame --help', { timeout: 90_000 }, () => {
     expect(listedCommands((await runCli(['keys', '--help'], {})).stdout)).toEqual(
       expect.arrayContaining(['list', 'rotate']),
     );
+  });
+
+  it('--version and -V print the version of package.json, with no configuration', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const res = await runCli([flag], {});
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toBe(`${version}\n`);
+    }
   });
 
   it('an unknown command exits non-zero', async () => {

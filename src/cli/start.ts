@@ -7,6 +7,7 @@ import { createSecureContext } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import type { Command } from 'commander';
 import { createAdmin, hasAdmin, issueSetupToken } from '../admin/console.js';
+import { ConflictError, ValidationError } from '../admin/errors.js';
 import { ConfigError } from '../config/load.js';
 import { startRetention } from '../events/retention.js';
 import { leanLane } from '../http/lean-lane.js';
@@ -186,7 +187,14 @@ async function firstAdmin(rt: Runtime): Promise<boolean> {
   if (await hasAdmin(rt.storage)) return false;
   const { email, password } = rt.config.admin;
   if (!email || !password) return true;
-  const admin = await createAdmin(rt.storage, rt.clock, { email, password }, rt.config.password);
+  const admin = await createAdmin(rt.storage, rt.clock, { email, password }, rt.config.password).catch(
+    (err: unknown) => {
+      // refused as the configuration it came from, naming its key (as every other refusal to start)
+      if (!(err instanceof ValidationError || err instanceof ConflictError)) throw err;
+      const key = err.message.startsWith('password') ? 'admin.password' : 'admin.email';
+      throw new ConfigError(`${key}: ${err.message}`);
+    },
+  );
   rt.logger.info({ admin: admin.email }, 'first admin created from SESAME_ADMIN_EMAIL');
   return false;
 }

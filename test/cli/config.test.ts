@@ -110,6 +110,21 @@ describe.concurrent('bad configuration stops every command with a message naming
     );
   });
 
+  it("a first admin's bad email or password stops the start naming its key", async () => {
+    const start = async (email: string, password: string) =>
+      runCli(
+        ['start'],
+        envIn(tempDir(), {
+          SESAME_PORT: String(await freePort()),
+          SESAME_ADMIN_EMAIL: email,
+          SESAME_ADMIN_PASSWORD: password,
+        }),
+        { timeoutMs: 15_000 },
+      );
+    expectConfigError(await start('bad-email', 'a long enough passphrase 7'), /^error: admin\.email: /);
+    expectConfigError(await start('boss@example.com', 'password123'), /^error: admin\.password: .*common/);
+  });
+
   it('TLS files that are not a certificate and its key stop the start, naming them', async () => {
     const dir = tempDir();
     const pem = join(dir, 'empty.pem');

@@ -257,3 +257,25 @@ export async function authorizeApplication(
     createdAt: clock.now(),
   });
 }
+
+/**
+ * Takes an application's access to an API away (its client grant of `subjectType`): it gets no
+ * new tokens for that API; access tokens it holds run out on their own (machine tokens are on no
+ * record). Returns the grant deleted.
+ */
+export async function deauthorizeApplication(
+  storage: Storage,
+  clientId: string,
+  apiIdentifier: string,
+  subjectType: SubjectType = 'client',
+): Promise<ClientGrant> {
+  const app = await getApplication(storage, clientId);
+  const api = await storage.apis.getByIdentifier(apiIdentifier);
+  if (!api) throw new NotFoundError(`API ${apiIdentifier} not found`);
+  const grant = await storage.clientGrants.get(app.clientId, api.id, subjectType);
+  if (!grant || !(await storage.clientGrants.deleteById(grant.id)))
+    throw new NotFoundError(
+      `application ${clientId} is not authorized for ${apiIdentifier} (${subjectType})`,
+    );
+  return grant;
+}

@@ -4,6 +4,7 @@ import {
   type ApplicationInput,
   authorizeApplication,
   createApplication,
+  deauthorizeApplication,
   deleteApplication,
   getApplication,
   rotateSecret,
@@ -206,6 +207,23 @@ export function appsCommand(program: Command): void {
           out,
           () => `authorized ${clientId} for ${o.api} (${grant.scopes.join(' ') || 'no scopes'})`,
         );
+      }),
+    );
+
+  apps
+    .command('deauthorize <client_id>')
+    .description(
+      "take an application's access to an API away: no new tokens for it (its client grant is deleted)",
+    )
+    .requiredOption('--api <identifier>', 'the API identifier (audience)')
+    .option('--subject-type <type>', 'client (default: machine tokens) or user', 'client')
+    .option('--json', 'print one JSON object')
+    .action(async (clientId: string, o, cmd) =>
+      withRuntime(cmd, async (rt) => {
+        const subjectType = checkOneOf('--subject-type', o.subjectType, ['client', 'user'] as const);
+        const grant = await deauthorizeApplication(rt.storage, clientId, o.api, subjectType);
+        const out = { client_id: clientId, api: o.api, deleted: grant.id, subject_type: subjectType };
+        print(o.json, out, () => `${clientId} may no longer get tokens for ${o.api} (${subjectType})`);
       }),
     );
 }

@@ -333,6 +333,59 @@ describeEachBackend('sesame CLI (apps)', (backend) => {
       expect(shown).toHaveLength(2);
     });
 
+    it('deauthorize takes one access away (by subject type); again, or for an unknown API, fails', async () => {
+      const app = await m2m('Deauthorized');
+      const grant = (type: string) =>
+        sesame(
+          'apps',
+          'authorize',
+          '--api',
+          api.identifier,
+          '--scope',
+          'read',
+          '--subject-type',
+          type,
+          ...idArg(app.client_id),
+        );
+      expect((await grant('client')).code).toBe(0);
+      expect((await grant('user')).code).toBe(0);
+      const taken = await sesame(
+        'apps',
+        'deauthorize',
+        '--api',
+        api.identifier,
+        '--json',
+        ...idArg(app.client_id),
+      );
+      expect(taken.code, taken.stderr).toBe(0);
+      expect(JSON.parse(taken.stdout)).toEqual({
+        client_id: app.client_id,
+        api: api.identifier,
+        deleted: expect.stringMatching(/^cgr_/),
+        subject_type: 'client',
+      });
+      expect((await json<AppView>('apps', 'show', ...idArg(app.client_id))).authorized_apis).toEqual([
+        { api: api.identifier, scopes: ['read'], subject_type: 'user' },
+      ]);
+      const again = await sesame('apps', 'deauthorize', '--api', api.identifier, ...idArg(app.client_id));
+      expectFailure(again, /is not authorized for/);
+      expectFailure(
+        await sesame('apps', 'deauthorize', '--api', 'https://nope.example/', ...idArg(app.client_id)),
+        /API https:\/\/nope\.example\/ not found/,
+      );
+      const user = await sesame(
+        'apps',
+        'deauthorize',
+        '--api',
+        api.identifier,
+        '--subject-type',
+        'user',
+        ...idArg(app.client_id),
+      );
+      expect(user.stdout).toBe(`${app.client_id} may no longer get tokens for ${api.identifier} (user)\n`);
+      expect((await json<AppView>('apps', 'show', ...idArg(app.client_id))).authorized_apis).toEqual([]);
+    });
+
     it('authorize with an unknown scope, an unknown API or a non-m2m application fails', async () => {
       const app = await m2m();
       expectFailure(

@@ -10,14 +10,25 @@ export function normalizeEmail(email: string): string {
 /**
  * A plausible email address: one @, something on both sides, at most 320 characters, and no
  * spaces, controls or invisible characters (format characters such as U+200B, and whatever else
- * Unicode says to show as nothing), with which an address could look like another.
+ * Unicode says to show as nothing), with which an address could look like another. As mail
+ * servers take them (RFC 5321 §4.5.3.1): a local part of at most 64 bytes, without quotes,
+ * brackets, separators or a dot at either end or twice; a domain name of labels of 1 to 63
+ * characters, none starting or ending with a hyphen (no address literal such as `[127.0.0.1]`).
  */
 export function isEmail(email: string): boolean {
-  return (
-    email.length <= 320 &&
-    /^[^\s@\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]+@[^\s@\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]+$/u.test(
+  if (
+    email.length > 320 ||
+    !/^[^\s@\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]+@[^\s@\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]+$/u.test(
       email,
     )
+  )
+    return false;
+  const at = email.indexOf('@');
+  const [local, domain] = [email.slice(0, at), email.slice(at + 1)];
+  if (Buffer.byteLength(local) > 64 || /["(),:;<>[\]\\]|^\.|\.$|\.\./.test(local)) return false;
+  return (
+    domain.length <= 255 &&
+    domain.split('.').every((label) => /^[^-.[\]]([^.[\]]{0,61}[^-.[\]])?$/u.test(label))
   );
 }
 

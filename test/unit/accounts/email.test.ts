@@ -69,13 +69,41 @@ describe('isEmail: a plausible email address', () => {
     expect(isEmail(email)).toBe(false);
   });
 
-  it('accepts 320 characters and refuses 321', () => {
-    const at320 = `${'a'.repeat(64)}@${'b'.repeat(255)}`;
+  it('accepts 320 characters (a local part of 64 bytes, a domain of 255) and refuses more', () => {
+    const domain = Array.from({ length: 4 }, () => 'b'.repeat(63)).join('.');
+    const at320 = `${'a'.repeat(64)}@${domain}`;
     expect(at320.length).toBe(320);
     expect(isEmail(at320)).toBe(true);
-    const at321 = `${'a'.repeat(65)}@${'b'.repeat(255)}`;
-    expect(isEmail(at321)).toBe(false);
+    expect(isEmail(`${'a'.repeat(65)}@example.com`)).toBe(false);
+    // 64 bytes, not characters: 33 two-byte letters are 66
+    expect(isEmail(`${'\u00e9'.repeat(33)}@example.com`)).toBe(false);
+    expect(isEmail(`a@${domain}.c`)).toBe(false);
   });
+
+  it.each([
+    ['x"<script>@example.com', 'a quote and brackets in the local part'],
+    ['a(b)@example.com', 'a comment'],
+    ['a,b@example.com', 'a list'],
+    ['.a@example.com', 'a leading dot'],
+    ['a.@example.com', 'a trailing dot'],
+    ['a..b@example.com', 'two dots'],
+    ['a@example..com', 'an empty label'],
+    ['a@.example.com', 'a leading empty label'],
+    ['a@example.com.', 'a trailing dot in the domain'],
+    ['a@-example.com', 'a label starting with a hyphen'],
+    ['a@example-.com', 'a label ending with a hyphen'],
+    ['a@[127.0.0.1]', 'an address literal'],
+    [`a@${'b'.repeat(64)}.com`, 'a label of 64 characters'],
+  ])('refuses %j (%s, RFC 5321)', (email) => {
+    expect(isEmail(email)).toBe(false);
+  });
+
+  it.each(["o'brien@example.com", 'user@localhost', 'j\u00f6rg@b\u00fccher.de', 'a-b_c@x-y.example'])(
+    'accepts %j',
+    (email) => {
+      expect(isEmail(email)).toBe(true);
+    },
+  );
 });
 
 describe('emailProblem: addresses that could pass for another', () => {

@@ -64,6 +64,9 @@ function mergeMetadata(field: string, current: Record<string, unknown>, patch: R
     if (v && typeof v === 'object') {
       for (const [k, inner] of Object.entries(v)) {
         if (FORBIDDEN_KEYS.has(k)) throw new ValidationError(`${path}.${k}: key not allowed`);
+        // Auth0's rule (a key removed with null may still have one, kept from before)
+        if (/[.$]/.test(k) && inner !== null)
+          throw new ValidationError(`${path}: the key ${JSON.stringify(k)} must not contain . or $`);
         walk(inner, `${path}.${k}`);
       }
     }

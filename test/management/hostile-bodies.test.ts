@@ -105,6 +105,26 @@ describeEachBackend('Management API: hostile JSON bodies', (backend) => {
     );
   });
 
+  describe("metadata keys with . or $ (Auth0's rule)", () => {
+    it('are refused on a creation and a change, at any depth; a key sent as null may still be removed', async () => {
+      const email = `${unique('dots')}@bodies.test`;
+      const base = { connection: CONNECTION, email, password: 'a long enough password' };
+      for (const metadata of [{ 'preference.color': 'pink' }, { $x: 1 }, { ok: { 'inner.key': 1 } }]) {
+        const answer = await call('POST', '/users', { body: { ...base, user_metadata: metadata } });
+        expectError(answer, 400, 'invalid_body');
+        expect(answer.body.message).toMatch(/must not contain \. or \$/);
+      }
+      expect((await call('GET', '/users-by-email', { query: { email } })).body).toEqual([]);
+      const made = await call('POST', '/users', { body: { ...base, app_metadata: { plan: 'gold' } } });
+      expectStatus(made, 201);
+      const path = `/users/${encodeURIComponent(made.body.user_id)}`;
+      expectError(await call('PATCH', path, { body: { app_metadata: { 'a.b': 1 } } }), 400, 'invalid_body');
+      const removal = await call('PATCH', path, { body: { app_metadata: { 'a.b': null, tier: 2 } } });
+      expectStatus(removal, 200);
+      expect(removal.body.app_metadata).toEqual({ plan: 'gold', tier: 2 });
+    });
+  });
+
   describe('the audit event of a write', () => {
     it('keeps no body over 8 KiB, also one streamed without Content-Length', async () => {
       const name = 'A'.repeat(60_000);

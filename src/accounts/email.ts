@@ -10,26 +10,32 @@ export function normalizeEmail(email: string): string {
 /**
  * A plausible email address: one @, something on both sides, at most 320 characters, and no
  * spaces, controls or invisible characters (format characters such as U+200B, and whatever else
- * Unicode says to show as nothing), with which an address could look like another. As mail
- * servers take them (RFC 5321 §4.5.3.1): a local part of at most 64 bytes, without quotes,
- * brackets, separators or a dot at either end or twice; a domain name of labels of 1 to 63
- * characters, none starting or ending with a hyphen (no address literal such as `[127.0.0.1]`).
+ * Unicode says to show as nothing), with which an address could look like another. What a sign-in
+ * or a reset looks up: accounts made before `isNewEmail` was stricter keep working.
  */
 export function isEmail(email: string): boolean {
-  if (
-    email.length > 320 ||
-    !/^[^\s@\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]+@[^\s@\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]+$/u.test(
+  return (
+    email.length <= 320 &&
+    /^[^\s@\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]+@[^\s@\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]+$/u.test(
       email,
     )
-  )
-    return false;
+  );
+}
+
+/**
+ * An address an account may be given (created, changed, signed up), as mail servers take them
+ * (RFC 5321 §4.5.3.1): a plausible one (`isEmail`) whose local part has at most 64 bytes, without
+ * quotes, brackets, separators or a dot at either end or twice, and whose domain is labels of 1 to
+ * 63 letters, digits and hyphens (any script), none starting or ending with a hyphen; no address
+ * literal such as `[127.0.0.1]`.
+ */
+export function isNewEmail(email: string): boolean {
+  if (!isEmail(email)) return false;
   const at = email.indexOf('@');
   const [local, domain] = [email.slice(0, at), email.slice(at + 1)];
   if (Buffer.byteLength(local) > 64 || /["(),:;<>[\]\\]|^\.|\.$|\.\./.test(local)) return false;
-  return (
-    domain.length <= 255 &&
-    domain.split('.').every((label) => /^[^-.[\]]([^.[\]]{0,61}[^-.[\]])?$/u.test(label))
-  );
+  const label = /^[\p{L}\p{N}]([\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{N}])?$/u;
+  return domain.length <= 255 && domain.split('.').every((l) => label.test(l));
 }
 
 /** Letters of these scripts look alike (а/a, о/o, ο/o…); Han, Hiragana and Katakana mix in Japanese. */
@@ -80,7 +86,7 @@ function passesForLatin(email: string): boolean {
  */
 export function emailProblem(normalized: string): 'invalid' | 'mixed' | 'lookalike' | null {
   // Characters that make an address a list or a group to mail software: one mailbox only.
-  if (!isEmail(normalized) || /[,;:<>()"[\]\\]/.test(normalized)) return 'invalid';
+  if (!isNewEmail(normalized) || /[,;:<>()"[\]\\]/.test(normalized)) return 'invalid';
   if (normalized !== normalized.normalize('NFKC') || mixesScripts(normalized)) return 'mixed';
   if (passesForLatin(normalized)) return 'lookalike';
   return null;

@@ -1,4 +1,4 @@
-import { isEmail } from '../accounts/email.js';
+import { isNewEmail } from '../accounts/email.js';
 import type { Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { checkColor, checkFriendlyName, checkLogoUrl } from './branding.js';
@@ -121,7 +121,7 @@ async function changed(
         set(key, checkHttpUrl(key, value as string));
         break;
       case 'support_email':
-        if (!isEmail(value as string)) throw new ValidationError('support_email: not an email address');
+        if (!isNewEmail(value as string)) throw new ValidationError('support_email: not an email address');
         set(key, value);
         break;
       case 'default_audience':

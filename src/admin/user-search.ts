@@ -16,7 +16,15 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
   const text = q.trim();
   if (text.length > 320) throw new ValidationError('q: at most 320 characters');
   const term = /^([A-Za-z_.]+):(.*)$/s.exec(text);
-  if (!term) return { text };
+  if (!term) {
+    // Auth0's query syntax taken as text would find nobody: a group, AND/OR/NOT, a negation, a
+    // field term after the first word
+    if (/^\(|\s(?:OR|AND|NOT)\s|(?:^|\s)-?[A-Za-z_.]+:/.test(text))
+      throw new ValidationError(
+        'q: one term only, plain text or field:value (AND, OR, NOT and groups are not supported)',
+      );
+    return { text };
+  }
   const [, field, raw] = term as unknown as [string, string, string];
   // one value: "…" without a quote inside, or a run without spaces, quotes or parentheses; a
   // second term, AND/OR or a group would else be read as part of the value and find nobody

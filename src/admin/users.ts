@@ -1,4 +1,4 @@
-import { isEmail, normalizeEmail } from '../accounts/email.js';
+import { isNewEmail, normalizeEmail } from '../accounts/email.js';
 import { hashPassword, MAX_PASSWORD_BYTES } from '../accounts/password.js';
 import { type PolicyRefusal, refusePassword } from '../accounts/password-policy.js';
 import { writeEvent } from '../events/log.js';
@@ -52,7 +52,7 @@ async function checkPassword(password: string, email: string, rules: PasswordRul
 
 function checkEmail(value: string): string {
   const email = normalizeEmail(value);
-  if (!isEmail(email)) throw new ValidationError(`email ${JSON.stringify(value)}: not an email address`);
+  if (!isNewEmail(email)) throw new ValidationError(`email ${JSON.stringify(value)}: not an email address`);
   return email;
 }
 
@@ -60,18 +60,19 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Top-level merge with null as removal; at most 16 KiB as JSON, no prototype keys at any depth. */
 function mergeMetadata(field: string, current: Record<string, unknown>, patch: Record<string, unknown>) {
-  const walk = (v: unknown, path: string): void => {
+  const walk = (v: unknown, path: string, top: boolean): void => {
     if (v && typeof v === 'object') {
       for (const [k, inner] of Object.entries(v)) {
         if (FORBIDDEN_KEYS.has(k)) throw new ValidationError(`${path}.${k}: key not allowed`);
-        // Auth0's rule (a key removed with null may still have one, kept from before)
-        if (/[.$]/.test(k) && inner !== null)
+        // Auth0's rule (a top-level key removed with null may still have one, kept from before;
+        // deeper, null is a value like any other)
+        if (/[.$]/.test(k) && !(top && inner === null))
           throw new ValidationError(`${path}: the key ${JSON.stringify(k)} must not contain . or $`);
-        walk(inner, `${path}.${k}`);
+        walk(inner, `${path}.${k}`, false);
       }
     }
   };
-  walk(patch, field);
+  walk(patch, field, true);
   const out = patchedMetadata(current, patch);
   if (JSON.stringify(out).length > 16384) throw new ValidationError(`${field}: at most 16384 bytes as JSON`);
   return out;

@@ -145,7 +145,7 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
       const b = c.req.valid('json');
       confersOnlyHeld(
         c,
-        managementScopesOf(
+        await managementScopesOf(
           deps,
           (b.scope ?? []).map((s) => ({ audience: b.audience, permission: s })),
         ),

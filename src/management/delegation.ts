@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { MANAGEMENT_API_ID, managementIdentifier } from '../admin/system.js';
+import { MANAGEMENT_API_ID } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import type { ManagementEnv } from './auth.js';
 import { ManagementError } from './errors.js';
@@ -34,10 +34,20 @@ export function confersOnlyHeld(c: Ctx, scopes: Iterable<string>): void {
     );
 }
 
-/** The Management API permissions among `refs` (permissions named by API identifier). */
-export function managementScopesOf(deps: Deps, refs: { audience: string; permission: string }[]): string[] {
-  const identifier = managementIdentifier(deps.config.issuer);
-  return refs.filter((r) => r.audience === identifier).map((r) => r.permission);
+/**
+ * The Management API permissions among `refs` (permissions named by API identifier): the API is
+ * found as the write will find it, by its stored identifier, not compared with the issuer's.
+ */
+export async function managementScopesOf(
+  deps: Deps,
+  refs: { audience: string; permission: string }[],
+): Promise<string[]> {
+  const scopes: string[] = [];
+  for (const audience of new Set(refs.map((r) => r.audience))) {
+    if ((await deps.storage.apis.getByIdentifier(audience))?.id !== MANAGEMENT_API_ID) continue;
+    for (const r of refs) if (r.audience === audience) scopes.push(r.permission);
+  }
+  return scopes;
 }
 
 /** The Management API permissions that holding these roles gives (unknown ids give none). */
@@ -61,8 +71,16 @@ export async function actsOnPeer(c: Ctx, deps: Deps, userId: string): Promise<vo
 
 /** 403 unless the application's Management API grant holds nothing the caller lacks. */
 export async function actsOnPeerApplication(c: Ctx, deps: Deps, clientId: string): Promise<void> {
-  const grant = await deps.storage.clientGrants.get(clientId, MANAGEMENT_API_ID, 'client');
-  const beyond = beyondCaller(c, grant?.scopes ?? []);
+  // its own tokens (client) and those it may ask for people (user)
+  const grants = await Promise.all(
+    (['client', 'user'] as const).map((type) =>
+      deps.storage.clientGrants.get(clientId, MANAGEMENT_API_ID, type),
+    ),
+  );
+  const beyond = beyondCaller(
+    c,
+    grants.flatMap((g) => g?.scopes ?? []),
+  );
   if (beyond.length > 0)
     throw refuse(
       `This application holds Management API permissions you do not (${beyond.join(', ')}): only a caller holding them all may rotate its secret`,

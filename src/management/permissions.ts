@@ -95,7 +95,7 @@ export function permissionWriteRoutes(
     }),
     async (c) => {
       const refs = permissionRefs(c.req.valid('json'));
-      confersOnlyHeld(c, managementScopesOf(deps, refs));
+      confersOnlyHeld(c, await managementScopesOf(deps, refs));
       await w.add(c.req.valid('param').id, refs);
       return c.body(null, 201);
     },

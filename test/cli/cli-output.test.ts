@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli, runCliJson } from '../e2e/process.js';
 
@@ -92,7 +93,14 @@ describe('sesame: output names what was done, and the value that was wrong', { t
 
   it("human output shows a stored name's control characters as \\u…, so none reaches the terminal", async () => {
     const name = 'evil\u001b]2;pwned\u0007\u001b[2J';
-    expect((await runCli(['roles', 'create', name], env)).code).toBe(0);
+    // refused as a new name; one stored by an older version is still shown safely
+    const refused = await runCli(['roles', 'create', name], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('name: must not contain control characters');
+    expect((await runCli(['roles', 'create', 'soon evil'], env)).code).toBe(0);
+    const db = new Database(join(dataDir, 'sesame.db'));
+    db.prepare('UPDATE roles SET name = ? WHERE name = ?').run(name, 'soon evil');
+    db.close();
     const list = await runCli(['roles', 'list'], env);
     expect(list.stdout).toContain('evil\\u001b]2;pwned\\u0007\\u001b[2J');
     expect(list.stdout).not.toMatch(/\p{Cc}(?<![\n])/u);

@@ -148,5 +148,15 @@ describeEachBackend('Management API: no one confers more than they hold', (backe
     const clients = await limited('update:clients', 'read:users');
     refused(await clients('POST', `/clients/${strong.clientId}/rotate-secret`), 'delete:users');
     expectStatus(await clients('POST', `/clients/${weak.clientId}/rotate-secret`), 200);
+    // a grant for people's tokens counts as much as one for its own
+    const forPeople = await managementToken(t, ['read:users']);
+    const grant = {
+      client_id: forPeople.clientId,
+      audience: mgmt,
+      scope: ['delete:users'],
+      subject_type: 'user',
+    };
+    expectStatus(await full('POST', '/client-grants', { body: grant }), 201);
+    refused(await clients('POST', `/clients/${forPeople.clientId}/rotate-secret`), 'delete:users');
   });
 });

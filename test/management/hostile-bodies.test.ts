@@ -109,7 +109,8 @@ describeEachBackend('Management API: hostile JSON bodies', (backend) => {
     it('are refused on a creation and a change, at any depth; a key sent as null may still be removed', async () => {
       const email = `${unique('dots')}@bodies.test`;
       const base = { connection: CONNECTION, email, password: 'a long enough password' };
-      for (const metadata of [{ 'preference.color': 'pink' }, { $x: 1 }, { ok: { 'inner.key': 1 } }]) {
+      const nested = [{ ok: { 'inner.key': 1 } }, { ok: { 'inner.key': null } }];
+      for (const metadata of [{ 'preference.color': 'pink' }, { $x: 1 }, ...nested]) {
         const answer = await call('POST', '/users', { body: { ...base, user_metadata: metadata } });
         expectError(answer, 400, 'invalid_body');
         expect(answer.body.message).toMatch(/must not contain \. or \$/);

@@ -133,6 +133,8 @@ describeEachBackend('Management API: resources (applications)', (backend) => {
       for (const [name, why] of [
         ['legit\nFAKE  web  Sesame Console', 'control characters'],
         ['tab\there', 'control characters'],
+        ['evil\u202Etxt.exe', 'control characters'],
+        ['line\u2028break', 'control characters'],
         ['<img src=x onerror=alert(1)>', '< or >'],
       ]) {
         const refused = await call('POST', '/clients', { body: { name, app_type: 'spa' } });

@@ -180,6 +180,10 @@ describeEachBackend('Management API: resources (users)', (backend) => {
         `email:${email('carl')} bob`,
         'name:Wanda*',
         'email:*carl',
+        `(email:"${email('carl')}" OR email:"${email('abe')}")`,
+        'wanda OR dora',
+        `-email:${email('carl')}`,
+        `wanda email:${email('carl')}`,
       ]) {
         const refused = await call('GET', '/users', { query: { q } });
         expectError(refused, 400, 'invalid_query_string');

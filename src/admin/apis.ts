@@ -172,6 +172,11 @@ export async function updateApi(
         `${api.name} is a system API: RBAC stays on (people get what their roles give)`,
       );
     }
+    if (api.isSystem && input.userPolicy === 'allow_all') {
+      throw new ForbiddenError(
+        `${api.name} is a system API: only applications given a client grant for people (subject_type user) may get people's tokens for it`,
+      );
+    }
     const patch = checkInput(input, api);
     const now = clock.now();
     // Permissions that are no longer scopes of the API go from every role, user and client

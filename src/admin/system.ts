@@ -86,9 +86,21 @@ export async function ensureManagementApi(
   };
   await storage.apis.ensureSystem(api, follow);
   let stored = (await storage.apis.get(MANAGEMENT_API_ID)) ?? api;
-  // People's tokens for it carry only what their roles give (RBAC is always on here).
-  if (stored.options.enforcePolicies !== true) {
-    const options = { tokenDialect: 'access_token_authz' as const, ...stored.options, enforcePolicies: true };
+  // People's tokens for it carry only what their roles give (RBAC is always on here), and only
+  // applications given a client grant for people may ask for them (the console needs none):
+  // under allow_all, whoever may create an application could have one that skips consent send
+  // a signed-in admin's token to its callback.
+  const userPolicy = stored.options.subjectTypeAuthorization?.user?.policy;
+  if (stored.options.enforcePolicies !== true || userPolicy === undefined || userPolicy === 'allow_all') {
+    const options = {
+      tokenDialect: 'access_token_authz' as const,
+      ...stored.options,
+      enforcePolicies: true,
+      subjectTypeAuthorization: {
+        ...stored.options.subjectTypeAuthorization,
+        user: { policy: 'require_client_grant' as const },
+      },
+    };
     await storage.apis.update(MANAGEMENT_API_ID, { options }, now);
     stored = { ...stored, options };
   }

@@ -154,6 +154,8 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
     async (c) => {
       const id = c.req.valid('param').id;
       const b = c.req.valid('json');
+      // Its callbacks, type of party or grants changed, it could send its tokens elsewhere.
+      await actsOnPeerApplication(c, deps, id);
       // Tools that send the whole application back (Terraform, a GET then PATCH) send its type.
       if (b.app_type !== undefined && toSesameType(b.app_type) !== (await getApplication(storage, id)).type) {
         throw new ManagementError(

@@ -221,7 +221,14 @@ describeEachBackend('console: APIs', (backend) => {
     const form = await open(agent, at(system.id));
     expect(form.html).toContain('<mark>System API</mark>');
     expect(form.html).toMatch(/name="name" required="" value="Sesame Management API" readonly/);
+    // no application but the console gets people's tokens for it without a client grant
+    expect(form.html).not.toContain('value="allow_all"');
+    expect(form.html).toMatch(/value="require_client_grant" selected/);
     const fields = { ...SELECTS, token_lifetime: '3600', enforce_policies: 'on' };
+    const open403 = await post(at(system.id), { ...fields, name: 'Sesame Management API' });
+    expect(open403.status).toBe(403);
+    expect(open403.html).toContain('only applications given a client grant for people');
+    fields.user_policy = 'require_client_grant';
     const same = await post(at(system.id), { ...fields, name: 'Sesame Management API' });
     expect(same.status, same.html).toBe(200);
     const renamed = await post(at(system.id), { ...fields, name: 'Mine now' });

@@ -174,7 +174,7 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
       const { dashboard } = await signedInAdmin(t);
       expect(dashboard).toContain('Dashboard');
     } finally {
-      await updateApi(t.rt.storage, t.clock, system, { userPolicy: 'allow_all' });
+      await updateApi(t.rt.storage, t.clock, system, { userPolicy: 'require_client_grant' });
     }
   });
 

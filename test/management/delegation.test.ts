@@ -1,7 +1,12 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '../../src/admin/console.js';
-import { ADMIN_ROLE_ID, managementIdentifier } from '../../src/admin/system.js';
-import { newUser } from '../protocol/sign-in/fixtures.js';
+import {
+  ADMIN_ROLE_ID,
+  ensureManagementApi,
+  MANAGEMENT_API_ID,
+  managementIdentifier,
+} from '../../src/admin/system.js';
+import { browser, CALLBACK, decodeJwt, newUser, webConfig, webSignIn } from '../protocol/sign-in/fixtures.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { type Call, caller, expectError, expectStatus, managementToken, newApi, unique } from './support.js';
@@ -158,5 +163,85 @@ describeEachBackend('Management API: no one confers more than they hold', (backe
     };
     expectStatus(await full('POST', '/client-grants', { body: grant }), 201);
     refused(await clients('POST', `/clients/${forPeople.clientId}/rotate-secret`), 'delete:users');
+  });
+
+  describe("an application made by a limited caller cannot carry off a signed-in admin's token", () => {
+    const authorizeUrl = (clientId: string, scope: string) =>
+      new URL(
+        `${t.issuer}/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, scope, audience: mgmt, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`,
+      );
+    const bossSignIn = async () => {
+      const password = 'a long admin passphrase';
+      const boss = await createAdmin(t.rt.storage, t.clock, {
+        email: `${unique('boss')}@example.com`,
+        password,
+      });
+      return browser(t, { email: boss.email, password });
+    };
+
+    it("a first-party application with the caller's callback gets no Management API token for people without a client grant", async () => {
+      const makers = await limited('create:clients', 'update:clients');
+      const made = await makers('POST', '/clients', {
+        body: { name: unique('lure'), app_type: 'regular_web', callbacks: [CALLBACK], is_first_party: true },
+      });
+      expectStatus(made, 201);
+      const { client_id: clientId, client_secret: clientSecret } = made.body;
+      const flow = await (await bossSignIn()).signIn(
+        authorizeUrl(clientId, 'openid read:users delete:users'),
+      );
+      expect(flow.location?.origin).toBe(new URL(CALLBACK).origin);
+      expect(flow.location?.searchParams.get('error')).toBe('unauthorized_client');
+      expect(flow.location?.searchParams.get('code')).toBeNull();
+
+      // a client grant for people (given by whoever holds its scopes) is the ceiling of such tokens
+      const grant = { client_id: clientId, audience: mgmt, scope: ['read:users'], subject_type: 'user' };
+      expectStatus(await full('POST', '/client-grants', { body: grant }), 201);
+      const { tokens } = await webSignIn(await bossSignIn(), await webConfig(t, { clientId, clientSecret }), {
+        scope: 'openid read:users delete:users',
+        audience: mgmt,
+      });
+      expect(decodeJwt(tokens.access_token).payload.scope).toBe('openid read:users');
+
+      // and, the application now holding read:users, the makers may no longer point it elsewhere
+      const lure = `/clients/${clientId}`;
+      refused(
+        await makers('PATCH', lure, { body: { callbacks: ['https://evil.example/cb'] } }),
+        'read:users',
+      );
+      refused(await makers('PATCH', lure, { body: { name: 'renamed' } }), 'read:users');
+      expect((await full('GET', lure)).body.callbacks).toEqual([CALLBACK]);
+      const own = await makers('POST', '/clients', {
+        body: { name: unique('own'), app_type: 'regular_web' },
+      });
+      expectStatus(
+        await makers('PATCH', `/clients/${own.body.client_id}`, { body: { callbacks: [CALLBACK] } }),
+        200,
+      );
+    });
+
+    it('the Management API never takes allow_all for people; an older tenant that had it is moved off it at start', async () => {
+      const path = `/resource-servers/${MANAGEMENT_API_ID}`;
+      expect((await full('GET', path)).body.subject_type_authorization.user).toEqual({
+        policy: 'require_client_grant',
+      });
+      const open = { subject_type_authorization: { user: { policy: 'allow_all' } } };
+      expectError(await full('PATCH', path, { body: open }), 403);
+      const stored = (await t.rt.storage.apis.get(MANAGEMENT_API_ID))!;
+      const allowAll = {
+        ...stored.options,
+        subjectTypeAuthorization: { user: { policy: 'allow_all' as const } },
+      };
+      await t.rt.storage.apis.update(MANAGEMENT_API_ID, { options: allowAll }, t.clock.now());
+      await ensureManagementApi(t.rt.storage, t.clock, t.issuer, true);
+      expect((await t.rt.storage.apis.get(MANAGEMENT_API_ID))?.options).toMatchObject({
+        enforcePolicies: true,
+        subjectTypeAuthorization: { user: { policy: 'require_client_grant' } },
+      });
+      // deny_all is taken (the console, a system application, is not held to it)
+      const closed = { subject_type_authorization: { user: { policy: 'deny_all' } } };
+      expectStatus(await full('PATCH', path, { body: closed }), 200);
+      const back = { subject_type_authorization: { user: { policy: 'require_client_grant' } } };
+      expectStatus(await full('PATCH', path, { body: back }), 200);
+    });
   });
 });

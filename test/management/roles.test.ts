@@ -4,7 +4,7 @@ import type { Api } from '../../src/storage/types.js';
 import { browser, CALLBACK, decodeJwt, newUser, webConfig, webSignIn } from '../protocol/sign-in/fixtures.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
-import { type Call, caller, expectStatus, managementToken, newApi } from './support.js';
+import { ALL_SCOPES, type Call, caller, expectStatus, managementToken, newApi } from './support.js';
 
 describeEachBackend('Management API: roles and permissions', (backend) => {
   let t: TestApp;
@@ -305,6 +305,20 @@ describeEachBackend('Management API: roles and permissions', (backend) => {
   });
 
   describe("a person's own token for the Management API", () => {
+    // An application given a client grant for people with every Management API scope (the
+    // Management API takes no allow_all), a ceiling within which roles decide.
+    const forPeople = async (app: { clientId: string }) =>
+      expectStatus(
+        await call('POST', '/client-grants', {
+          body: {
+            client_id: app.clientId,
+            audience: managementIdentifier(t.issuer),
+            scope: ALL_SCOPES,
+            subject_type: 'user',
+          },
+        }),
+        201,
+      );
     it('carries only what their roles give; without Sesame Admin there is none', async () => {
       const app = await t.createApp({
         name: 'Console-like',
@@ -312,6 +326,7 @@ describeEachBackend('Management API: roles and permissions', (backend) => {
         callbacks: [CALLBACK],
         skipConsent: true,
       });
+      await forPeople(app);
       const admin = await newUser(t);
       await call('POST', `/users/${admin.user.id}/roles`, { body: { roles: [ADMIN_ROLE_ID] } });
       const audience = managementIdentifier(t.issuer);
@@ -337,6 +352,7 @@ describeEachBackend('Management API: roles and permissions', (backend) => {
 
     it('counts a role taken away, and a block, at once: the token still held gives nothing more', async () => {
       const app = await t.createApp({ name: 'Held', type: 'web', callbacks: [CALLBACK], skipConsent: true });
+      await forPeople(app);
       const person = await newUser(t);
       await call('POST', `/users/${person.user.id}/roles`, { body: { roles: [ADMIN_ROLE_ID] } });
       const { tokens } = await webSignIn(browser(t, person.creds), await webConfig(t, app), {

@@ -182,8 +182,11 @@ export function SettingsForm(props: TabProps) {
           name="user_policy"
           label="Who may get tokens for people"
           value={v.get('user_policy') ?? ''}
-          options={USER_POLICIES}
+          options={api.is_system ? USER_POLICIES.filter(([p]) => p !== 'allow_all') : USER_POLICIES}
         />
+        {api.is_system ? (
+          <small>Applications other than the console need a client grant for people.</small>
+        ) : null}
       </fieldset>
       <button type="submit">Save settings</button>
     </form>

@@ -161,13 +161,12 @@ export async function updateUser(
 ): Promise<User> {
   const user = await getUser(storage, idOrEmail);
   const patch: UserPatch = {};
-  if (input.email !== undefined) {
+  // An address stored before a stricter check is kept when sent back unchanged.
+  if (input.email !== undefined && normalizeEmail(input.email) !== user.email) {
     const email = checkEmail(input.email);
-    if (email !== user.email) {
-      if (await storage.users.getByEmail(email))
-        throw new ConflictError(`email: a user with ${email} exists already`);
-      patch.email = email;
-    }
+    if (await storage.users.getByEmail(email))
+      throw new ConflictError(`email: a user with ${email} exists already`);
+    patch.email = email;
   }
   if (input.blocked !== undefined) patch.blocked = input.blocked;
   if (input.password !== undefined) {

@@ -239,8 +239,12 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     async (c) => {
       const user = await getById(deps, c.req.valid('param').id);
       const b = c.req.valid('json');
-      // what would hand the account over, or lock its owner out
-      if (b.password !== undefined || b.email !== undefined || b.blocked !== undefined)
+      // what would hand the account over, or lock its owner out (sent back unchanged, it does not)
+      if (
+        b.password !== undefined ||
+        (b.email !== undefined && normalizeEmail(b.email) !== user.email) ||
+        (b.blocked !== undefined && b.blocked !== user.blocked)
+      )
         await actsOnPeer(c, deps, user.id);
       const updated = await updateUser(storage, clock, user.id, input(b), deps.config.password);
       await verifyIfAsked(deps, b.verify_email, updated);

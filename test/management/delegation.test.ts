@@ -140,6 +140,9 @@ describeEachBackend('Management API: no one confers more than they hold', (backe
     expect(await t.rt.storage.users.get(boss.id)).toMatchObject({ blocked: false, email: boss.email });
     // what does not hand the account over stays open, and people holding nothing of it are theirs
     expectStatus(await helpdesk('PATCH', bossPath, { body: { name: 'The Boss' } }), 200);
+    // the whole user sent back (a GET then PATCH), its email and block unchanged, is no takeover
+    const unchanged = { email: boss.email.toUpperCase(), blocked: false, name: 'The Boss' };
+    expectStatus(await helpdesk('PATCH', bossPath, { body: unchanged }), 200);
     const peerPath = `/users/${encodeURIComponent(peer.id)}`;
     expectStatus(await helpdesk('PATCH', peerPath, { body: { password: 'another long passphrase 2' } }), 200);
     expectStatus(await helpdesk('POST', '/tickets/password-change', { body: { user_id: peer.id } }), 201);

@@ -306,6 +306,15 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       expect(moved.email).toBe(email('carl2'));
       expect(ok(await call('GET', '/users-by-email', { query: { email: email('carl2') } }))).toHaveLength(1);
       ok(await call('PATCH', `/users/${id}`, { body: { email: email('carl') } }));
+      // an address taken before the stricter check is kept when sent back unchanged (a GET then
+      // PATCH), and only a change to another such address is refused
+      const legacy = `old..dots.${id.slice(-8).toLowerCase()}@example.com`;
+      await t.rt.storage.users.update(id, { email: legacy }, t.clock.now());
+      const same = ok(await call('PATCH', `/users/${id}`, { body: { email: legacy, name: 'Carl' } }));
+      expect(same).toMatchObject({ email: legacy, name: 'Carl' });
+      const other = `new..dots.${id.slice(-8)}@example.com`;
+      expectError(await call('PATCH', `/users/${id}`, { body: { email: other } }), 400);
+      ok(await call('PATCH', `/users/${id}`, { body: { email: email('carl') } }));
     });
 
     it('picture: a URL up to 2,048 characters, as the OpenAPI document says; longer is a 400 naming it', async () => {

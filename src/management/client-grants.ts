@@ -190,7 +190,13 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
     async (c) => {
       const { id } = c.req.valid('param');
       const { scope } = c.req.valid('json');
-      if ((await getClientGrant(storage, id)).apiId === MANAGEMENT_API_ID) confersOnlyHeld(c, scope);
+      // what it adds and what it takes away, not what it keeps
+      const before = await getClientGrant(storage, id);
+      if (before.apiId === MANAGEMENT_API_ID)
+        confersOnlyHeld(c, [
+          ...scope.filter((s) => !before.scopes.includes(s)),
+          ...before.scopes.filter((s) => !scope.includes(s)),
+        ]);
       const grant = await updateClientGrant(storage, id, scope);
       return c.json((await views(storage, [grant]))[0]!, 200);
     },
@@ -206,7 +212,9 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
       status: 204,
     }),
     async (c) => {
-      await deleteClientGrant(storage, c.req.valid('param').id);
+      const grant = await getClientGrant(storage, c.req.valid('param').id);
+      if (grant.apiId === MANAGEMENT_API_ID) confersOnlyHeld(c, grant.scopes);
+      await deleteClientGrant(storage, grant.id);
       return c.body(null, 204);
     },
   );

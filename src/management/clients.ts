@@ -181,6 +181,7 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
       status: 204,
     }),
     async (c) => {
+      await actsOnPeerApplication(c, deps, c.req.valid('param').id);
       await deleteApplication(storage, clock, c.req.valid('param').id);
       return c.body(null, 204);
     },

@@ -6,8 +6,8 @@ import { ManagementError } from './errors.js';
 
 /*
  * Nobody gives more of the Management API than they hold (Keycloak's rule for its admin roles).
- * A caller confers, through a role, a permission or a client grant, only Management API
- * permissions its own token holds now; and takes over (a password, an email, a block, a deletion,
+ * A caller confers or takes away, through a role, a permission or a client grant, only Management
+ * API permissions its own token holds now; and takes over (a password, an email, a block, a deletion,
  * a password-change ticket; an application's secret, callbacks or any other setting) only a
  * person or an application holding no more of them than it does. Without it, `create:role_members` alone made its holder a Sesame Admin.
  * The CLI, run by the operator, is not limited.
@@ -30,7 +30,7 @@ export function confersOnlyHeld(c: Ctx, scopes: Iterable<string>): void {
   const beyond = beyondCaller(c, scopes);
   if (beyond.length > 0)
     throw refuse(
-      `Only Management API permissions you hold can be given; you do not hold: ${beyond.join(', ')}`,
+      `Only Management API permissions you hold can be given or taken away; you do not hold: ${beyond.join(', ')}`,
     );
 }
 
@@ -83,6 +83,6 @@ export async function actsOnPeerApplication(c: Ctx, deps: Deps, clientId: string
   );
   if (beyond.length > 0)
     throw refuse(
-      `This application holds Management API permissions you do not (${beyond.join(', ')}): only a caller holding them all may change it or rotate its secret`,
+      `This application holds Management API permissions you do not (${beyond.join(', ')}): only a caller holding them all may change it, rotate its secret or delete it`,
     );
 }

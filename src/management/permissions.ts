@@ -112,7 +112,9 @@ export function permissionWriteRoutes(
       status: w.removed,
     }),
     async (c) => {
-      await w.remove(c.req.valid('param').id, permissionRefs(c.req.valid('json')));
+      const refs = permissionRefs(c.req.valid('json'));
+      confersOnlyHeld(c, await managementScopesOf(deps, refs));
+      await w.remove(c.req.valid('param').id, refs);
       return c.body(null, w.removed);
     },
   );

@@ -141,6 +141,7 @@ export function roleRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       status: 200,
     }),
     async (c) => {
+      confersOnlyHeld(c, await rolesManagementScopes(deps, [c.req.valid('param').id]));
       await deleteRole(storage, c.req.valid('param').id);
       return c.body(null, 200);
     },

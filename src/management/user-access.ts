@@ -68,6 +68,7 @@ export function userAccessRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): v
       status: 204,
     }),
     async (c) => {
+      confersOnlyHeld(c, await rolesManagementScopes(deps, c.req.valid('json').roles));
       await removeUserRoles(storage, localUserId(c.req.valid('param').id), c.req.valid('json').roles);
       return c.body(null, 204);
     },

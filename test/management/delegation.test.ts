@@ -168,6 +168,71 @@ describeEachBackend('Management API: no one confers more than they hold', (backe
     refused(await clients('POST', `/clients/${forPeople.clientId}/rotate-secret`), 'delete:users');
   });
 
+  it('nor takes away Management API permissions it lacks: roles, permissions, client grants, roles and applications deleted', async () => {
+    const takers = await limited(
+      'delete:role_members',
+      'update:users',
+      'update:roles',
+      'delete:roles',
+      'update:client_grants',
+      'delete:client_grants',
+      'delete:clients',
+      'read:users',
+    );
+    const boss = await admin();
+    const bossRoles = `/users/${encodeURIComponent(boss.id)}/roles`;
+    refused(await takers('DELETE', bossRoles, { body: { roles: [ADMIN_ROLE_ID] } }), 'create:users');
+    expect((await t.rt.storage.roles.rolesOf(boss.id)).map((r) => r.id)).toEqual([ADMIN_ROLE_ID]);
+
+    const { user } = await newUser(t);
+    const userPath = `/users/${encodeURIComponent(user.id)}`;
+    const deleter = { resource_server_identifier: mgmt, permission_name: 'delete:users' };
+    const reader = { resource_server_identifier: mgmt, permission_name: 'read:users' };
+    expectStatus(
+      await full('POST', `${userPath}/permissions`, { body: { permissions: [deleter, reader] } }),
+      201,
+    );
+    refused(
+      await takers('DELETE', `${userPath}/permissions`, { body: { permissions: [deleter] } }),
+      'delete:users',
+    );
+    expectStatus(await takers('DELETE', `${userPath}/permissions`, { body: { permissions: [reader] } }), 204);
+
+    const role = await roleWith([deleter]);
+    refused(
+      await takers('DELETE', `/roles/${role}/permissions`, { body: { permissions: [deleter] } }),
+      'delete:users',
+    );
+    refused(await takers('DELETE', `/roles/${role}`), 'delete:users');
+    expectStatus(await full('POST', bossRoles, { body: { roles: [role] } }), 204);
+    refused(await takers('DELETE', bossRoles, { body: { roles: [role] } }), 'delete:users');
+    expect((await t.rt.storage.roles.rolesOf(boss.id)).map((r) => r.id).sort()).toEqual(
+      [ADMIN_ROLE_ID, role].sort(),
+    );
+    // a role of an ordinary API is theirs to take and delete
+    const plain = await roleWith([
+      { resource_server_identifier: api.identifier, permission_name: 'read:things' },
+    ]);
+    expectStatus(await full('POST', bossRoles, { body: { roles: [plain] } }), 204);
+    expectStatus(await takers('DELETE', bossRoles, { body: { roles: [plain] } }), 204);
+    expectStatus(await takers('DELETE', `/roles/${plain}`), 200);
+
+    const bot = await managementToken(t, ['delete:users', 'read:users']);
+    const [grant] = (await full('GET', '/client-grants', { query: { client_id: bot.clientId } })).body;
+    refused(
+      await takers('PATCH', `/client-grants/${grant.id}`, { body: { scope: ['read:users'] } }),
+      'delete:users',
+    );
+    refused(await takers('DELETE', `/client-grants/${grant.id}`), 'delete:users');
+    refused(await takers('DELETE', `/clients/${bot.clientId}`), 'delete:users');
+    // what it changes, it holds; what the grant keeps, it need not
+    const kept = { scope: ['delete:users'] };
+    expectStatus(await takers('PATCH', `/client-grants/${grant.id}`, { body: kept }), 200);
+    expect((await full('GET', `/client-grants/${grant.id}`)).body.scope).toEqual(['delete:users']);
+    const weak = await managementToken(t, ['read:users']);
+    expectStatus(await takers('DELETE', `/clients/${weak.clientId}`), 204);
+  });
+
   describe("an application made by a limited caller cannot carry off a signed-in admin's token", () => {
     const authorizeUrl = (clientId: string, scope: string) =>
       new URL(

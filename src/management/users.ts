@@ -25,6 +25,8 @@ const profile = {
   family_name: text.nullable(),
   nickname: text.nullable(),
   picture: z.string().max(2048).nullable(),
+  phone_number: z.string().max(64).nullable(),
+  locale: text.nullable(),
   email_verified: z.boolean(),
   blocked: z.boolean(),
   app_metadata: Metadata,
@@ -53,6 +55,8 @@ export const User = z
     family_name: z.string().optional(),
     nickname: z.string().optional(),
     picture: z.string().optional(),
+    phone_number: z.string().optional(),
+    locale: z.string().optional(),
     blocked: z.boolean(),
     app_metadata: Metadata,
     user_metadata: Metadata,
@@ -76,6 +80,8 @@ export function userView(u: Person): z.infer<typeof User> {
     ...(c.family_name !== undefined ? { family_name: c.family_name } : {}),
     ...(c.nickname !== undefined ? { nickname: c.nickname } : {}),
     ...(c.picture !== undefined ? { picture: c.picture } : {}),
+    ...(c.phone_number !== undefined ? { phone_number: c.phone_number } : {}),
+    ...(c.locale !== undefined ? { locale: c.locale } : {}),
     blocked: u.blocked,
     app_metadata: u.appMetadata,
     user_metadata: u.userMetadata,
@@ -93,7 +99,15 @@ function input(b: z.infer<typeof UpdateUser>): UserInput {
   if (b.app_metadata !== undefined) out.appMetadata = b.app_metadata;
   if (b.user_metadata !== undefined) out.userMetadata = b.user_metadata;
   const claims: NonNullable<UserInput['claims']> = {};
-  for (const k of ['name', 'given_name', 'family_name', 'nickname', 'picture'] as const) {
+  for (const k of [
+    'name',
+    'given_name',
+    'family_name',
+    'nickname',
+    'picture',
+    'phone_number',
+    'locale',
+  ] as const) {
     if (b[k] !== undefined) claims[k] = b[k];
   }
   if (b.email_verified !== undefined) claims.email_verified = b.email_verified;

@@ -317,6 +317,46 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       ok(await call('PATCH', `/users/${id}`, { body: { email: email('carl') } }));
     });
 
+    it('phone_number and locale (as users create --phone-number/--locale set them): set, shown, removed with null; a bad shape is a 400 naming it', async () => {
+      const made = ok(
+        await call('POST', '/users', {
+          body: {
+            connection: CONNECTION,
+            email: email('phoned'),
+            password: 'another long password',
+            phone_number: '+1 555 0100;ext=12',
+            locale: 'fr-CA',
+          },
+        }),
+        201,
+      );
+      expect(made).toMatchObject({ phone_number: '+1 555 0100;ext=12', locale: 'fr-CA' });
+      const id = made.user_id as string;
+      const changed = ok(
+        await call('PATCH', `/users/${id}`, { body: { phone_number: '+33142685300', locale: 'en_GB' } }),
+      );
+      expect(changed).toMatchObject({ phone_number: '+33142685300', locale: 'en_GB' });
+      for (const [field, value] of [
+        ['phone_number', 'call me'],
+        ['phone_number', '+1 555 0100<script>'],
+        ['phone_number', '+'],
+        ['locale', 'english please'],
+        ['locale', 'e'],
+      ]) {
+        const bad = await call('PATCH', `/users/${id}`, { body: { [field]: value } });
+        expectError(bad, 400, 'invalid_body');
+        expect(bad.body.message).toContain(field);
+      }
+      const cleared = ok(await call('PATCH', `/users/${id}`, { body: { phone_number: null, locale: null } }));
+      expect(cleared).not.toHaveProperty('phone_number');
+      expect(cleared).not.toHaveProperty('locale');
+      expect(
+        ok(await call('GET', `/users/${id}`, { query: { fields: 'phone_number,locale,email' } })),
+      ).toEqual({
+        email: email('phoned'),
+      });
+    });
+
     it('picture: a URL up to 2,048 characters, as the OpenAPI document says; longer is a 400 naming it', async () => {
       const id = ids.carl!;
       const long = `https://pics.example/${'p'.repeat(2048 - 'https://pics.example/'.length)}`;

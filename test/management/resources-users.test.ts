@@ -342,7 +342,7 @@ describeEachBackend('Management API: resources (users)', (backend) => {
         ['phone_number', '+'],
         ['locale', 'english please'],
         ['locale', 'e'],
-      ]) {
+      ] as const) {
         const bad = await call('PATCH', `/users/${id}`, { body: { [field]: value } });
         expectError(bad, 400, 'invalid_body');
         expect(bad.body.message).toContain(field);

@@ -7,7 +7,14 @@ const TERM =
   /\s*(?:(AND)(?=\s|$)|([a-z_]+):("(?:[^"\\]|\\.)*"|\([^)]*\)|\[[^\]]*\]|\{[^}]*\}|[^\s()[\]{}]+))/y;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** The ISO 8601 forms a bound may take: a day, or a time with its offset (Z or ±hh:mm). */
-const TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+const TIME =
+  /^\d{4}-\d{2}-\d{2}(?:T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))?$/;
+
+/** Whether `yyyy-mm-dd` is a day of the calendar (Date.parse takes 2026-02-30 as March 2). */
+const realDay = (day: string) => {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(Date.UTC(y!, m! - 1, d!)).toISOString().slice(0, 10) === day;
+};
 
 const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1).replace(/\\(.)/g, '$1') : v);
 
@@ -15,7 +22,8 @@ const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1).replace(/\\(.
 function timeOf(value: string, upper: boolean): number | undefined {
   const v = unquote(value.trim());
   if (v === '*') return undefined;
-  const ms = !TIME.test(v) ? Number.NaN : Date.parse(DAY.test(v) ? `${v}T00:00:00Z` : v);
+  const ms =
+    !TIME.test(v) || !realDay(v.slice(0, 10)) ? Number.NaN : Date.parse(DAY.test(v) ? `${v}T00:00:00Z` : v);
   if (Number.isNaN(ms)) throw new ValidationError(`q: date ${v} is not an ISO 8601 date`);
   return DAY.test(v) && upper ? ms + 86_399_999 : ms;
 }

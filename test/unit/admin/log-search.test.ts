@@ -52,6 +52,12 @@ describe("parseLogSearch (Auth0's log search subset)", () => {
     ['date:2026-12-01T10:00', /not an ISO 8601 date/],
     ['date:[Dec 1 2026 TO *]', /cannot read|not an ISO 8601 date/],
     ['date:12/01/2026', /not an ISO 8601 date/],
+    // days and times the calendar has not (Date.parse moves 2026-02-30 to March 2)
+    ['date:[2026-02-30 TO *]', /date 2026-02-30 is not an ISO 8601 date/],
+    ['date:[2026-01-01 TO 2026-04-31]', /date 2026-04-31 is not/],
+    ['date:2026-01-01T24:00Z', /not an ISO 8601 date/],
+    ['date:2026-01-01T10:60:00Z', /not an ISO 8601 date/],
+    ['date:2026-01-01T10:00+25:00', /not an ISO 8601 date/],
     // terms are ANDed: the same field twice is refused, not the first dropped
     ['type:sapi type:s', /type is given twice/],
     ['user_id:a AND user_id:b', /user_id is given twice/],

@@ -144,6 +144,12 @@ async function changed(
         throw new ValidationError(`${key}: not a tenant setting`);
     }
   }
+  const { session_lifetime: absolute, idle_session_lifetime: idle } = next as TenantSettings;
+  if (absolute !== undefined && idle !== undefined && idle > absolute) {
+    throw new ValidationError(
+      `idle_session_lifetime: at most session_lifetime (${absolute} hours): a session ends at the latter however recently it was used`,
+    );
+  }
   await storage.settings.put(KEY, next, clock.now());
   return next as TenantSettings;
 }

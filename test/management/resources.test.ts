@@ -61,6 +61,12 @@ describeEachBackend('Management API: resources (tenant settings, signing keys)',
         expectError(answer, 400, 'invalid_body');
         expect(answer.body.message).toContain(`${key} and ${key}_in_minutes: give one of them`);
       }
+      // an idle lifetime longer than the whole session's, sent or left from before
+      for (const body of [{ idle_session_lifetime: 72 }, { session_lifetime: 1 }]) {
+        const longer = await call('PATCH', '/tenants/settings', { body });
+        expectError(longer, 400, 'invalid_body');
+        expect(longer.body.message).toContain('idle_session_lifetime: at most session_lifetime');
+      }
       expect(ok(await call('GET', '/tenants/settings'))).toEqual(before);
     });
 

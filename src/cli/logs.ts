@@ -26,7 +26,7 @@ export function logsCommand(program: Command): void {
     .option('--type <type>', 'only this event type, e.g. s, fp, seacft, sapi (repeatable)', collect)
     .option('--user <user>', 'only events of this user (id or email)')
     .option('--client <client_id>', 'only events of this application')
-    .option('--limit <n>', 'how many of the latest events (default 50, at most 1000)', '50')
+    .option('--limit <n>', 'how many of the latest events (at most 1000)', '50')
     .option('--follow', 'keep printing new events as they are written (Ctrl-C stops)')
     .option('--json', 'one JSON object per line')
     .action(async (o, cmd) =>

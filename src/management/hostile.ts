@@ -45,7 +45,12 @@ export function problem(value: unknown, path = '', depth = 0): string | null {
  * would swallow) and nesting deeper than MAX_NESTING.
  */
 export const refuseHostileInput: MiddlewareHandler = async (c, next) => {
-  if (/%00/i.test(c.req.url)) {
+  const url = c.req.url;
+  const query = url.indexOf('?');
+  if (/%00/i.test(query < 0 ? url : url.slice(0, query))) {
+    throw new ManagementError(400, 'Path validation error: NUL characters are not allowed', 'invalid_uri');
+  }
+  if (query >= 0 && /%00/i.test(url.slice(query))) {
     throw new ManagementError(
       400,
       'Query validation error: NUL characters are not allowed',

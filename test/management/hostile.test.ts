@@ -489,6 +489,13 @@ describeEachBackend('Management API: hostile input', (backend) => {
           );
       }
       expect(failures).toEqual([]);
+      // a NUL in the path is the path's mistake, one in the query the query's
+      expectError(await call('GET', '/users/a%00b'), 400, 'invalid_uri');
+      expectError(
+        await call('GET', '/users-by-email', { query: { email: 'a\u0000b@x.test' } }),
+        400,
+        'invalid_query_string',
+      );
     });
   });
 

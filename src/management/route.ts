@@ -58,9 +58,19 @@ export function operation<const Req extends Request = {}>(op: Operation<Req>) {
     description: `${op.description ? `${op.description}\n\n` : ''}Requires the scope ${needs}.`,
     security: alternatives.map((all) => ({ oauth2: all })),
     middleware: [requireScope(alternatives)] as const,
-    request: op.request ?? ({} as Req),
+    request: strictQuery(op.request ?? ({} as Req)),
     responses,
   });
+}
+
+/**
+ * The query string takes only the parameters the operation names, as Auth0's does: one it does
+ * not know (a filter Sesame lacks, a typo) is a 400 naming it rather than ignored, which would
+ * answer as though it were applied.
+ */
+function strictQuery<Req extends Request>(request: Req): Req {
+  const query = request.query;
+  return query instanceof z.ZodObject ? { ...request, query: query.strict() } : request;
 }
 
 /** A JSON request body that must be present and match `schema`. */

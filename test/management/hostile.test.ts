@@ -440,6 +440,25 @@ describeEachBackend('Management API: hostile input', (backend) => {
       expectError(await call('PUT', '/clients', { token: null }), 401, 'missing_token');
     });
 
+    it('a query parameter the operation does not name is a 400 naming it, never ignored', async () => {
+      for (const [path, query, name] of [
+        ['/users', { foo: 'bar' }, 'foo'],
+        ['/users', { q: 'x', per_pag: '5' }, 'per_pag'],
+        ['/client-grants', { allow_any_organization: 'true' }, 'allow_any_organization'],
+        [`/users/${userId}`, { fields: 'email', includ_fields: 'false' }, 'includ_fields'],
+        ['/logs', { user_id: userId }, 'user_id'],
+        ['/roles', { name: 'x' }, 'name'],
+      ] as const) {
+        const answer = await call('GET', path, { query });
+        expectError(answer, 400, 'invalid_query_string');
+        expect(answer.body.message, path).toContain(name);
+      }
+      expectStatus(
+        await call('GET', '/users', { query: { q: 'x', per_page: '5', include_totals: 'true' } }),
+        200,
+      );
+    });
+
     it('ids with odd characters are 404s or 400s, never 500s', async () => {
       const failures: string[] = [];
       const ids = [

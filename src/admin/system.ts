@@ -91,14 +91,15 @@ export async function ensureManagementApi(
   // under allow_all, whoever may create an application could have one that skips consent send
   // a signed-in admin's token to its callback.
   const userPolicy = stored.options.subjectTypeAuthorization?.user?.policy;
-  if (stored.options.enforcePolicies !== true || userPolicy === undefined || userPolicy === 'allow_all') {
+  const open = userPolicy === undefined || userPolicy === 'allow_all';
+  if (stored.options.enforcePolicies !== true || open) {
     const options = {
       tokenDialect: 'access_token_authz' as const,
       ...stored.options,
       enforcePolicies: true,
       subjectTypeAuthorization: {
         ...stored.options.subjectTypeAuthorization,
-        user: { policy: 'require_client_grant' as const },
+        user: open ? { policy: 'require_client_grant' as const } : { policy: userPolicy },
       },
     };
     await storage.apis.update(MANAGEMENT_API_ID, { options }, now);

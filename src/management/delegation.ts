@@ -8,7 +8,7 @@ import { ManagementError } from './errors.js';
  * Nobody gives more of the Management API than they hold (Keycloak's rule for its admin roles).
  * A caller confers or takes away, through a role, a permission or a client grant, only Management
  * API permissions its own token holds now; and takes over (a password, an email, a block, a deletion,
- * a password-change ticket; an application's secret, callbacks or any other setting) only a
+ * a password-change ticket, a sign-out; an application's secret, callbacks or any other setting) only a
  * person or an application holding no more of them than it does. Without it, `create:role_members` alone made its holder a Sesame Admin.
  * The CLI, run by the operator, is not limited.
  */
@@ -60,12 +60,13 @@ export async function rolesManagementScopes(deps: Deps, roleIds: string[]): Prom
   return scopes;
 }
 
-/** 403 unless the person holds no Management API permission the caller lacks. */
-export async function actsOnPeer(c: Ctx, deps: Deps, userId: string): Promise<void> {
+/** 403 unless the person (none: nothing to check) holds no Management API permission the caller lacks. */
+export async function actsOnPeer(c: Ctx, deps: Deps, userId: string | undefined): Promise<void> {
+  if (userId === undefined) return;
   const beyond = beyondCaller(c, await deps.storage.permissions.effective(userId, MANAGEMENT_API_ID));
   if (beyond.length > 0)
     throw refuse(
-      `This user holds Management API permissions you do not (${beyond.join(', ')}): only a caller holding them all may change their password, email or access, or delete them`,
+      `This user holds Management API permissions you do not (${beyond.join(', ')}): only a caller holding them all may change their password, email or access, sign them out or delete them`,
     );
 }
 

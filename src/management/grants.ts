@@ -4,6 +4,7 @@ import { localUserId } from '../admin/user-search.js';
 import type { Deps } from '../http/context.js';
 import type { Consent } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
+import { actsOnPeer } from './delegation.js';
 import { pageBody, pageQuery, pageSlice } from './paging.js';
 import { operation } from './route.js';
 import { getById } from './users.js';
@@ -84,7 +85,9 @@ export function grantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       status: 204,
     }),
     async (c) => {
-      await deleteGrant(storage, clock, c.req.valid('param').id);
+      const { id } = c.req.valid('param');
+      await actsOnPeer(c, deps, (await storage.consents.getById(id))?.userId);
+      await deleteGrant(storage, clock, id);
       return c.body(null, 204);
     },
   );
@@ -99,7 +102,9 @@ export function grantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       status: 204,
     }),
     async (c) => {
-      await deleteUserGrants(storage, clock, await getById(deps, c.req.valid('query').user_id));
+      const user = await getById(deps, c.req.valid('query').user_id);
+      await actsOnPeer(c, deps, user.id);
+      await deleteUserGrants(storage, clock, user);
       return c.body(null, 204);
     },
   );

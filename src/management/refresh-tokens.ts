@@ -10,8 +10,10 @@ import type { Deps } from '../http/context.js';
 import { REFRESH_TOKEN_ORDER } from '../storage/list-orders.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
+import { actsOnPeer } from './delegation.js';
 import { checkpointBody, checkpointQuery, checkpointSlice } from './paging.js';
 import { iso, operation } from './route.js';
+import { getById } from './users.js';
 
 export const RefreshToken = z
   .object({
@@ -99,7 +101,10 @@ export function refreshTokenRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps):
       status: 204,
     }),
     async (c) => {
-      await deleteUserRefreshTokens(storage, clock, localUserId(c.req.valid('param').id));
+      // by id only: an email here would be looked up by the action and not by the check
+      const { id: userId } = await getById(deps, c.req.valid('param').id);
+      await actsOnPeer(c, deps, userId);
+      await deleteUserRefreshTokens(storage, clock, userId);
       return c.body(null, 204);
     },
   );
@@ -128,7 +133,9 @@ export function refreshTokenRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps):
       status: 204,
     }),
     async (c) => {
-      await deleteRefreshToken(storage, clock, c.req.valid('param').id);
+      const { id } = c.req.valid('param');
+      await actsOnPeer(c, deps, (await getRefreshToken(storage, clock, id)).userId);
+      await deleteRefreshToken(storage, clock, id);
       return c.body(null, 204);
     },
   );

@@ -1,9 +1,11 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { type ApiInput, createApi, deleteApi, getApi, listApis, updateApi } from '../admin/apis.js';
 import { ForbiddenError } from '../admin/errors.js';
+import { MANAGEMENT_API_ID, MANAGEMENT_SCOPES } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import { type Api, CLIENT_ACCESS_POLICIES, TOKEN_DIALECTS, USER_ACCESS_POLICIES } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
+import { confersOnlyHeld } from './delegation.js';
 import { pageBody, pageQuery, pageSlice } from './paging.js';
 import { jsonBody, operation } from './route.js';
 
@@ -208,6 +210,10 @@ export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps
           'identifier: an API keeps its identifier (tokens carry it as their audience)',
         );
       }
+      // Who may get the Management API's tokens decides who keeps their access to it: a change is
+      // for a caller holding all of it (else deny_all would cut off applications granted more).
+      if (current.id === MANAGEMENT_API_ID && b.subject_type_authorization !== undefined)
+        confersOnlyHeld(c, Object.keys(MANAGEMENT_SCOPES));
       const api = await updateApi(storage, clock, current.id, input(b));
       await deps.keys.ensure([api.signingAlg]);
       return c.json(resourceServerView(api), 200);

@@ -12,8 +12,10 @@ import type { Deps } from '../http/context.js';
 import { SESSION_ORDER } from '../storage/list-orders.js';
 import type { SessionRecord } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
+import { actsOnPeer } from './delegation.js';
 import { checkpointBody, checkpointQuery, checkpointSlice } from './paging.js';
 import { iso, operation } from './route.js';
+import { getById } from './users.js';
 
 export const Session = z
   .object({
@@ -96,7 +98,10 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
       status: 204,
     }),
     async (c) => {
-      await deleteUserSessions(storage, localUserId(c.req.valid('param').id));
+      // by id only: an email here would be looked up by the action and not by the check
+      const { id: userId } = await getById(deps, c.req.valid('param').id);
+      await actsOnPeer(c, deps, userId);
+      await deleteUserSessions(storage, userId);
       return c.body(null, 204);
     },
   );
@@ -128,7 +133,9 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
     }),
     async (c) => {
       const { idle } = await sessionLifetimes(deps);
-      await deleteSession(storage, clock, c.req.valid('param').id, idle);
+      const { id } = c.req.valid('param');
+      await actsOnPeer(c, deps, (await storage.sessions.getBySid(id))?.userId);
+      await deleteSession(storage, clock, id, idle);
       return c.body(null, 204);
     },
   );
@@ -145,7 +152,9 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
       status: 202,
     }),
     async (c) => {
-      await revokeSession(storage, clock, c.req.valid('param').id);
+      const { id } = c.req.valid('param');
+      await actsOnPeer(c, deps, (await storage.sessions.getBySid(id))?.userId);
+      await revokeSession(storage, clock, id);
       return c.body(null, 202);
     },
   );

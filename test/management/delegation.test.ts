@@ -233,6 +233,52 @@ describeEachBackend('Management API: no one confers more than they hold', (backe
     expectStatus(await takers('DELETE', `/clients/${weak.clientId}`), 204);
   });
 
+  it('nor signs out, or ends the tokens and consents of, a person holding more of it', async () => {
+    const offline = await newApi(t, { allowOfflineAccess: true });
+    const web = await t.createApp({ name: unique('web'), type: 'web', callbacks: [CALLBACK] });
+    const signedIn = async (email: string, password: string) => {
+      const { tokens } = await webSignIn(browser(t, { email, password }), await webConfig(t, web), {
+        scope: 'openid offline_access read:things',
+        audience: offline.identifier,
+      });
+      expect(tokens.refresh_token).toEqual(expect.any(String));
+    };
+    const password = 'a long admin passphrase';
+    const boss = await createAdmin(t.rt.storage, t.clock, {
+      email: `${unique('boss')}@example.com`,
+      password,
+    });
+    await signedIn(boss.email, password);
+    const bossPath = `/users/${encodeURIComponent(boss.id)}`;
+    const [session] = (await full('GET', `${bossPath}/sessions`)).body.sessions;
+    const [token] = (await full('GET', `${bossPath}/refresh-tokens`)).body.tokens;
+    const [consent] = (await full('GET', '/grants', { query: { user_id: boss.id } })).body;
+    const ender = await limited('delete:sessions', 'delete:refresh_tokens', 'delete:grants', 'read:users');
+    for (const [method, path, query] of [
+      ['DELETE', `${bossPath}/sessions`],
+      ['DELETE', `/sessions/${session.id}`],
+      ['POST', `/sessions/${session.id}/revoke`],
+      ['DELETE', `${bossPath}/refresh-tokens`],
+      ['DELETE', `/refresh-tokens/${token.id}`],
+      ['DELETE', `/grants/${consent.id}`],
+      ['DELETE', '/grants', { user_id: boss.id }],
+    ] as const)
+      refused(await ender(method, path, query ? { query } : {}), 'delete:users');
+    // nor by naming them by email, which the check would not have looked up
+    const byEmail = `/users/${encodeURIComponent(boss.email)}`;
+    expectError(await ender('DELETE', `${byEmail}/sessions`), 400, 'invalid_uri');
+    expectError(await ender('DELETE', `${byEmail}/refresh-tokens`), 400, 'invalid_uri');
+    expect((await full('GET', `${bossPath}/sessions`)).body.sessions).toHaveLength(1);
+    expect((await full('GET', `${bossPath}/refresh-tokens`)).body.tokens).toHaveLength(1);
+    // a person holding nothing of it is theirs to sign out
+    const { user: peer, creds } = await newUser(t);
+    await signedIn(creds.email, creds.password);
+    const peerPath = `/users/${encodeURIComponent(peer.id)}`;
+    expectStatus(await ender('DELETE', `${peerPath}/refresh-tokens`), 204);
+    expectStatus(await ender('DELETE', `${peerPath}/sessions`), 204);
+    expectStatus(await ender('DELETE', '/grants', { query: { user_id: peer.id } }), 204);
+  });
+
   describe("an application made by a limited caller cannot carry off a signed-in admin's token", () => {
     const authorizeUrl = (clientId: string, scope: string) =>
       new URL(
@@ -294,19 +340,30 @@ describeEachBackend('Management API: no one confers more than they hold', (backe
       });
       const open = { subject_type_authorization: { user: { policy: 'allow_all' } } };
       expectError(await full('PATCH', path, { body: open }), 403);
+      // what a start makes of a policy stored before (older tenants' allow_all, RBAC off)
       const stored = (await t.rt.storage.apis.get(MANAGEMENT_API_ID))!;
-      const allowAll = {
-        ...stored.options,
-        subjectTypeAuthorization: { user: { policy: 'allow_all' as const } },
+      const afterStart = async (policy: 'allow_all' | 'deny_all', enforcePolicies: boolean) => {
+        const options = {
+          ...stored.options,
+          enforcePolicies,
+          subjectTypeAuthorization: { user: { policy } },
+        };
+        await t.rt.storage.apis.update(MANAGEMENT_API_ID, { options }, t.clock.now());
+        await ensureManagementApi(t.rt.storage, t.clock, t.issuer, true);
+        const after = (await t.rt.storage.apis.get(MANAGEMENT_API_ID))!.options;
+        expect(after.enforcePolicies).toBe(true);
+        return after.subjectTypeAuthorization?.user?.policy;
       };
-      await t.rt.storage.apis.update(MANAGEMENT_API_ID, { options: allowAll }, t.clock.now());
-      await ensureManagementApi(t.rt.storage, t.clock, t.issuer, true);
-      expect((await t.rt.storage.apis.get(MANAGEMENT_API_ID))?.options).toMatchObject({
-        enforcePolicies: true,
-        subjectTypeAuthorization: { user: { policy: 'require_client_grant' } },
-      });
-      // deny_all is taken (the console, a system application, is not held to it)
+      expect(await afterStart('allow_all', true)).toBe('require_client_grant');
+      expect(await afterStart('deny_all', false)).toBe('deny_all'); // kept: it is stricter
+      // who may get its tokens is for a caller holding all of it (deny_all cuts off the rest)
+      const apis = await limited('update:resource_servers', 'read:resource_servers');
       const closed = { subject_type_authorization: { user: { policy: 'deny_all' } } };
+      refused(await apis('PATCH', path, { body: closed }), 'delete:users');
+      const client = { subject_type_authorization: { client: { policy: 'deny_all' } } };
+      refused(await apis('PATCH', path, { body: client }), 'delete:users');
+      expectStatus(await apis('PATCH', path, { body: { token_lifetime: 86400 } }), 200);
+      // deny_all is taken (the console, a system application, is not held to it)
       expectStatus(await full('PATCH', path, { body: closed }), 200);
       const back = { subject_type_authorization: { user: { policy: 'require_client_grant' } } };
       expectStatus(await full('PATCH', path, { body: back }), 200);

@@ -347,6 +347,15 @@ describeEachBackend('Management API: resources (users)', (backend) => {
         expectError(bad, 400, 'invalid_body');
         expect(bad.body.message).toContain(field);
       }
+      // a value stored before the check is kept when sent back unchanged (a GET then PATCH)
+      await t.rt.storage.users.update(
+        id,
+        { claims: { ...(await t.rt.storage.users.get(id))!.claims, phone_number: 'call me' } },
+        t.clock.now(),
+      );
+      expect(
+        ok(await call('PATCH', `/users/${id}`, { body: { phone_number: 'call me', name: 'P' } })),
+      ).toMatchObject({ phone_number: 'call me' });
       const cleared = ok(await call('PATCH', `/users/${id}`, { body: { phone_number: null, locale: null } }));
       expect(cleared).not.toHaveProperty('phone_number');
       expect(cleared).not.toHaveProperty('locale');

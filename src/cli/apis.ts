@@ -26,7 +26,7 @@ function settingOptions(cmd: Command): Command {
   return cmd
     .option(
       '--scope <name[=description]>',
-      'scope the API defines (repeatable; on update, replaces the list)',
+      "scope the API defines (repeatable; on update, replaces the list; '' empties it)",
       collect,
     )
     .option(

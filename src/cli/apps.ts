@@ -40,9 +40,21 @@ const view = (app: Application) => ({
 /** The options create and update share. */
 function settingOptions(cmd: Command): Command {
   return cmd
-    .option('--callback <uri>', 'allowed callback URL (repeatable; on update, replaces the list)', collect)
-    .option('--logout-callback <uri>', 'allowed post-logout redirect URL (repeatable)', collect)
-    .option('--web-origin <origin>', 'origin a browser application calls from (repeatable)', collect)
+    .option(
+      '--callback <uri>',
+      "allowed callback URL (repeatable; on update, replaces the list; '' empties it)",
+      collect,
+    )
+    .option(
+      '--logout-callback <uri>',
+      "allowed post-logout redirect URL (repeatable; '' empties the list)",
+      collect,
+    )
+    .option(
+      '--web-origin <origin>',
+      "origin a browser application calls from (repeatable; '' empties the list)",
+      collect,
+    )
     .option('--grant <type>', 'grant type to allow instead of the defaults (repeatable)', collect)
     .option('--skip-consent', 'first-party application: never ask the user for consent')
     .option('--id-token-alg <alg>', 'ID token signing algorithm: RS256 (default), ES256, PS256 or EdDSA')

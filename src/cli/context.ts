@@ -45,8 +45,12 @@ export function given(cmd: Command): Record<string, unknown> {
   return out;
 }
 
-/** Collects a repeatable option into an array. */
-export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+/**
+ * Collects a repeatable option into an array; an empty value (`--web-origin ''`) adds nothing, so
+ * that on its own it gives an empty list: the way to empty one on update.
+ */
+export const collect = (value: string, previous: string[] = []): string[] =>
+  value.trim() === '' ? previous : [...previous, value];
 
 /**
  * Codes of a machine that refuses, not of a bug: errno (ENOENT, ECONNREFUSED…), SQLite's file

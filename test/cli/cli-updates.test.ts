@@ -46,6 +46,37 @@ describeEachBackend('sesame CLI (update changes only what it names)', (backend) 
       const renamed = await json<AppSettings>('apps', 'update', '--name', 'Shop 2', '--', id);
       expect(renamed).toMatchObject({ name: 'Shop 2', ...initial });
 
+      // a list set once can be emptied again: an empty value alone
+      const listed = await json<AppSettings>(
+        ...[
+          'apps',
+          'update',
+          '--web-origin',
+          'https://shop.example',
+          '--logout-callback',
+          'https://shop.example/bye',
+        ],
+        ...['--', id],
+      );
+      expect(listed).toMatchObject({
+        web_origins: ['https://shop.example'],
+        logout_callbacks: ['https://shop.example/bye'],
+      });
+      const emptied = await json<AppSettings>(
+        'apps',
+        'update',
+        '--web-origin=',
+        '--logout-callback',
+        '',
+        '--',
+        id,
+      );
+      expect(emptied).toMatchObject({
+        web_origins: [],
+        logout_callbacks: [],
+        callbacks: ['https://shop.example/cb'],
+      });
+
       const on = await json<AppSettings>(
         ...[
           'apps',

@@ -67,7 +67,11 @@ export function fail(err: unknown): never {
   } else if (err instanceof Error && REFUSALS.test(String((err as NodeJS.ErrnoException).code))) {
     // The system's or the database's own refusal (ECONNREFUSED, EEXIST, SQLITE_NOTADB…): its
     // message says what is wrong; a stack trace would only hide it. Other errors are bugs.
-    process.stderr.write(`error: ${err.message || (err as NodeJS.ErrnoException).code}\n`);
+    const code = String((err as NodeJS.ErrnoException).code);
+    const hint = code.startsWith('SQLITE_BUSY')
+      ? ": another connection held the SQLite database's write lock longer than the busy timeout (10 s): a process writing to it (a long command, a backup) or one that hangs; try again once it is done"
+      : '';
+    process.stderr.write(`error: ${err.message || code}${hint}\n`);
   } else {
     process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, BIN, childEnv, runCli } from '../e2e/process.js';
 
@@ -123,6 +124,31 @@ describe('sesame output read by a reader that goes away', { timeout: 90_000 }, (
         const shown = await runCli(['roles', 'show', `epipe-${i}`, '--json'], env);
         expect(shown.code, shown.stderr).toBe(0);
       }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sesame on a SQLite database another process holds', { timeout: 90_000 }, () => {
+  it('fails with exit code 1 saying why, after the busy timeout, and works once the lock is gone', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sesame-busy-'));
+    const env = { SESAME_DATA_DIR: dataDir, SESAME_LOG_LEVEL: 'warn' };
+    try {
+      expect((await runCli(['roles', 'create', 'busy'], env)).code).toBe(0);
+      const holder = new Database(join(dataDir, 'sesame.db'));
+      try {
+        holder.exec('BEGIN EXCLUSIVE');
+        const res = await runCli(['roles', 'create', 'busy-2'], env);
+        expect(res.code).toBe(1);
+        expect(res.stderr).toMatch(
+          /^error: database is locked: another connection held the SQLite database's write lock/,
+        );
+        expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      } finally {
+        holder.close();
+      }
+      expect((await runCli(['roles', 'create', 'busy-2'], env)).code).toBe(0);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

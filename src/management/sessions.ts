@@ -134,7 +134,8 @@ export function sessionRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void
     async (c) => {
       const { idle } = await sessionLifetimes(deps);
       const { id } = c.req.valid('param');
-      await actsOnPeer(c, deps, (await storage.sessions.getBySid(id))?.userId);
+      // an ended session is a 404 whoever held it, as GET answers
+      await actsOnPeer(c, deps, (await getSession(storage, clock, id, idle)).userId);
       await deleteSession(storage, clock, id, idle);
       return c.body(null, 204);
     },

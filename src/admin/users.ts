@@ -83,13 +83,12 @@ function mergeMetadata(field: string, current: Record<string, unknown>, patch: R
  * leading +, with spaces, dots, hyphens or brackets between, and an RFC 3966 extension), a locale
  * a BCP 47 tag (or, as the spec allows relying parties to take, with an underscore).
  */
-const CLAIM_SHAPES: Record<string, RegExp> = {
-  phone_number: /^\+?[0-9](?:[ ().-]?[0-9]){2,19}(?:;ext=[0-9]{1,10})?$/,
-  locale: /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/,
-};
-const SHAPE_HINTS: Record<string, string> = {
-  phone_number: 'a phone number, such as +1 555 0100 (E.164, with an optional ;ext=)',
-  locale: 'a BCP 47 language tag, such as en-US',
+const CLAIM_SHAPES: Record<string, [RegExp, string]> = {
+  phone_number: [
+    /^\+?[0-9](?:[ ().-]?[0-9]){2,19}(?:;ext=[0-9]{1,10})?$/,
+    'a phone number, such as +1 555 0100 (E.164, with an optional ;ext=)',
+  ],
+  locale: [/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/, 'a BCP 47 language tag, such as en-US'],
 };
 
 function mergeClaims(current: UserClaims, patch: NonNullable<UserInput['claims']>): UserClaims {
@@ -103,10 +102,10 @@ function mergeClaims(current: UserClaims, patch: NonNullable<UserInput['claims']
     const max = k === 'picture' ? 2048 : 255;
     if (typeof v === 'string' && v.length > max) throw new ValidationError(`${k}: at most ${max} characters`);
     if (k === 'picture') checkHttpUrl('picture', v as string);
-    const shape = CLAIM_SHAPES[k];
+    const [shape, hint] = CLAIM_SHAPES[k] ?? [];
     // a value stored before the check is kept when sent back unchanged
     if (shape && v !== current[k as keyof UserClaims] && !shape.test(String(v)))
-      throw new ValidationError(`${k}: ${SHAPE_HINTS[k]}`);
+      throw new ValidationError(`${k}: ${hint}`);
     out[k] = v;
   }
   return out as UserClaims;

@@ -2,118 +2,15 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { normalizeEmail } from '../accounts/email.js';
 import { emailBrand, emailTicket, sendTicketEmail } from '../admin/tickets.js';
 import { localUserId, parseUserSearch, parseUserSort } from '../admin/user-search.js';
-import { createUser, deleteUser, getUser, listUsers, type UserInput, updateUser } from '../admin/users.js';
+import { createUser, deleteUser, getUser, listUsers, updateUser } from '../admin/users.js';
 import type { Deps } from '../http/context.js';
 import type { User as Person } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { actsOnPeer } from './delegation.js';
 import { ManagementError, queryError } from './errors.js';
 import { fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
-import { iso, jsonBody, operation } from './route.js';
-
-/** The one connection Sesame has: its own email and password database. */
-export const CONNECTION = 'Username-Password-Authentication';
-
-const Metadata = z.record(z.string().max(255), z.unknown());
-const text = z.string().max(255);
-
-const profile = {
-  email: z.string().max(320),
-  password: z.string().max(1024).openapi({ description: 'Set only; never returned.' }),
-  name: text.nullable(),
-  given_name: text.nullable(),
-  family_name: text.nullable(),
-  nickname: text.nullable(),
-  picture: z.string().max(2048).nullable(),
-  phone_number: z.string().max(64).nullable(),
-  locale: text.nullable(),
-  email_verified: z.boolean(),
-  blocked: z.boolean(),
-  app_metadata: Metadata,
-  user_metadata: Metadata,
-  verify_email: z.boolean().openapi({
-    description:
-      'true: a verification email goes to the address, unless email_verified is true; false or absent: no email.',
-  }),
-  connection: z.literal(CONNECTION),
-};
-
-const CreateUser = z
-  .strictObject(profile)
-  .partial()
-  .required({ email: true, password: true, connection: true })
-  .openapi('UserCreate');
-const UpdateUser = z.strictObject(profile).partial().openapi('UserUpdate');
-
-export const User = z
-  .object({
-    user_id: z.string(),
-    email: z.string(),
-    email_verified: z.boolean(),
-    name: z.string().optional(),
-    given_name: z.string().optional(),
-    family_name: z.string().optional(),
-    nickname: z.string().optional(),
-    picture: z.string().optional(),
-    phone_number: z.string().optional(),
-    locale: z.string().optional(),
-    blocked: z.boolean(),
-    app_metadata: Metadata,
-    user_metadata: Metadata,
-    identities: z.array(
-      z.object({ connection: z.string(), provider: z.string(), user_id: z.string(), isSocial: z.boolean() }),
-    ),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi('User');
-
-/** A user in Auth0's shape. */
-export function userView(u: Person): z.infer<typeof User> {
-  const c = u.claims;
-  return {
-    user_id: u.id,
-    email: u.email,
-    email_verified: c.email_verified === true,
-    ...(c.name !== undefined ? { name: c.name } : {}),
-    ...(c.given_name !== undefined ? { given_name: c.given_name } : {}),
-    ...(c.family_name !== undefined ? { family_name: c.family_name } : {}),
-    ...(c.nickname !== undefined ? { nickname: c.nickname } : {}),
-    ...(c.picture !== undefined ? { picture: c.picture } : {}),
-    ...(c.phone_number !== undefined ? { phone_number: c.phone_number } : {}),
-    ...(c.locale !== undefined ? { locale: c.locale } : {}),
-    blocked: u.blocked,
-    app_metadata: u.appMetadata,
-    user_metadata: u.userMetadata,
-    identities: [{ connection: CONNECTION, provider: 'auth0', user_id: u.id, isSocial: false }],
-    created_at: iso(u.createdAt),
-    updated_at: iso(u.updatedAt),
-  };
-}
-
-function input(b: z.infer<typeof UpdateUser>): UserInput {
-  const out: UserInput = {};
-  if (b.email !== undefined) out.email = b.email;
-  if (b.password !== undefined) out.password = b.password;
-  if (b.blocked !== undefined) out.blocked = b.blocked;
-  if (b.app_metadata !== undefined) out.appMetadata = b.app_metadata;
-  if (b.user_metadata !== undefined) out.userMetadata = b.user_metadata;
-  const claims: NonNullable<UserInput['claims']> = {};
-  for (const k of [
-    'name',
-    'given_name',
-    'family_name',
-    'nickname',
-    'picture',
-    'phone_number',
-    'locale',
-  ] as const) {
-    if (b[k] !== undefined) claims[k] = b[k];
-  }
-  if (b.email_verified !== undefined) claims.email_verified = b.email_verified;
-  if (Object.keys(claims).length > 0) out.claims = claims;
-  return out;
-}
+import { IdParam, jsonBody, operation } from './route.js';
+import { CONNECTION, CreateUser, UpdateUser, User, userInput, userView } from './user-shapes.js';
 
 /** With `verify_email: true`, the user's address gets a verification email unless it is verified. */
 async function verifyIfAsked(deps: Deps, asked: boolean | undefined, user: Person): Promise<void> {
@@ -121,12 +18,6 @@ async function verifyIfAsked(deps: Deps, asked: boolean | undefined, user: Perso
     await emailTicket(deps, 'email_verification', user);
 }
 
-const IdParam = z.object({
-  id: z
-    .string()
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' } }),
-});
 const TAG = 'Users';
 
 /** /users and /users-by-email. */
@@ -207,7 +98,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       const user = await createUser(
         storage,
         clock,
-        { ...input(b), email: b.email, password: b.password },
+        { ...userInput(b), email: b.email, password: b.password },
         deps.config.password,
         brand
           ? {
@@ -260,7 +151,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         (b.blocked !== undefined && b.blocked !== user.blocked)
       )
         await actsOnPeer(c, deps, user.id);
-      const updated = await updateUser(storage, clock, user.id, input(b), deps.config.password);
+      const updated = await updateUser(storage, clock, user.id, userInput(b), deps.config.password);
       await verifyIfAsked(deps, b.verify_email, updated);
       return c.json(userView(updated), 200);
     },

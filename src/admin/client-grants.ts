@@ -62,21 +62,46 @@ export async function getClientGrant(storage: Storage, id: string): Promise<Clie
   return grant;
 }
 
+/**
+ * What a caller may check of a client grant before it changes: the grant as held by the change's
+ * transaction (so that no change made meanwhile slips past the check), and its new scopes (none
+ * for a deletion). Throws to refuse.
+ */
+export type ClientGrantCheck = (held: ClientGrant, scopes: string[]) => void;
+
+/** The grant, held until `tx` ends and checked by `check`, or NotFoundError. */
+async function held(tx: Storage, id: string, scopes: string[], check?: ClientGrantCheck) {
+  if (!(await tx.clientGrants.hold(id))) throw new NotFoundError(`client grant ${id} not found`);
+  const grant = await getClientGrant(tx, id);
+  check?.(grant, scopes);
+  return grant;
+}
+
 /** Replaces a client grant's scopes. */
 export async function updateClientGrant(
   storage: Storage,
   id: string,
   scopes: string[],
+  check?: ClientGrantCheck,
 ): Promise<ClientGrant> {
-  const grant = await getClientGrant(storage, id);
-  const checked = await checkGrantScopes(storage, grant.apiId, scopes);
-  await storage.clientGrants.setScopes(id, checked);
-  return { ...grant, scopes: checked };
+  return storage.transaction(async (tx) => {
+    const grant = await held(tx, id, scopes, check);
+    const checked = await checkGrantScopes(tx, grant.apiId, scopes);
+    await tx.clientGrants.setScopes(id, checked);
+    return { ...grant, scopes: checked };
+  });
 }
 
 /** Deletes a client grant: the application gets no new tokens for that API. */
-export async function deleteClientGrant(storage: Storage, id: string): Promise<void> {
-  if (!(await storage.clientGrants.deleteById(id))) throw new NotFoundError(`client grant ${id} not found`);
+export async function deleteClientGrant(
+  storage: Storage,
+  id: string,
+  check?: ClientGrantCheck,
+): Promise<void> {
+  await storage.transaction(async (tx) => {
+    await held(tx, id, [], check);
+    await tx.clientGrants.deleteById(id);
+  });
 }
 
 /** A slice of the client grants, of one application and/or one API (by identifier). */

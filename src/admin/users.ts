@@ -175,6 +175,7 @@ export async function updateUser(
   idOrEmail: string,
   input: UserInput,
   rules: PasswordRules = DEFAULT_RULES,
+  expected?: Pick<User, 'email' | 'blocked'>,
 ): Promise<User> {
   const user = await getUser(storage, idOrEmail);
   const patch: UserPatch = {};
@@ -203,6 +204,9 @@ export async function updateUser(
         // Merged into the row as it is now, held to the commit: updates at once each keep theirs.
         const fresh = await heldUser(tx, user.id);
         if (!fresh) throw new NotFoundError(`user ${user.id} not found`);
+        // What the caller's check relied on changed meanwhile (the Management API's delegation).
+        if (expected && (fresh.email !== expected.email || fresh.blocked !== expected.blocked))
+          throw new ConflictError('the user changed while this change was checked: read it again and retry');
         if (input.blocked === true && !fresh.blocked) await keepAnAdmin(tx, user.id, 'blocked');
         // OpenID Connect's email_verified speaks of the address: a new one is not verified yet.
         const claims =

@@ -6,12 +6,11 @@ import {
   listClientGrants,
   updateClientGrant,
 } from '../admin/client-grants.js';
-import { MANAGEMENT_API_ID } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import { CLIENT_GRANT_ORDER } from '../storage/list-orders.js';
 import type { ClientGrant as Grant, Storage } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
-import { confersOnlyHeld, managementScopesOf } from './delegation.js';
+import { confersOnlyHeld, grantChangesOnlyHeld, managementScopesOf } from './delegation.js';
 import {
   checkpointBody,
   checkpointQuery,
@@ -190,14 +189,7 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
     async (c) => {
       const { id } = c.req.valid('param');
       const { scope } = c.req.valid('json');
-      // what it adds and what it takes away, not what it keeps
-      const before = await getClientGrant(storage, id);
-      if (before.apiId === MANAGEMENT_API_ID)
-        confersOnlyHeld(c, [
-          ...scope.filter((s) => !before.scopes.includes(s)),
-          ...before.scopes.filter((s) => !scope.includes(s)),
-        ]);
-      const grant = await updateClientGrant(storage, id, scope);
+      const grant = await updateClientGrant(storage, id, scope, grantChangesOnlyHeld(c));
       return c.json((await views(storage, [grant]))[0]!, 200);
     },
   );
@@ -212,9 +204,7 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
       status: 204,
     }),
     async (c) => {
-      const grant = await getClientGrant(storage, c.req.valid('param').id);
-      if (grant.apiId === MANAGEMENT_API_ID) confersOnlyHeld(c, grant.scopes);
-      await deleteClientGrant(storage, grant.id);
+      await deleteClientGrant(storage, c.req.valid('param').id, grantChangesOnlyHeld(c));
       return c.body(null, 204);
     },
   );

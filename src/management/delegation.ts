@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { ClientGrantCheck } from '../admin/client-grants.js';
 import { MANAGEMENT_API_ID } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import type { ManagementEnv } from './auth.js';
@@ -33,6 +34,21 @@ export function confersOnlyHeld(c: Ctx, scopes: Iterable<string>): void {
       `Only Management API permissions you hold can be given or taken away; you do not hold: ${beyond.join(', ')}`,
     );
 }
+
+/**
+ * The check of a change to a client grant (admin/client-grants.ts runs it on the grant as its
+ * transaction holds it): of the Management API's grants, the caller must hold what the change
+ * adds and what it takes away (all of it for a deletion), not what it keeps.
+ */
+export const grantChangesOnlyHeld =
+  (c: Ctx): ClientGrantCheck =>
+  (held, scopes) => {
+    if (held.apiId !== MANAGEMENT_API_ID) return;
+    confersOnlyHeld(c, [
+      ...scopes.filter((s) => !held.scopes.includes(s)),
+      ...held.scopes.filter((s) => !scopes.includes(s)),
+    ]);
+  };
 
 /**
  * The Management API permissions among `refs` (permissions named by API identifier): the API is

@@ -144,14 +144,21 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     async (c) => {
       const user = await getById(deps, c.req.valid('param').id);
       const b = c.req.valid('json');
-      // what would hand the account over, or lock its owner out (sent back unchanged, it does not)
-      if (
+      // what would hand the account over, or lock its owner out (sent back unchanged, it does not:
+      // then the change holds only while the email and block stay as read here)
+      const takesOver =
         b.password !== undefined ||
         (b.email !== undefined && normalizeEmail(b.email) !== user.email) ||
-        (b.blocked !== undefined && b.blocked !== user.blocked)
-      )
-        await actsOnPeer(c, deps, user.id);
-      const updated = await updateUser(storage, clock, user.id, userInput(b), deps.config.password);
+        (b.blocked !== undefined && b.blocked !== user.blocked);
+      if (takesOver) await actsOnPeer(c, deps, user.id);
+      const updated = await updateUser(
+        storage,
+        clock,
+        user.id,
+        userInput(b),
+        deps.config.password,
+        takesOver ? undefined : { email: user.email, blocked: user.blocked },
+      );
       await verifyIfAsked(deps, b.verify_email, updated);
       return c.json(userView(updated), 200);
     },

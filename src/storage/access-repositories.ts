@@ -48,6 +48,8 @@ export interface ClientGrantRepository {
   count(filter: ClientGrantFilter): Promise<number>;
   /** Replaces the scopes; true when the grant exists. */
   setScopes(id: string, scopes: string[]): Promise<boolean>;
+  /** Holds the grant's row until the transaction ends (changing nothing); true when it exists. */
+  hold(id: string): Promise<boolean>;
   delete(clientId: string, apiId: string, subjectType?: SubjectType): Promise<boolean>;
   deleteById(id: string): Promise<boolean>;
 }

@@ -251,6 +251,7 @@ export function withReadCache(
       },
       upsert: write(g.upsert),
       setScopes: write(g.setScopes),
+      hold: hold(g.hold),
       delete: write(g.delete),
       deleteById: write(g.deleteById),
     },

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { CLIENT_GRANT_ORDER } from '../../list-orders.js';
 import type { ClientGrant, ClientGrantFilter, ClientGrantRepository, SubjectType } from '../../types.js';
 import { precompiled } from '../precompiled.js';
@@ -128,6 +128,14 @@ export function clientGrantRepository(db: Kysely<Database>): ClientGrantReposito
         .where('subject_type', '=', subjectType)
         .executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
+    },
+    async hold(id) {
+      const res = await db
+        .updateTable('client_grants')
+        .set({ id: sql`id` })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
     },
     async deleteById(id) {
       const res = await db.deleteFrom('client_grants').where('id', '=', id).executeTakeFirst();

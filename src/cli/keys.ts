@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../admin/errors.js';
-import { keyContext, rotateKeys, rotationAlgorithms } from '../admin/keys.js';
+import { keyContext, revokeKey, rotateKeys, rotationAlgorithms } from '../admin/keys.js';
 import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
 import { keyStatus } from '../keys/keystore.js';
 import { print, withRuntime } from './context.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t * 1000).toISOString());
 
-/** `sesame keys list | rotate`: the signing keys and their rotation. */
+/** `sesame keys list | rotate | revoke`: the signing keys, their rotation and revocation. */
 export function keysCommand(program: Command): void {
   const keys = program.command('keys').description('manage signing keys');
 
@@ -57,6 +57,35 @@ export function keysCommand(program: Command): void {
           rotated
             .map((k) => `new ${k.alg} key ${k.kid}, published now, signing from ${k.activates_at}`)
             .join('\n'),
+        );
+      }),
+    );
+
+  keys
+    .command('revoke <kid>')
+    .description(
+      'revoke a key at once (a leaked one): it leaves the JWKS and every token it signed stops verifying; revoking the key that signs now puts a new one in its place',
+    )
+    .option('--json', 'print one JSON object')
+    .action(async (kid: string, o, cmd) =>
+      withRuntime(cmd, async (rt) => {
+        const ctx = keyContext(rt);
+        const key = await revokeKey(ctx, kid);
+        const now = rt.clock.now();
+        const signing = (await rt.storage.signingKeys.listPublished(now)).find(
+          (k) => k.alg === key.alg && keyStatus(k, now) === 'current',
+        );
+        const out = {
+          revoked: key.kid,
+          alg: key.alg,
+          revoked_at: iso(key.revokedAt),
+          signing: signing?.kid ?? null,
+        };
+        print(o.json, out, () =>
+          [
+            `revoked ${key.alg} key ${key.kid}: the tokens it signed no longer verify`,
+            ...(signing ? [`${key.alg} tokens are signed by ${signing.kid}`] : []),
+          ].join('\n'),
         );
       }),
     );

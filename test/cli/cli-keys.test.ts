@@ -99,6 +99,28 @@ describeEachBackend('sesame CLI (keys)', (backend) => {
       expect(keys.map((k) => k.alg).sort()).toEqual(['ES256', 'EdDSA']);
     });
 
+    it('revoke takes a key out of the JWKS at once; a new one signs in place of the current one', async () => {
+      const { env: e, key: old } = await withEs256Key();
+      const out = await runCliJson<{ revoked: string; alg: string; revoked_at: string; signing: string }>(
+        ['keys', 'revoke', old.kid],
+        e,
+      );
+      expect(out).toMatchObject({ revoked: old.kid, alg: 'ES256', signing: expect.any(String) });
+      expect(out.signing).not.toBe(old.kid);
+      expect(Math.abs(seconds(out.revoked_at)! - now())).toBeLessThan(30);
+      const { keys } = await runCliJson<{ keys: KeyView[] }>(['keys', 'list'], e);
+      expect(keys.map((k) => [k.kid, k.status])).toEqual([[out.signing, 'current']]);
+      expectFailure(await runCli(['keys', 'revoke', old.kid], e), /signing key \S+ is revoked already/);
+      expectFailure(await runCli(['keys', 'revoke', 'no-such-kid'], e), /no-such-kid/);
+      const text = await runCli(['keys', 'revoke', out.signing], e);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(
+        new RegExp(
+          `^revoked ES256 key ${out.signing}: the tokens it signed no longer verify\nES256 tokens are signed by \\S+\n$`,
+        ),
+      );
+    });
+
     it('rotate --alg XX fails and adds no key', async () => {
       const { env: e } = await withEs256Key();
       expectFailure(

@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { NewEvent } from '../events/log.js';
 import type { LoginAttemptRepository, Repositories } from '../storage/types.js';
 import { sha256 } from '../util/crypto.js';
-import { throttleAddress } from '../util/ip.js';
+import { knownIp, throttleAddress } from '../util/ip.js';
 
 /** The two counters an attempt is charged to: who it is for, and where it comes from. */
 export interface AttemptKeys {
@@ -171,13 +171,16 @@ export async function reserveSignIn(
 
 /**
  * A sign-in that succeeded: the account-from-here count starts again, the address and the
- * account get this attempt back, and the place becomes known to the account.
+ * account get this attempt back, the place becomes known to the account, and the user's
+ * sign-ins count one more, from `clientIp` (Auth0's logins_count, last_login, last_ip).
  */
 export async function signInSucceeded(
-  storage: Pick<Repositories, 'loginAttempts' | 'knownSignIns'>,
+  storage: Pick<Repositories, 'loginAttempts' | 'knownSignIns' | 'users'>,
   place: SignInPlace & { userId: string },
   now: number,
+  clientIp: string,
 ): Promise<void> {
+  await storage.users.recordLogin(place.userId, now, knownIp(clientIp));
   const { pair, ip, account } = counters(place);
   await storage.loginAttempts.clear(pair.key);
   if (place.known !== 'device') await storage.loginAttempts.forgive(ip);

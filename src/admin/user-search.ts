@@ -59,7 +59,7 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
   }
 }
 
-const SORTABLE = ['created_at', 'updated_at', 'email', 'name'] as const;
+const SORTABLE = ['created_at', 'updated_at', 'email', 'name', 'last_login', 'logins_count'] as const;
 
 /** Reads Auth0's `sort=field:1` (ascending) or `field:-1` (descending). */
 export function parseUserSort(sort: string | undefined): UserQuery['sort'] {

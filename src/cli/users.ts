@@ -12,6 +12,9 @@ const view = (u: User) => ({
   ...u.claims,
   created_at: u.createdAt,
   updated_at: u.updatedAt,
+  ...(u.loginsCount !== undefined ? { logins_count: u.loginsCount } : {}),
+  ...(u.lastLogin !== undefined ? { last_login: u.lastLogin } : {}),
+  ...(u.lastIp !== undefined ? { last_ip: u.lastIp } : {}),
 });
 
 /** `sesame users …`: people who sign in. */

@@ -151,7 +151,12 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     }
     await rehashIfOutdated(deps.storage.users, user, password, deps.logger);
     const device = cookies.get(c, 'device') ?? randomToken(32);
-    await signInSucceeded(deps.storage, { ...place, userId: user.id, device: sha256(device) }, now);
+    await signInSucceeded(
+      deps.storage,
+      { ...place, userId: user.id, device: sha256(device) },
+      now,
+      clientIp(c),
+    );
     // Whoever asked for a reset link remembered the password after all: open links stop working (#15).
     await deps.storage.accountTickets.supersede(user.id, 'password_reset', now);
     cookies.set(c, 'device', device, DEVICE_COOKIE_LIFETIME);

@@ -12,6 +12,7 @@ import type { Cookies } from '../http/cookies.js';
 import { formActionSource, PageError, page } from '../http/page.js';
 import type { Application, User } from '../storage/types.js';
 import { SignupPage } from '../ui/self-service.js';
+import { knownIp } from '../util/ip.js';
 import { checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
 import { startSession } from './authorize/session.js';
 
@@ -144,6 +145,8 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
       throw err;
     }
     deps.mail.kick();
+    // Signed in with the password just chosen: the first of the account's logins_count.
+    await deps.storage.users.recordLogin(user.id, deps.clock.now(), knownIp(clientIp(c)));
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
     return c.body(null, 303, {

@@ -62,7 +62,7 @@ export const password: GrantHandler = {
     // The attempt was charged on its own (it must count even when this fails); what the
     // success writes commits with the tokens (#14 §7).
     return inTokenTransaction(deps, async (deps) => {
-      await signInSucceeded(deps.storage, merged(place, { userId: user.id }), now);
+      await signInSucceeded(deps.storage, merged(place, { userId: user.id }), now, origin.ip);
       // As on the login page: who signs in remembered the password, so open reset links end.
       await deps.storage.accountTickets.supersede(user.id, 'password_reset', now);
       return issueUserTokens(

@@ -61,6 +61,13 @@ export const User = z
     ),
     created_at: z.string(),
     updated_at: z.string(),
+    logins_count: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'Sign-ins with the password; absent before the first.' }),
+    last_login: z.string().optional(),
+    last_ip: z.string().optional(),
   })
   .openapi('User');
 
@@ -91,6 +98,9 @@ export function userView(u: Person): z.infer<typeof User> {
     identities: [{ connection: CONNECTION, provider: 'auth0', user_id: u.id, isSocial: false }],
     created_at: iso(u.createdAt),
     updated_at: iso(u.updatedAt),
+    ...(u.loginsCount !== undefined ? { logins_count: u.loginsCount } : {}),
+    ...(u.lastLogin !== undefined ? { last_login: iso(u.lastLogin) } : {}),
+    ...(u.lastIp !== undefined ? { last_ip: u.lastIp } : {}),
   };
 }
 

@@ -31,7 +31,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       tag: TAG,
       summary: 'List or search users',
       description:
-        '`q`: plain text matches a substring of the email or the name; `email:"a@b.c"` an exact email; `email:prefix*` an email prefix (on the index). `sort`: `created_at`, `updated_at`, `email` or `name`, `:1` ascending or `:-1` descending.',
+        '`q`: plain text matches a substring of the email or the name; `email:"a@b.c"` an exact email; `email:prefix*` an email prefix (on the index). `sort`: `created_at`, `updated_at`, `email`, `name`, `last_login` or `logins_count`, `:1` ascending or `:-1` descending (never signed in counts as the earliest `last_login`).',
       request: {
         query: z.object({
           ...pageQuery,

@@ -47,7 +47,10 @@ export interface UserQuery {
   /** Exactly this name, in any case. */
   name?: string;
   blocked?: boolean;
-  sort?: { field: 'created_at' | 'updated_at' | 'email' | 'name'; descending: boolean };
+  sort?: {
+    field: 'created_at' | 'updated_at' | 'email' | 'name' | 'last_login' | 'logins_count';
+    descending: boolean;
+  };
 }
 
 export interface UserRepository {
@@ -64,6 +67,11 @@ export interface UserRepository {
    * set meanwhile wins); `updated_at` stays. True when it was replaced.
    */
   rehash(id: string, from: string, to: string): Promise<boolean>;
+  /**
+   * Counts a sign-in with the password: one more login, `at` the last, from `ip` (null: not
+   * known); `updated_at` stays (the profile did not change).
+   */
+  recordLogin(id: string, at: number, ip: string | null): Promise<void>;
   /**
    * Holds the user's row until the transaction ends (changing nothing), so that checks of a
    * per-account budget serialise across instances; true when the user exists.

@@ -204,6 +204,11 @@ export interface User {
   userMetadata: Record<string, unknown>;
   createdAt: number;
   updatedAt: number;
+  /** Password sign-ins so far (Auth0's logins_count); absent before the first. */
+  loginsCount?: number;
+  /** When the last one was (Auth0's last_login) and its client address (last_ip). */
+  lastLogin?: number;
+  lastIp?: string;
 }
 
 /** The fields of a user that an update may change. */

@@ -34,3 +34,6 @@ export function throttleAddress(address: string): string {
     .map((g) => Number.parseInt(g, 16).toString(16))
     .join(':')}::/64`;
 }
+
+/** A client's address as a record keeps it (a user's last_ip): null when it is not known ('unknown'). */
+export const knownIp = (ip: string): string | null => (ip === 'unknown' ? null : ip);

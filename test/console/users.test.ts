@@ -225,6 +225,21 @@ describeEachBackend('console: users', (backend) => {
     expect(shown.html).toMatch(/<code>s<\/code>/);
   });
 
+  it('shows when a user last signed in, from where and how often; "never" before', async () => {
+    const { user, creds } = await newUser(t);
+    const list = () => open(agent, `/console/users?q=${encodeURIComponent(user.email)}`);
+    expect((await open(agent, path(user.id))).html).toContain('never signed in');
+    expect((await list()).html).toMatch(/<td>Never<\/td>/);
+    await webSignIn(browser(t, creds), await webConfig(t, webApp));
+    const when = new Date(t.clock.now() * 1000).toISOString().replace('T', ' ').slice(0, 19);
+    expect((await open(agent, path(user.id))).html).toContain(`last signed in ${when} (1 time in all)`);
+    await t.rt.storage.users.recordLogin(user.id, t.clock.now(), '2001:db8::7');
+    expect((await open(agent, path(user.id))).html).toContain(
+      `last signed in ${when} from 2001:db8::7 (2 times in all)`,
+    );
+    expect((await list()).html).toContain(`<td>${when}</td>`);
+  });
+
   it('deletes after a confirmation page', async () => {
     const { user } = await newUser(t);
     const confirm = await open(agent, path(user.id, '/delete'));

@@ -63,6 +63,8 @@ describeEachBackend('self-service accounts in a browser', (backend: Backend) => 
   let pending: { state: string; verifier: string };
   let firstTokens: Tokens;
   let refreshToken: string;
+  /** The server's environment, for the CLI on its data. */
+  let env: Record<string, string | undefined>;
 
   const logs = () => `sesame stderr:\n${sesame?.stderr() ?? ''}\nsesame stdout:\n${sesame?.stdout() ?? ''}`;
 
@@ -74,7 +76,7 @@ describeEachBackend('self-service accounts in a browser', (backend: Backend) => 
     const cbPort = await freePort();
     issuer = `http://127.0.0.1:${port}`;
     callbackUrl = `http://127.0.0.1:${cbPort}/callback`;
-    const env = {
+    env = {
       SESAME_PORT: String(port),
       SESAME_HOST: '127.0.0.1',
       SESAME_ISSUER: issuer,
@@ -313,6 +315,14 @@ describeEachBackend('self-service accounts in a browser', (backend: Backend) => 
       // Consent was given at sign-up: straight back to the app.
       const tokens = await codeExchange('the new password signs in');
       expect(claimsOf(tokens.id_token).email_verified).toBe(true);
+      // Two sign-ins counted (the sign-up's and this one; not the refused old password), from
+      // the browser's address
+      const person = await runCliJson(['users', 'show', email], env);
+      expect(person).toMatchObject({
+        logins_count: 2,
+        last_ip: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$|^::1$/),
+      });
+      expect(person.last_login).toEqual(expect.any(Number));
       // The refresh token works (and may rotate) before the app is disconnected.
       const refreshed = await token({
         grant_type: 'refresh_token',

@@ -204,6 +204,35 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       expect(await list('created_at:-1')).toEqual(['abe', 'dora', 'abby', 'carl']);
     });
 
+    it('shows logins_count, last_login and last_ip once someone signed in, and sorts by them', async () => {
+      const before = ok(await call('GET', `/users/${ids.dora}`));
+      for (const k of ['logins_count', 'last_login', 'last_ip']) expect(before).not.toHaveProperty(k);
+      const at = t.clock.now();
+      const iso = (s: number) => new Date(s * 1000).toISOString();
+      await t.rt.storage.users.recordLogin(ids.dora!, at, '198.51.100.7');
+      await t.rt.storage.users.recordLogin(ids.dora!, at + 2, '198.51.100.8');
+      await t.rt.storage.users.recordLogin(ids.carl!, at + 1, null);
+      const dora = ok(await call('GET', `/users/${ids.dora}`));
+      expect(dora).toMatchObject({ logins_count: 2, last_login: iso(at + 2), last_ip: '198.51.100.8' });
+      expect(dora.last_login).toMatch(ISO_TIME);
+      expect(dora.updated_at).toBe(before.updated_at); // a sign-in changes no profile
+      const carl = ok(await call('GET', `/users/${ids.carl}`));
+      expect(carl).toMatchObject({ logins_count: 1, last_login: iso(at + 1) });
+      expect(carl).not.toHaveProperty('last_ip');
+      const list = async (sort: string) =>
+        emailsOf(ok(await call('GET', '/users', { query: { q: `email:${tag}*`, sort } }))).filter((e) =>
+          ['abby', 'abe', 'carl', 'dora'].includes(e as string),
+        );
+      // never signed in counts as the earliest sign-in and the fewest
+      expect((await list('last_login:-1')).slice(0, 2)).toEqual(['dora', 'carl']);
+      expect((await list('last_login:1')).slice(2)).toEqual(['carl', 'dora']);
+      expect((await list('logins_count:-1')).slice(0, 2)).toEqual(['dora', 'carl']);
+      expect((await list('logins_count:1')).slice(2)).toEqual(['carl', 'dora']);
+      const refused = await call('GET', '/users', { query: { sort: 'last_ip:1' } });
+      expectError(refused, 400, 'invalid_query_string');
+      expect(refused.body.message).toContain('last_login');
+    });
+
     it('pages with include_totals; past the end is an empty list', async () => {
       const q = { q: `email:${tag}ab*`, sort: 'email:1' };
       const p0 = ok(

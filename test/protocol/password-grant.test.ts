@@ -490,6 +490,23 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
       }
     });
 
+    it("a sign-in counts in the user's logins_count, last_login and last_ip; a refused one does not", async () => {
+      const u = await newUser(t, uniqueEmail('counted'));
+      expectGeneric(await passwordGrant(t, web, { username: u.email, password: WRONG }));
+      expect(await t.rt.storage.users.get(u.id)).not.toHaveProperty('loginsCount');
+      const from = fromIp(t, '192.0.2.44');
+      expectOk(await passwordGrant(t, web, { username: u.email, password: PASSWORD }, { fetch: from }));
+      t.clock.advance(5);
+      expectOk(await passwordGrant(t, web, { username: u.email, password: PASSWORD })); // in-process: no address
+      expectGeneric(await passwordGrant(t, web, { username: u.email, password: WRONG }));
+      const after = await t.rt.storage.users.get(u.id);
+      expect(after).toMatchObject({ loginsCount: 2, lastLogin: t.clock.now() });
+      expect(after).not.toHaveProperty('lastIp');
+      expect(after?.updatedAt).toBe(u.updatedAt);
+      expectOk(await passwordGrant(t, web, { username: u.email, password: PASSWORD }, { fetch: from }));
+      expect(await t.rt.storage.users.get(u.id)).toMatchObject({ loginsCount: 3, lastIp: '192.0.2.44' });
+    });
+
     // emails are at most 320 characters: these name no account, so they are unknown users
     it.each([
       ['of 412 characters', `${'x'.repeat(400)}@example.com`],

@@ -73,6 +73,35 @@ describeEachBackend('storage contract: users, consents and sessions', (backend) 
       expect(await storage.users.update(unique('nobody'), { blocked: true }, T0)).toBe(false);
     });
 
+    it('recordLogin counts a sign-in with its time and address, leaves updatedAt, and lists sort by them', async () => {
+      const t = tag();
+      const never = user({ email: `${t}a@example.com` });
+      const once = user({ email: `${t}b@example.com` });
+      const twice = user({ email: `${t}c@example.com` });
+      for (const u of [never, once, twice]) await storage.users.create(u);
+      expect(await storage.users.get(never.id)).toEqual(never); // no figures before the first
+      await storage.users.recordLogin(twice.id, T0 + 100, '203.0.113.9');
+      await storage.users.recordLogin(once.id, T0 + 200, '2001:db8::1');
+      await storage.users.recordLogin(twice.id, T0 + 50, null);
+      await storage.users.recordLogin(unique('nobody'), T0, '203.0.113.1'); // nobody: nothing
+      expect(await storage.users.get(once.id)).toEqual({
+        ...once,
+        loginsCount: 1,
+        lastLogin: T0 + 200,
+        lastIp: '2001:db8::1',
+      });
+      const got = await storage.users.getByEmail(twice.email);
+      expect(got).toEqual({ ...twice, loginsCount: 2, lastLogin: T0 + 50 });
+      expect(got?.updatedAt).toBe(T0);
+      const sorted = async (field: 'last_login' | 'logins_count', descending: boolean) =>
+        (await storage.users.list({ emailPrefix: t, sort: { field, descending } })).map((u) => u.email);
+      // never signed in: the earliest last_login, the fewest logins, on both databases
+      expect(await sorted('last_login', false)).toEqual([never.email, twice.email, once.email]);
+      expect(await sorted('last_login', true)).toEqual([once.email, twice.email, never.email]);
+      expect(await sorted('logins_count', false)).toEqual([never.email, once.email, twice.email]);
+      expect(await sorted('logins_count', true)).toEqual([twice.email, once.email, never.email]);
+    });
+
     it('update to an email another user has is refused', async () => {
       const a = user();
       const b = user();

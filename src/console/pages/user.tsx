@@ -12,6 +12,8 @@ type Claims = Partial<Record<(typeof CLAIMS)[number], string>>;
 /** A user as the Management API returns it (the fields the console shows). */
 export type UserView = Claims & { user_id: string; email: string; email_verified: boolean; blocked: boolean };
 type Dated = { created_at: string };
+/** When and from where the user last signed in, and how often (absent before the first time). */
+export type SignIns = { logins_count?: number; last_login?: string; last_ip?: string };
 type RoleView = { id: string; name: string; description: string };
 type Source = { source_name: string; source_type: 'DIRECT' | 'ROLE' };
 type PermissionView = { resource_server_identifier: string; permission_name: string; sources: Source[] };
@@ -31,6 +33,11 @@ export const enc = encodeURIComponent;
 export const userPath = (id: string) => `/console/users/${enc(id)}`;
 export const when = (iso: string) => iso.replace('T', ' ').slice(0, 19);
 export const shownName = (u: UserView) => u.name ?? u.email;
+/** "last signed in …" with where from and how often, or "never signed in". */
+export const lastSignIn = (u: SignIns) =>
+  u.last_login === undefined
+    ? 'never signed in'
+    : `last signed in ${when(u.last_login)}${u.last_ip ? ` from ${u.last_ip}` : ''} (${u.logins_count} ${u.logins_count === 1 ? 'time' : 'times'} in all)`;
 
 /** A section the admin's token may not read (403) says so instead of failing the page. */
 const may = <T,>(p: Promise<T[]>) =>
@@ -80,7 +87,7 @@ export async function userDetail(c: Context, admin: Admin, id: string, shown: Sh
   const { api } = admin;
   const path = `/users/${enc(id)}`;
   const base = userPath(id);
-  const user = await api.get<UserView & Dated>(path);
+  const user = await api.get<UserView & Dated & SignIns>(path);
   const [held, roles, permissions, apis, sessions, grants, events] = await Promise.all([
     may(api.all<RoleView>(`${path}/roles`)),
     may(api.all<RoleView>('/roles')),
@@ -115,7 +122,7 @@ export async function userDetail(c: Context, admin: Admin, id: string, shown: Sh
         <>
           <h1>{shownName(user)}</h1>
           <p>
-            {user.email} · <code>{user.user_id}</code> · created {when(user.created_at)}
+            {user.email} · <code>{user.user_id}</code> · created {when(user.created_at)} · {lastSignIn(user)}
             {user.blocked ? <strong> · Blocked</strong> : null}
           </p>
           {user.picture ? <img src={user.picture} alt="" width="64" height="64" /> : null}

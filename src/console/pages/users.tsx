@@ -3,7 +3,17 @@ import { Csrf, consolePage, FormError, pageOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
-import { CLAIMS, enc, type Problem, shownName, type UserView, userDetail, userPath, when } from './user.js';
+import {
+  CLAIMS,
+  enc,
+  type Problem,
+  type SignIns,
+  shownName,
+  type UserView,
+  userDetail,
+  userPath,
+  when,
+} from './user.js';
 import { Field, Table } from './user-forms.js';
 
 const PER_PAGE = 20;
@@ -64,7 +74,10 @@ async function listPage(c: Context, admin: Admin, create?: { values: URLSearchPa
     include_totals: 'true',
   });
   if (q) query.set('q', q);
-  let found: { total: number; users: (UserView & { created_at: string })[] } = { total: 0, users: [] };
+  let found: { total: number; users: (UserView & SignIns & { created_at: string })[] } = {
+    total: 0,
+    users: [],
+  };
   let searchError: string | undefined;
   try {
     found = await admin.api.get(`/users?${query}`);
@@ -126,13 +139,14 @@ async function listPage(c: Context, admin: Admin, create?: { values: URLSearchPa
               </p>
             ) : null}
             <Table
-              head={['Name', 'Email', 'Status', 'Created']}
+              head={['Name', 'Email', 'Status', 'Created', 'Last sign-in']}
               empty="No users."
               rows={found.users.map((u) => [
                 <a href={userPath(u.user_id)}>{shownName(u)}</a>,
                 u.email,
                 u.blocked ? 'Blocked' : u.email_verified ? 'Verified' : 'Email not verified',
                 when(u.created_at),
+                u.last_login === undefined ? 'Never' : when(u.last_login),
               ])}
             />
             <Pager q={q} page={page} pages={pages} />

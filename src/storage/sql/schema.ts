@@ -73,6 +73,12 @@ export interface Database {
     user_metadata: string;
     created_at: number;
     updated_at: number;
+    /** Password sign-ins so far. */
+    logins_count: Generated<number>;
+    /** The last one (ms since the epoch), 0 for never. */
+    last_login: Generated<number>;
+    /** Its client address. */
+    last_ip: string | null;
   };
   sessions: {
     id_hash: string;

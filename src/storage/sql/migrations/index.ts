@@ -13,6 +13,7 @@ import * as m011 from './011-refresh-access.js';
 import * as m012 from './012-ticket-requested.js';
 import * as m013 from './013-log-export-order.js';
 import * as m014 from './014-redact-tickets.js';
+import * as m015 from './015-last-login.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -37,4 +38,5 @@ export const migrations: Migration[] = [
   { name: '012-ticket-requested', ...m012 },
   { name: '013-log-export-order', ...m013 },
   { name: '014-redact-tickets', ...m014 },
+  { name: '015-last-login', ...m015 },
 ];

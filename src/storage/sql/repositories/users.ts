@@ -21,6 +21,9 @@ export const JOINED_USER = joinedTable<Row, User>(
     user_metadata: true,
     created_at: true,
     updated_at: true,
+    logins_count: true,
+    last_login: true,
+    last_ip: true,
   },
   toUser,
 );
@@ -36,6 +39,18 @@ function toUser(row: Row): User {
     userMetadata: JSON.parse(row.user_metadata),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+    ...logins(row),
+  };
+}
+
+/** Sign-in figures are shown once there was one (Auth0 has none before). */
+function logins(row: Row): Pick<User, 'loginsCount' | 'lastLogin' | 'lastIp'> {
+  const count = Number(row.logins_count);
+  if (count === 0) return {};
+  return {
+    loginsCount: count,
+    lastLogin: Number(row.last_login),
+    ...(row.last_ip !== null ? { lastIp: row.last_ip } : {}),
   };
 }
 
@@ -141,6 +156,13 @@ export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
         .where('password_hash', '=', from)
         .executeTakeFirst();
       return Number(res.numUpdatedRows) > 0;
+    },
+    async recordLogin(id, at, ip) {
+      await db
+        .updateTable('users')
+        .set({ logins_count: sql`logins_count + 1`, last_login: at, last_ip: ip })
+        .where('id', '=', id)
+        .execute();
     },
     async update(id, patch, now) {
       const set: Partial<Row> = { updated_at: now };

@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { isAdminError } from '../admin/errors.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openRuntime, type Runtime } from '../runtime.js';
+import { sqliteFile } from '../storage/sql/index.js';
 
 /** The configuration for a command: SESAME_* variables over the --config file. */
 export function commandConfig(cmd: Command): Config {
@@ -98,11 +101,26 @@ async function logChange(rt: Runtime, cmd: Command, error?: unknown): Promise<vo
   });
 }
 
+/**
+ * A command that only reads, run where there is no Sesame data (the SQLite file and its directory
+ * both missing: most often the wrong working directory), is refused rather than answered from a
+ * new, empty tenant it would make.
+ */
+function refuseReadWithoutData(cmd: Command, config: Config): void {
+  if (!READS.has(cmd.name())) return;
+  const file = sqliteFile(config);
+  if (file === null || existsSync(file) || existsSync(dirname(file))) return;
+  throw new ConfigError(
+    `no Sesame data at ${dirname(file)}: a command that only reads makes none. Run it where the server runs, or set SESAME_DATA_DIR (or SESAME_DATABASE_URL) to the server's`,
+  );
+}
+
 /** Runs a management command against the database (migrated first), logs it, then closes it. */
 export async function withRuntime(cmd: Command, fn: (rt: Runtime) => Promise<void>): Promise<void> {
   let rt: Runtime | undefined;
   try {
     const config = commandConfig(cmd);
+    refuseReadWithoutData(cmd, config);
     // Warnings by default (a command's output stays readable); SESAME_LOG_LEVEL may ask for more or less.
     const level = config.logLevel === 'info' ? 'warn' : config.logLevel;
     rt = await openRuntime(config, { logger: pino({ level }, pino.destination(2)) });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -20,6 +20,29 @@ describe('sesame: output names what was done, and the value that was wrong', { t
     const res = await runCli(['keys', 'list'], env);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toBe('no signing keys (the server makes them at its first start)\n');
+  });
+
+  it('a command that only reads, where there is no data (the wrong directory), is refused and makes none', async () => {
+    const nowhere = join(dataDir, 'not-here');
+    for (const args of [
+      ['users', 'list'],
+      ['apps', 'show', 'x'],
+      ['logs'],
+      ['keys', 'list'],
+      ['settings', 'show'],
+    ]) {
+      const res = await runCli(args, { ...env, SESAME_DATA_DIR: nowhere });
+      expect(res.code, `sesame ${args.join(' ')}: ${res.stdout}`).toBe(1);
+      expect(res.stdout).toBe('');
+      expect(res.stderr).toBe(
+        `error: no Sesame data at ${nowhere}: a command that only reads makes none. Run it where the server runs, or set SESAME_DATA_DIR (or SESAME_DATABASE_URL) to the server's\n`,
+      );
+    }
+    expect(existsSync(nowhere)).toBe(false);
+    // a change there makes the tenant, as the README's first steps do before the first start
+    const made = await runCli(['roles', 'create', 'Readers', '--json'], { ...env, SESAME_DATA_DIR: nowhere });
+    expect(made.code, made.stderr).toBe(0);
+    expect(existsSync(join(nowhere, 'sesame.db'))).toBe(true);
   });
 
   it('users delete and set-password by email, and apis delete by identifier, answer with the id', async () => {

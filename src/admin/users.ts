@@ -281,6 +281,19 @@ export async function setBlocked(
   return updateUser(storage, clock, idOrEmail, { blocked });
 }
 
+/**
+ * Signs a user out everywhere: their sessions (the console's too) end, and so do their refresh
+ * tokens and the access tokens issued beside them. They may sign in again.
+ */
+export async function signOutEverywhere(storage: Storage, clock: Clock, idOrEmail: string): Promise<User> {
+  const user = await getUser(storage, idOrEmail);
+  await storage.transaction(async (tx) => {
+    if (!(await tx.users.hold(user.id))) throw new NotFoundError(`user ${user.id} not found`);
+    await endUserTokens(tx, user.id, clock.now());
+  });
+  return user;
+}
+
 /** Deletes a user with their sessions, tokens and consents; the row first, as every path holds it. */
 export async function deleteUser(storage: Storage, clock: Clock, idOrEmail: string): Promise<void> {
   const user = await getUser(storage, idOrEmail);

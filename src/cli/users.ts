@@ -1,5 +1,17 @@
 import type { Command } from 'commander';
-import { createUser, deleteUser, getUser, setBlocked, setPassword } from '../admin/users.js';
+import { ValidationError } from '../admin/errors.js';
+import { parseUserSearch, parseUserSort } from '../admin/user-search.js';
+import {
+  createUser,
+  deleteUser,
+  getUser,
+  listUsers,
+  setBlocked,
+  setPassword,
+  signOutEverywhere,
+  type UserInput,
+  updateUser,
+} from '../admin/users.js';
 import type { User, UserClaims } from '../storage/types.js';
 import { fieldLines, print, withRuntime } from './context.js';
 import { passwordOptions, readPassword } from './password.js';
@@ -17,6 +29,40 @@ const view = (u: User) => ({
   ...(u.lastIp !== undefined ? { last_ip: u.lastIp } : {}),
 });
 
+/** The profile claims `users create` and `users update` set, with their options. */
+const PROFILE_OPTIONS = [
+  ['--name', 'name', 'full name'],
+  ['--given-name', 'given_name', 'given name'],
+  ['--family-name', 'family_name', 'family name'],
+  ['--nickname', 'nickname', 'nickname'],
+  ['--picture', 'picture', 'picture URL'],
+  ['--phone-number', 'phone_number', 'phone number (E.164, e.g. +14155550100)'],
+  ['--locale', 'locale', 'locale, e.g. en-US'],
+] as const;
+
+/** What `--sort` takes, as the Management API's `sort` does. */
+const USER_SORTS = 'created_at, updated_at, email, name, last_login or logins_count';
+
+/** The Management API's search and sort, their refusals naming this command's options. */
+function asOptions<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new ValidationError(err.message.replace(/^q: /, '--search: ').replace(/^sort: /, '--sort: '));
+  }
+}
+
+/** A whole number option from `min` to `max`, or a ValidationError naming it. */
+function wholeNumber(flag: string, value: string, min: number, max: number): number {
+  const n = /^\d{1,7}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new ValidationError(`${flag}: a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** Commander's key of an option: `--given-name` → `givenName`. */
+const optionKey = (flag: string) => flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
 /** `sesame users …`: people who sign in. */
 export function usersCommand(program: Command): void {
   const users = program.command('users').description('manage users');
@@ -26,29 +72,20 @@ export function usersCommand(program: Command): void {
     .command('create')
     .description('create a user; the email is the login name')
     .requiredOption('--email <email>', 'login name (normalised: trimmed, NFC, lowercased)');
+  for (const [flag, , help] of PROFILE_OPTIONS) create.option(`${flag} <value>`, help);
   passwordOptions(
     create,
     'the password (at least password.minLength characters, default 8; at most 1024 bytes)',
   )
-    .option('--name <name>', 'full name')
-    .option('--given-name <name>', 'given name')
-    .option('--family-name <name>', 'family name')
-    .option('--nickname <name>', 'nickname')
-    .option('--picture <url>', 'picture URL')
-    .option('--phone-number <number>', 'phone number')
-    .option('--locale <locale>', 'locale, e.g. en-US')
     .option('--email-verified', 'mark the email as verified')
     .option('--json', 'print one JSON object')
     .action(async (o, cmd) =>
       withRuntime(cmd, async (rt) => {
         const claims: UserClaims = { email_verified: Boolean(o.emailVerified) };
-        if (o.name) claims.name = o.name;
-        if (o.givenName) claims.given_name = o.givenName;
-        if (o.familyName) claims.family_name = o.familyName;
-        if (o.nickname) claims.nickname = o.nickname;
-        if (o.picture) claims.picture = o.picture;
-        if (o.phoneNumber) claims.phone_number = o.phoneNumber;
-        if (o.locale) claims.locale = o.locale;
+        for (const [flag, claim] of PROFILE_OPTIONS) {
+          const v = o[optionKey(flag)] as string | undefined;
+          if (v) claims[claim] = v;
+        }
         const password = await readPassword(o);
         const user = await createUser(
           rt.storage,
@@ -62,12 +99,27 @@ export function usersCommand(program: Command): void {
 
   users
     .command('list')
-    .description('list users')
+    .description('list users, oldest first unless --sort says otherwise')
+    .option(
+      '--search <q>',
+      'text in the email or name, or one term: email:"a@b.c", email:prefix*, user_id:ID, name:"N", blocked:true',
+    )
+    .option('--sort <field:order>', `${USER_SORTS}, :1 ascending or :-1 descending`)
+    .option('--limit <n>', 'at most this many (1 to 1000); default every one')
+    .option('--page <n>', 'with --limit: the page, from 0', '0')
     .option('--json', 'print one JSON object')
     .action(async (o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        const list = (await rt.storage.users.list()).map(view);
-        print(o.json, { users: list }, () =>
+        const query = asOptions(() => ({
+          ...parseUserSearch(o.search),
+          ...(o.sort ? { sort: parseUserSort(o.sort)! } : {}),
+        }));
+        const limit = o.limit === undefined ? undefined : wholeNumber('--limit', o.limit, 1, 1000);
+        const page = wholeNumber('--page', o.page, 0, 1_000_000);
+        const slice = limit === undefined ? undefined : { offset: page * limit, limit };
+        const { items, total } = await listUsers(rt.storage, query, slice);
+        const list = items.map(view);
+        print(o.json, { users: list, total: await total() }, () =>
           list.length === 0
             ? 'no users'
             : list.map((u) => `${u.id}  ${u.email}${u.blocked ? '  (blocked)' : ''}`).join('\n'),
@@ -95,6 +147,48 @@ export function usersCommand(program: Command): void {
         const user = await getUser(rt.storage, id);
         await deleteUser(rt.storage, rt.clock, user.id);
         print(o.json, { deleted: user.id }, () => `deleted ${user.email}`);
+      }),
+    );
+
+  const update = users
+    .command('update <id>')
+    .description("change a user's email or profile, by id or email; an empty value removes a claim")
+    .option('--email <email>', 'a new login name (unverified unless --email-verified comes with it)');
+  for (const [flag, , help] of PROFILE_OPTIONS) update.option(`${flag} <value>`, help);
+  update
+    .option('--email-verified', 'mark the email as verified')
+    .option('--no-email-verified', 'mark the email as not verified')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, o, cmd) =>
+      withRuntime(cmd, async (rt) => {
+        const input: UserInput = {};
+        const claims: NonNullable<UserInput['claims']> = {};
+        for (const [flag, claim] of PROFILE_OPTIONS) {
+          const v = o[optionKey(flag)] as string | undefined;
+          if (v !== undefined) claims[claim] = v === '' ? null : v;
+        }
+        if (o.emailVerified !== undefined) claims.email_verified = o.emailVerified;
+        if (Object.keys(claims).length > 0) input.claims = claims;
+        if (o.email !== undefined) input.email = o.email;
+        if (Object.keys(input).length === 0)
+          throw new ValidationError(
+            `nothing to change: give --email, ${PROFILE_OPTIONS.map(([f]) => f).join(', ')} or --[no-]email-verified`,
+          );
+        const out = view(await updateUser(rt.storage, rt.clock, id, input, rt.config.password));
+        print(o.json, out, () => fieldLines(out));
+      }),
+    );
+
+  users
+    .command('sign-out <id>')
+    .description(
+      'sign a user out everywhere, by id or email: their sessions end, and so do their refresh and access tokens',
+    )
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, o, cmd) =>
+      withRuntime(cmd, async (rt) => {
+        const user = await signOutEverywhere(rt.storage, rt.clock, id);
+        print(o.json, { id: user.id, signed_out: true }, () => `${user.email} signed out everywhere`);
       }),
     );
 

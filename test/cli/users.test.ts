@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPassword } from '../../src/accounts/password.js';
 import { systemClock } from '../../src/util/clock.js';
 import { assertBuilt, type CliResult, runCli } from '../e2e/process.js';
+import { session } from '../storage/contract-records.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
+import { refreshToken } from '../support/records.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -21,7 +23,17 @@ interface UserView {
 
 const PASSWORD = 'correct horse battery staple';
 const USER_ID = /^usr_[A-Za-z0-9_-]+$/;
-const SUBCOMMANDS = ['create', 'list', 'show', 'delete', 'set-password', 'block', 'unblock'];
+const SUBCOMMANDS = [
+  'create',
+  'list',
+  'show',
+  'update',
+  'delete',
+  'set-password',
+  'block',
+  'unblock',
+  'sign-out',
+];
 
 /** A failed command: non-zero exit, nothing on stdout, one `error:` message on stderr matching `message`. */
 function expectFailure(res: CliResult, message: RegExp): void {
@@ -232,7 +244,7 @@ describeEachBackend('sesame users', (backend) => {
   describe.concurrent('list, show, delete', { timeout: 90_000 }, () => {
     it('list on an empty database says so; then lists every user with its blocked flag', async () => {
       const fresh = (await freshDb()).env;
-      expect(await json<{ users: UserView[] }>(['users', 'list'], fresh)).toEqual({ users: [] });
+      expect(await json<{ users: UserView[] }>(['users', 'list'], fresh)).toEqual({ users: [], total: 0 });
       const empty = await sesame(['users', 'list'], fresh);
       expect([empty.code, empty.stdout]).toEqual([0, 'no users\n']);
 
@@ -259,6 +271,49 @@ describeEachBackend('sesame users', (backend) => {
       expect(human.stdout).toContain(`${a.id}  a@example.com\n`);
       expect(human.stdout).toContain(`${b.id}  b@example.com  (blocked)`);
       expect(human.stdout + JSON.stringify(users)).not.toMatch(/argon2|password/i);
+    });
+
+    it("list --search, --sort, --limit and --page: the Management API's search, in pages, with the total", async () => {
+      const fresh = (await freshDb()).env;
+      for (const local of ['carol', 'alice', 'bob'])
+        await json<UserView>(
+          ['users', 'create', '--email', `${local}@list.example`, '--password', PASSWORD, '--name', local],
+          fresh,
+        );
+      await json<UserView>(
+        ['users', 'create', '--email', 'zed@other.example', '--password', PASSWORD],
+        fresh,
+      );
+      const emails = (r: { users: UserView[] }) => r.users.map((u) => u.email.split('@')[0]);
+      const list = (...args: string[]) =>
+        json<{ users: UserView[]; total: number }>(['users', 'list', ...args], fresh);
+      const all = await list('--search', 'list.example', '--sort', 'email:1');
+      expect([emails(all), all.total]).toEqual([['alice', 'bob', 'carol'], 3]);
+      const p0 = await list('--search', 'email:*', '--sort', 'email:-1', '--limit', '2');
+      expect(p0.total).toBe(4);
+      const p1 = await list('--sort', 'email:-1', '--limit', '2', '--page', '1');
+      expect([emails(p0), emails(p1)]).toEqual([
+        ['zed', 'carol'],
+        ['bob', 'alice'],
+      ]);
+      expect(emails(await list('--search', 'email:bo*'))).toEqual(['bob']);
+      expect(emails(await list('--search', 'name:"ALICE"'))).toEqual(['alice']);
+      expectFailure(
+        await sesame(['users', 'list', '--search', 'logins_count:3'], fresh),
+        /^error: --search: cannot search by logins_count/,
+      );
+      expectFailure(
+        await sesame(['users', 'list', '--sort', 'password:1'], fresh),
+        /^error: --sort: must be FIELD:1/,
+      );
+      expectFailure(
+        await sesame(['users', 'list', '--limit', '0'], fresh),
+        /--limit: a whole number from 1 to 1000/,
+      );
+      expectFailure(
+        await sesame(['users', 'list', '--limit', '5', '--page', '-1'], fresh),
+        /--page: a whole number from 0/,
+      );
     });
 
     it('show by id and by email (any case, spaces) gives the same user; the human form has one field a line', async () => {
@@ -353,6 +408,107 @@ describeEachBackend('sesame users', (backend) => {
     });
   });
 
+  describe.concurrent('update, sign-out', { timeout: 90_000 }, () => {
+    it('update sets and removes claims by id or email; a new email is unverified unless --email-verified', async () => {
+      const email = uniqueEmail('upd');
+      const user = await create(email, '--name', 'Old Name', '--nickname', 'old', '--email-verified');
+      const changed = await json<UserView & Record<string, unknown>>([
+        'users',
+        'update',
+        email.toUpperCase(),
+        '--name',
+        'New Name',
+        '--given-name',
+        'New',
+        '--nickname',
+        '',
+        '--phone-number',
+        '+14155550100',
+        '--locale',
+        'en-GB',
+      ]);
+      expect(changed).toMatchObject({
+        id: user.id,
+        email,
+        name: 'New Name',
+        given_name: 'New',
+        phone_number: '+14155550100',
+        locale: 'en-GB',
+        email_verified: true,
+      });
+      expect(changed).not.toHaveProperty('nickname');
+      const moved = uniqueEmail('upd-moved');
+      expect(await json<UserView>(['users', 'update', user.id, '--email', moved])).toMatchObject({
+        email: moved,
+        email_verified: false,
+      });
+      const kept = uniqueEmail('upd-kept');
+      expect(
+        await json<UserView>(['users', 'update', user.id, '--email', kept, '--email-verified']),
+      ).toMatchObject({ email: kept, email_verified: true });
+      expect(await json<UserView>(['users', 'update', kept, '--no-email-verified'])).toMatchObject({
+        email_verified: false,
+      });
+      const human = await sesame(['users', 'update', user.id, '--family-name', 'Person']);
+      expect(human.code, human.stderr).toBe(0);
+      expect(human.stdout).toContain('family_name: Person\n');
+    });
+
+    it('update refuses nothing to change, a bad claim and a taken email, and changes nothing', async () => {
+      const user = await create(uniqueEmail('upd-bad'), '--name', 'Stays');
+      const other = await create(uniqueEmail('upd-other'));
+      expectFailure(await sesame(['users', 'update', user.id]), /nothing to change: give --email, --name/);
+      expectFailure(
+        await sesame(['users', 'update', user.id, '--phone-number', 'call me']),
+        /phone_number: /,
+      );
+      expectFailure(
+        await sesame(['users', 'update', user.id, '--email', other.email.toUpperCase()]),
+        /email: a user with .* exists already/,
+      );
+      const after = await json<UserView>(['users', 'show', user.id]);
+      expect(after).toMatchObject({ email: user.email, name: 'Stays', updated_at: user.updated_at });
+      expect(after).not.toHaveProperty('phone_number');
+    });
+
+    it("sign-out ends the user's sessions and refresh tokens, nobody else's", async () => {
+      const user = await create(uniqueEmail('out'));
+      const bystander = await create(uniqueEmail('out-by'));
+      const now = Math.floor(Date.now() / 1000);
+      const live = { authTime: now, createdAt: now, lastSeenAt: now, expiresAt: now + 3600 };
+      const storage = db.open(systemClock);
+      try {
+        for (const u of [user, bystander]) {
+          await storage.sessions.create(session({ ...live, userId: u.id }));
+          await storage.refreshTokens.create(
+            refreshToken({
+              userId: u.id,
+              createdAt: now,
+              expiresAt: now + 3600,
+              familyExpiresAt: now + 86_400,
+            }),
+          );
+        }
+      } finally {
+        await storage.close();
+      }
+      expect(await sesame(['users', 'sign-out', user.email])).toMatchObject({
+        code: 0,
+        stdout: `${user.email} signed out everywhere\n`,
+      });
+      expect(await json(['users', 'sign-out', user.id])).toEqual({ id: user.id, signed_out: true });
+      const after = db.open(systemClock);
+      try {
+        expect(await after.sessions.listForUser(user.id, now)).toEqual([]);
+        expect(await after.refreshTokens.listLive({ userId: user.id }, now)).toEqual([]);
+        expect(await after.sessions.listForUser(bystander.id, now)).toHaveLength(1);
+        expect(await after.refreshTokens.listLive({ userId: bystander.id }, now)).toHaveLength(1);
+      } finally {
+        await after.close();
+      }
+    });
+  });
+
   describe.concurrent('an unknown user', { timeout: 90_000 }, () => {
     it.each([
       ['show'],
@@ -360,6 +516,8 @@ describeEachBackend('sesame users', (backend) => {
       ['block'],
       ['unblock'],
       ['set-password', '--password', 'a good password'],
+      ['update', '--name', 'Nobody'],
+      ['sign-out'],
     ])('users %s → non-zero exit, “not found”, by id and by email', async (command, ...rest) => {
       for (const who of ['usr_doesnotexist', 'nobody-at-all@example.com']) {
         const res = await sesame(['users', command, who, ...rest]);

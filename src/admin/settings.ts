@@ -64,16 +64,21 @@ export async function getSettings(storage: Storage): Promise<TenantSettings> {
   return ((await storage.settings.get(KEY)) as TenantSettings | null) ?? {};
 }
 
-/** Applies a change after checking every field; returns the new settings. */
+/**
+ * Applies a change after checking every field; returns the new settings. `defaultLifetime` is
+ * session.lifetime (seconds): the session_lifetime of a tenant that stores none, which an idle
+ * lifetime may not pass either.
+ */
 export async function updateSettings(
   storage: Storage,
   clock: Clock,
   patch: TenantSettingsPatch,
+  defaultLifetime?: number,
 ): Promise<TenantSettings> {
   // Read and written whole with the row held: two changes at once each keep their keys.
   return storage.transaction(async (tx) => {
     await tx.settings.hold(KEY, clock.now());
-    return changed(tx, clock, { ...(await getSettings(tx)) }, patch);
+    return changed(tx, clock, { ...(await getSettings(tx)) }, patch, defaultLifetime);
   });
 }
 
@@ -83,6 +88,7 @@ async function changed(
   clock: Clock,
   next: Record<string, unknown>,
   patch: TenantSettingsPatch,
+  defaultLifetime: number | undefined,
 ): Promise<TenantSettings> {
   const set = (key: keyof TenantSettings, value: unknown) => {
     if (value === null || value === '') delete next[key];
@@ -144,10 +150,12 @@ async function changed(
         throw new ValidationError(`${key}: not a tenant setting`);
     }
   }
-  const { session_lifetime: absolute, idle_session_lifetime: idle } = next as TenantSettings;
-  if (absolute !== undefined && idle !== undefined && idle > absolute) {
+  const { session_lifetime: stored, idle_session_lifetime: idle } = next as TenantSettings;
+  const absolute = stored ?? (defaultLifetime === undefined ? undefined : defaultLifetime / 3600);
+  if (idle !== undefined && absolute !== undefined && idle > absolute) {
+    const which = stored === undefined ? ', the default: session.lifetime' : '';
     throw new ValidationError(
-      `idle_session_lifetime: at most session_lifetime (${absolute} hours): a session ends at the latter however recently it was used`,
+      `idle_session_lifetime: at most session_lifetime (${absolute} hours${which}): a session ends at the latter however recently it was used`,
     );
   }
   await storage.settings.put(KEY, next, clock.now());

@@ -56,7 +56,7 @@ export function settingsCommand(program: Command): void {
     .action(async (assignments: string[], o, cmd) =>
       withRuntime(cmd, async (rt) => {
         const patch = Object.fromEntries(assignments.map(parseAssignment)) as TenantSettingsPatch;
-        const out = { ...(await updateSettings(rt.storage, rt.clock, patch)) };
+        const out = { ...(await updateSettings(rt.storage, rt.clock, patch, rt.config.session.lifetime)) };
         print(o.json, out, () => fieldLines(out));
       }),
     );

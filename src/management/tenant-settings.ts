@@ -73,7 +73,12 @@ export function settingsRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): voi
       response: TenantSettings,
     }),
     async (c) => {
-      const next = await updateSettings(deps.storage, deps.clock, c.req.valid('json'));
+      const next = await updateSettings(
+        deps.storage,
+        deps.clock,
+        c.req.valid('json'),
+        deps.config.session.lifetime,
+      );
       return c.json(withDefaults(next, deps), 200);
     },
   );

@@ -70,6 +70,31 @@ describeEachBackend('Management API: resources (tenant settings, signing keys)',
       expect(ok(await call('GET', '/tenants/settings'))).toEqual(before);
     });
 
+    it('an idle lifetime may not pass the configured session.lifetime either, when no session_lifetime is stored', async () => {
+      const before = ok(await call('GET', '/tenants/settings'));
+      // session.lifetime: 604800 s, 168 hours
+      const longer = await call('PATCH', '/tenants/settings', {
+        body: { session_lifetime: null, idle_session_lifetime: 169 },
+      });
+      expectError(longer, 400, 'invalid_body');
+      expect(longer.body.message).toContain(
+        'idle_session_lifetime: at most session_lifetime (168 hours, the default: session.lifetime)',
+      );
+      expect(ok(await call('GET', '/tenants/settings'))).toEqual(before);
+      const fits = ok(
+        await call('PATCH', '/tenants/settings', {
+          body: { session_lifetime: null, idle_session_lifetime: 168 },
+        }),
+      );
+      expect(fits).toMatchObject({ session_lifetime: 168, idle_session_lifetime: 168 }); // the default shown
+      const keys = ['session_lifetime', 'idle_session_lifetime'] as const;
+      ok(
+        await call('PATCH', '/tenants/settings', {
+          body: Object.fromEntries(keys.map((k) => [k, before[k] ?? null])),
+        }),
+      );
+    });
+
     it('refuses a default_audience that is no API', async () => {
       const answer = await call('PATCH', '/tenants/settings', {
         body: { default_audience: 'https://no-such-api.example/' },

@@ -1,47 +1,15 @@
 import type { LogEvent, LogFilter, Slice, Storage } from '../storage/types.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { timeRange, unquote } from './search-range.js';
 import { localUserId } from './user-search.js';
 
 /** One term of a search: `field:value`, `field:"quoted value"`, `field:(a OR b)`, `date:[from TO to]`. */
 const TERM =
   /\s*(?:(AND)(?=\s|$)|([a-z_]+):("(?:[^"\\]|\\.)*"|\([^)]*\)|\[[^\]]*\]|\{[^}]*\}|[^\s()[\]{}]+))/y;
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-/** The ISO 8601 forms a bound may take: a day, or a time with its offset (Z or ±hh:mm). */
-const TIME =
-  /^\d{4}-\d{2}-\d{2}(?:T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))?$/;
-
-/** Whether `yyyy-mm-dd` is a day of the calendar (Date.parse takes 2026-02-30 as March 2). */
-const realDay = (day: string) => {
-  const [y, m, d] = day.split('-').map(Number);
-  return new Date(Date.UTC(y!, m! - 1, d!)).toISOString().slice(0, 10) === day;
-};
-
-const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1).replace(/\\(.)/g, '$1') : v);
-
-/** A time bound in ms; a bare day reaches to its end when it is an upper bound. */
-function timeOf(value: string, upper: boolean): number | undefined {
-  const v = unquote(value.trim());
-  if (v === '*') return undefined;
-  const ms =
-    !TIME.test(v) || !realDay(v.slice(0, 10)) ? Number.NaN : Date.parse(DAY.test(v) ? `${v}T00:00:00Z` : v);
-  if (Number.isNaN(ms)) throw new ValidationError(`q: date ${v} is not an ISO 8601 date`);
-  return DAY.test(v) && upper ? ms + 86_399_999 : ms;
-}
-
 function dateRange(value: string, out: LogFilter): void {
-  const range = /^([[{])\s*(\S+)\s+TO\s+(\S+)\s*([\]}])$/.exec(value);
-  if (!range) {
-    const from = timeOf(value, false);
-    const to = timeOf(value, true);
-    if (from !== undefined) out.since = from;
-    if (to !== undefined) out.until = to;
-    return;
-  }
-  const [, open, a, b, close] = range;
-  const since = timeOf(a!, false);
-  const until = timeOf(b!, true);
-  if (since !== undefined) out.since = open === '{' ? since + 1 : since;
-  if (until !== undefined) out.until = close === '}' ? until - 1 : until;
+  const { since, until } = timeRange('date', value);
+  if (since !== undefined) out.since = since;
+  if (until !== undefined) out.until = until;
 }
 
 /**

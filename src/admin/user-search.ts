@@ -1,6 +1,7 @@
 import { normalizeEmail } from '../accounts/email.js';
 import type { UserQuery } from '../storage/types.js';
 import { ValidationError } from './errors.js';
+import { countRange, isRange, timeRange, unquote } from './search-range.js';
 
 /** A user id as Sesame stores it: Auth0's `auth0|` (the database connection's prefix) taken off. */
 export const localUserId = (id: string): string => (id.startsWith('auth0|') ? id.slice(6) : id);
@@ -8,8 +9,9 @@ export const localUserId = (id: string): string => (id.startsWith('auth0|') ? id
 /**
  * Reads a search: plain text (a substring of the email or the name), or one `field:value` term
  * of Auth0's user search: `email:"a@b.c"` (exact; `email:prefix*` a prefix, on the index),
- * `user_id:…`, `name:"…"` (exact, any case), `blocked:true|false`. A field it cannot search
- * by is refused by name, never taken as text.
+ * `user_id:…`, `name:"…"` (exact, any case), `blocked:true|false`, `logins_count` and
+ * `last_login` (a value or a range). A field it cannot search by is refused by name, never taken
+ * as text.
  */
 export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> {
   if (q === undefined || q.trim() === '') return {};
@@ -26,6 +28,7 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
     return { text };
   }
   const [, field, raw] = term as unknown as [string, string, string];
+  if (field === 'logins_count' || field === 'last_login') return activity(field, raw);
   // one value: "…" without a quote inside, or a run without spaces, quotes or parentheses; a
   // second term, AND/OR or a group would else be read as part of the value and find nobody
   const quoted = /^"([^"]*)"$/.exec(raw);
@@ -54,9 +57,30 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
       return { blocked: value === 'true' };
     default:
       throw new ValidationError(
-        `q: cannot search by ${field} (email, user_id, name and blocked can, or plain text in the email or name)`,
+        `q: cannot search by ${field} (email, user_id, name, blocked, logins_count and last_login can, or plain text in the email or name)`,
       );
   }
+}
+
+/**
+ * `logins_count:3`, `logins_count:[1 TO *]`, `last_login:[* TO 2026-01-01]`,
+ * `last_login:{2026-11-30T12:00:00Z TO *]`: ranges as Auth0's search takes them. A user who never
+ * signed in has no last_login, so a last_login term never finds them.
+ */
+function activity(field: 'logins_count' | 'last_login', raw: string): Omit<UserQuery, 'sort'> {
+  const value = raw.trim();
+  if (!isRange(value) && !/^("[^"]*"|[^\s"()]+)$/.test(value))
+    throw new ValidationError(
+      `q: ${field}: one value or a range such as [1 TO *] (several terms are not supported)`,
+    );
+  if (field === 'logins_count') return { loginsCount: countRange(field, unquote(value)) };
+  const { since, until } = timeRange(field, value);
+  return {
+    lastLogin: {
+      min: since === undefined ? 1 : Math.max(1, Math.ceil(since / 1000)),
+      ...(until !== undefined ? { max: Math.floor(until / 1000) } : {}),
+    },
+  };
 }
 
 const SORTABLE = ['created_at', 'updated_at', 'email', 'name', 'last_login', 'logins_count'] as const;

@@ -102,7 +102,7 @@ export function usersCommand(program: Command): void {
     .description('list users, oldest first unless --sort says otherwise')
     .option(
       '--search <q>',
-      'text in the email or name, or one term: email:"a@b.c", email:prefix*, user_id:ID, name:"N", blocked:true',
+      'text in the email or name, or one term: email:"a@b.c", email:prefix*, user_id:ID, name:"N", blocked:true, logins_count:[1 TO *], last_login:[* TO 2026-01-01]',
     )
     .option('--sort <field:order>', `${USER_SORTS}, :1 ascending or :-1 descending`)
     .option('--limit <n>', 'at most this many (1 to 1000); default every one')

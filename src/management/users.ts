@@ -31,7 +31,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       tag: TAG,
       summary: 'List or search users',
       description:
-        '`q`: plain text matches a substring of the email or the name; `email:"a@b.c"` an exact email; `email:prefix*` an email prefix (on the index). `sort`: `created_at`, `updated_at`, `email`, `name`, `last_login` or `logins_count`, `:1` ascending or `:-1` descending (never signed in counts as the earliest `last_login`).',
+        '`q`: plain text matches a substring of the email or the name; `email:"a@b.c"` an exact email; `email:prefix*` an email prefix (on the index); `logins_count:[1 TO *]`, `last_login:[* TO 2026-01-01]` ranges. `sort`: `created_at`, `updated_at`, `email`, `name`, `last_login` or `logins_count`, `:1` ascending or `:-1` descending (never signed in counts as the earliest `last_login`).',
       request: {
         query: z.object({
           ...pageQuery,

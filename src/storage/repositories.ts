@@ -47,6 +47,10 @@ export interface UserQuery {
   /** Exactly this name, in any case. */
   name?: string;
   blocked?: boolean;
+  /** Sign-ins with the password, both ends included. */
+  loginsCount?: { min?: number; max?: number };
+  /** When the last one was (seconds), both ends included; 0 (never) is below any `min` of 1. */
+  lastLogin?: { min?: number; max?: number };
   sort?: {
     field: 'created_at' | 'updated_at' | 'email' | 'name' | 'last_login' | 'logins_count';
     descending: boolean;

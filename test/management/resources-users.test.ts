@@ -171,7 +171,9 @@ describeEachBackend('Management API: resources (users)', (backend) => {
         'app_metadata.plan:"gold"',
         'blocked:maybe',
         'name:',
-        'logins_count:3',
+        'last_ip:"198.51.100.7"',
+        'logins_count:many',
+        'last_login:2026-02-30',
         // one term only: a second one, AND/OR or a group would be read into the value, and find nobody
         `email:"${email('carl')}" OR email:"${email('abe')}"`,
         `email:"${email('carl')}" foo:bar`,
@@ -228,6 +230,16 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       expect((await list('last_login:1')).slice(2)).toEqual(['carl', 'dora']);
       expect((await list('logins_count:-1')).slice(0, 2)).toEqual(['dora', 'carl']);
       expect((await list('logins_count:1')).slice(2)).toEqual(['carl', 'dora']);
+      // found by them: Auth0's ranges; who never signed in has no last_login to find
+      const found = async (q: string) =>
+        emailsOf(ok(await call('GET', '/users', { query: { q, sort: 'email:1' } }))).filter((e) =>
+          ['abby', 'abe', 'carl', 'dora'].includes(e as string),
+        );
+      expect(await found('logins_count:2')).toEqual(['dora']);
+      expect(await found('logins_count:[1 TO *]')).toEqual(['carl', 'dora']);
+      expect(await found('logins_count:0')).toEqual(['abby', 'abe']);
+      expect(await found(`last_login:[* TO ${iso(at + 1)}]`)).toEqual(['carl']);
+      expect(await found(`last_login:{${iso(at + 1)} TO *]`)).toEqual(['dora']);
       const refused = await call('GET', '/users', { query: { sort: 'last_ip:1' } });
       expectError(refused, 400, 'invalid_query_string');
       expect(refused.body.message).toContain('last_login');

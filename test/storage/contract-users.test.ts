@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Storage, User } from '../../src/storage/types.js';
+import type { Storage, User, UserQuery } from '../../src/storage/types.js';
 import { randomToken, sha256 } from '../../src/util/crypto.js';
 import { describeEachBackend } from '../support/databases.js';
 import { T0, unique } from '../support/records.js';
@@ -100,6 +100,15 @@ describeEachBackend('storage contract: users, consents and sessions', (backend) 
       expect(await sorted('last_login', true)).toEqual([once.email, twice.email, never.email]);
       expect(await sorted('logins_count', false)).toEqual([never.email, once.email, twice.email]);
       expect(await sorted('logins_count', true)).toEqual([twice.email, once.email, never.email]);
+      const found = async (q: Pick<UserQuery, 'loginsCount' | 'lastLogin'>) =>
+        (await storage.users.list({ emailPrefix: t, sort: { field: 'email', descending: false }, ...q })).map(
+          (u) => u.email,
+        );
+      expect(await found({ loginsCount: { min: 1 } })).toEqual([once.email, twice.email]);
+      expect(await found({ loginsCount: { min: 0, max: 1 } })).toEqual([never.email, once.email]);
+      expect(await found({ lastLogin: { min: 1, max: T0 + 100 } })).toEqual([twice.email]);
+      expect(await found({ lastLogin: { min: T0 + 51 } })).toEqual([once.email]);
+      expect(await storage.users.count({ emailPrefix: t, loginsCount: { max: 0 } })).toBe(1);
     });
 
     it('update to an email another user has is refused', async () => {

@@ -88,6 +88,13 @@ export function userRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
     if (query.id !== undefined) q = q.where('id', '=', query.id);
     if (query.name !== undefined) q = q.where(sql<boolean>`lower(name) = ${query.name.toLowerCase()}`);
     if (query.blocked !== undefined) q = q.where('blocked', '=', query.blocked ? 1 : 0);
+    for (const [column, range] of [
+      ['logins_count', query.loginsCount],
+      ['last_login', query.lastLogin],
+    ] as const) {
+      if (range?.min !== undefined) q = q.where(column, '>=', range.min);
+      if (range?.max !== undefined) q = q.where(column, '<=', range.max);
+    }
     if (query.text !== undefined) {
       const pattern = containing(query.text.toLowerCase());
       q = q.where(sql<boolean>`(email like ${pattern} escape '\\' or name like ${pattern} escape '\\')`);

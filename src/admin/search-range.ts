@@ -1,0 +1,60 @@
+import { ValidationError } from './errors.js';
+
+/*
+ * The ranges of Auth0's searches (a subset of Lucene): `[a TO b]` inclusive, `{a TO b}` exclusive
+ * (the brackets mix), `*` for an open end; or a single value. Times are ISO 8601 days or times.
+ */
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** The ISO 8601 forms a bound may take: a day, or a time with its offset (Z or ±hh:mm). */
+const TIME =
+  /^\d{4}-\d{2}-\d{2}(?:T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))?$/;
+const RANGE = /^([[{])\s*(\S+)\s+TO\s+(\S+)\s*([\]}])$/;
+
+/** Whether `yyyy-mm-dd` is a day of the calendar (Date.parse takes 2026-02-30 as March 2). */
+const realDay = (day: string) => {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(Date.UTC(y!, m! - 1, d!)).toISOString().slice(0, 10) === day;
+};
+
+/** A value without its quotes and escapes. */
+export const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1).replace(/\\(.)/g, '$1') : v);
+
+/** Whether a search value is a range (`[a TO b]`, `{a TO b}`). */
+export const isRange = (value: string) => /^[[{].*[\]}]$/s.test(value);
+
+/** A time bound in ms; a bare day reaches to its end when it is an upper bound. */
+function timeOf(field: string, value: string, upper: boolean): number | undefined {
+  const v = unquote(value.trim());
+  if (v === '*') return undefined;
+  const ms =
+    !TIME.test(v) || !realDay(v.slice(0, 10)) ? Number.NaN : Date.parse(DAY.test(v) ? `${v}T00:00:00Z` : v);
+  if (Number.isNaN(ms)) throw new ValidationError(`q: ${field} ${v} is not an ISO 8601 date`);
+  return DAY.test(v) && upper ? ms + 86_399_999 : ms;
+}
+
+/** A range of times in ms, both ends included (a single day: that whole day). */
+export function timeRange(field: string, value: string): { since?: number; until?: number } {
+  const range = RANGE.exec(value);
+  const [open, a, b, close] = range ? range.slice(1) : ['[', value, value, ']'];
+  const since = timeOf(field, a!, false);
+  const until = timeOf(field, b!, true);
+  return {
+    ...(since !== undefined ? { since: open === '{' ? since + 1 : since } : {}),
+    ...(until !== undefined ? { until: close === '}' ? until - 1 : until } : {}),
+  };
+}
+
+/** A range of whole numbers, both ends included. */
+export function countRange(field: string, value: string): { min?: number; max?: number } {
+  const range = RANGE.exec(value);
+  const [open, a, b, close] = range ? range.slice(1) : ['[', value, value, ']'];
+  const bound = (v: string, exclusive: boolean, step: number) => {
+    if (v === '*') return undefined;
+    if (!/^\d{1,15}$/.test(v)) throw new ValidationError(`q: ${field} ${v} is not a whole number`);
+    return Number(v) + (exclusive ? step : 0);
+  };
+  const min = bound(a!, open === '{', 1);
+  const max = bound(b!, close === '}', -1);
+  return { ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) };
+}

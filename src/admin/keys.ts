@@ -1,6 +1,6 @@
 import type { SigningAlg } from '../config/schema.js';
 import { writeEvent } from '../events/log.js';
-import type { Keystore } from '../keys/keystore.js';
+import { type Keystore, keyStatus } from '../keys/keystore.js';
 import { rotateKey } from '../keys/rotation.js';
 import type { SigningKeyRecord, Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
@@ -95,12 +95,15 @@ export async function revokeKey(ctx: KeyContext, kid: string): Promise<SigningKe
   const key = await getKey(ctx, kid);
   const already = new ValidationError(`signing key ${kid} is revoked already`);
   if (key.revokedAt !== null) throw already;
+  const signed = keyStatus(key, ctx.clock.now()) === 'current';
   await ctx.storage.transaction(async (tx) => {
     // Another revocation may have come first since the read above: then it is the one logged.
     if (!(await tx.signingKeys.revoke(kid, ctx.clock.now()))) throw already;
     await writeEvent(tx.logs, ctx.clock, { type: 'signing_key_revoked', details: { kid, alg: key.alg } });
   });
   await ctx.keys.refresh();
-  await ctx.keys.ensure([key.alg]);
+  // Only a key that signed needs a successor at once: revoking a next or retiring one leaves the
+  // current key signing, and makes no key for an algorithm no longer in use.
+  if (signed) await ctx.keys.ensure([key.alg]);
   return { ...key, revokedAt: ctx.clock.now() };
 }

@@ -106,16 +106,18 @@ export function usersCommand(program: Command): void {
     )
     .option('--sort <field:order>', `${USER_SORTS}, :1 ascending or :-1 descending`)
     .option('--limit <n>', 'at most this many (1 to 1000); default every one')
-    .option('--page <n>', 'with --limit: the page, from 0', '0')
+    .option('--page <n>', 'with --limit: the page, from 0')
     .option('--json', 'print one JSON object')
     .action(async (o, cmd) =>
       withRuntime(cmd, async (rt) => {
         const query = asOptions(() => ({
           ...parseUserSearch(o.search),
-          ...(o.sort ? { sort: parseUserSort(o.sort)! } : {}),
+          ...(o.sort !== undefined ? { sort: parseUserSort(o.sort)! } : {}),
         }));
         const limit = o.limit === undefined ? undefined : wholeNumber('--limit', o.limit, 1, 1000);
-        const page = wholeNumber('--page', o.page, 0, 1_000_000);
+        if (o.page !== undefined && limit === undefined)
+          throw new ValidationError('--page: give --limit too (the size of a page)');
+        const page = o.page === undefined ? 0 : wholeNumber('--page', o.page, 0, 1_000_000);
         const slice = limit === undefined ? undefined : { offset: page * limit, limit };
         const { items, total } = await listUsers(rt.storage, query, slice);
         const list = items.map(view);

@@ -157,7 +157,9 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         user.id,
         userInput(b),
         deps.config.password,
-        takesOver ? undefined : { email: user.email, blocked: user.blocked },
+        takesOver || (b.email === undefined && b.blocked === undefined)
+          ? undefined
+          : { email: user.email, blocked: user.blocked },
       );
       await verifyIfAsked(deps, b.verify_email, updated);
       return c.json(userView(updated), 200);

@@ -35,5 +35,8 @@ export function throttleAddress(address: string): string {
     .join(':')}::/64`;
 }
 
-/** A client's address as a record keeps it (a user's last_ip): null when it is not known ('unknown'). */
-export const knownIp = (ip: string): string | null => (ip === 'unknown' ? null : ip);
+/**
+ * A client's address as a record keeps it (a user's last_ip): IPv4 without the IPv6-mapped prefix
+ * a dual-stack socket gives it; null when it is not known ('unknown').
+ */
+export const knownIp = (ip: string): string | null => (ip === 'unknown' ? null : plainAddress(ip));

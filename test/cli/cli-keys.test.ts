@@ -121,6 +121,21 @@ describeEachBackend('sesame CLI (keys)', (backend) => {
       );
     });
 
+    it('revoking a key that does not sign yet leaves the current one signing and makes no other', async () => {
+      const { env: e, key: old } = await withEs256Key({ SESAME_KEY_ACTIVATION_DELAY: '600' });
+      const { rotated } = await runCliJson<{ rotated: { kid: string }[] }>(
+        ['keys', 'rotate', '--alg', 'ES256'],
+        e,
+      );
+      const out = await runCliJson<{ revoked: string; signing: string }>(
+        ['keys', 'revoke', rotated[0]!.kid],
+        e,
+      );
+      expect(out).toMatchObject({ revoked: rotated[0]!.kid, signing: old.kid });
+      const { keys } = await runCliJson<{ keys: KeyView[] }>(['keys', 'list'], e);
+      expect(keys.map((k) => [k.kid, k.status])).toEqual([[old.kid, 'current']]);
+    });
+
     it('rotate --alg XX fails and adds no key', async () => {
       const { env: e } = await withEs256Key();
       expectFailure(

@@ -299,8 +299,8 @@ describeEachBackend('sesame users', (backend) => {
       expect(emails(await list('--search', 'email:bo*'))).toEqual(['bob']);
       expect(emails(await list('--search', 'name:"ALICE"'))).toEqual(['alice']);
       expectFailure(
-        await sesame(['users', 'list', '--search', 'logins_count:3'], fresh),
-        /^error: --search: cannot search by logins_count/,
+        await sesame(['users', 'list', '--search', 'last_ip:192.0.2.1'], fresh),
+        /^error: --search: cannot search by last_ip/,
       );
       expectFailure(
         await sesame(['users', 'list', '--sort', 'password:1'], fresh),
@@ -314,6 +314,14 @@ describeEachBackend('sesame users', (backend) => {
         await sesame(['users', 'list', '--limit', '5', '--page', '-1'], fresh),
         /--page: a whole number from 0/,
       );
+      expectFailure(await sesame(['users', 'list', '--page', '1'], fresh), /--page: give --limit too/);
+      expectFailure(await sesame(['users', 'list', '--sort', ''], fresh), /^error: --sort: must be FIELD:1/);
+      expect(emails(await list('--search', 'logins_count:0', '--sort', 'email:1'))).toEqual([
+        'alice',
+        'bob',
+        'carol',
+        'zed',
+      ]);
     });
 
     it('show by id and by email (any case, spaces) gives the same user; the human form has one field a line', async () => {

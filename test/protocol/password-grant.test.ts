@@ -505,6 +505,10 @@ describeEachBackend('password grant (RFC 6749 §4.3)', (backend) => {
       expect(after?.updatedAt).toBe(u.updatedAt);
       expectOk(await passwordGrant(t, web, { username: u.email, password: PASSWORD }, { fetch: from }));
       expect(await t.rt.storage.users.get(u.id)).toMatchObject({ loginsCount: 3, lastIp: '192.0.2.44' });
+      // a dual-stack socket's IPv4-mapped address is kept as the IPv4 address
+      const mapped = fromIp(t, '::ffff:198.51.100.23');
+      expectOk(await passwordGrant(t, web, { username: u.email, password: PASSWORD }, { fetch: mapped }));
+      expect(await t.rt.storage.users.get(u.id)).toMatchObject({ loginsCount: 4, lastIp: '198.51.100.23' });
     });
 
     // emails are at most 320 characters: these name no account, so they are unknown users

@@ -75,7 +75,7 @@ export interface Database {
     updated_at: number;
     /** Password sign-ins so far. */
     logins_count: Generated<number>;
-    /** The last one (ms since the epoch), 0 for never. */
+    /** The last one (seconds since the epoch), 0 for never. */
     last_login: Generated<number>;
     /** Its client address. */
     last_ip: string | null;

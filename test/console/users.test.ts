@@ -238,6 +238,15 @@ describeEachBackend('console: users', (backend) => {
       `last signed in ${when} from 2001:db8::7 (2 times in all)`,
     );
     expect((await list()).html).toContain(`<td>${when}</td>`);
+    // found by when they last signed in, with Auth0's range syntax
+    const day = when.slice(0, 10);
+    const since = await open(agent, `/console/users?q=${encodeURIComponent(`last_login:[${day} TO *]`)}`);
+    expect(since.html).toContain(user.email);
+    const before = await open(
+      agent,
+      `/console/users?q=${encodeURIComponent(`last_login:{* TO ${day}T00:00:00Z}`)}`,
+    );
+    expect(before.html).not.toContain(user.email);
   });
 
   it('deletes after a confirmation page', async () => {

@@ -112,7 +112,8 @@ async function listPage(c: Context, admin: Admin, create?: { values: URLSearchPa
             hx-push-url="true"
           >
             <label>
-              Search (part of the email or name, or <code>email:"a@b.c"</code>)
+              Search (part of the email or name, or one term such as <code>email:"a@b.c"</code> or{' '}
+              <code>last_login:[* TO 2026-01-01]</code>)
               <input type="search" name="q" value={q} />
             </label>
             <button type="submit">Search</button>

@@ -60,6 +60,12 @@ function wholeNumber(flag: string, value: string, min: number, max: number): num
   return n;
 }
 
+/** A user as `users list` prints them: id, email, blocked, when they last signed in. */
+const listLine = (u: User) =>
+  `${u.id}  ${u.email}${u.blocked ? '  (blocked)' : ''}${
+    u.lastLogin !== undefined ? `  last signed in ${new Date(u.lastLogin * 1000).toISOString()}` : ''
+  }`;
+
 /** Commander's key of an option: `--given-name` → `givenName`. */
 const optionKey = (flag: string) => flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -122,9 +128,7 @@ export function usersCommand(program: Command): void {
         const { items, total } = await listUsers(rt.storage, query, slice);
         const list = items.map(view);
         print(o.json, { users: list, total: await total() }, () =>
-          list.length === 0
-            ? 'no users'
-            : list.map((u) => `${u.id}  ${u.email}${u.blocked ? '  (blocked)' : ''}`).join('\n'),
+          list.length === 0 ? 'no users' : items.map(listLine).join('\n'),
         );
       }),
     );

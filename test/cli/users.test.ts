@@ -274,7 +274,7 @@ describeEachBackend('sesame users', (backend) => {
     });
 
     it("list --search, --sort, --limit and --page: the Management API's search, in pages, with the total", async () => {
-      const fresh = (await freshDb()).env;
+      const { db: listDb, env: fresh } = await freshDb();
       for (const local of ['carol', 'alice', 'bob'])
         await json<UserView>(
           ['users', 'create', '--email', `${local}@list.example`, '--password', PASSWORD, '--name', local],
@@ -316,9 +316,22 @@ describeEachBackend('sesame users', (backend) => {
       );
       expectFailure(await sesame(['users', 'list', '--page', '1'], fresh), /--page: give --limit too/);
       expectFailure(await sesame(['users', 'list', '--sort', ''], fresh), /^error: --sort: must be FIELD:1/);
+      const storage = listDb.open(systemClock);
+      try {
+        const bob = await storage.users.getByEmail('bob@list.example');
+        await storage.users.recordLogin(bob!.id, 1_796_000_000, '192.0.2.7');
+      } finally {
+        await storage.close();
+      }
+      const text = await sesame(['users', 'list', '--search', 'email:bob@list.example'], fresh);
+      expect(text.stdout).toMatch(
+        /^usr_\S+ {2}bob@list\.example {2}last signed in 2026-11-30T00:53:20\.000Z\n$/,
+      );
+      expect(await list('--search', 'email:bob@list.example')).toMatchObject({
+        users: [{ logins_count: 1, last_login: 1_796_000_000, last_ip: '192.0.2.7' }],
+      });
       expect(emails(await list('--search', 'logins_count:0', '--sort', 'email:1'))).toEqual([
         'alice',
-        'bob',
         'carol',
         'zed',
       ]);

@@ -87,6 +87,19 @@ export async function rotateKeys(
 }
 
 /**
+ * A rotation's new key was revoked before it signed: the keys it was to replace keep signing
+ * (their retirement is called off) unless another new key of the algorithm still comes.
+ */
+async function keepSigning(tx: Storage, revoked: SigningKeyRecord, now: number): Promise<void> {
+  const published = await tx.signingKeys.listPublished(now);
+  const same = published.filter((k) => k.alg === revoked.alg && k.kid !== revoked.kid);
+  if (same.some((k) => keyStatus(k, now) === 'next')) return;
+  for (const k of same)
+    if (keyStatus(k, now) === 'current' && k.retiresAt !== null)
+      await tx.signingKeys.retire(k.kid, null, null);
+}
+
+/**
  * Revokes a key: it leaves the JWKS at once and whatever it signed stops verifying here (other
  * instances within keys.cacheTtl seconds). Revoking the key that signs now puts a new one in
  * its place at once.
@@ -99,6 +112,7 @@ export async function revokeKey(ctx: KeyContext, kid: string): Promise<SigningKe
   await ctx.storage.transaction(async (tx) => {
     // Another revocation may have come first since the read above: then it is the one logged.
     if (!(await tx.signingKeys.revoke(kid, ctx.clock.now()))) throw already;
+    if (keyStatus(key, ctx.clock.now()) === 'next') await keepSigning(tx, key, ctx.clock.now());
     await writeEvent(tx.logs, ctx.clock, { type: 'signing_key_revoked', details: { kid, alg: key.alg } });
   });
   await ctx.keys.refresh();

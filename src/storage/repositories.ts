@@ -128,8 +128,8 @@ export interface SigningKeyRepository {
   /** Every key ever made, revoked and expired ones too, newest first. */
   listAll(): Promise<SigningKeyRecord[]>;
   get(kid: string): Promise<SigningKeyRecord | null>;
-  /** Marks a key as retiring. */
-  retire(kid: string, retiresAt: number, publishedUntil: number): Promise<void>;
+  /** Marks a key as retiring at `retiresAt`, published until `publishedUntil`; nulls: not any more. */
+  retire(kid: string, retiresAt: number | null, publishedUntil: number | null): Promise<void>;
   /** Revokes a key; true when it existed and was not revoked yet. */
   revoke(kid: string, now: number): Promise<boolean>;
 }

@@ -134,6 +134,8 @@ describeEachBackend('sesame CLI (keys)', (backend) => {
       expect(out).toMatchObject({ revoked: rotated[0]!.kid, signing: old.kid });
       const { keys } = await runCliJson<{ keys: KeyView[] }>(['keys', 'list'], e);
       expect(keys.map((k) => [k.kid, k.status])).toEqual([[old.kid, 'current']]);
+      // its retirement, set for the revoked key's activation, is called off: it keeps signing
+      expect(keys[0]).toMatchObject({ retires_at: null, published_until: null });
     });
 
     it('rotate --alg XX fails and adds no key', async () => {

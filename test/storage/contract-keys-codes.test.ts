@@ -58,6 +58,12 @@ describeEachBackend('storage contract: signing keys, revocations and authorizati
       expect(found).toEqual({ ...k, retiresAt: base + 60, publishedUntil: base + 600 });
       const after = await storage.signingKeys.listPublished(base + 600);
       expect(after.some((x) => x.kid === k.kid)).toBe(false);
+      // called off: published and current again, with no end
+      await storage.signingKeys.retire(k.kid, null, null);
+      expect(await storage.signingKeys.get(k.kid)).toEqual({ ...k, retiresAt: null, publishedUntil: null });
+      expect((await storage.signingKeys.listPublished(base + 10_000)).some((x) => x.kid === k.kid)).toBe(
+        true,
+      );
     });
 
     it('listAll lists every key, retired and revoked ones too, newest first', async () => {

@@ -45,14 +45,22 @@ export function timeRange(field: string, value: string): { since?: number; until
   };
 }
 
-/** A range of whole numbers, both ends included. */
+/**
+ * The largest count a search takes: one below a 32-bit column's largest, so that an exclusive
+ * lower bound (one more) still fits it; PostgreSQL refuses a parameter past it.
+ */
+const MAX_COUNT = 2_147_483_646;
+
+/** A range of whole numbers from 0 to MAX_COUNT, both ends included. */
 export function countRange(field: string, value: string): { min?: number; max?: number } {
   const range = RANGE.exec(value);
   const [open, a, b, close] = range ? range.slice(1) : ['[', value, value, ']'];
   const bound = (v: string, exclusive: boolean, step: number) => {
     if (v === '*') return undefined;
-    if (!/^\d{1,15}$/.test(v)) throw new ValidationError(`q: ${field} ${v} is not a whole number`);
-    return Number(v) + (exclusive ? step : 0);
+    const n = /^\d{1,10}$/.test(v) ? Number(v) : Number.NaN;
+    if (!(n <= MAX_COUNT))
+      throw new ValidationError(`q: ${field} ${v} is not a whole number from 0 to ${MAX_COUNT}`);
+    return n + (exclusive ? step : 0);
   };
   const min = bound(a!, open === '{', 1);
   const max = bound(b!, close === '}', -1);

@@ -173,6 +173,7 @@ describeEachBackend('Management API: resources (users)', (backend) => {
         'name:',
         'last_ip:"198.51.100.7"',
         'logins_count:many',
+        'logins_count:[3000000000 TO *]',
         'last_login:2026-02-30',
         // one term only: a second one, AND/OR or a group would be read into the value, and find nobody
         `email:"${email('carl')}" OR email:"${email('abe')}"`,
@@ -238,6 +239,7 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       expect(await found('logins_count:2')).toEqual(['dora']);
       expect(await found('logins_count:[1 TO *]')).toEqual(['carl', 'dora']);
       expect(await found('logins_count:0')).toEqual(['abby', 'abe']);
+      expect(await found('logins_count:{2147483646 TO *]')).toEqual([]); // the column's largest, no 500
       expect(await found(`last_login:[* TO ${iso(at + 1)}]`)).toEqual(['carl']);
       expect(await found(`last_login:{${iso(at + 1)} TO *]`)).toEqual(['dora']);
       const refused = await call('GET', '/users', { query: { sort: 'last_ip:1' } });

@@ -11,6 +11,7 @@ describe("parseUserSearch: Auth0's logins_count and last_login terms", () => {
     expect(parseUserSearch('logins_count:[1 TO *]')).toEqual({ loginsCount: { min: 1 } });
     expect(parseUserSearch('logins_count:{1 TO 10}')).toEqual({ loginsCount: { min: 2, max: 9 } });
     expect(parseUserSearch('logins_count:[* TO 5}')).toEqual({ loginsCount: { max: 4 } });
+    expect(parseUserSearch('logins_count:{2147483646 TO *]')).toEqual({ loginsCount: { min: 2147483647 } });
   });
 
   it('last_login: days reach to their end, times are exact; never finds who never signed in', () => {
@@ -32,6 +33,8 @@ describe("parseUserSearch: Auth0's logins_count and last_login terms", () => {
     ['logins_count:three', 'logins_count three is not a whole number'],
     ['logins_count:[1 TO many]', 'logins_count many is not a whole number'],
     ['logins_count:-1', 'logins_count -1 is not a whole number'],
+    ['logins_count:2147483647', 'logins_count 2147483647 is not a whole number from 0 to 2147483646'],
+    ['logins_count:[99999999999 TO *]', 'logins_count 99999999999 is not a whole number'],
     ['last_login:2026-02-30', 'last_login 2026-02-30 is not an ISO 8601 date'],
     ['last_login:[yesterday TO *]', 'last_login yesterday is not an ISO 8601 date'],
     ['logins_count:1 blocked:true', 'logins_count: one value or a range'],

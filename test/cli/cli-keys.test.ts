@@ -102,7 +102,7 @@ describeEachBackend('sesame CLI (keys)', (backend) => {
     it('revoke takes a key out of the JWKS at once; a new one signs in place of the current one', async () => {
       const { env: e, key: old } = await withEs256Key();
       const out = await runCliJson<{ revoked: string; alg: string; revoked_at: string; signing: string }>(
-        ['keys', 'revoke', old.kid],
+        ['keys', 'revoke', '--', old.kid],
         e,
       );
       expect(out).toMatchObject({ revoked: old.kid, alg: 'ES256', signing: expect.any(String) });
@@ -110,9 +110,9 @@ describeEachBackend('sesame CLI (keys)', (backend) => {
       expect(Math.abs(seconds(out.revoked_at)! - now())).toBeLessThan(30);
       const { keys } = await runCliJson<{ keys: KeyView[] }>(['keys', 'list'], e);
       expect(keys.map((k) => [k.kid, k.status])).toEqual([[out.signing, 'current']]);
-      expectFailure(await runCli(['keys', 'revoke', old.kid], e), /signing key \S+ is revoked already/);
+      expectFailure(await runCli(['keys', 'revoke', '--', old.kid], e), /signing key \S+ is revoked already/);
       expectFailure(await runCli(['keys', 'revoke', 'no-such-kid'], e), /no-such-kid/);
-      const text = await runCli(['keys', 'revoke', out.signing], e);
+      const text = await runCli(['keys', 'revoke', '--', out.signing], e);
       expect(text.code, text.stderr).toBe(0);
       expect(text.stdout).toMatch(
         new RegExp(
@@ -128,7 +128,7 @@ describeEachBackend('sesame CLI (keys)', (backend) => {
         e,
       );
       const out = await runCliJson<{ revoked: string; signing: string }>(
-        ['keys', 'revoke', rotated[0]!.kid],
+        ['keys', 'revoke', '--', rotated[0]!.kid],
         e,
       );
       expect(out).toMatchObject({ revoked: rotated[0]!.kid, signing: old.kid });

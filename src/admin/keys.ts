@@ -108,16 +108,17 @@ export async function revokeKey(ctx: KeyContext, kid: string): Promise<SigningKe
   const key = await getKey(ctx, kid);
   const already = new ValidationError(`signing key ${kid} is revoked already`);
   if (key.revokedAt !== null) throw already;
-  const signed = keyStatus(key, ctx.clock.now()) === 'current';
+  const now = ctx.clock.now();
+  const status = keyStatus(key, now);
   await ctx.storage.transaction(async (tx) => {
     // Another revocation may have come first since the read above: then it is the one logged.
-    if (!(await tx.signingKeys.revoke(kid, ctx.clock.now()))) throw already;
-    if (keyStatus(key, ctx.clock.now()) === 'next') await keepSigning(tx, key, ctx.clock.now());
+    if (!(await tx.signingKeys.revoke(kid, now))) throw already;
+    if (status === 'next') await keepSigning(tx, key, now);
     await writeEvent(tx.logs, ctx.clock, { type: 'signing_key_revoked', details: { kid, alg: key.alg } });
   });
   await ctx.keys.refresh();
   // Only a key that signed needs a successor at once: revoking a next or retiring one leaves the
   // current key signing, and makes no key for an algorithm no longer in use.
-  if (signed) await ctx.keys.ensure([key.alg]);
-  return { ...key, revokedAt: ctx.clock.now() };
+  if (status === 'current') await ctx.keys.ensure([key.alg]);
+  return { ...key, revokedAt: now };
 }

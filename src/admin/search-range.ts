@@ -33,12 +33,17 @@ function timeOf(field: string, value: string, upper: boolean): number | undefine
   return DAY.test(v) && upper ? ms + 86_399_999 : ms;
 }
 
+/** A range's brackets and ends; a single value is the range `[value TO value]`. */
+function ends(value: string): [open: string, from: string, to: string, close: string] {
+  const range = RANGE.exec(value);
+  return range ? [range[1]!, range[2]!, range[3]!, range[4]!] : ['[', value, value, ']'];
+}
+
 /** A range of times in ms, both ends included (a single day: that whole day). */
 export function timeRange(field: string, value: string): { since?: number; until?: number } {
-  const range = RANGE.exec(value);
-  const [open, a, b, close] = range ? range.slice(1) : ['[', value, value, ']'];
-  const since = timeOf(field, a!, false);
-  const until = timeOf(field, b!, true);
+  const [open, a, b, close] = ends(value);
+  const since = timeOf(field, a, false);
+  const until = timeOf(field, b, true);
   return {
     ...(since !== undefined ? { since: open === '{' ? since + 1 : since } : {}),
     ...(until !== undefined ? { until: close === '}' ? until - 1 : until } : {}),
@@ -53,8 +58,7 @@ const MAX_COUNT = 2_147_483_646;
 
 /** A range of whole numbers from 0 to MAX_COUNT, both ends included. */
 export function countRange(field: string, value: string): { min?: number; max?: number } {
-  const range = RANGE.exec(value);
-  const [open, a, b, close] = range ? range.slice(1) : ['[', value, value, ']'];
+  const [open, a, b, close] = ends(value);
   const bound = (v: string, exclusive: boolean, step: number) => {
     if (v === '*') return undefined;
     const n = /^\d{1,10}$/.test(v) ? Number(v) : Number.NaN;
@@ -62,7 +66,7 @@ export function countRange(field: string, value: string): { min?: number; max?: 
       throw new ValidationError(`q: ${field} ${v} is not a whole number from 0 to ${MAX_COUNT}`);
     return n + (exclusive ? step : 0);
   };
-  const min = bound(a!, open === '{', 1);
-  const max = bound(b!, close === '}', -1);
+  const min = bound(a, open === '{', 1);
+  const max = bound(b, close === '}', -1);
   return { ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) };
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { isAdminError } from '../admin/errors.js';
+import { isAdminError, ValidationError } from '../admin/errors.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -46,6 +46,14 @@ export function given(cmd: Command): Record<string, unknown> {
     if (cmd.getOptionValueSource(name) === 'cli') out[name] = value;
   }
   return out;
+}
+
+/** A whole number option from `min` to `max` (no more digits than `max` has), or a ValidationError naming it. */
+export function wholeNumber(flag: string, value: string, min: number, max: number): number {
+  const digits = new RegExp(`^\\d{1,${String(max).length}}$`);
+  const n = digits.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new ValidationError(`${flag}: a whole number from ${min} to ${max}`);
+  return n;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../admin/errors.js';
 import { keyContext, revokeKey, rotateKeys, rotationAlgorithms } from '../admin/keys.js';
 import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
-import { keyStatus } from '../keys/keystore.js';
+import { currentKey, keyStatus } from '../keys/keystore.js';
 import { print, withRuntime } from './context.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t * 1000).toISOString());
@@ -72,9 +72,7 @@ export function keysCommand(program: Command): void {
         const ctx = keyContext(rt);
         const key = await revokeKey(ctx, kid);
         const now = rt.clock.now();
-        const signing = (await rt.storage.signingKeys.listPublished(now)).find(
-          (k) => k.alg === key.alg && keyStatus(k, now) === 'current',
-        );
+        const signing = currentKey(await rt.storage.signingKeys.listPublished(now), key.alg, now);
         const out = {
           revoked: key.kid,
           alg: key.alg,

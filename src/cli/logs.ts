@@ -4,7 +4,7 @@ import { NotFoundError, ValidationError } from '../admin/errors.js';
 import { logsAfter, logView } from '../admin/logs.js';
 import { isEventType } from '../events/types.js';
 import type { LogEvent, LogFilter } from '../storage/types.js';
-import { collect, visible, withRuntime } from './context.js';
+import { collect, visible, wholeNumber, withRuntime } from './context.js';
 
 const line = (e: LogEvent): string =>
   [
@@ -31,8 +31,7 @@ export function logsCommand(program: Command): void {
     .option('--json', 'one JSON object per line')
     .action(async (o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        if (!/^\d{1,4}$/.test(o.limit) || Number(o.limit) < 1 || Number(o.limit) > 1000)
-          throw new ValidationError('--limit: a whole number from 1 to 1000');
+        const limit = wholeNumber('--limit', o.limit, 1, 1000);
         for (const t of o.type ?? []) {
           if (!isEventType(t)) throw new ValidationError(`--type: ${t} is not an event type Sesame records`);
         }
@@ -51,7 +50,7 @@ export function logsCommand(program: Command): void {
         const show = (e: LogEvent) =>
           process.stdout.write(`${o.json ? JSON.stringify(logView(e, hostname)) : visible(line(e))}\n`);
         // in the order an export goes, so that following on from the last one misses nothing
-        const latest = await rt.storage.logs.newest(filter, Number(o.limit));
+        const latest = await rt.storage.logs.newest(filter, limit);
         latest.forEach(show);
         if (!o.follow) return;
         let last = latest.at(-1)?.logId ?? (await rt.storage.logs.newest({}, 1))[0]?.logId;

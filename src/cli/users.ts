@@ -13,7 +13,7 @@ import {
   updateUser,
 } from '../admin/users.js';
 import type { User, UserClaims } from '../storage/types.js';
-import { fieldLines, print, withRuntime } from './context.js';
+import { fieldLines, print, wholeNumber, withRuntime } from './context.js';
 import { passwordOptions, readPassword } from './password.js';
 import { userAccessCommands } from './user-access.js';
 
@@ -51,13 +51,6 @@ function asOptions<T>(read: () => T): T {
     if (!(err instanceof ValidationError)) throw err;
     throw new ValidationError(err.message.replace(/^q: /, '--search: ').replace(/^sort: /, '--sort: '));
   }
-}
-
-/** A whole number option from `min` to `max`, or a ValidationError naming it. */
-function wholeNumber(flag: string, value: string, min: number, max: number): number {
-  const n = /^\d{1,7}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= min && n <= max)) throw new ValidationError(`${flag}: a whole number from ${min} to ${max}`);
-  return n;
 }
 
 /** A user as `users list` prints them: id, email, blocked, when they last signed in. */

@@ -29,7 +29,7 @@ export const JOINED_USER = joinedTable<Row, User>(
 );
 
 function toUser(row: Row): User {
-  return {
+  const user: User = {
     id: row.id,
     email: row.email,
     passwordHash: row.password_hash,
@@ -39,19 +39,16 @@ function toUser(row: Row): User {
     userMetadata: JSON.parse(row.user_metadata),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
-    ...logins(row),
   };
-}
-
-/** Sign-in figures are shown once there was one (Auth0 has none before). */
-function logins(row: Row): Pick<User, 'loginsCount' | 'lastLogin' | 'lastIp'> {
+  // Sign-in figures once there was one (Auth0 has none before); set in place, as every token
+  // response reads its user through here (#16).
   const count = Number(row.logins_count);
-  if (count === 0) return {};
-  return {
-    loginsCount: count,
-    lastLogin: Number(row.last_login),
-    ...(row.last_ip !== null ? { lastIp: row.last_ip } : {}),
-  };
+  if (count > 0) {
+    user.loginsCount = count;
+    user.lastLogin = Number(row.last_login);
+    if (row.last_ip !== null) user.lastIp = row.last_ip;
+  }
+  return user;
 }
 
 /** The name column: the name in lower case (JavaScript's, for every script), '' for none. */

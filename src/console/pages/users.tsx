@@ -3,18 +3,9 @@ import { Csrf, consolePage, FormError, pageOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
-import {
-  CLAIMS,
-  enc,
-  type Problem,
-  type SignIns,
-  shownName,
-  type UserView,
-  userDetail,
-  userPath,
-  when,
-} from './user.js';
+import { enc, type SignIns, shownName, type UserView, userDetail, userPath, when } from './user.js';
 import { Field, Table } from './user-forms.js';
+import { confirmPage, refusal, str, WRITES } from './user-writes.js';
 
 const PER_PAGE = 20;
 const CONNECTION = 'Username-Password-Authentication';
@@ -170,106 +161,6 @@ async function listPage(c: Context, admin: Admin, create?: { values: URLSearchPa
     },
     create ? create.error.status : 200,
   );
-}
-
-/** An API refusal a form can show (a bad or conflicting value), or null. */
-const refusal = (err: unknown) =>
-  err instanceof ApiError && (err.status === 400 || err.status === 409) ? err : null;
-
-/** `{permissions: [...]}` of a permission field (`["API identifier","scope"]`). */
-function permissionsOf(form: URLSearchParams) {
-  try {
-    const [api, name] = JSON.parse(form.get('permission') ?? '') as unknown[];
-    if (typeof api === 'string' && typeof name === 'string')
-      return { permissions: [{ resource_server_identifier: api, permission_name: name }] };
-  } catch {}
-  return { permissions: [] };
-}
-
-type Run = (admin: Admin, path: string, form: URLSearchParams, c: Context) => Promise<unknown>;
-/** A write of a user's page: the form a refusal shows in, the `done` message (and anchor), the call. */
-interface Write {
-  form: Problem['form'];
-  done: string;
-  run: Run;
-  /** Asked on a page of its own first (a GET of the same path): title and what happens. */
-  confirm?: { title: string; text: string };
-}
-const write = (form: Problem['form'], done: string, run: Run, confirm?: Write['confirm']): Write =>
-  confirm ? { form, done, run, confirm } : { form, done, run };
-
-const str = (form: URLSearchParams, name: string) => form.get(name) ?? '';
-const param = (c: Context, name: string) => enc(c.req.param(name) ?? '');
-const roles = (form: URLSearchParams) => ({ roles: [str(form, 'role')] });
-
-function profileOf(form: URLSearchParams) {
-  const body: Record<string, unknown> = { email: str(form, 'email') };
-  // Sent when the box changed from what it showed (email_verified_was; sent when not said): a box
-  // left as it was lets a changed email become unverified, as the Management API does.
-  const verified = form.has('email_verified');
-  const was = form.get('email_verified_was');
-  if (was === null || was !== String(verified)) body.email_verified = verified;
-  for (const k of CLAIMS) body[k] = form.get(k)?.trim() || null;
-  return body;
-}
-
-/** The writes under /console/users/{id}, each one Management API call (`p` is /users/{id}). */
-const WRITES: Record<string, Write> = {
-  '': write('profile', 'profile', (a, p, f) => a.api.patch(p, profileOf(f))),
-  '/password': write('password', 'password', (a, p, f) => a.api.patch(p, { password: str(f, 'password') })),
-  '/unblock': write('access', 'unblocked', (a, p) => a.api.patch(p, { blocked: false })),
-  '/block': write('access', 'blocked', (a, p) => a.api.patch(p, { blocked: true }), {
-    title: 'Block user',
-    text: 'They will not be able to sign in, and their sessions and tokens end now.',
-  }),
-  '/delete': write('access', 'deleted', (a, p) => a.api.delete(p), {
-    title: 'Delete user',
-    text: 'Their sessions, tokens and consents end with them. This cannot be undone.',
-  }),
-  '/sign-out': write('access', 'sessions#sessions', (a, p) => a.api.delete(`${p}/sessions`), {
-    title: 'Sign out everywhere',
-    text: 'Every session of this person ends; each application asks them to sign in again.',
-  }),
-  '/roles': write('roles', 'role#roles', (a, p, f) => a.api.post(`${p}/roles`, roles(f))),
-  '/roles/remove': write('roles', 'unrole#roles', (a, p, f) => a.api.delete(`${p}/roles`, roles(f))),
-  '/permissions': write('permissions', 'permission#permissions', (a, p, f) =>
-    a.api.post(`${p}/permissions`, permissionsOf(f)),
-  ),
-  '/permissions/remove': write('permissions', 'unpermission#permissions', (a, p, f) =>
-    a.api.delete(`${p}/permissions`, permissionsOf(f)),
-  ),
-  '/sessions/:sid/end': write('access', 'session#sessions', (a, _p, _f, c) =>
-    a.api.delete(`/sessions/${param(c, 'sid')}`),
-  ),
-  '/grants/:gid/revoke': write('access', 'revoked#applications', (a, _p, _f, c) =>
-    a.api.delete(`/grants/${param(c, 'gid')}`),
-  ),
-};
-
-/** The page that asks before a destructive write; its button posts to the same path. */
-async function confirmPage(c: Context, admin: Admin, confirm: NonNullable<Write['confirm']>) {
-  const id = c.req.param('id') ?? '';
-  const user = await admin.api.get<UserView>(`/users/${enc(id)}`);
-  return consolePage(c, {
-    title: confirm.title,
-    admin,
-    section: '/console/users',
-    children: (
-      <article>
-        <h1>{`${confirm.title}: ${shownName(user)}`}</h1>
-        <p>
-          {user.email}. {confirm.text}
-        </p>
-        <form method="post" action={new URL(c.req.url).pathname}>
-          <Csrf admin={admin} />
-          <button type="submit" class="contrast">
-            {confirm.title}
-          </button>{' '}
-          <a href={userPath(id)}>Cancel</a>
-        </form>
-      </article>
-    ),
-  });
 }
 
 /** /console/users and /console/users/{id}: search, create, and everything about one person. */

@@ -64,7 +64,7 @@ export function keysCommand(program: Command): void {
   keys
     .command('revoke <kid>')
     .description(
-      'revoke a key at once (a leaked one): it leaves the JWKS and every token it signed stops verifying; revoking the key that signs now puts a new one in its place. A kid that starts with - goes after --: keys revoke -- -PZu…',
+      'revoke a key at once (a leaked one): it leaves the JWKS and every token it signed stops verifying; revoking the key that signs now puts a new one in its place. An older kid that starts with - (new ones never do) goes after --: keys revoke -- -PZu…',
     )
     .option('--json', 'print one JSON object')
     .action(async (kid: string, o, cmd) =>

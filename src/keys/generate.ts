@@ -25,16 +25,24 @@ async function keyPair(alg: SigningAlg) {
 
 /**
  * A new key pair for `alg` (ES256: P-256; RS256 and PS256: RSA 2048; EdDSA: Ed25519), its kid
- * the RFC 7638 thumbprint, its private part encrypted under `encryptionKey`.
+ * the RFC 7638 thumbprint, its private part encrypted under `encryptionKey`. A pair whose
+ * thumbprint starts with `-` (base64url allows it, one in 64) is set aside for another, so that a
+ * kid typed on a command line is never read as an option.
  */
 export async function generateSigningKey(
   alg: SigningAlg,
   encryptionKey: Buffer,
   times: { now: number; activatesAt: number },
 ): Promise<SigningKeyRecord> {
-  const { publicKey, privateKey } = await keyPair(alg);
-  const jwk = publicKey.export({ format: 'jwk' }) as JWK;
-  const kid = await calculateJwkThumbprint(jwk, 'sha256');
+  let pair: Awaited<ReturnType<typeof keyPair>>;
+  let jwk: JWK;
+  let kid: string;
+  do {
+    pair = await keyPair(alg);
+    jwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
+    kid = await calculateJwkThumbprint(jwk, 'sha256');
+  } while (kid.startsWith('-'));
+  const { privateKey } = pair;
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   return {
     kid,

@@ -15,6 +15,7 @@ table{font-size:.92em;display:block;overflow-x:auto}nav.console,nav.console ul{f
 .inline button{padding:.25rem .6rem;margin:0;width:auto}.row{display:flex;gap:1rem;flex-wrap:wrap}.row>*{flex:1 1 14rem}
 pre{white-space:pre-wrap;word-break:break-all}.bars{display:flex;align-items:flex-end;gap:2px;height:120px}
 .bars span{flex:1;background:var(--pico-primary);min-height:1px}.bars span.f{background:var(--pico-del-color)}
+.skip{position:absolute;left:.5rem;top:-3rem;padding:.5rem .75rem;background:var(--pico-background-color);z-index:10}.skip:focus{top:.5rem}
 `;
 
 /** The sections, each with the Management API permissions its page reads with (any one will do). */
@@ -76,6 +77,9 @@ function Shell(props: Frame & { nonce: string }) {
         <script src="/console/assets/console.js" defer />
       </head>
       <body>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
         <header class="container">
           <nav class="console">
             <ul>
@@ -111,7 +115,7 @@ function Shell(props: Frame & { nonce: string }) {
             </nav>
           ) : null}
         </header>
-        <main class="container">
+        <main class="container" id="main" tabindex={-1}>
           {props.flash ? (
             <p class="flash" role="status">
               {props.flash}

@@ -88,6 +88,14 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/console');
     await snap('dashboard');
+    // the first Tab reaches a link past the navigation (WCAG 2.4.1), shown while it has focus
+    await page.keyboard.press('Tab');
+    const skip = page.getByRole('link', { name: 'Skip to content' });
+    expect(await skip.evaluate((a) => a === document.activeElement)).toBe(true);
+    expect(await skip.isVisible()).toBe(true);
+    expect((await skip.boundingBox())?.y ?? -1).toBeGreaterThanOrEqual(0);
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
   });
 
   let m2m: { id: string; secret: string };

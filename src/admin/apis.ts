@@ -21,6 +21,8 @@ export interface ApiInput {
   /** Scopes, or the CLI's `name` / `name=description` specs. */
   scopes?: (ApiScope | string)[];
   tokenLifetime?: number;
+  /** Access tokens issued at /authorize (implicit and hybrid flows): at most `tokenLifetime`. */
+  tokenLifetimeForWeb?: number;
   signingAlg?: string;
   allowOfflineAccess?: boolean;
   /** First-party applications skip consent for this API (default true, as in Auth0). */
@@ -76,6 +78,25 @@ function checkIdentifier(identifier: string): string {
   return identifier;
 }
 
+/**
+ * `token_lifetime_for_web` as Auth0 takes it: 60 s to 30 days and at most the token lifetime. A
+ * token lifetime lowered below the one stored takes it down with it.
+ */
+function checkWebLifetime(input: ApiInput, options: ApiOptions, lifetime: number | undefined): void {
+  if (input.tokenLifetimeForWeb !== undefined)
+    options.tokenLifetimeForWeb = checkInteger(
+      'token_lifetime_for_web',
+      input.tokenLifetimeForWeb,
+      60,
+      2592000,
+    );
+  const web = options.tokenLifetimeForWeb;
+  if (web === undefined || lifetime === undefined || web <= lifetime) return;
+  if (input.tokenLifetimeForWeb !== undefined)
+    throw new ValidationError(`token_lifetime_for_web: must not be larger than token_lifetime (${lifetime})`);
+  options.tokenLifetimeForWeb = lifetime;
+}
+
 /** The fields of `input` checked, as a patch of an API. */
 function checkInput(input: ApiInput, current?: Api): Partial<Api> {
   const out: Partial<Api> = {};
@@ -92,6 +113,7 @@ function checkInput(input: ApiInput, current?: Api): Partial<Api> {
   if (input.enforcePolicies !== undefined) options.enforcePolicies = input.enforcePolicies;
   if (input.tokenDialect !== undefined)
     options.tokenDialect = checkOneOf('token_dialect', input.tokenDialect, TOKEN_DIALECTS);
+  checkWebLifetime(input, options, out.tokenLifetime ?? current?.tokenLifetime);
   if (input.userPolicy !== undefined || input.clientPolicy !== undefined) {
     const sta = { ...options.subjectTypeAuthorization };
     if (input.userPolicy !== undefined)

@@ -2,14 +2,17 @@ import type { Command } from 'commander';
 import { type ApiInput, createApi, deleteApi, getApi, parseScopeSpecs, updateApi } from '../admin/apis.js';
 import { ValidationError } from '../admin/errors.js';
 import type { Api } from '../storage/types.js';
+import { browserFlowLifetime } from '../tokens/access-token.js';
 import { collect, fieldLines, given, print, withRuntime } from './context.js';
 
-const view = (api: Api) => ({
+/** An API as the CLI prints it (`implicitLifetime`: config accessToken.implicitLifetime). */
+const view = (api: Api, implicitLifetime: number) => ({
   id: api.id,
   identifier: api.identifier,
   name: api.name,
   scopes: api.scopes,
   token_lifetime: api.tokenLifetime,
+  token_lifetime_for_web: browserFlowLifetime(api, implicitLifetime),
   signing_alg: api.signingAlg,
   allow_offline_access: api.allowOfflineAccess,
   skip_consent_for_first_party: api.options.skipConsentForVerifiableFirstPartyClients !== false,
@@ -33,6 +36,10 @@ function settingOptions(cmd: Command): Command {
       '--token-lifetime <seconds>',
       'access-token lifetime, 60 to 2592000 (default: accessToken.defaultLifetime, 86400)',
     )
+    .option(
+      '--token-lifetime-for-web <seconds>',
+      'lifetime of access tokens issued at /authorize (implicit and hybrid flows), 60 to token lifetime (default: accessToken.implicitLifetime, 900)',
+    )
     .option('--signing-alg <alg>', 'ES256 (default), RS256, PS256 or EdDSA')
     .option('--allow-offline-access', 'allow refresh tokens for this API')
     .option(
@@ -51,15 +58,19 @@ function settingOptions(cmd: Command): Command {
     .option('--json', 'print one JSON object');
 }
 
+/** A whole number of seconds given to `flag`, or a ValidationError naming it. */
+function seconds(flag: string, value: unknown): number {
+  if (!/^\d{1,9}$/.test(value as string)) throw new ValidationError(`${flag}: a whole number of seconds`);
+  return Number(value);
+}
+
 /** The service layer's input from the options given (`given`: absent options change nothing). */
 function settingsOf(o: Record<string, unknown>): ApiInput {
   const out: ApiInput = {};
   if (o.scope) out.scopes = parseScopeSpecs(o.scope as string[]);
-  if (o.tokenLifetime !== undefined) {
-    if (!/^\d{1,9}$/.test(o.tokenLifetime as string))
-      throw new ValidationError('--token-lifetime: a whole number of seconds');
-    out.tokenLifetime = Number(o.tokenLifetime);
-  }
+  if (o.tokenLifetime !== undefined) out.tokenLifetime = seconds('--token-lifetime', o.tokenLifetime);
+  if (o.tokenLifetimeForWeb !== undefined)
+    out.tokenLifetimeForWeb = seconds('--token-lifetime-for-web', o.tokenLifetimeForWeb);
   if (o.signingAlg !== undefined) out.signingAlg = o.signingAlg as string;
   if (o.allowOfflineAccess !== undefined) out.allowOfflineAccess = Boolean(o.allowOfflineAccess);
   if (o.firstPartySkipConsent !== undefined) out.skipConsentForFirstParty = Boolean(o.firstPartySkipConsent);
@@ -89,7 +100,11 @@ export function apisCommand(program: Command): void {
         rt.config.accessToken.defaultLifetime,
       );
       await rt.keys.ensure([api.signingAlg]);
-      print(o.json, view(api), () => `id: ${api.id}\nidentifier: ${api.identifier}`);
+      print(
+        o.json,
+        view(api, rt.config.accessToken.implicitLifetime),
+        () => `id: ${api.id}\nidentifier: ${api.identifier}`,
+      );
     }),
   );
 
@@ -108,7 +123,7 @@ export function apisCommand(program: Command): void {
       if (o.name !== undefined) input.name = o.name;
       const api = await updateApi(rt.storage, rt.clock, id, input);
       await rt.keys.ensure([api.signingAlg]);
-      const out = view(api);
+      const out = view(api, rt.config.accessToken.implicitLifetime);
       print(o.json, out, () => fieldLines(out));
     }),
   );
@@ -119,7 +134,9 @@ export function apisCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        const list = (await rt.storage.apis.list()).map(view);
+        const list = (await rt.storage.apis.list()).map((a) =>
+          view(a, rt.config.accessToken.implicitLifetime),
+        );
         print(o.json, { apis: list }, () =>
           list.length === 0 ? 'no APIs' : list.map((a) => `${a.id}  ${a.identifier}  ${a.name}`).join('\n'),
         );
@@ -132,7 +149,7 @@ export function apisCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        const out = view(await getApi(rt.storage, id));
+        const out = view(await getApi(rt.storage, id), rt.config.accessToken.implicitLifetime);
         print(o.json, out, () => fieldLines(out));
       }),
     );

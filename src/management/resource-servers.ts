@@ -4,6 +4,7 @@ import { ForbiddenError } from '../admin/errors.js';
 import { MANAGEMENT_API_ID, MANAGEMENT_SCOPES } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import { type Api, CLIENT_ACCESS_POLICIES, TOKEN_DIALECTS, USER_ACCESS_POLICIES } from '../storage/types.js';
+import { browserFlowLifetime } from '../tokens/access-token.js';
 import type { ManagementEnv } from './auth.js';
 import { confersOnlyHeld } from './delegation.js';
 import { pageBody, pageQuery, pageSlice } from './paging.js';
@@ -26,6 +27,10 @@ const fields = {
   scopes: z.array(Scope).max(1000),
   signing_alg: z.enum(['ES256', 'RS256', 'PS256', 'EdDSA']),
   token_lifetime: z.number().int(),
+  token_lifetime_for_web: z.number().int().openapi({
+    description:
+      'Lifetime (s) of access tokens issued at /authorize (implicit and hybrid flows), at most token_lifetime; unset, accessToken.implicitLifetime. The code flow with PKCE uses token_lifetime.',
+  }),
   allow_offline_access: z.boolean(),
   skip_consent_for_verifiable_first_party_clients: z.boolean(),
   enforce_policies: z.boolean().openapi({
@@ -58,6 +63,7 @@ export const ResourceServer = z
     scopes: z.array(z.object({ value: z.string(), description: z.string() })),
     signing_alg: z.string(),
     token_lifetime: z.number(),
+    token_lifetime_for_web: z.number(),
     token_dialect: z.enum(TOKEN_DIALECTS),
     enforce_policies: z.boolean(),
     subject_type_authorization: z.object({
@@ -69,8 +75,8 @@ export const ResourceServer = z
   })
   .openapi('ResourceServer');
 
-/** An API in Auth0's resource-server shape. */
-export function resourceServerView(api: Api): z.infer<typeof ResourceServer> {
+/** An API in Auth0's resource-server shape (`implicitLifetime`: config accessToken.implicitLifetime). */
+export function resourceServerView(api: Api, implicitLifetime: number): z.infer<typeof ResourceServer> {
   return {
     id: api.id,
     identifier: api.identifier,
@@ -79,6 +85,7 @@ export function resourceServerView(api: Api): z.infer<typeof ResourceServer> {
     scopes: api.scopes.map((s) => ({ value: s.name, description: s.description })),
     signing_alg: api.signingAlg,
     token_lifetime: api.tokenLifetime,
+    token_lifetime_for_web: browserFlowLifetime(api, implicitLifetime),
     token_dialect: api.options.tokenDialect ?? 'rfc9068_profile',
     enforce_policies: api.options.enforcePolicies === true,
     subject_type_authorization: {
@@ -98,6 +105,7 @@ function input(b: z.infer<typeof UpdateResourceServer>): ApiInput {
     out.scopes = b.scopes.map((s) => ({ name: s.value, description: s.description ?? s.value }));
   if (b.signing_alg !== undefined) out.signingAlg = b.signing_alg;
   if (b.token_lifetime !== undefined) out.tokenLifetime = b.token_lifetime;
+  if (b.token_lifetime_for_web !== undefined) out.tokenLifetimeForWeb = b.token_lifetime_for_web;
   if (b.allow_offline_access !== undefined) out.allowOfflineAccess = b.allow_offline_access;
   if (b.skip_consent_for_verifiable_first_party_clients !== undefined)
     out.skipConsentForFirstParty = b.skip_consent_for_verifiable_first_party_clients;
@@ -120,6 +128,7 @@ const TAG = 'Resource servers';
 /** /resource-servers: APIs. */
 export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
   const { storage, clock } = deps;
+  const view = (api: Api) => resourceServerView(api, deps.config.accessToken.implicitLifetime);
   app.openapi(
     operation({
       method: 'get',
@@ -146,7 +155,7 @@ export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps
       const { items, total } = await listApis(storage, slice, ids);
       const body = await pageBody(
         'resource_servers',
-        items.map(resourceServerView),
+        items.map((api) => view(api)),
         slice,
         q.include_totals,
         total,
@@ -174,7 +183,7 @@ export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps
         deps.config.accessToken.defaultLifetime,
       );
       await deps.keys.ensure([api.signingAlg]);
-      return c.json(resourceServerView(api), 201);
+      return c.json(view(api), 201);
     },
   );
   app.openapi(
@@ -188,7 +197,7 @@ export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps
       status: 200,
       response: ResourceServer,
     }),
-    async (c) => c.json(resourceServerView(await getApi(storage, c.req.valid('param').id)), 200),
+    async (c) => c.json(view(await getApi(storage, c.req.valid('param').id)), 200),
   );
   app.openapi(
     operation({
@@ -216,7 +225,7 @@ export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps
         confersOnlyHeld(c, Object.keys(MANAGEMENT_SCOPES));
       const api = await updateApi(storage, clock, current.id, input(b));
       await deps.keys.ensure([api.signingAlg]);
-      return c.json(resourceServerView(api), 200);
+      return c.json(view(api), 200);
     },
   );
   app.openapi(

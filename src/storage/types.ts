@@ -90,6 +90,11 @@ export interface ApiOptions {
   enforcePolicies?: boolean;
   /** Auth0's dialect; the `_authz` ones add the `permissions` claim. Default rfc9068_profile. */
   tokenDialect?: TokenDialect;
+  /**
+   * Auth0's `token_lifetime_for_web`: the lifetime of access tokens issued at `/authorize`
+   * (implicit and hybrid flows), at most `tokenLifetime`; unset, config `accessToken.implicitLifetime`.
+   */
+  tokenLifetimeForWeb?: number;
   /** Which applications may get tokens for this API, for people and for themselves. */
   subjectTypeAuthorization?: {
     user?: { policy: UserAccessPolicy };

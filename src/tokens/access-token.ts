@@ -35,6 +35,15 @@ function withUserinfo(identifier: string, issuer: string): string | string[] {
   return identifier === userinfo ? identifier : [identifier, userinfo];
 }
 
+/**
+ * How long an access token issued at `/authorize` (implicit and hybrid flows) lives: the API's
+ * `token_lifetime_for_web`, else `fallback` (config `accessToken.implicitLifetime`), never longer
+ * than its token lifetime.
+ */
+export function browserFlowLifetime(api: Pick<Api, 'tokenLifetime' | 'options'>, fallback: number): number {
+  return Math.min(api.tokenLifetime, api.options.tokenLifetimeForWeb ?? fallback);
+}
+
 /** JWT access token typ (RFC 9068 §2.1). */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 

@@ -13,6 +13,7 @@ export interface ApiView {
   name: string;
   scopes: { name: string; description: string }[];
   token_lifetime: number;
+  token_lifetime_for_web: number;
   signing_alg: string;
   allow_offline_access: boolean;
   created_at: number;

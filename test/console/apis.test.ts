@@ -123,6 +123,33 @@ describeEachBackend('console: APIs', (backend) => {
     expect((await resourceServer(api.id)).token_lifetime).toBe(7200);
   });
 
+  it('sets the lifetime for implicit and hybrid flows only when it changed; a bad one is shown at its field', async () => {
+    const api = await t.createApi({ tokenLifetime: 7200 });
+    const form = await open(agent, at(api.id));
+    expect(form.html).toMatch(
+      /<input id="token_lifetime_for_web" name="token_lifetime_for_web"[^>]* value="900"/,
+    );
+    const save = (token: string, web: string) =>
+      post(at(api.id), { ...SELECTS, name: api.name, token_lifetime: token, token_lifetime_for_web: web });
+    const stored = async () => {
+      const { token_lifetime, token_lifetime_for_web } = await resourceServer(api.id);
+      return [token_lifetime, token_lifetime_for_web];
+    };
+    // left as shown: not sent, so a lower token lifetime takes it down with it
+    const lowered = await save('600', '900');
+    expect(lowered.status, lowered.html).toBe(200);
+    expect(await stored()).toEqual([600, 600]);
+    const saved = await save('7200', '3600');
+    expect(saved.status, saved.html).toBe(200);
+    expect(await stored()).toEqual([7200, 3600]);
+    const bad = await save('7200', '9000');
+    expect(bad.status).toBe(400);
+    expect(bad.html).toMatch(
+      /id="token_lifetime_for_web-error" role="alert">token_lifetime_for_web: must not be larger than token_lifetime \(7200\)/,
+    );
+    expect(await stored()).toEqual([7200, 3600]);
+  });
+
   it('adds a permission and removes one after a confirmation', async () => {
     const api = await t.createApi();
     const added = await post(at(api.id, '/permissions'), {

@@ -12,6 +12,7 @@ export interface ResourceServer {
   scopes: { value: string; description: string }[];
   signing_alg: string;
   token_lifetime: number;
+  token_lifetime_for_web: number;
   token_dialect: string;
   enforce_policies: boolean;
   subject_type_authorization: { user: { policy: string }; client: { policy: string } };
@@ -63,133 +64,6 @@ export function ApiHeader(props: { api: ResourceServer; tab: string; children: C
       </nav>
       {props.children}
     </>
-  );
-}
-
-const DIALECTS: [string, string][] = [
-  ['rfc9068_profile', 'rfc9068_profile: an RFC 9068 JWT, the granted scopes in scope (default)'],
-  ['rfc9068_profile_authz', 'rfc9068_profile_authz: the same, plus a permissions claim'],
-  ['access_token', "access_token: Auth0's name; Sesame issues the same RFC 9068 JWT"],
-  ['access_token_authz', 'access_token_authz: the same, plus a permissions claim'],
-];
-const USER_POLICIES: [string, string][] = [
-  ['allow_all', 'allow_all: every application may get tokens for people'],
-  ['deny_all', 'deny_all: no application may get tokens for people'],
-  ['require_client_grant', 'require_client_grant: only applications with a user client grant'],
-];
-const ALGS: [string, string][] = ['ES256', 'RS256', 'PS256', 'EdDSA'].map((a) => [a, a]);
-
-/** The settings form's fields for `api`. */
-const settingsValues = (api: ResourceServer) =>
-  new URLSearchParams({
-    name: api.name,
-    token_lifetime: String(api.token_lifetime),
-    signing_alg: api.signing_alg,
-    token_dialect: api.token_dialect,
-    user_policy: api.subject_type_authorization.user.policy,
-    ...(api.allow_offline_access ? { allow_offline_access: 'on' } : {}),
-    ...(api.skip_consent_for_verifiable_first_party_clients ? { skip_consent: 'on' } : {}),
-    ...(api.enforce_policies ? { enforce_policies: 'on' } : {}),
-  });
-
-/** The PATCH body of a settings form; the name only when it changed (a system API keeps its own). */
-export function settingsPatch(form: URLSearchParams, api: ResourceServer): Record<string, unknown> {
-  const name = form.get('name') ?? '';
-  const lifetime = (form.get('token_lifetime') ?? '').trim();
-  return {
-    ...(name !== api.name ? { name } : {}),
-    token_lifetime: /^\d+$/.test(lifetime) ? Number(lifetime) : lifetime,
-    signing_alg: form.get('signing_alg') ?? '',
-    allow_offline_access: form.has('allow_offline_access'),
-    skip_consent_for_verifiable_first_party_clients: form.has('skip_consent'),
-    enforce_policies: form.has('enforce_policies'),
-    token_dialect: form.get('token_dialect') ?? '',
-    subject_type_authorization: { user: { policy: form.get('user_policy') ?? '' } },
-  };
-}
-
-/** A labelled select; `options` are [value, label]. */
-export function Select(props: { name: string; label: string; value: string; options: [string, string][] }) {
-  return (
-    <>
-      <label for={props.name}>{props.label}</label>
-      <select id={props.name} name={props.name}>
-        {props.options.map(([value, label]) => (
-          <option value={value} selected={value === props.value}>
-            {label}
-          </option>
-        ))}
-      </select>
-    </>
-  );
-}
-
-function Check(props: { name: string; values: URLSearchParams; disabled?: boolean; children: Child }) {
-  const { name, values, disabled } = props;
-  return (
-    <label>
-      <input type="checkbox" name={name} checked={values.has(name)} disabled={disabled} /> {props.children}
-    </label>
-  );
-}
-
-/** Settings: name, token lifetime and algorithm, offline access, consent, and the RBAC switches. */
-export function SettingsForm(props: TabProps) {
-  const { api, error } = props;
-  const v = props.form ?? settingsValues(api);
-  return (
-    <form method="post" action={apiPath(api)}>
-      <Csrf admin={props.admin} />
-      <FormError error={error} fields={['name', 'token_lifetime']} />
-      <label for="name">Name</label>
-      <input id="name" name="name" required value={v.get('name') ?? ''} readonly={api.is_system} />
-      {api.is_system ? <small>A system API: its name and permissions cannot be changed.</small> : null}
-      <FieldError error={error} name="name" />
-      <label for="token_lifetime">Token lifetime (seconds, 60 to 2592000)</label>
-      <input
-        id="token_lifetime"
-        name="token_lifetime"
-        inputmode="numeric"
-        value={v.get('token_lifetime') ?? ''}
-      />
-      <FieldError error={error} name="token_lifetime" />
-      <Select
-        name="signing_alg"
-        label="Signing algorithm"
-        value={v.get('signing_alg') ?? ''}
-        options={ALGS}
-      />
-      <Check name="allow_offline_access" values={v}>
-        Allow offline access (refresh tokens)
-      </Check>
-      <Check name="skip_consent" values={v}>
-        Skip consent for first-party applications
-      </Check>
-      <fieldset>
-        <legend>Role-based access control</legend>
-        <Check name="enforce_policies" values={v} disabled={api.is_system}>
-          Enforce policies: people get only the requested permissions that they or their roles hold
-        </Check>
-        {api.is_system ? <input type="hidden" name="enforce_policies" value="on" /> : null}
-        <Select
-          name="token_dialect"
-          label="Token dialect"
-          value={v.get('token_dialect') ?? ''}
-          options={DIALECTS}
-        />
-        <small>A permissions claim lists all the caller holds for this API, whatever it asked for.</small>
-        <Select
-          name="user_policy"
-          label="Who may get tokens for people"
-          value={v.get('user_policy') ?? ''}
-          options={api.is_system ? USER_POLICIES.filter(([p]) => p !== 'allow_all') : USER_POLICIES}
-        />
-        {api.is_system ? (
-          <small>Applications other than the console need a client grant for people.</small>
-        ) : null}
-      </fieldset>
-      <button type="submit">Save settings</button>
-    </form>
   );
 }
 

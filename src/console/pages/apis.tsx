@@ -17,12 +17,10 @@ import {
   PermissionsEditor,
   type Problem,
   type ResourceServer,
-  Select,
-  SettingsForm,
   scopesOf,
-  settingsPatch,
   type TabProps,
 } from './api.js';
+import { Select, SettingsForm, settingsPatch } from './api-settings.js';
 
 /** The API's refusal (of one of `statuses`) as a problem to show with its form; else rethrown. */
 function refusal(err: unknown, ...statuses: number[]): Problem & { status: number } {

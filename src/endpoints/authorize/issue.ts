@@ -4,7 +4,7 @@ import { tokenAudience } from '../../grants/user-tokens.js';
 import type { Deps } from '../../http/context.js';
 import { formatScope } from '../../protocol/scope.js';
 import type { Application, SessionRecord, User } from '../../storage/types.js';
-import { issueAccessToken } from '../../tokens/access-token.js';
+import { browserFlowLifetime, issueAccessToken } from '../../tokens/access-token.js';
 import { issueIdToken } from '../../tokens/id-token.js';
 import { opaqueToken } from '../../tokens/opaque.js';
 import { randomToken } from '../../util/crypto.js';
@@ -52,7 +52,7 @@ export async function authorizedFields(
   }
   if (req.responseType.includes('token')) {
     const api = await tokenAudience(deps, req.audience);
-    const lifetime = Math.min(api.tokenLifetime, deps.config.accessToken.implicitLifetime);
+    const lifetime = browserFlowLifetime(api, deps.config.accessToken.implicitLifetime);
     const entitled = await entitle(deps.storage, app, req.audience ? api : null, user.id, req.scopes);
     const at = await issueAccessToken(deps.keys, {
       issuer: deps.config.issuer,

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ensureConsoleApp } from './admin/console.js';
@@ -109,7 +110,9 @@ export async function openRuntime(
  */
 function warnLooseFiles(config: Config, logger: Logger): void {
   const db = sqliteFile(config);
-  const paths = [config.dataDir, join(config.dataDir, 'secret')];
+  // a data directory that is a file is refused when it is opened, with what to do instead
+  const paths = [join(config.dataDir, 'secret')];
+  if (statSync(config.dataDir, { throwIfNoEntry: false })?.isDirectory()) paths.unshift(config.dataDir);
   if (db !== null) paths.push(db, `${db}-wal`, `${db}-shm`);
   for (const { path, mode } of looserThanPrivate(paths)) {
     logger.warn(

@@ -19,8 +19,10 @@ export function makePrivateDir(dir: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile
     }
   }
-  // a file where the directory should be: mkdir's own EEXIST says so
-  if (!statSync(dir).isDirectory()) mkdirSync(dir);
+  if (!statSync(dir).isDirectory()) {
+    const message = `${dir} exists and is not a directory: the data directory (SESAME_DATA_DIR) must be one`;
+    throw Object.assign(new Error(message), { code: 'ENOTDIR' });
+  }
 }
 
 /**
@@ -36,13 +38,18 @@ export function createPrivateFile(file: string): void {
   }
 }
 
-/** The paths among `paths` that exist and that other users may read or enter, with their modes. */
+/**
+ * The paths among `paths` that exist and that other users may read or enter, with their modes.
+ * Only files and directories count: a device (`sqlite:/dev/null`) is not Sesame's to tighten.
+ */
 export function looserThanPrivate(paths: string[]): { path: string; mode: string }[] {
   const out: { path: string; mode: string }[] = [];
   for (const path of paths) {
     let mode: number;
     try {
-      mode = statSync(path).mode & 0o777;
+      const stat = statSync(path);
+      if (!stat.isFile() && !stat.isDirectory()) continue;
+      mode = stat.mode & 0o777;
     } catch {
       continue;
     }

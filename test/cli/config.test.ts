@@ -100,8 +100,15 @@ describe.concurrent('bad configuration stops every command with a message naming
 
   it('a data directory that is a file, or a database file that is not one: one line, no stack', async () => {
     const file = join(tempDir(), 'a-file');
-    writeFileSync(file, 'not a directory', { mode: 0o600 });
-    expectConfigError(await runCli(['migrate'], envIn(file)), /EEXIST/);
+    writeFileSync(file, 'not a directory', { mode: 0o644 });
+    for (const args of [['migrate'], ['apps', 'create', '--name', 'X', '--type', 'spa']]) {
+      const res = await runCli(args, envIn(file));
+      expectConfigError(res);
+      // the whole of stderr: no chmod advice for the file
+      expect(res.stderr).toBe(
+        `error: ${file} exists and is not a directory: the data directory (SESAME_DATA_DIR) must be one\n`,
+      );
+    }
     const garbage = join(tempDir(), 'garbage.db');
     writeFileSync(garbage, 'not a database, not at all, not a single page of one', { mode: 0o600 });
     expectConfigError(

@@ -104,6 +104,15 @@ export async function openRuntime(
   };
 }
 
+/** Whether `path` is a directory this process can see (not when it cannot look). */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Warns when the data directory or the SQLite files (password hashes, encrypted keys) are open
  * to other users, as files made by older versions were: they are not changed behind the admin's back.
@@ -112,7 +121,7 @@ function warnLooseFiles(config: Config, logger: Logger): void {
   const db = sqliteFile(config);
   // a data directory that is a file is refused when it is opened, with what to do instead
   const paths = [join(config.dataDir, 'secret')];
-  if (statSync(config.dataDir, { throwIfNoEntry: false })?.isDirectory()) paths.unshift(config.dataDir);
+  if (isDirectory(config.dataDir)) paths.unshift(config.dataDir);
   if (db !== null) paths.push(db, `${db}-wal`, `${db}-shm`);
   for (const { path, mode } of looserThanPrivate(paths)) {
     logger.warn(

@@ -21,8 +21,11 @@ export interface ApiInput {
   /** Scopes, or the CLI's `name` / `name=description` specs. */
   scopes?: (ApiScope | string)[];
   tokenLifetime?: number;
-  /** Access tokens issued at /authorize (implicit and hybrid flows): at most `tokenLifetime`. */
-  tokenLifetimeForWeb?: number;
+  /**
+   * Access tokens issued at /authorize (implicit and hybrid flows): at most `tokenLifetime`; null
+   * goes back to the configured default (accessToken.implicitLifetime).
+   */
+  tokenLifetimeForWeb?: number | null;
   signingAlg?: string;
   allowOfflineAccess?: boolean;
   /** First-party applications skip consent for this API (default true, as in Auth0). */
@@ -79,20 +82,18 @@ function checkIdentifier(identifier: string): string {
 }
 
 /**
- * `token_lifetime_for_web` as Auth0 takes it: 60 s to 30 days and at most the token lifetime. A
- * token lifetime lowered below the one stored takes it down with it.
+ * `token_lifetime_for_web` as Auth0 takes it: 60 s to 30 days and at most the token lifetime; null
+ * removes it (the configured default again). A token lifetime lowered below the one stored takes
+ * it down with it.
  */
 function checkWebLifetime(input: ApiInput, options: ApiOptions, lifetime: number | undefined): void {
-  if (input.tokenLifetimeForWeb !== undefined)
-    options.tokenLifetimeForWeb = checkInteger(
-      'token_lifetime_for_web',
-      input.tokenLifetimeForWeb,
-      60,
-      2592000,
-    );
+  const given = input.tokenLifetimeForWeb;
+  if (given === null) delete options.tokenLifetimeForWeb;
+  else if (given !== undefined)
+    options.tokenLifetimeForWeb = checkInteger('token_lifetime_for_web', given, 60, 2592000);
   const web = options.tokenLifetimeForWeb;
   if (web === undefined || lifetime === undefined || web <= lifetime) return;
-  if (input.tokenLifetimeForWeb !== undefined)
+  if (given !== undefined)
     throw new ValidationError(`token_lifetime_for_web: must not be larger than token_lifetime (${lifetime})`);
   options.tokenLifetimeForWeb = lifetime;
 }

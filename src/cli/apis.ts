@@ -38,7 +38,7 @@ function settingOptions(cmd: Command): Command {
     )
     .option(
       '--token-lifetime-for-web <seconds>',
-      'lifetime of access tokens issued at /authorize (implicit and hybrid flows), 60 to token lifetime (default: accessToken.implicitLifetime, 900)',
+      'lifetime of access tokens issued at /authorize (implicit and hybrid flows), 60 to the token lifetime, or default: accessToken.implicitLifetime (900)',
     )
     .option('--signing-alg <alg>', 'ES256 (default), RS256, PS256 or EdDSA')
     .option('--allow-offline-access', 'allow refresh tokens for this API')
@@ -70,7 +70,8 @@ function settingsOf(o: Record<string, unknown>): ApiInput {
   if (o.scope) out.scopes = parseScopeSpecs(o.scope as string[]);
   if (o.tokenLifetime !== undefined) out.tokenLifetime = seconds('--token-lifetime', o.tokenLifetime);
   if (o.tokenLifetimeForWeb !== undefined)
-    out.tokenLifetimeForWeb = seconds('--token-lifetime-for-web', o.tokenLifetimeForWeb);
+    out.tokenLifetimeForWeb =
+      o.tokenLifetimeForWeb === 'default' ? null : seconds('--token-lifetime-for-web', o.tokenLifetimeForWeb);
   if (o.signingAlg !== undefined) out.signingAlg = o.signingAlg as string;
   if (o.allowOfflineAccess !== undefined) out.allowOfflineAccess = Boolean(o.allowOfflineAccess);
   if (o.firstPartySkipConsent !== undefined) out.skipConsentForFirstParty = Boolean(o.firstPartySkipConsent);

@@ -114,7 +114,7 @@ export const configSchema = z
         implicitLifetime: seconds(60, 86400)
           .default(900)
           .describe(
-            'Longest lifetime of access tokens returned from /authorize (implicit and hybrid), seconds.',
+            'Lifetime of access tokens returned from /authorize (implicit and hybrid) for APIs without their own token_lifetime_for_web, and for those naming no API, seconds.',
           ),
       })
       .prefault({}),

@@ -27,9 +27,9 @@ const fields = {
   scopes: z.array(Scope).max(1000),
   signing_alg: z.enum(['ES256', 'RS256', 'PS256', 'EdDSA']),
   token_lifetime: z.number().int(),
-  token_lifetime_for_web: z.number().int().openapi({
+  token_lifetime_for_web: z.number().int().nullable().openapi({
     description:
-      'Lifetime (s) of access tokens issued at /authorize (implicit and hybrid flows), at most token_lifetime; unset, accessToken.implicitLifetime. The code flow with PKCE uses token_lifetime.',
+      'Lifetime (s) of access tokens issued at /authorize (implicit and hybrid flows): 60 up to token_lifetime. null goes back to the default: accessToken.implicitLifetime, or token_lifetime when shorter. The code flow with PKCE uses token_lifetime.',
   }),
   allow_offline_access: z.boolean(),
   skip_consent_for_verifiable_first_party_clients: z.boolean(),
@@ -63,7 +63,10 @@ export const ResourceServer = z
     scopes: z.array(z.object({ value: z.string(), description: z.string() })),
     signing_alg: z.string(),
     token_lifetime: z.number(),
-    token_lifetime_for_web: z.number(),
+    token_lifetime_for_web: z.number().openapi({
+      description:
+        'Lifetime (s) of access tokens issued at /authorize (implicit and hybrid flows): the one set, else accessToken.implicitLifetime, never above token_lifetime.',
+    }),
     token_dialect: z.enum(TOKEN_DIALECTS),
     enforce_policies: z.boolean(),
     subject_type_authorization: z.object({

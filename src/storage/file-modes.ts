@@ -1,12 +1,16 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
+/** The data directory, as a refusal names it. */
+export const DATA_DIRECTORY = 'the data directory (SESAME_DATA_DIR, dataDir)';
+
 /**
- * Creates `dir` (and missing parents) readable by this user only: it holds secrets. One level
+ * Creates `dir` (and missing parents) readable by this user only: it holds secrets (`what` it is
+ * names it when a file stands in its place). One level
  * at a time: Node's `recursive` loops forever under a directory that refuses new entries with
  * ENOENT, as /proc does.
  */
-export function makePrivateDir(dir: string): void {
+export function makePrivateDir(dir: string, what = DATA_DIRECTORY): void {
   const missing: string[] = [];
   for (let at = resolve(dir); !existsSync(at); at = dirname(at)) {
     missing.unshift(at);
@@ -20,7 +24,7 @@ export function makePrivateDir(dir: string): void {
     }
   }
   if (!statSync(dir).isDirectory()) {
-    const message = `${dir} exists and is not a directory: the data directory (SESAME_DATA_DIR) must be one`;
+    const message = `${dir} exists and is not a directory: ${what} must be one`;
     throw Object.assign(new Error(message), { code: 'ENOTDIR' });
   }
 }

@@ -154,6 +154,20 @@ describeEachBackend('sesame CLI (update changes only what it names)', (backend) 
       });
     });
 
+    it('apis update --token-lifetime-for-web: seconds, or default to follow the configuration again', async () => {
+      const { id } = await json<ApiSwitches>('apis', 'create', '--name', 'Web', '--identifier', uniqueUri());
+      const lifetimes = (api: ApiSwitches) => [api.token_lifetime, api.token_lifetime_for_web];
+      expect(
+        lifetimes(await json<ApiSwitches>('apis', 'update', id, '--token-lifetime-for-web', '3600')),
+      ).toEqual([86400, 3600]);
+      expect(lifetimes(await json<ApiSwitches>('apis', 'update', id, '--name', 'Web 2'))).toEqual([
+        86400, 3600,
+      ]);
+      expect(
+        lifetimes(await json<ApiSwitches>('apis', 'update', id, '--token-lifetime-for-web', 'default')),
+      ).toEqual([86400, 900]);
+    });
+
     it('--hide-signup with --show-signup is refused, and changes nothing', async () => {
       const created = await json<AppSettings>(
         ...['apps', 'create', '--name', 'Both', '--type', 'spa', '--callback', 'https://both.example/cb'],

@@ -106,9 +106,15 @@ describe.concurrent('bad configuration stops every command with a message naming
       expectConfigError(res);
       // the whole of stderr: no chmod advice for the file
       expect(res.stderr).toBe(
-        `error: ${file} exists and is not a directory: the data directory (SESAME_DATA_DIR) must be one\n`,
+        `error: ${file} exists and is not a directory: the data directory (SESAME_DATA_DIR, dataDir) must be one\n`,
       );
     }
+    const url = { SESAME_DATABASE_URL: `sqlite:${file}/sesame.db` };
+    const res = await runCli(['migrate'], envIn(tempDir(), url));
+    expectConfigError(res);
+    expect(res.stderr).toBe(
+      `error: ${file} exists and is not a directory: the SQLite database's directory (SESAME_DATABASE_URL, databaseUrl) must be one\n`,
+    );
     const garbage = join(tempDir(), 'garbage.db');
     writeFileSync(garbage, 'not a database, not at all, not a single page of one', { mode: 0o600 });
     expectConfigError(

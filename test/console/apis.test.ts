@@ -123,31 +123,46 @@ describeEachBackend('console: APIs', (backend) => {
     expect((await resourceServer(api.id)).token_lifetime).toBe(7200);
   });
 
-  it('sets the lifetime for implicit and hybrid flows only when it changed; a bad one is shown at its field', async () => {
+  it('sets the lifetime for implicit and hybrid flows only when changed from what it showed; empty is the default', async () => {
     const api = await t.createApi({ tokenLifetime: 7200 });
     const form = await open(agent, at(api.id));
     expect(form.html).toMatch(
       /<input id="token_lifetime_for_web" name="token_lifetime_for_web"[^>]* value="900"/,
     );
-    const save = (token: string, web: string) =>
-      post(at(api.id), { ...SELECTS, name: api.name, token_lifetime: token, token_lifetime_for_web: web });
+    expect(form.html).toContain('<input type="hidden" name="token_lifetime_for_web_was" value="900"');
+    const save = (token: string, web: string, was: string) =>
+      post(at(api.id), {
+        ...SELECTS,
+        name: api.name,
+        token_lifetime: token,
+        token_lifetime_for_web: web,
+        token_lifetime_for_web_was: was,
+      });
     const stored = async () => {
       const { token_lifetime, token_lifetime_for_web } = await resourceServer(api.id);
       return [token_lifetime, token_lifetime_for_web];
     };
-    // left as shown: not sent, so a lower token lifetime takes it down with it
-    const lowered = await save('600', '900');
+    // left as shown: not sent, so a lower token lifetime takes it down with it, and it follows
+    // the default again when the token lifetime goes back up
+    const lowered = await save('600', '900', '900');
     expect(lowered.status, lowered.html).toBe(200);
     expect(await stored()).toEqual([600, 600]);
-    const saved = await save('7200', '3600');
+    expect((await save('7200', '600', '600')).status).toBe(200);
+    expect(await stored()).toEqual([7200, 900]);
+    // typed, even as the default it showed before: stored
+    const saved = await save('7200', '3600', '900');
     expect(saved.status, saved.html).toBe(200);
     expect(await stored()).toEqual([7200, 3600]);
-    const bad = await save('7200', '9000');
+    const bad = await save('7200', '9000', '3600');
     expect(bad.status).toBe(400);
     expect(bad.html).toMatch(
       /id="token_lifetime_for_web-error" role="alert">token_lifetime_for_web: must not be larger than token_lifetime \(7200\)/,
     );
+    // shown again as posted, with what the form had shown first
+    expect(bad.html).toContain('<input type="hidden" name="token_lifetime_for_web_was" value="3600"');
     expect(await stored()).toEqual([7200, 3600]);
+    expect((await save('86400', '', '3600')).status).toBe(200);
+    expect(await stored()).toEqual([86400, 900]);
   });
 
   it('adds a permission and removes one after a confirmation', async () => {

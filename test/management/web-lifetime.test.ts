@@ -119,5 +119,18 @@ describeEachBackend('Management API: token_lifetime_for_web', (backend) => {
     expect(raised).toMatchObject({ token_lifetime: 86400, token_lifetime_for_web: 1800 });
     // another field's change leaves it alone
     expect(ok(await call('PATCH', path, { body: { name: 'Renamed' } })).token_lifetime_for_web).toBe(1800);
+    // null: the default again
+    expect(
+      ok(await call('PATCH', path, { body: { token_lifetime_for_web: null } })).token_lifetime_for_web,
+    ).toBe(900);
+    expect((await fragment(api.identifier)).expires_in).toBe('900');
+  });
+
+  it('may be set on the Management API itself, like its token lifetime', async () => {
+    const path = '/resource-servers/api_sesame_management';
+    const set = ok(await call('PATCH', path, { body: { token_lifetime_for_web: 600 } }));
+    expect(set).toMatchObject({ is_system: true, token_lifetime_for_web: 600 });
+    const back = ok(await call('PATCH', path, { body: { token_lifetime_for_web: null } }));
+    expect(back.token_lifetime_for_web).toBe(900);
   });
 });

@@ -22,6 +22,7 @@ const settingsValues = (api: ResourceServer) =>
     name: api.name,
     token_lifetime: String(api.token_lifetime),
     token_lifetime_for_web: String(api.token_lifetime_for_web),
+    token_lifetime_for_web_was: String(api.token_lifetime_for_web),
     signing_alg: api.signing_alg,
     token_dialect: api.token_dialect,
     user_policy: api.subject_type_authorization.user.policy,
@@ -37,19 +38,23 @@ const numberField = (form: URLSearchParams, name: string) => {
 };
 
 /**
- * The PATCH body of a settings form; the name only when it changed (a system API keeps its own),
- * and the browser flows' lifetime only when it changed (left alone, it keeps following the
- * configured default, or the token lifetime when that is lowered below it).
+ * The browser flows' lifetime when the admin changed it from what the form showed (sent along
+ * as `token_lifetime_for_web_was`): left alone, it keeps following the configured default, or the
+ * token lifetime when that is lowered below it; emptied, it goes back to the default (null).
  */
+function webLifetimePatch(form: URLSearchParams): { token_lifetime_for_web?: unknown } {
+  const typed = (form.get('token_lifetime_for_web') ?? '').trim();
+  if (!form.has('token_lifetime_for_web') || typed === form.get('token_lifetime_for_web_was')) return {};
+  return { token_lifetime_for_web: typed === '' ? null : numberField(form, 'token_lifetime_for_web') };
+}
+
+/** The PATCH body of a settings form; the name only when it changed (a system API keeps its own). */
 export function settingsPatch(form: URLSearchParams, api: ResourceServer): Record<string, unknown> {
   const name = form.get('name') ?? '';
-  const web = numberField(form, 'token_lifetime_for_web');
   return {
     ...(name !== api.name ? { name } : {}),
     token_lifetime: numberField(form, 'token_lifetime'),
-    ...(form.has('token_lifetime_for_web') && web !== api.token_lifetime_for_web
-      ? { token_lifetime_for_web: web }
-      : {}),
+    ...webLifetimePatch(form),
     signing_alg: form.get('signing_alg') ?? '',
     allow_offline_access: form.has('allow_offline_access'),
     skip_consent_for_verifiable_first_party_clients: form.has('skip_consent'),
@@ -114,8 +119,14 @@ export function SettingsForm(props: TabProps) {
         value={v.get('token_lifetime_for_web') ?? ''}
         aria-describedby="token_lifetime_for_web-hint"
       />
+      <input
+        type="hidden"
+        name="token_lifetime_for_web_was"
+        value={v.get('token_lifetime_for_web_was') ?? ''}
+      />
       <small id="token_lifetime_for_web-hint">
-        Access tokens returned by /authorize. The code flow with PKCE uses the token lifetime.
+        Access tokens returned by /authorize. Empty: the server's default. The code flow with PKCE uses the
+        token lifetime.
       </small>
       <FieldError error={error} name="token_lifetime_for_web" />
       <Select

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { type Kysely, type LogEvent, sql } from 'kysely';
 import type { Clock } from '../../util/clock.js';
 import { randomToken } from '../../util/crypto.js';
+import { DATA_DIRECTORY } from '../file-modes.js';
 import { type CacheTransaction, ReadCache, withReadCache } from '../read-cache.js';
 import type { Repositories, Storage } from '../types.js';
 import { postgresMigrationLock, runMigrations } from './migrate.js';
@@ -110,7 +111,9 @@ export function openStorage(opts: StorageOptions): Storage {
   const dialect = file === null ? 'postgres' : 'sqlite';
   const log = queryLog(opts.queryListeners);
   const db: Kysely<Database> =
-    file === null ? openPostgres(opts.databaseUrl!, 10, log) : openSqlite(file, undefined, log);
+    file === null
+      ? openPostgres(opts.databaseUrl!, 10, log)
+      : openSqlite(file, undefined, log, opts.databaseUrl ? undefined : DATA_DIRECTORY);
   const inTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
     dialect === 'sqlite' ? sqliteTransaction(db, fn) : db.transaction().execute(fn);
   const cache = new ReadCache(undefined, file === null ? null : sqliteDataVersion(db));

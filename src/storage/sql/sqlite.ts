@@ -23,10 +23,16 @@ import { WalSync } from './wal-sync.js';
  * commits are synced to disk in groups (wal-sync.ts), with `synchronous = NORMAL` keeping the
  * file consistent at checkpoints.
  */
-export function openSqlite(file: string, walSync?: WalSync, log?: KyselyConfig['log']): Kysely<Database> {
+export function openSqlite(
+  file: string,
+  walSync?: WalSync,
+  log?: KyselyConfig['log'],
+  /** What the file's directory is, for the refusal of a file in its place. */
+  folder = "the SQLite database's directory (SESAME_DATABASE_URL, databaseUrl)",
+): Kysely<Database> {
   const memory = file === ':memory:';
   if (!memory) {
-    makePrivateDir(dirname(file));
+    makePrivateDir(dirname(file), folder);
     createPrivateFile(file);
   }
   const database = new BetterSqlite3(file);

@@ -400,6 +400,20 @@ describeEachBackend('implicit and hybrid: accessToken.implicitLifetime configure
     expect(f.expires_in).toBe('600');
   });
 
+  it("an API's own token_lifetime_for_web stands instead, longer (3000 s) or shorter (300 s)", async () => {
+    for (const web of [3000, 300]) {
+      const api = await t.createApi({ tokenLifetime: 86400, tokenLifetimeForWeb: web });
+      const f = await fragmentFor(s, {
+        response_type: 'token',
+        scope: 'read:things',
+        audience: api.identifier,
+      });
+      expect(f.expires_in).toBe(String(web));
+      const { payload } = await verifyAccessToken(t, f.access_token as string, api.identifier);
+      expect((payload.exp as number) - (payload.iat as number)).toBe(web);
+    }
+  });
+
   it('caps userinfo tokens (3600 s) at 1200 s', async () => {
     const f = await fragmentFor(s, { response_type: 'id_token token', scope: 'openid' });
     expect(f.expires_in).toBe('1200');

@@ -27,7 +27,7 @@ it('a file where the directory should be is refused, saying so', () => {
   const file = join(root, 'a-file');
   writeFileSync(file, '');
   expect(() => makePrivateDir(file)).toThrow(
-    `${file} exists and is not a directory: the data directory (SESAME_DATA_DIR) must be one`,
+    `${file} exists and is not a directory: the data directory (SESAME_DATA_DIR, dataDir) must be one`,
   );
   expect(() => makePrivateDir(join(file, 'below'))).toThrow(/ENOTDIR/);
 });

@@ -4,6 +4,7 @@ import type { Api, ApiRepository } from '../../types.js';
 import type { Database } from '../schema.js';
 import { joinedTable } from './joined.js';
 import { sliced } from './slice.js';
+import { upsertSystemRow } from './system-rows.js';
 
 type Row = Selectable<Database['apis']>;
 
@@ -69,11 +70,17 @@ export function apiRepository(db: Kysely<Database>): ApiRepository {
       const set = withIdentifier
         ? { identifier: row.identifier, name: row.name, scopes: row.scopes }
         : { name: row.name, scopes: row.scopes };
-      await db
-        .insertInto('apis')
-        .values(row)
-        .onConflict((oc) => oc.column('id').doUpdateSet(set))
-        .execute();
+      await upsertSystemRow(
+        () =>
+          db
+            .insertInto('apis')
+            .values(row)
+            .onConflict((oc) => oc.column('id').doUpdateSet(set))
+            .execute(),
+        async () =>
+          (await db.selectFrom('apis').select('id').where('id', '=', api.id).executeTakeFirst()) !==
+          undefined,
+      );
     },
     async get(id) {
       const row = await db.selectFrom('apis').selectAll().where('id', '=', id).executeTakeFirst();

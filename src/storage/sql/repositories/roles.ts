@@ -4,6 +4,7 @@ import type { Permission, Role, RoleFilter, RoleRepository } from '../../types.j
 import type { Database } from '../schema.js';
 import { addPermissions, ROLE, removePermissions } from './permissions.js';
 import { containing, keyset, sliced } from './slice.js';
+import { upsertSystemRow } from './system-rows.js';
 
 export const toRole = (row: Selectable<Database['roles']>): Role => ({
   id: row.id,
@@ -39,18 +40,23 @@ export function roleRepository(db: Kysely<Database>): RoleRepository {
       await db.insertInto('roles').values(roleRow(role)).execute();
     },
     async ensureSystem(role) {
-      await db
-        .insertInto('roles')
-        .values(roleRow(role))
-        .onConflict((oc) =>
-          // the description is the admins' to change; the name and the mark are Sesame's
-          oc.column('id').doUpdateSet({
-            name: role.name,
-            name_key: role.name.toLowerCase(),
-            is_system: 1,
-          }),
-        )
-        .execute();
+      const upsert = () =>
+        db
+          .insertInto('roles')
+          .values(roleRow(role))
+          .onConflict((oc) =>
+            // the description is the admins' to change; the name and the mark are Sesame's
+            oc.column('id').doUpdateSet({
+              name: role.name,
+              name_key: role.name.toLowerCase(),
+              is_system: 1,
+            }),
+          )
+          .execute();
+      const exists = async () =>
+        (await db.selectFrom('roles').select('id').where('id', '=', role.id).executeTakeFirst()) !==
+        undefined;
+      await upsertSystemRow(upsert, exists);
     },
     async hold(id) {
       const res = await db.updateTable('roles').set({ id: sql`id` }).where('id', '=', id).executeTakeFirst();

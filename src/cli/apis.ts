@@ -3,7 +3,7 @@ import { type ApiInput, createApi, deleteApi, getApi, parseScopeSpecs, updateApi
 import { ValidationError } from '../admin/errors.js';
 import type { Api } from '../storage/types.js';
 import { browserFlowLifetime } from '../tokens/access-token.js';
-import { collect, fieldLines, given, print, withRuntime } from './context.js';
+import { collect, confirm, FORCE, fieldLines, given, print, withRuntime } from './context.js';
 
 /** An API as the CLI prints it (`implicitLifetime`: config accessToken.implicitLifetime). */
 const view = (api: Api, implicitLifetime: number) => ({
@@ -158,10 +158,12 @@ export function apisCommand(program: Command): void {
   apis
     .command('delete <id>')
     .description('delete an API (by id or identifier) and every authorization for it')
+    .option(...FORCE)
     .option('--json', 'print one JSON object')
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
         const api = await getApi(rt.storage, id);
+        await confirm(o, `Delete the API ${api.name} (${api.identifier}) and every authorization for it?`);
         await deleteApi(rt.storage, api.id);
         print(o.json, { deleted: api.id }, () => `deleted ${api.identifier}`);
       }),

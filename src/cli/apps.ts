@@ -13,7 +13,7 @@ import {
 import { checkOneOf } from '../admin/checks.js';
 import { ValidationError } from '../admin/errors.js';
 import type { Application } from '../storage/types.js';
-import { collect, fieldLines, given, print, withRuntime } from './context.js';
+import { collect, confirm, FORCE, fieldLines, given, print, withRuntime } from './context.js';
 
 /** Auth0's app_type names, accepted by --type beside Sesame's own. */
 const TYPE_ALIASES: Record<string, string> = { regular_web: 'web', non_interactive: 'm2m' };
@@ -173,9 +173,15 @@ export function appsCommand(program: Command): void {
   apps
     .command('delete <client_id>')
     .description('delete an application; its grants, consents and tokens end with it')
+    .option(...FORCE)
     .option('--json', 'print one JSON object')
     .action(async (clientId: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
+        const app = await getApplication(rt.storage, clientId);
+        await confirm(
+          o,
+          `Delete the application ${app.name} (${clientId})? Its grants, consents and tokens end with it.`,
+        );
         await deleteApplication(rt.storage, rt.clock, clientId);
         print(o.json, { deleted: clientId }, () => `deleted ${clientId}`);
       }),

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { isAdminError, ValidationError } from '../admin/errors.js';
@@ -71,9 +72,36 @@ export const collect = (value: string, previous: string[] = []): string[] =>
 const REFUSALS =
   /^(E[A-Z]+|SQLITE_(NOTADB|CANTOPEN|CORRUPT|READONLY|PERM|FULL|IOERR|BUSY)\w*|08\w{3}|28\w{3}|3D000|53\w{3}|57P\w{2})$/;
 
+/** What the operator declined when asked (`confirm`): nothing was changed. */
+export class Declined extends Error {
+  override name = 'Declined';
+}
+
+/**
+ * Asks on the terminal before what cannot be undone (a deletion, a key's revocation), as Auth0's
+ * CLI does; anything but y or yes is a no (`Declined`). `--force` skips the question, and so does
+ * running without a terminal (a script, a pipe): the command goes on.
+ */
+export async function confirm(o: { force?: boolean }, question: string): Promise<void> {
+  if (o.force || !process.stdin.isTTY || !process.stderr.isTTY) return;
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await new Promise<string>((resolve) => {
+    prompt.once('close', () => resolve('')); // Ctrl-D or Ctrl-C: a no
+    prompt.question(`${question} [y/N] `, resolve);
+  });
+  prompt.close();
+  if (!/^y(es)?$/i.test(answer.trim())) throw new Declined('not confirmed: nothing was changed');
+}
+
+/** The option `confirm` reads. */
+export const FORCE: [string, string] = [
+  '--force',
+  'do not ask for confirmation (it is never asked without a terminal)',
+];
+
 /** Known failures as one line on stderr with exit code 1; anything else with its stack. */
 export function fail(err: unknown): never {
-  if (isAdminError(err) || err instanceof ConfigError) {
+  if (isAdminError(err) || err instanceof ConfigError || err instanceof Declined) {
     process.stderr.write(`error: ${visible(err.message)}\n`);
   } else if (err instanceof Error && REFUSALS.test(String((err as NodeJS.ErrnoException).code))) {
     // The system's or the database's own refusal (ECONNREFUSED, EEXIST, SQLITE_NOTADB…): its

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../admin/errors.js';
-import { keyContext, revokeKey, rotateKeys, rotationAlgorithms } from '../admin/keys.js';
+import { getKey, keyContext, revokeKey, rotateKeys, rotationAlgorithms } from '../admin/keys.js';
 import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
 import { currentKey, keyStatus } from '../keys/keystore.js';
-import { print, withRuntime } from './context.js';
+import { confirm, FORCE, print, withRuntime } from './context.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t * 1000).toISOString());
 
@@ -66,10 +66,13 @@ export function keysCommand(program: Command): void {
     .description(
       'revoke a key at once (a leaked one): it leaves the JWKS and every token it signed stops verifying; revoking the key that signs now puts a new one in its place. An older kid that starts with - (new ones never do) goes after --: keys revoke -- -PZu…',
     )
+    .option(...FORCE)
     .option('--json', 'print one JSON object')
     .action(async (kid: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
         const ctx = keyContext(rt);
+        const found = await getKey(ctx, kid);
+        await confirm(o, `Revoke the ${found.alg} key ${found.kid}? Every token it signed stops verifying.`);
         const key = await revokeKey(ctx, kid);
         const now = rt.clock.now();
         const signing = currentKey(await rt.storage.signingKeys.listPublished(now), key.alg, now);

@@ -12,7 +12,7 @@ import {
 } from '../admin/roles.js';
 import type { Runtime } from '../runtime.js';
 import type { Role } from '../storage/types.js';
-import { collect, fieldLines, print, withRuntime } from './context.js';
+import { collect, confirm, FORCE, fieldLines, print, withRuntime } from './context.js';
 
 const view = (r: Role) => ({ id: r.id, name: r.name, description: r.description, is_system: r.isSystem });
 
@@ -132,10 +132,12 @@ export function rolesCommand(program: Command): void {
   roles
     .command('delete <role>')
     .description('delete a role (by id or name); its users lose its permissions at their next token')
+    .option(...FORCE)
     .option('--json', 'print one JSON object')
     .action(async (idOrName: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
         const role = await findRole(rt.storage, idOrName);
+        await confirm(o, `Delete the role ${role.name} (${role.id})? Its users lose its permissions.`);
         await deleteRole(rt.storage, role.id);
         print(o.json, { deleted: role.id }, () => `deleted ${role.id} (${role.name})`);
       }),

@@ -13,7 +13,7 @@ import {
   updateUser,
 } from '../admin/users.js';
 import type { User, UserClaims } from '../storage/types.js';
-import { fieldLines, print, wholeNumber, withRuntime } from './context.js';
+import { confirm, FORCE, fieldLines, print, wholeNumber, withRuntime } from './context.js';
 import { passwordOptions, readPassword } from './password.js';
 import { userAccessCommands } from './user-access.js';
 
@@ -140,10 +140,15 @@ export function usersCommand(program: Command): void {
   users
     .command('delete <id>')
     .description('delete a user by id or email; their sessions, tokens and consents end with them')
+    .option(...FORCE)
     .option('--json', 'print one JSON object')
     .action(async (id: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
         const user = await getUser(rt.storage, id);
+        await confirm(
+          o,
+          `Delete the user ${user.email} (${user.id})? Their sessions, tokens and consents end with them.`,
+        );
         await deleteUser(rt.storage, rt.clock, user.id);
         print(o.json, { deleted: user.id }, () => `deleted ${user.email}`);
       }),

@@ -87,7 +87,8 @@ export async function confirm(o: { force?: boolean }, question: string): Promise
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await new Promise<string>((resolve) => {
     prompt.once('close', () => resolve('')); // Ctrl-D or Ctrl-C: a no
-    prompt.question(`${question} [y/N] `, resolve);
+    // names are checked for control characters when set; rows older than that check are shown too
+    prompt.question(`${visible(question)} [y/N] `, resolve);
   });
   prompt.close();
   if (!/^y(es)?$/i.test(answer.trim())) throw new Declined('not confirmed: nothing was changed');

@@ -78,10 +78,17 @@ const CLAIM_SHAPES: Record<string, [RegExp, string]> = {
   locale: [/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/, 'a BCP 47 language tag, such as en-US'],
 };
 
+/**
+ * The names a person is known by: stored in Unicode NFC, as emails are, so that a name typed on
+ * one system (é as one code point) and searched from another (e and a combining accent) match.
+ */
+const NAMES = new Set(['name', 'given_name', 'family_name', 'middle_name', 'nickname']);
+
 /** The claims with the patch applied, each value checked against its shape and length. */
 export function mergeClaims(current: UserClaims, patch: ClaimsPatch): UserClaims {
   const out: Record<string, unknown> = { ...current };
-  for (const [k, v] of Object.entries(patch)) {
+  for (const [k, given] of Object.entries(patch)) {
+    const v = NAMES.has(k) && typeof given === 'string' ? given.normalize('NFC') : given;
     if (v === undefined) continue;
     if (v === null) {
       delete out[k];

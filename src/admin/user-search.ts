@@ -15,7 +15,8 @@ export const localUserId = (id: string): string => (id.startsWith('auth0|') ? id
  */
 export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> {
   if (q === undefined || q.trim() === '') return {};
-  const text = q.trim();
+  // names are stored in NFC (user-fields.ts), and emails normalised to it
+  const text = q.trim().normalize('NFC');
   if (text.length > 320) throw new ValidationError('q: at most 320 characters');
   const term = /^([A-Za-z_.]+):(.*)$/s.exec(text);
   if (!term) {

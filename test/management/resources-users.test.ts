@@ -125,6 +125,30 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       expect(byDomain.map((u: { user_id: string }) => u.user_id)).toEqual([ids.dora]);
     });
 
+    it('names are stored in Unicode NFC: a decomposed name is found by the composed one, and back', async () => {
+      const decomposed = `Jose\u0301 Nun\u0303ez ${tag}`;
+      const created = ok(
+        await call('POST', '/users', {
+          body: {
+            connection: CONNECTION,
+            email: email('nfc'),
+            password: 'a long enough password',
+            name: decomposed,
+            given_name: 'Jose\u0301',
+          },
+        }),
+        201,
+      );
+      expect(created).toMatchObject({ name: decomposed.normalize('NFC'), given_name: 'Jos\u00e9' });
+      for (const q of [`name:"${decomposed.normalize('NFC')}"`, `name:"${decomposed}"`, 'Jose\u0301 Nu']) {
+        const users = ok(await call('GET', '/users', { query: { q } })) as { user_id: string }[];
+        expect(
+          users.map((u) => u.user_id),
+          q,
+        ).toEqual([created.user_id]);
+      }
+    });
+
     it('searches: email:prefix* and email:"exact"', async () => {
       const prefix = ok(await call('GET', '/users', { query: { q: `email:${tag}ab*`, sort: 'email:1' } }));
       expect(emailsOf(prefix)).toEqual(['abby', 'abe']);

@@ -9,7 +9,14 @@
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const EXTERNAL = ['better-sqlite3', '@node-rs/argon2', 'pg', 'nodemailer', 'swagger-ui-dist'];
+const EXTERNAL = [
+  'better-sqlite3',
+  '@node-rs/argon2',
+  '@node-rs/bcrypt',
+  'pg',
+  'nodemailer',
+  'swagger-ui-dist',
+];
 
 await build({
   entryPoints: ['dist/main.js'],

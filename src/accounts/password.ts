@@ -95,15 +95,30 @@ function dummyHash(): Promise<string> {
  */
 export async function checkPassword(passwordHash: string | undefined, password: string): Promise<boolean> {
   if (!passwordFits(password)) return false;
-  const target = passwordHash ?? (await dummyHash());
-  const { verify } = await lib(); // a binding that cannot load is an error, not a wrong password
+  // An imported account without a password (NO_PASSWORD) costs the same work as an unknown one.
+  const known = passwordHash || undefined;
+  const target = known ?? (await dummyHash());
+  // A binding that cannot load is an error, not a wrong password.
+  const verify = BCRYPT.test(target)
+    ? (await bcrypt()).verify.bind(null, password, target)
+    : (await lib()).verify.bind(null, target, password);
   try {
-    const ok = await limited(() => verify(target, password), true);
-    return ok && passwordHash !== undefined;
+    const ok = await limited(verify, true);
+    return ok && known !== undefined;
   } catch {
     return false;
   }
 }
+
+/** The stored hash of an imported account that has no password yet: nothing verifies against it. */
+export const NO_PASSWORD = '';
+
+/** A bcrypt hash (`$2a$`, `$2b$`, `$2y$`), as Auth0 and most older systems store them. */
+export const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
+
+/** The bcrypt binding, loaded on first use (only imported accounts have bcrypt hashes). */
+let bcryptLib: Promise<typeof import('@node-rs/bcrypt')> | undefined;
+const bcrypt = () => (bcryptLib ??= import('@node-rs/bcrypt'));
 
 /**
  * After a password was proven right at a sign-in: when its stored hash was made with other

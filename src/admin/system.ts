@@ -47,6 +47,7 @@ export const MANAGEMENT_SCOPES: Readonly<Record<string, string>> = {
   'read:logs': 'Read log events',
   'read:logs_users': "Read users' log events",
   'read:stats': 'Read daily sign-in counts and active users',
+  'read:connections': 'Read connections',
 };
 
 /** The Management API's name (put back at every start). */

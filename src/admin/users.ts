@@ -27,13 +27,18 @@ export interface UserInput {
   /** Merged at the top level, as Auth0 does; a null value removes a key. */
   appMetadata?: Record<string, unknown>;
   userMetadata?: Record<string, unknown>;
+  /** A hash made elsewhere, stored as it is instead of a password (a users import). */
+  passwordHash?: string;
 }
 
 export type { PasswordRules } from './user-fields.js';
 
 export interface NewUser extends UserInput {
   email: string;
-  password: string;
+  /** Hashed here; or `passwordHash` instead. */
+  password?: string;
+  /** The identifier to create the user with (a users import keeps its users' `sub`); default: a new one. */
+  id?: string;
 }
 
 /** Creates a user; the email is normalised (trimmed, NFC, lowercased) and must be unused. */
@@ -44,7 +49,7 @@ export async function createUser(
   rules: PasswordRules = DEFAULT_RULES,
   opts: {
     /** Who made the account, for the `ss` event (default admin). */
-    by?: 'admin' | 'signup';
+    by?: 'admin' | 'signup' | 'import';
     /** Runs in the same transaction once the user exists (a sign-up queues its verification email). */
     inTransaction?: (tx: Storage, user: User) => Promise<void>;
     /** Recorded with the event: the application signed up to. */
@@ -55,12 +60,13 @@ export async function createUser(
   const claims = mergeClaims({ email_verified: false }, input.claims ?? {});
   const appMetadata = mergeMetadata('app_metadata', {}, input.appMetadata ?? {});
   const userMetadata = mergeMetadata('user_metadata', {}, input.userMetadata ?? {});
-  const passwordHash = await hashPassword(await checkPassword(input.password, email, rules));
+  const passwordHash =
+    input.passwordHash ?? (await hashPassword(await checkPassword(input.password ?? '', email, rules)));
   const taken = `email: a user with ${email} exists already`;
   if (await storage.users.getByEmail(email)) throw new ConflictError(taken);
   const now = clock.now();
   const user: User = {
-    id: `usr_${randomToken(15)}`,
+    id: input.id ?? `usr_${randomToken(15)}`,
     email,
     passwordHash,
     blocked: input.blocked ?? false,
@@ -115,9 +121,9 @@ export async function updateUser(
   if (input.password !== undefined) {
     const email = patch.email ?? user.email;
     patch.passwordHash = await hashPassword(await checkPassword(input.password, email, rules));
-  }
+  } else if (input.passwordHash !== undefined) patch.passwordHash = input.passwordHash;
   const now = clock.now();
-  const signOut = input.blocked === true || input.password !== undefined;
+  const signOut = input.blocked === true || patch.passwordHash !== undefined;
   // Two renames to one email at once: the unique index decides, looked at after the rollback.
   const taken = async () => {
     const holder = patch.email === undefined ? null : await storage.users.getByEmail(patch.email);

@@ -16,6 +16,7 @@ import type { User, UserClaims } from '../storage/types.js';
 import { confirm, FORCE, fieldLines, print, wholeNumber, withRuntime } from './context.js';
 import { passwordOptions, readPassword } from './password.js';
 import { userAccessCommands } from './user-access.js';
+import { userImportCommand } from './user-import.js';
 
 const view = (u: User) => ({
   id: u.id,
@@ -66,6 +67,7 @@ const optionKey = (flag: string) => flag.slice(2).replace(/-([a-z])/g, (_, c: st
 export function usersCommand(program: Command): void {
   const users = program.command('users').description('manage users');
   userAccessCommands(users);
+  userImportCommand(users);
 
   const create = users
     .command('create')

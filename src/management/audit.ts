@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { clientOrigin } from '../http/client-ip.js';
 import type { Deps } from '../http/context.js';
+import { problem } from '../util/json-problems.js';
 import type { ManagementEnv } from './auth.js';
-import { problem } from './hostile.js';
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Bodies kept in an event: enough to say what changed, never whole documents. */

@@ -1,17 +1,21 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import { MANAGEMENT_SCOPES } from '../admin/system.js';
+import { IMPORT_FILE_LIMIT } from '../admin/user-import.js';
 import type { Deps } from '../http/context.js';
 import { endpointUrl } from '../protocol/issuer.js';
 import { auditWrites } from './audit.js';
 import { authenticate, type ManagementEnv } from './auth.js';
 import { clientGrantRoutes } from './client-grants.js';
 import { clientRoutes } from './clients.js';
+import { connectionRoutes } from './connections.js';
 import { docsPage, swaggerAsset } from './docs.js';
 import { ManagementError, managementErrorResponse, toManagementError, validationFailure } from './errors.js';
 import { grantRoutes } from './grants.js';
 import { refuseHostileInput } from './hostile.js';
+import { jobRoutes } from './jobs.js';
 import { keyRoutes } from './keys.js';
 import { logRoutes } from './logs.js';
 import { refreshTokenRoutes } from './refresh-tokens.js';
@@ -55,19 +59,7 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
   app.use('*', authenticate(deps));
   // Outside the body checks, so that a write they refuse is logged (fapi) too.
   app.use('*', auditWrites(deps));
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.config.bodyLimit,
-      onError: () => {
-        throw new ManagementError(
-          413,
-          `Payload too large: the limit is ${deps.config.bodyLimit} bytes`,
-          'payload_too_large',
-        );
-      },
-    }),
-  );
+  app.use('*', limitBodies(deps.config.bodyLimit));
   app.use('*', refuseHostileInput);
   clientRoutes(app, deps);
   resourceServerRoutes(app, deps);
@@ -83,6 +75,8 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
   userAccessRoutes(app, deps);
   logRoutes(app, deps);
   statsRoutes(app, deps);
+  connectionRoutes(app);
+  jobRoutes(app, deps);
   let methods: ((path: string) => string[]) | undefined;
   app.all('*', (c) => {
     methods ??= methodsByPath(app);
@@ -100,6 +94,23 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
     throw new ManagementError(404, `No endpoint ${c.req.method} ${c.req.path}`, 'inexistent_resource');
   });
   return app;
+}
+
+/**
+ * Bodies larger than `limit` get 413; a users import may send Auth0's 500 KB file (and its
+ * multipart framing), whatever the limit.
+ */
+function limitBodies(limit: number): MiddlewareHandler {
+  const refuse = (bytes: number) =>
+    bodyLimit({
+      maxSize: bytes,
+      onError: () => {
+        throw new ManagementError(413, `Payload too large: the limit is ${bytes} bytes`, 'payload_too_large');
+      },
+    });
+  const usual = refuse(limit);
+  const imports = refuse(Math.max(limit, IMPORT_FILE_LIMIT + 16 * 1024));
+  return (c, next) => (c.req.path.endsWith('/jobs/users-imports') ? imports(c, next) : usual(c, next));
 }
 
 /** The methods the API's routes answer on a path (RFC 9110 §15.5.6: a 405 names them in Allow). */

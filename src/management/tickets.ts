@@ -9,6 +9,7 @@ import type { Deps } from '../http/context.js';
 import type { TicketKind, User } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { actsOnPeer } from './delegation.js';
+import { Job, verificationJobView } from './jobs.js';
 import { IdParam, iso, jsonBody, operation } from './route.js';
 
 const ttl = z
@@ -54,22 +55,10 @@ const VerificationEmailJob = z
     identity: Identity.optional(),
   })
   .openapi('VerificationEmailJobRequest');
-const Job = z
-  .object({
-    id: z.string(),
-    type: z.literal('verification_email'),
-    status: z.enum(['pending', 'completed', 'failed']),
-    created_at: z.string(),
-  })
-  .openapi('Job');
 
 const TAG = 'Tickets and jobs';
 
-/** The job id of an outbox message, and back (the message id with Auth0's job_ prefix). */
-const jobId = (messageId: string) => `job_${messageId.slice('msg_'.length)}`;
-const messageId = (job: string) => (job.startsWith('job_') ? `msg_${job.slice('job_'.length)}` : '');
-
-/** /tickets/password-change, /tickets/email-verification, /jobs/verification-email, /jobs/{id}. */
+/** /tickets/password-change, /tickets/email-verification, /jobs/verification-email. */
 export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
   const ticket = async (
     kind: TicketKind,
@@ -140,12 +129,6 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
       return c.json({ ticket: await ticket('email_verification', await userOf(b.user_id), b) }, 201);
     },
   );
-  const jobView = (id: string, status: 'pending' | 'sent' | 'failed', createdAt: number) => ({
-    id: jobId(id),
-    type: 'verification_email' as const,
-    status: status === 'sent' ? ('completed' as const) : status,
-    created_at: iso(createdAt),
-  });
   app.openapi(
     operation({
       method: 'post',
@@ -166,25 +149,7 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
         throw new NotFoundError(`client ${b.client_id} not found`);
       // An admin's request is not held to the person's hourly budget, nor counted in it.
       const id = (await emailTicket(deps, 'email_verification', user)) as string;
-      return c.json(jobView(id, 'pending', deps.clock.now()), 201);
-    },
-  );
-  app.openapi(
-    operation({
-      method: 'get',
-      path: '/jobs/{id}',
-      scope: [['read:users'], ['create:users']],
-      tag: TAG,
-      summary: 'Get a job',
-      request: { params: IdParam },
-      status: 200,
-      response: Job,
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const m = await deps.storage.outbox.get(messageId(id));
-      if (!m || m.kind !== 'email_verification') throw new NotFoundError(`job ${id} not found`);
-      return c.json(jobView(m.id, m.status, m.createdAt), 200);
+      return c.json(verificationJobView(id, 'pending', deps.clock.now()), 201);
     },
   );
 }

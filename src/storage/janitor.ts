@@ -37,6 +37,7 @@ function cutoffs(config: Config, now: number): [ExpiringTable, number][] {
     ['outbox', now],
     // A used or expired link is kept a day, so a late click still says why it fails.
     ['account_tickets', now - TICKET_LINGER],
+    ['jobs', now],
   ];
 }
 

@@ -8,6 +8,7 @@ import type {
   RoleRepository,
 } from './access-repositories.js';
 import type { AccountTicketRepository, OutboxRepository } from './account-repositories.js';
+import type { JobRepository } from './job-repositories.js';
 import type {
   InteractionRepository,
   KnownSignInRepository,
@@ -36,6 +37,7 @@ import type {
 
 export type * from './access-repositories.js';
 export type * from './account-repositories.js';
+export type * from './job-repositories.js';
 export type * from './sign-in-repositories.js';
 export type * from './token-repositories.js';
 
@@ -209,6 +211,7 @@ export interface Repositories {
   expired: ExpiredRepository;
   outbox: OutboxRepository;
   accountTickets: AccountTicketRepository;
+  jobs: JobRepository;
 }
 
 /** The tables whose rows expire (#14 §8). */
@@ -224,7 +227,8 @@ export type ExpiringTable =
   | 'known_sign_ins'
   | 'console_sessions'
   | 'outbox'
-  | 'account_tickets';
+  | 'account_tickets'
+  | 'jobs';
 
 export interface ExpiredRepository {
   /**

@@ -33,6 +33,7 @@ const SUBCOMMANDS = [
   'block',
   'unblock',
   'sign-out',
+  'import',
 ];
 
 /** A failed command: non-zero exit, nothing on stdout, one `error:` message on stderr matching `message`. */

@@ -244,6 +244,17 @@ export interface Database {
     expires_at: number;
     used_at: number | null;
   };
+  jobs: {
+    id: string;
+    type: string;
+    status: string;
+    connection_id: string;
+    external_id: string | null;
+    summary: string;
+    errors: string;
+    created_at: number;
+    expires_at: number;
+  };
   sesame_migrations: {
     name: string;
     applied_at: number;

@@ -16,6 +16,7 @@ const EXPIRY: Record<ExpiringTable, string> = {
   console_sessions: 'expires_at',
   outbox: 'purge_after',
   account_tickets: 'expires_at',
+  jobs: 'expires_at',
 };
 
 /** What else must have passed, in some tables, before an expired row goes. */

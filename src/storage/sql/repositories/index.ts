@@ -10,6 +10,7 @@ import { consentRepository } from './consents.js';
 import { consoleSessionRepository } from './console-sessions.js';
 import { deviceCodeRepository } from './device-codes.js';
 import { expiredRepository } from './expired.js';
+import { jobRepository } from './jobs.js';
 import { logRepository } from './logs.js';
 import { outboxRepository } from './outbox.js';
 import { permissionRepository } from './permissions.js';
@@ -48,5 +49,6 @@ export function repositories(db: Kysely<Database>, dialect: 'sqlite' | 'postgres
     expired: expiredRepository(db, dialect),
     outbox: outboxRepository(db, dialect),
     accountTickets: accountTicketRepository(db),
+    jobs: jobRepository(db),
   };
 }

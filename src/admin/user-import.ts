@@ -1,0 +1,245 @@
+import { z } from 'zod';
+import { normalizeEmail } from '../accounts/email.js';
+import { BCRYPT, NO_PASSWORD } from '../accounts/password.js';
+import type { JobRecord, JobUserError, Storage } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+import { randomToken } from '../util/crypto.js';
+import { problem } from '../util/json-problems.js';
+import { isAdminError, ValidationError } from './errors.js';
+import { localUserId } from './user-search.js';
+import { createUser, type UserInput, updateUser } from './users.js';
+
+/*
+ * Auth0's bulk users import (`POST /jobs/users-imports`, `sesame users import`): a JSON array of
+ * users in Auth0's import schema, each created (or, with upsert, updated) on its own, with
+ * password hashes stored as they are and checked at sign-in, then hashed again with argon2id.
+ */
+
+/** The id of Sesame's one connection (its own database of emails and passwords). */
+export const CONNECTION_ID = 'con_sesame_database';
+/** Auth0's limit on a users file. */
+export const IMPORT_FILE_LIMIT = 500 * 1024;
+/** How long a finished job, its summary and its errors can be read. */
+const JOB_KEPT = 7 * 86_400;
+
+/** The most work a bcrypt hash may ask for at each sign-in (Auth0 imports cost 10). */
+const BCRYPT_MOST_COST = 12;
+/** An argon2 PHC string (version 1.3) and the most it may ask for at each sign-in. */
+const ARGON2 =
+  /^\$argon2(?:id|i|d)\$v=19\$m=(\d{1,7}),t=(\d{1,3}),p=(\d{1,2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
+const ARGON2_MOST = { m: 65_536, t: 10, p: 8 };
+
+const text = z.string().max(255);
+const Metadata = z.record(z.string().max(255), z.unknown());
+const CustomHash = z.strictObject({
+  algorithm: z.enum(['bcrypt', 'argon2'], {
+    error:
+      'Sesame takes bcrypt and argon2 hashes; import users with other hashes without one (they set a password through a reset link)',
+  }),
+  hash: z.strictObject({ value: z.string().max(255), encoding: z.literal('utf8').optional() }),
+});
+const ImportedUser = z.strictObject({
+  email: z.string().max(320),
+  email_verified: z.boolean().optional(),
+  user_id: z
+    .string()
+    .regex(/^(?:auth0\|)?[A-Za-z0-9_.@+:-]{1,64}$/, 'letters, digits and _ . @ + : - only, at most 64')
+    .optional(),
+  given_name: text.optional(),
+  family_name: text.optional(),
+  name: text.optional(),
+  nickname: text.optional(),
+  picture: z.string().max(2048).optional(),
+  blocked: z.boolean().optional(),
+  app_metadata: Metadata.optional(),
+  user_metadata: Metadata.optional(),
+  password_hash: z.string().max(255).optional(),
+  custom_password_hash: CustomHash.optional(),
+});
+type ImportedUser = z.infer<typeof ImportedUser>;
+
+export interface ImportRequest {
+  /** The users file, parsed. */
+  users: unknown;
+  connectionId: string;
+  upsert: boolean;
+  externalId?: string;
+}
+
+type UserErrors = JobUserError['errors'];
+
+/** Auth0's error code for a schema failure. */
+function codeOf(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return 'OBJECT_ADDITIONAL_PROPERTIES';
+    case 'invalid_type':
+      return issue.message.endsWith('received undefined')
+        ? 'OBJECT_MISSING_REQUIRED_PROPERTY'
+        : 'INVALID_TYPE';
+    case 'invalid_value':
+      return 'ENUM_MISMATCH';
+    case 'too_big':
+      return 'MAX_LENGTH';
+    default:
+      return 'INVALID_FORMAT';
+  }
+}
+
+/** The stored hash for a user's given hash, or the problem with it. */
+function storedHash(u: ImportedUser): string | UserErrors {
+  const invalid = (path: string, message: string): UserErrors => [{ code: 'INVALID_FORMAT', message, path }];
+  if (u.password_hash !== undefined && u.custom_password_hash !== undefined)
+    return invalid('password_hash', 'password_hash and custom_password_hash cannot both be given');
+  const custom = u.custom_password_hash;
+  if (custom?.algorithm === 'argon2') {
+    const found = ARGON2.exec(custom.hash.value);
+    const [m, t, p] = found ? found.slice(1).map(Number) : [];
+    if (m === undefined || t === undefined || p === undefined)
+      return invalid(
+        'custom_password_hash.hash.value',
+        'not an argon2 PHC string of version 19 ($argon2id$v=19$m=M,t=T,p=P$salt$hash)',
+      );
+    if (m > ARGON2_MOST.m || t > ARGON2_MOST.t || p > ARGON2_MOST.p || m < 8 * p)
+      return invalid(
+        'custom_password_hash.hash.value',
+        `argon2 parameters out of range (at most m=${ARGON2_MOST.m}, t=${ARGON2_MOST.t}, p=${ARGON2_MOST.p}; m at least 8p)`,
+      );
+    return custom.hash.value;
+  }
+  const bcrypt = custom ? custom.hash.value : u.password_hash;
+  if (bcrypt === undefined) return NO_PASSWORD;
+  const path = custom ? 'custom_password_hash.hash.value' : 'password_hash';
+  if (!BCRYPT.test(bcrypt))
+    return invalid(path, 'not a bcrypt hash ($2a$, $2b$ or $2y$, cost, then 53 characters)');
+  const cost = Number(bcrypt.slice(4, 6));
+  if (cost < 4 || cost > BCRYPT_MOST_COST)
+    return invalid(path, `bcrypt cost ${cost} out of range (4 to ${BCRYPT_MOST_COST})`);
+  return bcrypt;
+}
+
+/** What the user's fields set, as admin/ takes them. */
+function input(u: ImportedUser, passwordHash: string): UserInput {
+  const out: UserInput = {};
+  if (passwordHash !== NO_PASSWORD) out.passwordHash = passwordHash;
+  if (u.blocked !== undefined) out.blocked = u.blocked;
+  if (u.app_metadata !== undefined) out.appMetadata = u.app_metadata;
+  if (u.user_metadata !== undefined) out.userMetadata = u.user_metadata;
+  const claims: NonNullable<UserInput['claims']> = {};
+  for (const k of ['given_name', 'family_name', 'name', 'nickname', 'picture'] as const)
+    if (u[k] !== undefined) claims[k] = u[k];
+  if (u.email_verified !== undefined) claims.email_verified = u.email_verified;
+  if (Object.keys(claims).length > 0) out.claims = claims;
+  return out;
+}
+
+/** The user as the file gave it, for the errors list: password hashes are never kept. */
+function shown(raw: unknown): Record<string, unknown> {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { value: raw };
+  const { password_hash: _, custom_password_hash: __, ...rest } = raw as Record<string, unknown>;
+  return rest;
+}
+
+/** Imports one user: 'inserted', 'updated', or what stood in the way. */
+async function importOne(
+  storage: Storage,
+  clock: Clock,
+  raw: unknown,
+  upsert: boolean,
+  seen: Set<string>,
+): Promise<'inserted' | 'updated' | UserErrors> {
+  const unstorable = problem(raw);
+  if (unstorable) {
+    const [path, message] = unstorable.split(': ', 2) as [string, string];
+    return [{ code: 'INVALID_FORMAT', message, path: path === '(root)' ? '' : path }];
+  }
+  const parsed = ImportedUser.safeParse(raw);
+  if (!parsed.success)
+    return parsed.error.issues.map((i) => ({ code: codeOf(i), message: i.message, path: i.path.join('.') }));
+  const u = parsed.data;
+  const hash = storedHash(u);
+  if (typeof hash !== 'string') return hash;
+  const email = normalizeEmail(u.email);
+  const duplicated = (message: string, path = 'email'): UserErrors => [
+    { code: 'DUPLICATED_USER', message, path },
+  ];
+  if (seen.has(email)) return duplicated('the file holds this email more than once');
+  seen.add(email);
+  // Stored as Sesame stores every id, without Auth0's `auth0|` (which the Management API takes off).
+  const id = u.user_id === undefined ? undefined : localUserId(u.user_id);
+  const existing = await storage.users.getByEmail(email);
+  try {
+    if (existing) {
+      if (!upsert) return duplicated('the user exists already, and upsert is false');
+      if (id !== undefined && id !== existing.id)
+        return duplicated(`the user with this email is ${existing.id}: a user_id cannot change`, 'user_id');
+      await updateUser(storage, clock, existing.id, input(u, hash));
+      return 'updated';
+    }
+    if (id !== undefined && (await storage.users.get(id)))
+      return duplicated(`another user has the user_id ${id}`, 'user_id');
+    const fields = input(u, hash);
+    await createUser(
+      storage,
+      clock,
+      { ...fields, email: u.email, passwordHash: hash, ...(id ? { id } : {}) },
+      undefined,
+      {
+        by: 'import',
+      },
+    );
+    return 'inserted';
+  } catch (err) {
+    if (!isAdminError(err)) throw err;
+    const field = /^(\w+)/.exec(err.message)?.[1] ?? '';
+    const path = ['email', 'app_metadata', 'user_metadata'].includes(field) ? field : '';
+    const code =
+      err instanceof ValidationError ? 'INVALID_FORMAT' : path === 'email' ? 'DUPLICATED_USER' : 'CONFLICT';
+    return [{ code, message: err.message, path }];
+  }
+}
+
+/**
+ * Imports the users, one after another, and stores the finished job. A file that is not an
+ * array of users, or names another connection, is refused whole (ValidationError); a user that
+ * cannot be imported is counted as failed and listed in the job's errors.
+ */
+export async function importUsers(storage: Storage, clock: Clock, req: ImportRequest): Promise<JobRecord> {
+  if (req.connectionId !== CONNECTION_ID)
+    throw new ValidationError(
+      `connection_id: no connection ${req.connectionId} (Sesame's one connection is ${CONNECTION_ID})`,
+    );
+  if (!Array.isArray(req.users) || req.users.length === 0)
+    throw new ValidationError('users: the file must hold a JSON array of at least one user');
+  const summary = { total: req.users.length, inserted: 0, updated: 0, failed: 0 };
+  const errors: JobUserError[] = [];
+  const seen = new Set<string>();
+  for (const raw of req.users) {
+    const outcome = await importOne(storage, clock, raw, req.upsert, seen);
+    if (typeof outcome === 'string') summary[outcome]++;
+    else {
+      summary.failed++;
+      errors.push({ user: shown(raw), errors: outcome });
+    }
+  }
+  const now = clock.now();
+  const job: JobRecord = {
+    id: `job_${randomToken(12)}`,
+    type: 'users_import',
+    status: 'completed',
+    connectionId: CONNECTION_ID,
+    ...(req.externalId !== undefined ? { externalId: req.externalId } : {}),
+    summary,
+    errors,
+    createdAt: now,
+    expiresAt: now + JOB_KEPT,
+  };
+  await storage.jobs.create(job);
+  return job;
+}
+
+/** A users import by id, or null (unknown, or expired). */
+export async function findJob(storage: Storage, clock: Clock, id: string): Promise<JobRecord | null> {
+  const job = await storage.jobs.get(id);
+  return job && job.expiresAt > clock.now() ? job : null;
+}

@@ -87,16 +87,18 @@ export async function rotateKeys(
 }
 
 /**
- * A rotation's new key was revoked before it signed: the keys it was to replace keep signing
- * (their retirement is called off) unless another new key of the algorithm still comes.
+ * A rotation's new key was revoked before it signed: the key it was to replace (the newest of
+ * its algorithm set to retire when it began to sign) takes over its schedule instead: it signs
+ * on, until the revoked key would have retired (never, unless a later rotation comes), and stays
+ * published as long as that one would have. So a key that signs is always one published before.
  */
 async function keepSigning(tx: Storage, revoked: SigningKeyRecord, now: number): Promise<void> {
-  const published = await tx.signingKeys.listPublished(now);
-  const same = published.filter((k) => k.alg === revoked.alg && k.kid !== revoked.kid);
-  if (same.some((k) => keyStatus(k, now) === 'next')) return;
-  for (const k of same)
-    if (keyStatus(k, now) === 'current' && k.retiresAt !== null)
-      await tx.signingKeys.retire(k.kid, null, null);
+  let replaced: SigningKeyRecord | undefined;
+  for (const k of await tx.signingKeys.listPublished(now)) {
+    if (k.alg !== revoked.alg || k.kid === revoked.kid || k.retiresAt !== revoked.activatesAt) continue;
+    if (!replaced || k.activatesAt > replaced.activatesAt) replaced = k;
+  }
+  if (replaced) await tx.signingKeys.retire(replaced.kid, revoked.retiresAt, revoked.publishedUntil);
 }
 
 /**

@@ -1,0 +1,90 @@
+// Revoking a rotation's next key (before it signs): the key it was to replace takes over its
+// schedule, so whatever signs was published before it signed, however rotations and
+// revocations interleave.
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { type KeyContext, revokeKey, rotateKeys } from '../../../src/admin/keys.js';
+import { deriveEncryptionKey } from '../../../src/keys/encryption.js';
+import { Keystore } from '../../../src/keys/keystore.js';
+import type { Storage } from '../../../src/storage/types.js';
+import { TestClock } from '../../support/app.js';
+import { createTestDatabase, type TestDatabase } from '../../support/databases.js';
+
+const T0 = 1_750_000_000;
+const DELAY = 60;
+const LIFETIME = 3600;
+
+let db: TestDatabase;
+let storage: Storage;
+let clock: TestClock;
+let ctx: KeyContext;
+
+beforeEach(async () => {
+  clock = new TestClock(T0);
+  db = await createTestDatabase('sqlite');
+  storage = db.open(clock);
+  await storage.migrate();
+  const encryptionKey = deriveEncryptionKey('revoke-next-test-secret-0123456789abcdef');
+  const keys = new Keystore({ repo: storage.signingKeys, encryptionKey, clock, cacheTtl: 0 });
+  ctx = { storage, keys, clock, encryptionKey, activationDelay: DELAY, algorithms: ['ES256'] };
+  await keys.ensure(['ES256']); // the first key signs at once; the checks start a delay later
+  clock.advance(DELAY);
+});
+
+afterEach(async () => {
+  await storage.close();
+  await db.drop();
+});
+
+const rotate = async () => (await rotateKeys(ctx, ['ES256'], LIFETIME))[0]!;
+
+/** The kid that signs now, after checking it was published a whole activation delay ago. */
+async function signing(): Promise<string> {
+  const kid = (await ctx.keys.signer('ES256')).kid;
+  const key = await storage.signingKeys.get(kid);
+  expect(key?.createdAt, `${kid} signs, published at ${key?.createdAt}`).toBeLessThanOrEqual(
+    clock.now() - DELAY,
+  );
+  return kid;
+}
+
+it('revoking the only next key leaves the current key signing, for good', async () => {
+  const first = await signing();
+  const next = await rotate();
+  await revokeKey(ctx, next.kid);
+  for (const step of [DELAY, 10 * LIFETIME]) {
+    clock.advance(step);
+    expect(await signing()).toBe(first);
+  }
+  expect((await storage.signingKeys.get(first))?.retiresAt).toBeNull();
+});
+
+it('two rotations in one second, the second revoked: the first new key signs at its time', async () => {
+  const first = await signing();
+  const a = await rotate();
+  const b = await rotate();
+  await revokeKey(ctx, b.kid);
+  expect(await signing()).toBe(first);
+  clock.advance(DELAY);
+  expect(await signing()).toBe(a.kid);
+  clock.advance(10 * LIFETIME);
+  expect(await signing()).toBe(a.kid);
+  expect((await storage.signingKeys.listPublished(clock.now())).map((k) => k.kid)).toEqual([a.kid]);
+});
+
+it('two rotations apart, the first revoked: the old key signs until the second takes over', async () => {
+  const first = await signing();
+  const a = await rotate();
+  clock.advance(10);
+  const b = await rotate();
+  await revokeKey(ctx, a.kid);
+  clock.advance(DELAY - 10); // a's time, had it not been revoked
+  expect(await signing()).toBe(first);
+  clock.advance(10); // b's time
+  expect(await signing()).toBe(b.kid);
+  // the old key stays published for the tokens it signed, as long as a would have been
+  const old = await storage.signingKeys.get(first);
+  expect(old?.retiresAt).toBe(b.activatesAt);
+  expect(old?.publishedUntil).toBe(b.activatesAt + LIFETIME);
+  clock.advance(LIFETIME + 1);
+  expect((await storage.signingKeys.listPublished(clock.now())).map((k) => k.kid)).toEqual([b.kid]);
+});

@@ -1,10 +1,22 @@
+import { domainToUnicode } from 'node:url';
+
 /**
- * The login name form of an email: trimmed, lowercased, Unicode NFC. NFC again after lowercasing:
- * a capital with a combining mark may have no composed form while its small letter has one
- * (J + U+030C, ǰ), and a login name must be one spelling.
+ * The login name form of an email: trimmed, lowercased, Unicode NFC, its domain in Unicode. NFC
+ * again after lowercasing: a capital with a combining mark may have no composed form while its
+ * small letter has one (J + U+030C, ǰ), and a login name must be one spelling. A domain given in
+ * its ASCII form (punycode labels, `xn--bcher-kva.example`, what a browser's email field sends
+ * for `bücher.example`) is the same domain: it is read back into Unicode (UTS #46), so both
+ * spellings are one account, and the look-alike checks see the letters a person would.
  */
 export function normalizeEmail(email: string): string {
-  return email.trim().normalize('NFC').toLowerCase().normalize('NFC');
+  const folded = email.trim().normalize('NFC').toLowerCase().normalize('NFC');
+  const at = folded.lastIndexOf('@');
+  const domain = folded.slice(at + 1);
+  if (at < 0 || !/(^|\.)xn--/.test(domain)) return folded;
+  const unicode = domainToUnicode(domain);
+  return unicode === ''
+    ? folded
+    : `${folded.slice(0, at + 1)}${unicode.normalize('NFC').toLowerCase().normalize('NFC')}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Context, Hono } from 'hono';
 import { completeSetup, setupTokenValid } from '../admin/console.js';
 import { isAdminError } from '../admin/errors.js';
 import type { AppEnv, Deps } from '../http/context.js';
+import { EmailInput } from '../ui/email-input.js';
 import { consolePage, FieldError, FormError } from './layout.js';
 import { ApiError } from './management.js';
 import { readConsoleForm, tooLargePage } from './router.js';
@@ -27,14 +28,7 @@ function SetupForm(props: {
       <form method="post" action="/console/setup">
         <input type="hidden" name="token" value={props.token} />
         <label for="email">Email</label>
-        <input
-          id="email"
-          name="email"
-          type="email"
-          required
-          autocomplete="username"
-          value={props.email ?? ''}
-        />
+        <EmailInput autocomplete="username" value={props.email} />
         <FieldError error={props.error} name="email" />
         <label for="name">Name</label>
         <input id="name" name="name" type="text" autocomplete="name" value={props.name ?? ''} />

@@ -10,7 +10,7 @@ import type { TicketKind, User } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { actsOnPeer } from './delegation.js';
 import { Job, verificationJobView } from './jobs.js';
-import { IdParam, iso, jsonBody, operation } from './route.js';
+import { jsonBody, operation } from './route.js';
 
 const ttl = z
   .number()

@@ -1,3 +1,4 @@
+import { EmailInput } from './email-input.js';
 import { AppName, Layout } from './layout.js';
 
 /** A hidden CSRF field (every form carries one). */
@@ -61,7 +62,7 @@ export function LoginPage(p: {
       <form method="post" action="/u/login">
         <Csrf token={p.csrf} />
         <label for="email">Email</label>
-        <input id="email" name="email" type="email" autocomplete="username" required value={p.email ?? ''} />
+        <EmailInput autocomplete="username" value={p.email} />
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autocomplete="current-password" required />
         <button type="submit">Sign in</button>

@@ -1,3 +1,4 @@
+import { EmailInput } from './email-input.js';
 import { AppName, Layout } from './layout.js';
 
 /** A hidden CSRF field. */
@@ -47,7 +48,7 @@ export function SignupPage(p: {
         <label for="name">Name</label>
         <input id="name" name="name" type="text" autocomplete="name" maxlength={255} value={p.name ?? ''} />
         <label for="email">Email</label>
-        <input id="email" name="email" type="email" autocomplete="email" required value={p.email ?? ''} />
+        <EmailInput autocomplete="email" value={p.email} />
         <NewPassword minLength={p.minLength} />
         <button type="submit">Sign up</button>
       </form>
@@ -67,7 +68,7 @@ export function ForgotPasswordPage(p: { nonce: string; csrf: string; email?: str
       <form method="post" action="/u/forgot-password">
         <Csrf token={p.csrf} />
         <label for="email">Email</label>
-        <input id="email" name="email" type="email" autocomplete="username" required value={p.email ?? ''} />
+        <EmailInput autocomplete="username" value={p.email} />
         <button type="submit">Send the link</button>
       </form>
     </Layout>

@@ -368,4 +368,55 @@ describeEachBackend('self-service accounts in a browser', (backend: Backend) => 
     },
     TEST_TIMEOUT,
   );
+
+  it(
+    'an address with letters beyond ASCII signs up and signs in, whichever spelling of its domain is typed',
+    async () => {
+      // A new browser: no session yet. The field is text with an email keyboard, so the browser
+      // neither refuses the é nor turns the domain into punycode; punycode typed is the same account.
+      const fresh = await (browser as Browser).newContext();
+      const tab = await fresh.newPage();
+      const intl = `jos\u00e9-${backend}-${randomBytes(3).toString('hex')}@b\u00fccher.example`;
+      const ascii = intl.replace('b\u00fccher.example', 'xn--bcher-kva.example');
+      try {
+        await tab.goto(authorizeUrl());
+        await tab.getByRole('link', { name: 'Sign up' }).click();
+        await tab.getByLabel('Name').fill('Jos\u00e9');
+        await tab.getByLabel('Email').fill(intl);
+        await tab.getByLabel('Password').fill(PASSWORD);
+        await tab.getByRole('button', { name: 'Sign up' }).click();
+        await tab.waitForURL((u) => u.pathname === '/u/consent');
+        const shown = await runCliJson<{ users: { email: string }[] }>(
+          ['users', 'list', '--search', `email:"${ascii}"`],
+          env,
+        );
+        expect(shown.users.map((u) => u.email)).toEqual([intl]);
+
+        // signed out, the punycode spelling signs in to the same account
+        await fresh.clearCookies();
+        await tab.goto(authorizeUrl());
+        await tab.waitForURL((u) => u.pathname === '/u/login');
+        await tab.getByLabel('Email').fill(ascii.toUpperCase());
+        await tab.getByLabel('Password').fill(PASSWORD);
+        await tab.getByRole('button', { name: 'Sign in' }).click();
+        await tab.waitForURL((u) => u.pathname === '/u/consent');
+        // and signing up again with it is refused: one mailbox, one account
+        await fresh.clearCookies();
+        await tab.goto(authorizeUrl());
+        await tab.getByRole('link', { name: 'Sign up' }).click();
+        await tab.getByLabel('Email').fill(ascii);
+        await tab.getByLabel('Password').fill(PASSWORD);
+        await tab.getByRole('button', { name: 'Sign up' }).click();
+        await tab.waitForURL((u) => u.pathname === '/u/signup');
+        const listed = await runCliJson<{ users: { email: string }[] }>(
+          ['users', 'list', '--search', 'cher.example'],
+          env,
+        );
+        expect(listed.users.map((u) => u.email)).toEqual([intl]);
+      } finally {
+        await fresh.close();
+      }
+    },
+    TEST_TIMEOUT,
+  );
 });

@@ -1,30 +1,14 @@
-import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { sqliteFile } from '../../src/storage/sql/index.js';
-import { migrations } from '../../src/storage/sql/migrations/index.js';
-import { openPostgres } from '../../src/storage/sql/postgres.js';
-import type { Database } from '../../src/storage/sql/schema.js';
-import { openSqlite } from '../../src/storage/sql/sqlite.js';
-import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
+import { expect, it } from 'vitest';
+import { describeEachBackend } from '../support/databases.js';
+import { migrationDatabase, upTo } from './migration-fixture.js';
 
 /** Migration 014 scrubs ticket links that earlier log events of the Management API had kept. */
 describeEachBackend('migration 014: ticket links in stored log events', (backend) => {
-  let db: TestDatabase;
-  let raw: Kysely<Database>;
-  beforeAll(async () => {
-    db = await createTestDatabase(backend);
-    const file = sqliteFile({ databaseUrl: db.url, dataDir: db.dataDir });
-    raw = (file === null ? openPostgres(db.url, 1) : openSqlite(file)) as Kysely<Database>;
-  });
-  afterAll(async () => {
-    await raw?.destroy();
-    await db?.drop();
-  });
+  const env = migrationDatabase(backend);
 
   it('replaces the ticket of each stored ticket event with [redacted]; nothing else changes', async () => {
-    const index = migrations.findIndex((m) => m.name === '014-redact-tickets');
-    expect(index).toBeGreaterThan(0);
-    for (const m of migrations.slice(0, index)) await m.up(raw);
+    const raw = env.raw();
+    const migration = await upTo(raw, '014-redact-tickets');
     const link = 'https://id.example/u/reset-password?ticket=live-secret-ticket-value';
     const row = (logId: string, description: string, details: unknown) => ({
       log_id: logId,
@@ -58,7 +42,7 @@ describeEachBackend('migration 014: ticket links in stored log events', (backend
         row('d', 'Success API operation: POST /api/v2/tickets/password-change', 'not an object'),
       ])
       .execute();
-    await migrations[index]!.up(raw);
+    await migration.up(raw);
     const after = new Map(
       (await raw.selectFrom('logs').select(['log_id', 'details']).execute()).map((r) => [
         r.log_id,

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { ADMIN_ROLE_ID, MANAGEMENT_API_NAME } from '../../admin/system.js';
 import type { AppEnv } from '../../http/context.js';
+import { EmailInput } from '../../ui/email-input.js';
 import { Csrf, consolePage, FieldError, FormError, flashOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import type { Admin } from '../session.js';
@@ -180,7 +181,7 @@ export async function rolePage(
           <form method="post" action={`/console${path}/members`}>
             <Csrf admin={admin} />
             <label for="email">Give this role to (email)</label>
-            <input id="email" name="email" type="email" required value={member?.email ?? ''} />
+            <EmailInput value={member?.email} />
             <FieldError
               error={member ? { field: 'email', message: member.message } : undefined}
               name="email"

@@ -13,12 +13,16 @@ type FieldProps = { label: string; name: string; value?: string; type?: string; 
 export function Field(props: FieldProps & { error?: Refusal | undefined }) {
   const bad = props.error?.field === props.name;
   const secret = props.type === 'password';
+  // An email is a text field asking for an email keyboard: a browser's type="email" refuses
+  // letters beyond ASCII before the @, and sends an international domain in punycode.
+  const email = props.type === 'email';
   return (
     <label>
       {props.label}
       <input
         name={props.name}
-        type={props.type ?? 'text'}
+        type={email ? 'text' : (props.type ?? 'text')}
+        {...(email ? { inputmode: 'email', autocapitalize: 'none', spellcheck: false } : {})}
         value={secret ? '' : (props.value ?? '')}
         required={props.required === true}
         autocomplete={secret ? 'new-password' : 'off'}

@@ -287,7 +287,7 @@ describeEachBackend('sign-in: sessions and consent (OIDC Core §3.1.2.3–§3.1.
       const pending = await webAuthorizationUrl(config, { login_hint: 'hint.person@example.com' });
       const flow = await agent.signIn(pending.url, { stopAt: 'login' });
       expect(flow.html.login).toMatch(
-        /<input id="email" name="email" type="email"[^>]* value="hint.person@example.com"/,
+        /<input id="email" name="email" type="text" inputmode="email"[^>]* value="hint.person@example.com"/,
       );
     });
 

@@ -33,6 +33,17 @@ describe('normalizeEmail: the login name form (trimmed, NFC, lowercased)', () =>
     expect(normalizeEmail('\u01F0ohn@example.com')).toBe('\u01F0ohn@example.com');
   });
 
+  it('reads a domain given in punycode back into Unicode (a browser email field sends that form)', () => {
+    expect(normalizeEmail('Zoe@XN--BCHER-KVA.Example')).toBe('zoe@b\u00fccher.example');
+    expect(normalizeEmail('zoe@b\u00fccher.example')).toBe('zoe@b\u00fccher.example');
+    expect(normalizeEmail('ivan@xn--e1afmkfd.xn--p1ai')).toBe(
+      'ivan@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444',
+    );
+    // a label that is not punycode, and an xn-- in the local part, stay as typed
+    expect(normalizeEmail('odd@xn--.example')).toBe('odd@xn--.example');
+    expect(normalizeEmail('xn--abc@example.com')).toBe('xn--abc@example.com');
+  });
+
   it('is idempotent', () => {
     const once = normalizeEmail('  Ma\u0301ria@Example.COM ');
     expect(normalizeEmail(once)).toBe(once);

@@ -15,6 +15,7 @@ import * as m013 from './013-log-export-order.js';
 import * as m014 from './014-redact-tickets.js';
 import * as m015 from './015-last-login.js';
 import * as m016 from './016-jobs.js';
+import * as m017 from './017-unicode-domains.js';
 
 /** A numbered migration; applied once, in order, each in its own transaction. */
 export interface Migration {
@@ -41,4 +42,5 @@ export const migrations: Migration[] = [
   { name: '014-redact-tickets', ...m014 },
   { name: '015-last-login', ...m015 },
   { name: '016-jobs', ...m016 },
+  { name: '017-unicode-domains', ...m017 },
 ];

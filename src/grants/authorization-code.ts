@@ -1,6 +1,7 @@
 import { InvalidGrant, InvalidRequest } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
 import { verifierMatches } from '../protocol/pkce.js';
+import { checkGrantedAudience } from '../protocol/resource.js';
 import { sha256 } from '../util/crypto.js';
 import { inTokenTransaction } from './transaction.js';
 import type { GrantHandler } from './types.js';
@@ -27,7 +28,7 @@ interface CodePayload {
  */
 export const authorizationCode: GrantHandler = {
   grantType: 'authorization_code',
-  parameters: ['code', 'redirect_uri', 'code_verifier'],
+  parameters: ['code', 'redirect_uri', 'code_verifier', 'resource', 'audience'],
   handle: ({ deps, params, client, now, event }) =>
     inTokenTransaction(deps, async (deps) => {
       const code = required(params, 'code');
@@ -59,6 +60,7 @@ export const authorizationCode: GrantHandler = {
       } else if (verifier !== undefined) {
         throw new InvalidGrant('code_verifier sent for a code issued without code_challenge');
       }
+      checkGrantedAudience(params, p.audience);
       const grant: UserGrant = {
         grantId: record.grantId,
         userId: p.userId,

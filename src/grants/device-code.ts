@@ -7,6 +7,7 @@ import {
 } from '../protocol/errors.js';
 import { DEVICE_CODE } from '../protocol/grant-types.js';
 import { required } from '../protocol/params.js';
+import { checkGrantedAudience } from '../protocol/resource.js';
 import { randomToken, sha256 } from '../util/crypto.js';
 import { inTokenTransaction } from './transaction.js';
 import type { GrantHandler } from './types.js';
@@ -20,7 +21,7 @@ import { issueUserTokens } from './user-tokens.js';
  */
 export const deviceCode: GrantHandler = {
   grantType: DEVICE_CODE,
-  parameters: ['device_code'],
+  parameters: ['device_code', 'resource', 'audience'],
   handle: ({ deps, params, client, now, event }) =>
     inTokenTransaction(deps, async (deps) => {
       const hash = sha256(required(params, 'device_code'));
@@ -38,6 +39,7 @@ export const deviceCode: GrantHandler = {
         }
         throw new AuthorizationPending('the user has not yet approved the device');
       }
+      checkGrantedAudience(params, (record.payload as { audience?: string }).audience);
       if (!(await deps.storage.deviceCodes.consume(hash)) || record.userId === null) {
         throw new InvalidGrant('device_code was already used');
       }

@@ -1,6 +1,7 @@
 import type { Deps } from '../http/context.js';
 import { InvalidGrant, InvalidScope } from '../protocol/errors.js';
 import { required } from '../protocol/params.js';
+import { checkGrantedAudience } from '../protocol/resource.js';
 import { parseScope } from '../protocol/scope.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
 import { opaqueToken } from '../tokens/opaque.js';
@@ -28,7 +29,7 @@ const MAX_HOPS = 16;
  */
 export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
-  parameters: ['refresh_token', 'scope'],
+  parameters: ['refresh_token', 'scope', 'resource', 'audience'],
   handle: ({ deps, params, client, now, event }) =>
     inTokenTransaction(
       deps,
@@ -49,6 +50,7 @@ export const refreshToken: GrantHandler = {
         const beyond = requested.filter((s) => !grant.scopes.includes(s));
         if (beyond.length > 0) throw new InvalidScope(`scope ${beyond.join(' ')} was not granted`);
         const scopes = requested.length > 0 ? requested : grant.scopes;
+        checkGrantedAudience(params, grant.audience);
         let current: string | undefined;
         if (!rotated) {
           if (record.rotatedAt === null)

@@ -21,3 +21,18 @@ export function requestedAudience(params: Params): string | undefined {
   }
   return audience ?? resource;
 }
+
+/**
+ * RFC 8707 §2.2: a token request that redeems a grant (a code, a refresh token, a device code)
+ * may name the API it wants (`resource`, or Auth0's `audience`) only when that is the one the
+ * grant was authorized for; anything else is invalid_target, never silently another audience.
+ */
+export function checkGrantedAudience(params: Params, granted: string | undefined): void {
+  const asked = requestedAudience(params);
+  if (asked === undefined || asked === granted) return;
+  throw new InvalidTarget(
+    granted === undefined
+      ? `${asked} was not authorized: the grant is for no API`
+      : `${asked} was not authorized: the grant is for ${granted}`,
+  );
+}

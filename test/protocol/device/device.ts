@@ -68,9 +68,14 @@ export async function startDevice(
   return answer.body as unknown as DeviceGrant;
 }
 
-/** The device polls the token endpoint once. */
-export function poll(t: TestApp, client: ClientCreds, deviceCode: string): Promise<TokenAnswer> {
-  return tokenRequest(t, { grant_type: DEVICE_GRANT, device_code: deviceCode, ...credsOf(client) });
+/** The device polls the token endpoint once (with `extra` parameters). */
+export function poll(
+  t: TestApp,
+  client: ClientCreds,
+  deviceCode: string,
+  extra: Record<string, string> = {},
+): Promise<TokenAnswer> {
+  return tokenRequest(t, { grant_type: DEVICE_GRANT, device_code: deviceCode, ...credsOf(client), ...extra });
 }
 
 /** The `error` of a token answer, or 'ok' for a 200 (so a list of answers reads at a glance). */

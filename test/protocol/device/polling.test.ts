@@ -260,6 +260,17 @@ describeEachBackend('device token polling (RFC 8628 §3.4–§3.5)', (backend) =
       expect(id.sub).toBe(user.id);
     });
 
+    it('answers invalid_target to a poll naming another API, and the device code still works (RFC 8707)', async () => {
+      const d = await approved(tv, { scope: 'openid', audience: api.identifier });
+      expectTokenError(
+        await poll(t, tv, d.device_code, { resource: 'https://another.example/api' }),
+        400,
+        'invalid_target',
+      );
+      const same = await poll(t, tv, d.device_code, { resource: api.identifier });
+      expect(outcome(same)).toBe('ok');
+    });
+
     it('answers invalid_grant to a device_code used again after success', async () => {
       const d = await approved(tv, { scope: 'openid' });
       expect(outcome(await poll(t, tv, d.device_code))).toBe('ok');

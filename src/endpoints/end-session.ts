@@ -5,7 +5,7 @@ import type { Cookies } from '../http/cookies.js';
 import { pageParams } from '../http/middleware/parse-form.js';
 import { formActionSource, PageError, page } from '../http/page.js';
 import type { Params } from '../protocol/params.js';
-import { OFF_BY_SLASH, offBySlash } from '../protocol/redirect-uri.js';
+import { OFF_BY_SLASH, offBySlash, withQuery } from '../protocol/redirect-uri.js';
 import type { Application, User } from '../storage/types.js';
 import { verifyIdTokenHint } from '../tokens/id-token.js';
 import { LogoutPage } from '../ui/pages.js';
@@ -96,9 +96,8 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
     const finish = async () => {
       await signOut(deps, cookies, c, app, current);
       if (!target) return page(c, (nonce) => LogoutPage({ nonce, done: true }));
-      const url = new URL(target);
-      if (state !== undefined) url.searchParams.append('state', state);
-      return seeOther(c, url.toString());
+      // state after the registered address's own query, kept byte for byte
+      return seeOther(c, withQuery(target, state !== undefined ? { state } : {}));
     };
     if (params.get('confirm') === 'yes') {
       const csrf = sessionCsrf(cookies, c, 'logout');

@@ -56,3 +56,14 @@ export function offBySlash(registered: readonly string[], uri: string): boolean 
 /** What error pages add when `offBySlash`. */
 export const OFF_BY_SLASH =
   'it differs from a registered one only by a trailing slash, and they must match exactly';
+
+/**
+ * `uri` with `params` added after its own query, which is kept byte for byte (RFC 6749 §3.1.2:
+ * a registered query is retained; re-serialising it would turn `%20` into `+` and `d` into `d=`).
+ */
+export function withQuery(uri: string, params: Record<string, string>): string {
+  const url = new URL(uri);
+  const added = new URLSearchParams(params).toString();
+  if (added !== '') url.search = url.search.length > 1 ? `${url.search}&${added}` : added;
+  return url.toString();
+}

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { formActionSource, page } from '../../http/page.js';
 import type { OAuthError } from '../../protocol/errors.js';
 import { httpOrigin, registeredOrigins } from '../../protocol/origins.js';
+import { withQuery } from '../../protocol/redirect-uri.js';
 import type { Application } from '../../storage/types.js';
 import { FormPostPage, WebMessagePage } from '../../ui/pages.js';
 import type { ResponseMode } from './request.js';
@@ -39,15 +40,13 @@ export function authorizationResponse(
       origin,
     );
   }
-  const url = new URL(target.redirectUri);
+  let location: string;
   if (target.responseMode === 'fragment') {
+    const url = new URL(target.redirectUri);
     url.hash = new URLSearchParams(all).toString();
-  } else {
-    // Added after the registered query, which is kept byte for byte (RFC 6749 §3.1.2).
-    const added = new URLSearchParams(all).toString();
-    url.search = url.search.length > 1 ? `${url.search}&${added}` : added;
-  }
-  return c.body(null, 303, { Location: url.toString(), 'Cache-Control': 'no-store' });
+    location = url.toString();
+  } else location = withQuery(target.redirectUri, all);
+  return c.body(null, 303, { Location: location, 'Cache-Control': 'no-store' });
 }
 
 /** An error response to the client's (validated) redirect_uri. */

@@ -13,6 +13,9 @@ import {
   webSignIn,
 } from './fixtures.js';
 
+/** A logout URL with a query of its own, which the redirect must keep byte for byte. */
+const QUERIED = 'https://rp.example/bye?a=b%20c&d&e=%7E';
+
 describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)', (backend) => {
   let t: TestApp;
   let web: { clientId: string; clientSecret?: string };
@@ -25,7 +28,7 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
       name: 'Web',
       type: 'web',
       callbacks: [CALLBACK],
-      logoutCallbacks: [LOGOUT_CALLBACK],
+      logoutCallbacks: [LOGOUT_CALLBACK, QUERIED],
     });
     other = await t.createApp({
       name: 'Other',
@@ -62,6 +65,23 @@ describeEachBackend('sign-in: RP-initiated logout (OpenID Connect RP-Initiated L
     expect(await sessionAlive(agent, config)).toBe(false);
     const next = await webSignIn(agent, config);
     expect(next.flow.pages).toEqual(['login']);
+  });
+
+  it('keeps the query of the registered address byte for byte, state after it (RFC 6749 §3.1.2)', async () => {
+    for (const [state, expected] of [
+      ['s t', `${QUERIED}&state=s+t`],
+      [undefined, QUERIED],
+    ] as const) {
+      const { agent, idToken } = await signedIn();
+      const url = client.buildEndSessionUrl(config, {
+        id_token_hint: idToken,
+        post_logout_redirect_uri: QUERIED,
+        ...(state !== undefined ? { state } : {}),
+      });
+      const res = await agent.get(url);
+      expect(res.status).toBe(303);
+      expect(res.headers.get('location')).toBe(expected);
+    }
   });
 
   it('ends the session on the server, not just the cookie (the old cookie no longer works)', async () => {

@@ -4,12 +4,49 @@ import { timeRange, unquote } from './search-range.js';
 import { localUserId } from './user-search.js';
 
 /** One term of a search: `field:value`, `field:"quoted value"`, `field:(a OR b)`, `date:[from TO to]`. */
-const TERM =
-  /\s*(?:(AND)(?=\s|$)|([a-z_]+):("(?:[^"\\]|\\.)*"|\([^)]*\)|\[[^\]]*\]|\{[^}]*\}|[^\s()[\]{}]+))/y;
+const TERM = /\s*(?:(AND)(?=\s|$)|([a-z_]+):("(?:[^"\\]|\\.)*"|\([^)]*\)|[[{][^\]}]*[\]}]|[^\s()[\]{}]+))/y;
 function dateRange(value: string, out: LogFilter): void {
   const { since, until } = timeRange('date', value);
   if (since !== undefined) out.since = since;
   if (until !== undefined) out.until = until;
+}
+
+/** An event type as Auth0 names them (letters, digits, _). */
+const TYPE = /^\w+$/;
+
+/**
+ * The values of a `type` term: one, or a list in parentheses, its values joined by OR or by
+ * spaces (Lucene's default operator is OR); a wildcard, an empty list or another operator is
+ * refused, never read as a type no event has.
+ */
+function typesOf(value: string): string[] {
+  if (!value.startsWith('(')) return [checkedType(unquote(value))];
+  const words = value
+    .slice(1, -1)
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
+  const types = words.filter(
+    (w, i) => !(w === 'OR' && i > 0 && i < words.length - 1 && words[i - 1] !== 'OR'),
+  );
+  if (types.length === 0) throw new ValidationError('q: type:() lists no type');
+  return types.map((t) => checkedType(unquote(t)));
+}
+
+function checkedType(type: string): string {
+  if (!TYPE.test(type) || type === 'AND' || type === 'NOT')
+    throw new ValidationError(
+      `q: type ${JSON.stringify(type)} is not an event type (letters, digits and _; no wildcards or operators)`,
+    );
+  return type;
+}
+
+/** The one value of a `user_id` or `client_id` term (a list or a wildcard is refused by name). */
+function single(field: string, value: string): string {
+  if (value.startsWith('(')) throw new ValidationError(`q: ${field} takes one value, not a list`);
+  if (!value.startsWith('"') && /[*?]/.test(value))
+    throw new ValidationError(`q: ${field} takes a whole value (no wildcards)`);
+  return unquote(value);
 }
 
 /**
@@ -23,12 +60,21 @@ export function parseLogSearch(q: string | undefined): LogFilter {
   TERM.lastIndex = 0;
   const seen = new Set<string>();
   let at = 0;
+  // AND only between two terms
+  let and = false;
+  let terms = 0;
   while (at < q.length && q.slice(at).trim() !== '') {
     TERM.lastIndex = at;
     const m = TERM.exec(q);
     if (!m) throw new ValidationError(`q: cannot read the search from "${q.slice(at).trim().slice(0, 40)}"`);
     at = TERM.lastIndex;
-    if (m[1]) continue;
+    if (m[1]) {
+      if (and || terms === 0) throw new ValidationError('q: AND must stand between two terms');
+      and = true;
+      continue;
+    }
+    and = false;
+    terms++;
     const field = m[2]!;
     const value = m[3]!;
     // Terms are joined by AND: the same field twice would mean both at once.
@@ -36,17 +82,12 @@ export function parseLogSearch(q: string | undefined): LogFilter {
       throw new ValidationError(`q: ${field} is given twice (for either value, ${field}:(a OR b))`);
     seen.add(field);
     if (field === 'date') dateRange(value, out);
-    else if (field === 'type') {
-      out.types = value.startsWith('(')
-        ? value
-            .slice(1, -1)
-            .split(/\s+OR\s+/)
-            .map((v) => unquote(v.trim()))
-        : [unquote(value)];
-    } else if (field === 'user_id') out.userId = localUserId(unquote(value));
-    else if (field === 'client_id') out.clientId = unquote(value);
+    else if (field === 'type') out.types = typesOf(value);
+    else if (field === 'user_id') out.userId = localUserId(single(field, value));
+    else if (field === 'client_id') out.clientId = single(field, value);
     else throw new ValidationError(`q: cannot search by ${field} (type, user_id, client_id and date can)`);
   }
+  if (and) throw new ValidationError('q: AND must stand between two terms');
   return out;
 }
 

@@ -23,14 +23,26 @@ export const unquote = (v: string) => (v.startsWith('"') ? v.slice(1, -1).replac
 /** Whether a search value is a range (`[a TO b]`, `{a TO b}`). */
 export const isRange = (value: string) => /^[[{].*[\]}]$/s.test(value);
 
-/** A time bound in ms; a bare day reaches to its end when it is an upper bound. */
-function timeOf(field: string, value: string, upper: boolean): number | undefined {
+/**
+ * A time bound in ms, as Lucene reads a day (Auth0's searches): a bare day is the whole day, so an
+ * inclusive lower bound is its first millisecond and an exclusive one the day after it; an
+ * inclusive upper bound its last millisecond and an exclusive one the day before it. A time is
+ * itself, or the millisecond beside it when exclusive.
+ */
+function timeOf(
+  field: string,
+  value: string,
+  side: 'since' | 'until',
+  exclusive: boolean,
+): number | undefined {
   const v = unquote(value.trim());
   if (v === '*') return undefined;
   const ms =
     !TIME.test(v) || !realDay(v.slice(0, 10)) ? Number.NaN : Date.parse(DAY.test(v) ? `${v}T00:00:00Z` : v);
   if (Number.isNaN(ms)) throw new ValidationError(`q: ${field} ${v} is not an ISO 8601 date`);
-  return DAY.test(v) && upper ? ms + 86_399_999 : ms;
+  const [first, last] = DAY.test(v) ? [ms, ms + 86_399_999] : [ms, ms];
+  if (side === 'since') return exclusive ? last + 1 : first;
+  return exclusive ? first - 1 : last;
 }
 
 /** A range's brackets and ends; a single value is the range `[value TO value]`. */
@@ -42,12 +54,9 @@ function ends(value: string): [open: string, from: string, to: string, close: st
 /** A range of times in ms, both ends included (a single day: that whole day). */
 export function timeRange(field: string, value: string): { since?: number; until?: number } {
   const [open, a, b, close] = ends(value);
-  const since = timeOf(field, a, false);
-  const until = timeOf(field, b, true);
-  return {
-    ...(since !== undefined ? { since: open === '{' ? since + 1 : since } : {}),
-    ...(until !== undefined ? { until: close === '}' ? until - 1 : until } : {}),
-  };
+  const since = timeOf(field, a, 'since', open === '{');
+  const until = timeOf(field, b, 'until', close === '}');
+  return { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
 }
 
 /**

@@ -41,6 +41,41 @@ describe("parseLogSearch (Auth0's log search subset)", () => {
     });
   });
 
+  it('reads an exclusive bound on a day as Lucene does: after the whole day, or before it', () => {
+    expect(parseLogSearch('date:{2026-12-04 TO *}')).toEqual({ since: day('2026-12-05') });
+    expect(parseLogSearch('date:{* TO 2026-12-04}')).toEqual({ until: day('2026-12-04') - 1 });
+    // the brackets mix, as in the user search
+    expect(parseLogSearch('date:[2026-12-01 TO 2026-12-04}')).toEqual({
+      since: day('2026-12-01'),
+      until: day('2026-12-04') - 1,
+    });
+    expect(parseLogSearch('date:{2026-12-01 TO 2026-12-04]')).toEqual({
+      since: day('2026-12-02'),
+      until: day('2026-12-05') - 1,
+    });
+  });
+
+  it('reads a list of types joined by OR or by spaces (Lucene OR)', () => {
+    expect(parseLogSearch('type:(sapi fapi)')).toEqual({ types: ['sapi', 'fapi'] });
+    expect(parseLogSearch('type:( s OR f  fp )')).toEqual({ types: ['s', 'f', 'fp'] });
+  });
+
+  it.each([
+    ['type:()', /lists no type/],
+    ['type:sapi*', /not an event type/],
+    ['type:sapi&&client_id:x', /not an event type/],
+    ['type:(sapi AND fapi)', /"AND" is not an event type/],
+    ['user_id:(usr_A OR usr_B)', /user_id takes one value/],
+    ['client_id:abc*', /client_id takes a whole value/],
+    ['AND AND', /AND must stand between two terms/],
+    ['AND type:s', /AND must stand between two terms/],
+    ['type:sapi AND', /AND must stand between two terms/],
+    ['type:s AND AND user_id:u', /AND must stand between two terms/],
+  ])('refuses %j rather than match nothing', (q, message) => {
+    expect(() => parseLogSearch(q)).toThrow(ValidationError);
+    expect(() => parseLogSearch(q)).toThrow(message);
+  });
+
   it.each([
     ['description:x', /cannot search by description/],
     ['type:', /cannot read/],

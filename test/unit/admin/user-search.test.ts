@@ -24,6 +24,13 @@ describe("parseUserSearch: Auth0's logins_count and last_login terms", () => {
     expect(parseUserSearch('last_login:2026-11-30')).toEqual({
       lastLogin: { min: seconds('2026-11-30T00:00:00Z'), max: seconds('2026-11-30T23:59:59Z') },
     });
+    // an exclusive bound on a day: after the whole day, or before it (Lucene's reading)
+    expect(parseUserSearch('last_login:{* TO 2026-12-04}')).toEqual({
+      lastLogin: { min: 1, max: seconds('2026-12-03T23:59:59Z') },
+    });
+    expect(parseUserSearch('last_login:{2026-12-04 TO *]')).toEqual({
+      lastLogin: { min: seconds('2026-12-05T00:00:00Z') },
+    });
     expect(parseUserSearch('last_login:{2026-11-30T12:00:00+01:00 TO 2026-12-01T00:00:00Z}')).toEqual({
       lastLogin: { min: seconds('2026-11-30T11:00:01Z'), max: seconds('2026-11-30T23:59:59Z') },
     });

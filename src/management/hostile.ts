@@ -2,10 +2,12 @@ import type { MiddlewareHandler } from 'hono';
 import { problem } from '../util/json-problems.js';
 import { ManagementError } from './errors.js';
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Refuses, before any schema sees them, what no field may hold: NUL characters (in the path,
- * the query or the body), and in a JSON body lone surrogates, prototype keys (which a parser
- * would swallow) and nesting deeper than MAX_NESTING.
+ * the query or the body), and in a JSON body bytes that are not UTF-8, lone surrogates,
+ * prototype keys (which a parser would swallow) and nesting deeper than MAX_NESTING.
  */
 export const refuseHostileInput: MiddlewareHandler = async (c, next) => {
   const url = c.req.url;
@@ -23,9 +25,16 @@ export const refuseHostileInput: MiddlewareHandler = async (c, next) => {
   const type = c.req.header('content-type') ?? '';
   if (/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) {
     // Parsed whole every time: JSON's escapes (\u005f_proto__) hide what a look at the text seeks.
+    // JSON is UTF-8 (RFC 8259 §8.1): bytes that are not would be stored as U+FFFD, not refused.
+    let text: string;
+    try {
+      text = UTF8.decode(await c.req.arrayBuffer());
+    } catch {
+      throw new ManagementError(400, 'Payload validation error: the body is not UTF-8', 'invalid_body');
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(await c.req.text());
+      parsed = JSON.parse(text);
     } catch {
       return next(); // the validator reports malformed JSON
     }

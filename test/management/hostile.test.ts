@@ -160,6 +160,30 @@ describeEachBackend('Management API: hostile input', (backend) => {
       expect(failures).toEqual([]);
     });
 
+    it('refuses a JSON body that is not UTF-8, storing nothing (it was kept with U+FFFD)', async () => {
+      const email = `latin1-${Math.random().toString(36).slice(2)}@example.com`;
+      const bytes = Buffer.concat([
+        Buffer.from(
+          `{"email":"${email}","password":"correct horse battery","connection":"${CONNECTION}","name":"Ren`,
+        ),
+        Buffer.from([0xe9]),
+        Buffer.from('e"}'),
+      ]);
+      const res = await t.fetch(`${t.issuer}/api/v2/users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+        body: bytes,
+      });
+      expectError(await toAnswer(res), 400, 'invalid_body');
+      expect(await t.rt.storage.users.getByEmail(email)).toBeNull();
+      // the same in UTF-8 is fine
+      const ok = await call('POST', '/users', {
+        body: { email, password: 'correct horse battery', connection: CONNECTION, name: 'Ren\u00e9e' },
+      });
+      expect(ok.status).toBe(201);
+      expect(ok.body.name).toBe('Ren\u00e9e');
+    });
+
     it('refuses a body that is not an object', async () => {
       for (const body of ['[]', '"name"', '42', 'null', 'true']) {
         const answer = await call('POST', '/clients', { body });

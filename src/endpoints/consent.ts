@@ -7,6 +7,7 @@ import { AccessDenied, OAuthError } from '../protocol/errors.js';
 import { ConsentPage } from '../ui/pages.js';
 import { describeScopes } from '../ui/scopes.js';
 import { randomToken } from '../util/crypto.js';
+import { pendingApplication } from './authorize/check-client.js';
 import { checkCsrf, finishInteraction, loadInteraction, pendingRequest } from './authorize/interaction.js';
 import { entitledRequest, scopesToConsent } from './authorize/proceed.js';
 import type { AuthorizationRequest } from './authorize/request.js';
@@ -19,8 +20,7 @@ async function context(deps: Deps, cookies: Cookies, c: Context) {
   if (!current)
     throw new PageError('Not signed in', 'Sign in first: go back to the application and start again.');
   const asked = pendingRequest(interaction);
-  const app = await deps.storage.applications.get(asked.clientId);
-  if (!app) throw new PageError('Unknown application', 'The application is not registered.');
+  const app = await pendingApplication(deps.storage.applications, asked);
   return { interaction, current, app, asked };
 }
 

@@ -41,12 +41,34 @@ export function checkRedirectUri(app: Application, params: Params): string {
       'The request has no redirect_uri and the application has several.',
     );
   }
-  for (const registered of app.callbacks) {
-    if (registered === requested) return requested;
-    if (app.type === 'native' && sameWithoutPort(registered, requested)) return requested;
-  }
+  if (isRegisteredCallback(app, requested)) return requested;
   throw new PageError(
     'Invalid redirect_uri',
     `The redirect_uri is not registered for this application${offBySlash(app.callbacks, requested) ? `: ${OFF_BY_SLASH}` : ''}.`,
   );
+}
+
+/** Whether `uri` is one of the application's callbacks, as checkRedirectUri compares them. */
+function isRegisteredCallback(app: Application, uri: string): boolean {
+  return app.callbacks.some((r) => r === uri || (app.type === 'native' && sameWithoutPort(r, uri)));
+}
+
+/**
+ * The application of a sign-in that was waiting (on the login or consent page), read again: it
+ * may have been deleted, or the callback the request named taken off its list meanwhile (say, an
+ * address found compromised), and then nothing goes there (RFC 6749 §3.1.2.3 holds at the end
+ * of a sign-in as at its start).
+ */
+export async function pendingApplication(
+  apps: ApplicationRepository,
+  req: { clientId: string; redirectUri: string },
+): Promise<Application> {
+  const app = await apps.get(req.clientId);
+  if (!app) throw new PageError('Unknown application', 'The application is not registered.');
+  if (!isRegisteredCallback(app, req.redirectUri))
+    throw new PageError(
+      'Invalid redirect_uri',
+      'The application no longer has this callback URL. Go back to the application and start again.',
+    );
+  return app;
 }

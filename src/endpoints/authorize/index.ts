@@ -8,7 +8,7 @@ import { InvalidRequest, OAuthError } from '../../protocol/errors.js';
 import { ANY_NAME, type Params } from '../../protocol/params.js';
 import { verifyIdTokenHint } from '../../tokens/id-token.js';
 import { merged } from '../../util/merged.js';
-import { checkClient, checkRedirectUri } from './check-client.js';
+import { checkClient, checkRedirectUri, pendingApplication } from './check-client.js';
 import { loadInteraction, pendingRequest } from './interaction.js';
 import { proceed } from './proceed.js';
 import { defaultResponseMode, parseAuthorizationRequest, responseModeOf } from './request.js';
@@ -80,8 +80,7 @@ export function resumeEndpoint(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const interaction = await loadInteraction(deps, cookies, c);
     const req = pendingRequest(interaction);
-    const app = await deps.storage.applications.get(req.clientId);
-    if (!app) throw new PageError('Unknown application', 'The application is not registered.');
+    const app = await pendingApplication(deps.storage.applications, req);
     try {
       return await proceed(deps, cookies, c, app, interaction.state, interaction.idHash);
     } catch (err) {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
+import { csrfOf } from './agent.js';
 import {
+  authorizationUrl,
   browser,
   CALLBACK,
   expectErrorPage,
@@ -285,6 +287,59 @@ describeEachBackend(
           client_id: native.clientId,
         });
         expectTokenError(answer, 400, 'invalid_grant');
+      });
+    });
+
+    describe('a callback taken off the list while a sign-in waits', () => {
+      const urlFor = (clientId: string, redirectUri: string) =>
+        authorizationUrl(t, {
+          client_id: clientId,
+          redirect_uri: redirectUri,
+          state: 'st-1',
+          code_challenge: s256(VERIFIER),
+          code_challenge_method: 'S256',
+        });
+      /** A new application with both callbacks, and a browser stopped at `page` of a request for OTHER_CALLBACK. */
+      async function waitingAt(page: 'login' | 'consent') {
+        const app = await t.createApp({
+          name: 'Changing',
+          type: 'web',
+          callbacks: [CALLBACK, OTHER_CALLBACK],
+        });
+        const { creds } = await newUser(t);
+        const agent = browser(t, creds);
+        const url = urlFor(app.clientId, OTHER_CALLBACK);
+        if (page === 'consent') {
+          // signed in already (an earlier request), so this one stops at consent
+          const first = await agent.signIn(urlFor(app.clientId, CALLBACK), {
+            stopAt: 'consent',
+          });
+          expect(first.pages).toEqual(['login', 'consent']);
+        }
+        const flow = await agent.signIn(url, { stopAt: page });
+        expect(flow.pages.at(-1)).toBe(page);
+        await t.rt.storage.applications.update(app.clientId, { callbacks: [CALLBACK] }, t.clock.now());
+        return { agent, creds, html: flow.html[page] as string };
+      }
+
+      it('signing in then gives an error page, no code to the removed callback', async () => {
+        const { agent, creds, html } = await waitingAt('login');
+        const login = await agent.post('/u/login', {
+          csrf: csrfOf(html),
+          email: creds.email,
+          password: creds.password,
+        });
+        expect(login.status).toBe(303);
+        const resume = await agent.get(new URL(login.headers.get('location') as string, t.issuer));
+        expect(await expectErrorPage(resume)).toContain('no longer has this callback URL');
+      });
+
+      it('neither Allow nor Deny on the consent page sends anything to the removed callback', async () => {
+        for (const decision of ['allow', 'deny']) {
+          const { agent, html } = await waitingAt('consent');
+          const answer = await agent.post('/u/consent', { csrf: csrfOf(html), decision });
+          expect(await expectErrorPage(answer)).toContain('no longer has this callback URL');
+        }
       });
     });
   },

@@ -182,3 +182,12 @@ export function pageOf(c: Context): number {
   const n = Math.floor(Number(c.req.query('page') ?? 0));
   return Number.isFinite(n) ? Math.min(Math.max(0, n), 1_000_000) : 0;
 }
+
+/**
+ * A number field's value: a number when it is one (digits, with decimals), else as typed, so the
+ * Management API refuses it naming the field (never a NaN sent on as null, which would reset it).
+ */
+export const numberField = (form: URLSearchParams, name: string): number | string => {
+  const value = (form.get(name) ?? '').trim();
+  return /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+};

@@ -216,6 +216,22 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     });
   });
 
+  it('a lifetime that is not a number is refused naming the field, and nothing is reset', async () => {
+    await t.rt.storage.settings.put('tenant', { session_lifetime: 48 }, t.clock.now());
+    const page = await open(agent, '/console/settings');
+    for (const [name, value] of [
+      ['session_lifetime', 'abc'],
+      ['idle_session_lifetime', '1e400'],
+      ['session_lifetime', '-5'],
+    ] as const) {
+      const bad = await submit(agent, page.html, '/console/settings', { [name]: value });
+      expect(bad.status, `${name}=${value}`).toBe(400);
+      expect(bad.html).toMatch(new RegExp(`id="${name}-error"`));
+      expect(bad.html).toContain(`value="${value}"`);
+    }
+    expect(await t.rt.storage.settings.get('tenant')).toEqual({ session_lifetime: 48 });
+  });
+
   it('a save that changes only the name stores the name: the defaults it showed stay defaults', async () => {
     await t.rt.storage.settings.put('tenant', {}, t.clock.now());
     const page = await open(agent, '/console/settings');

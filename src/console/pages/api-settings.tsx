@@ -1,6 +1,6 @@
 /** An API's settings tab in the console: the form, and the Management API PATCH it makes. */
 import type { Child } from 'hono/jsx';
-import { Csrf, FieldError, FormError } from '../layout.js';
+import { Csrf, FieldError, FormError, numberField } from '../layout.js';
 import { apiPath, type ResourceServer, type TabProps } from './api.js';
 
 const DIALECTS: [string, string][] = [
@@ -30,12 +30,6 @@ const settingsValues = (api: ResourceServer) =>
     ...(api.skip_consent_for_verifiable_first_party_clients ? { skip_consent: 'on' } : {}),
     ...(api.enforce_policies ? { enforce_policies: 'on' } : {}),
   });
-
-/** A number field's value: a number when it is digits, else as typed (the API names what is wrong). */
-const numberField = (form: URLSearchParams, name: string) => {
-  const value = (form.get(name) ?? '').trim();
-  return /^\d+$/.test(value) ? Number(value) : value;
-};
 
 /**
  * The browser flows' lifetime when the admin changed it from what the form showed (sent along

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { AppEnv } from '../../http/context.js';
-import { Csrf, consolePage, FieldError, FormError, flashOf } from '../layout.js';
+import { Csrf, consolePage, FieldError, FormError, flashOf, numberField } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -140,9 +140,9 @@ export function settingsPages(router: ConsoleRouter): void {
       typed[name] = form.has(name);
     }
     for (const [name] of HOURS) {
-      const v = form.get(name)?.trim();
-      patch[name] = v ? Number(v) : null;
-      if (v) (typed as Record<string, unknown>)[name] = Number(v);
+      const v = form.get(name)?.trim() ? numberField(form, name) : null;
+      patch[name] = v;
+      if (v !== null) (typed as Record<string, unknown>)[name] = v;
     }
     // Only what the form changed: a value sent back as it was shown (a default included) is not
     // stored, so a default keeps following the configuration (and the idle lifetime the other).

@@ -31,6 +31,7 @@ const NOTICES: Record<string, string> = {
   profile: 'Your profile is saved.',
   password: 'Your password is changed. Your other sessions are signed out.',
   verification: 'A verification email is on its way.',
+  verified: 'Your email is already verified: no email was sent.',
   revoked: 'The application no longer has access to your account.',
   sessions:
     'Your other sessions are signed out, and the applications you signed in to there can no longer renew their access.',
@@ -180,7 +181,8 @@ const password: Action = async (deps, _cookies, c, who) => {
 };
 
 const verification: Action = async (deps, _cookies, c, who) => {
-  if (who.user.claims.email_verified === true) return done(c, 'verification');
+  // Verified meanwhile (the link used in another tab): say so, rather than that an email is coming.
+  if (who.user.claims.email_verified === true) return done(c, 'verified');
   const now = deps.clock.now();
   const wait = await spendAddressBudget(
     deps.storage.loginAttempts,

@@ -7,7 +7,7 @@ import { type Api, CLIENT_ACCESS_POLICIES, TOKEN_DIALECTS, USER_ACCESS_POLICIES 
 import { browserFlowLifetime } from '../tokens/access-token.js';
 import type { ManagementEnv } from './auth.js';
 import { confersOnlyHeld } from './delegation.js';
-import { pageBody, pageQuery, pageSlice } from './paging.js';
+import { fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
 import { jsonBody, operation } from './route.js';
 
 const Scope = z.strictObject({ value: z.string().max(280), description: z.string().max(500).optional() });
@@ -196,11 +196,15 @@ export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps
       scope: 'read:resource_servers',
       tag: TAG,
       summary: 'Get an API by id or identifier',
-      request: { params: IdParam },
+      request: { params: IdParam, query: z.object(fieldsQuery) },
       status: 200,
       response: ResourceServer,
     }),
-    async (c) => c.json(view(await getApi(storage, c.req.valid('param').id)), 200),
+    async (c) =>
+      c.json(
+        project(view(await getApi(storage, c.req.valid('param').id)), c.req.valid('query')) as never,
+        200,
+      ),
   );
   app.openapi(
     operation({

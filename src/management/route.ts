@@ -65,13 +65,16 @@ export function operation<const Req extends Request = {}>(op: Operation<Req>) {
 
 /**
  * The query string takes only the parameters the operation names, as Auth0's does: one it does
- * not know (a filter Sesame lacks, a typo) is a 400 naming it rather than ignored, which would
- * answer as though it were applied.
+ * not know (a filter Sesame lacks, a typo, `fields` where Sesame has none) is a 400 naming it
+ * rather than ignored, which would answer as though it were applied. An operation that names
+ * none takes none.
  */
 function strictQuery<Req extends Request>(request: Req): Req {
   const query = request.query;
+  if (query === undefined) return { ...request, query: NO_QUERY };
   return query instanceof z.ZodObject ? { ...request, query: query.strict() } : request;
 }
+const NO_QUERY = z.strictObject({});
 
 /** A JSON request body that must be present and match `schema`. */
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({

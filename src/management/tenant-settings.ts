@@ -2,6 +2,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { getSettings, updateSettings } from '../admin/settings.js';
 import type { Deps } from '../http/context.js';
 import type { ManagementEnv } from './auth.js';
+import { fieldsQuery, project } from './paging.js';
 import { jsonBody, operation } from './route.js';
 
 const hours = z.number().openapi({ description: 'Hours.' });
@@ -54,10 +55,15 @@ export function settingsRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): voi
       scope: 'read:tenant_settings',
       tag: TAG,
       summary: 'Get the tenant settings',
+      request: { query: z.object(fieldsQuery) },
       status: 200,
       response: TenantSettings,
     }),
-    async (c) => c.json(withDefaults(await getSettings(deps.storage), deps), 200),
+    async (c) =>
+      c.json(
+        project(withDefaults(await getSettings(deps.storage), deps), c.req.valid('query')) as never,
+        200,
+      ),
   );
   app.openapi(
     operation({

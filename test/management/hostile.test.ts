@@ -378,6 +378,33 @@ describeEachBackend('Management API: hostile input', (backend) => {
       expect(answer.body.message).toContain(field);
     });
 
+    it('an operation that names no query parameter takes none: one sent is refused by name', async () => {
+      const cases: [string, string, Record<string, string>, string][] = [
+        ['GET', '/keys/signing', { page: '0' }, 'page'],
+        ['GET', '/stats/active-users', { anything: '1' }, 'anything'],
+        ['GET', `/roles/rol_sesame_admin`, { fields: 'name' }, 'fields'],
+        ['PATCH', `/users/${userId}`, { dry_run: 'true' }, 'dry_run'],
+      ];
+      for (const [method, path, query, field] of cases) {
+        const answer = await call(method as 'GET', path, {
+          query,
+          ...(method === 'PATCH' ? { body: {} } : {}),
+        });
+        expectError(answer, 400, 'invalid_query_string');
+        expect(answer.body.message, `${method} ${path}`).toContain(field);
+      }
+      // where Auth0 documents fields and include_fields, they work
+      const settings = await call('GET', '/tenants/settings', {
+        query: { fields: 'session_lifetime', include_fields: 'true' },
+      });
+      expect(Object.keys(settings.body), settings.text).toEqual(['session_lifetime']);
+      const api = await call('GET', '/resource-servers', { query: { per_page: '1' } });
+      const one = await call('GET', `/resource-servers/${api.body[0].id}`, {
+        query: { fields: 'name,identifier' },
+      });
+      expect(Object.keys(one.body).sort()).toEqual(['identifier', 'name']);
+    });
+
     it('refuses bad checkpoint queries on user sessions and refresh tokens', async () => {
       for (const path of [`/users/${userId}/sessions`, `/users/${userId}/refresh-tokens`]) {
         for (const query of [{ take: '1000' }, { take: '-1' }, { from: 'abc' }] as Record<string, string>[]) {

@@ -37,7 +37,7 @@ describeEachBackend('sesame users import', (backend) => {
   };
 
   it('imports, prints the summary and each failure, and --upsert updates', { timeout: 60_000 }, async () => {
-    const hash = await bcryptHash(PASSWORD, { cost: 10 });
+    const hash = await bcryptHash(PASSWORD, 10);
     const file = await fileOf(
       'users.json',
       JSON.stringify([

@@ -36,7 +36,7 @@ describeEachBackend('Management API: users imports', (backend) => {
       callbacks: ['https://imported.example/cb'],
       grants: ['password'],
     });
-    bcrypted = await bcryptHash(PASSWORD, { cost: 10 });
+    bcrypted = await bcryptHash(PASSWORD, 10);
   });
 
   const emailAt = (users: unknown[], i: number) => (users[i] as { email: string }).email;

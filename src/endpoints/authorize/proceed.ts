@@ -100,6 +100,9 @@ export async function proceed(
     const signup = asked.screenHint === 'signup' && (await signupAvailable(deps, app));
     return redirectTo(c, signup ? '/u/signup' : '/u/login');
   }
+  // Signed in for this request, but as someone else than the hint names: not the person the
+  // client asked for (§3.1.2.1: "otherwise, it SHOULD return an error, such as login_required").
+  if (otherUser) throw new LoginRequired('the user who signed in is not the one id_token_hint names');
   const req = await entitledRequest(deps, app, current.user.id, asked);
   const forceConsent = req.prompt.includes('consent') && !state.consented;
   if (

@@ -60,6 +60,23 @@ describeEachBackend('sign-in: id_token_hint at /authorize (OIDC Core §3.1.2.1)'
     expect(flow.pages).toEqual(['login']);
   });
 
+  it('signing in there as the person the hint names gets a code; as someone else, login_required', async () => {
+    const first = await signedInWithIdToken();
+    const second = await signedInWithIdToken();
+    // second's browser, asked for first: first's credentials typed on the login page
+    const named = await second.agent.signIn(url({ id_token_hint: first.idToken }), {
+      credentials: first.agent.credentials!,
+    });
+    expect(named.location?.searchParams.get('code')).toEqual(expect.any(String));
+    // a fresh browser asked for first, in which second signs in
+    const third = browser(t, second.agent.credentials);
+    const flow = await third.signIn(url({ id_token_hint: first.idToken }));
+    expect(flow.pages).toEqual(['login']);
+    expect(flow.location?.searchParams.get('error')).toBe('login_required');
+    expect(flow.location?.searchParams.get('state')).toBe('s');
+    expect(flow.location?.searchParams.get('code')).toBeNull();
+  });
+
   it.each([
     ['garbage', () => 'not-a-jwt'],
     ['a tampered token', (idToken: string) => `${idToken.slice(0, -4)}AAAA`],

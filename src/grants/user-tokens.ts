@@ -129,12 +129,16 @@ export async function issueUserTokens(
   }
   const g = merged(granted, { scopes: entitled.scopes });
   const now = deps.clock.now();
+  const refreshing = opts.current !== undefined || refreshAllowed(app, api, original);
+  // offline_access is reported only with a refresh token (RFC 6749 §5.1: the scope granted):
+  // without one, the scope would promise what the client did not get.
+  const scopes = refreshing ? g.scopes : g.scopes.filter((s) => s !== 'offline_access');
   const at = await issueAccessToken(deps.keys, {
     issuer: deps.config.issuer,
     api,
     subject: user.id,
     clientId: app.clientId,
-    scopes: g.scopes,
+    scopes,
     ...(entitled.permissions ? { permissions: entitled.permissions } : {}),
     now,
   });
@@ -158,7 +162,7 @@ export async function issueUserTokens(
   let refreshToken: RefreshTokenRecord | undefined;
   if (opts.current !== undefined) {
     response.refresh_token = opts.current;
-  } else if (refreshAllowed(app, api, original)) {
+  } else if (refreshing) {
     const cfg = deps.config.refreshToken;
     const fam = family ?? { familyId: randomToken(16), familyExpiresAt: now + cfg.absoluteLifetime };
     const rt = opts.refreshToken ?? opaqueToken();
@@ -191,7 +195,7 @@ export async function issueUserTokens(
       clientId: app.clientId,
       audience: g.audience ?? '',
     });
-  if (g.scopes.length > 0) response.scope = formatScope(g.scopes);
+  if (scopes.length > 0) response.scope = formatScope(scopes);
   return response;
 }
 

@@ -23,9 +23,12 @@ export const STATS_MAX_DAYS = 366;
 /** The days `GET /stats/daily` covers without `from`, and those `active-users` looks back. */
 export const STATS_DEFAULT_DAYS = 30;
 
+/** The events counted: sign-ins with a password (the login page's, the password grant's: as logins_count counts them). */
 const COUNTED: Record<string, 'logins' | 'signups' | 'failed_logins'> = {
   s: 'logins',
+  sepft: 'logins',
   ss: 'signups',
+  fepft: 'failed_logins',
   f: 'failed_logins',
   fp: 'failed_logins',
   fu: 'failed_logins',
@@ -95,5 +98,5 @@ export async function dailyStats(
 /** How many people signed in during the last 30 days (Auth0's `GET /stats/active-users`). */
 export function activeUsers(storage: Storage, clock: Clock): Promise<number> {
   const since = nowMs(clock) - STATS_DEFAULT_DAYS * DAY_MS;
-  return storage.logs.countUsers({ types: ['s'], since });
+  return storage.logs.countUsers({ types: ['s', 'sepft'], since });
 }

@@ -34,10 +34,14 @@ describeEachBackend('Management API: /stats', (backend) => {
       event('ss', twoDaysAgo, 'usr_b'),
       event('fp', twoDaysAgo + 7_200_000, 'usr_a'),
       event('sapi', twoDaysAgo + 9_000_000),
-      // today: usr_a again, an unknown user, a locked account
+      // today: usr_a again, an unknown user, a locked account; the password grant's sign-in of
+      // usr_d and a failed one (they count as the login page's do, as logins_count does)
       event('s', NOW - 60_000, 'usr_a'),
       event('fu', NOW - 50_000),
       event('limit_wc', NOW - 40_000, 'usr_c'),
+      event('sepft', NOW - 30_000, 'usr_d'),
+      event('fepft', NOW - 20_000, 'usr_d'),
+      event('seccft', NOW - 10_000),
       // 40 days ago: outside the default range and the active users' 30 days
       event('s', NOW - 40 * DAY, 'usr_old'),
       event('ss', NOW - 40 * DAY, 'usr_old'),
@@ -62,7 +66,7 @@ describeEachBackend('Management API: /stats', (backend) => {
       created_at: '2026-11-18T11:00:00.000Z',
       updated_at: '2026-11-18T14:00:00.000Z',
     });
-    expect(days[29]).toMatchObject({ logins: 1, signups: 0, failed_logins: 2 });
+    expect(days[29]).toMatchObject({ logins: 2, signups: 0, failed_logins: 3 });
     // a day without events has only the counts
     expect(days[28]).toEqual({
       date: '2026-11-19T00:00:00.000Z',
@@ -72,7 +76,7 @@ describeEachBackend('Management API: /stats', (backend) => {
       failed_logins: 0,
     });
     const sum = (k: string) => days.reduce((n, d) => n + (d[k] as number), 0);
-    expect([sum('logins'), sum('signups'), sum('failed_logins')]).toEqual([3, 1, 3]);
+    expect([sum('logins'), sum('signups'), sum('failed_logins')]).toEqual([4, 1, 4]);
   });
 
   it('from and to (YYYYMMDD, both included); days after today are left out', async () => {
@@ -112,7 +116,7 @@ describeEachBackend('Management API: /stats', (backend) => {
   it('GET /stats/active-users: how many different people signed in during the last 30 days', async () => {
     const answer = await call('GET', '/stats/active-users');
     expectStatus(answer, 200);
-    expect(answer.body).toBe(2);
+    expect(answer.body).toBe(3);
   });
 
   it('needs read:stats', async () => {

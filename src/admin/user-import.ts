@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { normalizeEmail } from '../accounts/email.js';
 import { BCRYPT, NO_PASSWORD } from '../accounts/password.js';
-import type { JobRecord, JobUserError, Storage } from '../storage/types.js';
+import type { JobRecord, JobUserError, Storage, User } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
 import { problem } from '../util/json-problems.js';
@@ -64,6 +64,11 @@ export interface ImportRequest {
   connectionId: string;
   upsert: boolean;
   externalId?: string;
+  /**
+   * Whether the caller may take over an existing user (replace their password, change their
+   * block): null when it may, else why not. Absent: it may (the CLI, run by the operator).
+   */
+  mayTakeOver?: (user: User) => Promise<string | null>;
 }
 
 type UserErrors = JobUserError['errors'];
@@ -145,7 +150,7 @@ async function importOne(
   storage: Storage,
   clock: Clock,
   raw: unknown,
-  upsert: boolean,
+  req: ImportRequest,
   seen: Set<string>,
 ): Promise<'inserted' | 'updated' | UserErrors> {
   const unstorable = problem(raw);
@@ -170,10 +175,23 @@ async function importOne(
   const existing = await storage.users.getByEmail(email);
   try {
     if (existing) {
-      if (!upsert) return duplicated('the user exists already, and upsert is false');
+      if (!req.upsert) return duplicated('the user exists already, and upsert is false');
       if (id !== undefined && id !== existing.id)
         return duplicated(`the user with this email is ${existing.id}: a user_id cannot change`, 'user_id');
-      await updateUser(storage, clock, existing.id, input(u, hash));
+      const changes = input(u, hash);
+      // As PATCH /users: a new password or block takes the account over, which only a caller
+      // holding every Management API permission the user holds may do; a block sent unchanged
+      // must still be what it was when the change commits.
+      const takesOver =
+        changes.passwordHash !== undefined ||
+        (changes.blocked !== undefined && changes.blocked !== existing.blocked);
+      const refusal = takesOver ? ((await req.mayTakeOver?.(existing)) ?? null) : null;
+      if (refusal !== null) return [{ code: 'FORBIDDEN', message: refusal, path: '' }];
+      const expected =
+        takesOver || changes.blocked === undefined
+          ? undefined
+          : { email: existing.email, blocked: existing.blocked };
+      await updateUser(storage, clock, existing.id, changes, undefined, expected);
       return 'updated';
     }
     if (id !== undefined && (await storage.users.get(id)))
@@ -215,7 +233,7 @@ export async function importUsers(storage: Storage, clock: Clock, req: ImportReq
   const errors: JobUserError[] = [];
   const seen = new Set<string>();
   for (const raw of req.users) {
-    const outcome = await importOne(storage, clock, raw, req.upsert, seen);
+    const outcome = await importOne(storage, clock, raw, req, seen);
     if (typeof outcome === 'string') summary[outcome]++;
     else {
       summary.failed++;

@@ -3,7 +3,8 @@ import { NotFoundError, ValidationError } from '../admin/errors.js';
 import { findJob, IMPORT_FILE_LIMIT, importUsers } from '../admin/user-import.js';
 import type { Deps } from '../http/context.js';
 import type { JobRecord } from '../storage/types.js';
-import type { ManagementEnv } from './auth.js';
+import { type ManagementEnv, requireScope } from './auth.js';
+import { actsOnPeer } from './delegation.js';
 import { ManagementError } from './errors.js';
 import { booleanQuery } from './paging.js';
 import { IdParam, iso, operation } from './route.js';
@@ -106,19 +107,31 @@ export function jobRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       tag: TAG,
       summary: 'Import users',
       description:
-        "Auth0's bulk import: a JSON array of users (Auth0's import schema) into the connection `con_sesame_database`. Password hashes (bcrypt, or argon2 as custom_password_hash) are checked at sign-in, then hashed again with argon2id. Sesame runs the import before it answers: the job comes back completed, with its summary; the users it could not import are at /jobs/{id}/errors. send_completion_email is accepted and has no effect.",
+        "Auth0's bulk import: a JSON array of users (Auth0's import schema) into the connection `con_sesame_database`. Password hashes (bcrypt, or argon2 as custom_password_hash) are checked at sign-in, then hashed again with argon2id. Sesame runs the import before it answers: the job comes back completed, with its summary; the users it could not import are at /jobs/{id}/errors. upsert=true also needs update:users, and an update that replaces a password or changes a block is refused (FORBIDDEN, for that user) when the user holds Management API permissions the caller lacks, as on PATCH /users. send_completion_email is accepted and has no effect.",
       request: { body: { required: true, content: { 'multipart/form-data': { schema: ImportForm } } } },
       status: 201,
       response: Job,
     }),
     async (c) => {
       const form = c.req.valid('form');
+      const upsert = form.upsert ?? false;
+      // Updating users is update:users' work, as on PATCH /users.
+      if (upsert) await requireScope([['create:users', 'update:users']])(c, async () => {});
       const users = await usersFile(form.users);
       const job = await importUsers(storage, clock, {
         users,
         connectionId: form.connection_id,
-        upsert: form.upsert ?? false,
+        upsert,
         ...(form.external_id !== undefined ? { externalId: form.external_id } : {}),
+        mayTakeOver: async (user) => {
+          try {
+            await actsOnPeer(c, deps, user.id);
+            return null;
+          } catch (err) {
+            if (err instanceof ManagementError && err.status === 403) return err.message;
+            throw err;
+          }
+        },
       });
       return c.json(importView(job), 201);
     },

@@ -6,6 +6,7 @@ import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { ManagementClient } from 'auth0';
 import { decodeJwt } from 'jose';
 import { beforeAll, expect, it } from 'vitest';
+import { createAdmin } from '../../src/admin/console.js';
 import type { TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { ok, resourcesApp } from './resources-fixture.js';
@@ -247,6 +248,47 @@ describeEachBackend('Management API: users imports', (backend) => {
     expectError(await post({ users, connection_id: CONNECTION_ID }, reader.token), 403);
     const read = await call('GET', `/jobs/${accepted.id}`, { token: reader.token });
     expect(ok(read).summary.inserted).toBe(4000);
+  });
+
+  it('upsert is update:users work, and takes over no one holding Management API permissions the caller lacks', async () => {
+    const admin = await createAdmin(t.rt.storage, t.clock, {
+      email: unique('admin'),
+      password: 'x'.repeat(12),
+    });
+    const before = await t.rt.storage.users.get(admin.id);
+    const creator = await managementToken(t, ['create:users', 'read:users']);
+    const hijack = file([{ email: admin.email, password_hash: bcrypted, blocked: true }]);
+    const refused = await post(
+      { users: hijack, connection_id: CONNECTION_ID, upsert: 'true' },
+      creator.token,
+    );
+    expectError(refused, 403, 'insufficient_scope');
+    expect(refused.body.message).toContain('update:users');
+    // with update:users, but not the admin's other permissions: that user fails, nothing changes
+    const updater = await managementToken(t, ['create:users', 'update:users', 'read:users']);
+    const job = ok(
+      await post({ users: hijack, connection_id: CONNECTION_ID, upsert: 'true' }, updater.token),
+      201,
+    );
+    expect(job.summary).toMatchObject({ updated: 0, failed: 1 });
+    const errors = ok(await call('GET', `/jobs/${job.id}/errors`));
+    expect(errors[0].errors[0]).toMatchObject({ code: 'FORBIDDEN' });
+    expect(errors[0].errors[0].message).toContain('only a caller holding them all');
+    expect(await t.rt.storage.users.get(admin.id)).toEqual(before);
+    // a name alone takes nothing over: it passes
+    const renamed = ok(
+      await post(
+        {
+          users: file([{ email: admin.email, name: 'Renamed Admin', blocked: false }]),
+          connection_id: CONNECTION_ID,
+          upsert: 'true',
+        },
+        updater.token,
+      ),
+      201,
+    );
+    expect(renamed.summary).toMatchObject({ updated: 1, failed: 0 });
+    expect((await t.rt.storage.users.get(admin.id))?.passwordHash).toBe(before?.passwordHash);
   });
 
   it('lists its one connection, as the SDK reads it (checkpoint paging) and by page', async () => {

@@ -208,7 +208,12 @@ async function importOne(
     );
     return 'inserted';
   } catch (err) {
-    if (!isAdminError(err)) throw err;
+    if (!isAdminError(err)) {
+      // Another import (or instance) took the user_id meanwhile: its unique key refused this one.
+      if (!existing && id !== undefined && (await storage.users.get(id)))
+        return duplicated(`another user has the user_id ${id}`, 'user_id');
+      throw err;
+    }
     const field = /^(\w+)/.exec(err.message)?.[1] ?? '';
     const path = ['email', 'app_metadata', 'user_metadata'].includes(field) ? field : '';
     const code =

@@ -34,7 +34,7 @@ function typesOf(value: string): string[] {
 }
 
 function checkedType(type: string): string {
-  if (!TYPE.test(type) || type === 'AND' || type === 'NOT')
+  if (!TYPE.test(type) || type === 'AND' || type === 'OR' || type === 'NOT')
     throw new ValidationError(
       `q: type ${JSON.stringify(type)} is not an event type (letters, digits and _; no wildcards or operators)`,
     );

@@ -23,12 +23,15 @@ export const STATS_MAX_DAYS = 366;
 /** The days `GET /stats/daily` covers without `from`, and those `active-users` looks back. */
 export const STATS_DEFAULT_DAYS = 30;
 
-/** The events counted: sign-ins with a password (the login page's, the password grant's: as logins_count counts them). */
+/**
+ * The events counted: sign-ins with a password (the login page's, the password grant's: as
+ * logins_count counts them); failed sign-ins of the login page (the password grant's failures
+ * are every refusal of the request, a bad client or scope included, so they are not counted).
+ */
 const COUNTED: Record<string, 'logins' | 'signups' | 'failed_logins'> = {
   s: 'logins',
   sepft: 'logins',
   ss: 'signups',
-  fepft: 'failed_logins',
   f: 'failed_logins',
   fp: 'failed_logins',
   fu: 'failed_logins',

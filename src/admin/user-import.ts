@@ -23,11 +23,18 @@ export const IMPORT_FILE_LIMIT = 500 * 1024;
 const JOB_KEPT = 7 * 86_400;
 
 /** The most work a bcrypt hash may ask for at each sign-in (Auth0 imports cost 10). */
-const BCRYPT_MOST_COST = 12;
-/** An argon2 PHC string (version 1.3) and the most it may ask for at each sign-in. */
+/**
+ * The work an imported hash may ask for at each sign-in, in a band around Sesame's own argon2id
+ * (7 MiB × 5 passes): far cheaper would let a sign-in's time tell an imported account from an
+ * unknown one (which costs Sesame's own check), far dearer would let failed sign-ins hold the two
+ * hashing slots long. bcrypt: cost 10 (Auth0's) to 12. argon2: memory × passes from 16 MiB × 1
+ * to 64 MiB × 4 (PHP's default), at most 8 lanes.
+ */
+const BCRYPT_COSTS = { least: 10, most: 12 };
+const ARGON2_WORK = { least: 16_384, most: 262_144, lanes: 8 };
+/** An argon2 PHC string (version 1.3). */
 const ARGON2 =
   /^\$argon2(?:id|i|d)\$v=19\$m=(\d{1,7}),t=(\d{1,3}),p=(\d{1,2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
-const ARGON2_MOST = { m: 65_536, t: 10, p: 8 };
 
 const text = z.string().max(255);
 const Metadata = z.record(z.string().max(255), z.unknown());
@@ -43,7 +50,7 @@ const ImportedUser = z.strictObject({
   email_verified: z.boolean().optional(),
   user_id: z
     .string()
-    .regex(/^(?:auth0\|)?[A-Za-z0-9_.@+:-]{1,64}$/, 'letters, digits and _ . @ + : - only, at most 64')
+    .regex(/^(?:auth0\|)?[A-Za-z0-9_+:-]{1,64}$/, 'letters, digits and _ + : - only, at most 64')
     .optional(),
   given_name: text.optional(),
   family_name: text.optional(),
@@ -57,6 +64,7 @@ const ImportedUser = z.strictObject({
   custom_password_hash: CustomHash.optional(),
 });
 type ImportedUser = z.infer<typeof ImportedUser>;
+const KNOWN = new Set(Object.keys(ImportedUser.shape));
 
 export interface ImportRequest {
   /** The users file, parsed. */
@@ -105,10 +113,10 @@ function storedHash(u: ImportedUser): string | UserErrors {
         'custom_password_hash.hash.value',
         'not an argon2 PHC string of version 19 ($argon2id$v=19$m=M,t=T,p=P$salt$hash)',
       );
-    if (m > ARGON2_MOST.m || t > ARGON2_MOST.t || p > ARGON2_MOST.p || m < 8 * p)
+    if (m * t < ARGON2_WORK.least || m * t > ARGON2_WORK.most || p > ARGON2_WORK.lanes || m < 8 * p)
       return invalid(
         'custom_password_hash.hash.value',
-        `argon2 parameters out of range (at most m=${ARGON2_MOST.m}, t=${ARGON2_MOST.t}, p=${ARGON2_MOST.p}; m at least 8p)`,
+        `argon2 parameters out of range (m × t from ${ARGON2_WORK.least} to ${ARGON2_WORK.most}, p at most ${ARGON2_WORK.lanes}, m at least 8p)`,
       );
     return custom.hash.value;
   }
@@ -118,8 +126,8 @@ function storedHash(u: ImportedUser): string | UserErrors {
   if (!BCRYPT.test(bcrypt))
     return invalid(path, 'not a bcrypt hash ($2a$, $2b$ or $2y$, cost, then 53 characters)');
   const cost = Number(bcrypt.slice(4, 6));
-  if (cost < 4 || cost > BCRYPT_MOST_COST)
-    return invalid(path, `bcrypt cost ${cost} out of range (4 to ${BCRYPT_MOST_COST})`);
+  if (cost < BCRYPT_COSTS.least || cost > BCRYPT_COSTS.most)
+    return invalid(path, `bcrypt cost ${cost} out of range (${BCRYPT_COSTS.least} to ${BCRYPT_COSTS.most})`);
   return bcrypt;
 }
 
@@ -141,8 +149,12 @@ function input(u: ImportedUser, passwordHash: string): UserInput {
 /** The user as the file gave it, for the errors list: password hashes are never kept. */
 function shown(raw: unknown): Record<string, unknown> {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { value: raw };
-  const { password_hash: _, custom_password_hash: __, ...rest } = raw as Record<string, unknown>;
-  return rest;
+  // A field the schema does not know (say, a plain `password`) is named, its value never kept.
+  return Object.fromEntries(
+    Object.entries(raw as Record<string, unknown>)
+      .filter(([k]) => k !== 'password_hash' && k !== 'custom_password_hash')
+      .map(([k, v]) => [k, KNOWN.has(k) ? v : '[not kept]']),
+  );
 }
 
 /** Imports one user: 'inserted', 'updated', or what stood in the way. */
@@ -196,6 +208,12 @@ async function importOne(
     }
     if (id !== undefined && (await storage.users.get(id)))
       return duplicated(`another user has the user_id ${id}`, 'user_id');
+    // A token's sub is a user's id or, for client credentials, the application's client_id:
+    // the two must never meet.
+    if (id !== undefined && (await storage.applications.get(id)))
+      return [
+        { code: 'INVALID_FORMAT', message: `user_id ${id} is an application's client_id`, path: 'user_id' },
+      ];
     const fields = input(u, hash);
     await createUser(
       storage,
@@ -259,6 +277,23 @@ export async function importUsers(storage: Storage, clock: Clock, req: ImportReq
   };
   await storage.jobs.create(job);
   return job;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A users file's content, parsed: UTF-8 (a BOM is dropped) holding JSON, or a ValidationError naming `name`. */
+export function usersJson(name: string, bytes: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new ValidationError(`${name}: the file is not UTF-8`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`${name}: the file is not JSON (${(err as Error).message})`);
+  }
 }
 
 /** A users import by id, or null (unknown, or expired). */

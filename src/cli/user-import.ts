@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ValidationError } from '../admin/errors.js';
-import { CONNECTION_ID, importUsers } from '../admin/user-import.js';
+import { CONNECTION_ID, importUsers, usersJson } from '../admin/user-import.js';
 import type { JobRecord } from '../storage/types.js';
 import { print, withRuntime } from './context.js';
 
@@ -41,20 +41,15 @@ export function userImportCommand(users: Command): void {
     .option('--json', 'print one JSON object (the job, with its errors)')
     .action(async (file: string, o, cmd) =>
       withRuntime(cmd, async (rt) => {
-        let text: string;
+        let bytes: Uint8Array;
         try {
-          text = await readFile(file, 'utf8');
+          bytes = await readFile(file);
         } catch (err) {
           throw new ValidationError(
             `${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`,
           );
         }
-        let users: unknown;
-        try {
-          users = JSON.parse(text);
-        } catch (err) {
-          throw new ValidationError(`${file}: not JSON (${(err as Error).message})`);
-        }
+        const users = usersJson(file, bytes);
         const job = await importUsers(rt.storage, rt.clock, {
           users,
           connectionId: CONNECTION_ID,

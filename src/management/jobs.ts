@@ -1,8 +1,9 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { NotFoundError, ValidationError } from '../admin/errors.js';
-import { findJob, IMPORT_FILE_LIMIT, importUsers } from '../admin/user-import.js';
+import { findJob, IMPORT_FILE_LIMIT, importUsers, usersJson } from '../admin/user-import.js';
 import type { Deps } from '../http/context.js';
 import type { JobRecord } from '../storage/types.js';
+import { problem } from '../util/json-problems.js';
 import { type ManagementEnv, requireScope } from './auth.js';
 import { actsOnPeer } from './delegation.js';
 import { ManagementError } from './errors.js';
@@ -82,13 +83,7 @@ async function usersFile(file: unknown): Promise<unknown> {
       `users: the file is ${file.size} bytes; the limit is ${IMPORT_FILE_LIMIT}`,
       'payload_too_large',
     );
-  let users: unknown;
-  try {
-    users = JSON.parse(await file.text());
-  } catch (err) {
-    throw new ValidationError(`users: the file is not JSON (${(err as Error).message})`);
-  }
-  return users;
+  return usersJson('users', new Uint8Array(await file.arrayBuffer()));
 }
 
 const TAG = 'Jobs';
@@ -114,6 +109,9 @@ export function jobRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     }),
     async (c) => {
       const form = c.req.valid('form');
+      // The form's text fields are held to what a JSON body is (no NUL, no lone surrogate).
+      const bad = problem({ connection_id: form.connection_id, external_id: form.external_id });
+      if (bad) throw new ValidationError(bad);
       const upsert = form.upsert ?? false;
       // Updating users is update:users' work, as on PATCH /users.
       if (upsert) await requireScope([['create:users', 'update:users']])(c, async () => {});
@@ -152,7 +150,7 @@ export function jobRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       const imported = await findJob(storage, clock, id);
       if (imported) return c.json(importView(imported), 200);
       const m = await storage.outbox.get(messageId(id));
-      if (!m || m.kind !== 'email_verification') throw new NotFoundError(`job ${id} not found`);
+      if (m?.kind !== 'email_verification') throw new NotFoundError(`job ${id} not found`);
       return c.json(verificationJobView(m.id, m.status, m.createdAt), 200);
     },
   );

@@ -291,6 +291,46 @@ describeEachBackend('Management API: users imports', (backend) => {
     expect((await t.rt.storage.users.get(admin.id))?.passwordHash).toBe(before?.passwordHash);
   });
 
+  it('refuses ids that could pass for an email or an application, and keeps no unknown field', async () => {
+    const job = ok(
+      await post({
+        users: file([
+          { email: unique('at'), user_id: 'admin@corp.example' },
+          { email: unique('dot'), user_id: '..' },
+          { email: unique('app'), user_id: web.clientId },
+          { email: unique('plain'), password: 'hunter2 in the clear' },
+          { email: unique('cheap'), password_hash: await bcryptHash(PASSWORD, 4) },
+        ]),
+        connection_id: CONNECTION_ID,
+      }),
+      201,
+    );
+    expect(job.summary).toMatchObject({ inserted: 0, failed: 5 });
+    const errors = ok(await call('GET', `/jobs/${job.id}/errors`));
+    expect(errors.map((e: { errors: { path: string }[] }) => e.errors[0]!.path)).toEqual([
+      'user_id',
+      'user_id',
+      'user_id',
+      '',
+      'password_hash',
+    ]);
+    expect(errors[3].user.password).toBe('[not kept]');
+    expect(JSON.stringify(errors)).not.toContain('hunter2');
+    // a file that is not UTF-8, and a NUL in a form field, are refused before anything is imported
+    const latin1 = new File(
+      [Buffer.from([0x5b, 0x7b, 0x22, 0x65, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d, 0x5d])],
+      'l.json',
+    );
+    expect((await post({ users: latin1, connection_id: CONNECTION_ID })).body.message).toContain('not UTF-8');
+    const nul = await post({
+      users: file([{ email: unique('nul') }]),
+      connection_id: CONNECTION_ID,
+      external_id: 'a\u0000b',
+    });
+    expectError(nul, 400);
+    expect(nul.body.message).toContain('external_id');
+  });
+
   it('lists its one connection, as the SDK reads it (checkpoint paging) and by page', async () => {
     const page = await mgmt.connections.list({ strategy: ['auth0'] });
     expect(page.data.map((k) => [k.id, k.name, k.strategy])).toEqual([

@@ -65,6 +65,8 @@ describe("parseLogSearch (Auth0's log search subset)", () => {
     ['type:sapi*', /not an event type/],
     ['type:sapi&&client_id:x', /not an event type/],
     ['type:(sapi AND fapi)', /"AND" is not an event type/],
+    ['type:OR', /"OR" is not an event type/],
+    ['type:(sapi OR OR fapi)', /"OR" is not an event type/],
     ['user_id:(usr_A OR usr_B)', /user_id takes one value/],
     ['client_id:abc*', /client_id takes a whole value/],
     ['AND AND', /AND must stand between two terms/],

@@ -8,15 +8,7 @@
 // src/ (bench/lib/profile.mjs reads it; `node --enable-source-maps` uses it for stack traces).
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
-
-const EXTERNAL = [
-  'better-sqlite3',
-  '@node-rs/argon2',
-  '@node-rs/bcrypt',
-  'pg',
-  'nodemailer',
-  'swagger-ui-dist',
-];
+import { EXTERNAL } from './bundle-externals.mjs';
 
 await build({
   entryPoints: ['dist/main.js'],

@@ -1,5 +1,6 @@
 import { build, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { EXTERNAL } from '../../scripts/bundle-externals.mjs';
 
 /**
  * #16, idle memory: the Management API and the console are loaded on their first request
@@ -18,7 +19,7 @@ describe('modules loaded on first use', () => {
       platform: 'node',
       format: 'esm',
       outdir: 'unused',
-      external: ['better-sqlite3', '@node-rs/argon2', 'pg', 'nodemailer', 'swagger-ui-dist'],
+      external: EXTERNAL,
       logLevel: 'silent',
     });
     const atStart = staticallyReached(metafile, 'src/main.ts');

@@ -1,0 +1,2 @@
+/** The packages left outside the bundle (bundle-externals.mjs). */
+export declare const EXTERNAL: string[];

@@ -89,7 +89,7 @@ describeEachBackend('sesame users import', (backend) => {
   it('refuses a file it cannot read, or that is not a JSON array of users, in one line', async () => {
     for (const [path, message] of [
       [join(dir, 'missing.json'), /missing\.json: cannot be read \(ENOENT\)/],
-      [await fileOf('bad.json', '[{"email"'), /bad\.json: not JSON/],
+      [await fileOf('bad.json', '[{"email"'), /bad\.json: the file is not JSON/],
       [await fileOf('object.json', '{"email":"a@b.c"}'), /users: the file must hold a JSON array/],
     ] as const) {
       const res = await runCli(['users', 'import', path], env);

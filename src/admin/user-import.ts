@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { normalizeEmail } from '../accounts/email.js';
-import { BCRYPT, NO_PASSWORD } from '../accounts/password.js';
+import { NO_PASSWORD } from '../accounts/password.js';
 import type { JobRecord, JobUserError, Storage, User } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
 import { problem } from '../util/json-problems.js';
 import { isAdminError, ValidationError } from './errors.js';
+import { CustomHash, storedHash } from './imported-hashes.js';
 import { localUserId } from './user-search.js';
 import { createUser, type UserInput, updateUser } from './users.js';
 
@@ -22,29 +23,8 @@ export const IMPORT_FILE_LIMIT = 500 * 1024;
 /** How long a finished job, its summary and its errors can be read. */
 const JOB_KEPT = 7 * 86_400;
 
-/** The most work a bcrypt hash may ask for at each sign-in (Auth0 imports cost 10). */
-/**
- * The work an imported hash may ask for at each sign-in, in a band around Sesame's own argon2id
- * (7 MiB × 5 passes): far cheaper would let a sign-in's time tell an imported account from an
- * unknown one (which costs Sesame's own check), far dearer would let failed sign-ins hold the two
- * hashing slots long. bcrypt: cost 10 (Auth0's) to 12. argon2: memory × passes from 16 MiB × 1
- * to 64 MiB × 4 (PHP's default), at most 8 lanes.
- */
-const BCRYPT_COSTS = { least: 10, most: 12 };
-const ARGON2_WORK = { least: 16_384, most: 262_144, lanes: 8 };
-/** An argon2 PHC string (version 1.3). */
-const ARGON2 =
-  /^\$argon2(?:id|i|d)\$v=19\$m=(\d{1,7}),t=(\d{1,3}),p=(\d{1,2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
-
 const text = z.string().max(255);
 const Metadata = z.record(z.string().max(255), z.unknown());
-const CustomHash = z.strictObject({
-  algorithm: z.enum(['bcrypt', 'argon2'], {
-    error:
-      'Sesame takes bcrypt and argon2 hashes; import users with other hashes without one (they set a password through a reset link)',
-  }),
-  hash: z.strictObject({ value: z.string().max(255), encoding: z.literal('utf8').optional() }),
-});
 const ImportedUser = z.strictObject({
   email: z.string().max(320),
   email_verified: z.boolean().optional(),
@@ -99,38 +79,6 @@ function codeOf(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** The stored hash for a user's given hash, or the problem with it. */
-function storedHash(u: ImportedUser): string | UserErrors {
-  const invalid = (path: string, message: string): UserErrors => [{ code: 'INVALID_FORMAT', message, path }];
-  if (u.password_hash !== undefined && u.custom_password_hash !== undefined)
-    return invalid('password_hash', 'password_hash and custom_password_hash cannot both be given');
-  const custom = u.custom_password_hash;
-  if (custom?.algorithm === 'argon2') {
-    const found = ARGON2.exec(custom.hash.value);
-    const [m, t, p] = found ? found.slice(1).map(Number) : [];
-    if (m === undefined || t === undefined || p === undefined)
-      return invalid(
-        'custom_password_hash.hash.value',
-        'not an argon2 PHC string of version 19 ($argon2id$v=19$m=M,t=T,p=P$salt$hash)',
-      );
-    if (m * t < ARGON2_WORK.least || m * t > ARGON2_WORK.most || p > ARGON2_WORK.lanes || m < 8 * p)
-      return invalid(
-        'custom_password_hash.hash.value',
-        `argon2 parameters out of range (m × t from ${ARGON2_WORK.least} to ${ARGON2_WORK.most}, p at most ${ARGON2_WORK.lanes}, m at least 8p)`,
-      );
-    return custom.hash.value;
-  }
-  const bcrypt = custom ? custom.hash.value : u.password_hash;
-  if (bcrypt === undefined) return NO_PASSWORD;
-  const path = custom ? 'custom_password_hash.hash.value' : 'password_hash';
-  if (!BCRYPT.test(bcrypt))
-    return invalid(path, 'not a bcrypt hash ($2a$, $2b$ or $2y$, cost, then 53 characters)');
-  const cost = Number(bcrypt.slice(4, 6));
-  if (cost < BCRYPT_COSTS.least || cost > BCRYPT_COSTS.most)
-    return invalid(path, `bcrypt cost ${cost} out of range (${BCRYPT_COSTS.least} to ${BCRYPT_COSTS.most})`);
-  return bcrypt;
-}
-
 /** What the user's fields set, as admin/ takes them. */
 function input(u: ImportedUser, passwordHash: string): UserInput {
   const out: UserInput = {};
@@ -175,7 +123,7 @@ async function importOne(
     return parsed.error.issues.map((i) => ({ code: codeOf(i), message: i.message, path: i.path.join('.') }));
   const u = parsed.data;
   const hash = storedHash(u);
-  if (typeof hash !== 'string') return hash;
+  if (typeof hash !== 'string') return [{ code: 'INVALID_FORMAT', ...hash }];
   const email = normalizeEmail(u.email);
   const duplicated = (message: string, path = 'email'): UserErrors => [
     { code: 'DUPLICATED_USER', message, path },

@@ -16,6 +16,8 @@ const MAX_BACKOFF = 3600;
 const GIVE_UP_AFTER = 86_400;
 /** Sent and failed messages stay this long (for GET /api/v2/jobs), then the janitor purges them. */
 const KEEP = 7 * 86_400;
+/** How many `afterAnswer` tasks may wait at once before a caller waits too. */
+export const AFTER_ANSWER_LIMIT = 256;
 
 /** Seconds before attempt number `attempts + 1`: 30 s, 1 min, 2 min, … at most an hour. */
 export function backoff(attempts: number): number {
@@ -50,6 +52,8 @@ export class Mailer {
   private next: Promise<number> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Work queued by `afterAnswer` and not finished yet. */
+  private readonly tasks = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -79,6 +83,29 @@ export class Mailer {
       createdAt: now,
     });
     return id;
+  }
+
+  /**
+   * Runs `work` (which may queue mail) after the current request is answered, so that the
+   * answer, its content and its time, cannot depend on what `work` finds. A failure is logged;
+   * `settled` and `stop` wait for it. With AFTER_ANSWER_LIMIT tasks waiting, the caller waits
+   * for one of them to finish (whatever they are), so a flood cannot pile them up in memory.
+   */
+  async afterAnswer(what: string, work: () => Promise<unknown>): Promise<void> {
+    while (this.tasks.size >= AFTER_ANSWER_LIMIT) await Promise.race(this.tasks);
+    const task: Promise<void> = new Promise<void>((done) => setImmediate(done))
+      .then(work)
+      .then(
+        () => undefined,
+        (err) => this.deps.logger.error({ err }, `${what} failed`),
+      )
+      .finally(() => this.tasks.delete(task));
+    this.tasks.add(task);
+  }
+
+  /** Resolves when every `afterAnswer` task, those they queued included, is done. */
+  async settled(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.all(this.tasks);
   }
 
   /** Starts a delivery run soon, without waiting for it (after a commit that queued mail). */
@@ -149,8 +176,12 @@ export class Mailer {
     this.kick();
   }
 
-  /** Stops polling and waits for a run in progress; closes the transport. */
+  /**
+   * Waits for the `afterAnswer` tasks (what they queue is kept for the next start); stops
+   * polling and waits for a run in progress; closes the transport.
+   */
   async stop(): Promise<void> {
+    await this.settled();
     this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;

@@ -3,7 +3,7 @@ import { EMAILS_PER_HOUR, spendAddressBudget } from '../accounts/budgets.js';
 import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { emailTicket, openTicket, resetPassword } from '../admin/tickets.js';
 import { writeEvent } from '../events/log.js';
-import { clientIp, clientOrigin } from '../http/client-ip.js';
+import { type ClientOrigin, clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { PageError, page } from '../http/page.js';
@@ -19,10 +19,9 @@ export function forgotPasswordPage(deps: Deps, cookies: Cookies) {
 }
 
 /**
- * POST /u/forgot-password: one answer whatever the email (no enumeration), with the same
- * database work behind it (one transaction, one event); a known, unblocked account gets a
- * reset link unless it had EMAILS_PER_HOUR already; each address may ask
- * ADDRESS_BUDGETS.reset times per login.window (429).
+ * POST /u/forgot-password: one answer whatever the email (no enumeration). Each address may
+ * ask ADDRESS_BUDGETS.reset times per login.window (429); the account is looked up, and its
+ * link queued, only after the answer (`requestReset`), so the answer's time says nothing either.
  */
 export function forgotPasswordSubmit(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
@@ -52,30 +51,38 @@ export function forgotPasswordSubmit(deps: Deps, cookies: Cookies) {
       const shown = { email: email.slice(0, 320), error: SIGNUP_MESSAGES.email };
       return page(c, (nonce) => ForgotPasswordPage({ nonce, csrf, ...shown }), 400);
     }
-    const user = await deps.storage.users.getByEmail(email);
-    const sent =
-      user && !user.blocked
-        ? await emailTicket(deps, 'password_reset', user, { perHour: EMAILS_PER_HOUR })
-        : null;
-    if (sent === null) {
-      const reason = !user
-        ? 'no such user'
-        : user.blocked
-          ? 'the user is blocked'
-          : 'too many reset emails this hour';
-      await deps.storage.transaction((tx) =>
-        writeEvent(tx.logs, deps.clock, {
-          ...clientOrigin(c),
-          type: 'fcpr',
-          userName: email,
-          ...(user ? { userId: user.id } : {}),
-          description: `No reset link sent: ${reason}`,
-        }),
-      );
-    }
+    const origin = clientOrigin(c);
+    await deps.mail.afterAnswer('password reset request', () => requestReset(deps, email, origin));
     const backToLogin = cookies.get(c, 'interaction') !== undefined;
     return page(c, (nonce) => CheckEmailPage({ nonce, backToLogin }));
   };
+}
+
+/**
+ * A reset asked for `email`: a known, unblocked account gets a link unless it had
+ * EMAILS_PER_HOUR already; otherwise an `fcpr` event says why none was sent.
+ */
+async function requestReset(deps: Deps, email: string, origin: ClientOrigin): Promise<void> {
+  const user = await deps.storage.users.getByEmail(email);
+  const sent =
+    user && !user.blocked
+      ? await emailTicket(deps, 'password_reset', user, { perHour: EMAILS_PER_HOUR })
+      : null;
+  if (sent !== null) return;
+  const reason = !user
+    ? 'no such user'
+    : user.blocked
+      ? 'the user is blocked'
+      : 'too many reset emails this hour';
+  await deps.storage.transaction((tx) =>
+    writeEvent(tx.logs, deps.clock, {
+      ...origin,
+      type: 'fcpr',
+      userName: email,
+      ...(user ? { userId: user.id } : {}),
+      description: `No reset link sent: ${reason}`,
+    }),
+  );
 }
 
 /** GET /u/reset-password?ticket=…: the new-password form, or why the link does not work. */

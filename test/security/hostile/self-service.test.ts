@@ -174,8 +174,11 @@ describeEachBackend('hostile input on the self-service forms (#15)', (backend) =
   /** The state of a ticket: undefined while unused. */
   const usedAt = async (token: string) => (await t.rt.storage.accountTickets.get(sha256(token)))?.usedAt;
 
-  const resetTickets = (user: User) =>
-    t.rt.storage.accountTickets.requestedSince(user.id, 'password_reset', 0);
+  /** The reset links `user` was sent, once the requests answered so far have done their work. */
+  const resetTickets = async (user: User) => {
+    await t.rt.mail.settled();
+    return t.rt.storage.accountTickets.requestedSince(user.id, 'password_reset', 0);
+  };
 
   describe('CSRF', () => {
     it('/u/signup without, with a wrong, or with another browser’s token: 403, no account', async () => {

@@ -15,6 +15,7 @@ import {
   checkpointBody,
   checkpointQuery,
   checkpointSlice,
+  listAnswer,
   pageBody,
   pageQuery,
   pageSlice,
@@ -84,7 +85,7 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
         }),
       },
       status: 200,
-      response: z.array(ClientGrant),
+      response: listAnswer('client_grants', ClientGrant, 'checkpoint'),
     }),
     async (c) => {
       const q = c.req.valid('query');

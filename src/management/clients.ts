@@ -21,7 +21,16 @@ import {
 } from './client-shapes.js';
 import { actsOnPeerApplication } from './delegation.js';
 import { ManagementError, queryError } from './errors.js';
-import { booleanQuery, fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
+import {
+  booleanQuery,
+  fieldsQuery,
+  listAnswer,
+  pageBody,
+  pageQuery,
+  pageSlice,
+  project,
+  projectable,
+} from './paging.js';
 import { IdParam, jsonBody, operation } from './route.js';
 
 const TAG = 'Clients';
@@ -63,10 +72,7 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
         }),
       },
       status: 200,
-      response: z.union([
-        z.array(Client),
-        z.object({ clients: z.array(Client), total: z.number() }).passthrough(),
-      ]),
+      response: listAnswer('clients', projectable(Client)),
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -129,7 +135,7 @@ export function clientRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
       summary: 'Get an application',
       request: { params: IdParam, query: z.object(fieldsQuery) },
       status: 200,
-      response: Client,
+      response: projectable(Client),
     }),
     async (c) =>
       c.json(

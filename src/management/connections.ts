@@ -8,10 +8,12 @@ import {
   checkpointQuery,
   checkpointSlice,
   fieldsQuery,
+  listAnswer,
   pageBody,
   pageQuery,
   pageSlice,
   project,
+  projectable,
 } from './paging.js';
 import { IdParam, operation } from './route.js';
 import { CONNECTION } from './user-shapes.js';
@@ -67,7 +69,7 @@ export function connectionRoutes(app: OpenAPIHono<ManagementEnv>): void {
         }),
       },
       status: 200,
-      response: z.array(Connection),
+      response: listAnswer('connections', projectable(Connection), 'checkpoint'),
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -102,7 +104,7 @@ export function connectionRoutes(app: OpenAPIHono<ManagementEnv>): void {
       summary: 'Get a connection',
       request: { params: IdParam, query: z.object(fieldsQuery) },
       status: 200,
-      response: Connection,
+      response: projectable(Connection),
     }),
     async (c) => {
       const { id } = c.req.valid('param');

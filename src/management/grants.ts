@@ -5,7 +5,7 @@ import type { Deps } from '../http/context.js';
 import type { Consent } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { actsOnPeer } from './delegation.js';
-import { pageBody, pageQuery, pageSlice } from './paging.js';
+import { listAnswer, pageBody, pageQuery, pageSlice } from './paging.js';
 import { operation } from './route.js';
 import { getById } from './users.js';
 
@@ -48,7 +48,7 @@ export function grantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         }),
       },
       status: 200,
-      response: z.array(Grant),
+      response: listAnswer('grants', Grant),
     }),
     async (c) => {
       const q = c.req.valid('query');

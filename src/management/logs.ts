@@ -6,7 +6,7 @@ import { endpointUrl } from '../protocol/issuer.js';
 import type { LogEvent } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { queryError } from './errors.js';
-import { fieldsQuery, pageQuery, pageSlice, project } from './paging.js';
+import { fieldsQuery, listAnswer, pageQuery, pageSlice, project, projectable } from './paging.js';
 import { IdParam, operation } from './route.js';
 import { getById } from './users.js';
 
@@ -72,7 +72,7 @@ export function logRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         }),
       },
       status: 200,
-      response: z.array(Log),
+      response: listAnswer('logs', projectable(Log)),
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -124,7 +124,7 @@ export function logRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       summary: "A user's log events",
       request: { params: IdParam, query: z.object({ ...pageQuery, sort: SORT.optional() }) },
       status: 200,
-      response: z.array(Log),
+      response: listAnswer('logs', Log),
     }),
     async (c) => {
       const q = c.req.valid('query');

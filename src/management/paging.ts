@@ -42,6 +42,23 @@ export function pageSlice(q: { page?: number | undefined; per_page?: number | un
   return { offset: (q.page ?? 0) * limit, limit };
 }
 
+/**
+ * The OpenAPI answer of a list whose items `item` describes: the bare array, or with
+ * include_totals the page wrapped under `key` (`pageBody`), or, for a list that also pages by
+ * checkpoint, `{<key>, next}` (`checkpointBody`).
+ */
+export function listAnswer<T extends z.ZodTypeAny>(
+  key: string,
+  item: T,
+  paging: 'offset' | 'checkpoint' = 'offset',
+) {
+  const items = z.array(item);
+  const count = z.number().int();
+  const totals = z.object({ start: count, limit: count, length: count, total: count, [key]: items });
+  if (paging === 'offset') return z.union([items, totals]);
+  return z.union([items, totals, z.object({ [key]: items, next: z.string().optional() })]);
+}
+
 /** A page of a list: a bare array, or with include_totals `{start, limit, length, total, <key>}`. */
 export async function pageBody<T>(
   key: string,
@@ -122,6 +139,9 @@ export function checkpointBody<T>(
     ...(full && last ? { next: Buffer.from(JSON.stringify(last)).toString('base64url') } : {}),
   };
 }
+
+/** An item as a read that takes `fields` answers it: each property there only when kept. */
+export const projectable = <T extends z.ZodRawShape>(item: z.ZodObject<T>) => item.partial();
 
 /** Auth0's `fields` and `include_fields`: which fields of each item the answer keeps. */
 export const fieldsQuery = {

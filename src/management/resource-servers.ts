@@ -7,7 +7,7 @@ import { type Api, CLIENT_ACCESS_POLICIES, TOKEN_DIALECTS, USER_ACCESS_POLICIES 
 import { browserFlowLifetime } from '../tokens/access-token.js';
 import type { ManagementEnv } from './auth.js';
 import { confersOnlyHeld } from './delegation.js';
-import { fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
+import { fieldsQuery, listAnswer, pageBody, pageQuery, pageSlice, project, projectable } from './paging.js';
 import { jsonBody, operation } from './route.js';
 
 const Scope = z.strictObject({ value: z.string().max(280), description: z.string().max(500).optional() });
@@ -149,7 +149,7 @@ export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps
         }),
       },
       status: 200,
-      response: z.array(ResourceServer),
+      response: listAnswer('resource_servers', ResourceServer),
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -198,7 +198,7 @@ export function resourceServerRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps
       summary: 'Get an API by id or identifier',
       request: { params: IdParam, query: z.object(fieldsQuery) },
       status: 200,
-      response: ResourceServer,
+      response: projectable(ResourceServer),
     }),
     async (c) =>
       c.json(

@@ -21,6 +21,7 @@ import {
   checkpointBody,
   checkpointQuery,
   checkpointSlice,
+  listAnswer,
   pageBody,
   pageQuery,
   pageSlice,
@@ -71,7 +72,7 @@ export function roleRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         }),
       },
       status: 200,
-      response: z.array(Role),
+      response: listAnswer('roles', Role),
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -155,7 +156,7 @@ export function roleRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       summary: "List a role's permissions",
       request: { params: IdParam, query: z.object(pageQuery) },
       status: 200,
-      response: z.array(Permission),
+      response: listAnswer('permissions', Permission),
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -189,7 +190,7 @@ export function roleRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         query: z.object({ ...pageQuery, from: checkpointQuery.from, take: pageQuery.per_page }),
       },
       status: 200,
-      response: z.array(RoleUser),
+      response: listAnswer('users', RoleUser, 'checkpoint'),
     }),
     async (c) => {
       const q = c.req.valid('query');

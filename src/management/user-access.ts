@@ -5,7 +5,7 @@ import { localUserId } from '../admin/user-search.js';
 import type { Deps } from '../http/context.js';
 import type { ManagementEnv } from './auth.js';
 import { confersOnlyHeld, rolesManagementScopes } from './delegation.js';
-import { pageBody, pageQuery, pageSlice } from './paging.js';
+import { listAnswer, pageBody, pageQuery, pageSlice } from './paging.js';
 import { permissionView, permissionWriteRoutes, UserPermission } from './permissions.js';
 import { Role, roleView } from './roles.js';
 import { IdParam, jsonBody, operation } from './route.js';
@@ -27,7 +27,7 @@ export function userAccessRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): v
       summary: "List a user's roles",
       request: { params: IdParam, query: z.object(pageQuery) },
       status: 200,
-      response: z.array(Role),
+      response: listAnswer('roles', Role),
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -83,7 +83,7 @@ export function userAccessRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): v
       description: 'Direct ones and those of their roles; `sources` says which (DIRECT, or each ROLE).',
       request: { params: IdParam, query: z.object(pageQuery) },
       status: 200,
-      response: z.array(UserPermission),
+      response: listAnswer('permissions', UserPermission),
     }),
     async (c) => {
       const q = c.req.valid('query');

@@ -8,7 +8,7 @@ import type { User as Person } from '../storage/types.js';
 import type { ManagementEnv } from './auth.js';
 import { actsOnPeer } from './delegation.js';
 import { ManagementError, queryError } from './errors.js';
-import { fieldsQuery, pageBody, pageQuery, pageSlice, project } from './paging.js';
+import { fieldsQuery, listAnswer, pageBody, pageQuery, pageSlice, project, projectable } from './paging.js';
 import { IdParam, jsonBody, operation } from './route.js';
 import { CONNECTION, CreateUser, UpdateUser, User, userInput, userView } from './user-shapes.js';
 
@@ -43,7 +43,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
         }),
       },
       status: 200,
-      response: z.array(User),
+      response: listAnswer('users', projectable(User)),
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -71,7 +71,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       summary: 'Find users by email',
       request: { query: z.object({ email: z.string().max(320), ...fieldsQuery }) },
       status: 200,
-      response: z.array(User),
+      response: z.array(projectable(User)),
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -120,7 +120,7 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       summary: 'Get a user',
       request: { params: IdParam, query: z.object(fieldsQuery) },
       status: 200,
-      response: User,
+      response: projectable(User),
     }),
     async (c) =>
       c.json(

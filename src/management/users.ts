@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { normalizeEmail } from '../accounts/email.js';
+import { NotFoundError } from '../admin/errors.js';
 import { emailBrand, emailTicket, sendTicketEmail } from '../admin/tickets.js';
 import { localUserId, parseUserSearch, parseUserSort } from '../admin/user-search.js';
 import { createUser, deleteUser, getUser, listUsers, updateUser } from '../admin/users.js';
@@ -172,17 +173,26 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       scope: 'delete:users',
       tag: TAG,
       summary: 'Delete a user',
-      description: 'Their sessions, refresh tokens, access tokens and consents end with them.',
+      description:
+        'Their sessions, refresh tokens, access tokens and consents end with them. As in Auth0, a user that does not exist (any more) is 204 too, so a delete can be repeated.',
       request: { params: IdParam },
       status: 204,
     }),
     async (c) => {
-      const user = await getById(deps, c.req.valid('param').id);
-      await actsOnPeer(c, deps, user.id);
-      await deleteUser(storage, clock, user.id);
+      const user = await getById(deps, c.req.valid('param').id).catch(gone);
+      if (user) {
+        await actsOnPeer(c, deps, user.id);
+        await deleteUser(storage, clock, user.id).catch(gone);
+      }
       return c.body(null, 204);
     },
   );
+}
+
+/** null for a user not found (deleted meanwhile, or never there); any other error is thrown on. */
+function gone(err: unknown): null {
+  if (err instanceof NotFoundError) return null;
+  throw err;
 }
 
 /** A user by id only (the API never looks users up by email in a path). */

@@ -397,7 +397,7 @@ describeEachBackend('Management API: authentication and scopes', (backend) => {
 
     it('only those: other paths ending in /docs or /openapi.json want a token, and name none with one', async () => {
       for (const [method, path] of [
-        ['DELETE', '/users/docs'],
+        ['GET', '/users/docs'],
         ['GET', '/clients/docs'],
         ['GET', '/clients/openapi.json'],
         ['GET', '/roles/docs/users'],

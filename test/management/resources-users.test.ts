@@ -450,7 +450,7 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       ok(await call('PATCH', `/users/${id}`, { body: { picture: null } }));
     });
 
-    it('deletes a user: 204, then 404', async () => {
+    it('deletes a user: 204; deleting again (or a user never there) is 204 too, as in Auth0; reading it is 404', async () => {
       const created = ok(
         await call('POST', '/users', {
           body: { connection: CONNECTION, email: email('gone'), password: 'a long enough password' },
@@ -459,7 +459,13 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       );
       expectStatus(await call('DELETE', `/users/${created.user_id}`), 204);
       expectError(await call('GET', `/users/${created.user_id}`), 404, 'inexistent_resource');
-      expectError(await call('DELETE', `/users/${created.user_id}`), 404, 'inexistent_resource');
+      const again = await call('DELETE', `/users/${created.user_id}`);
+      expectStatus(again, 204);
+      expect(again.text).toBe('');
+      expectStatus(await call('DELETE', `/users/auth0|${created.user_id}`), 204);
+      expectStatus(await call('DELETE', '/users/usr_never_there'), 204);
+      // an email is still no user id
+      expectError(await call('DELETE', `/users/${email('gone')}`), 400, 'invalid_uri');
       expect(ok(await call('GET', '/users-by-email', { query: { email: email('gone') } }))).toEqual([]);
     });
   });

@@ -11,7 +11,16 @@ export function userClaims(user: User, scopes: readonly string[]): Record<string
   return { sub: user.id, ...claimsForScopes(all, scopes) };
 }
 
+/**
+ * Whether `text` holds a control character, or a character that breaks or reorders a line (line
+ * and paragraph separators, bidirectional embeddings, overrides and isolates): in a name, any of
+ * these could forge or disguise lines of a listing (the CLI's, a log, the console).
+ */
+export function hasControlCharacters(text: string): boolean {
+  return /[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u.test(text);
+}
+
 /** A name a person typed for themselves: at most 255 characters, no control characters. */
 export function isPersonName(name: string): boolean {
-  return name.length <= 255 && !/\p{Cc}/u.test(name);
+  return name.length <= 255 && !hasControlCharacters(name);
 }

@@ -1,3 +1,4 @@
+import { hasControlCharacters } from '../accounts/claims.js';
 import { ValidationError } from './errors.js';
 
 /**
@@ -8,10 +9,7 @@ export function checkName(field: string, value: string, opts: { angleBrackets?: 
   const name = value.trim();
   if (name.length === 0 || name.length > 255)
     throw new ValidationError(`${field}: must be 1 to 255 characters`);
-  // a line break or an escape would let a name forge lines of a listing (the CLI's, a log)
-  // (line and paragraph separators and bidirectional overrides reorder or break a line too)
-  if (/[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u.test(name))
-    throw new ValidationError(`${field}: must not contain control characters`);
+  if (hasControlCharacters(name)) throw new ValidationError(`${field}: must not contain control characters`);
   if (opts.angleBrackets === false && /[<>]/.test(name))
     throw new ValidationError(`${field}: must not contain < or >`);
   return name;

@@ -1,4 +1,5 @@
 /** The checks of a user's fields set through admin/: password, email, metadata and profile claims. */
+import { hasControlCharacters } from '../accounts/claims.js';
 import { isNewEmail, normalizeEmail } from '../accounts/email.js';
 import { MAX_PASSWORD_BYTES } from '../accounts/password.js';
 import { type PolicyRefusal, refusePassword } from '../accounts/password-policy.js';
@@ -84,6 +85,13 @@ const CLAIM_SHAPES: Record<string, [RegExp, string]> = {
  */
 const NAMES = new Set(['name', 'given_name', 'family_name', 'middle_name', 'nickname']);
 
+/** A name: a string with something in it (Auth0's minLength 1; null removes one), no control characters. */
+function checkPersonName(field: string, value: unknown): void {
+  if (typeof value !== 'string') throw new ValidationError(`${field}: must be a string`);
+  if (value.trim() === '') throw new ValidationError(`${field}: must not be empty (null removes it)`);
+  if (hasControlCharacters(value)) throw new ValidationError(`${field}: must not contain control characters`);
+}
+
 /** The claims with the patch applied, each value checked against its shape and length. */
 export function mergeClaims(current: UserClaims, patch: ClaimsPatch): UserClaims {
   const out: Record<string, unknown> = { ...current };
@@ -96,6 +104,8 @@ export function mergeClaims(current: UserClaims, patch: ClaimsPatch): UserClaims
     }
     const max = k === 'picture' ? 2048 : 255;
     if (typeof v === 'string' && v.length > max) throw new ValidationError(`${k}: at most ${max} characters`);
+    // a name stored before these checks is kept when sent back unchanged
+    if (NAMES.has(k) && v !== current[k as keyof UserClaims]) checkPersonName(k, v);
     if (k === 'picture') checkHttpUrl('picture', v as string);
     const [shape, hint] = CLAIM_SHAPES[k] ?? [];
     // a value stored before the check is kept when sent back unchanged

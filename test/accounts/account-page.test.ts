@@ -211,13 +211,19 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
 
     it('a name with control characters or over 255 characters is refused (400), nothing stored', async () => {
       const { user, agent } = await person({ name: 'Kept Name' });
-      for (const name of ['bad\u0007bell', 'tab\u001bescape', 'x'.repeat(256)]) {
+      for (const name of [
+        'bad\u0007bell',
+        'tab\u001bescape',
+        'x'.repeat(256),
+        'evil\u202Etxt.exe',
+        'line\u2028break',
+      ]) {
         const res = await submit(agent, '/account/profile', { name });
         const html = await res.text();
         expect(res.status, html).toBe(400);
         expect(alertOf(html)).toBe('Enter a name of at most 255 characters, without control characters.');
         // what was typed stays in the field, to be mended
-        if (!/\p{Cc}/u.test(name)) expect(html).toMatch(new RegExp(`name="name"[^>]*value="${name}"`));
+        if (/^x+$/.test(name)) expect(html).toMatch(new RegExp(`name="name"[^>]*value="${name}"`));
       }
       expect((await t.rt.storage.users.get(user.id))?.claims.name).toBe('Kept Name');
     });

@@ -450,6 +450,45 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       ok(await call('PATCH', `/users/${id}`, { body: { picture: null } }));
     });
 
+    it('names (name, given_name, family_name, nickname): empty or with control characters is a 400 naming the field; null removes one', async () => {
+      const created = ok(
+        await call('POST', '/users', {
+          body: {
+            connection: CONNECTION,
+            email: email('named'),
+            password: 'a long enough password',
+            name: 'Ada',
+          },
+        }),
+        201,
+      );
+      const path = `/users/${created.user_id}`;
+      for (const [field, value, why] of [
+        ['name', '', 'must not be empty'],
+        ['name', '   ', 'must not be empty'],
+        ['given_name', 'legit\nFAKE line', 'must not contain control characters'],
+        ['family_name', 'evil\u202Etxt.exe', 'must not contain control characters'],
+        ['nickname', 'tab\there', 'must not contain control characters'],
+        ['name', 'line\u2029break', 'must not contain control characters'],
+      ] as const) {
+        const answer = await call('PATCH', path, { body: { [field]: value } });
+        expectError(answer, 400, 'invalid_body');
+        expect(answer.body.message).toContain(`${field}: ${why}`);
+      }
+      const refused = await call('POST', '/users', {
+        body: {
+          connection: CONNECTION,
+          email: email('named2'),
+          password: 'a long enough password',
+          name: '',
+        },
+      });
+      expectError(refused, 400, 'invalid_body');
+      expect(ok(await call('GET', path)).name).toBe('Ada');
+      expect(ok(await call('PATCH', path, { body: { name: 'Ada Lovelace' } })).name).toBe('Ada Lovelace');
+      expect(ok(await call('PATCH', path, { body: { name: null } })).name).toBeUndefined();
+    });
+
     it('deletes a user: 204; deleting again (or a user never there) is 204 too, as in Auth0; reading it is 404', async () => {
       const created = ok(
         await call('POST', '/users', {

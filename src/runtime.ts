@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { normalizeEmail } from './accounts/email.js';
 import { ensureConsoleApp } from './admin/console.js';
 import { TenantSettingsReader } from './admin/settings.js';
 import { ensureManagementApi } from './admin/system.js';
@@ -12,7 +13,7 @@ import { keySecret } from './keys/encryption.js';
 import { Keystore } from './keys/keystore.js';
 import { looserThanPrivate } from './storage/file-modes.js';
 import { openStorage, type QueryListener, sqliteFile } from './storage/sql/index.js';
-import type { Storage } from './storage/types.js';
+import type { Storage, User } from './storage/types.js';
 import { type Clock, systemClock } from './util/clock.js';
 
 /** What the server and the CLI run on: storage migrated, the keystore, the clock and a logger. */
@@ -70,6 +71,7 @@ export async function openRuntime(
   try {
     applied = await storage.migrate();
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    if (applied.includes('017-unicode-domains')) await warnPunycodeLeft(storage, logger);
     const live = (await storage.signingKeys.listAll()).filter((k) => k.revokedAt === null);
     encryptionKey = keySecret(config.secret, config.dataDir, live);
     await ensureManagementApi(storage, clock, config.issuer, opts.server === true);
@@ -102,6 +104,25 @@ export async function openRuntime(
     mail,
     applied,
   };
+}
+
+/**
+ * The accounts migration 017 left with a domain in its ASCII form (`xn--…`) because another
+ * account has the same address in Unicode: sign-ins and resets look the Unicode spelling up, so
+ * they reach only the other one. Said once, when the migration runs; the admin changes or
+ * deletes one of the two.
+ */
+async function warnPunycodeLeft(storage: Storage, logger: Logger): Promise<void> {
+  const left: User[] = [];
+  for (const u of await storage.users.list({ text: 'xn--' }, { offset: 0, limit: 1000 })) {
+    const unicode = normalizeEmail(u.email);
+    if (unicode !== u.email && (await storage.users.getByEmail(unicode))) left.push(u);
+  }
+  if (left.length === 0) return;
+  logger.warn(
+    { users: left.map((u) => ({ id: u.id, email: u.email })) },
+    `${left.length} account(s) keep an email whose domain is in its ASCII form (xn--), because another account has the same address in Unicode; sign-ins and password resets reach only that other account. Change or delete one of each pair (sesame users update ID --email …, or sesame users delete ID)`,
+  );
 }
 
 /** Whether `path` is a directory this process can see (not when it cannot look). */

@@ -1,5 +1,14 @@
-import { expect, it } from 'vitest';
-import { describeEachBackend } from '../support/databases.js';
+import type { Kysely } from 'kysely';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createUser } from '../../src/admin/users.js';
+import { parseConfig } from '../../src/config/load.js';
+import { openRuntime } from '../../src/runtime.js';
+import { sqliteFile } from '../../src/storage/sql/index.js';
+import { openPostgres } from '../../src/storage/sql/postgres.js';
+import type { Database } from '../../src/storage/sql/schema.js';
+import { openSqlite } from '../../src/storage/sql/sqlite.js';
+import { createTestDatabase, describeEachBackend, type TestDatabase } from '../support/databases.js';
 import { migrationDatabase, upTo } from './migration-fixture.js';
 
 /** Migration 017 stores emails whose domain was kept in punycode with the domain in Unicode. */
@@ -62,5 +71,70 @@ describeEachBackend('migration 017: email domains in Unicode', (backend) => {
     });
     const ticket = await raw.selectFrom('account_tickets').select('email').executeTakeFirstOrThrow();
     expect(ticket.email).toBe('zoe@b\u00fccher.example');
+  });
+});
+
+const PASSWORD = 'correct horse battery 7';
+
+describeEachBackend('migration 017: the accounts it leaves in punycode are named in a warning', (backend) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(backend);
+  });
+  afterAll(() => db?.drop());
+
+  it('when it runs: each left account with its id, and what to do', async () => {
+    const config = parseConfig({
+      issuer: 'https://sesame.test',
+      dataDir: db.dataDir,
+      databaseUrl: db.url,
+      secret: 'test-secret-that-is-at-least-32-characters',
+      logLevel: 'silent',
+    });
+    const first = await openRuntime(config, { logger: pino({ level: 'silent' }) });
+    const ann = await createUser(first.storage, first.clock, {
+      email: 'ann@m\u00fcller.example',
+      password: PASSWORD,
+    });
+    const twin = await createUser(first.storage, first.clock, {
+      email: 'twin@example.com',
+      password: PASSWORD,
+    });
+    const zoe = await createUser(first.storage, first.clock, {
+      email: 'zoe@example.com',
+      password: PASSWORD,
+    });
+    await first.storage.close();
+    // as an older version stored them: a browser's punycode, for a mailbox another account has,
+    // and one nobody else has (which the migration moves); 017 not run yet
+    const file = sqliteFile({ databaseUrl: db.url, dataDir: db.dataDir });
+    const raw = (file === null ? openPostgres(db.url, 1) : openSqlite(file)) as Kysely<Database>;
+    await raw
+      .updateTable('users')
+      .set({ email: 'ann@xn--mller-kva.example' })
+      .where('id', '=', twin.id)
+      .execute();
+    await raw
+      .updateTable('users')
+      .set({ email: 'zoe@xn--bcher-kva.example' })
+      .where('id', '=', zoe.id)
+      .execute();
+    await raw.deleteFrom('sesame_migrations').where('name', '=', '017-unicode-domains').execute();
+    await raw.destroy();
+
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const again = await openRuntime(config, { logger });
+    try {
+      expect(again.applied).toEqual(['017-unicode-domains']);
+      const warning = lines.find((l) => l.level === 40 && String(l.msg).includes('xn--'));
+      expect(warning, JSON.stringify(lines)).toBeDefined();
+      expect(warning?.users).toEqual([{ id: twin.id, email: 'ann@xn--mller-kva.example' }]);
+      expect(String(warning?.msg)).toMatch(/^1 account\(s\) keep an email .* sesame users delete ID\)$/);
+      expect((await again.storage.users.get(zoe.id))?.email).toBe('zoe@b\u00fccher.example');
+      expect((await again.storage.users.get(ann.id))?.email).toBe('ann@m\u00fcller.example');
+    } finally {
+      await again.storage.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { isEmail } from '../accounts/email.js';
 import { checkHttpUrl } from '../admin/checks.js';
 import { NotFoundError, ValidationError } from '../admin/errors.js';
 import { emailTicket, issueTicket } from '../admin/tickets.js';
+import { CONNECTION_ID } from '../admin/user-import.js';
 import { localUserId } from '../admin/user-search.js';
 import { getUser } from '../admin/users.js';
 import type { Deps } from '../http/context.js';
@@ -11,6 +12,7 @@ import type { ManagementEnv } from './auth.js';
 import { actsOnPeer } from './delegation.js';
 import { Job, verificationJobView } from './jobs.js';
 import { jsonBody, operation } from './route.js';
+import { CONNECTION } from './user-shapes.js';
 
 const ttl = z
   .number()
@@ -22,15 +24,20 @@ const common = {
   result_url: z.string().max(2048).openapi({ description: 'Where the success page sends the person.' }),
   user_id: z.string().max(64),
   client_id: z.string().max(64),
-  organization_id: z.string().max(64),
+  organization_id: z.string().max(64).openapi({ description: 'Refused (400): Sesame has no organizations.' }),
   ttl_sec: ttl,
   includeEmailInRedirect: z.boolean().openapi({ description: 'Adds email=… to result_url.' }),
 };
-const Identity = z.strictObject({ user_id: z.string().max(64), provider: z.string().max(64) }).partial();
+const Identity = z
+  .strictObject({ user_id: z.string().max(64), provider: z.string().max(64) })
+  .partial()
+  .openapi({ description: "The user's own identity only: provider auth0, user_id the user's." });
 const PasswordChangeTicket = z
   .strictObject({
     ...common,
-    connection_id: z.string().max(64),
+    connection_id: z.string().max(64).openapi({
+      description: 'con_sesame_database (or its name), the one connection; another is refused (400).',
+    }),
     identity: Identity,
     email: z
       .string()
@@ -51,12 +58,41 @@ const VerificationEmailJob = z
   .strictObject({
     user_id: z.string().max(64),
     client_id: z.string().max(64).optional(),
-    organization_id: z.string().max(64).optional(),
+    organization_id: z
+      .string()
+      .max(64)
+      .optional()
+      .openapi({ description: 'Refused (400): Sesame has no organizations.' }),
     identity: Identity.optional(),
   })
   .openapi('VerificationEmailJobRequest');
 
 const TAG = 'Tickets and jobs';
+
+/**
+ * What Auth0 takes here and Sesame cannot honour is refused, never dropped: an organization
+ * (Sesame has none), another connection than its one database, another identity than the user's.
+ */
+function refuseForeign(b: {
+  organization_id?: string | undefined;
+  connection_id?: string | undefined;
+  identity?: { user_id?: string | undefined; provider?: string | undefined } | undefined;
+}): void {
+  if (b.organization_id !== undefined)
+    throw new ValidationError('organization_id: Sesame has no organizations; leave it out');
+  if (b.connection_id !== undefined && ![CONNECTION_ID, CONNECTION].includes(b.connection_id))
+    throw new ValidationError(
+      `connection_id: no connection ${b.connection_id} (Sesame's one connection is ${CONNECTION_ID})`,
+    );
+  if (b.identity?.provider !== undefined && b.identity.provider !== 'auth0')
+    throw new ValidationError("identity.provider: Sesame's users have one identity, of provider auth0");
+}
+
+/** An identity's user_id names the user the link is for, or it is refused. */
+function sameIdentity(identity: { user_id?: string | undefined } | undefined, user: User): void {
+  if (identity?.user_id !== undefined && localUserId(identity.user_id) !== user.id)
+    throw new ValidationError(`identity.user_id: not the identity of user ${user.id}`);
+}
 
 /** /tickets/password-change, /tickets/email-verification, /jobs/verification-email. */
 export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
@@ -104,7 +140,9 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
     }),
     async (c) => {
       const b = c.req.valid('json');
+      refuseForeign(b);
       const user = await userOf(b.user_id, b.email);
+      sameIdentity(b.identity, user);
       await actsOnPeer(c, deps, user.id);
       return c.json(
         { ticket: await ticket('password_reset', user, b, b.mark_email_as_verified === true) },
@@ -126,7 +164,10 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
     }),
     async (c) => {
       const b = c.req.valid('json');
-      return c.json({ ticket: await ticket('email_verification', await userOf(b.user_id), b) }, 201);
+      refuseForeign(b);
+      const user = await userOf(b.user_id);
+      sameIdentity(b.identity, user);
+      return c.json({ ticket: await ticket('email_verification', user, b) }, 201);
     },
   );
   app.openapi(
@@ -144,7 +185,9 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
     }),
     async (c) => {
       const b = c.req.valid('json');
+      refuseForeign(b);
       const user = await userOf(b.user_id);
+      sameIdentity(b.identity, user);
       if (b.client_id && !(await deps.storage.applications.get(b.client_id)))
         throw new NotFoundError(`client ${b.client_id} not found`);
       // An admin's request is not held to the person's hourly budget, nor counted in it.

@@ -181,10 +181,53 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
       expectStatus(a, 201);
       const r = await reset(a.body.ticket, NEW_PASSWORD);
       expect(r.res.status, r.html).toBe(200);
-      const b = await call('POST', '/tickets/password-change', {
-        body: { email: user.email, connection_id: 'Username-Password-Authentication' },
-      });
-      expect([201, 400]).toContain(b.status);
+      for (const connection_id of ['Username-Password-Authentication', 'con_sesame_database']) {
+        const b = await call('POST', '/tickets/password-change', {
+          body: { email: user.email, connection_id },
+        });
+        expectStatus(b, 201);
+      }
+    });
+
+    it('refuses what it cannot honour (an organization, another connection, another identity), never drops it', async () => {
+      const { user } = await newUser(t);
+      const { user: other } = await newUser(t);
+      const cases: [string, Record<string, unknown>, string][] = [
+        ['/tickets/password-change', { user_id: user.id, organization_id: 'org_1' }, 'organization_id'],
+        ['/tickets/password-change', { email: user.email, connection_id: 'con_elsewhere' }, 'connection_id'],
+        [
+          '/tickets/password-change',
+          { user_id: user.id, identity: { provider: 'google-oauth2' } },
+          'identity.provider',
+        ],
+        [
+          '/tickets/password-change',
+          { user_id: user.id, identity: { user_id: other.id, provider: 'auth0' } },
+          'identity.user_id',
+        ],
+        ['/tickets/email-verification', { user_id: user.id, organization_id: 'org_1' }, 'organization_id'],
+        [
+          '/tickets/email-verification',
+          { user_id: user.id, identity: { user_id: other.id } },
+          'identity.user_id',
+        ],
+        ['/jobs/verification-email', { user_id: user.id, organization_id: 'org_1' }, 'organization_id'],
+        [
+          '/jobs/verification-email',
+          { user_id: user.id, identity: { provider: 'github' } },
+          'identity.provider',
+        ],
+      ];
+      for (const [path, body, field] of cases) {
+        const answer = await call('POST', path, { body });
+        expectError(answer, 400, 'invalid_body');
+        expect(answer.body.message, `${path} ${JSON.stringify(body)}`).toContain(`${field}:`);
+      }
+      // the user's own identity, as Auth0 shows it (auth0|…) or bare, is fine
+      for (const id of [user.id, `auth0|${user.id}`]) {
+        const body = { user_id: user.id, identity: { user_id: id, provider: 'auth0' } };
+        expectStatus(await call('POST', '/tickets/email-verification', { body }), 201);
+      }
     });
 
     it('by an email with letters beyond ASCII, as sign-up takes them', async () => {

@@ -138,7 +138,7 @@ const profile: Action = async (deps, _cookies, c, who) => {
   const typed = c.get('params').get('name') ?? '';
   const name = typed.trim();
   if (!isPersonName(name)) {
-    const error = { section: 'profile' as const, message: SIGNUP_MESSAGES.name };
+    const error = { section: 'profile' as const, message: SIGNUP_MESSAGES.name, field: 'name' };
     return render(deps, c, who, 400, { error, typedName: typed });
   }
   // Only the name changes: the row is held and read again, so a verification landing meanwhile stays.
@@ -155,7 +155,8 @@ const profile: Action = async (deps, _cookies, c, who) => {
 
 const password: Action = async (deps, _cookies, c, who) => {
   const params = c.get('params');
-  const fail = (message: string) => render(deps, c, who, 400, { error: { section: 'password', message } });
+  const fail = (message: string, field: string) =>
+    render(deps, c, who, 400, { error: { section: 'password', message, field } });
   if (!(await currentPasswordOk(deps, who.user, params.get('current_password') ?? ''))) {
     await deps.events.record({
       ...clientOrigin(c),
@@ -164,14 +165,14 @@ const password: Action = async (deps, _cookies, c, who) => {
       userName: who.user.email,
       description: 'Wrong current password',
     });
-    return fail('Your current password is not correct.');
+    return fail('Your current password is not correct.', 'current_password');
   }
   const next = params.get('password') ?? '';
   const refusal = await refusePassword(next, {
     minLength: deps.config.password.minLength,
     email: who.user.email,
   });
-  if (refusal) return fail(refusal.message);
+  if (refusal) return fail(refusal.message, 'password');
   const brand = await emailBrand(deps);
   const notify = (tx: Repositories) => notifyPasswordChanged(deps, tx, who.user, brand);
   if (!(await changeOwnPassword(deps.storage, deps.clock, who.user, who.session.idHash, next, notify)))

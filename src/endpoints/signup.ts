@@ -55,7 +55,7 @@ function render(
   i: Interaction,
   app: Application | null,
   status: number,
-  fields: { name?: string; email?: string; error?: string } = {},
+  fields: { name?: string; email?: string; error?: string; field?: 'name' | 'email' | 'password' } = {},
 ) {
   const req = i.state.request;
   const formAction = req ? `'self' ${formActionSource(req.redirectUri)}` : "'self'";
@@ -109,7 +109,9 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
     };
     const refuse = async (error: string, reason: string) => {
       await deps.events.record({ ...event, type: 'fs', description: error, details: { reason } });
-      const shown = { name: name.slice(0, 255), email: email.slice(0, 320), error };
+      // the field the refusal is about: name, email_… and exists (the email), password_…
+      const field = reason === 'name' ? 'name' : reason.startsWith('password') ? 'password' : 'email';
+      const shown = { name: name.slice(0, 255), email: email.slice(0, 320), error, field } as const;
       return render(deps, c, interaction, app, 400, shown);
     };
     if (!isPersonName(name)) return refuse(SIGNUP_MESSAGES.name, 'name');

@@ -1,5 +1,6 @@
 import type { ConnectedApplication } from '../admin/my-account.js';
 import type { SessionRecord } from '../storage/types.js';
+import { invalidBy } from './email-input.js';
 import { Layout } from './layout.js';
 
 const Csrf = (p: { token: string }) => <input type="hidden" name="csrf" value={p.token} />;
@@ -20,16 +21,20 @@ export interface AccountView {
   otherSignIns: number;
   deletionEnabled: boolean;
   notice?: string;
-  /** A form's refusal, shown under its section's heading. */
-  error?: { section: 'profile' | 'password' | 'delete' | 'email'; message: string };
+  /** A form's refusal, shown under its section's heading; `field`: the input it is about. */
+  error?: { section: 'profile' | 'password' | 'delete' | 'email'; message: string; field?: string };
 }
 
 const Problem = (p: { v: AccountView; section: NonNullable<AccountView['error']>['section'] }) =>
   p.v.error?.section === p.section ? (
-    <p class="error" role="alert">
+    <p class="error" role="alert" id={`problem-${p.section}`}>
       {p.v.error.message}
     </p>
   ) : null;
+
+/** The refusal's id for the input `field`, when it is about that input. */
+const about = (v: AccountView, field: string) =>
+  v.error?.field === field ? `problem-${v.error.section}` : undefined;
 
 /** /account: the person's own profile, password, connected applications, sessions and deletion. */
 export function AccountPage(v: AccountView) {
@@ -46,7 +51,15 @@ export function AccountPage(v: AccountView) {
       <form method="post" action="/account/profile">
         <Csrf token={v.csrf} />
         <label for="name">Name</label>
-        <input id="name" name="name" type="text" autocomplete="name" maxlength={255} value={v.name} />
+        <input
+          id="name"
+          name="name"
+          type="text"
+          autocomplete="name"
+          maxlength={255}
+          value={v.name}
+          {...invalidBy(about(v, 'name'))}
+        />
         <button type="submit">Save</button>
       </form>
       <h2>Email</h2>
@@ -73,6 +86,7 @@ export function AccountPage(v: AccountView) {
           type="password"
           autocomplete="current-password"
           required
+          {...invalidBy(about(v, 'current_password'))}
         />
         <label for="password">New password</label>
         <input
@@ -82,6 +96,7 @@ export function AccountPage(v: AccountView) {
           autocomplete="new-password"
           required
           minlength={v.minLength}
+          {...invalidBy(about(v, 'password'))}
         />
         <p class="muted">
           At least {v.minLength} characters; not a common password. Your other sessions will be signed out.

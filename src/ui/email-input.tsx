@@ -3,7 +3,12 @@
  * browser's `type="email"` refuses letters beyond ASCII before the @ (`josé@…`), which Sesame
  * takes, and sends a domain such as `bücher.example` in punycode.
  */
-export const EmailInput = (p: { autocomplete?: 'email' | 'username'; value?: string | undefined }) => (
+export const EmailInput = (p: {
+  autocomplete?: 'email' | 'username';
+  value?: string | undefined;
+  /** The id of the message saying what is wrong with it, when something is. */
+  problem?: string | undefined;
+}) => (
   <input
     id="email"
     name="email"
@@ -14,5 +19,13 @@ export const EmailInput = (p: { autocomplete?: 'email' | 'username'; value?: str
     {...(p.autocomplete ? { autocomplete: p.autocomplete } : {})}
     required
     value={p.value ?? ''}
+    {...invalidBy(p.problem)}
   />
 );
+
+/**
+ * The attributes of a field a message refuses (WCAG 3.3.1): marked invalid, and described by
+ * that message, so a screen reader reads it with the field. None when `problem` is undefined.
+ */
+export const invalidBy = (problem: string | undefined) =>
+  problem === undefined ? {} : { 'aria-invalid': 'true', 'aria-describedby': problem };

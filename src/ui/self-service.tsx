@@ -1,18 +1,25 @@
-import { EmailInput } from './email-input.js';
+import { EmailInput, invalidBy } from './email-input.js';
 import { AppName, Layout } from './layout.js';
 
 /** A hidden CSRF field. */
 const Csrf = (p: { token: string }) => <input type="hidden" name="csrf" value={p.token} />;
 
+/** The id of a page's message saying what was refused, which the field it is about points to. */
+const PROBLEM = 'problem';
+
 const Problem = (p: { error?: string | undefined }) =>
   p.error ? (
-    <p class="error" role="alert">
+    <p class="error" role="alert" id={PROBLEM}>
       {p.error}
     </p>
   ) : null;
 
+/** The problem's id for the field it is about, or undefined. */
+const about = (field: string, p: { error?: string | undefined; field?: string | undefined }) =>
+  p.error && p.field === field ? PROBLEM : undefined;
+
 /** The new-password field with what the policy asks for. */
-const NewPassword = (p: { minLength: number; label?: string }) => (
+const NewPassword = (p: { minLength: number; label?: string; problem?: string | undefined }) => (
   <>
     <label for="password">{p.label ?? 'Password'}</label>
     <input
@@ -22,6 +29,7 @@ const NewPassword = (p: { minLength: number; label?: string }) => (
       autocomplete="new-password"
       required
       minlength={p.minLength}
+      {...invalidBy(p.problem)}
     />
     <p class="muted">At least {p.minLength} characters; not a common password.</p>
   </>
@@ -36,6 +44,8 @@ export function SignupPage(p: {
   name?: string;
   email?: string;
   error?: string;
+  /** The field the error is about. */
+  field?: 'name' | 'email' | 'password';
 }) {
   return (
     <Layout title="Sign up" nonce={p.nonce}>
@@ -46,10 +56,18 @@ export function SignupPage(p: {
       <form method="post" action="/u/signup">
         <Csrf token={p.csrf} />
         <label for="name">Name</label>
-        <input id="name" name="name" type="text" autocomplete="name" maxlength={255} value={p.name ?? ''} />
+        <input
+          id="name"
+          name="name"
+          type="text"
+          autocomplete="name"
+          maxlength={255}
+          value={p.name ?? ''}
+          {...invalidBy(about('name', p))}
+        />
         <label for="email">Email</label>
-        <EmailInput autocomplete="email" value={p.email} />
-        <NewPassword minLength={p.minLength} />
+        <EmailInput autocomplete="email" value={p.email} problem={about('email', p)} />
+        <NewPassword minLength={p.minLength} problem={about('password', p)} />
         <button type="submit">Sign up</button>
       </form>
       <p class="links">
@@ -68,7 +86,7 @@ export function ForgotPasswordPage(p: { nonce: string; csrf: string; email?: str
       <form method="post" action="/u/forgot-password">
         <Csrf token={p.csrf} />
         <label for="email">Email</label>
-        <EmailInput autocomplete="username" value={p.email} />
+        <EmailInput autocomplete="username" value={p.email} problem={p.error ? PROBLEM : undefined} />
         <button type="submit">Send the link</button>
       </form>
     </Layout>
@@ -107,7 +125,7 @@ export function ResetPasswordPage(p: {
       <form method="post" action="/u/reset-password">
         <Csrf token={p.csrf} />
         <input type="hidden" name="ticket" value={p.ticket} />
-        <NewPassword minLength={p.minLength} label="New password" />
+        <NewPassword minLength={p.minLength} label="New password" problem={p.error ? PROBLEM : undefined} />
         <button type="submit">Change my password</button>
       </form>
     </Layout>

@@ -9,7 +9,7 @@ import { createAdmin } from '../../src/admin/console.js';
 import { ADMIN_ROLE_ID } from '../../src/admin/system.js';
 import type { Api } from '../../src/storage/types.js';
 import { caller, managementToken } from '../management/support.js';
-import { csrfOf, SESSION_COOKIE, UserAgent, unescapeHtml } from '../protocol/sign-in/agent.js';
+import { csrfOf, invalidFields, SESSION_COOKIE, UserAgent, unescapeHtml } from '../protocol/sign-in/agent.js';
 import {
   browser,
   CALLBACK,
@@ -222,6 +222,7 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
         const html = await res.text();
         expect(res.status, html).toBe(400);
         expect(alertOf(html)).toBe('Enter a name of at most 255 characters, without control characters.');
+        expect(invalidFields(html)).toEqual(['name']);
         // what was typed stays in the field, to be mended
         if (/^x+$/.test(name)) expect(html).toMatch(new RegExp(`name="name"[^>]*value="${name}"`));
       }
@@ -249,6 +250,7 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
       const html = await res.text();
       expect(res.status, html).toBe(400);
       expect(alertOf(html)).toBe('Your current password is not correct.');
+      expect(invalidFields(html)).toEqual(['current_password']);
       // The old password still signs in; the new one does not.
       expect(await hasSession(agent)).toBe(true);
       await signInThroughAccount(new UserAgent(t), creds);
@@ -265,6 +267,7 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
         const html = await res.text();
         expect(res.status, html).toBe(400);
         expect(alertOf(html)).toBe(message);
+        expect(invalidFields(html)).toEqual(['password']);
       }
     });
 

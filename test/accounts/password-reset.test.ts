@@ -9,7 +9,7 @@ import { updateSettings } from '../../src/admin/settings.js';
 import { issueTicket } from '../../src/admin/tickets.js';
 import { createUser, setBlocked } from '../../src/admin/users.js';
 import { createServer } from '../../src/server.js';
-import { csrfOf, UserAgent, unescapeHtml } from '../protocol/sign-in/agent.js';
+import { csrfOf, invalidFields, UserAgent, unescapeHtml } from '../protocol/sign-in/agent.js';
 import {
   authorizationUrl,
   CALLBACK,
@@ -265,6 +265,16 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     expect(form.headers.get('content-type')).toMatch(/^text\/html/);
   });
 
+  it('an address that is not an email: 400, the form again, the field marked invalid and described by the message', async () => {
+    const res = await forgot(browserAt(), 'not-an-email');
+    expect(res.status, show(res)).toBe(400);
+    expect(titleOf(res.html)).toBe('Reset your password');
+    expect(invalidFields(res.html)).toEqual(['email']);
+    // a good answer marks nothing
+    const fine = await forgot(browserAt(), 'someone@example.com');
+    expect(invalidFields(fine.html)).toEqual([]);
+  });
+
   it('answers the same page for a known and an unknown email; only the known one gets a link', async () => {
     const { email } = await person();
     const unknown = `nobody-${Math.random().toString(36).slice(2, 8)}@example.com`;
@@ -488,6 +498,7 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
       expect(res.status, show(res)).toBe(400);
       expect(titleOf(res.html)).toBe('Choose a new password');
       expect(alertOf(res.html)).toBe(message);
+      expect(invalidFields(res.html)).toEqual(['password']);
       expect(res.html).toMatch(/class="error"/);
       expect(fieldNames(res.html)).toEqual(expect.arrayContaining(['csrf', 'ticket', 'password']));
     }

@@ -9,7 +9,7 @@ import { updateSettings } from '../../src/admin/settings.js';
 import { createUser } from '../../src/admin/users.js';
 import { createServer } from '../../src/server.js';
 import { caller, managementToken } from '../management/support.js';
-import { csrfOf, UserAgent, unescapeHtml } from '../protocol/sign-in/agent.js';
+import { csrfOf, invalidFields, UserAgent, unescapeHtml } from '../protocol/sign-in/agent.js';
 import {
   CALLBACK,
   type Pending,
@@ -453,6 +453,14 @@ describeEachBackend('accounts: sign-up and email verification (#15)', (backend) 
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
     expect(alertOf(res.html)).toBe(message);
     expect(res.html).toMatch(/class="error"/);
+    // the field the message is about is marked invalid and described by it (WCAG 3.3.1)
+    const about =
+      message === MSG.name
+        ? 'name'
+        : [MSG.short, MSG.long, MSG.common, MSG.isEmail].includes(message)
+          ? 'password'
+          : 'email';
+    expect(invalidFields(res.html)).toEqual([about]);
     expect(fieldNames(res.html)).toEqual(expect.arrayContaining(['csrf', 'name', 'email', 'password']));
     if (fields.password !== fields.email) expect(res.html).not.toContain(`value="${fields.password}"`);
     if (message !== MSG.exists && fields.email.length <= 320) {

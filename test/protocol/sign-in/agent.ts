@@ -43,6 +43,24 @@ export function csrfOf(html: string): string {
 }
 
 /** Decodes the HTML entities hono/jsx writes into attribute values. */
+/**
+ * The names of a page's fields marked invalid (`aria-invalid="true"`), each checked to be
+ * described by (`aria-describedby`) an element of the page that has `role="alert"`.
+ */
+export function invalidFields(html: string): string[] {
+  const names: string[] = [];
+  for (const [input] of html.matchAll(/<input\b[^>]*>/g)) {
+    if (!/\baria-invalid="true"/.test(input)) continue;
+    const name = /\bname="([^"]+)"/.exec(input)?.[1] ?? '?';
+    const by = /\baria-describedby="([^"]+)"/.exec(input)?.[1];
+    const target = by && new RegExp(`<[^>]*\\bid="${by}"[^>]*>`).exec(html)?.[0];
+    if (!target || !/\brole="alert"/.test(target))
+      throw new Error(`${name} is not described by an alert: ${input}`);
+    names.push(name);
+  }
+  return names;
+}
+
 export function unescapeHtml(text: string): string {
   return text
     .replace(/&quot;/g, '"')

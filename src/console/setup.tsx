@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import { completeSetup, setupTokenValid } from '../admin/console.js';
 import { isAdminError } from '../admin/errors.js';
 import type { AppEnv, Deps } from '../http/context.js';
-import { EmailInput } from '../ui/email-input.js';
+import { EmailInput } from '../ui/fields.js';
 import { consolePage, FieldError, FormError } from './layout.js';
 import { ApiError } from './management.js';
 import { readConsoleForm, tooLargePage } from './router.js';

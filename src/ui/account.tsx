@@ -1,6 +1,6 @@
 import type { ConnectedApplication } from '../admin/my-account.js';
 import type { SessionRecord } from '../storage/types.js';
-import { invalidBy } from './email-input.js';
+import { invalidBy, NameInput } from './fields.js';
 import { Layout } from './layout.js';
 
 const Csrf = (p: { token: string }) => <input type="hidden" name="csrf" value={p.token} />;
@@ -51,15 +51,7 @@ export function AccountPage(v: AccountView) {
       <form method="post" action="/account/profile">
         <Csrf token={v.csrf} />
         <label for="name">Name</label>
-        <input
-          id="name"
-          name="name"
-          type="text"
-          autocomplete="name"
-          maxlength={255}
-          value={v.name}
-          {...invalidBy(about(v, 'name'))}
-        />
+        <NameInput value={v.name} problem={about(v, 'name')} />
         <button type="submit">Save</button>
       </form>
       <h2>Email</h2>

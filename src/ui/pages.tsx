@@ -1,4 +1,4 @@
-import { EmailInput } from './email-input.js';
+import { EmailInput } from './fields.js';
 import { AppName, Layout } from './layout.js';
 
 /** A hidden CSRF field (every form carries one). */

@@ -1,4 +1,4 @@
-import { EmailInput, invalidBy } from './email-input.js';
+import { EmailInput, invalidBy, NameInput } from './fields.js';
 import { AppName, Layout } from './layout.js';
 
 /** A hidden CSRF field. */
@@ -56,15 +56,7 @@ export function SignupPage(p: {
       <form method="post" action="/u/signup">
         <Csrf token={p.csrf} />
         <label for="name">Name</label>
-        <input
-          id="name"
-          name="name"
-          type="text"
-          autocomplete="name"
-          maxlength={255}
-          value={p.name ?? ''}
-          {...invalidBy(about('name', p))}
-        />
+        <NameInput value={p.name ?? ''} problem={about('name', p)} />
         <label for="email">Email</label>
         <EmailInput autocomplete="email" value={p.email} problem={about('email', p)} />
         <NewPassword minLength={p.minLength} problem={about('password', p)} />

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { ADMIN_ROLE_ID, MANAGEMENT_API_NAME } from '../../admin/system.js';
 import type { AppEnv } from '../../http/context.js';
-import { EmailInput } from '../../ui/email-input.js';
+import { EmailInput } from '../../ui/fields.js';
 import { Csrf, consolePage, FieldError, FormError, flashOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import type { Admin } from '../session.js';

@@ -1,3 +1,5 @@
+/** The fields the person-facing pages (and the console) share. */
+
 /**
  * The email field of Sesame's forms (the person-facing pages and the console's): a text field that asks for an email keyboard. A
  * browser's `type="email"` refuses letters beyond ASCII before the @ (`josé@…`), which Sesame
@@ -29,3 +31,16 @@ export const EmailInput = (p: {
  */
 export const invalidBy = (problem: string | undefined) =>
   problem === undefined ? {} : { 'aria-invalid': 'true', 'aria-describedby': problem };
+
+/** A person's name (sign-up, /account): at most 255 characters; the checks are the server's. */
+export const NameInput = (p: { value: string; problem?: string | undefined }) => (
+  <input
+    id="name"
+    name="name"
+    type="text"
+    autocomplete="name"
+    maxlength={255}
+    value={p.value}
+    {...invalidBy(p.problem)}
+  />
+);

@@ -74,7 +74,8 @@ const namesUser = (hint: string, user: User) =>
  * id_token_hint (which must agree); an unregistered one is refused on a page, never followed.
  * The session ends at once for an ID token (never an access token) of one of our applications
  * naming this session (`sid`) and person (and a logout_hint that names them, if sent);
- * otherwise the person is asked to confirm (CSRF-protected).
+ * otherwise the person is asked to confirm (CSRF-protected), or may stay signed in
+ * (`confirm=no`, a link: it ends nothing, so it needs no CSRF token).
  */
 export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
@@ -99,6 +100,12 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
       // state after the registered address's own query, kept byte for byte
       return seeOther(c, withQuery(target, state !== undefined ? { state } : {}));
     };
+    if (params.get('confirm') === 'no') {
+      // "Stay signed in": the session stays; back to the application if it named a registered
+      // address (it signed out on its own side already), with its state.
+      if (!target) return page(c, (nonce) => LogoutPage({ nonce, done: true, stayed: true }));
+      return seeOther(c, withQuery(target, state !== undefined ? { state } : {}));
+    }
     if (params.get('confirm') === 'yes') {
       const csrf = sessionCsrf(cookies, c, 'logout');
       if (csrf) checkCsrf(csrf, params.get('csrf'));

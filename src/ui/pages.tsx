@@ -122,10 +122,18 @@ export function LogoutPage(p: {
   carry?: Record<string, string>;
   /** Why the person was not sent back to the application. */
   problem?: string;
+  /** The person chose to stay signed in (and there is no application to go back to). */
+  stayed?: boolean;
 }) {
+  const stay = `/oidc/logout?${new URLSearchParams({ ...p.carry, confirm: 'no' })}`;
   return (
     <Layout title="Sign out" nonce={p.nonce}>
-      {p.done ? (
+      {p.stayed ? (
+        <>
+          <h1>You are still signed in</h1>
+          <p>You can close this window.</p>
+        </>
+      ) : p.done ? (
         <>
           <h1>You are signed out</h1>
           {p.problem ? (
@@ -146,6 +154,9 @@ export function LogoutPage(p: {
             ))}
             <button type="submit">Sign out</button>
           </form>
+          <p class="links">
+            <a href={stay}>Stay signed in</a>
+          </p>
         </>
       )}
     </Layout>

@@ -187,6 +187,29 @@ describeEachBackend(
         expect(await sessionAlive(agent)).toBe(false);
       });
 
+      it('"Stay signed in" (a link) keeps the session and goes back to the URI with state; without one, a page says so', async () => {
+        const { agent } = await signedIn();
+        const html = await (await agent.get(logoutUrl('/oidc/logout', asked()))).text();
+        const href = /<a href="([^"]*)">Stay signed in<\/a>/.exec(html)?.[1];
+        expect(href, html).toBeDefined();
+        const stay = new URL(unescapeHtml(href as string), t.issuer);
+        expect(stay.pathname).toBe('/oidc/logout');
+        expect(Object.fromEntries(stay.searchParams)).toEqual({ ...asked(), confirm: 'no' });
+        const back = await agent.get(stay.href);
+        expect(back.status).toBe(303);
+        const loc = new URL(back.headers.get('location') as string);
+        expect(`${loc.origin}${loc.pathname}`).toBe(LOGOUT_CALLBACK);
+        expect(loc.searchParams.get('state')).toBe('st "<&>');
+        expect(await sessionAlive(agent)).toBe(true);
+        // asked without an address to go back to
+        const bare = await agent.get(logoutUrl('/oidc/logout', { client_id: web.clientId }));
+        const link = /<a href="([^"]*)">Stay signed in<\/a>/.exec(await bare.text())?.[1] as string;
+        const stayed = await agent.get(new URL(unescapeHtml(link), t.issuer).href);
+        expect(stayed.status).toBe(200);
+        expect(await stayed.text()).toContain('<h1>You are still signed in</h1>');
+        expect(await sessionAlive(agent)).toBe(true);
+      });
+
       it('confirming without the CSRF token → 403, the session kept', async () => {
         const { agent } = await signedIn();
         const { csrf: _csrf, ...fields } = hiddenFields(

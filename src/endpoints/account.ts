@@ -95,9 +95,13 @@ async function currentPasswordOk(deps: Deps, user: User, password: string): Prom
   const now = deps.clock.now();
   const attempts = deps.storage.loginAttempts;
   const tooMany = (wait: number) =>
-    new PageError('Too many attempts', 'Too many wrong passwords. Try again later.', 429, {
-      'Retry-After': String(Math.max(1, wait)),
-    });
+    new PageError(
+      'Too many attempts',
+      'Too many wrong passwords. Try again later.',
+      429,
+      { 'Retry-After': String(Math.max(1, wait)) },
+      { href: '/account', text: 'Back to your account' },
+    );
   const wait = await attempts.lockedFor(key, now);
   if (wait > 0) throw tooMany(wait);
   // Counted before the check (one atomic upsert), so guesses sent at once are all counted;

@@ -142,6 +142,7 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
         `Too many failed sign-ins. Try again in ${waitText(verdict.wait)}.`,
         429,
         { 'Retry-After': String(verdict.wait) },
+        { href: '/u/forgot-password', text: 'Forgot your password?' },
       );
     }
     const ok = await checkPassword(user?.passwordHash, password);

@@ -256,6 +256,21 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
       await signInThroughAccount(new UserAgent(t), creds);
     });
 
+    it('wrong current passwords past login.accountFailures: the 429 page, with the way back to the account', async () => {
+      const { agent } = await person();
+      let res: Response | undefined;
+      for (let i = 0; i < 10 && res?.status !== 429; i++) {
+        res = await submit(agent, '/account/password', {
+          current_password: `wrong ${i} guess`,
+          password: NEW_PASSWORD,
+        });
+      }
+      const html = await (res as Response).text();
+      expect((res as Response).status, html).toBe(429);
+      expect(Number((res as Response).headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(html).toContain('<a href="/account">Back to your account</a>');
+    });
+
     it('a new password against the policy: 400 with the policy message', async () => {
       const { agent } = await person();
       const cases: [string, string][] = [

@@ -45,9 +45,13 @@ async function enteredCode(
   const now = deps.clock.now();
   const wait = await reserveAttempt(deps.storage.loginAttempts, deps.config.login, keys, now);
   if (wait > 0) {
-    throw new PageError('Too many attempts', 'Too many wrong codes. Wait a while and try again.', 429, {
-      'Retry-After': String(wait),
-    });
+    throw new PageError(
+      'Too many attempts',
+      'Too many wrong codes. Wait a while and try again.',
+      429,
+      { 'Retry-After': String(wait) },
+      { href: '/activate', text: 'Enter a code' },
+    );
   }
   const record = await pendingCode(deps, input);
   if (record) await attemptSucceeded(deps.storage.loginAttempts, keys, { clearAccount: false });

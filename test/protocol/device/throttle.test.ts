@@ -80,6 +80,7 @@ describeEachBackend('device activation: wrong codes are throttled (RFC 8628 §5.
       heading: 'Too many attempts',
       alert: 'Too many wrong codes. Wait a while and try again.',
     });
+    expect(answer.html).toContain('<a href="/activate">Enter a code</a>');
     expect(answer.res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(answer.res.headers.get('x-frame-options')).toBe('DENY');
     expect(answer.res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");

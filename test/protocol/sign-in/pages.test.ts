@@ -456,6 +456,8 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
       expect(retryAfter).toBeGreaterThan(0);
       expect(retryAfter).toBeLessThanOrEqual(900);
       expectPageHeaders(locked, '429 page');
+      // not a dead end: the way to a new password
+      expect(await locked.text()).toContain('<a href="/u/forgot-password">Forgot your password?</a>');
       expect(agent.cookies.has(SESSION_COOKIE)).toBe(false);
     });
 

@@ -62,7 +62,8 @@ export function mergeMetadata(
   };
   walk(patch, field, true);
   const out = patchedMetadata(current, patch);
-  if (JSON.stringify(out).length > 16384) throw new ValidationError(`${field}: at most 16384 bytes as JSON`);
+  if (Buffer.byteLength(JSON.stringify(out)) > 16384)
+    throw new ValidationError(`${field}: at most 16384 bytes as JSON`);
   return out;
 }
 

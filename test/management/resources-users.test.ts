@@ -342,6 +342,22 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       expectError(await call('GET', '/users-by-email'), 400, 'invalid_query_string');
     });
 
+    it('metadata: at most 16,384 bytes as JSON, counted in bytes (UTF-8), not characters', async () => {
+      const created = ok(
+        await call('POST', '/users', {
+          body: { connection: CONNECTION, email: email('meta'), password: 'a long enough password' },
+        }),
+        201,
+      );
+      const path = `/users/${created.user_id}`;
+      // 6,000 euro signs: 6,000 characters, 18,000 bytes
+      const big = await call('PATCH', path, { body: { user_metadata: { note: '\u20ac'.repeat(6000) } } });
+      expectError(big, 400, 'invalid_body');
+      expect(big.body.message).toContain('user_metadata: at most 16384 bytes as JSON');
+      const fits = await call('PATCH', path, { body: { app_metadata: { note: '\u20ac'.repeat(5000) } } });
+      expect(ok(fits).app_metadata.note).toHaveLength(5000);
+    });
+
     it('updates a user: profile, metadata merged (null removes), email; 409 on a taken email', async () => {
       const id = ids.carl!;
       const before = ok(await call('GET', `/users/${id}`));

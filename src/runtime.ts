@@ -114,9 +114,20 @@ export async function openRuntime(
  */
 async function warnPunycodeLeft(storage: Storage, logger: Logger): Promise<void> {
   const left: User[] = [];
-  for (const u of await storage.users.list({ text: 'xn--' }, { offset: 0, limit: 1000 })) {
-    const unicode = normalizeEmail(u.email);
-    if (unicode !== u.email && (await storage.users.getByEmail(unicode))) left.push(u);
+  try {
+    for (let offset = 0; ; offset += 1000) {
+      const page = await storage.users.list({ text: 'xn--' }, { offset, limit: 1000 });
+      for (const u of page) {
+        // (the text matches names too: only an email that reads differently in Unicode counts)
+        const unicode = normalizeEmail(u.email);
+        if (unicode !== u.email && (await storage.users.getByEmail(unicode))) left.push(u);
+      }
+      if (page.length < 1000) break;
+    }
+  } catch (err) {
+    // the migration is done; a failed look must not stop the start
+    logger.warn({ err }, 'could not list the accounts migration 017 left with an ASCII (xn--) domain');
+    return;
   }
   if (left.length === 0) return;
   logger.warn(

@@ -240,7 +240,7 @@ const remove: Action = async (deps, cookies, c, who) => {
   }
   if (!(await currentPasswordOk(deps, who.user, c.get('params').get('password') ?? ''))) {
     return render(deps, c, who, 400, {
-      error: { section: 'delete', message: 'Your password is not correct.' },
+      error: { section: 'delete', message: 'Your password is not correct.', field: 'delete_password' },
     });
   }
   let deleted: boolean;

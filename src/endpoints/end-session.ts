@@ -103,8 +103,8 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
     if (params.get('confirm') === 'no') {
       // "Stay signed in": the session stays; back to the application if it named a registered
       // address (it signed out on its own side already), with its state.
-      if (!target) return page(c, (nonce) => LogoutPage({ nonce, done: true, stayed: true }));
-      return seeOther(c, withQuery(target, state !== undefined ? { state } : {}));
+      if (target) return seeOther(c, withQuery(target, state !== undefined ? { state } : {}));
+      return page(c, (nonce) => LogoutPage({ nonce, done: true, stayed: current !== null }));
     }
     if (params.get('confirm') === 'yes') {
       const csrf = sessionCsrf(cookies, c, 'logout');
@@ -131,12 +131,27 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
           done: false,
           csrf: sessionCsrf(cookies, c, 'logout') ?? '',
           carry: carried(params),
+          stay: stayLink(app, target, state),
         }),
       200,
       {},
       target ? `'self' ${formActionSource(target)}` : undefined,
     );
   };
+}
+
+/**
+ * "Stay signed in": confirm=no, with the application and the address already checked, and the
+ * state; never the id_token_hint (a GET URL stays in the history and in logs).
+ */
+function stayLink(app: Application | null, target: string | null, state: string | undefined): string {
+  const q = new URLSearchParams({ confirm: 'no' });
+  if (app && target) {
+    q.set('client_id', app.clientId);
+    q.set('post_logout_redirect_uri', target);
+    if (state !== undefined) q.set('state', state);
+  }
+  return `/oidc/logout?${q}`;
 }
 
 /** What the confirmation form sends back, so that the redirect still happens after "Sign out". */

@@ -91,7 +91,7 @@ function refuseForeign(b: {
 /** An identity's user_id names the user the link is for, or it is refused. */
 function sameIdentity(identity: { user_id?: string | undefined } | undefined, user: User): void {
   if (identity?.user_id !== undefined && localUserId(identity.user_id) !== user.id)
-    throw new ValidationError(`identity.user_id: not the identity of user ${user.id}`);
+    throw new ValidationError("identity.user_id: not the identity of the ticket's user");
 }
 
 /** /tickets/password-change, /tickets/email-verification, /jobs/verification-email. */

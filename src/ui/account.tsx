@@ -162,6 +162,7 @@ export function AccountPage(v: AccountView) {
               type="password"
               autocomplete="current-password"
               required
+              {...invalidBy(about(v, 'delete_password'))}
             />
             <button type="submit" class="secondary">
               Delete my account

@@ -124,8 +124,9 @@ export function LogoutPage(p: {
   problem?: string;
   /** The person chose to stay signed in (and there is no application to go back to). */
   stayed?: boolean;
+  /** The "Stay signed in" link (confirm=no). */
+  stay?: string;
 }) {
-  const stay = `/oidc/logout?${new URLSearchParams({ ...p.carry, confirm: 'no' })}`;
   return (
     <Layout title="Sign out" nonce={p.nonce}>
       {p.stayed ? (
@@ -154,9 +155,11 @@ export function LogoutPage(p: {
             ))}
             <button type="submit">Sign out</button>
           </form>
-          <p class="links">
-            <a href={stay}>Stay signed in</a>
-          </p>
+          {p.stay ? (
+            <p class="links">
+              <a href={p.stay}>Stay signed in</a>
+            </p>
+          ) : null}
         </>
       )}
     </Layout>

@@ -583,6 +583,8 @@ describeEachBackend('accounts: the account page /account (#15)', (backend) => {
       const html = await res.text();
       expect(res.status, html).toBe(400);
       expect(alertOf(html)).toBe('Your password is not correct.');
+      expect(invalidFields(html)).toEqual(['password']);
+      expect(html).toMatch(/id="delete_password"[^>]*aria-invalid="true"/);
       expect(await t.rt.storage.users.get(user.id)).not.toBeNull();
       expect(await hasSession(agent)).toBe(true);
     });

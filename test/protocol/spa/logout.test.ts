@@ -208,6 +208,21 @@ describeEachBackend(
         expect(stayed.status).toBe(200);
         expect(await stayed.text()).toContain('<h1>You are still signed in</h1>');
         expect(await sessionAlive(agent)).toBe(true);
+        // never the ID token in the link's URL, though the confirmation was asked with one
+        // (here another person's, so the page asks)
+        const other = await signedIn();
+        const hinted = await agent.get(
+          logoutUrl('/oidc/logout', { ...asked(), id_token_hint: other.idToken }),
+        );
+        const withHint = /<a href="([^"]*)">Stay signed in<\/a>/.exec(await hinted.text())?.[1] as string;
+        expect(Object.fromEntries(new URL(unescapeHtml(withHint), t.issuer).searchParams)).toEqual({
+          ...asked(),
+          confirm: 'no',
+        });
+        // not signed in (the session ended meanwhile, or a crafted link): never "still signed in"
+        const nobody = await browser(t).get(new URL(unescapeHtml(link), t.issuer).href);
+        expect(nobody.status).toBe(200);
+        expect(await nobody.text()).toContain('<h1>You are signed out</h1>');
       });
 
       it('confirming without the CSRF token → 403, the session kept', async () => {

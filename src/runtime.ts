@@ -5,6 +5,7 @@ import { normalizeEmail } from './accounts/email.js';
 import { ensureConsoleApp } from './admin/console.js';
 import { TenantSettingsReader } from './admin/settings.js';
 import { ensureManagementApi } from './admin/system.js';
+import { type ResetRequest, runResetRequest } from './admin/tickets.js';
 import type { Config } from './config/schema.js';
 import { Mailer } from './email/mailer.js';
 import { EventLog } from './events/log.js';
@@ -90,7 +91,7 @@ export async function openRuntime(
   const events = new EventLog(storage.logs, clock, logger);
   const limits = limitsOf(config);
   const mail = new Mailer({ storage, config, clock, logger, encryptionKey });
-  return {
+  const rt = {
     config,
     storage,
     queries,
@@ -104,6 +105,9 @@ export async function openRuntime(
     mail,
     applied,
   };
+  // in every process with an outbox (a CLI command's kick may find one queued)
+  mail.handle('password_reset_request', (request) => runResetRequest(rt, request as ResetRequest));
+  return rt;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { EMAILS_PER_HOUR } from '../accounts/budgets.js';
 import { hashPassword } from '../accounts/password.js';
 import { type PolicyRefusal, refusePassword } from '../accounts/password-policy.js';
 import { accountCounter } from '../accounts/throttle.js';
@@ -142,6 +143,41 @@ export async function emailTicket(
   });
   if (id !== null) deps.mail.kick();
   return id;
+}
+
+/** A password reset asked for an address on the forgot-password page, and from where. */
+export interface ResetRequest {
+  email: string;
+  origin: { ip: string; userAgent?: string };
+}
+
+/**
+ * Runs a reset request (queued by the page, run off it by the outbox): a known, unblocked account
+ * gets a link unless it had EMAILS_PER_HOUR already; otherwise an `fcpr` event says why none was
+ * sent.
+ */
+export async function runResetRequest(deps: AccountDeps, request: ResetRequest): Promise<void> {
+  const { email, origin } = request;
+  const user = await deps.storage.users.getByEmail(email);
+  const sent =
+    user && !user.blocked
+      ? await emailTicket(deps, 'password_reset', user, { perHour: EMAILS_PER_HOUR })
+      : null;
+  if (sent !== null) return;
+  const reason = !user
+    ? 'no such user'
+    : user.blocked
+      ? 'the user is blocked'
+      : 'too many reset emails this hour';
+  await deps.storage.transaction((tx) =>
+    writeEvent(tx.logs, deps.clock, {
+      ...origin,
+      type: 'fcpr',
+      userName: email,
+      ...(user ? { userId: user.id } : {}),
+      description: `No reset link sent: ${reason}`,
+    }),
+  );
 }
 
 /** Why the link behind `token` does not work now, or its ticket when it does (nothing is used up). */

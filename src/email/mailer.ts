@@ -16,8 +16,8 @@ const MAX_BACKOFF = 3600;
 const GIVE_UP_AFTER = 86_400;
 /** Sent and failed messages stay this long (for GET /api/v2/jobs), then the janitor purges them. */
 const KEEP = 7 * 86_400;
-/** How many `afterAnswer` tasks may wait at once before a caller waits too. */
-export const AFTER_ANSWER_LIMIT = 256;
+/** A request is handled this long after it was queued, at the least and at the most (ms). */
+const REQUEST_DELAY = [250, 1500] as const;
 
 /** Seconds before attempt number `attempts + 1`: 30 s, 1 min, 2 min, … at most an hour. */
 export function backoff(attempts: number): number {
@@ -52,8 +52,8 @@ export class Mailer {
   private next: Promise<number> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** Work queued by `afterAnswer` and not finished yet. */
-  private readonly tasks = new Set<Promise<void>>();
+  /** What handles each kind of request (`enqueueRequest`), in this process. */
+  private readonly handlers = new Map<MessageKind, (payload: unknown) => Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -86,26 +86,27 @@ export class Mailer {
   }
 
   /**
-   * Runs `work` (which may queue mail) after the current request is answered, so that the
-   * answer, its content and its time, cannot depend on what `work` finds. A failure is logged;
-   * `settled` and `stop` wait for it. With AFTER_ANSWER_LIMIT tasks waiting, the caller waits
-   * for one of them to finish (whatever they are), so a flood cannot pile them up in memory.
+   * Queues in `tx` a request that may lead to mail, such as a password reset asked for an
+   * address: durable like a message, and alike whatever the request finds later (no address, the
+   * payload sealed), so that neither the answer nor its time depends on it. The handler of its
+   * kind runs it off the request, after `kickLater`; a failure is retried like a delivery.
    */
-  async afterAnswer(what: string, work: () => Promise<unknown>): Promise<void> {
-    while (this.tasks.size >= AFTER_ANSWER_LIMIT) await Promise.race(this.tasks);
-    const task: Promise<void> = new Promise<void>((done) => setImmediate(done))
-      .then(work)
-      .then(
-        () => undefined,
-        (err) => this.deps.logger.error({ err }, `${what} failed`),
-      )
-      .finally(() => this.tasks.delete(task));
-    this.tasks.add(task);
+  async enqueueRequest(tx: Repositories, kind: MessageKind, payload: unknown): Promise<string> {
+    return this.enqueue(tx, kind, '', { subject: '', text: JSON.stringify(payload), html: '' });
   }
 
-  /** Resolves when every `afterAnswer` task, those they queued included, is done. */
-  async settled(): Promise<void> {
-    while (this.tasks.size > 0) await Promise.all(this.tasks);
+  /** How requests of `kind` are handled (with the payload given to `enqueueRequest`). */
+  handle(kind: MessageKind, handler: (payload: unknown) => Promise<void>): void {
+    this.handlers.set(kind, handler);
+  }
+
+  /**
+   * A delivery run a little later, at a random moment (after a commit that queued a request):
+   * its work then falls on no request in particular, so none of them is slower for it.
+   */
+  kickLater(): void {
+    const [min, max] = REQUEST_DELAY;
+    setTimeout(() => this.kick(), min + Math.random() * (max - min)).unref();
   }
 
   /** Starts a delivery run soon, without waiting for it (after a commit that queued mail). */
@@ -145,13 +146,15 @@ export class Mailer {
       const m = await storage.outbox.claim(clock.now(), LEASE);
       if (!m) return sent;
       try {
-        this.transport ??= openTransport(config, logger);
         const key = this.deps.encryptionKey;
-        const open = {
-          ...m,
-          text: decrypt(key, m.text, `outbox:${m.id}:text`),
-          html: decrypt(key, m.html, `outbox:${m.id}:html`),
-        };
+        const text = decrypt(key, m.text, `outbox:${m.id}:text`);
+        if (m.to === '') {
+          await this.request(m.kind, text);
+          await storage.outbox.sent(m.id, m.attempts, clock.now(), KEEP);
+          continue;
+        }
+        this.transport ??= openTransport(config, logger);
+        const open = { ...m, text, html: decrypt(key, m.html, `outbox:${m.id}:html`) };
         await (await this.transport).send(open);
         await storage.outbox.sent(m.id, m.attempts, clock.now(), KEEP);
         sent++;
@@ -168,6 +171,13 @@ export class Mailer {
     return sent;
   }
 
+  /** Runs a request (`enqueueRequest`) by the handler of its kind. */
+  private async request(kind: MessageKind, payload: string): Promise<void> {
+    const handler = this.handlers.get(kind);
+    if (!handler) throw new Error(`no handler for requests of kind ${kind} in this process`);
+    await handler(JSON.parse(payload));
+  }
+
   /** Polls the outbox every email.pollInterval seconds (retries, messages of other instances). */
   start(): void {
     this.stopped = false;
@@ -176,12 +186,8 @@ export class Mailer {
     this.kick();
   }
 
-  /**
-   * Waits for the `afterAnswer` tasks (what they queue is kept for the next start); stops
-   * polling and waits for a run in progress; closes the transport.
-   */
+  /** Stops polling and waits for a run in progress; closes the transport. */
   async stop(): Promise<void> {
-    await this.settled();
     this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;

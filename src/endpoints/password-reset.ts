@@ -1,9 +1,8 @@
 import type { Context } from 'hono';
-import { EMAILS_PER_HOUR, spendAddressBudget } from '../accounts/budgets.js';
+import { spendAddressBudget } from '../accounts/budgets.js';
 import { isEmail, normalizeEmail } from '../accounts/email.js';
-import { emailTicket, openTicket, resetPassword } from '../admin/tickets.js';
-import { writeEvent } from '../events/log.js';
-import { type ClientOrigin, clientIp, clientOrigin } from '../http/client-ip.js';
+import { openTicket, type ResetRequest, resetPassword } from '../admin/tickets.js';
+import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { PageError, page } from '../http/page.js';
@@ -20,8 +19,9 @@ export function forgotPasswordPage(deps: Deps, cookies: Cookies) {
 
 /**
  * POST /u/forgot-password: one answer whatever the email (no enumeration). Each address may
- * ask ADDRESS_BUDGETS.reset times per login.window (429); the account is looked up, and its
- * link queued, only after the answer (`requestReset`), so the answer's time says nothing either.
+ * ask ADDRESS_BUDGETS.reset times per login.window (429). The request is queued, the same row
+ * whatever the email, and the account is looked up off the request, a moment later
+ * (`runResetRequest`), so the answer's time says nothing either.
  */
 export function forgotPasswordSubmit(deps: Deps, cookies: Cookies) {
   return async (c: Context<AppEnv>): Promise<Response> => {
@@ -51,38 +51,12 @@ export function forgotPasswordSubmit(deps: Deps, cookies: Cookies) {
       const shown = { email: email.slice(0, 320), error: SIGNUP_MESSAGES.email };
       return page(c, (nonce) => ForgotPasswordPage({ nonce, csrf, ...shown }), 400);
     }
-    const origin = clientOrigin(c);
-    await deps.mail.afterAnswer('password reset request', () => requestReset(deps, email, origin));
+    const request: ResetRequest = { email, origin: clientOrigin(c) };
+    await deps.storage.transaction((tx) => deps.mail.enqueueRequest(tx, 'password_reset_request', request));
+    deps.mail.kickLater();
     const backToLogin = cookies.get(c, 'interaction') !== undefined;
     return page(c, (nonce) => CheckEmailPage({ nonce, backToLogin }));
   };
-}
-
-/**
- * A reset asked for `email`: a known, unblocked account gets a link unless it had
- * EMAILS_PER_HOUR already; otherwise an `fcpr` event says why none was sent.
- */
-async function requestReset(deps: Deps, email: string, origin: ClientOrigin): Promise<void> {
-  const user = await deps.storage.users.getByEmail(email);
-  const sent =
-    user && !user.blocked
-      ? await emailTicket(deps, 'password_reset', user, { perHour: EMAILS_PER_HOUR })
-      : null;
-  if (sent !== null) return;
-  const reason = !user
-    ? 'no such user'
-    : user.blocked
-      ? 'the user is blocked'
-      : 'too many reset emails this hour';
-  await deps.storage.transaction((tx) =>
-    writeEvent(tx.logs, deps.clock, {
-      ...origin,
-      type: 'fcpr',
-      userName: email,
-      ...(user ? { userId: user.id } : {}),
-      description: `No reset link sent: ${reason}`,
-    }),
-  );
 }
 
 /** GET /u/reset-password?ticket=…: the new-password form, or why the link does not work. */

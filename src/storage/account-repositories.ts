@@ -1,7 +1,12 @@
 /** The repositories of self-service accounts (#15): the email outbox and single-use account links. */
 
 /** What an email is about (and so which template made it). */
-export type MessageKind = 'email_verification' | 'password_reset' | 'password_changed';
+export type MessageKind =
+  | 'email_verification'
+  | 'password_reset'
+  | 'password_changed'
+  /** A reset asked for an address (no email itself: its handler may queue one). */
+  | 'password_reset_request';
 
 /** An email waiting in (or gone through) the outbox; bodies are rendered when it is queued. */
 export interface OutboxMessage {

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { updateSettings } from '../../src/admin/settings.js';
 import { createUser } from '../../src/admin/users.js';
-import { AFTER_ANSWER_LIMIT, Mailer } from '../../src/email/mailer.js';
+import { Mailer } from '../../src/email/mailer.js';
 import { createServer } from '../../src/server.js';
 import { csrfOf, parseSetCookie, UserAgent } from '../protocol/sign-in/agent.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -76,7 +76,7 @@ async function forgot(t: TestApp, server: ReturnType<typeof createServer>, email
   const res = await agent.post('/u/forgot-password', { csrf: csrfOf(html), email });
   const body = await res.text();
   expect(res.status, body.slice(0, 1000)).toBe(200);
-  await t.rt.mail.settled(); // the account is looked up after the answer
+  await t.rt.mail.deliverDue(); // the account is looked up off the request
   return res.status;
 }
 
@@ -178,58 +178,55 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
     expect(file).toBeDefined();
   });
 
-  it('runs work after the answer: later than the caller, a failure logged, waited for by settled and stop', async () => {
+  it('runs a queued request by its handler, off the request: retried when it fails, sealed at rest, never sent as mail', async () => {
     const lines: Record<string, unknown>[] = [];
     const logger = pino(
       { level: 'info' },
       { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
     );
     const mailer = sideMailer(logger);
-    const order: string[] = [];
-    const to = newEmail('after');
-    void mailer.afterAnswer('queueing a test message', async () => {
-      order.push('work');
-      await t.rt.storage.transaction((tx) =>
-        mailer.enqueue(tx, 'password_reset', to, { subject: 'After', text: 'after', html: '<p>after</p>' }),
+    const email = newEmail('asked');
+    const before = new Set(emlFiles());
+    const seen: unknown[] = [];
+    let fail = true;
+    mailer.handle('password_reset_request', async (payload) => {
+      seen.push(payload);
+      if (fail) throw new Error('the database went away');
+    });
+    const queue = () =>
+      t.rt.storage.transaction((tx) =>
+        mailer.enqueueRequest(tx, 'password_reset_request', { email, origin: { ip: '10.9.9.9' } }),
       );
-      void mailer.afterAnswer('a task queued by a task', async () => void order.push('nested'));
-    });
-    void mailer.afterAnswer('a failing task', async () => {
-      throw new Error('the database went away');
-    });
-    order.push('answered');
-    await Promise.resolve();
-    expect(order).toEqual(['answered']);
-    await mailer.settled();
-    expect(order).toEqual(['answered', 'work', 'nested']);
-    expect(await outboxRows(t.rt.config.databaseUrl as string, to)).toHaveLength(1);
-    expect(await mailer.deliverDue()).toBe(1);
-    const failed = lines.find((l) => l.msg === 'a failing task failed');
-    expect(failed?.level, JSON.stringify(lines)).toBe(50);
-    // at the limit, a caller waits until one of the tasks is done
-    let open = () => {};
-    const gate = new Promise<void>((done) => {
-      open = done;
-    });
-    for (let i = 0; i < AFTER_ANSWER_LIMIT; i++) void mailer.afterAnswer('a held task', () => gate);
-    let queued = false;
-    const overLimit = mailer
-      .afterAnswer('one task too many', async () => void order.push('over'))
-      .then(() => {
-        queued = true;
-      });
-    await new Promise((done) => setTimeout(done, 20));
-    expect(queued).toBe(false);
-    open();
-    await overLimit;
-    await mailer.settled();
-    expect(order.at(-1)).toBe('over');
-    // stop waits for work still to run
-    void mailer.afterAnswer('a slow task', () =>
-      new Promise((done) => setTimeout(done, 50)).then(() => order.push('slow')),
-    );
-    await mailer.stop();
-    expect(order.at(-1)).toBe('slow');
+    const id = await queue();
+    // durable before anything ran: a row with no address, the payload sealed
+    const row = (await outboxRows(t.rt.config.databaseUrl as string)).find((r) => r.id === id);
+    expect(row).toMatchObject({ kind: 'password_reset_request', to_address: '', status: 'pending' });
+    expect(JSON.stringify(await t.rt.storage.outbox.get(id))).not.toContain(email);
+    // a failed run is retried later, like a delivery, and logged
+    expect(await mailer.deliverDue()).toBe(0);
+    expect((await t.rt.storage.outbox.get(id))?.status).toBe('pending');
+    expect(
+      lines.some((l) => l.id === id && l.level === 40),
+      JSON.stringify(lines),
+    ).toBe(true);
+    fail = false;
+    t.clock.advance(60);
+    expect(await mailer.deliverDue()).toBe(0); // a request is no email sent
+    expect((await t.rt.storage.outbox.get(id))?.status).toBe('sent');
+    expect(seen).toEqual([
+      { email, origin: { ip: '10.9.9.9' } },
+      { email, origin: { ip: '10.9.9.9' } },
+    ]);
+    // no handler in this process: the request stays for one that has it
+    const bare = sideMailer();
+    const other = await queue();
+    await bare.deliverDue();
+    expect((await t.rt.storage.outbox.get(other))?.status).toBe('pending');
+    t.clock.advance(60);
+    await mailer.deliverDue();
+    expect((await t.rt.storage.outbox.get(other))?.status).toBe('sent');
+    expect(emlFiles().filter((f) => !before.has(f))).toEqual([]);
+    await Promise.all([mailer.stop(), bare.stop()]);
   });
 
   it('never shows a reader a half-written .eml file (written aside, then renamed)', async () => {

@@ -176,7 +176,7 @@ describeEachBackend('hostile input on the self-service forms (#15)', (backend) =
 
   /** The reset links `user` was sent, once the requests answered so far have done their work. */
   const resetTickets = async (user: User) => {
-    await t.rt.mail.settled();
+    await t.rt.mail.deliverDue();
     return t.rt.storage.accountTickets.requestedSince(user.id, 'password_reset', 0);
   };
 

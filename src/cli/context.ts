@@ -165,8 +165,11 @@ export async function withRuntime(cmd: Command, fn: (rt: Runtime) => Promise<voi
     await logChange(rt, cmd);
   } catch (err) {
     if (rt && isAdminError(err)) await logChange(rt, cmd, err).catch(() => {});
+    await rt?.mail.stop().catch(() => {});
     await rt?.storage.close().catch(() => {});
     fail(err);
   }
+  // a delivery run a command's email started (it may have taken others' mail too) ends first
+  await rt.mail.stop();
   await rt.storage.close();
 }

@@ -16,8 +16,14 @@ const MAX_BACKOFF = 3600;
 const GIVE_UP_AFTER = 86_400;
 /** Sent and failed messages stay this long (for GET /api/v2/jobs), then the janitor purges them. */
 const KEEP = 7 * 86_400;
-/** A request is handled this long after it was queued, at the least and at the most (ms). */
-const REQUEST_DELAY = [250, 1500] as const;
+/** The kinds that are requests (`enqueueRequest`), run by a handler, never sent as email. */
+const REQUESTS: ReadonlySet<MessageKind> = new Set(['password_reset_request']);
+/**
+ * A request is due a second after it was queued (the clock counts seconds, so 0 to 1 s of time),
+ * and the queueing process looks 1 to 2 s after (ms), at random.
+ */
+const REQUEST_DUE = 1;
+const REQUEST_KICK = [1000, 2000] as const;
 
 /** Seconds before attempt number `attempts + 1`: 30 s, 1 min, 2 min, … at most an hour. */
 export function backoff(attempts: number): number {
@@ -70,6 +76,7 @@ export class Mailer {
   async enqueue(tx: Repositories, kind: MessageKind, to: string, email: RenderedEmail): Promise<string> {
     const id = `msg_${randomToken(16)}`;
     const now = this.deps.clock.now();
+    const due = REQUESTS.has(kind) ? now + REQUEST_DUE : now;
     await tx.outbox.enqueue({
       id,
       kind,
@@ -79,7 +86,7 @@ export class Mailer {
       html: encrypt(this.deps.encryptionKey, email.html, `outbox:${id}:html`),
       status: 'pending',
       attempts: 0,
-      nextAttemptAt: now,
+      nextAttemptAt: due,
       createdAt: now,
     });
     return id;
@@ -105,7 +112,7 @@ export class Mailer {
    * its work then falls on no request in particular, so none of them is slower for it.
    */
   kickLater(): void {
-    const [min, max] = REQUEST_DELAY;
+    const [min, max] = REQUEST_KICK;
     setTimeout(() => this.kick(), min + Math.random() * (max - min)).unref();
   }
 
@@ -148,7 +155,7 @@ export class Mailer {
       try {
         const key = this.deps.encryptionKey;
         const text = decrypt(key, m.text, `outbox:${m.id}:text`);
-        if (m.to === '') {
+        if (REQUESTS.has(m.kind)) {
           await this.request(m.kind, text);
           await storage.outbox.sent(m.id, m.attempts, clock.now(), KEEP);
           continue;

@@ -339,6 +339,8 @@ describeEachBackend('accounts: branding from the tenant settings (#15)', (backen
         expect(forgot.status, html).toBe(200);
         const sent = await within(agent.post('/u/forgot-password', { csrf: csrfOf(html), email }), 'forgot');
         expect(sent.status).toBe(200);
+        t.clock.advance(1); // the request is due a second later
+        await t.rt.mail.deliverDue();
         check(
           await smtp.waitFor((m) => sentTo(m, email) && (m.subject ?? '').startsWith('Reset')),
           'Reset your password for Acme Pets',

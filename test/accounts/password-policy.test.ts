@@ -175,6 +175,8 @@ function surfacesOf(
         expect(forgot.status, forgotHtml).toBe(200);
         const sent = await agent.post('/u/forgot-password', { csrf: csrfOf(forgotHtml), email: p.email });
         expect(sent.status, await sent.text()).toBe(200);
+        t.clock.advance(1); // the request is due a second later
+        await t.rt.mail.deliverDue();
         const mail = await smtp.waitFor(
           (m) => sentTo(m, p.email) && (m.subject ?? '').startsWith('Reset your password'),
         );

@@ -106,7 +106,9 @@ export async function openRuntime(
     applied,
   };
   // in every process with an outbox (a CLI command's kick may find one queued)
-  mail.handle('password_reset_request', (request) => runResetRequest(rt, request as ResetRequest));
+  mail.handle('password_reset_request', (request, settle) =>
+    runResetRequest(rt, request as ResetRequest, settle),
+  );
   return rt;
 }
 

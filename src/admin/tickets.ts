@@ -3,7 +3,7 @@ import { hashPassword } from '../accounts/password.js';
 import { type PolicyRefusal, refusePassword } from '../accounts/password-policy.js';
 import { accountCounter } from '../accounts/throttle.js';
 import type { Config } from '../config/schema.js';
-import type { Mailer } from '../email/mailer.js';
+import type { Mailer, Settle } from '../email/mailer.js';
 import { passwordChangedEmail, resetEmail, verificationEmail } from '../email/templates.js';
 import { writeEvent } from '../events/log.js';
 import { endpointUrl } from '../protocol/issuer.js';
@@ -129,7 +129,8 @@ export async function emailTicket(
   deps: AccountDeps,
   kind: TicketKind,
   user: User,
-  opts: { perHour?: number } = {},
+  /** `settle`: what asked for it (a queued request) is marked done in the same transaction. */
+  opts: { perHour?: number; settle?: Settle } = {},
 ): Promise<string | null> {
   const brand = await emailBrand(deps);
   const id = await deps.storage.transaction(async (tx) => {
@@ -139,7 +140,9 @@ export async function emailTicket(
       const since = deps.clock.now() - 3600;
       if ((await tx.accountTickets.requestedSince(user.id, kind, since)) >= opts.perHour) return null;
     }
-    return sendTicketEmail(deps, kind, user, tx, brand, opts.perHour !== undefined);
+    const sent = await sendTicketEmail(deps, kind, user, tx, brand, opts.perHour !== undefined);
+    await opts.settle?.(tx);
+    return sent;
   });
   if (id !== null) deps.mail.kick();
   return id;
@@ -156,12 +159,16 @@ export interface ResetRequest {
  * gets a link unless it had EMAILS_PER_HOUR already; otherwise an `fcpr` event says why none was
  * sent.
  */
-export async function runResetRequest(deps: AccountDeps, request: ResetRequest): Promise<void> {
+export async function runResetRequest(
+  deps: AccountDeps,
+  request: ResetRequest,
+  settle: Settle,
+): Promise<void> {
   const { email, origin } = request;
   const user = await deps.storage.users.getByEmail(email);
   const sent =
     user && !user.blocked
-      ? await emailTicket(deps, 'password_reset', user, { perHour: EMAILS_PER_HOUR })
+      ? await emailTicket(deps, 'password_reset', user, { perHour: EMAILS_PER_HOUR, settle })
       : null;
   if (sent !== null) return;
   const reason = !user
@@ -169,15 +176,16 @@ export async function runResetRequest(deps: AccountDeps, request: ResetRequest):
     : user.blocked
       ? 'the user is blocked'
       : 'too many reset emails this hour';
-  await deps.storage.transaction((tx) =>
-    writeEvent(tx.logs, deps.clock, {
+  await deps.storage.transaction(async (tx) => {
+    await writeEvent(tx.logs, deps.clock, {
       ...origin,
       type: 'fcpr',
       userName: email,
       ...(user ? { userId: user.id } : {}),
       description: `No reset link sent: ${reason}`,
-    }),
-  );
+    });
+    await settle(tx);
+  });
 }
 
 /** Why the link behind `token` does not work now, or its ticket when it does (nothing is used up). */

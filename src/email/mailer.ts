@@ -25,6 +25,11 @@ const REQUESTS: ReadonlySet<MessageKind> = new Set(['password_reset_request']);
 const REQUEST_DUE = 1;
 const REQUEST_KICK = [1000, 2000] as const;
 
+/** Marks a request done in `tx`, the transaction of what it did: run once, or not at all. */
+export type Settle = (tx: Repositories) => Promise<void>;
+/** Runs a request; it should `settle` it in the transaction that does its work. */
+export type RequestHandler = (payload: unknown, settle: Settle) => Promise<void>;
+
 /** Seconds before attempt number `attempts + 1`: 30 s, 1 min, 2 min, … at most an hour. */
 export function backoff(attempts: number): number {
   return Math.min(FIRST_BACKOFF * 2 ** Math.max(0, attempts - 1), MAX_BACKOFF);
@@ -59,7 +64,7 @@ export class Mailer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** What handles each kind of request (`enqueueRequest`), in this process. */
-  private readonly handlers = new Map<MessageKind, (payload: unknown) => Promise<void>>();
+  private readonly handlers = new Map<MessageKind, RequestHandler>();
 
   constructor(
     private readonly deps: {
@@ -103,7 +108,7 @@ export class Mailer {
   }
 
   /** How requests of `kind` are handled (with the payload given to `enqueueRequest`). */
-  handle(kind: MessageKind, handler: (payload: unknown) => Promise<void>): void {
+  handle(kind: MessageKind, handler: RequestHandler): void {
     this.handlers.set(kind, handler);
   }
 
@@ -156,7 +161,9 @@ export class Mailer {
         const key = this.deps.encryptionKey;
         const text = decrypt(key, m.text, `outbox:${m.id}:text`);
         if (REQUESTS.has(m.kind)) {
-          await this.request(m.kind, text);
+          const settle = (tx: Repositories) => tx.outbox.sent(m.id, m.attempts, clock.now(), KEEP);
+          await this.request(m.kind, text, settle);
+          // (a no-op when the handler settled it already)
           await storage.outbox.sent(m.id, m.attempts, clock.now(), KEEP);
           continue;
         }
@@ -179,10 +186,10 @@ export class Mailer {
   }
 
   /** Runs a request (`enqueueRequest`) by the handler of its kind. */
-  private async request(kind: MessageKind, payload: string): Promise<void> {
+  private async request(kind: MessageKind, payload: string, settle: Settle): Promise<void> {
     const handler = this.handlers.get(kind);
     if (!handler) throw new Error(`no handler for requests of kind ${kind} in this process`);
-    await handler(JSON.parse(payload));
+    await handler(JSON.parse(payload), settle);
   }
 
   /** Polls the outbox every email.pollInterval seconds (retries, messages of other instances). */

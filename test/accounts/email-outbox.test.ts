@@ -236,8 +236,24 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
     t.clock.advance(60);
     await mailer.deliverDue();
     expect((await t.rt.storage.outbox.get(other))?.status).toBe('sent');
+    // settled in the handler's own transaction, it runs once, even if the handler fails after
+    // (a crash between its work and the outbox's own mark): never again
+    let runs = 0;
+    const once = sideMailer();
+    once.handle('password_reset_request', async (_payload, settle) => {
+      runs++;
+      await t.rt.storage.transaction((tx) => settle(tx));
+      throw new Error('gone after the commit');
+    });
+    const third = await queue();
+    t.clock.advance(1);
+    await once.deliverDue();
+    t.clock.advance(3600);
+    await once.deliverDue();
+    expect(runs).toBe(1);
+    expect((await t.rt.storage.outbox.get(third))?.status).toBe('sent');
     expect(emlFiles().filter((f) => !before.has(f))).toEqual([]);
-    await Promise.all([mailer.stop(), bare.stop()]);
+    await Promise.all([mailer.stop(), bare.stop(), once.stop()]);
   });
 
   it('never shows a reader a half-written .eml file (written aside, then renamed)', async () => {

@@ -188,16 +188,17 @@ async function importOne(
   }
 }
 
+/** The refusal of a `connection_id` that is not Sesame's one connection. */
+export const unknownConnection = (id: string) =>
+  new ValidationError(`connection_id: no connection ${id} (Sesame's one connection is ${CONNECTION_ID})`);
+
 /**
  * Imports the users, one after another, and stores the finished job. A file that is not an
  * array of users, or names another connection, is refused whole (ValidationError); a user that
  * cannot be imported is counted as failed and listed in the job's errors.
  */
 export async function importUsers(storage: Storage, clock: Clock, req: ImportRequest): Promise<JobRecord> {
-  if (req.connectionId !== CONNECTION_ID)
-    throw new ValidationError(
-      `connection_id: no connection ${req.connectionId} (Sesame's one connection is ${CONNECTION_ID})`,
-    );
+  if (req.connectionId !== CONNECTION_ID) throw unknownConnection(req.connectionId);
   if (!Array.isArray(req.users) || req.users.length === 0)
     throw new ValidationError('users: the file must hold a JSON array of at least one user');
   const summary = { total: req.users.length, inserted: 0, updated: 0, failed: 0 };

@@ -78,10 +78,17 @@ export class Mailer {
   ) {}
 
   /** Queues a message in `tx` (the transaction of what caused it); returns its id. Call `kick` after commit. */
-  async enqueue(tx: Repositories, kind: MessageKind, to: string, email: RenderedEmail): Promise<string> {
+  async enqueue(
+    tx: Repositories,
+    kind: MessageKind,
+    to: string,
+    email: RenderedEmail,
+    /** Seconds from now before it is due. */
+    delay = 0,
+  ): Promise<string> {
     const id = `msg_${randomToken(16)}`;
     const now = this.deps.clock.now();
-    const due = REQUESTS.has(kind) ? now + REQUEST_DUE : now;
+    const due = now + delay;
     await tx.outbox.enqueue({
       id,
       kind,
@@ -104,7 +111,7 @@ export class Mailer {
    * kind runs it off the request, after `kickLater`; a failure is retried like a delivery.
    */
   async enqueueRequest(tx: Repositories, kind: MessageKind, payload: unknown): Promise<string> {
-    return this.enqueue(tx, kind, '', { subject: '', text: JSON.stringify(payload), html: '' });
+    return this.enqueue(tx, kind, '', { subject: '', text: JSON.stringify(payload), html: '' }, REQUEST_DUE);
   }
 
   /** How requests of `kind` are handled (with the payload given to `enqueueRequest`). */

@@ -94,16 +94,17 @@ export function endSessionEndpoint(deps: Deps, cookies: Cookies) {
     );
     const state = params.get('state');
     const current = await loadSession(deps, cookies, c);
+    // to the registered address, its own query kept byte for byte, then state
+    const back = (to: string) => seeOther(c, withQuery(to, state !== undefined ? { state } : {}));
     const finish = async () => {
       await signOut(deps, cookies, c, app, current);
       if (!target) return page(c, (nonce) => LogoutPage({ nonce, done: true }));
-      // state after the registered address's own query, kept byte for byte
-      return seeOther(c, withQuery(target, state !== undefined ? { state } : {}));
+      return back(target);
     };
     if (params.get('confirm') === 'no') {
       // "Stay signed in": the session stays; back to the application if it named a registered
       // address (it signed out on its own side already), with its state.
-      if (target) return seeOther(c, withQuery(target, state !== undefined ? { state } : {}));
+      if (target) return back(target);
       return page(c, (nonce) => LogoutPage({ nonce, done: true, stayed: current !== null }));
     }
     if (params.get('confirm') === 'yes') {

@@ -3,7 +3,7 @@ import { isEmail } from '../accounts/email.js';
 import { checkHttpUrl } from '../admin/checks.js';
 import { NotFoundError, ValidationError } from '../admin/errors.js';
 import { emailTicket, issueTicket } from '../admin/tickets.js';
-import { CONNECTION_ID } from '../admin/user-import.js';
+import { CONNECTION_ID, unknownConnection } from '../admin/user-import.js';
 import { localUserId } from '../admin/user-search.js';
 import { getUser } from '../admin/users.js';
 import type { Deps } from '../http/context.js';
@@ -81,9 +81,7 @@ function refuseForeign(b: {
   if (b.organization_id !== undefined)
     throw new ValidationError('organization_id: Sesame has no organizations; leave it out');
   if (b.connection_id !== undefined && ![CONNECTION_ID, CONNECTION].includes(b.connection_id))
-    throw new ValidationError(
-      `connection_id: no connection ${b.connection_id} (Sesame's one connection is ${CONNECTION_ID})`,
-    );
+    throw unknownConnection(b.connection_id);
   if (b.identity?.provider !== undefined && b.identity.provider !== 'auth0')
     throw new ValidationError("identity.provider: Sesame's users have one identity, of provider auth0");
 }

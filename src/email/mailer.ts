@@ -78,13 +78,18 @@ export class Mailer {
   ) {}
 
   /** Queues a message in `tx` (the transaction of what caused it); returns its id. Call `kick` after commit. */
-  async enqueue(
+  enqueue(tx: Repositories, kind: MessageKind, to: string, email: RenderedEmail): Promise<string> {
+    return this.queue(tx, kind, to, email, 'pending', 0);
+  }
+
+  private async queue(
     tx: Repositories,
     kind: MessageKind,
     to: string,
     email: RenderedEmail,
+    status: 'pending' | 'pending_request',
     /** Seconds from now before it is due. */
-    delay = 0,
+    delay: number,
   ): Promise<string> {
     const id = `msg_${randomToken(16)}`;
     const now = this.deps.clock.now();
@@ -96,7 +101,7 @@ export class Mailer {
       subject: email.subject,
       text: encrypt(this.deps.encryptionKey, email.text, `outbox:${id}:text`),
       html: encrypt(this.deps.encryptionKey, email.html, `outbox:${id}:html`),
-      status: 'pending',
+      status,
       attempts: 0,
       nextAttemptAt: due,
       createdAt: now,
@@ -108,10 +113,12 @@ export class Mailer {
    * Queues in `tx` a request that may lead to mail, such as a password reset asked for an
    * address: durable like a message, and alike whatever the request finds later (no address, the
    * payload sealed), so that neither the answer nor its time depends on it. The handler of its
-   * kind runs it off the request, after `kickLater`; a failure is retried like a delivery.
+   * kind runs it off the request, after `kickLater`; a failure is retried like a delivery. It
+   * waits as pending_request, which a Sesame from before requests existed never claims.
    */
-  async enqueueRequest(tx: Repositories, kind: MessageKind, payload: unknown): Promise<string> {
-    return this.enqueue(tx, kind, '', { subject: '', text: JSON.stringify(payload), html: '' }, REQUEST_DUE);
+  enqueueRequest(tx: Repositories, kind: MessageKind, payload: unknown): Promise<string> {
+    const body = { subject: '', text: JSON.stringify(payload), html: '' };
+    return this.queue(tx, kind, '', body, 'pending_request', REQUEST_DUE);
   }
 
   /** How requests of `kind` are handled (with the payload given to `enqueueRequest`). */

@@ -2,7 +2,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { NotFoundError, ValidationError } from '../admin/errors.js';
 import { findJob, IMPORT_FILE_LIMIT, importUsers, usersJson } from '../admin/user-import.js';
 import type { Deps } from '../http/context.js';
-import type { JobRecord } from '../storage/types.js';
+import type { JobRecord, OutboxMessage } from '../storage/types.js';
 import { problem } from '../util/json-problems.js';
 import { type ManagementEnv, requireScope } from './auth.js';
 import { actsOnPeer } from './delegation.js';
@@ -36,12 +36,12 @@ const messageId = (job: string) => (job.startsWith('job_') ? `msg_${job.slice('j
 /** The job of a verification email, from its message's id and delivery status. */
 export const verificationJobView = (
   id: string,
-  status: 'pending' | 'sent' | 'failed',
+  status: OutboxMessage['status'],
   createdAt: number,
 ): JobView => ({
   id: jobId(id),
   type: 'verification_email',
-  status: status === 'sent' ? 'completed' : status,
+  status: status === 'sent' ? 'completed' : status === 'failed' ? 'failed' : 'pending',
   created_at: iso(createdAt),
 });
 

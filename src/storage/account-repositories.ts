@@ -17,8 +17,12 @@ export interface OutboxMessage {
   /** The bodies, sealed (they carry live links); empty once the message is sent or given up. */
   text: string;
   html: string;
-  /** pending until sent; failed after the last retry. */
-  status: 'pending' | 'sent' | 'failed';
+  /**
+   * pending until sent; failed after the last retry. A request (`password_reset_request`) waits
+   * as pending_request instead: a Sesame from before requests existed claims only pending rows,
+   * and would take it for an email to nobody (a rolling upgrade runs both for a while).
+   */
+  status: 'pending' | 'pending_request' | 'sent' | 'failed';
   /** Delivery attempts begun (a claim counts one). */
   attempts: number;
   /** When a delivery may next be tried (also the end of a claim's lease). */

@@ -206,7 +206,7 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
     const id = await queue();
     // durable before anything ran: a row with no address, the payload sealed
     const row = (await outboxRows(t.rt.config.databaseUrl as string)).find((r) => r.id === id);
-    expect(row).toMatchObject({ kind: 'password_reset_request', to_address: '', status: 'pending' });
+    expect(row).toMatchObject({ kind: 'password_reset_request', to_address: '', status: 'pending_request' });
     expect(JSON.stringify(await t.rt.storage.outbox.get(id))).not.toContain(email);
     // not due before a second has passed
     expect(await mailer.deliverDue()).toBe(0);
@@ -214,7 +214,7 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
     t.clock.advance(1);
     // a failed run is retried later, like a delivery, and logged
     expect(await mailer.deliverDue()).toBe(0);
-    expect((await t.rt.storage.outbox.get(id))?.status).toBe('pending');
+    expect((await t.rt.storage.outbox.get(id))?.status).toBe('pending_request');
     expect(
       lines.some((l) => l.id === id && l.level === 40),
       JSON.stringify(lines),
@@ -232,7 +232,7 @@ describeEachBackend('accounts: email outbox without SMTP (.eml files) (#15)', (b
     const other = await queue();
     t.clock.advance(1);
     await bare.deliverDue();
-    expect((await t.rt.storage.outbox.get(other))?.status).toBe('pending');
+    expect((await t.rt.storage.outbox.get(other))?.status).toBe('pending_request');
     t.clock.advance(60);
     await mailer.deliverDue();
     expect((await t.rt.storage.outbox.get(other))?.status).toBe('sent');

@@ -295,6 +295,26 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     expect(await outboxRows(t.rt.config.databaseUrl as string, unknown)).toHaveLength(0);
   });
 
+  it('queues the request as pending_request, a status no Sesame from before requests claims', async () => {
+    const { email } = await person();
+    const url = t.rt.config.databaseUrl as string;
+    const agent = browserAt();
+    const form = await read(await agent.get('/u/forgot-password'));
+    const before = new Set((await outboxRows(url)).map((r) => r.id));
+    expectCheckEmail(await read(await agent.post('/u/forgot-password', { csrf: csrfOf(form.html), email })));
+    const queued = (await outboxRows(url)).filter((r) => !before.has(r.id));
+    // An older instance claims `status = 'pending'` only: it would take this row for an email
+    // to nobody (a rolling upgrade runs both).
+    expect(queued.map((r) => [r.kind, r.to_address, r.status])).toEqual([
+      ['password_reset_request', '', 'pending_request'],
+    ]);
+    t.clock.advance(1);
+    await t.rt.mail.deliverDue();
+    expect(linkIn(await nextResetMail(email), '/u/reset-password')).toMatch(/\?ticket=/);
+    const [done] = (await outboxRows(url)).filter((r) => r.id === queued[0]?.id);
+    expect(done?.status).toBe('sent');
+  });
+
   it('takes the same timing class for a known and an unknown email', async () => {
     const known: string[] = [];
     for (let i = 0; i < 12; i++) known.push((await person()).email);

@@ -226,6 +226,33 @@ describeEachBackend('accounts storage contract', (backend) => {
       expect(stored?.lastError?.startsWith('550 xxx')).toBe(true);
       expect(await ctx.storage.outbox.claim(FAR, LEASE)).toBeNull();
     });
+
+    it('a request (pending_request) is claimed, retried and settled like a pending message', async () => {
+      const request = message({
+        kind: 'password_reset_request',
+        to: '',
+        status: 'pending_request',
+        nextAttemptAt: T0 + 1,
+      });
+      const email = message({ nextAttemptAt: T0 + 2 });
+      for (const m of [request, email]) await ctx.storage.outbox.enqueue(m);
+      expect(await ctx.storage.outbox.get(request.id)).toEqual(request);
+
+      const first = await ctx.storage.outbox.claim(T0 + 5, LEASE);
+      expect(first).toEqual({ ...request, attempts: 1, nextAttemptAt: T0 + 5 + LEASE });
+      expect((await ctx.storage.outbox.claim(T0 + 5, LEASE))?.id).toBe(email.id);
+      await ctx.storage.outbox.sent(email.id, 1, T0 + 6, KEEP);
+
+      await ctx.storage.outbox.failed(request.id, 1, 'database unavailable', T0 + 40, T0 + 6, KEEP);
+      const waiting = await ctx.storage.outbox.get(request.id);
+      expect(waiting?.status).toBe('pending_request');
+      expect(waiting?.lastError).toBe('database unavailable');
+      expect(await ctx.storage.outbox.claim(T0 + 39, LEASE)).toBeNull();
+      expect((await ctx.storage.outbox.claim(T0 + 40, LEASE))?.attempts).toBe(2);
+      await ctx.storage.outbox.sent(request.id, 2, T0 + 41, KEEP);
+      expect((await ctx.storage.outbox.get(request.id))?.status).toBe('sent');
+      expect(await ctx.storage.outbox.claim(FAR, LEASE)).toBeNull();
+    });
   });
 
   describe('account tickets', () => {

@@ -21,6 +21,9 @@ function toMessage(r: Row): OutboxMessage {
   };
 }
 
+/** The statuses of a message not yet sent nor given up (account-repositories.ts). */
+const WAITING = ['pending', 'pending_request'] as const;
+
 /** The email outbox: a claim is one UPDATE … RETURNING, so instances never send one message twice at once. */
 export function outboxRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): OutboxRepository {
   const lock = sql.raw(dialect === 'postgres' ? 'for update skip locked' : '');
@@ -50,12 +53,12 @@ export function outboxRepository(db: Kysely<Database>, dialect: 'sqlite' | 'post
       return row ? toMessage(row) : null;
     },
     async claim(now, lease) {
-      const due = sql<string>`(select id from outbox where status = 'pending' and next_attempt_at <= ${now} order by next_attempt_at limit 1 ${lock})`;
+      const due = sql<string>`(select id from outbox where status in ('pending', 'pending_request') and next_attempt_at <= ${now} order by next_attempt_at limit 1 ${lock})`;
       const row = await db
         .updateTable('outbox')
         .set({ attempts: sql`attempts + 1`, next_attempt_at: now + lease })
         .where('id', '=', due)
-        .where('status', '=', 'pending')
+        .where('status', 'in', WAITING)
         .returningAll()
         .executeTakeFirst();
       return row ? toMessage(row) : null;
@@ -73,7 +76,7 @@ export function outboxRepository(db: Kysely<Database>, dialect: 'sqlite' | 'post
         })
         .where('id', '=', id)
         .where('attempts', '=', attempt)
-        .where('status', '=', 'pending')
+        .where('status', 'in', WAITING)
         .execute();
     },
     async failed(id, attempt, error, retryAt, now, keep) {
@@ -92,7 +95,7 @@ export function outboxRepository(db: Kysely<Database>, dialect: 'sqlite' | 'post
         )
         .where('id', '=', id)
         .where('attempts', '=', attempt)
-        .where('status', '=', 'pending')
+        .where('status', 'in', WAITING)
         .execute();
     },
   };

@@ -93,8 +93,8 @@ export async function sendTicketEmail(
   const link = await issueTicket(tx, deps, kind, user, { requested });
   const email =
     kind === 'email_verification'
-      ? verificationEmail(brand, link, LIFETIMES.email_verification / 3600)
-      : resetEmail(brand, link, LIFETIMES.password_reset / 60);
+      ? verificationEmail(brand, link, LIFETIMES.email_verification)
+      : resetEmail(brand, link, LIFETIMES.password_reset);
   const id = await deps.mail.enqueue(tx, kind, user.email, email);
   await writeEvent(tx.logs, deps.clock, {
     type: kind === 'email_verification' ? 'svr' : 'scpr',

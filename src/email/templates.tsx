@@ -1,5 +1,6 @@
 import type { Child } from 'hono/jsx';
 import type { Brand } from '../admin/branding.js';
+import { forHowLong } from '../util/clock.js';
 
 /** A rendered email: its subject and both parts. */
 export interface RenderedEmail {
@@ -52,10 +53,10 @@ function text(brand: Brand, before: string[], link: string, after: string[]): st
 
 const html = (el: ReturnType<typeof Shell>) => `<!doctype html>${el.toString()}`;
 
-/** The link that proves the person reads mail at the address (valid `hours`). */
-export function verificationEmail(brand: Brand, link: string, hours: number): RenderedEmail {
+/** The link that proves the person reads mail at the address (valid `lifetime` seconds). */
+export function verificationEmail(brand: Brand, link: string, lifetime: number): RenderedEmail {
   const intro = `Confirm that this is your email address for ${brand.name}: open the link below.`;
-  const note = `The link works for ${hours} hours. If you did not create an account, ignore this email.`;
+  const note = `The link works for ${forHowLong(lifetime)}. If you did not create an account, ignore this email.`;
   return {
     subject: `Verify your email for ${brand.name}`,
     text: text(brand, [intro], link, [note]),
@@ -72,10 +73,10 @@ export function verificationEmail(brand: Brand, link: string, hours: number): Re
   };
 }
 
-/** The link that lets the person choose a new password (valid `minutes`). */
-export function resetEmail(brand: Brand, link: string, minutes: number): RenderedEmail {
+/** The link that lets the person choose a new password (valid `lifetime` seconds). */
+export function resetEmail(brand: Brand, link: string, lifetime: number): RenderedEmail {
   const intro = `Someone asked to reset the password of your ${brand.name} account. To choose a new one, open the link below.`;
-  const note = `The link works for ${minutes} minutes, once. If you did not ask for it, ignore this email: your password stays as it is.`;
+  const note = `The link works for ${forHowLong(lifetime)}, once. If you did not ask for it, ignore this email: your password stays as it is.`;
   return {
     subject: `Reset your password for ${brand.name}`,
     text: text(brand, [intro], link, [note]),

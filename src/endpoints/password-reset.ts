@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { spendAddressBudget } from '../accounts/budgets.js';
 import { isEmail, normalizeEmail } from '../accounts/email.js';
-import { openTicket, type ResetRequest, resetPassword } from '../admin/tickets.js';
+import { LIFETIMES, openTicket, type ResetRequest, resetPassword } from '../admin/tickets.js';
 import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
@@ -55,7 +55,7 @@ export function forgotPasswordSubmit(deps: Deps, cookies: Cookies) {
     await deps.storage.transaction((tx) => deps.mail.enqueueRequest(tx, 'password_reset_request', request));
     deps.mail.kickLater();
     const backToLogin = cookies.get(c, 'interaction') !== undefined;
-    return page(c, (nonce) => CheckEmailPage({ nonce, backToLogin }));
+    return page(c, (nonce) => CheckEmailPage({ nonce, backToLogin, lifetime: LIFETIMES.password_reset }));
   };
 }
 

@@ -1,3 +1,4 @@
+import { forHowLong } from '../util/clock.js';
 import { EmailInput, invalidBy, NameInput } from './fields.js';
 import { AppName, Layout } from './layout.js';
 
@@ -86,13 +87,12 @@ export function ForgotPasswordPage(p: { nonce: string; csrf: string; email?: str
 }
 
 /** The one answer to a reset request, whether the account exists or not. */
-export function CheckEmailPage(p: { nonce: string; backToLogin: boolean }) {
+export function CheckEmailPage(p: { nonce: string; backToLogin: boolean; lifetime: number }) {
   return (
     <Layout title="Check your email" nonce={p.nonce}>
       <h1>Check your email</h1>
       <p role="status">
-        If an account exists for that email, a link to reset its password is on its way. The link works for 1
-        hour.
+        {`If an account exists for that email, a link to reset its password is on its way. The link works for ${forHowLong(p.lifetime)}.`}
       </p>
       {p.backToLogin ? (
         <p class="links">

@@ -310,7 +310,10 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     ]);
     t.clock.advance(1);
     await t.rt.mail.deliverDue();
-    expect(linkIn(await nextResetMail(email), '/u/reset-password')).toMatch(/\?ticket=/);
+    const mail = await nextResetMail(email);
+    expect(linkIn(mail, '/u/reset-password')).toMatch(/\?ticket=/);
+    // the email states the link's lifetime in the page's words
+    expect(mail.text).toContain('The link works for 1 hour, once.');
     const [done] = (await outboxRows(url)).filter((r) => r.id === queued[0]?.id);
     expect(done?.status).toBe('sent');
   });

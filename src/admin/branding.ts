@@ -51,12 +51,3 @@ export function checkLogoUrl(field: string, value: string): string {
   }
   return url.href;
 }
-
-/** A name shown in page titles and email subjects: the display-name rules, and no control characters. */
-export function checkFriendlyName(field: string, value: string): string {
-  const name = value.trim();
-  if (name.length === 0 || name.length > 255 || /\p{Cc}/u.test(name)) {
-    throw new ValidationError(`${field}: must be 1 to 255 characters, without control characters`);
-  }
-  return name;
-}

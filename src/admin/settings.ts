@@ -1,8 +1,8 @@
 import { isNewEmail } from '../accounts/email.js';
 import type { Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
-import { checkColor, checkFriendlyName, checkLogoUrl } from './branding.js';
-import { checkHttpUrl } from './checks.js';
+import { checkColor, checkLogoUrl } from './branding.js';
+import { checkHttpUrl, checkName } from './checks.js';
 import { ValidationError } from './errors.js';
 
 /** Tenant settings as stored and served (Auth0's field names; lifetimes in hours, as Auth0). */
@@ -115,7 +115,7 @@ async function changed(
     }
     switch (key) {
       case 'friendly_name':
-        set(key, checkFriendlyName(key, value as string));
+        set(key, checkName(key, value as string));
         break;
       case 'picture_url':
         set(key, checkLogoUrl(key, value as string));

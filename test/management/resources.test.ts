@@ -52,6 +52,16 @@ describeEachBackend('Management API: resources (tenant settings, signing keys)',
       expect(bad.body.message).toContain('support_email');
     });
 
+    it('refuses a friendly_name with line separators or bidirectional overrides, like every other name', async () => {
+      const before = ok(await call('GET', '/tenants/settings'));
+      for (const name of ['Acme \u202Egnp.exe', 'Acme\u2028Support', 'Acme\u2066x', 'Acme\nSupport', '  ']) {
+        const answer = await call('PATCH', '/tenants/settings', { body: { friendly_name: name } });
+        expectError(answer, 400, 'invalid_body');
+        expect(answer.body.message, JSON.stringify(name)).toMatch(/^friendly_name: must/);
+      }
+      expect(ok(await call('GET', '/tenants/settings'))).toEqual(before);
+    });
+
     it('refuses a lifetime given both in hours and in minutes, and changes nothing', async () => {
       const before = ok(await call('GET', '/tenants/settings'));
       for (const key of ['session_lifetime', 'idle_session_lifetime']) {

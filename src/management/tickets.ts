@@ -28,9 +28,9 @@ const common = {
   ttl_sec: ttl,
   includeEmailInRedirect: z.boolean().openapi({ description: 'Adds email=… to result_url.' }),
 };
+/** Auth0 requires both fields of an identity. */
 const Identity = z
   .strictObject({ user_id: z.string().max(64), provider: z.string().max(64) })
-  .partial()
   .openapi({ description: "The user's own identity only: provider auth0, user_id the user's." });
 const PasswordChangeTicket = z
   .strictObject({

@@ -197,7 +197,7 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
         ['/tickets/password-change', { email: user.email, connection_id: 'con_elsewhere' }, 'connection_id'],
         [
           '/tickets/password-change',
-          { user_id: user.id, identity: { provider: 'google-oauth2' } },
+          { user_id: user.id, identity: { user_id: user.id, provider: 'google-oauth2' } },
           'identity.provider',
         ],
         [
@@ -208,14 +208,26 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
         ['/tickets/email-verification', { user_id: user.id, organization_id: 'org_1' }, 'organization_id'],
         [
           '/tickets/email-verification',
-          { user_id: user.id, identity: { user_id: other.id } },
+          { user_id: user.id, identity: { user_id: other.id, provider: 'auth0' } },
           'identity.user_id',
         ],
         ['/jobs/verification-email', { user_id: user.id, organization_id: 'org_1' }, 'organization_id'],
         [
           '/jobs/verification-email',
-          { user_id: user.id, identity: { provider: 'github' } },
+          { user_id: user.id, identity: { user_id: user.id, provider: 'github' } },
           'identity.provider',
+        ],
+        // Auth0 requires both fields of an identity
+        ['/tickets/email-verification', { user_id: user.id, identity: {} }, 'identity.user_id'],
+        [
+          '/tickets/password-change',
+          { user_id: user.id, identity: { user_id: user.id } },
+          'identity.provider',
+        ],
+        [
+          '/jobs/verification-email',
+          { user_id: user.id, identity: { provider: 'auth0' } },
+          'identity.user_id',
         ],
       ];
       for (const [path, body, field] of cases) {

@@ -181,7 +181,8 @@ async function importOne(
       throw err;
     }
     const field = /^(\w+)/.exec(err.message)?.[1] ?? '';
-    const path = ['email', 'app_metadata', 'user_metadata'].includes(field) ? field : '';
+    // an admin error names its field first ("name: must …"); a field of the file is its path
+    const path = KNOWN.has(field) ? field : '';
     const code =
       err instanceof ValidationError ? 'INVALID_FORMAT' : path === 'email' ? 'DUPLICATED_USER' : 'CONFLICT';
     return [{ code, message: err.message, path }];

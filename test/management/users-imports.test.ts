@@ -89,6 +89,8 @@ describeEachBackend('Management API: users imports', (backend) => {
       { email: unique('fay'), name: 'Fay\u0000' },
       { email: unique('gus'), user_id: id },
       'nobody',
+      { email: unique('hal'), name: 'Hal\u202Eb' },
+      { email: unique('ida'), picture: 'javascript:alert(1)' },
     ];
     const job = await mgmt.jobs.usersImports.create({
       users: file(users),
@@ -100,7 +102,7 @@ describeEachBackend('Management API: users imports', (backend) => {
       status: 'completed',
       connection_id: CONNECTION_ID,
       external_id: 'batch-1',
-      summary: { total: 10, inserted: 2, updated: 0, failed: 8 },
+      summary: { total: 12, inserted: 2, updated: 0, failed: 10 },
     });
     expect(job.id).toMatch(/^job_/);
     expect(await mgmt.jobs.get(job.id)).toMatchObject({ id: job.id, summary: job.summary });
@@ -122,6 +124,9 @@ describeEachBackend('Management API: users imports', (backend) => {
       [emailAt(users, 7), [expect.objectContaining({ code: 'INVALID_FORMAT', path: 'name' })]],
       [emailAt(users, 8), [expect.objectContaining({ code: 'DUPLICATED_USER', path: 'user_id' })]],
       ['nobody', [expect.objectContaining({ code: 'INVALID_TYPE' })]],
+      // a field the account's own checks refuse is named too
+      [emailAt(users, 10), [expect.objectContaining({ code: 'INVALID_FORMAT', path: 'name' })]],
+      [emailAt(users, 11), [expect.objectContaining({ code: 'INVALID_FORMAT', path: 'picture' })]],
     ]);
     // the user as given, never its hash
     expect(JSON.stringify(errors)).not.toContain('not-a-hash');

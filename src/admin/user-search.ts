@@ -6,6 +6,10 @@ import { countRange, isRange, timeRange, unquote } from './search-range.js';
 /** A user id as Sesame stores it: Auth0's `auth0|` (the database connection's prefix) taken off. */
 export const localUserId = (id: string): string => (id.startsWith('auth0|') ? id.slice(6) : id);
 
+/** What can be searched. */
+const FIELD_TERM =
+  'email, user_id, name, blocked, logins_count and last_login can, or plain text in the email or name';
+
 /**
  * Reads a search: plain text (a substring of the email or the name), or one `field:value` term
  * of Auth0's user search: `email:"a@b.c"` (exact; `email:prefix*` a prefix, on the index),
@@ -18,7 +22,11 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
   // names are stored in NFC (user-fields.ts), and emails normalised to it
   const text = q.trim().normalize('NFC');
   if (text.length > 320) throw new ValidationError('q: at most 320 characters');
+  // Lucene's match-all, which scripts written for Auth0's search send
+  if (text === '*:*') return {};
   const term = /^([A-Za-z_.]+):(.*)$/s.exec(text);
+  if (!term && /^[^\s"]*:/.test(text))
+    throw new ValidationError(`q: ${FIELD_TERM} (a term is field:value, with a field name)`);
   if (!term) {
     // Auth0's query syntax taken as text would find nobody: a group, AND/OR/NOT, a negation, a
     // field term after the first word
@@ -57,9 +65,7 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
         throw new ValidationError('q: blocked: must be true or false');
       return { blocked: value === 'true' };
     default:
-      throw new ValidationError(
-        `q: cannot search by ${field} (email, user_id, name, blocked, logins_count and last_login can, or plain text in the email or name)`,
-      );
+      throw new ValidationError(`q: cannot search by ${field} (${FIELD_TERM})`);
   }
 }
 

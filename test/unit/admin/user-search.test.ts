@@ -51,3 +51,20 @@ describe("parseUserSearch: Auth0's logins_count and last_login terms", () => {
     expect(() => parseUserSearch(q)).toThrow(message);
   });
 });
+
+describe('parseUserSearch: terms without a field name', () => {
+  it("*:* is Lucene's match-all: every user, as no q", () => {
+    expect(parseUserSearch('*:*')).toEqual({});
+    expect(parseUserSearch(' *:* ')).toEqual({});
+  });
+
+  it.each(['*:foo', ':1', '*:', 'e*:a@b.c'])('%s is refused, not searched as text', (q) => {
+    expect(() => parseUserSearch(q)).toThrow(ValidationError);
+    expect(() => parseUserSearch(q)).toThrow(/^q: /);
+  });
+
+  it('plain text is still plain text', () => {
+    expect(parseUserSearch('ann smith')).toEqual({ text: 'ann smith' });
+    expect(parseUserSearch('*')).toEqual({ text: '*' });
+  });
+});

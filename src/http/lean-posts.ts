@@ -118,6 +118,7 @@ export function leanPosts(deps: Deps) {
       const params = await bodyParams(
         {
           type: req.headers['content-type'],
+          encoding: req.headers['content-encoding'],
           length: req.headers['content-length'],
           read: () => readIncoming(req, limit),
         },

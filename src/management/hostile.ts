@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { unsupportedCoding } from '../http/middleware/parse-form.js';
 import { problem } from '../util/json-problems.js';
 import { ManagementError } from './errors.js';
 
@@ -21,6 +22,11 @@ export const refuseHostileInput: MiddlewareHandler = async (c, next) => {
       'Query validation error: NUL characters are not allowed',
       'invalid_query_string',
     );
+  }
+  const coding = unsupportedCoding(c.req.header('content-encoding'));
+  if (coding !== null) {
+    // RFC 9110 §15.5.16: 415, with the codings it takes (§12.5.3)
+    throw new ManagementError(415, coding, 'unsupported_media_type', { 'Accept-Encoding': 'identity' });
   }
   const type = c.req.header('content-type') ?? '';
   if (/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) {

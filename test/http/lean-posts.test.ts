@@ -161,6 +161,12 @@ describe('lean lane (#16): POST /oauth/token and /oauth/introspect without Hono'
       '413 invalid_request',
     ],
     'token, grant_type twice': [() => post([...Object.entries(cc()), ['grant_type', GRANT]]), BAD],
+    // a coded body would be read as other text than was sent (RFC 9110 §8.4)
+    'token, a gzip Content-Encoding': [() => post(cc(), { 'content-encoding': 'gzip' }), BAD],
+    'introspect, a br Content-Encoding': [
+      () => post({ token: 'x' }, { ...rsAuth(), 'content-encoding': 'br' }),
+      BAD,
+    ],
     'introspect, a JSON body': [() => json({ token: 'x', client_id: rs.clientId }), BAD],
     'introspect, no token': [() => post({}, rsAuth()), BAD],
     'introspect, a public client': [() => post({ token: 'x', client_id: spa.clientId }), WHO],

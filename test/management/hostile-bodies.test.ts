@@ -36,6 +36,29 @@ describeEachBackend('Management API: hostile JSON bodies', (backend) => {
   const newUser = (extra: string) =>
     `{"connection":"${CONNECTION}","email":"${unique('deep')}@bodies.test","password":"a long enough password",${extra}}`;
 
+  describe('content codings', () => {
+    it('a body with a Content-Encoding Sesame does not decode → 415 naming it, and nothing is made', async () => {
+      for (const coding of ['gzip', 'x-bogus', 'br, gzip']) {
+        const name = unique('coded');
+        const answer = await call('POST', '/roles', {
+          body: JSON.stringify({ name }),
+          headers: { 'content-encoding': coding },
+        });
+        expectError(answer, 415, 'unsupported_media_type');
+        expect(answer.body.message).toContain(`Content-Encoding ${coding} is not supported`);
+        expect(answer.headers.get('accept-encoding')).toBe('identity');
+        const listed = await call('GET', '/roles', { query: { name_filter: name } });
+        expect(listed.body).toEqual([]);
+      }
+      // identity is no coding at all
+      const plain = await call('POST', '/roles', {
+        body: JSON.stringify({ name: unique('plain') }),
+        headers: { 'content-encoding': 'identity' },
+      });
+      expectStatus(plain, 200);
+    });
+  });
+
   describe('nesting', () => {
     it('arrays 20,000 deep beside a word the prototype check looks for → 400, not a stack overflow', async () => {
       const body = `{"description":"prototype","x":${nested(20_000)}}`;

@@ -53,9 +53,11 @@ export function readIncoming(incoming: NodeIncoming, limit: number): Promise<str
   });
 }
 
-/** A request body as `bodyParams` reads it: its declared type and length, and how to read it. */
+/** A request body as `bodyParams` reads it: its declared type, coding and length, and how to read it. */
 export interface Body {
   type: string | undefined;
+  /** Its Content-Encoding, if any. */
+  encoding?: string | undefined;
   length: string | undefined;
   /** The body as text, at most the limit (413 beyond). */
   read(): Promise<string>;
@@ -74,11 +76,22 @@ export async function bodyParams(
   json: boolean,
 ): Promise<Params> {
   if (Number(body.length ?? 0) > limit) throw tooLarge(limit);
+  const coding = unsupportedCoding(body.encoding);
+  if (coding !== null) throw new InvalidRequest(coding);
   const type = body.type ?? '';
   if (FORM.test(type)) return parseParams(await body.read(), repeatable);
   if (json && JSON_BODY.test(type)) return parseJsonParams(await body.read(), repeatable);
   const expected = json ? 'application/x-www-form-urlencoded or application/json' : FORM_TYPE;
   throw new InvalidRequest(`request body must be ${expected}`);
+}
+
+/**
+ * Why a body's Content-Encoding cannot be read, or null: Sesame reads bodies as sent (identity);
+ * a compressed one taken as is would be read as other text than was meant (RFC 9110 §8.4).
+ */
+export function unsupportedCoding(header: string | undefined): string | null {
+  if (header === undefined || /^\s*(?:identity\s*)?$/i.test(header)) return null;
+  return `Content-Encoding ${header.trim().slice(0, 64)} is not supported: send the body unencoded`;
 }
 
 async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
@@ -141,6 +154,7 @@ function bodyOf(c: Context<AppEnv>, limit: number): Body {
   const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
   return {
     type: c.req.header('content-type'),
+    encoding: c.req.header('content-encoding'),
     length: c.req.header('content-length'),
     read: () =>
       typeof incoming?.on === 'function' ? readIncoming(incoming, limit) : readCapped(c.req.raw.body, limit),

@@ -1,4 +1,5 @@
 import { SIGNING_ALGS } from '../config/schema.js';
+import { isUriText, URI_TEXT_RULE } from '../protocol/redirect-uri.js';
 import { isScopeToken, OIDC_SCOPES } from '../protocol/scope.js';
 import {
   type Api,
@@ -78,6 +79,8 @@ function checkIdentifier(identifier: string): string {
     );
   }
   if (identifier.length > 2048) throw new ValidationError('identifier: must be at most 2048 characters');
+  // the `resource` parameter that names it is an RFC 3986 URI (RFC 8707 §2)
+  if (!isUriText(identifier)) throw new ValidationError(`identifier: must be ${URI_TEXT_RULE}`);
   return identifier;
 }
 

@@ -7,6 +7,14 @@ export type RedirectUriKind = 'web' | 'spa' | 'native';
 
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** The characters of an RFC 3986 URI (unreserved, reserved) and its percent-encodings. */
+const RFC_3986 = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
+/** What `isUriText` asks, for messages. */
+export const URI_TEXT_RULE =
+  "an RFC 3986 URI: ASCII letters, digits and -._~:/?#[]@!$&'()*+,;=, other characters percent-encoded";
+
+/** Whether `text` has only what an RFC 3986 URI may hold (§2): ASCII, the rest percent-encoded. */
+export const isUriText = (text: string): boolean => RFC_3986.test(text);
 
 /** True for http URLs on a loopback host (RFC 8252 §7.3). */
 export function isLoopbackHttp(url: URL): boolean {
@@ -32,7 +40,11 @@ export function checkRedirectUri(uri: string, kind: RedirectUriKind): string | n
   }
   const scheme = url.protocol.toLowerCase();
   if (FORBIDDEN_SCHEMES.has(scheme)) return `must not use the ${scheme} scheme`;
+  // RFC 3986 §2: ASCII only, anything else percent-encoded. A `\` or `^` is no part of a URI,
+  // and parsers disagree on them (a browser reads `https://a.example\@b.example/` as a.example's).
+  if (!isUriText(uri)) return `must be ${URI_TEXT_RULE}`;
   if (url.username || url.password) return 'must not contain user information';
+  if (url.port === '0') return 'must not use port 0';
   if (scheme === 'https:') return url.hostname ? null : 'must name a host';
   if (scheme === 'http:')
     return isLoopbackHttp(url) ? null : 'must use https (http only on 127.0.0.1, [::1] or localhost)';

@@ -66,6 +66,30 @@ describe('checkRedirectUri', () => {
     });
 
     it.each([
+      'https://app.example\\@evil.example/cb',
+      'https://app.example/\u00e9',
+      'https://b\u00fccher.example/cb',
+      'https://app.example/a%zz',
+      'https://app.example/a%',
+      'https://app.example/<x>',
+      'https://app.example/{x}|^`"',
+    ])('refuses what is no RFC 3986 URI: %j', (uri) => {
+      expect(checkRedirectUri(uri, kind)).toMatch(/^must be an RFC 3986 URI: /);
+    });
+
+    it.each([
+      'https://app.example/%C3%A9',
+      "https://app.example/cb?a=1&b=(2)!$',;=~",
+      'https://xn--bcher-kva.example/cb',
+    ])('accepts percent-encodings, reserved characters and punycode: %s', (uri) => {
+      expect(checkRedirectUri(uri, kind)).toBeNull();
+    });
+
+    it('refuses port 0', () => {
+      expect(checkRedirectUri('https://app.example:0/cb', kind)).toBe('must not use port 0');
+    });
+
+    it.each([
       ['javascript:alert(1)', 'javascript:'],
       ['JavaScript:alert(1)', 'javascript:'],
       ['JAVASCRIPT://app.example/%0aalert(1)', 'javascript:'],

@@ -5,6 +5,8 @@ export interface Params {
   get(name: string): string | undefined;
   all(name: string): string[];
   names(): string[];
+  /** The names sent more than once, empty values counted (for `repeatable` names). */
+  repeated(): string[];
 }
 
 /** As `repeatable`: every name may repeat (for /authorize, which names the repeats in its own error). */
@@ -42,6 +44,8 @@ function paramsOf(entries: Iterable<[string, string]>, repeatable: ReadonlySet<s
       list.push(value);
     } else values.set(name, [value]);
   }
+  // `state=&state=x` is a repeat too (RFC 6749 §3.1), though an empty value counts as omitted
+  const repeated = [...values].filter(([, list]) => list.length > 1).map(([name]) => name);
   for (const [name, list] of values) {
     const kept = list.filter((v) => v !== '');
     if (kept.length === 0) values.delete(name);
@@ -51,6 +55,7 @@ function paramsOf(entries: Iterable<[string, string]>, repeatable: ReadonlySet<s
     get: (name) => values.get(name)?.[0],
     all: (name) => values.get(name) ?? [],
     names: () => [...values.keys()],
+    repeated: () => repeated,
   };
 }
 

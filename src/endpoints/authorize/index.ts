@@ -21,7 +21,7 @@ import { authorizationError, type ResponseTarget } from './respond.js';
  */
 function readParams(c: Context<AppEnv>): { params: Params; repeated: string[] } {
   const params = pageParams(c, ANY_NAME);
-  const repeated = params.names().filter((n) => n !== 'resource' && params.all(n).length > 1);
+  const repeated = params.repeated().filter((n) => n !== 'resource');
   return { params, repeated };
 }
 

@@ -163,6 +163,15 @@ describeEachBackend('sign-in: authorization errors and responses (RFC 6749 §4.1
       },
     );
 
+    it.each(['code_challenge', 'state', 'nonce'])(
+      '%s sent again empty → invalid_request (a repeat, though an empty value counts as omitted)',
+      async (name) => {
+        const p = errorRedirect(await authorize({ nonce: 'n' }, { repeat: [[name, '']] }));
+        expect(p.error).toBe('invalid_request');
+        expect(p.error_description).toContain(`parameter ${name} is repeated`);
+      },
+    );
+
     it('state sent twice → invalid_request, and neither state is echoed', async () => {
       const p = errorRedirect(await authorize({}, { repeat: [['state', 'other']] }));
       expect(p.error).toBe('invalid_request');

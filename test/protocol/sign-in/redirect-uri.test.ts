@@ -84,6 +84,11 @@ describeEachBackend(
           ['client_id', web.clientId],
         ]);
         expect(await expectErrorPage(res)).toContain('The parameter client_id is repeated.');
+        // an empty copy is a repeat too (RFC 6749 §3.1), whichever comes first
+        for (const name of ['client_id', 'redirect_uri']) {
+          const empty = await authorize({ client_id: web.clientId, redirect_uri: CALLBACK }, [[name, '']]);
+          expect(await expectErrorPage(empty)).toContain(`The parameter ${name} is repeated.`);
+        }
       });
 
       it('an unknown client_id with an invalid rest of the request still gets the page, not a redirect', async () => {

@@ -37,6 +37,8 @@ export interface Route {
 /** Every route Sesame serves, in one table. Other methods on these paths get 405 with Allow. */
 export function routes(deps: Deps): Route[] {
   const form = parseForm(deps.config.bodyLimit);
+  // RFC 8707 §2: `resource` may repeat where a grant is asked for (more than one API: invalid_target)
+  const resourceForm = parseForm(deps.config.bodyLimit, TOKEN_REPEATABLE);
   const pageForm = parsePageForm(deps.config.bodyLimit);
   const anyRepeated = parsePageForm(deps.config.bodyLimit, ANY_NAME);
   const cookies = new Cookies(deps.config.issuer);
@@ -91,7 +93,7 @@ export function routes(deps: Deps): Route[] {
       path: '/u/consent',
       methods: { GET: [consentPage(deps, cookies)], POST: [pageForm, consentSubmit(deps, cookies)] },
     },
-    { path: '/oauth/device/code', methods: { POST: [form, deviceAuthorizationEndpoint(deps)] } },
+    { path: '/oauth/device/code', methods: { POST: [resourceForm, deviceAuthorizationEndpoint(deps)] } },
     {
       path: '/activate',
       methods: { GET: [activatePage(deps, cookies)], POST: [pageForm, activateSubmit(deps, cookies)] },

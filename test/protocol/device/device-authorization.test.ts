@@ -114,6 +114,25 @@ describeEachBackend('device authorization endpoint (RFC 8628 §3.1–§3.2)', (b
       expect(stored?.payload).toEqual({ scopes: ['read:things'], audience: api.identifier });
     });
 
+    it('resource may repeat (RFC 8707 §2): the same API twice goes on, two APIs → invalid_target', async () => {
+      const pairs = (other: string): [string, string][] => [
+        ['client_id', tv.clientId],
+        ['scope', 'read:things'],
+        ['resource', api.identifier],
+        ['resource', other],
+      ];
+      const same = await deviceRequest(t, pairs(api.identifier));
+      expect(same.status, JSON.stringify(same.body)).toBe(200);
+      expectTokenError(await deviceRequest(t, pairs('https://other.example/api')), 400, 'invalid_target');
+      // any other parameter still may not
+      const twice = await deviceRequest(t, [
+        ['client_id', tv.clientId],
+        ['scope', 'openid'],
+        ['scope', 'openid'],
+      ]);
+      expectTokenError(twice, 400, 'invalid_request');
+    });
+
     it('refuses a public client that sends a secret (invalid_client)', async () => {
       const answer = await deviceRequest(t, { client_id: tv.clientId, client_secret: 'nope' });
       expectTokenError(answer, 401, 'invalid_client');

@@ -39,7 +39,7 @@ const credsOf = (c: ClientCreds): Record<string, string> =>
 /** POSTs /oauth/device/code with raw form parameters (and headers, e.g. Authorization). */
 export async function deviceRequest(
   t: TestApp,
-  params: Record<string, string>,
+  params: Record<string, string> | [string, string][],
   headers: Record<string, string> = {},
 ): Promise<TokenAnswer> {
   const res = await t.fetch(`${t.issuer}/oauth/device/code`, {

@@ -86,9 +86,13 @@ export async function proceed(
   const consentOf = skips ? undefined : { clientId: app.clientId, audience: asked.audience ?? '' };
   const current = await loadSession(deps, cookies, c, consentOf);
   // A login made for this request is the re-authentication max_age asks for, however long the
-  // consent page took after it (OIDC Core §3.1.2.1).
+  // consent page took after it (OIDC Core §3.1.2.1). max_age=0 asks for one whatever the
+  // session's age (the OpenID WG: it is prompt=login), also within the second it began.
   const tooOld =
-    current && asked.maxAge !== undefined && now - current.session.authTime > asked.maxAge && !state.loggedIn;
+    current &&
+    asked.maxAge !== undefined &&
+    (asked.maxAge === 0 || now - current.session.authTime > asked.maxAge) &&
+    !state.loggedIn;
   const forceLogin = asked.prompt.includes('login') && !state.loggedIn;
   // OIDC Core §3.1.2.1: id_token_hint names who should be signed in; another user must log in.
   const otherUser = current && asked.hintSubject !== undefined && current.user.id !== asked.hintSubject;

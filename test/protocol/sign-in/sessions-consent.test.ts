@@ -240,6 +240,20 @@ describeEachBackend('sign-in: sessions and consent (OIDC Core §3.1.2.3–§3.1.
       expect(again.claims.auth_time).toBe((first.claims.auth_time as number) + 5);
     });
 
+    it('max_age=0 in the very second of the sign-in still forces the login page (it is prompt=login)', async () => {
+      const agent = await signedInAgent();
+      const config = await webConfig(t, await webApp());
+      const first = await webSignIn(agent, config);
+      const again = await webSignIn(agent, config, { max_age: '0' });
+      expect(again.flow.pages).toEqual(['login']);
+      expect(again.claims.auth_time).toBe(first.claims.auth_time);
+      // and without a page to show, login_required
+      const none = await agent.signIn(
+        (await webAuthorizationUrl(config, { prompt: 'none', max_age: '0' })).url,
+      );
+      expect(none.location?.searchParams.get('error')).toBe('login_required');
+    });
+
     it('max_age: the login of this request counts, however long the consent page then takes', async () => {
       const agent = await signedInAgent();
       const config = await webConfig(t, await webApp());

@@ -145,6 +145,8 @@ export function userRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     async (c) => {
       const user = await getById(deps, c.req.valid('param').id);
       const b = c.req.valid('json');
+      // nothing to change: nothing is written, updated_at included
+      if (Object.keys(b).length === 0) return c.json(userView(user), 200);
       // what would hand the account over, or lock its owner out (sent back unchanged, it does not:
       // then the change holds only while the email and block stay as read here)
       const takesOver =

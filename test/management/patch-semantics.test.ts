@@ -148,6 +148,23 @@ describeEachBackend('Management API: what a PATCH changes', (backend) => {
     });
   });
 
+  it('an empty PATCH of a user changes nothing, updated_at included', async () => {
+    const created = ok(
+      await call('POST', '/users', {
+        body: {
+          connection: 'Username-Password-Authentication',
+          email: `empty-${Date.now()}@example.com`,
+          password: 'a long enough password',
+        },
+      }),
+      201,
+    );
+    env.t.clock.advance(60);
+    const path = `/users/${encodeURIComponent(created.user_id)}`;
+    expect(ok(await call('PATCH', path, { body: {} }))).toEqual(created);
+    expect(ok(await call('GET', path))).toEqual(created);
+  });
+
   it('concurrent PATCHes of one user each keep their key (none is lost to another)', async () => {
     const created = ok(
       await call('POST', '/users', {

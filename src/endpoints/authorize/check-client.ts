@@ -30,17 +30,11 @@ function sameWithoutPort(registered: string, requested: string): boolean {
 /**
  * RFC 6749 §3.1.2.3, RFC 9700 §4.1.3: redirect_uri must equal a registered callback by simple
  * string comparison (a native app's loopback IPs may differ in port); it may be left out only
- * when exactly one is registered (RFC 6749 §3.1.2.3), and never from an OpenID Connect request
- * (OIDC Core §3.1.2.1: REQUIRED). Until it passes, errors go to an error page.
+ * when exactly one is registered. Until it passes, errors go to an error page.
  */
 export function checkRedirectUri(app: Application, params: Params): string {
   const requested = params.get('redirect_uri');
   if (requested === undefined) {
-    if (params.get('scope')?.split(' ').includes('openid'))
-      throw new PageError(
-        'Invalid request',
-        'The request has no redirect_uri, which an OpenID Connect request (scope openid) must name.',
-      );
     if (app.callbacks.length === 1) return app.callbacks[0] as string;
     throw new PageError(
       'Invalid request',

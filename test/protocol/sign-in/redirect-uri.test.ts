@@ -156,18 +156,12 @@ describeEachBackend(
     });
 
     describe('redirect_uri omitted', () => {
-      it('an OpenID Connect request (scope openid) must name it (OIDC Core §3.1.2.1): 400 error page', async () => {
-        for (const scope of ['openid', 'profile openid email']) {
-          const html = await expectErrorPage(await authorize({ client_id: web.clientId, scope }));
-          expect(html).toContain('an OpenID Connect request (scope openid) must name');
-        }
-      });
-
-      it('with exactly one registered callback, an OAuth request goes to it and the code exchange needs none', async () => {
+      it('with exactly one registered callback, the response goes to it and the code exchange needs none', async () => {
         const { creds } = await newUser(t);
         const q = new URLSearchParams({
           response_type: 'code',
           client_id: web.clientId,
+          scope: 'openid',
           state: 'one',
           code_challenge: s256(VERIFIER),
           code_challenge_method: 'S256',
@@ -185,11 +179,10 @@ describeEachBackend(
           client_secret: web.clientSecret as string,
         });
         expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-        expect(answer.body.id_token).toBeUndefined();
       });
 
       it('with exactly one registered callback, errors redirect to it', async () => {
-        const res = await authorize({ client_id: web.clientId, scope: 'no-such-scope' });
+        const res = await authorize({ client_id: web.clientId, scope: 'openid no-such-scope' });
         expect(res.status).toBe(303);
         const loc = new URL(res.headers.get('location') as string);
         expect(`${loc.origin}${loc.pathname}`).toBe(CALLBACK);
@@ -197,9 +190,7 @@ describeEachBackend(
       });
 
       it('with two registered callbacks → 400 error page, no Location', async () => {
-        const html = await expectErrorPage(
-          await authorize({ client_id: twoCallbacks.clientId, scope: undefined }),
-        );
+        const html = await expectErrorPage(await authorize({ client_id: twoCallbacks.clientId }));
         expect(html).toContain('The request has no redirect_uri and the application has several.');
       });
 

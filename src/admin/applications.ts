@@ -85,11 +85,22 @@ export interface NewApplication extends ApplicationInput {
   type: string;
 }
 
-function checkUris(field: string, uris: string[], type: ApplicationType): string[] {
+/**
+ * The callbacks (or logout URLs) `uris`, each checked by the rules of registration; those in
+ * `kept` (the list stored already) were taken under the rules of their day and are not refused
+ * now, so that a rule made stricter since never blocks saving the rest of an application.
+ */
+function checkUris(
+  field: string,
+  uris: string[],
+  type: ApplicationType,
+  kept: readonly string[] = [],
+): string[] {
   if (type === 'm2m' && uris.length > 0)
     throw new ValidationError(`${field}: m2m applications have no callbacks`);
   checkUriList(field, uris);
   for (const uri of uris) {
+    if (kept.includes(uri)) continue;
     const problem = checkRedirectUri(uri, type as 'web' | 'spa' | 'native');
     if (problem) throw new ValidationError(`${field} ${JSON.stringify(uri)}: ${problem}`);
   }
@@ -157,10 +168,17 @@ export async function updateApplication(
       ...app,
       ...(input.name !== undefined ? { name: checkName('name', input.name, APP_NAME) } : {}),
       ...(input.callbacks !== undefined
-        ? { callbacks: checkUris('callbacks', input.callbacks, app.type) }
+        ? { callbacks: checkUris('callbacks', input.callbacks, app.type, app.callbacks) }
         : {}),
       ...(input.logoutCallbacks !== undefined
-        ? { logoutCallbacks: checkUris('allowed_logout_urls', input.logoutCallbacks, app.type) }
+        ? {
+            logoutCallbacks: checkUris(
+              'allowed_logout_urls',
+              input.logoutCallbacks,
+              app.type,
+              app.logoutCallbacks,
+            ),
+          }
         : {}),
       // an empty list on update is no grants at all (on create it is the type's defaults)
       ...(input.grants !== undefined

@@ -7,14 +7,19 @@ export type RedirectUriKind = 'web' | 'spa' | 'native';
 
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-/** The characters of an RFC 3986 URI (unreserved, reserved) and its percent-encodings. */
-const RFC_3986 = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
+/**
+ * A URL as a browser writes it (WHATWG URL): printable ASCII, anything else percent-encoded, so
+ * never a raw non-ASCII letter, a `\` (read as `/`), `"`, `<` or `>` (always encoded), or a `%`
+ * that starts no percent-encoding. Browsers leave `|`, `^`, `{`, `}` and `` ` `` raw in places,
+ * so those stay allowed although RFC 3986 §2 lists them nowhere.
+ */
+const URI_TEXT = /^(?:[!#$&-;=?-[\]-~]|%[0-9A-Fa-f]{2})+$/;
 /** What `isUriText` asks, for messages. */
 export const URI_TEXT_RULE =
-  "an RFC 3986 URI: ASCII letters, digits and -._~:/?#[]@!$&'()*+,;=, other characters percent-encoded";
+  'a URI in ASCII, other characters percent-encoded, without \\, ", <, > or a % that starts no %XX';
 
-/** Whether `text` has only what an RFC 3986 URI may hold (§2): ASCII, the rest percent-encoded. */
-export const isUriText = (text: string): boolean => RFC_3986.test(text);
+/** Whether `text` is written as browsers write URLs (`URI_TEXT`): RFC 3986 §2's ASCII form. */
+export const isUriText = (text: string): boolean => URI_TEXT.test(text);
 
 /** True for http URLs on a loopback host (RFC 8252 §7.3). */
 export function isLoopbackHttp(url: URL): boolean {
@@ -40,8 +45,8 @@ export function checkRedirectUri(uri: string, kind: RedirectUriKind): string | n
   }
   const scheme = url.protocol.toLowerCase();
   if (FORBIDDEN_SCHEMES.has(scheme)) return `must not use the ${scheme} scheme`;
-  // RFC 3986 §2: ASCII only, anything else percent-encoded. A `\` or `^` is no part of a URI,
-  // and parsers disagree on them (a browser reads `https://a.example\@b.example/` as a.example's).
+  // RFC 3986 §2: ASCII only, anything else percent-encoded. Parsers disagree on the rest (a
+  // browser reads `https://a.example\@b.example/` as a.example's, a stricter one as b.example's).
   if (!isUriText(uri)) return `must be ${URI_TEXT_RULE}`;
   if (url.username || url.password) return 'must not contain user information';
   if (url.port === '0') return 'must not use port 0';

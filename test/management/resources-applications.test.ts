@@ -105,6 +105,32 @@ describeEachBackend('Management API: resources (applications)', (backend) => {
       expect(created.client_secret).toEqual(expect.any(String));
     });
 
+    it('a callback stored before a stricter rule does not block saving the application', async () => {
+      const created = ok(
+        await call('POST', '/clients', {
+          body: { name: 'Older', app_type: 'regular_web', callbacks: ['https://older.example/cb'] },
+        }),
+        201,
+      );
+      const path = `/clients/${created.client_id}`;
+      // as a Sesame from before the URI rule stored it (raw non-ASCII)
+      const legacy = 'https://older.example/caf\u00e9';
+      await env.t.rt.storage.applications.update(
+        created.client_id,
+        { callbacks: [legacy], logoutCallbacks: [legacy] },
+        env.t.clock.now(),
+      );
+      const kept = { callbacks: [legacy, 'https://older.example/new'], allowed_logout_urls: [legacy] };
+      const saved = ok(await call('PATCH', path, { body: { name: 'Renamed', ...kept } }));
+      expect(saved).toMatchObject({ name: 'Renamed', ...kept });
+      // a new one is held to the rule
+      const added = await call('PATCH', path, {
+        body: { callbacks: [legacy, 'https://older.example/th\u00e9'] },
+      });
+      expectError(added, 400, 'invalid_body');
+      expect(added.body.message).toContain('https://older.example/th\u00e9');
+    });
+
     it('refuses what admin/ refuses, naming the field', async () => {
       const bad = await call('POST', '/clients', {
         body: { name: 'Bad', app_type: 'regular_web', callbacks: ['https://x.example/cb#frag'] },

@@ -53,15 +53,21 @@ export function outboxRepository(db: Kysely<Database>, dialect: 'sqlite' | 'post
       return row ? toMessage(row) : null;
     },
     async claim(now, lease) {
-      const due = sql<string>`(select id from outbox where status in ('pending', 'pending_request') and next_attempt_at <= ${now} order by next_attempt_at limit 1 ${lock})`;
-      const row = await db
-        .updateTable('outbox')
-        .set({ attempts: sql`attempts + 1`, next_attempt_at: now + lease })
-        .where('id', '=', due)
-        .where('status', 'in', WAITING)
-        .returningAll()
-        .executeTakeFirst();
-      return row ? toMessage(row) : null;
+      // One status at a time, each read in the order of the (status, next_attempt_at) index: a
+      // claim over both at once would sort every waiting row (a backlog after an outage).
+      // Requests first: they are few, and lead to emails.
+      for (const status of ['pending_request', 'pending'] as const) {
+        const due = sql<string>`(select id from outbox where status = ${status} and next_attempt_at <= ${now} order by next_attempt_at limit 1 ${lock})`;
+        const row = await db
+          .updateTable('outbox')
+          .set({ attempts: sql`attempts + 1`, next_attempt_at: now + lease })
+          .where('id', '=', due)
+          .where('status', '=', status)
+          .returningAll()
+          .executeTakeFirst();
+        if (row) return toMessage(row);
+      }
+      return null;
     },
     async sent(id, attempt, now, keep) {
       await db

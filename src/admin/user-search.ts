@@ -25,8 +25,9 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
   // Lucene's match-all, which scripts written for Auth0's search send
   if (text === '*:*') return {};
   const term = /^([A-Za-z_.]+):(.*)$/s.exec(text);
-  if (!term && /^[^\s"]*:/.test(text))
-    throw new ValidationError(`q: ${FIELD_TERM} (a term is field:value, with a field name)`);
+  // a field left out or given as a wildcard (`:1`, `*:x`); plain text such as `10:30` stays text
+  if (!term && /^\*?:/.test(text))
+    throw new ValidationError(`q: a term needs a field name: ${FIELD_TERM}; *:* alone lists everyone`);
   if (!term) {
     // Auth0's query syntax taken as text would find nobody: a group, AND/OR/NOT, a negation, a
     // field term after the first word

@@ -190,8 +190,8 @@ async function importOne(
 }
 
 /** The refusal of a `connection_id` that is not Sesame's one connection. */
-export const unknownConnection = (id: string) =>
-  new ValidationError(`connection_id: no connection ${id} (Sesame's one connection is ${CONNECTION_ID})`);
+export const unknownConnection = (id: string, field = 'connection_id') =>
+  new ValidationError(`${field}: no connection ${id} (Sesame's one connection is ${CONNECTION_ID})`);
 
 /**
  * Imports the users, one after another, and stores the finished job. A file that is not an

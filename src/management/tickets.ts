@@ -28,9 +28,13 @@ const common = {
   ttl_sec: ttl,
   includeEmailInRedirect: z.boolean().openapi({ description: 'Adds email=… to result_url.' }),
 };
-/** Auth0 requires both fields of an identity. */
+/** Auth0 requires both user_id and provider of an identity; connection_id may come too. */
 const Identity = z
-  .strictObject({ user_id: z.string().max(64), provider: z.string().max(64) })
+  .strictObject({
+    user_id: z.string().max(64),
+    provider: z.string().max(64),
+    connection_id: z.string().max(64).optional(),
+  })
   .openapi({ description: "The user's own identity only: provider auth0, user_id the user's." });
 const PasswordChangeTicket = z
   .strictObject({
@@ -76,12 +80,15 @@ const TAG = 'Tickets and jobs';
 function refuseForeign(b: {
   organization_id?: string | undefined;
   connection_id?: string | undefined;
-  identity?: { user_id?: string | undefined; provider?: string | undefined } | undefined;
+  identity?: { provider?: string | undefined; connection_id?: string | undefined } | undefined;
 }): void {
   if (b.organization_id !== undefined)
     throw new ValidationError('organization_id: Sesame has no organizations; leave it out');
   if (b.connection_id !== undefined && ![CONNECTION_ID, CONNECTION].includes(b.connection_id))
     throw unknownConnection(b.connection_id);
+  const identityConnection = b.identity?.connection_id;
+  if (identityConnection !== undefined && ![CONNECTION_ID, CONNECTION].includes(identityConnection))
+    throw unknownConnection(identityConnection, 'identity.connection_id');
   if (b.identity?.provider !== undefined && b.identity.provider !== 'auth0')
     throw new ValidationError("identity.provider: Sesame's users have one identity, of provider auth0");
 }

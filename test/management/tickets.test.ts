@@ -217,6 +217,11 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
           { user_id: user.id, identity: { user_id: user.id, provider: 'github' } },
           'identity.provider',
         ],
+        [
+          '/tickets/email-verification',
+          { user_id: user.id, identity: { user_id: user.id, provider: 'auth0', connection_id: 'con_x' } },
+          'identity.connection_id',
+        ],
         // Auth0 requires both fields of an identity
         ['/tickets/email-verification', { user_id: user.id, identity: {} }, 'identity.user_id'],
         [
@@ -235,11 +240,14 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
         expectError(answer, 400, 'invalid_body');
         expect(answer.body.message, `${path} ${JSON.stringify(body)}`).toContain(`${field}:`);
       }
-      // the user's own identity, as Auth0 shows it (auth0|…) or bare, is fine
+      // the user's own identity, as Auth0 shows it (auth0|…) or bare, is fine, with its connection too
       for (const id of [user.id, `auth0|${user.id}`]) {
         const body = { user_id: user.id, identity: { user_id: id, provider: 'auth0' } };
         expectStatus(await call('POST', '/tickets/email-verification', { body }), 201);
       }
+      const connection = { user_id: user.id, provider: 'auth0', connection_id: 'con_sesame_database' };
+      const withConnection = { user_id: user.id, identity: connection };
+      expectStatus(await call('POST', '/tickets/email-verification', { body: withConnection }), 201);
     });
 
     it('by an email with letters beyond ASCII, as sign-up takes them', async () => {

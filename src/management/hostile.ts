@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { unsupportedCoding } from '../http/middleware/parse-form.js';
-import { problem } from '../util/json-problems.js';
+import { duplicateKey, problem } from '../util/json-problems.js';
 import { ManagementError } from './errors.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -47,6 +47,11 @@ export const refuseHostileInput: MiddlewareHandler = async (c, next) => {
     }
     const found = problem(parsed, '');
     if (found) throw new ManagementError(400, `Payload validation error: ${found}`, 'invalid_body');
+    const twice = duplicateKey(text);
+    if (twice !== null) {
+      const message = `Payload validation error: ${twice}: the key appears twice in one object`;
+      throw new ManagementError(400, message, 'invalid_body');
+    }
   }
   await next();
 };

@@ -40,3 +40,54 @@ export function problem(value: unknown, path = '', depth = 0): string | null {
   }
   return null;
 }
+
+/** An object or array being read by `duplicateKey`: its path, and for an object its keys so far. */
+interface Frame {
+  path: string;
+  keys: Set<string> | null;
+  key: string;
+}
+
+/**
+ * The path of the first key a JSON text repeats within one object, or null. The text must be
+ * valid JSON (JSON.parse took it), which keeps the last of two such keys without a word: RFC
+ * 8259 §4 says names SHOULD be unique, and what a receiver makes of others is unpredictable.
+ */
+export function duplicateKey(text: string): string | null {
+  const stack: Frame[] = [];
+  let expectKey = false;
+  const open = (keys: Set<string> | null) => {
+    const parent = stack.at(-1);
+    const path = !parent
+      ? ''
+      : parent.keys
+        ? parent.path
+          ? `${parent.path}.${parent.key}`
+          : parent.key
+        : `${parent.path}[]`;
+    stack.push({ path, keys, key: '' });
+    expectKey = keys !== null;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const top = stack.at(-1);
+      if (expectKey && top?.keys) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.keys.has(key)) return top.path ? `${top.path}.${key}` : key;
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = end;
+    } else if (ch === '{') open(new Set());
+    else if (ch === '[') open(null);
+    else if (ch === '}' || ch === ']') {
+      stack.pop();
+      expectKey = false;
+    } else if (ch === ',') expectKey = stack.at(-1)?.keys != null;
+  }
+  return null;
+}

@@ -36,6 +36,24 @@ describeEachBackend('Management API: hostile JSON bodies', (backend) => {
   const newUser = (extra: string) =>
     `{"connection":"${CONNECTION}","email":"${unique('deep')}@bodies.test","password":"a long enough password",${extra}}`;
 
+  describe('duplicate keys', () => {
+    it('a key twice in one object → 400 naming it, and nothing is made (JSON.parse would keep the last)', async () => {
+      const [first, second] = [unique('first'), unique('second')];
+      const answer = await call('POST', '/roles', { body: `{"name":"${first}","name":"${second}"}` });
+      expectError(answer, 400, 'invalid_body');
+      expect(answer.body.message).toBe('Payload validation error: name: the key appears twice in one object');
+      for (const name of [first, second]) {
+        const listed = await call('GET', '/roles', { query: { name_filter: name } });
+        expect(listed.body).toEqual([]);
+      }
+      const nested = await call('POST', '/users', {
+        body: newUser('"app_metadata":{"plan":"a","plan":"b"}'),
+      });
+      expectError(nested, 400, 'invalid_body');
+      expect(nested.body.message).toContain('app_metadata.plan: the key appears twice');
+    });
+  });
+
   describe('content codings', () => {
     it('a body with a Content-Encoding Sesame does not decode → 415 naming it, and nothing is made', async () => {
       for (const coding of ['gzip', 'x-bogus', 'br, gzip']) {

@@ -56,15 +56,11 @@ interface Frame {
 export function duplicateKey(text: string): string | null {
   const stack: Frame[] = [];
   let expectKey = false;
+  const member = (path: string, key: string) => (path ? `${path}.${key}` : key);
   const open = (keys: Set<string> | null) => {
     const parent = stack.at(-1);
-    const path = !parent
-      ? ''
-      : parent.keys
-        ? parent.path
-          ? `${parent.path}.${parent.key}`
-          : parent.key
-        : `${parent.path}[]`;
+    let path = '';
+    if (parent) path = parent.keys ? member(parent.path, parent.key) : `${parent.path}[]`;
     stack.push({ path, keys, key: '' });
     expectKey = keys !== null;
   };
@@ -76,7 +72,7 @@ export function duplicateKey(text: string): string | null {
       const top = stack.at(-1);
       if (expectKey && top?.keys) {
         const key = JSON.parse(text.slice(i, end + 1)) as string;
-        if (top.keys.has(key)) return top.path ? `${top.path}.${key}` : key;
+        if (top.keys.has(key)) return member(top.path, key);
         top.keys.add(key);
         top.key = key;
         expectKey = false;

@@ -178,7 +178,9 @@ describeEachBackend('Management API: resources (apis)', (backend) => {
       for (const identifier of ['https://x.example\\y/', `https://${unique('h')}.example/\u00e9`]) {
         const odd = await call('POST', '/resource-servers', { body: { identifier, name: 'X' } });
         expectError(odd, 400, 'invalid_body');
-        expect(odd.body.message).toMatch(/^identifier: must be a URI in ASCII, other characters percent-encoded/);
+        expect(odd.body.message).toMatch(
+          /^identifier: must be a URI in ASCII, other characters percent-encoded/,
+        );
       }
       const encoded = `https://${unique('h')}.example/%C3%A9`;
       expectStatus(

@@ -84,11 +84,11 @@ function refuseForeign(b: {
 }): void {
   if (b.organization_id !== undefined)
     throw new ValidationError('organization_id: Sesame has no organizations; leave it out');
-  if (b.connection_id !== undefined && ![CONNECTION_ID, CONNECTION].includes(b.connection_id))
-    throw unknownConnection(b.connection_id);
-  const identityConnection = b.identity?.connection_id;
-  if (identityConnection !== undefined && ![CONNECTION_ID, CONNECTION].includes(identityConnection))
-    throw unknownConnection(identityConnection, 'identity.connection_id');
+  const ours = (id: string | undefined, field: string) => {
+    if (id !== undefined && id !== CONNECTION_ID && id !== CONNECTION) throw unknownConnection(id, field);
+  };
+  ours(b.connection_id, 'connection_id');
+  ours(b.identity?.connection_id, 'identity.connection_id');
   if (b.identity?.provider !== undefined && b.identity.provider !== 'auth0')
     throw new ValidationError("identity.provider: Sesame's users have one identity, of provider auth0");
 }

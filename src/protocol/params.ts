@@ -32,6 +32,8 @@ export function parseJsonParams(text: string, repeatable: ReadonlySet<string> = 
 
 function paramsOf(entries: Iterable<[string, string]>, repeatable: ReadonlySet<string>): Params {
   const values = new Map<string, string[]>();
+  // names sent more than once (only where `repeatable` lets them): none on the hot paths
+  let repeated: string[] | undefined;
   for (const [name, value] of entries) {
     // No OAuth parameter carries a NUL, and databases refuse it in text: reject it up front.
     if (name.includes('\u0000') || value.includes('\u0000')) {
@@ -41,11 +43,11 @@ function paramsOf(entries: Iterable<[string, string]>, repeatable: ReadonlySet<s
     const list = values.get(name);
     if (list) {
       if (!repeatable.has(name)) throw new InvalidRequest(`parameter ${name} is repeated`);
+      // `state=&state=x` is a repeat too (RFC 6749 §3.1), though an empty value counts as omitted
+      if (list.length === 1) repeated = [...(repeated ?? []), name];
       list.push(value);
     } else values.set(name, [value]);
   }
-  // `state=&state=x` is a repeat too (RFC 6749 §3.1), though an empty value counts as omitted
-  const repeated = [...values].filter(([, list]) => list.length > 1).map(([name]) => name);
   for (const [name, list] of values) {
     const kept = list.filter((v) => v !== '');
     if (kept.length === 0) values.delete(name);
@@ -55,7 +57,7 @@ function paramsOf(entries: Iterable<[string, string]>, repeatable: ReadonlySet<s
     get: (name) => values.get(name)?.[0],
     all: (name) => values.get(name) ?? [],
     names: () => [...values.keys()],
-    repeated: () => repeated,
+    repeated: () => repeated ?? [],
   };
 }
 

@@ -21,8 +21,11 @@ function toMessage(r: Row): OutboxMessage {
   };
 }
 
-/** The statuses of a message not yet sent nor given up (account-repositories.ts). */
-const WAITING = ['pending', 'pending_request'] as const;
+/**
+ * The statuses of a message not yet sent nor given up (account-repositories.ts), in the order
+ * claims take them: requests first (they are few, and lead to emails).
+ */
+const WAITING = ['pending_request', 'pending'] as const;
 
 /** The email outbox: a claim is one UPDATE … RETURNING, so instances never send one message twice at once. */
 export function outboxRepository(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): OutboxRepository {
@@ -55,8 +58,7 @@ export function outboxRepository(db: Kysely<Database>, dialect: 'sqlite' | 'post
     async claim(now, lease) {
       // One status at a time, each read in the order of the (status, next_attempt_at) index: a
       // claim over both at once would sort every waiting row (a backlog after an outage).
-      // Requests first: they are few, and lead to emails.
-      for (const status of ['pending_request', 'pending'] as const) {
+      for (const status of WAITING) {
         const due = sql<string>`(select id from outbox where status = ${status} and next_attempt_at <= ${now} order by next_attempt_at limit 1 ${lock})`;
         const row = await db
           .updateTable('outbox')

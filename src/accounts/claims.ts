@@ -20,7 +20,26 @@ export function hasControlCharacters(text: string): boolean {
   return /[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u.test(text);
 }
 
+/**
+ * How many characters `text` has, as JSON Schema's `maxLength` counts them (code points): a
+ * character beyond U+FFFF, such as an emoji, is one, though JavaScript's `length` counts two.
+ */
+export function characters(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
 /** A name a person typed for themselves: at most 255 characters, no control characters. */
 export function isPersonName(name: string): boolean {
-  return name.length <= 255 && !hasControlCharacters(name);
+  return characters(name) <= 255 && !hasControlCharacters(name);
 }

@@ -1,3 +1,4 @@
+import { characters } from '../accounts/claims.js';
 import { SIGNING_ALGS } from '../config/schema.js';
 import { isUriText, URI_TEXT_RULE } from '../protocol/redirect-uri.js';
 import { isScopeToken, OIDC_SCOPES } from '../protocol/scope.js';
@@ -65,7 +66,7 @@ function checkScopes(given: (ApiScope | string)[]): ApiScope[] {
     if ((OIDC_SCOPES as readonly string[]).includes(name))
       throw new ValidationError(`scopes ${name}: reserved by OpenID Connect`);
     if (seen.has(name)) throw new ValidationError(`scopes ${name}: defined twice`);
-    if (description.length > 500)
+    if (characters(description) > 500)
       throw new ValidationError(`scopes ${name}: description over 500 characters`);
     seen.add(name);
     return { name, description };

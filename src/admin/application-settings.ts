@@ -1,3 +1,4 @@
+import { characters } from '../accounts/claims.js';
 import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
 import type { ApplicationSettings, ApplicationType } from '../storage/types.js';
 import type { ApplicationInput } from './applications.js';
@@ -16,7 +17,7 @@ function checkMetadata(metadata: Record<string, string>): Record<string, string>
   for (const [k, v] of entries) {
     if (!/^[A-Za-z0-9_-]{1,255}$/.test(k))
       throw new ValidationError(`client_metadata key ${JSON.stringify(k)}: 1 to 255 letters, digits, _ or -`);
-    if (typeof v !== 'string' || v.length > 255)
+    if (typeof v !== 'string' || characters(v) > 255)
       throw new ValidationError(`client_metadata.${k}: must be a string of at most 255 characters`);
   }
   return { ...metadata };
@@ -73,7 +74,7 @@ export function applySettings(
     throw new ValidationError('m2m applications do not sign people in; sign-in settings do not apply');
   }
   if (input.description !== undefined) {
-    if (input.description.length > 140) throw new ValidationError('description: at most 140 characters');
+    if (characters(input.description) > 140) throw new ValidationError('description: at most 140 characters');
     if (input.description === '') delete s.description;
     else s.description = input.description;
   }

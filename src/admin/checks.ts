@@ -1,4 +1,4 @@
-import { hasControlCharacters } from '../accounts/claims.js';
+import { characters, hasControlCharacters } from '../accounts/claims.js';
 import { ValidationError } from './errors.js';
 
 /**
@@ -7,7 +7,7 @@ import { ValidationError } from './errors.js';
  */
 export function checkName(field: string, value: string, opts: { angleBrackets?: boolean } = {}): string {
   const name = value.trim();
-  if (name.length === 0 || name.length > 255)
+  if (name.length === 0 || characters(name) > 255)
     throw new ValidationError(`${field}: must be 1 to 255 characters`);
   if (hasControlCharacters(name)) throw new ValidationError(`${field}: must not contain control characters`);
   if (opts.angleBrackets === false && /[<>]/.test(name))

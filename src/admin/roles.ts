@@ -1,3 +1,4 @@
+import { characters } from '../accounts/claims.js';
 import type { Role, RoleFilter, Slice, Storage, User } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { randomToken } from '../util/crypto.js';
@@ -13,7 +14,7 @@ export interface RoleInput {
 }
 
 function checkDescription(value: string): string {
-  if (value.length > 255) throw new ValidationError('description: must be at most 255 characters');
+  if (characters(value) > 255) throw new ValidationError('description: must be at most 255 characters');
   return value;
 }
 

@@ -1,5 +1,5 @@
 /** The checks of a user's fields set through admin/: password, email, metadata and profile claims. */
-import { hasControlCharacters } from '../accounts/claims.js';
+import { characters, hasControlCharacters } from '../accounts/claims.js';
 import { isNewEmail, normalizeEmail } from '../accounts/email.js';
 import { MAX_PASSWORD_BYTES } from '../accounts/password.js';
 import { type PolicyRefusal, refusePassword } from '../accounts/password-policy.js';
@@ -104,7 +104,8 @@ export function mergeClaims(current: UserClaims, patch: ClaimsPatch): UserClaims
       continue;
     }
     const max = k === 'picture' ? 2048 : 255;
-    if (typeof v === 'string' && v.length > max) throw new ValidationError(`${k}: at most ${max} characters`);
+    if (typeof v === 'string' && characters(v) > max)
+      throw new ValidationError(`${k}: at most ${max} characters`);
     // a name stored before these checks is kept when sent back unchanged
     if (NAMES.has(k) && v !== current[k as keyof UserClaims]) checkPersonName(k, v);
     if (k === 'picture') checkHttpUrl('picture', v as string);

@@ -1,3 +1,4 @@
+import { characters } from '../accounts/claims.js';
 import { normalizeEmail } from '../accounts/email.js';
 import type { UserQuery } from '../storage/types.js';
 import { ValidationError } from './errors.js';
@@ -21,7 +22,7 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
   if (q === undefined || q.trim() === '') return {};
   // names are stored in NFC (user-fields.ts), and emails normalised to it
   const text = q.trim().normalize('NFC');
-  if (text.length > 320) throw new ValidationError('q: at most 320 characters');
+  if (characters(text) > 320) throw new ValidationError('q: at most 320 characters');
   // Lucene's match-all, which scripts written for Auth0's search send
   if (text === '*:*') return {};
   const term = /^([A-Za-z_.]+):(.*)$/s.exec(text);

@@ -466,6 +466,25 @@ describeEachBackend('Management API: resources (users)', (backend) => {
       ok(await call('PATCH', `/users/${id}`, { body: { picture: null } }));
     });
 
+    it('names count characters as the OpenAPI maxLength does: 255 emoji (510 UTF-16 units) are taken, 256 are a 400', async () => {
+      const id = ids.carl!;
+      const emoji = '\u{1F600}'.repeat(255);
+      expect(ok(await call('PATCH', `/users/${id}`, { body: { name: emoji } })).name).toBe(emoji);
+      expectError(
+        await call('PATCH', `/users/${id}`, { body: { nickname: `${emoji}\u{1F600}` } }),
+        400,
+        'invalid_body',
+      );
+      const role = ok(await call('POST', '/roles', { body: { name: emoji, description: emoji } }));
+      expect(role).toMatchObject({ name: emoji, description: emoji });
+      expectError(
+        await call('POST', '/roles', { body: { name: `${emoji}\u{1F600}`, description: 'x' } }),
+        400,
+        'invalid_body',
+      );
+      ok(await call('PATCH', `/users/${id}`, { body: { name: 'Carl' } }));
+    });
+
     it('names (name, given_name, family_name, nickname): empty or with control characters is a 400 naming the field; null removes one', async () => {
       const created = ok(
         await call('POST', '/users', {

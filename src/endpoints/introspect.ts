@@ -71,9 +71,9 @@ export async function introspectionAnswer(deps: Deps, call: FormCall): Promise<R
     const refresh = await activeRefreshToken(deps, token);
     if (!refresh || refresh.clientId !== caller) return INACTIVE;
     const scopes = (refresh.payload.scopes as string[] | undefined) ?? [];
+    // No token_type: RFC 7662 §2.2 means RFC 6749 §5.1's, an access token's type (as node-oidc-provider).
     return {
       active: true,
-      token_type: 'refresh_token',
       client_id: refresh.clientId,
       sub: refresh.userId,
       scope: scopes.join(' '),

@@ -3,7 +3,7 @@ import { type Config, SIGNING_ALGS } from '../config/schema.js';
 import { supportedGrantTypes } from '../grants/registry.js';
 import type { AppEnv } from '../http/context.js';
 import { jsonCached, type SerializedJson, serializeJson } from '../http/respond.js';
-import { CLAIMS_SUPPORTED } from '../protocol/claims.js';
+import { ACR, CLAIMS_SUPPORTED } from '../protocol/claims.js';
 import { issuerBase } from '../protocol/issuer.js';
 import { RESPONSE_TYPES } from '../protocol/response-types.js';
 import { OIDC_SCOPES } from '../protocol/scope.js';
@@ -47,6 +47,7 @@ export function openidMetadata(config: Pick<Config, 'issuer'>): Record<string, u
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...SIGNING_ALGS],
     claims_supported: CLAIMS_SUPPORTED,
+    acr_values_supported: [ACR],
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     claims_parameter_supported: false,
     request_parameter_supported: false,

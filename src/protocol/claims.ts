@@ -22,6 +22,12 @@ export const SCOPE_CLAIMS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Every claim Sesame can release, for discovery's claims_supported. */
+/**
+ * The authentication context class Sesame reports in `acr` when `acr_values` asks for one (OIDC
+ * Core §3.1.2.1, a voluntary claim): a password sign-in, ISO/IEC 29115 level 1, as Keycloak's "1".
+ */
+export const ACR = '1';
+
 export const CLAIMS_SUPPORTED = [
   'sub',
   'iss',

@@ -2,6 +2,7 @@ import { userClaims } from '../../accounts/claims.js';
 import { entitle } from '../../grants/rbac.js';
 import { tokenAudience } from '../../grants/user-tokens.js';
 import type { Deps } from '../../http/context.js';
+import { ACR } from '../../protocol/claims.js';
 import { formatScope } from '../../protocol/scope.js';
 import type { Application, SessionRecord, User } from '../../storage/types.js';
 import { browserFlowLifetime, issueAccessToken } from '../../tokens/access-token.js';
@@ -39,7 +40,7 @@ export async function authorizedFields(
     if (req.audience !== undefined) payload.audience = req.audience;
     if (req.codeChallenge !== undefined) payload.codeChallenge = req.codeChallenge;
     if (req.nonce !== undefined) payload.nonce = req.nonce;
-    if (req.acrValues !== undefined) payload.acr = '1';
+    if (req.acrValues !== undefined) payload.acr = ACR;
     await deps.storage.authorizationCodes.create({
       hash: code.hash,
       clientId: app.clientId,
@@ -87,7 +88,7 @@ export async function authorizedFields(
       sid: session.sid,
       claims,
       ...(req.nonce !== undefined ? { nonce: req.nonce } : {}),
-      ...(req.acrValues !== undefined ? { acr: '1' } : {}),
+      ...(req.acrValues !== undefined ? { acr: ACR } : {}),
       ...(fields.access_token !== undefined ? { accessToken: fields.access_token } : {}),
       ...(fields.code !== undefined ? { code: fields.code } : {}),
     });

@@ -99,6 +99,18 @@ describeEachBackend('sign-in: tokens (OIDC Core §2, §3.1.3, §5.4; RFC 9068)',
       expect((claims.sid as string).length).toBeGreaterThan(8);
     });
 
+    it('acr: "1" (a password sign-in) when acr_values asks, one of the acr_values_supported that discovery lists; none otherwise', async () => {
+      const doc = (await (await t.fetch(`${t.issuer}/.well-known/openid-configuration`)).json()) as {
+        acr_values_supported: string[];
+      };
+      expect(doc.acr_values_supported).toEqual(['1']);
+      const config = await webConfig(t, web);
+      const asked = await webSignIn(browser(t, creds), config, { acr_values: 'urn:example:silver 1' });
+      expect(asked.claims.acr).toBe('1');
+      const plain = await webSignIn(browser(t, creds), config);
+      expect(plain.claims).not.toHaveProperty('acr');
+    });
+
     it('gives an ES256 ID token when the application sets idTokenSigningAlg', async () => {
       const es = await t.createApp({
         name: 'ES',

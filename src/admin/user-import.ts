@@ -20,6 +20,8 @@ import { createUser, type UserInput, updateUser } from './users.js';
 export const CONNECTION_ID = 'con_sesame_database';
 /** Auth0's limit on a users file. */
 export const IMPORT_FILE_LIMIT = 500 * 1024;
+/** Users of a file imported side by side. */
+const IMPORTS_AT_ONCE = 8;
 /** How long a finished job, its summary and its errors can be read. */
 const JOB_KEPT = 7 * 86_400;
 
@@ -111,7 +113,7 @@ async function importOne(
   clock: Clock,
   raw: unknown,
   req: ImportRequest,
-  seen: Set<string>,
+  seen: { emails: Set<string>; ids: Set<string> },
 ): Promise<'inserted' | 'updated' | UserErrors> {
   const unstorable = problem(raw);
   if (unstorable) {
@@ -128,10 +130,14 @@ async function importOne(
   const duplicated = (message: string, path = 'email'): UserErrors => [
     { code: 'DUPLICATED_USER', message, path },
   ];
-  if (seen.has(email)) return duplicated('the file holds this email more than once');
-  seen.add(email);
+  if (seen.emails.has(email)) return duplicated('the file holds this email more than once');
+  seen.emails.add(email);
   // Stored as Sesame stores every id, without Auth0's `auth0|` (which the Management API takes off).
   const id = u.user_id === undefined ? undefined : localUserId(u.user_id);
+  // Checked here, before anything is awaited, so the first in the file keeps it (users run side by side).
+  if (id !== undefined && seen.ids.has(id))
+    return duplicated('the file holds this user_id more than once', 'user_id');
+  if (id !== undefined) seen.ids.add(id);
   const existing = await storage.users.getByEmail(email);
   try {
     if (existing) {
@@ -204,15 +210,31 @@ export async function importUsers(storage: Storage, clock: Clock, req: ImportReq
     throw new ValidationError('users: the file must hold a JSON array of at least one user');
   const summary = { total: req.users.length, inserted: 0, updated: 0, failed: 0 };
   const errors: JobUserError[] = [];
-  const seen = new Set<string>();
-  for (const raw of req.users) {
-    const outcome = await importOne(storage, clock, raw, req, seen);
+  const seen = { emails: new Set<string>(), ids: new Set<string>() };
+  const users: unknown[] = req.users;
+  // A few users at a time, so that their commits share the disk's syncs (a 500 KB file took 17 s
+  // one by one). Each starts in file order and checks the file's duplicates before it awaits.
+  const outcomes = new Array<Awaited<ReturnType<typeof importOne>>>(users.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < users.length) {
+      const i = next++;
+      try {
+        outcomes[i] = await importOne(storage, clock, users[i], req, seen);
+      } catch (err) {
+        next = users.length; // a failing database: no one else starts
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IMPORTS_AT_ONCE, users.length) }, worker));
+  outcomes.forEach((outcome, i) => {
     if (typeof outcome === 'string') summary[outcome]++;
     else {
       summary.failed++;
-      errors.push({ user: shown(raw), errors: outcome });
+      errors.push({ user: shown(users[i]), errors: outcome });
     }
-  }
+  });
   const now = clock.now();
   const job: JobRecord = {
     id: `job_${randomToken(12)}`,

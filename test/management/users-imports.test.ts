@@ -200,6 +200,28 @@ describeEachBackend('Management API: users imports', (backend) => {
     expect((await t.rt.storage.users.getByEmail(email))?.passwordHash).toMatch(/^\$argon2id\$v=19\$m=7168,/);
   });
 
+  it('a file of many users: each stored once, and of two with one user_id or email the first in the file wins', async () => {
+    const tag = Math.random().toString(36).slice(2, 8);
+    const users: { email: string; user_id?: string }[] = Array.from({ length: 60 }, (_, i) => ({
+      email: unique(`many${i}`),
+    }));
+    users[3]!.user_id = `same-${tag}`;
+    users[57]!.user_id = `same-${tag}`;
+    users.push({ email: users[10]!.email.toUpperCase() });
+    const job = await mgmt.jobs.usersImports.create({ users: file(users), connection_id: CONNECTION_ID });
+    expect(job.summary).toEqual({ total: 61, inserted: 59, updated: 0, failed: 2 });
+    const errors = (await mgmt.jobs.errors.get(job.id)) as { user: { email: string }; errors: unknown[] }[];
+    expect(errors.map((e) => [e.user.email, e.errors])).toEqual([
+      [users[57]!.email, [expect.objectContaining({ code: 'DUPLICATED_USER', path: 'user_id' })]],
+      [users[60]!.email, [expect.objectContaining({ code: 'DUPLICATED_USER', path: 'email' })]],
+    ]);
+    expect((await t.rt.storage.users.get(`same-${tag}`))?.email).toBe(users[3]!.email);
+    for (const [i, u] of users.slice(0, 60).entries())
+      expect(await t.rt.storage.users.getByEmail(u.email), u.email).toSatisfy(
+        (found) => (i === 57) === !found,
+      );
+  });
+
   it('upsert updates users that exist (by email); without it they fail as duplicated', async () => {
     const email = unique('upsert');
     await mgmt.jobs.usersImports.create({

@@ -147,8 +147,10 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
       throw err;
     }
     deps.mail.kick();
-    // Signed in with the password just chosen: the first of the account's logins_count.
+    // Signed in with the password just chosen: the first of the account's logins_count, and a
+    // sign-in of the log (`s`, as at Auth0, beside `ss`), which /stats/daily counts with it.
     await deps.storage.users.recordLogin(user.id, deps.clock.now(), knownIp(clientIp(c)));
+    await deps.events.record({ ...event, type: 's', userId: user.id, userName: user.email });
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
     return c.body(null, 303, {

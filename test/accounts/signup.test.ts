@@ -277,6 +277,9 @@ describeEachBackend('accounts: sign-up and email verification (#15)', (backend) 
     expect(user?.claims.name).toBe('Ada Lovelace');
     expect(claims.sub).toBe(user?.id);
     expect(await eventsOf(user?.id as string, 'ss')).toHaveLength(1);
+    // signed in as well: logins_count 1, and the sign-in in the log, as /stats/daily counts them
+    expect(user?.loginsCount).toBe(1);
+    expect(await eventsOf(user?.id as string, 's')).toHaveLength(1);
     const before = await client.fetchUserInfo(config, tokens.access_token, user?.id as string);
     expect(before.email_verified).toBe(false);
 

@@ -24,9 +24,10 @@ export const STATS_MAX_DAYS = 366;
 export const STATS_DEFAULT_DAYS = 30;
 
 /**
- * The events counted: sign-ins with a password (the login page's, the password grant's: as
- * logins_count counts them); failed sign-ins of the login page (the password grant's failures
- * are every refusal of the request, a bad client or scope included, so they are not counted).
+ * The events counted: sign-ins with a password (the login page's, the password grant's, a
+ * sign-up's: as logins_count counts them); failed sign-ins of the login page (the password
+ * grant's failures are every refusal of the request, a bad client or scope included, so they are
+ * not counted), and the locks' events from both (an attempt a lock refused, or one that started it).
  */
 const COUNTED: Record<string, 'logins' | 'signups' | 'failed_logins'> = {
   s: 'logins',

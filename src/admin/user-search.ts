@@ -36,6 +36,9 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
       throw new ValidationError(
         'q: one term only, plain text or field:value (AND, OR, NOT and groups are not supported)',
       );
+    // Lucene's wildcards, taken as text, would find nobody
+    if (/[*?]/.test(text))
+      throw new ValidationError('q: a wildcard is supported only at the end of an email (email:prefix*)');
     return { text };
   }
   const [, field, raw] = term as unknown as [string, string, string];

@@ -45,5 +45,19 @@ describeEachBackend('console: try sign-in', (backend) => {
     });
     const failed = await agent.signIn(new URL(wrong.headers.get('location')!, t.issuer));
     expect(await failed.response.text()).toContain('invalid_client');
+
+    // a scope without openid: signed in, no ID token, said so, and the scope typed kept
+    const third = await open(agent, `/console/applications/${app.clientId}/try`);
+    const noOpenid = await agent.post(`/console/applications/${app.clientId}/try`, {
+      csrf: csrfOf(third.html),
+      client_secret: app.clientSecret!,
+      scope: 'profile email',
+    });
+    const plain = await agent.signIn(new URL(noOpenid.headers.get('location')!, t.issuer));
+    const said = await plain.response.text();
+    expect(plain.response.status, said).toBe(200);
+    expect(said).toContain('no ID token came back: it needs openid in the scope');
+    expect(said).not.toContain('undefined');
+    expect(said).toMatch(/<input id="scope" name="scope" value="profile email"/);
   });
 });

@@ -18,7 +18,12 @@ interface Client {
 interface Pending extends PendingFlow {
   clientId: string;
   secret?: string;
+  /** The scope asked for, shown again in the form. */
+  scope: string;
 }
+
+/** What the form offers at first. */
+const SCOPE = 'openid profile email';
 
 /** The console's callback for trying an application's sign-in (add it to the app's callbacks). */
 export const tryCallback = (issuer: string) => endpointUrl(issuer, '/console/try/callback');
@@ -29,6 +34,7 @@ function TryPage(props: {
   callback: string;
   result?: Record<string, unknown>;
   error?: string;
+  scope?: string;
 }) {
   const { client, callback } = props;
   const id = encodeURIComponent(client.client_id);
@@ -72,7 +78,7 @@ function TryPage(props: {
             </>
           ) : null}
           <label for="scope">Scope</label>
-          <input id="scope" name="scope" value="openid profile email" />
+          <input id="scope" name="scope" value={props.scope ?? SCOPE} />
           <button type="submit">Sign in as this application</button>
         </form>
       )}
@@ -92,7 +98,7 @@ export function tryPages(router: ConsoleRouter, deps: Deps, cookies: Cookies, fe
     c: Context<AppEnv>,
     admin: Admin,
     id: string,
-    extra: { result?: Record<string, unknown>; error?: string } = {},
+    extra: { result?: Record<string, unknown>; error?: string; scope?: string } = {},
   ) => {
     const client = await admin.api.get<Client>(`/clients/${encodeURIComponent(id)}`);
     return consolePage(c, {
@@ -117,13 +123,14 @@ export function tryPages(router: ConsoleRouter, deps: Deps, cookies: Cookies, fe
       ...flow,
       clientId: c.req.param('id') ?? '',
       ...(form.get('client_secret') ? { secret: form.get('client_secret')! } : {}),
+      scope: form.get('scope') || 'openid',
     };
     seal(deps, cookies, c, 'console_try', pending);
     const q = new URLSearchParams({
       response_type: 'code',
       client_id: pending.clientId,
       redirect_uri: callback,
-      scope: form.get('scope') || 'openid',
+      scope: pending.scope,
       state: pending.state,
       nonce: pending.nonce,
       code_challenge: challenge,
@@ -134,10 +141,12 @@ export function tryPages(router: ConsoleRouter, deps: Deps, cookies: Cookies, fe
   router.get('/try/callback', async (c, admin) => {
     const pending = unseal<Pending>(deps, cookies, c, 'console_try');
     if (!pending) return seeOther(c, '/console/applications');
+    const scope = pending.scope;
     const code = c.req.query('code');
     if (!code)
       return show(c, admin, pending.clientId, {
         error: `${c.req.query('error')}: ${c.req.query('error_description') ?? ''}`,
+        scope,
       });
     const tokens = await exchangeCode(deps, fetch, pending, {
       code,
@@ -145,15 +154,22 @@ export function tryPages(router: ConsoleRouter, deps: Deps, cookies: Cookies, fe
       clientId: pending.clientId,
       secret: pending.secret,
     });
-    if (!tokens.id_token)
+    if (tokens.error)
       return show(c, admin, pending.clientId, {
         error: `${tokens.error}: ${tokens.error_description ?? ''}`,
+        scope,
+      });
+    if (!tokens.id_token)
+      return show(c, admin, pending.clientId, {
+        error: `The sign-in worked, but no ID token came back: it needs openid in the scope (asked: ${scope}).`,
+        scope,
       });
     const claims = tokens.claims;
     if (!claims)
       return show(c, admin, pending.clientId, {
         error: 'The ID token did not verify or its nonce did not match.',
+        scope,
       });
-    return show(c, admin, pending.clientId, { result: claims });
+    return show(c, admin, pending.clientId, { result: claims, scope });
   });
 }

@@ -155,7 +155,7 @@ async function changed(
   if (idle !== undefined && absolute !== undefined && idle > absolute) {
     const which = stored === undefined ? ', the default: session.lifetime' : '';
     throw new ValidationError(
-      `idle_session_lifetime: at most session_lifetime (${absolute} hours${which}): a session ends at the latter however recently it was used`,
+      `idle_session_lifetime: at most session_lifetime (${absolute} hour${absolute === 1 ? '' : 's'}${which}): a session ends at the latter however recently it was used`,
     );
   }
   await storage.settings.put(KEY, next, clock.now());

@@ -214,6 +214,13 @@ describeEachBackend('discovery and health', (backend) => {
       expect(await res.json()).toEqual({ status: 'ok' });
     });
 
+    it('/favicon.ico answers 204, no icon and no 404, cached a week', async () => {
+      const res = await t.fetch(`${t.issuer}/favicon.ico`);
+      expect(res.status).toBe(204);
+      expect(res.headers.get('cache-control')).toBe('public, max-age=604800');
+      expect(await res.text()).toBe('');
+    });
+
     it('/readyz answers 200 while the database answers', async () => {
       const res = await t.fetch(`${t.issuer}/readyz`);
       expect(res.status).toBe(200);

@@ -120,7 +120,8 @@ export function applicationPages(router: ConsoleRouter): void {
           </tbody>
         </table>
         <p class="muted">
-          {total} applications. {n > 0 ? <a href={`${SECTION}?page=${n - 1}`}>Previous page</a> : null}{' '}
+          {total} {total === 1 ? 'application' : 'applications'}.{' '}
+          {n > 0 ? <a href={`${SECTION}?page=${n - 1}`}>Previous page</a> : null}{' '}
           {total > (n + 1) * PER_PAGE ? <a href={`${SECTION}?page=${n + 1}`}>Next page</a> : null}
         </p>
       </>

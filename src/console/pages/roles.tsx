@@ -61,7 +61,7 @@ async function listPage(c: Context<AppEnv>, admin: Admin, typed?: Partial<Role>,
             </tbody>
           </table>
           <p class="muted">
-            {total} roles.{' '}
+            {total} {total === 1 ? 'role' : 'roles'}.{' '}
             {n > 0 ? (
               <a href={`/console/roles?page=${Math.max(0, Math.min(n, Math.ceil(total / PER_PAGE)) - 1)}`}>
                 Previous page
@@ -147,7 +147,13 @@ export function rolePages(router: ConsoleRouter): void {
         `/users-by-email?email=${encodeURIComponent(email)}`,
       );
       if (found.length === 0)
-        return rolePage(c, admin, id, undefined, { email, message: `No user with the email ${email}` });
+        return rolePage(c, admin, id, undefined, {
+          email,
+          message:
+            email === ''
+              ? 'Enter the email of the person to give this role to.'
+              : `No user with the email ${email}`,
+        });
       await admin.api.post(`/roles/${encodeURIComponent(id)}/users`, { users: [found[0]!.user_id] });
       return seeOther(c, back(id, 'member-added'));
     }),

@@ -15,7 +15,7 @@ export class ApiError extends Error {
     message: string,
     readonly errorCode?: string,
   ) {
-    super(message);
+    super(inWords(message));
   }
 
   /** The field a validation message names (`…: name: must be …`), when it names one. */
@@ -27,6 +27,46 @@ export class ApiError extends Error {
   }
 }
 
+/** The Management API's phrasings (zod's, a scope refusal's) as a person filling a form reads them. */
+const WORDINGS: [RegExp, string | ((...m: string[]) => string)][] = [
+  [/^(?:Payload|Query|Path) validation error: /, ''],
+  [/Too big: expected string to have <=(\d+) characters/g, 'at most $1 characters'],
+  [/Too small: expected string to have >=1 characters/g, 'must not be empty'],
+  [/Too small: expected string to have >=(\d+) characters/g, 'at least $1 characters'],
+  [/Too small: expected array to have >=1 items/g, 'choose at least one'],
+  [
+    /Too (big|small): expected array to have [<>]=(\d+) items/g,
+    (_, w, n) => `${w === 'big' ? 'at most' : 'at least'} ${n}`,
+  ],
+  [
+    /Too (big|small): expected number to be [<>]=(\S+)/g,
+    (_, w, n) => `${w === 'big' ? 'at most' : 'at least'} ${n}`,
+  ],
+  [/Invalid input: expected int, received \w+/g, 'must be a whole number'],
+  [/Invalid input: expected number, received \w+/g, 'must be a number'],
+  [/Invalid input: expected boolean, received \w+/g, 'must be true or false'],
+  [/Invalid option: expected one of /g, 'must be one of '],
+  [
+    /^Insufficient scope, expected (any|all) of: (.+)$/,
+    (_, kind, list) => `This needs ${permissions(kind!, list!)}.`,
+  ],
+];
+
+/** `read:a + read:b, read:c` (any of) or `read:a, read:b` (all of), as a sentence. */
+function permissions(kind: string, list: string): string {
+  const choices = kind === 'all' ? [list.split(', ')] : list.split(', ').map((all) => all.split(' + '));
+  const one = choices.length === 1 && choices[0]!.length === 1;
+  return `the permission${one ? '' : 's'} ${choices.map((all) => all.join(' and ')).join(', or ')}`;
+}
+
+/** A Management API message in the console's words (the field it names stays first). */
+export function inWords(message: string): string {
+  return WORDINGS.reduce(
+    (text, [pattern, replacement]) => text.replace(pattern, replacement as (...m: string[]) => string),
+    message,
+  );
+}
+
 /** Sends a request to the server in-process (the whole app, as any client would reach it). */
 export type ServerFetch = (request: Request, env?: unknown) => Promise<Response>;
 
@@ -35,16 +75,21 @@ export type ServerFetch = (request: Request, env?: unknown) => Promise<Response>
  * token, so the console can do nothing the API does not allow that person.
  */
 export class ManagementCalls {
+  private readonly base: string;
+
   constructor(
     private readonly fetch: ServerFetch,
-    private readonly base: string,
+    /** The issuer whose Management API this calls. */
+    readonly issuer: string,
     private readonly token: string,
     /** The admin's address, so that the API's log events name it. */
     private readonly ip: string,
-  ) {}
+  ) {
+    this.base = endpointUrl(issuer, '/api/v2');
+  }
 
   static for(c: Context, fetch: ServerFetch, issuer: string, token: string): ManagementCalls {
-    return new ManagementCalls(fetch, endpointUrl(issuer, '/api/v2'), token, clientIp(c));
+    return new ManagementCalls(fetch, issuer, token, clientIp(c));
   }
 
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CONSOLE_CLIENT_ID } from '../../src/admin/console.js';
+import { addRolePermissions, assignUserRoles, createRole } from '../../src/admin/roles.js';
 import { DEVICE_CODE } from '../../src/protocol/grant-types.js';
 import { csrfOf, type UserAgent, unescapeHtml } from '../protocol/sign-in/agent.js';
+import { browser, newUser } from '../protocol/sign-in/fixtures.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { open, signedInAdmin, submit } from './support.js';
@@ -354,5 +356,23 @@ describeEachBackend('console: applications', (backend) => {
     const forged = await agent.post('/console/applications/new', { csrf: 'forged', name: 'x', type: 'web' });
     expect(forged.status).toBe(403);
     expect(await t.rt.storage.applications.count({})).toBe(before);
+  });
+
+  it('an admin who may read applications but not client grants or APIs sees the page, each part saying which permission it needs', async () => {
+    const role = await createRole(t.rt.storage, t.clock, { name: `Readers ${Math.random()}` });
+    await addRolePermissions(t.rt.storage, t.clock, role.id, [
+      { audience: `${t.issuer}/api/v2/`, permission: 'read:clients' },
+    ]);
+    const { user, creds } = await newUser(t);
+    await assignUserRoles(t.rt.storage, t.clock, user.id, [role.id]);
+    const reader = browser(t, creds);
+    const app = await t.createApp({ name: 'Readable', type: 'web', callbacks: ['https://r.example/cb'] });
+    const path = `/console/applications/${app.clientId}`;
+    await reader.signIn(`${t.issuer}/console/login?return=${encodeURIComponent(path)}`);
+    const page = await open(reader, path);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('<h1>Readable</h1>');
+    expect(page.html).toContain('Reading them needs the permission <code>read:client_grants</code>');
+    expect(page.html).not.toContain('Insufficient scope');
   });
 });

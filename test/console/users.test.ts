@@ -289,12 +289,17 @@ describeEachBackend('console: users', (backend) => {
     const shown = await open(limited, path(user.id));
     expect(shown.status).toBe(200);
     expect(shown.html).toContain(`value="${user.email}"`);
-    expect(shown.html).toContain('Insufficient scope, expected');
+    // the section it may not read says which permission it needs, in the console's words
+    expect(shown.html).toContain(
+      'This needs the permissions read:users and read:roles, or read:role_members',
+    );
+    expect(shown.html).toContain('This needs the permission read:sessions.');
+    expect(shown.html).not.toContain('Insufficient scope');
     expect(shown.html).toContain('No permissions.');
     expect(shown.html).not.toContain(`action="/console/users/${user.id}/permissions"`);
     const denied = await submit(limited, shown.html, path(user.id, '/block'), {});
     expect(denied.status).toBe(403);
-    expect(denied.html).toContain('Insufficient scope');
+    expect(denied.html).toContain('This needs the permission update:users');
     expect((await t.rt.storage.users.get(user.id))?.blocked).toBe(false);
   });
 

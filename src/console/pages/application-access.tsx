@@ -1,10 +1,14 @@
 // The application page's section of APIs it may call (its client grants), and the checkbox the
 // page's forms share.
 import type { Child } from 'hono/jsx';
-import { Csrf, FormError } from '../layout.js';
+import { Csrf, FormError, mayRead } from '../layout.js';
 import type { ApiError } from '../management.js';
 import type { Admin } from '../session.js';
 import type { AppData } from './application.js';
+
+/** The permissions the application page reads its client grants and the APIs with. */
+export const GRANTS_READ = 'read:client_grants';
+export const APIS_READ = 'read:resource_servers';
 
 /** A labelled checkbox. */
 export const Check = (p: { name: string; value?: string; checked?: boolean; children: Child }) => (
@@ -20,6 +24,15 @@ const USER_NOTE = "For APIs that require a client grant: the most its people's t
 export function Access(props: { admin: Admin; data: AppData; error: ApiError | undefined; path: string }) {
   const { client: cl, grants, apis } = props.data;
   const path = props.path;
+  if (grants === null)
+    return (
+      <section aria-labelledby="access">
+        <h2 id="access">APIs this application may call</h2>
+        <p class="muted">
+          Reading them needs the permission <code>{GRANTS_READ}</code>.
+        </p>
+      </section>
+    );
   const nameOf = (aud: string) => apis.find((a) => a.identifier === aud)?.name ?? aud;
   const subject = cl.grant_types.includes('client_credentials') ? 'client' : 'user';
   return (
@@ -40,6 +53,11 @@ export function Access(props: { admin: Admin; data: AppData; error: ApiError | u
           </button>
         </form>
       ))}
+      {mayRead(props.admin, [APIS_READ]) ? null : (
+        <p class="muted">
+          Allowing it another API needs the permission <code>{APIS_READ}</code>.
+        </p>
+      )}
       {apis
         .filter((a) => !grants.some((g) => g.audience === a.identifier))
         .map((api) => (

@@ -1,6 +1,6 @@
 /** The page after "Create application" or "Rotate secret": the new secret once, the issuer, a first snippet. */
 import { CopyButton } from '../layout.js';
-import { type AppData, type AppType, appPath, type ClientView, isPublic, issuerOf } from './application.js';
+import { type AppData, type AppType, appPath, type ClientView, isPublic } from './application.js';
 
 /** A secret shown once: a read-only field to select and copy (no script needed). */
 export const Secret = (props: { secret: string; label: string }) => (
@@ -79,7 +79,7 @@ console.log(tokens.claims());`;
 /** Shown after "Create": the issuer, the secret (once), a first snippet with the client id. */
 export function QuickStart(props: { data: AppData; secret: string | undefined }) {
   const { client_id: id, app_type: type } = props.data.client;
-  const issuer = issuerOf(props.data.apis);
+  const issuer = props.data.issuer;
   return (
     <article id="quick-start" aria-labelledby="quick-start-title">
       <h2 id="quick-start-title">Quick start</h2>

@@ -2,10 +2,10 @@ import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { AppEnv } from '../../http/context.js';
 import { DEVICE_CODE } from '../../protocol/grant-types.js';
-import { CopyButton, Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { CopyButton, Csrf, consolePage, FieldError, FormError, mayRead } from '../layout.js';
 import { ApiError } from '../management.js';
 import type { Admin } from '../session.js';
-import { Access, Check } from './application-access.js';
+import { Access, APIS_READ, Check, GRANTS_READ } from './application-access.js';
 
 export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
 
@@ -37,8 +37,11 @@ export type GrantView = {
   scope: string[];
   subject_type: string;
 };
-/** What the application page shows: the application, its client grants, every API. */
-export type AppData = { client: ClientView; grants: GrantView[]; apis: ApiView[] };
+/**
+ * What the application page shows: the application, its client grants (null: the admin may not
+ * read them), every API (none when the admin may not read them), and the issuer.
+ */
+export type AppData = { client: ClientView; grants: GrantView[] | null; apis: ApiView[]; issuer: string };
 type Err = ApiError | undefined;
 export type Ctx = Context<AppEnv>;
 
@@ -68,10 +71,6 @@ export const enc = encodeURIComponent;
 export const appPath = (id: string) => `/console/applications/${enc(id)}`;
 export const idParam = (c: Ctx, name = 'id') => c.req.param(name) ?? '';
 export const isPublic = (client: ClientView) => client.token_endpoint_auth_method === 'none';
-
-/** The issuer, from the Management API's identifier (`<issuer>/api/v2/`), never from the Host header. */
-export const issuerOf = (apis: ApiView[]) =>
-  apis.find((a) => a.is_system)?.identifier.replace(/\/api\/v2\/$/, '') ?? '';
 
 const lines = (s: string | null) => (s ?? '').split('\n').flatMap((l) => (l.trim() ? [l.trim()] : []));
 
@@ -184,11 +183,13 @@ export type Extras = {
 
 /** The application page: credentials, settings, the APIs it may call, the way to delete it. */
 export async function showApplication(c: Ctx, admin: Admin, id: string, x: Extras = {}, status = 200) {
+  // What the admin may not read is left out, and its section says which permission it needs.
   const [client, grants, apis] = await Promise.all([
     admin.api.get<ClientView>(`/clients/${enc(id)}`),
-    admin.api.all<GrantView>(`/client-grants?client_id=${enc(id)}`),
-    admin.api.all<ApiView>('/resource-servers'),
+    mayRead(admin, [GRANTS_READ]) ? admin.api.all<GrantView>(`/client-grants?client_id=${enc(id)}`) : null,
+    mayRead(admin, [APIS_READ]) ? admin.api.all<ApiView>('/resource-servers') : [],
   ]);
+  const issuer = admin.api.issuer;
   const path = appPath(id);
   const children = (
     <>
@@ -200,7 +201,7 @@ export async function showApplication(c: Ctx, admin: Admin, id: string, x: Extra
           {client.is_system ? ' · part of Sesame: it cannot be changed or deleted' : ''}
         </p>
       </hgroup>
-      {x.top?.({ client, grants, apis })}
+      {x.top?.({ client, grants, apis, issuer })}
       <section aria-labelledby="credentials">
         <h2 id="credentials">Credentials</h2>
         <label>
@@ -216,7 +217,7 @@ export async function showApplication(c: Ctx, admin: Admin, id: string, x: Extra
         )}
       </section>
       <Settings admin={admin} d={x.form ? typed(client, x.form) : client} error={x.error} />
-      <Access admin={admin} data={{ client, grants, apis }} error={x.grantError} path={path} />
+      <Access admin={admin} data={{ client, grants, apis, issuer }} error={x.grantError} path={path} />
       {client.is_system ? null : (
         <form method="get" action={`${path}/delete`}>
           <button type="submit" class="secondary">

@@ -1,22 +1,8 @@
 import type { Context } from 'hono';
-import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
-import { randomToken } from '../util/crypto.js';
 import type { Admin } from './session.js';
 
 /** The console's own rules: a constant, put in the page as is (escaped, `>` would become `&gt;`). */
-const CSS = `
-:root{--pico-font-size:95%}body>header,body>main,body>footer{padding-block:.5rem}
-nav.console ul:first-child li a{font-weight:700}nav.console a[aria-current=page]{text-decoration:underline}
-.field-error{color:var(--pico-del-color);font-size:.9em;margin-top:-.5rem}.flash{padding:.75rem;border-radius:.5rem;background:var(--pico-ins-color);color:#fff}
-.alert{padding:.75rem;border-radius:.5rem;background:var(--pico-del-color);color:#fff}.secret{font-family:monospace;word-break:break-all}
-table{font-size:.92em;display:block;overflow-x:auto}nav.console,nav.console ul{flex-wrap:wrap}
-@media (max-width:600px){nav.console ul{gap:0}nav.console li{padding:.25rem .4rem}}.muted{color:var(--pico-muted-color)}.inline{display:inline}
-.inline button{padding:.25rem .6rem;margin:0;width:auto}.row{display:flex;gap:1rem;flex-wrap:wrap}.row>*{flex:1 1 14rem}
-pre{white-space:pre-wrap;word-break:break-all}.bars{display:flex;align-items:flex-end;gap:2px;height:120px}
-.bars span{flex:1;background:var(--pico-primary);min-height:1px}.bars span.f{background:var(--pico-del-color)}
-.skip{position:absolute;left:.5rem;top:-3rem;padding:.5rem .75rem;background:var(--pico-background-color);z-index:10}.skip:focus{top:.5rem}
-`;
 
 /** The sections, each with the Management API permissions its page reads with (any one will do). */
 /** Either lets the Management API's GET /logs answer. */
@@ -38,13 +24,13 @@ export const mayRead = (admin: Admin | undefined, scopes: readonly string[]): bo
   scopes.length === 0 || scopes.some((s) => admin?.scopes.has(s));
 
 /**
- * Headers of every console page: a strict CSP (the console's own script and style files, the
- * nonce for its small inline style, no framing, forms only to itself), no caching.
+ * Headers of every console page: a strict CSP (the console's own script and style files, nothing
+ * inline, no framing, forms only to itself), no caching.
  */
-export function consoleHeaders(nonce: string): Record<string, string> {
+export function consoleHeaders(): Record<string, string> {
   return {
     'Content-Type': 'text/html; charset=utf-8',
-    'Content-Security-Policy': `default-src 'none'; style-src 'self' 'nonce-${nonce}'; script-src 'self'; img-src 'self' data: https:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+    'Content-Security-Policy': `default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data: https:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
     'X-Frame-Options': 'DENY',
     'Referrer-Policy': 'same-origin',
     'Cache-Control': 'no-store',
@@ -60,7 +46,7 @@ interface Frame {
   children: Child;
 }
 
-function Shell(props: Frame & { nonce: string }) {
+function Shell(props: Frame) {
   return (
     <html lang="en">
       <head>
@@ -72,7 +58,7 @@ function Shell(props: Frame & { nonce: string }) {
         />
         <title>{`${props.title} · Sesame Console`}</title>
         <link rel="stylesheet" href="/console/assets/pico.min.css" />
-        <style nonce={props.nonce}>{raw(CSS)}</style>
+        <link rel="stylesheet" href="/console/assets/console.css" />
         <script src="/console/assets/htmx.min.js" defer />
         <script src="/console/assets/console.js" defer />
       </head>
@@ -130,9 +116,8 @@ function Shell(props: Frame & { nonce: string }) {
 
 /** Renders a console page with its headers. */
 export function consolePage(c: Context, frame: Frame, status = 200): Response {
-  const nonce = randomToken(16);
-  const html = `<!doctype html>${Shell({ ...frame, nonce }).toString()}`;
-  return c.newResponse(html, status as 200, consoleHeaders(nonce));
+  const html = `<!doctype html>${Shell(frame).toString()}`;
+  return c.newResponse(html, status as 200, consoleHeaders());
 }
 
 /** A button that copies the value of the input `id` (shown only where script runs). */

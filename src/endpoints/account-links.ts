@@ -40,7 +40,17 @@ export function ticketParam(c: Context, fromForm?: string): string {
   return value.length <= 64 ? value : '';
 }
 
-/** Where a finished link sends the person: the ticket's result_url, else their account (signing in). */
-export function resultLink(resultUrl: string | undefined): { href: string; text: string } {
-  return resultUrl ? { href: resultUrl, text: 'Continue' } : { href: '/account', text: 'Go to your account' };
+/**
+ * Where a finished link sends the person: the ticket's result_url; else, while this browser is
+ * signing in to an application (a link opened beside its login page), back to that sign-in;
+ * else their account (signing in).
+ */
+export function resultLink(
+  resultUrl: string | undefined,
+  signingIn: boolean,
+): { href: string; text: string } {
+  if (resultUrl) return { href: resultUrl, text: 'Continue' };
+  return signingIn
+    ? { href: '/u/login', text: 'Back to sign in' }
+    : { href: '/account', text: 'Go to your account' };
 }

@@ -28,7 +28,7 @@ export function emailVerificationSubmit(deps: Deps, cookies: Cookies) {
     checkFormCsrf(deps.encryptionKey, cookies, c, params.get('csrf'));
     const result = await verifyEmail(deps, ticketParam(c, params.get('ticket') ?? ''));
     if (typeof result === 'string') throw await linkProblem(deps, c, 'fv', result);
-    const link = resultLink(result.ticket.resultUrl);
+    const link = resultLink(result.ticket.resultUrl, cookies.get(c, 'interaction') !== undefined);
     return page(c, (nonce) =>
       DonePage({
         nonce,

@@ -142,7 +142,10 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
         `Too many failed sign-ins. Try again in ${waitText(verdict.wait)}.`,
         429,
         { 'Retry-After': String(verdict.wait) },
-        { href: '/u/forgot-password', text: 'Forgot your password?' },
+        [
+          { href: '/u/login', text: 'Back to sign in' },
+          { href: '/u/forgot-password', text: 'Forgot your password?' },
+        ],
       );
     }
     const ok = await checkPassword(user?.passwordHash, password);

@@ -93,7 +93,7 @@ export function resetPasswordSubmit(deps: Deps, cookies: Cookies) {
       };
       return page(c, (nonce) => ResetPasswordPage({ nonce, ...props, error: result.message }), 400);
     }
-    const link = resultLink(result.ticket.resultUrl);
+    const link = resultLink(result.ticket.resultUrl, cookies.get(c, 'interaction') !== undefined);
     return page(c, (nonce) =>
       DonePage({
         nonce,

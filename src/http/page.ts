@@ -54,14 +54,17 @@ export function page(
 }
 
 /** An error shown to the person on Sesame's own error page, never sent to a client's redirect_uri. */
+/** A link of a page: where to go from it. */
+export type PageLink = { href: string; text: string };
+
 export class PageError extends Error {
   constructor(
     readonly title: string,
     message: string,
     readonly status = 400,
     readonly headers: Record<string, string> = {},
-    /** Where to go from here (a link under the message). */
-    readonly link?: { href: string; text: string },
+    /** Where to go from here (links under the message). */
+    readonly link?: PageLink | PageLink[],
   ) {
     super(message);
   }

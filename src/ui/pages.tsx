@@ -99,15 +99,18 @@ export function ErrorPage(p: {
   nonce: string;
   title: string;
   message: string;
-  link?: { href: string; text: string } | undefined;
+  link?: { href: string; text: string } | { href: string; text: string }[] | undefined;
 }) {
+  const links = p.link === undefined ? [] : [p.link].flat();
   return (
     <Layout title={p.title} nonce={p.nonce}>
       <h1>{p.title}</h1>
       <p role="alert">{p.message}</p>
-      {p.link ? (
+      {links.length > 0 ? (
         <p class="links">
-          <a href={p.link.href}>{p.link.text}</a>
+          {links.map((l) => (
+            <a href={l.href}>{l.text}</a>
+          ))}
         </p>
       ) : null}
     </Layout>

@@ -488,6 +488,33 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     expectPasswordChanged(await reset(newer, NEW_PASSWORD));
   });
 
+  it("a link opened beside an application's sign-in leads back to that sign-in, which ends at the callback", async () => {
+    const { email } = await person();
+    const link = await resetLink(email);
+    const agent = browserAt();
+    const start = await agent.get(
+      authorizationUrl(t, {
+        client_id: web.clientId,
+        redirect_uri: CALLBACK,
+        state: 'st',
+        nonce: 'n',
+        code_challenge: s256(VERIFIER),
+        code_challenge_method: 'S256',
+      }),
+    );
+    expect(new URL(start.headers.get('location') as string, t.issuer).pathname).toBe('/u/login');
+    const done = await reset(link, NEW_PASSWORD, agent);
+    expect(titleOf(done.html)).toBe('Password changed');
+    expect(done.html).toContain('<a href="/u/login">Back to sign in</a>');
+    const form = await read(await agent.get('/u/login'));
+    const signedIn = await agent.post('/u/login', { csrf: csrfOf(form.html), email, password: NEW_PASSWORD });
+    expect(signedIn.status).toBe(303);
+    let next = signedIn.headers.get('location') as string;
+    for (let hops = 0; !next.startsWith(CALLBACK) && hops < 5; hops++)
+      next = (await agent.get(next)).headers.get('location') as string;
+    expect(new URL(next).searchParams.get('code')).toEqual(expect.any(String));
+  });
+
   it('a successful sign-in invalidates an open link', async () => {
     const { email } = await person();
     const link = await resetLink(email);

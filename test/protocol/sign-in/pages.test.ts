@@ -456,8 +456,10 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
       expect(retryAfter).toBeGreaterThan(0);
       expect(retryAfter).toBeLessThanOrEqual(900);
       expectPageHeaders(locked, '429 page');
-      // not a dead end: the way to a new password
-      expect(await locked.text()).toContain('<a href="/u/forgot-password">Forgot your password?</a>');
+      // not a dead end: back to the sign-in (to wait there), or the way to a new password
+      const lockedHtml = await locked.text();
+      expect(lockedHtml).toContain('<a href="/u/login">Back to sign in</a>');
+      expect(lockedHtml).toContain('<a href="/u/forgot-password">Forgot your password?</a>');
       expect(agent.cookies.has(SESSION_COOKIE)).toBe(false);
     });
 

@@ -229,10 +229,9 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     expectBadLink(posted, why);
   }
 
-  /** One sign-in at the login page from a fresh address: status and alert. */
-  async function login(email: string, password: string): Promise<{ status: number; alert: string }> {
-    const agent = browserAt();
-    const start = await agent.get(
+  /** The web application's /authorize in `agent`: its answer (a redirect to the login page). */
+  const startSignIn = (agent: UserAgent) =>
+    agent.get(
       authorizationUrl(t, {
         client_id: web.clientId,
         redirect_uri: CALLBACK,
@@ -242,6 +241,11 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
         code_challenge_method: 'S256',
       }),
     );
+
+  /** One sign-in at the login page from a fresh address: status and alert. */
+  async function login(email: string, password: string): Promise<{ status: number; alert: string }> {
+    const agent = browserAt();
+    const start = await startSignIn(agent);
     const loc = start.headers.get('location');
     expect(loc, `authorize answered ${start.status}`).not.toBeNull();
     const form = await read(await agent.get(loc as string));
@@ -492,16 +496,7 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     const { email } = await person();
     const link = await resetLink(email);
     const agent = browserAt();
-    const start = await agent.get(
-      authorizationUrl(t, {
-        client_id: web.clientId,
-        redirect_uri: CALLBACK,
-        state: 'st',
-        nonce: 'n',
-        code_challenge: s256(VERIFIER),
-        code_challenge_method: 'S256',
-      }),
-    );
+    const start = await startSignIn(agent);
     expect(new URL(start.headers.get('location') as string, t.issuer).pathname).toBe('/u/login');
     const done = await reset(link, NEW_PASSWORD, agent);
     expect(titleOf(done.html)).toBe('Password changed');

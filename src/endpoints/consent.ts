@@ -8,7 +8,13 @@ import { ConsentPage } from '../ui/pages.js';
 import { describeScopes } from '../ui/scopes.js';
 import { randomToken } from '../util/crypto.js';
 import { pendingApplication } from './authorize/check-client.js';
-import { checkCsrf, finishInteraction, loadInteraction, pendingRequest } from './authorize/interaction.js';
+import {
+  checkCsrf,
+  finishInteraction,
+  loadInteraction,
+  nextPath,
+  pendingRequest,
+} from './authorize/interaction.js';
 import { entitledRequest, scopesToConsent } from './authorize/proceed.js';
 import type { AuthorizationRequest } from './authorize/request.js';
 import { authorizationError } from './authorize/respond.js';
@@ -40,6 +46,7 @@ export function consentPage(deps: Deps, cookies: Cookies) {
         ConsentPage({
           nonce,
           csrf: interaction.csrf,
+          at: interaction.at,
           appName: app.name,
           scopes,
           ...(apiName ? { apiName } : {}),
@@ -66,7 +73,7 @@ export function consentSubmit(deps: Deps, cookies: Cookies) {
       req = await entitledRequest(deps, app, current.user.id, asked);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      await finishInteraction(deps, cookies, c, interaction.idHash);
+      await finishInteraction(deps, cookies, c, interaction);
       return authorizationError(c, deps.config.issuer, app, asked, err);
     }
     const audience = req.audience ?? '';
@@ -91,6 +98,9 @@ export function consentSubmit(deps: Deps, cookies: Cookies) {
       scope: req.scopes.join(' '),
     });
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, consented: true });
-    return c.body(null, 303, { Location: '/authorize/resume', 'Cache-Control': 'no-store' });
+    return c.body(null, 303, {
+      Location: nextPath(cookies, c, '/authorize/resume', interaction.handle),
+      'Cache-Control': 'no-store',
+    });
   };
 }

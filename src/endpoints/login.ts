@@ -18,7 +18,7 @@ import { formActionSource, PageError, page } from '../http/page.js';
 import type { User } from '../storage/types.js';
 import { LoginPage } from '../ui/pages.js';
 import { randomToken, sha256 } from '../util/crypto.js';
-import { checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
+import { backTo, checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
 import { loadSession, startSession } from './authorize/session.js';
 import { signupAvailable } from './signup.js';
 
@@ -63,6 +63,7 @@ async function render(
   const current = await continuable(deps, cookies, c, i);
   const props = {
     csrf: i.csrf,
+    at: i.at,
     appName: app?.name,
     email: email ?? req?.loginHint,
     signup: await signupAvailable(deps, app),
@@ -76,10 +77,6 @@ async function render(
     formAction,
   );
 }
-
-/** Back to the request the login was for (or the page that asked for it). */
-const backTo = (c: Context, i: Interaction) =>
-  c.body(null, 303, { Location: i.state.returnTo ?? '/authorize/resume', 'Cache-Control': 'no-store' });
 
 /** GET /u/login: the login form for this browser's pending interaction; login_hint prefills it. */
 export function loginPage(deps: Deps, cookies: Cookies) {
@@ -105,7 +102,7 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
         ...interaction.state,
         accountChosen: true,
       });
-      return backTo(c, interaction);
+      return backTo(cookies, c, interaction);
     }
     const email = normalizeEmail(params.get('email') ?? '');
     const password = params.get('password') ?? '';
@@ -167,6 +164,6 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     await deps.events.record({ ...event, type: 's', userId: user.id });
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
-    return backTo(c, interaction);
+    return backTo(cookies, c, interaction);
   };
 }

@@ -8,6 +8,7 @@ import type { Cookies } from '../http/cookies.js';
 import { PageError, page } from '../http/page.js';
 import { CheckEmailPage, DonePage, ForgotPasswordPage, ResetPasswordPage } from '../ui/self-service.js';
 import { linkProblem, resultLink, ticketParam } from './account-links.js';
+import { signingIn } from './authorize/interaction.js';
 import { checkFormCsrf, formCsrf } from './form-csrf.js';
 import { SIGNUP_MESSAGES } from './signup.js';
 
@@ -54,7 +55,7 @@ export function forgotPasswordSubmit(deps: Deps, cookies: Cookies) {
     const request: ResetRequest = { email, origin: clientOrigin(c) };
     await deps.storage.transaction((tx) => deps.mail.enqueueRequest(tx, 'password_reset_request', request));
     deps.mail.kickLater();
-    const backToLogin = cookies.get(c, 'interaction') !== undefined;
+    const backToLogin = await signingIn(deps, cookies, c);
     return page(c, (nonce) => CheckEmailPage({ nonce, backToLogin, lifetime: LIFETIMES.password_reset }));
   };
 }
@@ -93,7 +94,7 @@ export function resetPasswordSubmit(deps: Deps, cookies: Cookies) {
       };
       return page(c, (nonce) => ResetPasswordPage({ nonce, ...props, error: result.message }), 400);
     }
-    const link = resultLink(result.ticket.resultUrl, cookies.get(c, 'interaction') !== undefined);
+    const link = resultLink(result.ticket.resultUrl, await signingIn(deps, cookies, c));
     return page(c, (nonce) =>
       DonePage({
         nonce,

@@ -13,7 +13,7 @@ import { formActionSource, PageError, page } from '../http/page.js';
 import type { Application, User } from '../storage/types.js';
 import { SignupPage } from '../ui/self-service.js';
 import { knownIp } from '../util/ip.js';
-import { checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
+import { backTo, checkCsrf, type Interaction, loadInteraction } from './authorize/interaction.js';
 import { startSession } from './authorize/session.js';
 
 export const SIGNUP_MESSAGES = {
@@ -59,7 +59,12 @@ function render(
 ) {
   const req = i.state.request;
   const formAction = req ? `'self' ${formActionSource(req.redirectUri)}` : "'self'";
-  const props = { csrf: i.csrf, appName: app?.name, minLength: deps.config.password.minLength };
+  const props = {
+    csrf: i.csrf,
+    at: i.at,
+    appName: app?.name,
+    minLength: deps.config.password.minLength,
+  };
   return page(c, (nonce) => SignupPage({ nonce, ...props, ...fields }), status, {}, formAction);
 }
 
@@ -153,9 +158,6 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
     await deps.events.record({ ...event, type: 's', userId: user.id, userName: user.email });
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
-    return c.body(null, 303, {
-      Location: interaction.state.returnTo ?? '/authorize/resume',
-      'Cache-Control': 'no-store',
-    });
+    return backTo(cookies, c, interaction);
   };
 }

@@ -30,6 +30,8 @@ const Decision = () => (
 export function LoginPage(p: {
   nonce: string;
   csrf: string;
+  /** The query naming this sign-in (`?i=…`) for the page's forms and links: another begun since in the browser does not take its place. */
+  at?: string;
   /** The application signed in to; none: the tenant's name. */
   appName?: string | undefined;
   email?: string;
@@ -51,7 +53,7 @@ export function LoginPage(p: {
       ) : null}
       {p.signedInAs !== undefined ? (
         <>
-          <form method="post" action="/u/login">
+          <form method="post" action={`/u/login${p.at ?? ''}`}>
             <Csrf token={p.csrf} />
             <input type="hidden" name="continue" value="yes" />
             <button type="submit">Continue as {p.signedInAs}</button>
@@ -59,7 +61,7 @@ export function LoginPage(p: {
           <h2>Or use another account</h2>
         </>
       ) : null}
-      <form method="post" action="/u/login">
+      <form method="post" action={`/u/login${p.at ?? ''}`}>
         <Csrf token={p.csrf} />
         <label for="email">Email</label>
         <EmailInput autocomplete="username" value={p.email} />
@@ -69,7 +71,7 @@ export function LoginPage(p: {
       </form>
       <p class="links">
         <a href="/u/forgot-password">Forgot your password?</a>
-        {p.signup ? <a href="/u/signup">Sign up</a> : null}
+        {p.signup ? <a href={`/u/signup${p.at ?? ''}`}>Sign up</a> : null}
       </p>
     </Layout>
   );
@@ -78,6 +80,8 @@ export function LoginPage(p: {
 export function ConsentPage(p: {
   nonce: string;
   csrf: string;
+  /** The query naming this sign-in (`?i=…`) for the page's forms and links: another begun since in the browser does not take its place. */
+  at?: string;
   appName: string;
   apiName?: string;
   scopes: { name: string; description: string }[];
@@ -87,7 +91,7 @@ export function ConsentPage(p: {
       <h1>{p.appName} wants to access your account</h1>
       {p.apiName ? <p>It asks for access to {p.apiName}:</p> : <p>It asks for:</p>}
       <ScopeList scopes={p.scopes} />
-      <form method="post" action="/u/consent">
+      <form method="post" action={`/u/consent${p.at ?? ''}`}>
         <Csrf token={p.csrf} />
         <Decision />
       </form>

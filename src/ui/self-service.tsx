@@ -39,6 +39,8 @@ const NewPassword = (p: { minLength: number; label?: string; problem?: string | 
 export function SignupPage(p: {
   nonce: string;
   csrf: string;
+  /** The query naming this sign-in (`?i=…`) for the page's forms and links: another begun since in the browser does not take its place. */
+  at?: string;
   /** The application signed up for; none: the tenant's name. */
   appName?: string | undefined;
   minLength: number;
@@ -54,7 +56,7 @@ export function SignupPage(p: {
         Create your account for <AppName name={p.appName} />
       </h1>
       <Problem error={p.error} />
-      <form method="post" action="/u/signup">
+      <form method="post" action={`/u/signup${p.at ?? ''}`}>
         <Csrf token={p.csrf} />
         <label for="name">Name</label>
         <NameInput value={p.name ?? ''} problem={about('name', p)} />
@@ -64,7 +66,7 @@ export function SignupPage(p: {
         <button type="submit">Sign up</button>
       </form>
       <p class="links">
-        <a href="/u/login">Already have an account? Sign in</a>
+        <a href={`/u/login${p.at ?? ''}`}>Already have an account? Sign in</a>
       </p>
     </Layout>
   );

@@ -49,7 +49,7 @@ const titleOf = (html: string) => textOf(/<h1\b[^>]*>([\s\S]*?)<\/h1>/.exec(html
 const alertOf = (html: string) => textOf(/role="alert"[^>]*>([\s\S]*?)<\/p>/.exec(html)?.[1]);
 const fieldNames = (html: string) =>
   [...html.matchAll(/<(?:input|textarea|select)\b[^>]*\bname="([^"]+)"/g)].map((m) => m[1]);
-const SIGNUP_LINK = /href="\/u\/signup"/;
+const SIGNUP_LINK = /href="\/u\/signup(?:\?i=[\w-]+)?"/;
 
 interface Page {
   status: number;

@@ -82,7 +82,7 @@ export function resumeEndpoint(deps: Deps, cookies: Cookies) {
     const req = pendingRequest(interaction);
     const app = await pendingApplication(deps.storage.applications, req);
     try {
-      return await proceed(deps, cookies, c, app, interaction.state, interaction.idHash);
+      return await proceed(deps, cookies, c, app, interaction.state, interaction);
     } catch (err) {
       if (err instanceof OAuthError) return authorizationError(c, deps.config.issuer, app, req, err);
       throw err;

@@ -23,15 +23,94 @@ export interface InteractionState {
 /** A pending interaction and the CSRF token its forms carry. */
 export interface Interaction {
   idHash: string;
+  /** Which of the browser's interactions it is, for its pages' links and forms (`i`); '' for one from before. */
+  handle: string;
+  /** The query naming it (`?i=…`, or '' for one from before), for its pages' forms and links. */
+  at: string;
   csrf: string;
   state: InteractionState;
 }
 
+/** At most this many interactions under way in one browser; a new one ends the oldest past it. */
+const OPEN_PER_BROWSER = 5;
+
 /**
- * Stores an interaction bound to this browser by a cookie (its id stored hashed); each client
- * address may start `session.interactionsPerMinute` a minute (#14 §8).
+ * The browser's interactions: its cookie holds a secret of the browser's and the handles of the
+ * interactions under way, the last begun last (`secret.h1.h2`); an interaction's id is
+ * `secret.handle`, stored hashed. So several sign-ins can be under way in one browser (two
+ * applications' tabs, or /account beside an application's login page), each page naming its own
+ * with `?i=handle` where it is not the last; a handle without the browser's cookie finds nothing.
+ * A cookie of one token (before handles) is that interaction's id.
  */
-export async function startInteraction(deps: Deps, cookies: Cookies, c: Context, state: InteractionState) {
+function browserInteractions(cookies: Cookies, c: Context): BrowserInteractions | null {
+  const value = cookies.get(c, 'interaction');
+  if (!value) return null;
+  const [secret = '', ...open] = value.split('.');
+  if (open.length === 0) return { secret, open: [], latest: '', legacy: true };
+  return { secret, open, latest: open.at(-1) ?? '', legacy: false };
+}
+
+interface BrowserInteractions {
+  secret: string;
+  /** The handles of the interactions under way, oldest first. */
+  open: string[];
+  /** The handle of the interaction begun last. */
+  latest: string;
+  /** A cookie of one token, from before handles: the id of its one interaction. */
+  legacy: boolean;
+}
+
+/** Writes the browser's interactions back: its secret and those under way; none, no cookie. */
+function keepInteractions(deps: Deps, cookies: Cookies, c: Context, secret: string, open: string[]): void {
+  if (open.length === 0) cookies.clear(c, 'interaction');
+  else cookies.set(c, 'interaction', [secret, ...open].join('.'), deps.config.session.interactionLifetime);
+}
+
+/** The id of the browser's interaction `handle` (its hash is the stored key). */
+const interactionId = (mine: BrowserInteractions, handle: string) =>
+  mine.legacy && handle === '' ? mine.secret : `${mine.secret}.${handle}`;
+
+/** `path` naming the interaction `handle` (`?i=`), so its page finds it whatever began since. */
+export function interactionPath(path: string, handle: string): string {
+  return handle ? `${path}${path.includes('?') ? '&' : '?'}i=${handle}` : path;
+}
+
+/**
+ * Where to send the browser next in the interaction `handle`: `path`, naming it (`?i=`) unless it
+ * is the browser's last, which a page finds without a name.
+ */
+export function nextPath(cookies: Cookies, c: Context, path: string, handle: string): string {
+  const mine = browserInteractions(cookies, c);
+  return mine && !mine.legacy && handle !== mine.latest ? interactionPath(path, handle) : path;
+}
+
+/** Back to the request the interaction is for (or the page that asked for a sign-in): 303. */
+export function backTo(cookies: Cookies, c: Context, i: Interaction): Response {
+  return c.body(null, 303, {
+    Location: i.state.returnTo ?? nextPath(cookies, c, '/authorize/resume', i.handle),
+    'Cache-Control': 'no-store',
+  });
+}
+
+/** Whether this browser's last interaction is still waiting (a sign-in an account page can lead back to). */
+export async function signingIn(deps: Deps, cookies: Cookies, c: Context): Promise<boolean> {
+  const mine = browserInteractions(cookies, c);
+  if (!mine) return false;
+  const record = await deps.storage.interactions.get(sha256(interactionId(mine, mine.latest)));
+  return record !== null && record.expiresAt > deps.clock.now();
+}
+
+/**
+ * Stores an interaction bound to this browser by a cookie (its id stored hashed), beside any
+ * other the browser has under way, and returns its handle; each client address may start
+ * `session.interactionsPerMinute` a minute (#14 §8).
+ */
+export async function startInteraction(
+  deps: Deps,
+  cookies: Cookies,
+  c: Context,
+  state: InteractionState,
+): Promise<string> {
   const wait = deps.limits.interactions.take(clientIp(c), deps.clock.now());
   if (wait > 0) {
     throw new PageError(
@@ -41,30 +120,48 @@ export async function startInteraction(deps: Deps, cookies: Cookies, c: Context,
       { 'Retry-After': String(wait) },
     );
   }
-  const old = cookies.get(c, 'interaction');
-  if (old) await deps.storage.interactions.delete(sha256(old));
-  const value = randomToken(32);
-  const lifetime = deps.config.session.interactionLifetime;
+  const found = browserInteractions(cookies, c);
+  // a cookie of one token (before handles): that interaction ends, and the browser gets a secret
+  if (found?.legacy) await deps.storage.interactions.delete(sha256(found.secret));
+  const mine =
+    found && !found.legacy ? found : { secret: randomToken(32), open: [], latest: '', legacy: false };
+  const handle = randomToken(12);
+  const open = [...mine.open, handle];
+  while (open.length > OPEN_PER_BROWSER)
+    await deps.storage.interactions.delete(sha256(interactionId(mine, open.shift() as string)));
   await deps.storage.interactions.create({
-    idHash: sha256(value),
+    idHash: sha256(interactionId(mine, handle)),
     csrf: randomToken(32),
     payload: state as unknown as Record<string, unknown>,
-    expiresAt: deps.clock.now() + lifetime,
+    expiresAt: deps.clock.now() + deps.config.session.interactionLifetime,
   });
-  cookies.set(c, 'interaction', value, lifetime);
+  keepInteractions(deps, cookies, c, mine.secret, open);
+  return handle;
 }
 
-/** This browser's pending interaction, or an error page when there is none (expired, or another browser). */
+/**
+ * This browser's pending interaction: the one the page names (`i` in the query or the form),
+ * else the one begun last; or an error page when there is none (expired, or another browser).
+ */
 export async function loadInteraction(deps: Deps, cookies: Cookies, c: Context): Promise<Interaction> {
-  const value = cookies.get(c, 'interaction');
-  const record = value ? await deps.storage.interactions.get(sha256(value)) : null;
+  const mine = browserInteractions(cookies, c);
+  const named =
+    c.req.query('i') ?? (c.get('params') as { get(n: string): string | undefined } | undefined)?.get('i');
+  const handle = named !== undefined && /^[\w-]{1,32}$/.test(named) ? named : (mine?.latest ?? '');
+  const record = mine ? await deps.storage.interactions.get(sha256(interactionId(mine, handle))) : null;
   if (!record || record.expiresAt <= deps.clock.now()) {
     throw new PageError(
       'Sign-in expired',
       'This sign-in is no longer in progress. Go back to the application and start again.',
     );
   }
-  return { idHash: record.idHash, csrf: record.csrf, state: record.payload as unknown as InteractionState };
+  return {
+    idHash: record.idHash,
+    handle,
+    at: interactionPath('', handle),
+    csrf: record.csrf,
+    state: record.payload as unknown as InteractionState,
+  };
 }
 
 /** The interaction's authorization request, or an error page when it has none. */
@@ -84,13 +181,18 @@ export function checkCsrf(expected: string, sent: string | undefined): void {
   }
 }
 
-/** Ends the interaction (it is done, or was denied). */
+/**
+ * Ends the interaction (it is done, or was denied): the cookie keeps the others under way, and
+ * goes with the last of them.
+ */
 export async function finishInteraction(
   deps: Deps,
   cookies: Cookies,
   c: Context,
-  idHash: string,
+  interaction: { idHash: string; handle: string },
 ): Promise<void> {
-  await deps.storage.interactions.delete(idHash);
-  cookies.clear(c, 'interaction');
+  await deps.storage.interactions.delete(interaction.idHash);
+  const mine = browserInteractions(cookies, c);
+  const open = mine?.open.filter((h) => h !== interaction.handle) ?? [];
+  keepInteractions(deps, cookies, c, mine?.secret ?? '', mine?.legacy ? [] : open);
 }

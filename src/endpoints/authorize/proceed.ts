@@ -7,7 +7,7 @@ import { AccessDenied, ConsentRequired, LoginRequired } from '../../protocol/err
 import type { Application, Consent } from '../../storage/types.js';
 import { merged } from '../../util/merged.js';
 import { signupAvailable } from '../signup.js';
-import { finishInteraction, type InteractionState, startInteraction } from './interaction.js';
+import { finishInteraction, type InteractionState, nextPath, startInteraction } from './interaction.js';
 import { authorizedFields } from './issue.js';
 import type { AuthorizationRequest } from './request.js';
 import { authorizationResponse } from './respond.js';
@@ -77,7 +77,8 @@ export async function proceed(
   c: Context,
   app: Application,
   state: InteractionState,
-  interactionHash?: string,
+  /** The interaction the request came back in (from the login or consent page). */
+  interaction?: { idHash: string; handle: string },
 ): Promise<Response> {
   const asked = state.request!;
   const now = deps.clock.now();
@@ -100,9 +101,10 @@ export async function proceed(
   const chooseAccount = asked.prompt.includes('select_account') && !state.loggedIn && !state.accountChosen;
   if (!current || tooOld || forceLogin || chooseAccount || (otherUser && !state.loggedIn)) {
     if (asked.prompt.includes('none')) throw new LoginRequired('the user is not signed in');
-    if (!interactionHash) await startInteraction(deps, cookies, c, state);
     const signup = asked.screenHint === 'signup' && (await signupAvailable(deps, app));
-    return redirectTo(c, signup ? '/u/signup' : '/u/login');
+    const page = signup ? '/u/signup' : '/u/login';
+    if (!interaction) await startInteraction(deps, cookies, c, state);
+    return redirectTo(c, interaction ? nextPath(cookies, c, page, interaction.handle) : page);
   }
   // Signed in for this request, but as someone else than the hint names: not the person the
   // client asked for (§3.1.2.1: "otherwise, it SHOULD return an error, such as login_required").
@@ -115,10 +117,10 @@ export async function proceed(
   ) {
     if (req.prompt.includes('none'))
       throw new ConsentRequired('the user has not consented to the requested scopes');
-    if (!interactionHash) await startInteraction(deps, cookies, c, state);
-    return redirectTo(c, '/u/consent');
+    if (!interaction) await startInteraction(deps, cookies, c, state);
+    return redirectTo(c, interaction ? nextPath(cookies, c, '/u/consent', interaction.handle) : '/u/consent');
   }
-  if (interactionHash) await finishInteraction(deps, cookies, c, interactionHash);
+  if (interaction) await finishInteraction(deps, cookies, c, interaction);
   const fields = await authorizedFields(deps, app, req, current);
   if (req.prompt.includes('none')) {
     // Auth0's "Success Silent Auth" (an SPA's hidden iframe); its failures are logged by the caller

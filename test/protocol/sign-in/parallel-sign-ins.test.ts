@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sha256 } from '../../../src/util/crypto.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
-import { csrfOf, type UserAgent } from './agent.js';
+import { csrfOf, INTERACTION_COOKIE, type UserAgent } from './agent.js';
 import { authorizationUrl, browser, CALLBACK, newUser } from './fixtures.js';
 
 /**
@@ -90,6 +91,26 @@ describeEachBackend('sign-in: several at once in one browser', (backend) => {
     expect(oldest.status).toBe(400);
     expect(await oldest.text()).toContain('This sign-in is no longer in progress');
     expect((await submit(agent, pages[1]!, creds)).searchParams.get('state')).toBe('s1');
+  });
+
+  it('a cookie from before handles (one token) still finds its sign-in, which then ends as before', async () => {
+    const { creds } = await newUser(t);
+    const agent = browser(t);
+    const token = 'legacy-interaction-token-0123456789abcdefghij';
+    await t.rt.storage.interactions.create({
+      idHash: sha256(token),
+      csrf: 'legacy-csrf',
+      payload: { returnTo: '/account' },
+      expiresAt: t.clock.now() + 600,
+    });
+    agent.cookies.set(INTERACTION_COOKIE, token);
+    const page = await agent.get(`${t.issuer}/u/login`);
+    const html = await page.text();
+    expect(page.status, html).toBe(200);
+    expect(html).toContain('action="/u/login"');
+    const res = await agent.post('/u/login', { csrf: csrfOf(html), ...creds });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/account');
   });
 
   it("a page's i names nothing without the browser's own cookie", async () => {

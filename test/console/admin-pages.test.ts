@@ -142,6 +142,11 @@ describeEachBackend('console: roles, signing keys, settings', (backend) => {
     // nor to take the signed-in admin out of it in one click
     expect(page.html).toContain('(you)');
     expect(page.html).not.toContain(`aria-label="Remove ${adminEmail} from this role"`);
+    // its delete step, opened by URL, says why instead of offering a button the API refuses
+    const step = await open(agent, '/console/roles/rol_sesame_admin/delete');
+    expect(step.status).toBe(200);
+    expect(step.html).toContain('it cannot be deleted');
+    expect(step.html).not.toContain('action="/console/roles/rol_sesame_admin/delete"');
   });
 
   it('a role with more than 100 members: the page links to the next hundred', async () => {

@@ -282,6 +282,13 @@ describeEachBackend('console: applications', (backend) => {
     expect(refused.status).toBe(403);
     expect(refused.html).toContain('cannot be deleted');
     expect(await t.rt.storage.applications.get(CONSOLE_CLIENT_ID)).toBeTruthy();
+    // its confirmation steps, opened by URL, offer nothing that would be refused
+    for (const step of ['delete', 'rotate-secret']) {
+      const offered = await open(agent, `${system}/${step}`);
+      expect(offered.status).toBe(200);
+      expect(offered.html).toContain('cannot be changed or deleted');
+      expect(offered.html).not.toContain(`action="${system}/${step}"`);
+    }
   });
 
   it("a page after a redirect offers no rotation for an application without one (public, or Sesame's own)", async () => {

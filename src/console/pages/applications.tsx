@@ -197,6 +197,18 @@ export function applicationPages(router: ConsoleRouter): void {
     router.get(`/applications/:id/${action}`, async (c, admin) => {
       const id = idParam(c);
       const cl = await admin.api.get<ClientView>(`/clients/${enc(id)}`);
+      // Sesame's own application (the console) is neither deleted nor given a new secret
+      if (cl.is_system)
+        return page(
+          c,
+          admin,
+          q.button,
+          <article>
+            <h1>{cl.name}</h1>
+            <p>This application is part of Sesame: it cannot be changed or deleted.</p>
+            <a href={appPath(id)}>Back to the application</a>
+          </article>,
+        );
       const confirm = (
         <form method="post" action={`${appPath(id)}/${action}`}>
           <h1>

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { ADMIN_ROLE_ID } from '../../admin/system.js';
 import type { AppEnv } from '../../http/context.js';
 import { Csrf, consolePage, flashOf, pageOf } from '../layout.js';
 import { ApiError } from '../management.js';
@@ -171,6 +172,19 @@ export function rolePages(router: ConsoleRouter): void {
   );
   router.get('/roles/:id/delete', async (c, admin) => {
     const role = await admin.api.get<Role>(`/roles/${encodeURIComponent(c.req.param('id') ?? '')}`);
+    if (role.id === ADMIN_ROLE_ID)
+      return consolePage(c, {
+        title: role.name,
+        admin,
+        section: '/console/roles',
+        children: (
+          <article>
+            <h1>{role.name}</h1>
+            <p>This role is part of Sesame (it makes administrators): it cannot be deleted.</p>
+            <a href={`/console/roles/${encodeURIComponent(role.id)}`}>Back to the role</a>
+          </article>
+        ),
+      });
     return consolePage(c, {
       title: `Delete ${role.name}`,
       admin,

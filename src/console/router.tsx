@@ -51,12 +51,16 @@ const toSignIn = (c: Context, to: string) =>
     : seeOther(c, to);
 
 /**
- * A form sent after the console session ended (an hour at most, or signed out elsewhere): nothing
- * was done, and the admin is told so rather than taken to the dashboard as if it had been. htmx's
- * requests go to sign in as before (they carry no form an admin typed).
+ * A form sent without a console session: it ended (an hour at most, or signed out elsewhere), or
+ * the form came from another site, whose request the browser sends without the session cookie.
+ * Nothing was done, and the admin is told so rather than taken to the dashboard as if it had
+ * been; signing in again leads back to the console page the form was on. htmx's requests go to
+ * sign in as before (they carry no form an admin typed).
  */
 function sessionEndedPage(c: Context): Response | Promise<Response> {
   if (c.req.header('HX-Request') === 'true') return toSignIn(c, '/console/login');
+  const from = consoleReferrer(c);
+  const again = from ? `/console/login?return=${encodeURIComponent(from)}` : '/console/login';
   return consolePage(
     c,
     {
@@ -64,16 +68,28 @@ function sessionEndedPage(c: Context): Response | Promise<Response> {
       children: (
         <>
           <p class="alert" role="alert">
-            Your console session had ended, so what this form asked for was not done.
+            This form came without a console session, so what it asked for was not done: the session had
+            ended, or the form was sent from another site.
           </p>
           <p>
-            <a href="/console/login">Sign in again</a>, then go back to the page and send the form once more.
+            <a href={again}>Sign in again</a>, then send the form once more if you meant to.
           </p>
         </>
       ),
     },
     401,
   );
+}
+
+/** The console page a form was sent from (its Referer, when that is this console), or null. */
+function consoleReferrer(c: Context): string | null {
+  const referer = c.req.header('Referer');
+  if (!referer || !URL.canParse(referer)) return null;
+  const from = new URL(referer);
+  const here = new URL(c.req.url);
+  return from.origin === here.origin && from.pathname.startsWith('/console/')
+    ? from.pathname + from.search
+    : null;
 }
 
 /** GET of a console address that has no page (also a form's own address): a page that says so. */

@@ -203,7 +203,7 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
       password: 'another long passphrase',
     });
     expect(sent.status).toBe(401);
-    expect(await sent.text()).toContain('what this form asked for was not done');
+    expect(await sent.text()).toContain('what it asked for was not done');
   });
 
   it('a form sent after the console session ended says it was not done (not the dashboard as if it had been); nothing is made', async () => {
@@ -212,8 +212,21 @@ describeEachBackend('console: first admin, sign-in, no access, sign-out', (backe
     const sent = await agent.post('/console/roles', { csrf: csrfOf(dashboard), name: 'Made too late' });
     expect(sent.status).toBe(401);
     const html = await sent.text();
-    expect(html).toContain('Your console session had ended, so what this form asked for was not done.');
+    expect(html).toContain('This form came without a console session, so what it asked for was not done');
     expect(html).toContain('href="/console/login"');
+    // sent from a console page, signing in again leads back to it
+    const fromPage = await agent.request('/console/roles', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        referer: `${t.issuer}/console/roles?page=2`,
+      },
+      body: new URLSearchParams({ csrf: csrfOf(dashboard), name: 'Made too late' }).toString(),
+    });
+    expect(fromPage.status).toBe(401);
+    expect(await fromPage.text()).toContain(
+      `href="/console/login?return=${encodeURIComponent('/console/roles?page=2')}"`,
+    );
     expect(await t.rt.storage.roles.getByName('Made too late')).toBeNull();
   });
 

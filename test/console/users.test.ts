@@ -225,6 +225,22 @@ describeEachBackend('console: users', (backend) => {
     expect(shown.html).toMatch(/<code>s<\/code>/);
   });
 
+  it('the logs page filters by a user given by email, says when there is none or the days are backwards, and pages both ways', async () => {
+    const { user, creds } = await newUser(t);
+    await webSignIn(browser(t, creds), await webConfig(t, webApp));
+    await t.rt.events.flush();
+    const byEmail = await open(agent, `/console/logs?user=${encodeURIComponent(user.email)}`);
+    expect(byEmail.status).toBe(200);
+    expect(byEmail.html).toMatch(/<code>s<\/code>/);
+    expect(byEmail.html).not.toContain('0 events');
+    const nobody = await open(agent, '/console/logs?user=nobody-here%40example.com');
+    expect(nobody.html).toContain('No user with the email nobody-here@example.com.');
+    const backwards = await open(agent, '/console/logs?from=2026-10-02&to=2026-10-01');
+    expect(backwards.html).toContain('From is after To');
+    const second = await open(agent, '/console/logs?type=s&page=1');
+    expect(second.html).toContain('href="/console/logs?type=s&amp;page=0">Newer events</a>');
+  });
+
   it('shows when a user last signed in, from where and how often; "never" before', async () => {
     const { user, creds } = await newUser(t);
     const list = () => open(agent, `/console/users?q=${encodeURIComponent(user.email)}`);

@@ -1,6 +1,8 @@
 import type { LogView } from '../../admin/logs.js';
 import { consolePage, pageOf } from '../layout.js';
+import { ApiError } from '../management.js';
 import type { ConsoleRouter } from '../router.js';
+import type { Admin } from '../session.js';
 
 /** A log event as the Management API returns it. */
 export type { LogView };
@@ -60,6 +62,15 @@ function searchOf(f: { type?: string; user?: string; client?: string; from?: str
   return terms.join(' AND ');
 }
 
+/** The id of the user with `email`, or an ApiError saying there is none. */
+async function userOf(admin: Admin, email: string): Promise<string> {
+  const found = await admin.api.get<{ user_id: string }[]>(
+    `/users-by-email?email=${encodeURIComponent(email)}`,
+  );
+  if (!found[0]) throw new ApiError(400, `No user with the email ${email}.`);
+  return found[0].user_id;
+}
+
 /** /console/logs: filter by type, user, application and day; one event in full. */
 export function logPages(router: ConsoleRouter): void {
   router.get('/logs', async (c, admin) => {
@@ -71,23 +82,24 @@ export function logPages(router: ConsoleRouter): void {
       to: c.req.query('to')?.trim(),
     };
     const page = pageOf(c);
-    const q = searchOf(f);
-    const path = `/logs?per_page=50&page=${page}&include_totals=true${q ? `&q=${encodeURIComponent(q)}` : ''}`;
     let error: string | undefined;
     let events: LogView[] = [];
     let total = 0;
     try {
+      if (f.from && f.to && f.from > f.to) throw new ApiError(400, 'From is after To: no day is in between.');
+      // an email names the person it belongs to (as the CLI's --user does)
+      const userId = f.user?.includes('@') ? await userOf(admin, f.user) : f.user;
+      const q = searchOf({ ...f, user: userId });
+      const path = `/logs?per_page=50&page=${page}&include_totals=true${q ? `&q=${encodeURIComponent(q)}` : ''}`;
       const answer = await admin.api.get<{ logs: LogView[]; total: number }>(path);
       events = answer.logs;
       total = answer.total;
     } catch (err) {
-      if (!(err instanceof Error) || (err as { status?: number }).status !== 400) throw err;
+      if (!(err instanceof ApiError) || (err.status !== 400 && err.status !== 403)) throw err;
       error = err.message;
     }
-    const more = new URLSearchParams({
-      ...Object.fromEntries(Object.entries(f).filter(([, v]) => v)),
-      page: String(page + 1),
-    });
+    const pageAt = (n: number) =>
+      new URLSearchParams({ ...Object.fromEntries(Object.entries(f).filter(([, v]) => v)), page: String(n) });
     return consolePage(c, {
       title: 'Logs',
       admin,
@@ -100,7 +112,7 @@ export function logPages(router: ConsoleRouter): void {
               Type <input name="type" value={f.type ?? ''} placeholder="s, fp, seacft, sapi…" />
             </label>
             <label>
-              User id <input name="user" value={f.user ?? ''} />
+              User (id or email) <input name="user" value={f.user ?? ''} />
             </label>
             <label>
               Application (client id) <input name="client" value={f.client ?? ''} />
@@ -120,7 +132,10 @@ export function logPages(router: ConsoleRouter): void {
           ) : null}
           <p class="muted">{total} events</p>
           <LogTable events={events} />
-          {total > (page + 1) * 50 ? <a href={`/console/logs?${more}`}>Older events</a> : null}
+          <p class="links">
+            {page > 0 ? <a href={`/console/logs?${pageAt(page - 1)}`}>Newer events</a> : null}{' '}
+            {total > (page + 1) * 50 ? <a href={`/console/logs?${pageAt(page + 1)}`}>Older events</a> : null}
+          </p>
         </>
       ),
     });

@@ -54,7 +54,7 @@ function Shell(props: Frame) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta
           name="htmx-config"
-          content='{"includeIndicatorStyles":false,"allowEval":false,"responseHandling":[{"code":"204","swap":false},{"code":"[234]..","swap":true}]}'
+          content='{"includeIndicatorStyles":false,"allowEval":false,"historyCacheSize":0,"refreshOnHistoryMiss":true,"responseHandling":[{"code":"204","swap":false},{"code":"[234]..","swap":true}]}'
         />
         <title>{`${props.title} · Sesame Console`}</title>
         <link rel="stylesheet" href="/console/assets/pico.min.css" />

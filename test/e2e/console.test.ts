@@ -196,6 +196,18 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
     await button('Sign in').click();
     await page.waitForURL(/\/console\/users\?q=clerkx/);
     expect(await page.locator('input[name=q]').inputValue()).toBe('clerkx');
+    // Back shows the search before with its text: htmx restored a snapshot of the page as it
+    // loaded, with an empty box. No page of the console is kept in the browser's storage.
+    await go('/console/users');
+    await page.locator('input[name=q]').pressSequentially('cle', { delay: 30 });
+    await page.waitForURL(/q=cle$/);
+    await page.locator('input[name=q]').pressSequentially('rk', { delay: 30 });
+    await page.waitForURL(/q=clerk$/);
+    await page.goBack();
+    await page.waitForURL(/q=cle$/);
+    await page.locator('#user-results').waitFor();
+    expect(await page.locator('input[name=q]').inputValue()).toBe('cle');
+    expect(await page.evaluate(() => sessionStorage.getItem('htmx-history-cache'))).toBeNull();
   });
 
   it('the user signs in to a web application made in the console; the token carries the permission', async () => {

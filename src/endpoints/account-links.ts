@@ -47,10 +47,11 @@ export function ticketParam(c: Context, fromForm?: string): string {
  */
 export function resultLink(
   resultUrl: string | undefined,
-  signingIn: boolean,
+  /** The query naming the application sign-in waiting in this browser (`?i=…`), or null. */
+  signingIn: string | null,
 ): { href: string; text: string } {
   if (resultUrl) return { href: resultUrl, text: 'Continue' };
-  return signingIn
-    ? { href: '/u/login', text: 'Back to sign in' }
+  return signingIn !== null
+    ? { href: `/u/login${signingIn}`, text: 'Back to sign in' }
     : { href: '/account', text: 'Go to your account' };
 }

@@ -5,7 +5,7 @@ import type { Cookies } from '../http/cookies.js';
 import { page } from '../http/page.js';
 import { DonePage, VerifyEmailPage } from '../ui/self-service.js';
 import { linkProblem, resultLink, ticketParam } from './account-links.js';
-import { signingIn } from './authorize/interaction.js';
+import { waitingSignIn } from './authorize/interaction.js';
 import { checkFormCsrf, formCsrf } from './form-csrf.js';
 
 /**
@@ -29,7 +29,7 @@ export function emailVerificationSubmit(deps: Deps, cookies: Cookies) {
     checkFormCsrf(deps.encryptionKey, cookies, c, params.get('csrf'));
     const result = await verifyEmail(deps, ticketParam(c, params.get('ticket') ?? ''));
     if (typeof result === 'string') throw await linkProblem(deps, c, 'fv', result);
-    const link = resultLink(result.ticket.resultUrl, await signingIn(deps, cookies, c));
+    const link = resultLink(result.ticket.resultUrl, await waitingSignIn(deps, cookies, c));
     return page(c, (nonce) =>
       DonePage({
         nonce,

@@ -140,7 +140,7 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
         429,
         { 'Retry-After': String(verdict.wait) },
         [
-          { href: '/u/login', text: 'Back to sign in' },
+          { href: `/u/login${interaction.at}`, text: 'Back to sign in' },
           { href: '/u/forgot-password', text: 'Forgot your password?' },
         ],
       );

@@ -8,14 +8,17 @@ import type { Cookies } from '../http/cookies.js';
 import { PageError, page } from '../http/page.js';
 import { CheckEmailPage, DonePage, ForgotPasswordPage, ResetPasswordPage } from '../ui/self-service.js';
 import { linkProblem, resultLink, ticketParam } from './account-links.js';
-import { signingIn } from './authorize/interaction.js';
+import { waitingSignIn } from './authorize/interaction.js';
 import { checkFormCsrf, formCsrf } from './form-csrf.js';
 import { SIGNUP_MESSAGES } from './signup.js';
 
 /** GET /u/forgot-password: asks for the account's email (from the login page, or on its own). */
 export function forgotPasswordPage(deps: Deps, cookies: Cookies) {
-  return async (c: Context<AppEnv>) =>
-    page(c, (nonce) => ForgotPasswordPage({ nonce, csrf: formCsrf(deps.encryptionKey, cookies, c) }));
+  return async (c: Context<AppEnv>) => {
+    const at = (await waitingSignIn(deps, cookies, c)) ?? '';
+    const csrf = formCsrf(deps.encryptionKey, cookies, c);
+    return page(c, (nonce) => ForgotPasswordPage({ nonce, csrf, at }));
+  };
 }
 
 /**
@@ -50,13 +53,14 @@ export function forgotPasswordSubmit(deps: Deps, cookies: Cookies) {
     if (!isEmail(email)) {
       const csrf = formCsrf(deps.encryptionKey, cookies, c);
       const shown = { email: email.slice(0, 320), error: SIGNUP_MESSAGES.email };
-      return page(c, (nonce) => ForgotPasswordPage({ nonce, csrf, ...shown }), 400);
+      const at = (await waitingSignIn(deps, cookies, c)) ?? '';
+      return page(c, (nonce) => ForgotPasswordPage({ nonce, csrf, at, ...shown }), 400);
     }
     const request: ResetRequest = { email, origin: clientOrigin(c) };
     await deps.storage.transaction((tx) => deps.mail.enqueueRequest(tx, 'password_reset_request', request));
     deps.mail.kickLater();
-    const backToLogin = await signingIn(deps, cookies, c);
-    return page(c, (nonce) => CheckEmailPage({ nonce, backToLogin, lifetime: LIFETIMES.password_reset }));
+    const back = await waitingSignIn(deps, cookies, c);
+    return page(c, (nonce) => CheckEmailPage({ nonce, back, lifetime: LIFETIMES.password_reset }));
   };
 }
 
@@ -94,7 +98,7 @@ export function resetPasswordSubmit(deps: Deps, cookies: Cookies) {
       };
       return page(c, (nonce) => ResetPasswordPage({ nonce, ...props, error: result.message }), 400);
     }
-    const link = resultLink(result.ticket.resultUrl, await signingIn(deps, cookies, c));
+    const link = resultLink(result.ticket.resultUrl, await waitingSignIn(deps, cookies, c));
     return page(c, (nonce) =>
       DonePage({
         nonce,

@@ -70,7 +70,7 @@ export function LoginPage(p: {
         <button type="submit">Sign in</button>
       </form>
       <p class="links">
-        <a href="/u/forgot-password">Forgot your password?</a>
+        <a href={`/u/forgot-password${p.at ?? ''}`}>Forgot your password?</a>
         {p.signup ? <a href={`/u/signup${p.at ?? ''}`}>Sign up</a> : null}
       </p>
     </Layout>

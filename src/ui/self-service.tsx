@@ -72,13 +72,20 @@ export function SignupPage(p: {
   );
 }
 
-export function ForgotPasswordPage(p: { nonce: string; csrf: string; email?: string; error?: string }) {
+export function ForgotPasswordPage(p: {
+  nonce: string;
+  csrf: string;
+  email?: string;
+  error?: string;
+  /** The query naming the application sign-in it was opened from (`?i=…`), kept for the way back. */
+  at?: string;
+}) {
   return (
     <Layout title="Reset your password" nonce={p.nonce}>
       <h1>Reset your password</h1>
       <p>Enter the email of your account: we will send it a link to choose a new password.</p>
       <Problem error={p.error} />
-      <form method="post" action="/u/forgot-password">
+      <form method="post" action={`/u/forgot-password${p.at ?? ''}`}>
         <Csrf token={p.csrf} />
         <label for="email">Email</label>
         <EmailInput autocomplete="username" value={p.email} problem={p.error ? PROBLEM : undefined} />
@@ -89,16 +96,21 @@ export function ForgotPasswordPage(p: { nonce: string; csrf: string; email?: str
 }
 
 /** The one answer to a reset request, whether the account exists or not. */
-export function CheckEmailPage(p: { nonce: string; backToLogin: boolean; lifetime: number }) {
+export function CheckEmailPage(p: {
+  nonce: string;
+  /** The query naming the application sign-in to go back to (`?i=…`); null: none is waiting. */
+  back: string | null;
+  lifetime: number;
+}) {
   return (
     <Layout title="Check your email" nonce={p.nonce}>
       <h1>Check your email</h1>
       <p role="status">
         {`If an account exists for that email, a link to reset its password is on its way. The link works for ${forHowLong(p.lifetime)}.`}
       </p>
-      {p.backToLogin ? (
+      {p.back !== null ? (
         <p class="links">
-          <a href="/u/login">Back to sign in</a>
+          <a href={`/u/login${p.back}`}>Back to sign in</a>
         </p>
       ) : null}
     </Layout>

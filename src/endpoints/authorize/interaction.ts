@@ -39,7 +39,8 @@ const OPEN_PER_BROWSER = 5;
  * interactions under way, the last begun last (`secret.h1.h2`); an interaction's id is
  * `secret.handle`, stored hashed. So several sign-ins can be under way in one browser (two
  * applications' tabs, or /account beside an application's login page), each page naming its own
- * with `?i=handle` where it is not the last; a handle without the browser's cookie finds nothing.
+ * with `?i=handle` where it is not the last begun (its forms always do); a handle without the
+ * browser's cookie finds nothing.
  * A cookie of one token (before handles) is that interaction's id.
  */
 function browserInteractions(cookies: Cookies, c: Context): BrowserInteractions | null {
@@ -86,18 +87,31 @@ export function nextPath(cookies: Cookies, c: Context, path: string, handle: str
 
 /** Back to the request the interaction is for (or the page that asked for a sign-in): 303. */
 export function backTo(cookies: Cookies, c: Context, i: Interaction): Response {
-  return c.body(null, 303, {
-    Location: i.state.returnTo ?? nextPath(cookies, c, '/authorize/resume', i.handle),
-    'Cache-Control': 'no-store',
-  });
+  const Location = i.state.returnTo ?? nextPath(cookies, c, '/authorize/resume', i.handle);
+  return c.body(null, 303, { Location, 'Cache-Control': 'no-store' });
 }
 
-/** Whether this browser's last interaction is still waiting (a sign-in an account page can lead back to). */
-export async function signingIn(deps: Deps, cookies: Cookies, c: Context): Promise<boolean> {
+/**
+ * The query naming this browser's application sign-in still waiting for the person (the one the
+ * page names, else the last begun), for a link back to its login page; null when there is none
+ * (none under way, or one for /account or /activate, or one signed in already).
+ */
+export async function waitingSignIn(deps: Deps, cookies: Cookies, c: Context): Promise<string | null> {
   const mine = browserInteractions(cookies, c);
-  if (!mine) return false;
-  const record = await deps.storage.interactions.get(sha256(interactionId(mine, mine.latest)));
-  return record !== null && record.expiresAt > deps.clock.now();
+  const handle = mine ? namedHandle(c, mine) : null;
+  if (!mine || handle === null) return null;
+  const record = await deps.storage.interactions.get(sha256(interactionId(mine, handle)));
+  const state = record?.payload as InteractionState | undefined;
+  if (!record || record.expiresAt <= deps.clock.now() || !state?.request || state.loggedIn) return null;
+  return interactionPath('', handle);
+}
+
+/** The handle the page names (`i` in the query or the form), else the last begun; null when `i` is malformed. */
+function namedHandle(c: Context, mine: BrowserInteractions): string | null {
+  const named =
+    c.req.query('i') ?? (c.get('params') as { get(n: string): string | undefined } | undefined)?.get('i');
+  if (named === undefined) return mine.latest;
+  return /^[\w-]{1,32}$/.test(named) ? named : null;
 }
 
 /**
@@ -145,10 +159,9 @@ export async function startInteraction(
  */
 export async function loadInteraction(deps: Deps, cookies: Cookies, c: Context): Promise<Interaction> {
   const mine = browserInteractions(cookies, c);
-  const named =
-    c.req.query('i') ?? (c.get('params') as { get(n: string): string | undefined } | undefined)?.get('i');
-  const handle = named !== undefined && /^[\w-]{1,32}$/.test(named) ? named : (mine?.latest ?? '');
-  const record = mine ? await deps.storage.interactions.get(sha256(interactionId(mine, handle))) : null;
+  const handle = mine ? namedHandle(c, mine) : null;
+  const record =
+    mine && handle !== null ? await deps.storage.interactions.get(sha256(interactionId(mine, handle))) : null;
   if (!record || record.expiresAt <= deps.clock.now()) {
     throw new PageError(
       'Sign-in expired',
@@ -157,8 +170,8 @@ export async function loadInteraction(deps: Deps, cookies: Cookies, c: Context):
   }
   return {
     idHash: record.idHash,
-    handle,
-    at: interactionPath('', handle),
+    handle: handle as string,
+    at: interactionPath('', handle as string),
     csrf: record.csrf,
     state: record.payload as unknown as InteractionState,
   };

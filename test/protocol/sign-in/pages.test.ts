@@ -458,7 +458,7 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
       expectPageHeaders(locked, '429 page');
       // not a dead end: back to the sign-in (to wait there), or the way to a new password
       const lockedHtml = await locked.text();
-      expect(lockedHtml).toContain('<a href="/u/login">Back to sign in</a>');
+      expect(lockedHtml).toMatch(/<a href="\/u\/login\?i=[\w-]+">Back to sign in<\/a>/);
       expect(lockedHtml).toContain('<a href="/u/forgot-password">Forgot your password?</a>');
       expect(agent.cookies.has(SESSION_COOKIE)).toBe(false);
     });

@@ -113,6 +113,14 @@ describeEachBackend('sign-in: several at once in one browser', (backend) => {
     expect(res.headers.get('location')).toBe('/account');
   });
 
+  it('a malformed i finds no sign-in (never the last one begun in its place)', async () => {
+    const agent = browser(t);
+    await loginPage(agent, shop, 'any');
+    const res = await agent.get(`${t.issuer}/u/login?i=${encodeURIComponent('not a handle!')}`);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('This sign-in is no longer in progress');
+  });
+
   it("a page's i names nothing without the browser's own cookie", async () => {
     const agent = browser(t);
     const form = await loginPage(agent, shop, 'mine');

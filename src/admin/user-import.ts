@@ -227,7 +227,12 @@ export async function importUsers(storage: Storage, clock: Clock, req: ImportReq
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(IMPORTS_AT_ONCE, users.length) }, worker));
+  // every worker ends before the answer (or the CLI's storage closes), the first failure then thrown
+  const ended = await Promise.allSettled(
+    Array.from({ length: Math.min(IMPORTS_AT_ONCE, users.length) }, worker),
+  );
+  const failed = ended.find((e) => e.status === 'rejected');
+  if (failed) throw failed.reason;
   outcomes.forEach((outcome, i) => {
     if (typeof outcome === 'string') summary[outcome]++;
     else {

@@ -57,9 +57,9 @@ const toSignIn = (c: Context, to: string) =>
  * been; signing in again leads back to the console page the form was on. htmx's requests go to
  * sign in as before (they carry no form an admin typed).
  */
-function sessionEndedPage(c: Context): Response | Promise<Response> {
+function sessionEndedPage(c: Context, issuer: string): Response | Promise<Response> {
   if (c.req.header('HX-Request') === 'true') return toSignIn(c, '/console/login');
-  const from = consoleReferrer(c);
+  const from = consoleReferrer(c, issuer);
   const again = from ? `/console/login?return=${encodeURIComponent(from)}` : '/console/login';
   return consolePage(
     c,
@@ -81,13 +81,15 @@ function sessionEndedPage(c: Context): Response | Promise<Response> {
   );
 }
 
-/** The console page a form was sent from (its Referer, when that is this console), or null. */
-function consoleReferrer(c: Context): string | null {
+/**
+ * The console page a form was sent from (its Referer, when that is this console: the issuer's
+ * origin, which behind a TLS proxy the request's own URL is not), or null.
+ */
+function consoleReferrer(c: Context, issuer: string): string | null {
   const referer = c.req.header('Referer');
   if (!referer || !URL.canParse(referer)) return null;
   const from = new URL(referer);
-  const here = new URL(c.req.url);
-  return from.origin === here.origin && from.pathname.startsWith('/console/')
+  return from.origin === new URL(issuer).origin && from.pathname.startsWith('/console/')
     ? from.pathname + from.search
     : null;
 }
@@ -117,7 +119,7 @@ export function consoleRouter(
       const admin = await loadAdmin(deps, cookies, c, fetch);
       const here = new URL(c.req.url);
       const back = `/console/login?return=${encodeURIComponent(here.pathname + here.search)}`;
-      if (!admin) return c.req.method === 'GET' ? toSignIn(c, back) : sessionEndedPage(c);
+      if (!admin) return c.req.method === 'GET' ? toSignIn(c, back) : sessionEndedPage(c, deps.config.issuer);
       let form = new URLSearchParams();
       if (c.req.method === 'POST') {
         const read = await readConsoleForm(c, deps.config.bodyLimit);
@@ -142,7 +144,7 @@ export function consoleRouter(
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) {
           await endConsoleSession(deps, cookies, c);
-          return c.req.method === 'GET' ? toSignIn(c, back) : sessionEndedPage(c);
+          return c.req.method === 'GET' ? toSignIn(c, back) : sessionEndedPage(c, deps.config.issuer);
         }
         if (err instanceof ApiError && err.status < 500) {
           // What a page did not show next to a field: the API's own message, never a 500.

@@ -207,7 +207,7 @@ describe('e2e: the console in Chromium, from a new install', { timeout: 120_000 
     await page.waitForURL(/q=cle$/);
     await page.locator('#user-results').waitFor();
     expect(await page.locator('input[name=q]').inputValue()).toBe('cle');
-    expect(await page.evaluate(() => sessionStorage.getItem('htmx-history-cache'))).toBeNull();
+    expect(await page.evaluate('sessionStorage.getItem("htmx-history-cache")')).toBeNull();
   });
 
   it('the user signs in to a web application made in the console; the token carries the permission', async () => {

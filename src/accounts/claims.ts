@@ -25,18 +25,7 @@ export function hasControlCharacters(text: string): boolean {
  * character beyond U+FFFF, such as an emoji, is one, though JavaScript's `length` counts two.
  */
 export function characters(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n--;
-        i++;
-      }
-    }
-  }
-  return n;
+  return [...text].length;
 }
 
 /** A name a person typed for themselves: at most 255 characters, no control characters. */

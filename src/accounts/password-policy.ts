@@ -1,3 +1,4 @@
+import { characters } from './claims.js';
 import { MAX_PASSWORD_BYTES } from './password.js';
 
 /** Why a password is refused, with the sentence a person reads. */
@@ -28,7 +29,7 @@ export async function refusePassword(
   password: string,
   opts: { minLength: number; email?: string },
 ): Promise<PolicyRefusal | null> {
-  if ([...password].length < opts.minLength) {
+  if (characters(password) < opts.minLength) {
     return {
       reason: 'too_short',
       message: `Your password must be at least ${opts.minLength} characters long.`,

@@ -9,10 +9,10 @@ import { describeScopes } from '../ui/scopes.js';
 import { randomToken } from '../util/crypto.js';
 import { pendingApplication } from './authorize/check-client.js';
 import {
+  backTo,
   checkCsrf,
   finishInteraction,
   loadInteraction,
-  nextPath,
   pendingRequest,
 } from './authorize/interaction.js';
 import { entitledRequest, scopesToConsent } from './authorize/proceed.js';
@@ -98,9 +98,6 @@ export function consentSubmit(deps: Deps, cookies: Cookies) {
       scope: req.scopes.join(' '),
     });
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, consented: true });
-    return c.body(null, 303, {
-      Location: nextPath(cookies, c, '/authorize/resume', interaction.handle),
-      'Cache-Control': 'no-store',
-    });
+    return backTo(cookies, c, interaction);
   };
 }

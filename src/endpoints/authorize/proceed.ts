@@ -82,6 +82,11 @@ export async function proceed(
 ): Promise<Response> {
   const asked = state.request!;
   const now = deps.clock.now();
+  // The login or consent page: in this request's interaction, begun here when it came without one.
+  const toPage = async (page: string) => {
+    if (!interaction) await startInteraction(deps, cookies, c, state);
+    return redirectTo(c, interaction ? nextPath(cookies, c, page, interaction.handle) : page);
+  };
   // The consent is read with the session, unless the application is not asked for one (first party).
   const skips = await skipsConsent(deps, app, asked.audience);
   const consentOf = skips ? undefined : { clientId: app.clientId, audience: asked.audience ?? '' };
@@ -102,9 +107,7 @@ export async function proceed(
   if (!current || tooOld || forceLogin || chooseAccount || (otherUser && !state.loggedIn)) {
     if (asked.prompt.includes('none')) throw new LoginRequired('the user is not signed in');
     const signup = asked.screenHint === 'signup' && (await signupAvailable(deps, app));
-    const page = signup ? '/u/signup' : '/u/login';
-    if (!interaction) await startInteraction(deps, cookies, c, state);
-    return redirectTo(c, interaction ? nextPath(cookies, c, page, interaction.handle) : page);
+    return toPage(signup ? '/u/signup' : '/u/login');
   }
   // Signed in for this request, but as someone else than the hint names: not the person the
   // client asked for (§3.1.2.1: "otherwise, it SHOULD return an error, such as login_required").
@@ -117,8 +120,7 @@ export async function proceed(
   ) {
     if (req.prompt.includes('none'))
       throw new ConsentRequired('the user has not consented to the requested scopes');
-    if (!interaction) await startInteraction(deps, cookies, c, state);
-    return redirectTo(c, interaction ? nextPath(cookies, c, '/u/consent', interaction.handle) : '/u/consent');
+    return toPage('/u/consent');
   }
   if (interaction) await finishInteraction(deps, cookies, c, interaction);
   const fields = await authorizedFields(deps, app, req, current);

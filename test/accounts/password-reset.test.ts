@@ -134,9 +134,10 @@ describeEachBackend('accounts: forgot password and reset (#15)', (backend) => {
     const csrf = csrfOf(form.html);
     const statements: string[] = [];
     // the outbox's delivery runs (claims and their outcome, of earlier requests) are not this
-    // request's work; queueing its own request is
+    // request's work; queueing its own request is. Nor is the tenant settings' read: whether
+    // it runs depends on the read cache's age (a second), not on the email.
     const listener = (q: { sql: string }) => {
-      if (!/^update "outbox"/.test(q.sql)) statements.push(q.sql);
+      if (!/^update "outbox"|^select "value" from "settings"/.test(q.sql)) statements.push(q.sql);
     };
     t.rt.queries.add(listener);
     const started = performance.now();

@@ -170,8 +170,7 @@ export async function reserveSignIn(
 }
 
 /**
- * A sign-in that succeeded: the account-from-here count starts again, the address and the
- * account get this attempt back, the place becomes known to the account, and the user's
+ * A sign-in that succeeded: the password was proven here (`passwordProven`), and the user's
  * sign-ins count one more, from `clientIp` (Auth0's logins_count, last_login, last_ip).
  */
 export async function signInSucceeded(
@@ -180,7 +179,19 @@ export async function signInSucceeded(
   now: number,
   clientIp: string,
 ): Promise<void> {
-  await storage.users.recordLogin(place.userId, now, knownIp(clientIp));
+  await passwordProven(storage, place, now);
+  await countSignIn(storage.users, place.userId, now, clientIp);
+}
+
+/**
+ * The right password from `place`: the account-from-here count starts again, the address and
+ * the account get this attempt back, and the place becomes known to the account.
+ */
+export async function passwordProven(
+  storage: Pick<Repositories, 'loginAttempts' | 'knownSignIns'>,
+  place: SignInPlace & { userId: string },
+  now: number,
+): Promise<void> {
   const { pair, ip, account } = counters(place);
   await storage.loginAttempts.clear(pair.key);
   if (place.known !== 'device') await storage.loginAttempts.forgive(ip);
@@ -189,6 +200,10 @@ export async function signInSucceeded(
   if (place.device !== undefined)
     await storage.knownSignIns.remember(place.userId, 'device', place.device, now);
 }
+
+/** One more sign-in for the user (logins_count, last_login, and last_ip when `clientIp` is known). */
+export const countSignIn = (users: Repositories['users'], userId: string, now: number, clientIp: string) =>
+  users.recordLogin(userId, now, knownIp(clientIp));
 
 /**
  * Auth0's event type of a lock: an address locked across accounts is `limit_mu` ("Blocked IP

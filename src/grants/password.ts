@@ -1,12 +1,13 @@
 import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkPassword, refuseWhenBusy, rehashIfOutdated } from '../accounts/password.js';
 import {
+  countSignIn,
   lockEvents,
   lockType,
+  passwordProven,
   refusalDetails,
   reserveSignIn,
   signInPlace,
-  signInSucceeded,
 } from '../accounts/throttle.js';
 import type { NewEvent } from '../events/log.js';
 import { InvalidGrant, TooManyAttempts } from '../protocol/errors.js';
@@ -60,12 +61,13 @@ export const password: GrantHandler = {
     }
     await rehashIfOutdated(deps.storage.users, user, secret, deps.logger);
     // The attempt was charged on its own (it must count even when this fails); what the
-    // success writes commits with the tokens (#14 §7).
+    // success writes commits with the tokens (#14 §7). The right password is forgiven its
+    // attempt even when the scope is refused; only tokens count as a sign-in (logins_count).
     return inTokenTransaction(deps, async (deps) => {
-      await signInSucceeded(deps.storage, merged(place, { userId: user.id }), now, origin.ip);
+      await passwordProven(deps.storage, merged(place, { userId: user.id }), now);
       // As on the login page: who signs in remembered the password, so open reset links end.
       await deps.storage.accountTickets.supersede(user.id, 'password_reset', now);
-      return issueUserTokens(
+      const tokens = await issueUserTokens(
         deps,
         client.app,
         {
@@ -77,6 +79,8 @@ export const password: GrantHandler = {
         },
         { fresh: true, event },
       );
+      await countSignIn(deps.storage.users, user.id, now, origin.ip);
+      return tokens;
     });
   },
 };

@@ -137,6 +137,12 @@ describeEachBackend('RBAC: roles and permissions in tokens (Auth0 semantics)', (
     expect(ok.body.scope).toBe('admin:things');
     expect(decodeJwt(ok.body.access_token as string).payload.permissions).toEqual(['admin:things']);
     expectTokenError(await password('read:things'), 400, 'invalid_scope');
+    // a refused scope is no sign-in (logins_count stays), though the password was right: the
+    // attempt is given back, so six in a row lock nothing (five failures would)
+    for (let i = 0; i < 5; i++) expectTokenError(await password('read:things'), 400, 'invalid_scope');
+    expect(await t.rt.storage.users.get(cy.user.id)).toMatchObject({ loginsCount: 1 });
+    expect((await password('admin:things')).status).toBe(200);
+    expect(await t.rt.storage.users.get(cy.user.id)).toMatchObject({ loginsCount: 2 });
   });
 
   it('implicit and device flows grant only what the person holds', async () => {

@@ -98,6 +98,6 @@ export function consentSubmit(deps: Deps, cookies: Cookies) {
       scope: req.scopes.join(' '),
     });
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, consented: true });
-    return backTo(cookies, c, interaction);
+    return backTo(c, interaction);
   };
 }

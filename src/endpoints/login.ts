@@ -102,7 +102,7 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
         ...interaction.state,
         accountChosen: true,
       });
-      return backTo(cookies, c, interaction);
+      return backTo(c, interaction);
     }
     const email = normalizeEmail(params.get('email') ?? '');
     const password = params.get('password') ?? '';
@@ -164,6 +164,6 @@ export function loginSubmit(deps: Deps, cookies: Cookies) {
     await deps.events.record({ ...event, type: 's', userId: user.id });
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
-    return backTo(cookies, c, interaction);
+    return backTo(c, interaction);
   };
 }

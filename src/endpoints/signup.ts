@@ -158,6 +158,6 @@ export function signupSubmit(deps: Deps, cookies: Cookies) {
     await deps.events.record({ ...event, type: 's', userId: user.id, userName: user.email });
     await startSession(deps, cookies, c, user.id);
     await deps.storage.interactions.update(interaction.idHash, { ...interaction.state, loggedIn: true });
-    return backTo(cookies, c, interaction);
+    return backTo(c, interaction);
   };
 }

@@ -38,9 +38,9 @@ const OPEN_PER_BROWSER = 5;
  * The browser's interactions: its cookie holds a secret of the browser's and the handles of the
  * interactions under way, the last begun last (`secret.h1.h2`); an interaction's id is
  * `secret.handle`, stored hashed. So several sign-ins can be under way in one browser (two
- * applications' tabs, or /account beside an application's login page), each page naming its own
- * with `?i=handle` where it is not the last begun (its forms always do); a handle without the
- * browser's cookie finds nothing.
+ * applications' tabs, or /account beside an application's login page): every redirect, form and
+ * link of an interaction names it (`?i=handle`), and a page that names none (typed, or an older
+ * link) takes the last begun; a handle without the browser's cookie finds nothing.
  * A cookie of one token (before handles) is that interaction's id.
  */
 function browserInteractions(cookies: Cookies, c: Context): BrowserInteractions | null {
@@ -76,18 +76,9 @@ export function interactionPath(path: string, handle: string): string {
   return handle ? `${path}${path.includes('?') ? '&' : '?'}i=${handle}` : path;
 }
 
-/**
- * Where to send the browser next in the interaction `handle`: `path`, naming it (`?i=`) unless it
- * is the browser's last, which a page finds without a name.
- */
-export function nextPath(cookies: Cookies, c: Context, path: string, handle: string): string {
-  const mine = browserInteractions(cookies, c);
-  return mine && !mine.legacy && handle !== mine.latest ? interactionPath(path, handle) : path;
-}
-
 /** Back to the request the interaction is for (or the page that asked for a sign-in): 303. */
-export function backTo(cookies: Cookies, c: Context, i: Interaction): Response {
-  const Location = i.state.returnTo ?? nextPath(cookies, c, '/authorize/resume', i.handle);
+export function backTo(c: Context, i: Interaction): Response {
+  const Location = i.state.returnTo ?? interactionPath('/authorize/resume', i.handle);
   return c.body(null, 303, { Location, 'Cache-Control': 'no-store' });
 }
 

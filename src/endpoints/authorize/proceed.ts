@@ -7,7 +7,12 @@ import { AccessDenied, ConsentRequired, LoginRequired } from '../../protocol/err
 import type { Application, Consent } from '../../storage/types.js';
 import { merged } from '../../util/merged.js';
 import { signupAvailable } from '../signup.js';
-import { finishInteraction, type InteractionState, nextPath, startInteraction } from './interaction.js';
+import {
+  finishInteraction,
+  type InteractionState,
+  interactionPath,
+  startInteraction,
+} from './interaction.js';
 import { authorizedFields } from './issue.js';
 import type { AuthorizationRequest } from './request.js';
 import { authorizationResponse } from './respond.js';
@@ -83,10 +88,11 @@ export async function proceed(
   const asked = state.request!;
   const now = deps.clock.now();
   // The login or consent page: in this request's interaction, begun here when it came without one.
-  const toPage = async (page: string) => {
-    if (!interaction) await startInteraction(deps, cookies, c, state);
-    return redirectTo(c, interaction ? nextPath(cookies, c, page, interaction.handle) : page);
-  };
+  const toPage = async (page: string) =>
+    redirectTo(
+      c,
+      interactionPath(page, interaction?.handle ?? (await startInteraction(deps, cookies, c, state))),
+    );
   // The consent is read with the session, unless the application is not asked for one (first party).
   const skips = await skipsConsent(deps, app, asked.audience);
   const consentOf = skips ? undefined : { clientId: app.clientId, audience: asked.audience ?? '' };

@@ -5,7 +5,7 @@ import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import type { Consent, SessionRecord, User } from '../../storage/types.js';
 import { randomToken, sha256 } from '../../util/crypto.js';
-import { startInteraction } from './interaction.js';
+import { interactionPath, startInteraction } from './interaction.js';
 
 /**
  * The browser's SSO session and its user, when the cookie names a live session of an unblocked
@@ -97,6 +97,11 @@ export async function signedInOrLogin(
 > {
   const current = await loadSession(deps, cookies, c);
   if (current) return { current, csrf: sessionCsrf(cookies, c, purpose) as string };
-  await startInteraction(deps, cookies, c, { returnTo });
-  return { redirect: c.body(null, 303, { Location: '/u/login', 'Cache-Control': 'no-store' }) };
+  const handle = await startInteraction(deps, cookies, c, { returnTo });
+  return {
+    redirect: c.body(null, 303, {
+      Location: interactionPath('/u/login', handle),
+      'Cache-Control': 'no-store',
+    }),
+  };
 }

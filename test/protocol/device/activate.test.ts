@@ -7,7 +7,14 @@ import { sha256 } from '../../../src/util/crypto.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
 import type { Credentials } from '../sign-in/agent.js';
-import { csrfOf, INTERACTION_COOKIE, SESSION_COOKIE, UserAgent, unescapeHtml } from '../sign-in/agent.js';
+import {
+  csrfOf,
+  INTERACTION_COOKIE,
+  inInteraction,
+  SESSION_COOKIE,
+  UserAgent,
+  unescapeHtml,
+} from '../sign-in/agent.js';
 import { newUser } from '../sign-in/fixtures.js';
 import {
   Activator,
@@ -79,7 +86,7 @@ describeEachBackend('device activation pages (RFC 8628 §3.3)', (backend) => {
       const agent = new UserAgent(t, creds);
       const res = await agent.get('/activate');
       expect(res.status).toBe(303);
-      expect(res.headers.get('location')).toBe('/u/login');
+      expect(res.headers.get('location')).toEqual(inInteraction('/u/login'));
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(agent.cookies.has(INTERACTION_COOKIE)).toBe(true);
       const login = await agent.get('/u/login');
@@ -101,7 +108,7 @@ describeEachBackend('device activation pages (RFC 8628 §3.3)', (backend) => {
         new URL(d.verification_uri_complete).pathname + new URL(d.verification_uri_complete).search;
       const agent = new UserAgent(t, creds);
       const res = await agent.get(path);
-      expect(res.headers.get('location')).toBe('/u/login');
+      expect(res.headers.get('location')).toEqual(inInteraction('/u/login'));
       const login = await agent.get('/u/login');
       const back = await agent.post('/u/login', { csrf: csrfOf(await login.text()), ...creds });
       expect(back.headers.get('location')).toBe(`/activate?user_code=${d.user_code}`);
@@ -131,7 +138,7 @@ describeEachBackend('device activation pages (RFC 8628 §3.3)', (backend) => {
       const enter = await anonymous.post('/activate', { csrf: 'x', user_code: d.user_code });
       expect({ status: enter.status, location: enter.headers.get('location') }).toEqual({
         status: 303,
-        location: '/u/login',
+        location: inInteraction('/u/login'),
       });
       const confirm = await anonymous.post('/activate/confirm', {
         csrf: 'x',
@@ -140,7 +147,7 @@ describeEachBackend('device activation pages (RFC 8628 §3.3)', (backend) => {
       });
       expect({ status: confirm.status, location: confirm.headers.get('location') }).toEqual({
         status: 303,
-        location: '/u/login',
+        location: inInteraction('/u/login'),
       });
       expect(await deviceHears(d)).toBe('400 authorization_pending');
     });
@@ -387,7 +394,7 @@ describeEachBackend('device activation pages (RFC 8628 §3.3)', (backend) => {
       });
       expect({ status: res.status, location: res.headers.get('location') }).toEqual({
         status: 303,
-        location: '/u/login',
+        location: inInteraction('/u/login'),
       });
       expect(await deviceHears(d)).toBe('400 authorization_pending');
     });

@@ -4,7 +4,7 @@ import { createLocalJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { expect } from 'vitest';
 import { createServer } from '../../../src/server.js';
 import type { TestApp } from '../../support/app.js';
-import { type Credentials, csrfOf, UserAgent } from '../sign-in/agent.js';
+import { type Credentials, csrfOf, inInteraction, UserAgent } from '../sign-in/agent.js';
 import { type TokenAnswer, tokenRequest } from '../sign-in/fixtures.js';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -139,7 +139,7 @@ export class Activator {
     const a = new Activator(new UserAgent(t, creds));
     let res = await a.agent.get(path);
     expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe('/u/login');
+    expect(res.headers.get('location')).toEqual(inInteraction('/u/login'));
     const login = await a.agent.get('/u/login');
     expect(login.status).toBe(200);
     res = await a.agent.post('/u/login', {

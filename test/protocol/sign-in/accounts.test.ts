@@ -6,7 +6,7 @@ import { createServer } from '../../../src/server.js';
 import type { Api } from '../../../src/storage/types.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
-import { csrfOf, SESSION_COOKIE, type UserAgent } from './agent.js';
+import { csrfOf, inInteraction, SESSION_COOKIE, type UserAgent } from './agent.js';
 import {
   authorizationUrl,
   browser,
@@ -43,7 +43,7 @@ const urlFor = (t: TestApp, app: App, params: Record<string, string | null> = {}
 /** Opens the authorization URL and the login page; returns the login form's CSRF token. */
 async function atLogin(agent: UserAgent, url: string): Promise<string> {
   const res = await agent.get(url);
-  expect(res.headers.get('location')).toBe('/u/login');
+  expect(res.headers.get('location')).toEqual(inInteraction('/u/login'));
   const page = await agent.get('/u/login');
   expect(page.status).toBe(200);
   return csrfOf(await page.text());
@@ -95,7 +95,7 @@ describeEachBackend('sign-in: blocked users, long passwords, login throttling', 
       expect((await login(agent, csrf, creds.email, PASSWORD)).status).toBe(400);
       await setBlocked(t.rt.storage, t.clock, user.id, false);
       const ok = await login(agent, csrf, creds.email, PASSWORD);
-      expect([ok.status, ok.headers.get('location')]).toEqual([303, '/authorize/resume']);
+      expect([ok.status, ok.headers.get('location')]).toEqual([303, inInteraction('/authorize/resume')]);
       const flow = await agent.signIn('/authorize/resume');
       expect(flow.location?.origin).toBe(new URL(CALLBACK).origin);
       expect(flow.location?.searchParams.get('code')).toBeTruthy();
@@ -124,7 +124,7 @@ describeEachBackend('sign-in: blocked users, long passwords, login throttling', 
         expect([back.origin, back.searchParams.has('code')]).toEqual([new URL(CALLBACK).origin, true]);
         await setBlocked(t.rt.storage, t.clock, user.id, true);
         const after = await again();
-        expect([after.status, after.headers.get('location')]).toEqual([303, '/u/login']);
+        expect([after.status, after.headers.get('location')]).toEqual([303, inInteraction('/u/login')]);
       });
 
       it('prompt=none → login_required, no code', async () => {
@@ -245,7 +245,7 @@ describeEachBackend('sign-in: blocked users, long passwords, login throttling', 
       expect((await login(agent, csrf, victim.creds.email, PASSWORD)).status).toBe(429);
       ip.clock.advance(1);
       const ok = await login(agent, csrf, victim.creds.email, PASSWORD);
-      expect([ok.status, ok.headers.get('location')]).toEqual([303, '/authorize/resume']);
+      expect([ok.status, ok.headers.get('location')]).toEqual([303, inInteraction('/authorize/resume')]);
     });
   });
 
@@ -302,7 +302,7 @@ describeEachBackend('sign-in: blocked users, long passwords, login throttling', 
       expect((await login(onB, csrfB, creds.email, PASSWORD)).status).toBe(429);
       a.clock.advance(1);
       const ok = await login(onB, csrfB, creds.email, PASSWORD);
-      expect([ok.status, ok.headers.get('location')]).toEqual([303, '/authorize/resume']);
+      expect([ok.status, ok.headers.get('location')]).toEqual([303, inInteraction('/authorize/resume')]);
     });
 
     it('failures split between the instances add up to one lock', async () => {

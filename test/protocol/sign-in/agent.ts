@@ -1,8 +1,13 @@
+import { expect } from 'vitest';
 import type { TestApp } from '../../support/app.js';
 
 /** The two cookies Sesame sets on an https issuer. */
 export const SESSION_COOKIE = '__Host-sesame_session';
 export const INTERACTION_COOKIE = '__Host-sesame_interaction';
+
+/** A redirect to `path` within a sign-in: it names its interaction (`?i=`). */
+export const inInteraction = (path: string) =>
+  expect.stringMatching(new RegExp(`^${path.replace(/[/?]/g, '\\$&')}\\?i=[\\w-]{1,32}$`));
 
 /** A page of Sesame's own that a sign-in passed through. */
 export type PageName = 'login' | 'consent';

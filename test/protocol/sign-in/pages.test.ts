@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBlocked } from '../../../src/admin/users.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
-import { csrfOf, INTERACTION_COOKIE, parseSetCookie, SESSION_COOKIE, type UserAgent } from './agent.js';
+import {
+  csrfOf,
+  INTERACTION_COOKIE,
+  inInteraction,
+  parseSetCookie,
+  SESSION_COOKIE,
+  type UserAgent,
+} from './agent.js';
 import {
   authorizationUrl,
   browser,
@@ -72,7 +79,7 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
   /** Opens the authorization URL and the login page; returns its CSRF token. */
   async function atLogin(agent: UserAgent, params: Record<string, string | null> = {}): Promise<string> {
     const res = await agent.get(url(params));
-    expect(res.headers.get('location')).toBe('/u/login');
+    expect(res.headers.get('location')).toEqual(inInteraction('/u/login'));
     const page = await agent.get('/u/login');
     expect(page.status).toBe(200);
     return csrfOf(await page.text());
@@ -96,7 +103,7 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
       expectPageHeaders(res, '403 page');
       expect(agent.cookies.has(SESSION_COOKIE)).toBe(false);
       const ok = await agent.post('/u/login', { csrf, email: creds.email, password: PASSWORD });
-      expect([ok.status, ok.headers.get('location')]).toEqual([303, '/authorize/resume']);
+      expect([ok.status, ok.headers.get('location')]).toEqual([303, inInteraction('/authorize/resume')]);
     });
 
     it('POST /u/login with another browser’s CSRF token → 403 and no session', async () => {
@@ -142,7 +149,10 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
       const res = await victim.post('/u/consent', { csrf: foreign, decision: 'allow' });
       expect(res.status).toBe(403);
       const resume = await victim.post('/u/consent', { csrf: own, decision: 'allow' });
-      expect([resume.status, resume.headers.get('location')]).toEqual([303, '/authorize/resume']);
+      expect([resume.status, resume.headers.get('location')]).toEqual([
+        303,
+        inInteraction('/authorize/resume'),
+      ]);
     });
 
     it('POST /u/login with no interaction at all → an error page, no session', async () => {
@@ -390,7 +400,7 @@ describeEachBackend('sign-in: pages, CSRF, cookies, login (OWASP, RFC 6265bis)',
         body: q,
         redirect: 'manual',
       });
-      expect([res.status, res.headers.get('location')]).toEqual([303, '/u/login']);
+      expect([res.status, res.headers.get('location')]).toEqual([303, inInteraction('/u/login')]);
     });
 
     it('POST /authorize with a repeated scope → invalid_request redirect', async () => {

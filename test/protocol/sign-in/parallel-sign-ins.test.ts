@@ -71,6 +71,37 @@ describeEachBackend('sign-in: several at once in one browser', (backend) => {
     expect([...agent.cookies.keys()].some((k) => k.includes('interaction'))).toBe(false);
   });
 
+  it('two tabs redirected before either page loads: each page, and its reload, is its own sign-in', async () => {
+    const { creds } = await newUser(t);
+    const agent = browser(t);
+    const start = async (app: App, state: string) =>
+      (
+        await agent.get(
+          authorizationUrl(t, { client_id: app.clientId, redirect_uri: CALLBACK, state, nonce: 'n' }),
+        )
+      ).headers.get('location') as string;
+    // both redirects before either page: the first redirect names its sign-in (`?i=`), so the
+    // first tab's page is not the last begun one
+    const [toShop, toBlog] = [await start(shop, 'shop-first'), await start(blog, 'blog-second')];
+    expect(toShop).toMatch(/^\/u\/login\?i=[\w-]+$/);
+    expect(toBlog).not.toBe(toShop);
+    const page = async (location: string) => {
+      const res = await agent.get(new URL(location, t.issuer));
+      const html = await res.text();
+      expect(res.status, html).toBe(200);
+      const action = /<form method="post" action="([^"]+)">\s*<input type="hidden" name="csrf"/.exec(
+        html,
+      )?.[1];
+      return { html, action: (action ?? '').replaceAll('&amp;', '&') };
+    };
+    await page(toShop);
+    await page(toBlog);
+    // the first tab reloaded after the second began: still the first application's sign-in
+    const shopPage = await page(toShop);
+    expect(shopPage.html).toContain('Shop');
+    expect((await submit(agent, shopPage, creds)).searchParams.get('state')).toBe('shop-first');
+  });
+
   it("/account opened beside an application's login page leaves that sign-in in place", async () => {
     const { creds } = await newUser(t);
     const agent = browser(t);

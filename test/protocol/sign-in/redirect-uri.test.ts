@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { describeEachBackend } from '../../support/databases.js';
-import { csrfOf } from './agent.js';
+import { csrfOf, inInteraction } from './agent.js';
 import {
   authorizationUrl,
   browser,
@@ -150,7 +150,7 @@ describeEachBackend(
         const res = await authorize({ client_id: web.clientId, redirect_uri: CALLBACK });
         expect({ status: res.status, location: res.headers.get('location') }).toEqual({
           status: 303,
-          location: '/u/login',
+          location: inInteraction('/u/login'),
         });
       });
     });
@@ -200,7 +200,7 @@ describeEachBackend(
           expect({ redirectUri, status: res.status, location: res.headers.get('location') }).toEqual({
             redirectUri,
             status: 303,
-            location: '/u/login',
+            location: inInteraction('/u/login'),
           });
         }
       });

@@ -22,6 +22,7 @@ import { signedInAdmin } from '../../console/support.js';
 import { eventually, killAll } from '../../e2e/process.js';
 import { startDevice } from '../../protocol/device/device.js';
 import type { UserAgent } from '../../protocol/sign-in/agent.js';
+import { inInteraction } from '../../protocol/sign-in/agent.js';
 import {
   activeFor,
   browser,
@@ -116,7 +117,7 @@ describeEachBackend('hardening: the janitor purges expired rows (#14 §8)', (bac
   /** Opens the login page of a new interaction in `agent` and submits a wrong password: 400. */
   async function failedLogin(agent: UserAgent, config: client.Configuration, email: string, status = 400) {
     const res = await agent.get((await webAuthorizationUrl(config)).url);
-    expect(res.headers.get('location')).toBe('/u/login');
+    expect(res.headers.get('location')).toEqual(inInteraction('/u/login'));
     const page = await agent.get('/u/login');
     const html = await page.text();
     expect(page.status, html).toBe(200);
@@ -170,7 +171,7 @@ describeEachBackend('hardening: the janitor purges expired rows (#14 §8)', (bac
     // Anonymous authorization requests that stop at the login page.
     for (let i = 0; i < 3; i++) {
       const res = await browser(t).get((await webAuthorizationUrl(config)).url);
-      expect(res.headers.get('location')).toBe('/u/login');
+      expect(res.headers.get('location')).toEqual(inInteraction('/u/login'));
     }
 
     // An admin signed in to the console.

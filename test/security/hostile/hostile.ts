@@ -160,7 +160,8 @@ export async function buildWorld(
   // A login interaction left open on the login page.
   const pending = new UserAgent(t, creds);
   const started = await pending.get(authorizationUrl(t, { client_id: web.clientId, redirect_uri: CALLBACK }));
-  if (started.headers.get('location') !== '/u/login') throw new Error('setup: no login interaction');
+  if (started.headers.get('location')?.split('?')[0] !== '/u/login')
+    throw new Error('setup: no login interaction');
   const loginPage = await pending.get('/u/login');
   const interaction = { cookie: cookieHeader(pending), csrf: csrfOf(await loginPage.text()) };
   const leaving = await signedInBrowser(t, web, creds);

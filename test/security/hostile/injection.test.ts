@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../../src/util/crypto.js';
+import { inInteraction } from '../../protocol/sign-in/agent.js';
 import { describeEachBackend } from '../../support/databases.js';
 import {
   type Answer,
@@ -134,7 +135,7 @@ describeEachBackend('hostile injection', (backend) => {
         ...Object.entries(targetById('GET /authorize').base(w)),
         ['login_hint', XSS],
       ]);
-      expect(started.location).toBe('/u/login');
+      expect(started.location).toEqual(inInteraction('/u/login'));
       const cookie = started.headers
         .getSetCookie()
         .map((c) => c.split(';')[0])
@@ -185,7 +186,7 @@ describeEachBackend('hostile injection', (backend) => {
 
     it('user_code, in the redirect to the login page and back', async () => {
       const a = await hit(w, targetById('GET /activate'), [['user_code', XSS]]);
-      expect(a.location).toBe('/u/login');
+      expect(a.location).toEqual(inInteraction('/u/login'));
       const cookie = a.headers
         .getSetCookie()
         .map((c) => c.split(';')[0])

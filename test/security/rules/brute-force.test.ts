@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll } from '../../e2e/process.js';
-import { type Credentials, csrfOf, type UserAgent } from '../../protocol/sign-in/agent.js';
+import { type Credentials, csrfOf, inInteraction, type UserAgent } from '../../protocol/sign-in/agent.js';
 import { describeEachBackend } from '../../support/databases.js';
 import {
   authorizeUrl,
@@ -118,7 +118,7 @@ describeEachBackend('security rules: brute force, across two instances on one da
     /** A browser signed in as `creds` on `s` from `ip`, at /activate: the browser and its CSRF token. */
     async function activator(s: Sesame, ip: string, creds: Credentials) {
       const agent = s.agent(undefined, { localAddress: ip });
-      expect((await agent.get('/activate')).headers.get('location')).toBe('/u/login');
+      expect((await agent.get('/activate')).headers.get('location')).toEqual(inInteraction('/u/login'));
       const page = await agent.get('/u/login');
       const res = await agent.post('/u/login', { csrf: csrfOf(await page.text()), ...creds });
       expect(res.status, 'login for /activate').toBe(303);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll } from '../../e2e/process.js';
-import { type Credentials, csrfOf, type UserAgent } from '../../protocol/sign-in/agent.js';
+import { type Credentials, csrfOf, inInteraction, type UserAgent } from '../../protocol/sign-in/agent.js';
 import { describeEachBackend } from '../../support/databases.js';
 import {
   authorizeUrl,
@@ -95,7 +95,7 @@ describeEachBackend('security rules: Sesame’s pages (running server)', (backen
   async function activateSession(agent: UserAgent): Promise<string> {
     const first = await agent.get('/activate');
     if (first.status === 200) return csrfOf(await first.text());
-    expect(first.headers.get('location')).toBe('/u/login');
+    expect(first.headers.get('location')).toEqual(inInteraction('/u/login'));
     const login = await agent.get('/u/login');
     const res = await agent.post('/u/login', { csrf: csrfOf(await login.text()), ...creds });
     expect(res.status).toBe(303);
@@ -173,7 +173,7 @@ describeEachBackend('security rules: Sesame’s pages (running server)', (backen
       // the right token grants it (the control)
       const ok = await agent.post('/u/consent', { csrf, decision: 'allow' });
       expect(ok.status).toBe(303);
-      expect(ok.headers.get('location')).toBe('/authorize/resume');
+      expect(ok.headers.get('location')).toEqual(inInteraction('/authorize/resume'));
     });
 
     it('device activation (/activate and /activate/confirm): a missing or foreign CSRF token → 403, and the device stays pending', async () => {
@@ -263,7 +263,7 @@ describeEachBackend('security rules: Sesame’s pages (running server)', (backen
         csrf: csrfOf(await consent.clone().text()),
         decision: 'allow',
       });
-      expect(allow.headers.get('location')).toBe('/authorize/resume');
+      expect(allow.headers.get('location')).toEqual(inInteraction('/authorize/resume'));
       pages.push(['form_post page', await agent.get('/authorize/resume')]);
       pages.push([
         'error page: unknown client',

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll } from '../../e2e/process.js';
-import { type Credentials, type UserAgent, unescapeHtml } from '../../protocol/sign-in/agent.js';
+import {
+  type Credentials,
+  inInteraction,
+  type UserAgent,
+  unescapeHtml,
+} from '../../protocol/sign-in/agent.js';
 import { describeEachBackend } from '../../support/databases.js';
 import {
   authorizeUrl,
@@ -193,7 +198,7 @@ describeEachBackend('security rules: redirect_uri, iss and the Host header (runn
           expect({ mode, status: r.status, location: r.location }).toEqual({
             mode,
             status: 303,
-            location: '/u/login',
+            location: inInteraction('/u/login'),
           });
           // an error that redirects goes to exactly the registered callback, in that mode
           const e = await authorize({
@@ -257,7 +262,7 @@ describeEachBackend('security rules: redirect_uri, iss and the Host header (runn
             expect({ mode, status: ok.status, location: ok.location }).toEqual({
               mode,
               status: 303,
-              location: '/u/login',
+              location: inInteraction('/u/login'),
             });
             const e = await authorize({
               client_id: native.clientId,

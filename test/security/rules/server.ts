@@ -4,7 +4,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { assertBuilt, freePort, runCliJson, type SesameProcess, startSesame } from '../../e2e/process.js';
-import { type Credentials, csrfOf, UserAgent } from '../../protocol/sign-in/agent.js';
+import { type Credentials, csrfOf, inInteraction, UserAgent } from '../../protocol/sign-in/agent.js';
 import type { TestApp } from '../../support/app.js';
 import { type Backend, createTestDatabase, type TestDatabase } from '../../support/databases.js';
 
@@ -365,7 +365,7 @@ export async function codeFor(agent: UserAgent, url: string): Promise<string> {
 export async function openLogin(agent: UserAgent, url: string): Promise<{ html: string; csrf: string }> {
   const res = await agent.get(url);
   expect(res.status, await res.clone().text()).toBe(303);
-  expect(res.headers.get('location')).toBe('/u/login');
+  expect(res.headers.get('location')).toEqual(inInteraction('/u/login'));
   const page = await agent.get('/u/login');
   const html = await page.text();
   expect(page.status, html).toBe(200);

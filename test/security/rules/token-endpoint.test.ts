@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll } from '../../e2e/process.js';
-import { type Credentials, csrfOf } from '../../protocol/sign-in/agent.js';
+import { type Credentials, csrfOf, inInteraction } from '../../protocol/sign-in/agent.js';
 import { describeEachBackend } from '../../support/databases.js';
 import {
   authorizeUrl,
@@ -182,7 +182,7 @@ describeEachBackend('security rules: the token endpoint (running server)', (back
       expectNoStore(pending, 'device_code pending');
       // a person approves it at /activate
       const agent = s.agent(creds);
-      expect((await agent.get('/activate')).headers.get('location')).toBe('/u/login');
+      expect((await agent.get('/activate')).headers.get('location')).toEqual(inInteraction('/u/login'));
       const login = await agent.get('/u/login');
       expect((await agent.post('/u/login', { csrf: csrfOf(await login.text()), ...creds })).status).toBe(303);
       const csrf = csrfOf(await (await agent.get('/activate')).text());

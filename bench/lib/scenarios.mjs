@@ -179,8 +179,9 @@ export async function pendingLogin(t) {
   });
   const res = await request(`${t.base}${t.paths.authorize}?${q}`);
   const cookie = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
-  assert(res.headers.location === '/u/login' && cookie, `${t.name}: authorize → ${res.status}`);
-  const page = await request(`${t.base}/u/login`, { headers: { cookie } });
+  const login = res.headers.location ?? '';
+  assert(/^\/u\/login(\?|$)/.test(login) && cookie, `${t.name}: authorize → ${res.status}`);
+  const page = await request(`${t.base}${login}`, { headers: { cookie } });
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1];
   assert(csrf, `${t.name}: no CSRF token on the login page`);
   return { cookie, csrf };

@@ -178,8 +178,9 @@ describe('Prometheus metrics', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(scrapes.filter((x) => x.status !== 200)).toEqual([]);
-    // never the 5 s a worker that cannot answer yet used to cost (2 s at most for one that hangs)
-    expect(Math.max(...scrapes.map((x) => x.ms))).toBeLessThan(2500);
+    // never the 5 s a worker that cannot answer yet used to cost (2 s at most for one that hangs,
+    // and room for a loaded machine)
+    expect(Math.max(...scrapes.map((x) => x.ms))).toBeLessThan(4000);
     await vi.waitFor(() => expect(children(sesame.child.pid!)).toHaveLength(2), {
       timeout: 10_000,
       interval: 100,

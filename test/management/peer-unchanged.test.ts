@@ -55,7 +55,8 @@ describeEachBackend('Management API: a weaker caller sending back what is there'
         // until the PATCH waits for that row lock (it read the block as false, so it skipped the check)
         for (let tries = 0; ; tries++) {
           const { rows } = await other.query(
-            "select count(*)::int as n from pg_locks where not granted and locktype = 'transactionid'",
+            // this database's sessions only: other test files share the server
+            "select count(*)::int as n from pg_locks l join pg_stat_activity a using (pid) where not l.granted and l.locktype = 'transactionid' and a.datname = current_database()",
           );
           if (rows[0].n > 0) break;
           if (tries > 200) throw new Error('the PATCH never waited for the row');

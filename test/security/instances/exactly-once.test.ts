@@ -263,9 +263,10 @@ describeEachBackend('instances: exactly once across two processes on one databas
       expect(rotated.rotated.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
       expect(newKids).not.toContain(oldKid);
 
-      // both instances publish the new keys (and still the old one) within ~2 s
+      // both instances publish the new keys (and still the old one) within ~2 s (their key cache
+      // is a second; the deadline leaves room for a loaded machine)
       const seenAt: Record<string, number> = {};
-      const deadline = rotatedAt + 2_500;
+      const deadline = rotatedAt + 5_000;
       while (Object.keys(seenAt).length < 2 && performance.now() < deadline) {
         for (const n of both()) {
           if (seenAt[n.name] !== undefined) continue;

@@ -1,7 +1,7 @@
 import type { SigningAlg } from '../config/schema.js';
 import { writeEvent } from '../events/log.js';
 import { type Keystore, keyStatus } from '../keys/keystore.js';
-import { rotateKey } from '../keys/rotation.js';
+import { KEY_CHANGES, rotateKey } from '../keys/rotation.js';
 import type { SigningKeyRecord, Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { NotFoundError, ValidationError } from './errors.js';
@@ -107,17 +107,20 @@ async function keepSigning(tx: Storage, revoked: SigningKeyRecord, now: number):
  * its place at once.
  */
 export async function revokeKey(ctx: KeyContext, kid: string): Promise<SigningKeyRecord> {
-  const key = await getKey(ctx, kid);
   const already = new ValidationError(`signing key ${kid} is revoked already`);
-  if (key.revokedAt !== null) throw already;
+  if ((await getKey(ctx, kid)).revokedAt !== null) throw already;
   const now = ctx.clock.now();
-  const status = keyStatus(key, now);
-  await ctx.storage.transaction(async (tx) => {
-    // Another revocation may have come first since the read above: then it is the one logged.
+  const key = await ctx.storage.transaction(async (tx) => {
+    // After another rotation or revocation: the key as it left it (its schedule, or revoked).
+    await tx.settings.hold(KEY_CHANGES, now);
+    const key = await tx.signingKeys.get(kid);
+    if (!key) throw new NotFoundError(`signing key ${kid} not found`);
     if (!(await tx.signingKeys.revoke(kid, now))) throw already;
-    if (status === 'next') await keepSigning(tx, key, now);
+    if (keyStatus(key, now) === 'next') await keepSigning(tx, key, now);
     await writeEvent(tx.logs, ctx.clock, { type: 'signing_key_revoked', details: { kid, alg: key.alg } });
+    return key;
   });
+  const status = keyStatus(key, now);
   await ctx.keys.refresh();
   // Only a key that signed needs a successor at once: revoking a next or retiring one leaves the
   // current key signing, and makes no key for an algorithm no longer in use.

@@ -4,6 +4,14 @@ import type { Clock } from '../util/clock.js';
 import { generateSigningKey } from './generate.js';
 import { keyStatus } from './keystore.js';
 
+/**
+ * The row a rotation or a revocation locks first (the settings table's, as the tenant settings
+ * do), so that on PostgreSQL one waits for the other and reads what it wrote: a revocation of a
+ * next key hands its schedule back to the key it replaced, which a rotation at once would also
+ * change.
+ */
+export const KEY_CHANGES = 'signing-key-changes';
+
 export interface RotateOptions {
   storage: Storage;
   encryptionKey: Buffer;
@@ -25,6 +33,7 @@ export async function rotateKey(opts: RotateOptions): Promise<SigningKeyRecord> 
   const activatesAt = now + opts.activationDelay;
   const key = await generateSigningKey(opts.alg, opts.encryptionKey, { now, activatesAt });
   await opts.storage.transaction(async (tx) => {
+    await tx.settings.hold(KEY_CHANGES, now);
     await tx.signingKeys.insert(key);
     for (const old of await tx.signingKeys.listPublished(now)) {
       if (old.kid === key.kid || old.alg !== opts.alg || old.retiresAt !== null) continue;

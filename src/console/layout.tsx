@@ -24,6 +24,64 @@ export const mayRead = (admin: Admin | undefined, scopes: readonly string[]): bo
   scopes.length === 0 || scopes.some((s) => admin?.scopes.has(s));
 
 /**
+ * What the Management API asks of a write, as its route declares it: any one item will do, an
+ * item being one permission or a list of permissions needed together.
+ */
+export type Needs = readonly (string | readonly string[])[];
+
+const all = (item: string | readonly string[]) => (typeof item === 'string' ? [item] : item);
+
+/** Whether the admin may make a write that `needs` these permissions. */
+export const mayWrite = (admin: Admin | undefined, needs: Needs): boolean =>
+  needs.some((item) => all(item).every((s) => admin?.scopes.has(s)));
+
+/** The note that stands where the admin may not act: "Changing these settings needs the permission …". */
+export function NeedsPermission(props: { to: string; needs: Needs }) {
+  const many = props.needs.some((item) => all(item).length > 1);
+  return (
+    <p class="muted">
+      {props.to} needs the permission{many ? 's' : ''}{' '}
+      {props.needs.map((item, i) => (
+        <>
+          {i === 0 ? '' : many ? ', or ' : ' or '}
+          {all(item).map((s, j, list) => (
+            <>
+              {j === 0 ? '' : j === list.length - 1 ? ' and ' : ', '}
+              <code>{s}</code>
+            </>
+          ))}
+        </>
+      ))}
+      .
+    </p>
+  );
+}
+
+/**
+ * A form that writes through the Management API, offered only to an admin holding what the API
+ * asks of that write (`needs`); anyone else sees a note saying which permission it needs, and the
+ * values the form shows (`values`, disabled and outside any form). A form the API refused
+ * (`kept`: the permission was taken away meanwhile) is shown again, with what was typed.
+ */
+export function Permitted(props: {
+  admin: Admin;
+  needs: Needs;
+  /** What the form does, as the note starts: "Changing these settings". */
+  to: string;
+  kept?: boolean;
+  values?: Child;
+  children: Child;
+}) {
+  if (props.kept || mayWrite(props.admin, props.needs)) return <>{props.children}</>;
+  return (
+    <>
+      <NeedsPermission to={props.to} needs={props.needs} />
+      {props.values === undefined ? null : <fieldset disabled>{props.values}</fieldset>}
+    </>
+  );
+}
+
+/**
  * Headers of every console page: a strict CSP (the console's own script and style files, nothing
  * inline, no framing, forms only to itself), no caching.
  */

@@ -1,4 +1,5 @@
 import { createAdmin } from '../../src/admin/console.js';
+import { addRolePermissions, assignUserRoles, createRole } from '../../src/admin/roles.js';
 import { csrfOf, type UserAgent } from '../protocol/sign-in/agent.js';
 import { browser, newUser, PASSWORD } from '../protocol/sign-in/fixtures.js';
 import type { TestApp } from '../support/app.js';
@@ -42,4 +43,28 @@ export async function submit(
   const res = await agent.post(action, { csrf: csrfOf(pageHtml), ...fields });
   if (res.status === 303) return open(agent, res.headers.get('location')!);
   return { status: res.status, html: await res.text(), location: res.headers.get('location') };
+}
+
+let roles = 0;
+
+/**
+ * A new person whose one role gives them `permissions` of the Management API (and nothing else),
+ * signed in to the console.
+ */
+export async function signedInWith(t: TestApp, permissions: string[]) {
+  const role = await createRole(t.rt.storage, t.clock, { name: `Console ${++roles} ${Math.random()}` });
+  const audience = `${t.issuer}/api/v2/`;
+  await addRolePermissions(
+    t.rt.storage,
+    t.clock,
+    role.id,
+    permissions.map((permission) => ({ audience, permission })),
+  );
+  const { user, creds } = await newUser(t);
+  await assignUserRoles(t.rt.storage, t.clock, user.id, [role.id]);
+  const agent = browser(t, creds);
+  const flow = await agent.signIn(`${t.issuer}/console`);
+  if (flow.response.status !== 200)
+    throw new Error(`console sign-in ended with ${flow.response.status}:\n${await flow.response.text()}`);
+  return { agent, user, role };
 }

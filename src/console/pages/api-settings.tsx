@@ -1,7 +1,7 @@
 /** An API's settings tab in the console: the form, and the Management API PATCH it makes. */
 import type { Child } from 'hono/jsx';
-import { Csrf, FieldError, FormError, numberField } from '../layout.js';
-import { apiPath, type ResourceServer, type TabProps } from './api.js';
+import { Csrf, FieldError, FormError, numberField, Permitted } from '../layout.js';
+import { APIS_UPDATE, apiPath, type ResourceServer, type TabProps } from './api.js';
 
 const DIALECTS: [string, string][] = [
   ['rfc9068_profile', 'rfc9068_profile: an RFC 9068 JWT, the granted scopes in scope (default)'],
@@ -87,10 +87,8 @@ function Check(props: { name: string; values: URLSearchParams; disabled?: boolea
 export function SettingsForm(props: TabProps) {
   const { api, error } = props;
   const v = props.form ?? settingsValues(api);
-  return (
-    <form method="post" action={apiPath(api)}>
-      <Csrf admin={props.admin} />
-      <FormError error={error} fields={['name', 'token_lifetime', 'token_lifetime_for_web']} />
+  const fields = (
+    <>
       <label for="name">Name</label>
       <input id="name" name="name" required value={v.get('name') ?? ''} readonly={api.is_system} />
       {api.is_system ? <small>A system API: its name and permissions cannot be changed.</small> : null}
@@ -158,7 +156,24 @@ export function SettingsForm(props: TabProps) {
           <small>Applications other than the console need a client grant for people.</small>
         ) : null}
       </fieldset>
-      <button type="submit">Save settings</button>
-    </form>
+    </>
+  );
+  return (
+    <>
+      <FormError error={error} fields={['name', 'token_lifetime', 'token_lifetime_for_web']} />
+      <Permitted
+        admin={props.admin}
+        needs={APIS_UPDATE}
+        to="Changing these settings"
+        kept={props.form !== undefined}
+        values={fields}
+      >
+        <form method="post" action={apiPath(api)}>
+          <Csrf admin={props.admin} />
+          {fields}
+          <button type="submit">Save settings</button>
+        </form>
+      </Permitted>
+    </>
   );
 }

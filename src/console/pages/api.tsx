@@ -1,6 +1,6 @@
 import type { Child } from 'hono/jsx';
 import { endpointUrl } from '../../protocol/issuer.js';
-import { Csrf, FieldError, FormError } from '../layout.js';
+import { Csrf, FieldError, FormError, mayWrite, type Needs, Permitted } from '../layout.js';
 import type { Admin } from '../session.js';
 
 /** An API (resource server) as the Management API returns it. */
@@ -31,6 +31,13 @@ export type M2mAccess = { client_id: string; name: string; scope: string[] | nul
 
 export const apiPath = (api: { id: string }) => `/console/apis/${encodeURIComponent(api.id)}`;
 
+/** What the Management API asks of each write of an API's pages. */
+export const APIS_CREATE = ['create:resource_servers'];
+export const APIS_UPDATE = ['update:resource_servers'];
+export const APIS_DELETE = ['delete:resource_servers'];
+/** Saving machine-to-machine access may create, change and remove client grants. */
+export const GRANTS_WRITE = [['create:client_grants', 'update:client_grants', 'delete:client_grants']];
+
 const TABS = [
   ['', 'Settings'],
   ['/permissions', 'Permissions'],
@@ -39,8 +46,9 @@ const TABS = [
   ['/delete', 'Delete'],
 ];
 
-/** The heading of an API's pages and the links to its tabs. */
-export function ApiHeader(props: { api: ResourceServer; tab: string; children: Child }) {
+/** The heading of an API's pages and the links to its tabs (Delete for an admin who may). */
+export function ApiHeader(props: { admin: Admin; api: ResourceServer; tab: string; children: Child }) {
+  const may = mayWrite(props.admin, APIS_DELETE);
   const { api } = props;
   return (
     <>
@@ -53,7 +61,7 @@ export function ApiHeader(props: { api: ResourceServer; tab: string; children: C
       </p>
       <nav aria-label="API sections">
         <ul>
-          {TABS.map(([path, label]) => (
+          {TABS.filter(([path]) => path !== '/delete' || may).map(([path, label]) => (
             <li>
               <a href={`${apiPath(api)}${path}`} {...(props.tab === path ? { 'aria-current': 'page' } : {})}>
                 {label}
@@ -71,30 +79,38 @@ export function ApiHeader(props: { api: ResourceServer; tab: string; children: C
 export function PermissionsEditor(props: TabProps) {
   const { api, error, form } = props;
   const remove = (value: string) => `${apiPath(api)}/permissions/remove?value=${encodeURIComponent(value)}`;
+  const may = mayWrite(props.admin, APIS_UPDATE);
   return (
     <>
       <ul>
         {api.scopes.map((s) => (
           <li>
             <code>{s.value}</code> {s.description}{' '}
-            {api.is_system ? null : <a href={remove(s.value)}>Remove {s.value}</a>}
+            {api.is_system || !may ? null : <a href={remove(s.value)}>Remove {s.value}</a>}
           </li>
         ))}
       </ul>
       {api.is_system ? (
         <p class="muted">A system API: its permissions cannot be changed.</p>
       ) : (
-        <form method="post" action={`${apiPath(api)}/permissions`}>
-          <h2>Add a permission</h2>
-          <Csrf admin={props.admin} />
-          <FormError error={error} fields={['scopes']} />
-          <label for="value">Permission (e.g. read:orders)</label>
-          <input id="value" name="value" required value={form?.get('value') ?? ''} />
-          <FieldError error={error} name="scopes" />
-          <label for="description">Description</label>
-          <input id="description" name="description" value={form?.get('description') ?? ''} />
-          <button type="submit">Add permission</button>
-        </form>
+        <Permitted
+          admin={props.admin}
+          needs={APIS_UPDATE}
+          to="Adding or removing a permission"
+          kept={form !== undefined}
+        >
+          <form method="post" action={`${apiPath(api)}/permissions`}>
+            <h2>Add a permission</h2>
+            <Csrf admin={props.admin} />
+            <FormError error={error} fields={['scopes']} />
+            <label for="value">Permission (e.g. read:orders)</label>
+            <input id="value" name="value" required value={form?.get('value') ?? ''} />
+            <FieldError error={error} name="scopes" />
+            <label for="description">Description</label>
+            <input id="description" name="description" value={form?.get('description') ?? ''} />
+            <button type="submit">Add permission</button>
+          </form>
+        </Permitted>
       )}
     </>
   );
@@ -104,56 +120,73 @@ export function PermissionsEditor(props: TabProps) {
 export function AccessForm(props: TabProps & { apps: M2mAccess[] }) {
   const { api, apps } = props;
   if (apps.length === 0) return <p>There is no machine-to-machine application yet.</p>;
-  return (
-    <form method="post" action={`${apiPath(api)}/applications`}>
-      <Csrf admin={props.admin} />
-      <FormError error={props.error} fields={[]} />
-      {apps.map((app) => (
-        <fieldset>
-          <legend>
-            <strong>{app.name}</strong> <code>{app.client_id}</code>
-          </legend>
-          <input type="hidden" name="apps" value={app.client_id} />
-          <label>
-            <input type="checkbox" name={`authorized:${app.client_id}`} checked={app.scope !== null} />{' '}
-            Authorized
-          </label>
-          {api.scopes.map((s) => (
-            <label>
-              <input
-                type="checkbox"
-                name={`scope:${app.client_id}`}
-                value={s.value}
-                checked={app.scope?.includes(s.value) ?? false}
-              />{' '}
-              {s.value} <span class="muted">{s.description}</span>
-            </label>
-          ))}
-        </fieldset>
+  const fields = apps.map((app) => (
+    <fieldset>
+      <legend>
+        <strong>{app.name}</strong> <code>{app.client_id}</code>
+      </legend>
+      <input type="hidden" name="apps" value={app.client_id} />
+      <label>
+        <input type="checkbox" name={`authorized:${app.client_id}`} checked={app.scope !== null} /> Authorized
+      </label>
+      {api.scopes.map((s) => (
+        <label>
+          <input
+            type="checkbox"
+            name={`scope:${app.client_id}`}
+            value={s.value}
+            checked={app.scope?.includes(s.value) ?? false}
+          />{' '}
+          {s.value} <span class="muted">{s.description}</span>
+        </label>
       ))}
-      <button type="submit">Save access</button>
-    </form>
+    </fieldset>
+  ));
+  return (
+    <>
+      <FormError error={props.error} fields={[]} />
+      <Permitted
+        admin={props.admin}
+        needs={GRANTS_WRITE}
+        to="Changing machine-to-machine access"
+        kept={props.form !== undefined}
+        values={fields}
+      >
+        <form method="post" action={`${apiPath(api)}/applications`}>
+          <Csrf admin={props.admin} />
+          {fields}
+          <button type="submit">Save access</button>
+        </form>
+      </Permitted>
+    </>
   );
 }
 
-/** A confirmation step: what will happen, and the one button that does it. */
+/**
+ * A confirmation step: what will happen, and the one button that does it (only for an admin
+ * holding what it `needs`; anyone else is told which permission that is).
+ */
 export function Confirm(props: {
   admin: Admin;
   action: string;
   button: string;
   back: string;
+  needs: Needs;
+  to: string;
   children: Child;
 }) {
   return (
     <article>
-      <p>{props.children}</p>
-      <form method="post" action={props.action}>
-        <Csrf admin={props.admin} />
-        <button type="submit" class="contrast">
-          {props.button}
-        </button>{' '}
-        <a href={props.back}>Cancel</a>
-      </form>
+      <Permitted admin={props.admin} needs={props.needs} to={props.to}>
+        <p>{props.children}</p>
+        <form method="post" action={props.action}>
+          <Csrf admin={props.admin} />
+          <button type="submit" class="contrast">
+            {props.button}
+          </button>{' '}
+          <a href={props.back}>Cancel</a>
+        </form>
+      </Permitted>
     </article>
   );
 }

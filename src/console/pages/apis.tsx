@@ -3,12 +3,15 @@ import type { Child } from 'hono/jsx';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { clientIp } from '../../http/client-ip.js';
 import { issuerBase } from '../../protocol/issuer.js';
-import { Csrf, consolePage, FieldError, FormError } from '../layout.js';
+import { Csrf, consolePage, FieldError, FormError, Permitted } from '../layout.js';
 import { ApiError, type ServerFetch } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
 import {
   AccessForm,
+  APIS_CREATE,
+  APIS_DELETE,
+  APIS_UPDATE,
   ApiHeader,
   apiPath,
   Confirm,
@@ -42,24 +45,26 @@ function ApiList(props: { admin: Admin; apis: ResourceServer[]; typed: URLSearch
         ))}
       </ul>
       <h2>Create API</h2>
-      <form method="post" action="/console/apis">
-        <Csrf admin={props.admin} />
-        <FormError error={error} fields={['name', 'identifier', 'scopes']} />
-        <label for="name">Name</label>
-        <input id="name" name="name" required value={typed.get('name') ?? ''} />
-        <FieldError error={error} name="name" />
-        <label for="identifier">
-          Identifier: an absolute URI, the audience of its tokens (cannot change)
-        </label>
-        <input id="identifier" name="identifier" required value={typed.get('identifier') ?? ''} />
-        <FieldError error={error} name="identifier" />
-        <label for="scopes">Permissions: one a line, the scope then its description</label>
-        <textarea id="scopes" name="scopes" rows={3} placeholder="read:orders Read orders">
-          {typed.get('scopes') ?? ''}
-        </textarea>
-        <FieldError error={error} name="scopes" />
-        <button type="submit">Create API</button>
-      </form>
+      <Permitted admin={props.admin} needs={APIS_CREATE} to="Creating an API" kept={error !== undefined}>
+        <form method="post" action="/console/apis">
+          <Csrf admin={props.admin} />
+          <FormError error={error} fields={['name', 'identifier', 'scopes']} />
+          <label for="name">Name</label>
+          <input id="name" name="name" required value={typed.get('name') ?? ''} />
+          <FieldError error={error} name="name" />
+          <label for="identifier">
+            Identifier: an absolute URI, the audience of its tokens (cannot change)
+          </label>
+          <input id="identifier" name="identifier" required value={typed.get('identifier') ?? ''} />
+          <FieldError error={error} name="identifier" />
+          <label for="scopes">Permissions: one a line, the scope then its description</label>
+          <textarea id="scopes" name="scopes" rows={3} placeholder="read:orders Read orders">
+            {typed.get('scopes') ?? ''}
+          </textarea>
+          <FieldError error={error} name="scopes" />
+          <button type="submit">Create API</button>
+        </form>
+      </Permitted>
     </>
   );
 }
@@ -165,7 +170,7 @@ export function apiPages(router: ConsoleRouter, fetch: ServerFetch, issuer: stri
       const api = await admin.api.post<ResourceServer>('/resource-servers', { name, identifier, scopes });
       return seeOther(c, apiPath(api));
     } catch (err) {
-      return list(c, admin, form, refusal(err, 400, 409));
+      return list(c, admin, form, refusal(err, 400, 403, 409));
     }
   });
 
@@ -199,7 +204,14 @@ export function apiPages(router: ConsoleRouter, fetch: ServerFetch, issuer: stri
       const [value, back] = [c.req.query('value') ?? '', `${apiPath(api)}/permissions`];
       const action = `${back}/remove?value=${encodeURIComponent(value)}`;
       return (
-        <Confirm admin={admin} action={action} button="Remove permission" back={back}>
+        <Confirm
+          admin={admin}
+          action={action}
+          button="Remove permission"
+          back={back}
+          needs={APIS_UPDATE}
+          to="Removing a permission"
+        >
           Remove the permission <code>{value}</code>? Every role and user holding it loses it.
         </Confirm>
       );
@@ -219,7 +231,14 @@ export function apiPages(router: ConsoleRouter, fetch: ServerFetch, issuer: stri
       api.is_system ? (
         <p>{api.name} is a system API: it cannot be deleted.</p>
       ) : (
-        <Confirm admin={admin} action={`${apiPath(api)}/delete`} button="Delete API" back={apiPath(api)}>
+        <Confirm
+          admin={admin}
+          action={`${apiPath(api)}/delete`}
+          button="Delete API"
+          back={apiPath(api)}
+          needs={APIS_DELETE}
+          to="Deleting this API"
+        >
           Delete the API {api.name}? Its client grants go with it, and no new tokens can be issued for it.
         </Confirm>
       ),
@@ -229,7 +248,7 @@ export function apiPages(router: ConsoleRouter, fetch: ServerFetch, issuer: stri
   const show = async (c: Context, admin: Admin, tab: string, form?: URLSearchParams, error?: Refusal) => {
     const api = await load(c, admin);
     const body = await tabs[tab]!(c, { admin, api, form, error });
-    const children = ApiHeader({ api, tab: tab.replace('/remove', ''), children: body });
+    const children = ApiHeader({ admin, api, tab: tab.replace('/remove', ''), children: body });
     const flash = c.req.query('saved') === undefined ? undefined : 'Saved.';
     return consolePage(
       c,
@@ -256,7 +275,7 @@ export function apiPages(router: ConsoleRouter, fetch: ServerFetch, issuer: stri
       }
     });
   write('', [400, 403, 409], (admin, api, form) => admin.api.patch(at(api), settingsPatch(form, api)));
-  write('/permissions', [400, 409], (admin, api, form) => {
+  write('/permissions', [400, 403, 409], (admin, api, form) => {
     const [value, description] = [(form.get('value') ?? '').trim(), (form.get('description') ?? '').trim()];
     const scope = description ? { value, description } : { value };
     return admin.api.patch(at(api), { scopes: [...api.scopes, scope] });
@@ -264,7 +283,7 @@ export function apiPages(router: ConsoleRouter, fetch: ServerFetch, issuer: stri
   write('/permissions/remove', [], (admin, api, _form, c) =>
     admin.api.patch(at(api), { scopes: api.scopes.filter((s) => s.value !== c.req.query('value')) }),
   );
-  write('/applications', [400, 409], async (admin, api, form) => {
+  write('/applications', [400, 403, 409], async (admin, api, form) => {
     for (const { client_id, grant, scope } of asked(api, form, await access(admin, api))) {
       if (scope && !grant)
         await admin.api.post('/client-grants', { client_id, audience: api.identifier, scope });

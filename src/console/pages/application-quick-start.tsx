@@ -1,6 +1,14 @@
 /** The page after "Create application" or "Rotate secret": the new secret once, the issuer, a first snippet. */
-import { CopyButton } from '../layout.js';
-import { type AppData, type AppType, appPath, type ClientView, isPublic } from './application.js';
+import { CopyButton, mayWrite } from '../layout.js';
+import type { Admin } from '../session.js';
+import {
+  type AppData,
+  type AppType,
+  appPath,
+  CLIENTS_UPDATE,
+  type ClientView,
+  isPublic,
+} from './application.js';
 
 /** A secret shown once: a read-only field to select and copy (no script needed). */
 export const Secret = (props: { secret: string; label: string }) => (
@@ -77,7 +85,7 @@ console.log(tokens.claims());`;
 }
 
 /** Shown after "Create": the issuer, the secret (once), a first snippet with the client id. */
-export function QuickStart(props: { data: AppData; secret: string | undefined }) {
+export function QuickStart(props: { admin: Admin; data: AppData; secret: string | undefined }) {
   const { client_id: id, app_type: type } = props.data.client;
   const issuer = props.data.issuer;
   return (
@@ -89,7 +97,7 @@ export function QuickStart(props: { data: AppData; secret: string | undefined })
       {props.secret ? (
         <Secret secret={props.secret} label="Client secret" />
       ) : (
-        <ShownOnce client={props.data.client} />
+        <ShownOnce admin={props.admin} client={props.data.client} />
       )}
       <pre>
         <code>{snippet(type, id, issuer)}</code>
@@ -103,12 +111,18 @@ export const secretKey = (id: string) => `client-secret:${id}`;
 
 /**
  * Where a secret goes once it has been shown (a reload of that page, or a second tab); nothing for
- * an application without one (public) or whose secret cannot be rotated (Sesame's own).
+ * an application without one (public) or whose secret cannot be rotated (Sesame's own). The way
+ * to a new one only for an admin who may rotate it.
  */
-export const ShownOnce = (props: { client: ClientView }) =>
+export const ShownOnce = (props: { admin: Admin; client: ClientView }) =>
   isPublic(props.client) || props.client.is_system ? null : (
     <p class="muted" id="secret-shown">
-      The secret was shown once, when it was made. Lost it?{' '}
-      <a href={`${appPath(props.client.client_id)}/rotate-secret`}>Rotate it</a>.
+      The secret was shown once, when it was made.
+      {mayWrite(props.admin, CLIENTS_UPDATE) ? (
+        <>
+          {' '}
+          Lost it? <a href={`${appPath(props.client.client_id)}/rotate-secret`}>Rotate it</a>.
+        </>
+      ) : null}
     </p>
   );

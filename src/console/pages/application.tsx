@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { AppEnv } from '../../http/context.js';
 import { DEVICE_CODE } from '../../protocol/grant-types.js';
-import { CopyButton, Csrf, consolePage, FieldError, FormError, mayRead } from '../layout.js';
+import { CopyButton, Csrf, consolePage, FieldError, FormError, mayRead, Permitted } from '../layout.js';
 import { ApiError } from '../management.js';
 import type { Admin } from '../session.js';
 import { Access, APIS_READ, Check, GRANTS_READ } from './application-access.js';
@@ -67,6 +67,10 @@ const URL_LISTS = [
 ] as const;
 const FIELDS = 'name callbacks allowed_logout_urls web_origins grant_types alg'.split(' ');
 
+/** What the Management API asks of changing an application (also its secret) and of deleting one. */
+export const CLIENTS_UPDATE = ['update:clients'];
+export const CLIENTS_DELETE = ['delete:clients'];
+
 export const enc = encodeURIComponent;
 export const appPath = (id: string) => `/console/applications/${enc(id)}`;
 export const idParam = (c: Ctx, name = 'id') => c.req.param(name) ?? '';
@@ -104,70 +108,84 @@ export function patchOf(d: ClientView, cl: ClientView): Record<string, unknown> 
 export const invalid = (error: Err, name: string) =>
   error?.field === name ? { 'aria-invalid': 'true', 'aria-describedby': `${name}-error` } : {};
 
-function Settings(props: { admin: Admin; d: ClientView; error: Err }) {
+/** The settings form; `typed`: a refused save, shown again as it was sent. */
+function Settings(props: { admin: Admin; d: ClientView; error: Err; typed: boolean }) {
   const { d, error } = props;
   const people = d.app_type !== 'non_interactive';
+  const fields = (
+    <>
+      <label>
+        Name <input name="name" value={d.name} required maxlength={255} {...invalid(error, 'name')} />
+      </label>
+      <FieldError error={error} name="name" />
+      {(people ? URL_LISTS : []).map(([name, label, hint]) => (
+        <>
+          <label>
+            {label} <small class="muted">{hint}</small>
+            <textarea name={name} rows={3} {...invalid(error, name)}>
+              {d[name].join('\n')}
+            </textarea>
+          </label>
+          <FieldError error={error} name={name} />
+        </>
+      ))}
+      <fieldset {...invalid(error, 'grant_types')}>
+        <legend>Grant types</legend>
+        {GRANTS.filter(([, , types]) => types.includes(d.app_type)).map(([g, label]) => (
+          <Check name="grant_types" value={g} checked={d.grant_types.includes(g)}>
+            {label}
+          </Check>
+        ))}
+      </fieldset>
+      <FieldError error={error} name="grant_types" />
+      {people ? (
+        <>
+          <Check name="is_first_party" checked={d.is_first_party}>
+            First-party application: skip the consent page
+          </Check>
+          <Check name="allow_offline_access" checked={d.allow_offline_access}>
+            Allow offline access: refresh tokens for sign-ins that name no API
+          </Check>
+          <Check name="hide_signup" checked={d.hide_signup}>
+            Hide sign-up on this application's login page
+          </Check>
+          {d.app_type === 'regular_web' ? (
+            <Check name="require_pkce" checked={d.require_pkce}>
+              Require PKCE (turn off only for an old library that cannot send it)
+            </Check>
+          ) : null}
+          <label>
+            ID token signing algorithm
+            <select name="alg" {...invalid(error, 'alg')}>
+              {['RS256', 'ES256', 'PS256', 'EdDSA'].map((a) => (
+                <option selected={a === d.jwt_configuration.alg}>{a}</option>
+              ))}
+            </select>
+          </label>
+          <FieldError error={error} name="alg" />
+        </>
+      ) : null}
+    </>
+  );
   return (
     <section aria-labelledby="settings">
       <h2 id="settings">Settings</h2>
-      <form method="post" action={appPath(d.client_id)}>
-        <Csrf admin={props.admin} />
-        <FormError error={error} fields={FIELDS} />
-        <fieldset disabled={d.is_system}>
-          <label>
-            Name <input name="name" value={d.name} required maxlength={255} {...invalid(error, 'name')} />
-          </label>
-          <FieldError error={error} name="name" />
-          {(people ? URL_LISTS : []).map(([name, label, hint]) => (
-            <>
-              <label>
-                {label} <small class="muted">{hint}</small>
-                <textarea name={name} rows={3} {...invalid(error, name)}>
-                  {d[name].join('\n')}
-                </textarea>
-              </label>
-              <FieldError error={error} name={name} />
-            </>
-          ))}
-          <fieldset {...invalid(error, 'grant_types')}>
-            <legend>Grant types</legend>
-            {GRANTS.filter(([, , types]) => types.includes(d.app_type)).map(([g, label]) => (
-              <Check name="grant_types" value={g} checked={d.grant_types.includes(g)}>
-                {label}
-              </Check>
-            ))}
+      <FormError error={error} fields={FIELDS} />
+      <Permitted
+        admin={props.admin}
+        needs={CLIENTS_UPDATE}
+        to="Changing these settings"
+        kept={props.typed}
+        values={fields}
+      >
+        <form method="post" action={appPath(d.client_id)}>
+          <Csrf admin={props.admin} />
+          <fieldset disabled={d.is_system}>
+            {fields}
+            <button type="submit">Save settings</button>
           </fieldset>
-          <FieldError error={error} name="grant_types" />
-          {people ? (
-            <>
-              <Check name="is_first_party" checked={d.is_first_party}>
-                First-party application: skip the consent page
-              </Check>
-              <Check name="allow_offline_access" checked={d.allow_offline_access}>
-                Allow offline access: refresh tokens for sign-ins that name no API
-              </Check>
-              <Check name="hide_signup" checked={d.hide_signup}>
-                Hide sign-up on this application's login page
-              </Check>
-              {d.app_type === 'regular_web' ? (
-                <Check name="require_pkce" checked={d.require_pkce}>
-                  Require PKCE (turn off only for an old library that cannot send it)
-                </Check>
-              ) : null}
-              <label>
-                ID token signing algorithm
-                <select name="alg" {...invalid(error, 'alg')}>
-                  {['RS256', 'ES256', 'PS256', 'EdDSA'].map((a) => (
-                    <option selected={a === d.jwt_configuration.alg}>{a}</option>
-                  ))}
-                </select>
-              </label>
-              <FieldError error={error} name="alg" />
-            </>
-          ) : null}
-          <button type="submit">Save settings</button>
-        </fieldset>
-      </form>
+        </form>
+      </Permitted>
     </section>
   );
 }
@@ -209,21 +227,32 @@ export async function showApplication(c: Ctx, admin: Admin, id: string, x: Extra
           <CopyButton id="client-id" label="Copy client id" />
         </label>
         {isPublic(client) ? <p class="muted">A public client: no secret, PKCE instead.</p> : null}
-        {isPublic(client) || client.is_system ? null : <a href={`${path}/rotate-secret`}>Rotate secret…</a>}
+        {isPublic(client) || client.is_system ? null : (
+          <Permitted admin={admin} needs={CLIENTS_UPDATE} to="Rotating its secret">
+            <a href={`${path}/rotate-secret`}>Rotate secret…</a>
+          </Permitted>
+        )}
         {client.is_system || client.app_type === 'non_interactive' ? null : (
           <p>
             <a href={`${path}/try`}>Try sign-in</a>: run this application's real sign-in and see its ID token.
           </p>
         )}
       </section>
-      <Settings admin={admin} d={x.form ? typed(client, x.form) : client} error={x.error} />
+      <Settings
+        admin={admin}
+        d={x.form ? typed(client, x.form) : client}
+        error={x.error}
+        typed={x.form !== undefined}
+      />
       <Access admin={admin} data={{ client, grants, apis, issuer }} error={x.grantError} path={path} />
       {client.is_system ? null : (
-        <form method="get" action={`${path}/delete`}>
-          <button type="submit" class="secondary">
-            Delete this application…
-          </button>
-        </form>
+        <Permitted admin={admin} needs={CLIENTS_DELETE} to="Deleting this application">
+          <form method="get" action={`${path}/delete`}>
+            <button type="submit" class="secondary">
+              Delete this application…
+            </button>
+          </form>
+        </Permitted>
       )}
     </>
   );
@@ -232,12 +261,15 @@ export async function showApplication(c: Ctx, admin: Admin, id: string, x: Extra
 }
 
 type Show = (error: ApiError) => Response | Promise<Response>;
-/** Runs an API write; a 400 or 409 shows the page again with the API's message. */
+/**
+ * Runs an API write; a 400 or 409, or a 403 (a permission taken away since the page was shown),
+ * shows the page again with the API's message.
+ */
 export async function orShow(write: () => Promise<Response>, show: Show) {
   try {
     return await write();
   } catch (err) {
-    if (err instanceof ApiError && (err.status === 400 || err.status === 409)) return show(err);
+    if (err instanceof ApiError && [400, 403, 409].includes(err.status)) return show(err);
     throw err;
   }
 }

@@ -1,5 +1,16 @@
 import type { Child } from 'hono/jsx';
-import { Csrf, consolePage, FieldError, FormError, flashOf, pageOf } from '../layout.js';
+import {
+  Csrf,
+  consolePage,
+  FieldError,
+  FormError,
+  flashOf,
+  mayWrite,
+  type Needs,
+  NeedsPermission,
+  Permitted,
+  pageOf,
+} from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -7,6 +18,8 @@ import {
   type AppData,
   type AppType,
   appPath,
+  CLIENTS_DELETE,
+  CLIENTS_UPDATE,
   type ClientView,
   type Ctx,
   enc,
@@ -67,10 +80,23 @@ function NewForm(props: { admin: Admin; form: URLSearchParams; error: ApiError |
   );
 }
 
-/** The confirmation steps: what the button will do, and its own POST form. */
-const CONFIRM: Record<string, { button: string; text: string }> = {
-  'rotate-secret': { button: 'Rotate secret', text: 'The current secret stops working at once.' },
-  delete: { button: 'Delete application', text: 'Its grants and consents go too; its tokens stop working.' },
+/** What the Management API asks of creating an application. */
+const CLIENTS_CREATE = ['create:clients'];
+
+/** The confirmation steps: what the button will do, and its own POST form, and what it needs. */
+const CONFIRM: Record<string, { button: string; text: string; needs: Needs; to: string }> = {
+  'rotate-secret': {
+    button: 'Rotate secret',
+    text: 'The current secret stops working at once.',
+    needs: CLIENTS_UPDATE,
+    to: 'Rotating its secret',
+  },
+  delete: {
+    button: 'Delete application',
+    text: 'Its grants and consents go too; its tokens stop working.',
+    needs: CLIENTS_DELETE,
+    to: 'Deleting this application',
+  },
 };
 const FLASH = new Map([
   ['saved', 'Saved.'],
@@ -94,9 +120,11 @@ export function applicationPages(router: ConsoleRouter): void {
     const children = (
       <>
         <h1>Applications</h1>
-        <form method="get" action={`${SECTION}/new`}>
-          <button type="submit">Create application</button>
-        </form>
+        <Permitted admin={admin} needs={CLIENTS_CREATE} to="Creating an application">
+          <form method="get" action={`${SECTION}/new`}>
+            <button type="submit">Create application</button>
+          </form>
+        </Permitted>
         <table class="striped">
           <thead>
             <tr>
@@ -130,7 +158,15 @@ export function applicationPages(router: ConsoleRouter): void {
   });
 
   const newPage = (c: Ctx, admin: Admin, form: URLSearchParams, error?: ApiError) =>
-    page(c, admin, 'Create application', <NewForm admin={admin} form={form} error={error} />, error?.status);
+    page(
+      c,
+      admin,
+      'Create application',
+      <Permitted admin={admin} needs={CLIENTS_CREATE} to="Creating an application" kept={error !== undefined}>
+        <NewForm admin={admin} form={form} error={error} />
+      </Permitted>,
+      error?.status,
+    );
   router.get('/applications/new', async (c, admin) => newPage(c, admin, new URLSearchParams()));
   router.post('/applications/new', (c, admin, form) => {
     const type = form.get('type') ?? '';
@@ -153,12 +189,12 @@ export function applicationPages(router: ConsoleRouter): void {
     const secret = admin.once.take(secretKey(id));
     const top =
       after === 'created'
-        ? (data: AppData) => <QuickStart data={data} secret={secret} />
+        ? (data: AppData) => <QuickStart admin={admin} data={data} secret={secret} />
         : (data: AppData) =>
             secret ? (
               <Secret secret={secret} label="New client secret" />
             ) : (
-              <ShownOnce client={data.client} />
+              <ShownOnce admin={admin} client={data.client} />
             );
     return showApplication(c, admin, id, { top, ...flash });
   });
@@ -206,6 +242,18 @@ export function applicationPages(router: ConsoleRouter): void {
           <article>
             <h1>{cl.name}</h1>
             <p>This application is part of Sesame: it cannot be changed or deleted.</p>
+            <a href={appPath(id)}>Back to the application</a>
+          </article>,
+        );
+      // opened by URL without the permission: what it needs, and no button the API would refuse
+      if (!mayWrite(admin, q.needs))
+        return page(
+          c,
+          admin,
+          q.button,
+          <article>
+            <h1>{cl.name}</h1>
+            <NeedsPermission to={q.to} needs={q.needs} />
             <a href={appPath(id)}>Back to the application</a>
           </article>,
         );

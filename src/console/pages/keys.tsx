@@ -1,4 +1,4 @@
-import { Csrf, consolePage, flashOf } from '../layout.js';
+import { Csrf, consolePage, flashOf, mayWrite, NeedsPermission, Permitted } from '../layout.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 
 interface KeyView {
@@ -19,6 +19,10 @@ const day = (iso?: string) => (iso ? iso.replace('T', ' ').slice(0, 16) : '');
 const status = (k: KeyView) =>
   k.revoked ? 'revoked' : k.current ? 'current' : k.next ? 'next' : k.previous ? 'previous' : 'expired';
 
+/** What the Management API asks of rotating the keys and of revoking one. */
+const ROTATE = ['create:signing_keys'];
+const REVOKE = ['update:signing_keys'];
+
 const FLASH = new Map([
   ['rotated', 'New keys published; they sign after the activation delay.'],
   ['revoked', 'The key was revoked.'],
@@ -28,6 +32,7 @@ const FLASH = new Map([
 export function keyPages(router: ConsoleRouter): void {
   router.get('/keys', async (c, admin) => {
     const keys = await admin.api.get<KeyView[]>('/keys/signing');
+    const mayRevoke = mayWrite(admin, REVOKE);
     return consolePage(c, {
       title: 'Signing keys',
       admin,
@@ -36,15 +41,17 @@ export function keyPages(router: ConsoleRouter): void {
       children: (
         <>
           <h1>Signing keys</h1>
-          <form method="post" action="/console/keys/rotate">
-            <Csrf admin={admin} />
-            <p class="muted">
-              Rotating publishes a new key for every algorithm now; it starts signing after the activation
-              delay, and the key it replaces stays published until the tokens it signed expire. Nothing
-              breaks.
-            </p>
-            <button type="submit">Rotate keys</button>
-          </form>
+          <p class="muted">
+            Rotating publishes a new key for every algorithm now; it starts signing after the activation
+            delay, and the key it replaces stays published until the tokens it signed expire. Nothing breaks.
+          </p>
+          <Permitted admin={admin} needs={ROTATE} to="Rotating them">
+            <form method="post" action="/console/keys/rotate">
+              <Csrf admin={admin} />
+              <button type="submit">Rotate keys</button>
+            </form>
+          </Permitted>
+          {mayRevoke ? null : <NeedsPermission to="Revoking one" needs={REVOKE} />}
           <table class="striped">
             <thead>
               <tr>
@@ -67,7 +74,7 @@ export function keyPages(router: ConsoleRouter): void {
                   <td>{day(k.current_since)}</td>
                   <td>{day(k.revoked_at ?? k.published_until)}</td>
                   <td>
-                    {k.revoked ? (
+                    {k.revoked || !mayRevoke ? (
                       ''
                     ) : (
                       <a href={`/console/keys/${encodeURIComponent(k.kid)}/revoke`}>Revoke…</a>
@@ -104,13 +111,15 @@ export function keyPages(router: ConsoleRouter): void {
             must get new ones.
             {k.current ? ' It signs now: a new key takes its place immediately.' : ''}
           </p>
-          <form method="post" action={`/console/keys/${encodeURIComponent(k.kid)}/revoke`}>
-            <Csrf admin={admin} />
-            <button type="submit" class="secondary">
-              Revoke the key
-            </button>{' '}
-            <a href="/console/keys">Cancel</a>
-          </form>
+          <Permitted admin={admin} needs={REVOKE} to="Revoking it">
+            <form method="post" action={`/console/keys/${encodeURIComponent(k.kid)}/revoke`}>
+              <Csrf admin={admin} />
+              <button type="submit" class="secondary">
+                Revoke the key
+              </button>{' '}
+              <a href="/console/keys">Cancel</a>
+            </form>
+          </Permitted>
         </article>
       ),
     });

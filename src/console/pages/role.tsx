@@ -2,7 +2,16 @@ import type { Context } from 'hono';
 import { ADMIN_ROLE_ID, MANAGEMENT_API_NAME } from '../../admin/system.js';
 import type { AppEnv } from '../../http/context.js';
 import { EmailInput } from '../../ui/fields.js';
-import { Csrf, consolePage, FieldError, FormError, flashOf } from '../layout.js';
+import {
+  Csrf,
+  consolePage,
+  FieldError,
+  FormError,
+  flashOf,
+  mayWrite,
+  NeedsPermission,
+  Permitted,
+} from '../layout.js';
 import { ApiError } from '../management.js';
 import type { Admin } from '../session.js';
 
@@ -24,12 +33,38 @@ export interface Api {
   name: string;
   scopes: { value: string; description: string }[];
 }
-export type Problem = { field?: string; message: string };
+/**
+ * A refused write to show with its form: the API's message, the field it names, and the page's
+ * status (400 for a value refused, conflicts too; 403 for a permission).
+ */
+export type Problem = { field?: string; message: string; status?: number };
 
+/**
+ * The API's refusal a form shows again with what was typed: a bad or conflicting value, or a
+ * permission taken away since the page was shown (403); null for any other error.
+ */
 export const problemOf = (err: unknown): Problem | null =>
-  err instanceof ApiError && (err.status === 400 || err.status === 409)
-    ? { message: err.message, ...(err.field ? { field: err.field } : {}) }
+  err instanceof ApiError && [400, 403, 409].includes(err.status)
+    ? {
+        message: err.message,
+        status: err.status === 403 ? 403 : 400,
+        ...(err.field ? { field: err.field } : {}),
+      }
     : null;
+
+/** What the Management API asks of each write of the roles' pages (any one of a list will do). */
+export const ROLE_NEEDS = {
+  create: ['create:roles'],
+  update: ['update:roles'],
+  delete: ['delete:roles'],
+  /** Taking the role from a member is a write to the person's roles. */
+  takeFrom: ['update:users', 'delete:role_members'],
+  /** Finding the person by email, then giving them the role. */
+  giveTo: [
+    ['read:users', 'update:roles'],
+    ['read:users', 'create:role_members'],
+  ],
+} as const;
 const FLASH = new Map([
   ['created', 'Role created.'],
   ['saved', 'Role saved.'],
@@ -43,7 +78,8 @@ export const back = (id: string, flash: string) =>
   `/console/roles/${encodeURIComponent(id)}?flash=${flash}${SECTION_OF[flash.split('-')[0] ?? ''] ?? ''}`;
 const SECTION_OF: Record<string, string> = { permission: '#permissions', member: '#members' };
 
-export function RoleFields(props: { role?: Partial<Role>; error?: Problem | undefined; submit: string }) {
+/** A role's name and description; with `submit`, the button that sends them. */
+export function RoleFields(props: { role?: Partial<Role>; error?: Problem | undefined; submit?: string }) {
   return (
     <>
       <FormError error={props.error} fields={['name', 'description']} />
@@ -53,7 +89,7 @@ export function RoleFields(props: { role?: Partial<Role>; error?: Problem | unde
       <label for="description">Description</label>
       <input id="description" name="description" maxlength={255} value={props.role?.description ?? ''} />
       <FieldError error={props.error} name="description" />
-      <button type="submit">{props.submit}</button>
+      {props.submit ? <button type="submit">{props.submit}</button> : null}
     </>
   );
 }
@@ -63,7 +99,7 @@ export async function rolePage(
   admin: Admin,
   id: string,
   error?: Problem,
-  member?: { email: string; message: string },
+  member?: { email: string; message: string; status?: number },
   /** What the admin typed into the role's fields, shown again beside the error. */
   typed?: Partial<Role>,
 ) {
@@ -88,6 +124,7 @@ export async function rolePage(
   // Sesame Admin keeps its name and its Management API permissions, and cannot be deleted.
   const system = role.id === ADMIN_ROLE_ID;
   const kept = (p: Permission) => system && p.resource_server_name === MANAGEMENT_API_NAME;
+  const [mayChange, mayTake] = [mayWrite(admin, ROLE_NEEDS.update), mayWrite(admin, ROLE_NEEDS.takeFrom)];
   return consolePage(
     c,
     {
@@ -104,10 +141,18 @@ export async function rolePage(
               permissions stay; it cannot be deleted.
             </p>
           ) : (
-            <form method="post" action={`/console${path}`}>
-              <Csrf admin={admin} />
-              <RoleFields role={typed ?? role} error={error} submit="Save" />
-            </form>
+            <Permitted
+              admin={admin}
+              needs={ROLE_NEEDS.update}
+              to="Changing this role"
+              kept={error !== undefined}
+              values={<RoleFields role={role} />}
+            >
+              <form method="post" action={`/console${path}`}>
+                <Csrf admin={admin} />
+                <RoleFields role={typed ?? role} error={error} submit="Save" />
+              </form>
+            </Permitted>
           )}
           <h2 id="permissions">Permissions</h2>
           <table class="striped">
@@ -119,7 +164,7 @@ export async function rolePage(
                     <code>{p.permission_name}</code> <span class="muted">{p.description}</span>
                   </td>
                   <td>
-                    {kept(p) ? null : (
+                    {kept(p) || !mayChange ? null : (
                       <form method="post" action={`/console${path}/permissions/remove`} class="inline">
                         <Csrf admin={admin} />
                         <input
@@ -141,16 +186,18 @@ export async function rolePage(
               ))}
             </tbody>
           </table>
-          <form method="post" action={`/console${path}/permissions`}>
-            <Csrf admin={admin} />
-            <label for="permission">Add a permission</label>
-            <select id="permission" name="permission" required>
-              {options.map((o) => (
-                <option value={o.value}>{o.label}</option>
-              ))}
-            </select>
-            <button type="submit">Add permission</button>
-          </form>
+          <Permitted admin={admin} needs={ROLE_NEEDS.update} to="Adding or removing a permission">
+            <form method="post" action={`/console${path}/permissions`}>
+              <Csrf admin={admin} />
+              <label for="permission">Add a permission</label>
+              <select id="permission" name="permission" required>
+                {options.map((o) => (
+                  <option value={o.value}>{o.label}</option>
+                ))}
+              </select>
+              <button type="submit">Add permission</button>
+            </form>
+          </Permitted>
           <h2 id="members">Members</h2>
           <ul>
             {members.users.map((u) => (
@@ -159,7 +206,7 @@ export async function rolePage(
                 {system && u.user_id === admin.user.id ? (
                   // one click here would end this admin's own console access without a word of warning
                   <span class="muted">(you)</span>
-                ) : (
+                ) : !mayTake ? null : (
                   <form method="post" action={`/console${path}/members/remove`} class="inline">
                     <Csrf admin={admin} />
                     <input type="hidden" name="user_id" value={u.user_id} />
@@ -171,6 +218,9 @@ export async function rolePage(
               </li>
             ))}
           </ul>
+          {members.users.length === 0 || mayTake ? null : (
+            <NeedsPermission to="Removing a member" needs={ROLE_NEEDS.takeFrom} />
+          )}
           {members.next ? (
             <p>
               <a href={`/console${path}?${new URLSearchParams({ members_from: members.next })}#members`}>
@@ -178,29 +228,33 @@ export async function rolePage(
               </a>
             </p>
           ) : null}
-          <form method="post" action={`/console${path}/members`}>
-            <Csrf admin={admin} />
-            <label for="email">Give this role to (email)</label>
-            <EmailInput value={member?.email} />
-            <FieldError
-              error={member ? { field: 'email', message: member.message } : undefined}
-              name="email"
-            />
-            <button type="submit">Add member</button>
-          </form>
+          <Permitted admin={admin} needs={ROLE_NEEDS.giveTo} to="Adding a member" kept={member !== undefined}>
+            <form method="post" action={`/console${path}/members`}>
+              <Csrf admin={admin} />
+              <label for="email">Give this role to (email)</label>
+              <EmailInput value={member?.email} />
+              <FieldError
+                error={member ? { field: 'email', message: member.message } : undefined}
+                name="email"
+              />
+              <button type="submit">Add member</button>
+            </form>
+          </Permitted>
           {system ? null : (
             <>
               <h2>Delete</h2>
-              <form method="get" action={`/console${path}/delete`}>
-                <button type="submit" class="secondary">
-                  Delete this role…
-                </button>
-              </form>
+              <Permitted admin={admin} needs={ROLE_NEEDS.delete} to="Deleting this role">
+                <form method="get" action={`/console${path}/delete`}>
+                  <button type="submit" class="secondary">
+                    Delete this role…
+                  </button>
+                </form>
+              </Permitted>
             </>
           )}
         </>
       ),
     },
-    error || member ? 400 : 200,
+    (error ?? member)?.status ?? (error || member ? 400 : 200),
   );
 }

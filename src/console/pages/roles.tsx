@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
 import { ADMIN_ROLE_ID } from '../../admin/system.js';
 import type { AppEnv } from '../../http/context.js';
-import { Csrf, consolePage, flashOf, pageOf } from '../layout.js';
+import { Csrf, consolePage, flashOf, mayWrite, NeedsPermission, Permitted, pageOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, type PageHandler, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
-import { back, type Problem, problemOf, type Role, RoleFields, rolePage } from './role.js';
+import { back, type Problem, problemOf, ROLE_NEEDS, type Role, RoleFields, rolePage } from './role.js';
 
 const PER_PAGE = 50;
 const DELETED = new Map([
@@ -71,14 +71,16 @@ async function listPage(c: Context<AppEnv>, admin: Admin, typed?: Partial<Role>,
             {total > (n + 1) * PER_PAGE ? <a href={`/console/roles?page=${n + 1}`}>Next page</a> : null}
           </p>
           <h2>Create a role</h2>
-          <form method="post" action="/console/roles">
-            <Csrf admin={admin} />
-            <RoleFields role={typed ?? {}} error={error} submit="Create role" />
-          </form>
+          <Permitted admin={admin} needs={ROLE_NEEDS.create} to="Creating a role" kept={error !== undefined}>
+            <form method="post" action="/console/roles">
+              <Csrf admin={admin} />
+              <RoleFields role={typed ?? {}} error={error} submit="Create role" />
+            </form>
+          </Permitted>
         </>
       ),
     },
-    error ? 400 : 200,
+    error ? (error.status ?? 400) : 200,
   );
 }
 
@@ -155,7 +157,13 @@ export function rolePages(router: ConsoleRouter): void {
               ? 'Enter the email of the person to give this role to.'
               : `No user with the email ${email}`,
         });
-      await admin.api.post(`/roles/${encodeURIComponent(id)}/users`, { users: [found[0]!.user_id] });
+      try {
+        await admin.api.post(`/roles/${encodeURIComponent(id)}/users`, { users: [found[0]!.user_id] });
+      } catch (err) {
+        // refused for a permission (taken away meanwhile, or one the role confers): the email stays
+        if (!(err instanceof ApiError) || err.status !== 403) throw err;
+        return rolePage(c, admin, id, undefined, { email, message: err.message, status: 403 });
+      }
       return seeOther(c, back(id, 'member-added'));
     }),
   );
@@ -172,7 +180,14 @@ export function rolePages(router: ConsoleRouter): void {
   );
   router.get('/roles/:id/delete', async (c, admin) => {
     const role = await admin.api.get<Role>(`/roles/${encodeURIComponent(c.req.param('id') ?? '')}`);
-    if (role.id === ADMIN_ROLE_ID)
+    // Sesame's own role, or an admin who may not delete roles: the page says so, with no button
+    const cannot =
+      role.id === ADMIN_ROLE_ID ? (
+        <p>This role is part of Sesame (it makes administrators): it cannot be deleted.</p>
+      ) : mayWrite(admin, ROLE_NEEDS.delete) ? null : (
+        <NeedsPermission to="Deleting this role" needs={ROLE_NEEDS.delete} />
+      );
+    if (cannot)
       return consolePage(c, {
         title: role.name,
         admin,
@@ -180,7 +195,7 @@ export function rolePages(router: ConsoleRouter): void {
         children: (
           <article>
             <h1>{role.name}</h1>
-            <p>This role is part of Sesame (it makes administrators): it cannot be deleted.</p>
+            {cannot}
             <a href={`/console/roles/${encodeURIComponent(role.id)}`}>Back to the role</a>
           </article>
         ),

@@ -1,7 +1,6 @@
 import type { Context } from 'hono';
-import type { Child } from 'hono/jsx';
 import type { AppEnv } from '../../http/context.js';
-import { Csrf, consolePage, FieldError, FormError, flashOf, numberField } from '../layout.js';
+import { Csrf, consolePage, FieldError, FormError, flashOf, numberField, Permitted } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -18,7 +17,10 @@ type Settings = Partial<
   password_reset_ends_sessions?: boolean;
   account_deletion_enabled?: boolean;
 };
-type Problem = { field?: string; message: string };
+type Problem = { field?: string; message: string; status: number };
+
+/** What the Management API asks of saving them. */
+const SETTINGS_UPDATE = ['update:tenant_settings'];
 
 const TEXT: [keyof Settings, string, string][] = [
   ['friendly_name', 'Tenant name', 'text'],
@@ -39,19 +41,14 @@ const HOURS: [keyof Settings, string][] = [
 ];
 
 function SettingsForm(props: {
+  admin: Admin;
   s: Settings;
   apis: { identifier: string; name: string }[];
   error?: Problem;
-  csrf: Child;
 }) {
   const { s, error } = props;
-  return (
-    <form method="post" action="/console/settings">
-      {props.csrf}
-      <FormError
-        error={error}
-        fields={[...TEXT.map((t) => t[0]), ...HOURS.map((h) => h[0]), 'default_audience']}
-      />
+  const fields = (
+    <>
       {TEXT.map(([name, label, type]) => (
         <>
           <label for={name}>{label}</label>
@@ -94,8 +91,28 @@ function SettingsForm(props: {
           <input type="checkbox" name={name} value="true" checked={s[name] === true} /> {label}
         </label>
       ))}
-      <button type="submit">Save settings</button>
-    </form>
+    </>
+  );
+  return (
+    <>
+      <FormError
+        error={error}
+        fields={[...TEXT.map((t) => t[0]), ...HOURS.map((h) => h[0]), 'default_audience']}
+      />
+      <Permitted
+        admin={props.admin}
+        needs={SETTINGS_UPDATE}
+        to="Changing these settings"
+        kept={error !== undefined}
+        values={fields}
+      >
+        <form method="post" action="/console/settings">
+          <Csrf admin={props.admin} />
+          {fields}
+          <button type="submit">Save settings</button>
+        </form>
+      </Permitted>
+    </>
   );
 }
 
@@ -118,11 +135,11 @@ export function settingsPages(router: ConsoleRouter): void {
         children: (
           <>
             <h1>Tenant settings</h1>
-            <SettingsForm s={s} apis={apis} csrf={<Csrf admin={admin} />} {...(error ? { error } : {})} />
+            <SettingsForm admin={admin} s={s} apis={apis} {...(error ? { error } : {})} />
           </>
         ),
       },
-      error ? 400 : 200,
+      error?.status ?? 200,
     );
   };
   router.get('/settings', async (c, admin) =>
@@ -152,8 +169,10 @@ export function settingsPages(router: ConsoleRouter): void {
     try {
       await admin.api.patch('/tenants/settings', patch);
     } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 400) throw err;
-      return render(c, admin, typed, { message: err.message, ...(err.field ? { field: err.field } : {}) });
+      // a bad value, or the permission taken away since the page was shown: what was typed stays
+      if (!(err instanceof ApiError) || (err.status !== 400 && err.status !== 403)) throw err;
+      const problem = { message: err.message, status: err.status };
+      return render(c, admin, typed, { ...problem, ...(err.field ? { field: err.field } : {}) });
     }
     return seeOther(c, '/console/settings?flash=saved');
   });

@@ -3,10 +3,11 @@ import type { AppEnv, Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import { endpointUrl, issuerBase } from '../../protocol/issuer.js';
 import { exchangeCode, newFlow, type PendingFlow, seal, unseal } from '../flow.js';
-import { Csrf, consolePage } from '../layout.js';
+import { Csrf, consolePage, Permitted } from '../layout.js';
 import type { ServerFetch } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
+import { CLIENTS_UPDATE } from './application.js';
 
 interface Client {
   client_id: string;
@@ -57,14 +58,18 @@ function TryPage(props: {
       {!client.grant_types.includes('authorization_code') ? (
         <p>This application does not use the authorization code flow, so there is no sign-in to try.</p>
       ) : !registered ? (
-        <form method="post" action={`/console/applications/${id}/try/callback`}>
-          <Csrf admin={props.admin} />
+        <>
           <p>
             The test runs the real sign-in and comes back to the console at <code>{callback}</code>, which is
             not one of this application's callback URLs yet.
           </p>
-          <button type="submit">Add the console's test callback</button>
-        </form>
+          <Permitted admin={props.admin} needs={CLIENTS_UPDATE} to="Adding it">
+            <form method="post" action={`/console/applications/${id}/try/callback`}>
+              <Csrf admin={props.admin} />
+              <button type="submit">Add the console's test callback</button>
+            </form>
+          </Permitted>
+        </>
       ) : (
         <form method="post" action={`/console/applications/${id}/try`}>
           <Csrf admin={props.admin} />

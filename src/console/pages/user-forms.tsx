@@ -5,6 +5,17 @@ import type { Admin } from '../session.js';
 
 /** The fields, one-button forms and tables of a user's page (user.tsx) and the user list (users.tsx). */
 
+/** What the Management API asks of each write of a person's pages (any one of a list will do). */
+export const NEEDS = {
+  create: ['create:users'],
+  update: ['update:users'],
+  delete: ['delete:users'],
+  giveRole: ['update:users', 'create:role_members'],
+  takeRole: ['update:users', 'delete:role_members'],
+  sessions: ['delete:sessions'],
+  consents: ['delete:grants'],
+} as const;
+
 /** A refused write's message, and the field it names. */
 export type Refusal = { field?: string | undefined; message: string };
 

@@ -1,13 +1,17 @@
 /** The writes of a user's console page: each one Management API call, some asked first on a page of their own. */
 import type { Context } from 'hono';
-import { Csrf, consolePage } from '../layout.js';
+import { Csrf, consolePage, mayWrite, NeedsPermission } from '../layout.js';
 import { ApiError } from '../management.js';
 import type { Admin } from '../session.js';
 import { CLAIMS, enc, type Problem, shownName, type UserView, userPath } from './user.js';
+import { NEEDS } from './user-forms.js';
 
-/** An API refusal a form can show (a bad or conflicting value), or null. */
+/**
+ * An API refusal a form can show (a bad or conflicting value, or a permission taken away since the
+ * page was shown), or null.
+ */
 export const refusal = (err: unknown) =>
-  err instanceof ApiError && (err.status === 400 || err.status === 409) ? err : null;
+  err instanceof ApiError && [400, 403, 409].includes(err.status) ? err : null;
 
 /** `{permissions: [...]}` of a permission field (`["API identifier","scope"]`). */
 function permissionsOf(form: URLSearchParams) {
@@ -25,8 +29,11 @@ interface Write {
   form: Problem['form'];
   done: string;
   run: Run;
-  /** Asked on a page of its own first (a GET of the same path): title and what happens. */
-  confirm?: { title: string; text: string };
+  /**
+   * Asked on a page of its own first (a GET of the same path): title, what happens, what the
+   * Management API asks of it and what it does in the words of the note saying so.
+   */
+  confirm?: { title: string; text: string; needs: readonly string[]; to: string };
 }
 const write = (form: Problem['form'], done: string, run: Run, confirm?: Write['confirm']): Write =>
   confirm ? { form, done, run, confirm } : { form, done, run };
@@ -54,14 +61,20 @@ export const WRITES: Record<string, Write> = {
   '/block': write('access', 'blocked', (a, p) => a.api.patch(p, { blocked: true }), {
     title: 'Block user',
     text: 'They will not be able to sign in, and their sessions and tokens end now.',
+    needs: NEEDS.update,
+    to: 'Blocking them',
   }),
   '/delete': write('access', 'deleted', (a, p) => a.api.delete(p), {
     title: 'Delete user',
     text: 'Their sessions, tokens and consents end with them. This cannot be undone.',
+    needs: NEEDS.delete,
+    to: 'Deleting this user',
   }),
   '/sign-out': write('access', 'sessions#sessions', (a, p) => a.api.delete(`${p}/sessions`), {
     title: 'Sign out everywhere',
     text: 'Every session of this person ends; each application asks them to sign in again.',
+    needs: NEEDS.sessions,
+    to: 'Signing them out',
   }),
   '/roles': write('roles', 'role#roles', (a, p, f) => a.api.post(`${p}/roles`, roles(f))),
   '/roles/remove': write('roles', 'unrole#roles', (a, p, f) => a.api.delete(`${p}/roles`, roles(f))),
@@ -79,7 +92,10 @@ export const WRITES: Record<string, Write> = {
   ),
 };
 
-/** The page that asks before a destructive write; its button posts to the same path. */
+/**
+ * The page that asks before a destructive write; its button posts to the same path. Opened by an
+ * admin without the permission the write needs, it says which instead of offering the button.
+ */
 export async function confirmPage(c: Context, admin: Admin, confirm: NonNullable<Write['confirm']>) {
   const id = c.req.param('id') ?? '';
   const user = await admin.api.get<UserView>(`/users/${enc(id)}`);
@@ -93,13 +109,20 @@ export async function confirmPage(c: Context, admin: Admin, confirm: NonNullable
         <p>
           {user.email}. {confirm.text}
         </p>
-        <form method="post" action={new URL(c.req.url).pathname}>
-          <Csrf admin={admin} />
-          <button type="submit" class="contrast">
-            {confirm.title}
-          </button>{' '}
-          <a href={userPath(id)}>Cancel</a>
-        </form>
+        {mayWrite(admin, confirm.needs) ? (
+          <form method="post" action={new URL(c.req.url).pathname}>
+            <Csrf admin={admin} />
+            <button type="submit" class="contrast">
+              {confirm.title}
+            </button>{' '}
+            <a href={userPath(id)}>Cancel</a>
+          </form>
+        ) : (
+          <>
+            <NeedsPermission to={confirm.to} needs={confirm.needs} />
+            <a href={userPath(id)}>Back to the user</a>
+          </>
+        )}
       </article>
     ),
   });

@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import { Csrf, consolePage, FormError } from '../layout.js';
+import { Csrf, consolePage, FormError, mayWrite, NeedsPermission, Permitted } from '../layout.js';
 import { ApiError, type ManagementCalls } from '../management.js';
 import type { Admin } from '../session.js';
 import { LogTable, type LogView } from './logs.js';
-import { Button, Choose, Field, type Fields, option, type Refusal, Table } from './user-forms.js';
+import { Button, Choose, Field, type Fields, NEEDS, option, type Refusal, Table } from './user-forms.js';
 
 /** The profile claims the console edits (besides email and email_verified). */
 export const CLAIMS = ['name', 'given_name', 'family_name', 'nickname', 'picture'] as const;
@@ -60,10 +60,8 @@ function Profile(props: { admin: Admin; user: UserView; problem?: Problem | unde
   const field = (label: string, name: keyof Claims | 'email', type = 'text') => (
     <Field {...{ label, name, type }} value={v(name)} error={p?.error} required={name === 'email'} />
   );
-  return (
-    <form method="post" action={userPath(user.user_id)}>
-      <Csrf admin={props.admin} />
-      <FormError error={p?.error} fields={[...CLAIMS, 'email']} />
+  const fields = (
+    <>
       <div class="row">
         {field('Name', 'name')}
         {field('Nickname', 'nickname')}
@@ -76,8 +74,25 @@ function Profile(props: { admin: Admin; user: UserView; problem?: Problem | unde
       <label>
         <input type="checkbox" name="email_verified" value="true" checked={verified} /> Email verified
       </label>
-      <button type="submit">Save profile</button>
-    </form>
+    </>
+  );
+  return (
+    <>
+      <FormError error={p?.error} fields={[...CLAIMS, 'email']} />
+      <Permitted
+        admin={props.admin}
+        needs={NEEDS.update}
+        to="Changing the profile"
+        kept={p !== undefined}
+        values={fields}
+      >
+        <form method="post" action={userPath(user.user_id)}>
+          <Csrf admin={props.admin} />
+          {fields}
+          <button type="submit">Save profile</button>
+        </form>
+      </Permitted>
+    </>
   );
 }
 
@@ -111,6 +126,16 @@ export async function userDetail(c: Context, admin: Admin, id: string, shown: Sh
   const heldDirect = new Set(all(permissions).filter(direct).map(key));
   const removeName = (p: PermissionView & Named) => `Remove ${p.permission_name} (${p.resource_server_name})`;
   const source = (s: Source) => (s.source_type === 'DIRECT' ? 'Direct' : `Role: ${s.source_name}`);
+  const allowed = (needs: readonly string[]) => mayWrite(admin, needs);
+  /** A table's Action column, for an admin who may do what its buttons do. */
+  const action = (needs: readonly string[], cell: () => Child) => (allowed(needs) ? [cell()] : []);
+  const head = (needs: readonly string[], ...names: string[]) => [
+    ...names,
+    ...(allowed(needs) ? ['Action'] : []),
+  ];
+  /** One note under a table whose buttons the admin may not use (none when it has no rows). */
+  const note = <T,>(v: T[] | ApiError, needs: readonly string[], to: string) =>
+    all(v).length === 0 || allowed(needs) ? null : <NeedsPermission to={to} needs={needs} />;
   return consolePage(
     c,
     {
@@ -131,93 +156,125 @@ export async function userDetail(c: Context, admin: Admin, id: string, shown: Sh
             <Profile admin={admin} user={user} problem={at('profile')} />
           </section>
           <section id="password" class="row">
-            <form method="post" action={`${base}/password`}>
+            <div>
               <h2>Password</h2>
-              <Csrf admin={admin} />
               <FormError error={pw} fields={['password']} />
-              <Field label="New password" name="password" type="password" error={pw} required />
-              <button type="submit">Set password</button>
-            </form>
+              <Permitted admin={admin} needs={NEEDS.update} to="Setting a password" kept={pw !== undefined}>
+                <form method="post" action={`${base}/password`}>
+                  <Csrf admin={admin} />
+                  <Field label="New password" name="password" type="password" error={pw} required />
+                  <button type="submit">Set password</button>
+                </form>
+              </Permitted>
+            </div>
             <div>
               <h2>Access</h2>
               <FormError error={at('access')?.error} fields={[]} />
               <p>{user.blocked ? 'Blocked: they cannot sign in.' : 'Active: they can sign in.'}</p>
-              {user.blocked ? act('/unblock', 'Unblock') : <Button action={`${base}/block`} label="Block…" />}{' '}
-              <Button action={`${base}/delete`} label="Delete user…" />
+              <Permitted
+                admin={admin}
+                needs={NEEDS.update}
+                to={user.blocked ? 'Unblocking them' : 'Blocking them'}
+              >
+                {user.blocked ? (
+                  act('/unblock', 'Unblock')
+                ) : (
+                  <Button action={`${base}/block`} label="Block…" />
+                )}{' '}
+              </Permitted>
+              <Permitted admin={admin} needs={NEEDS.delete} to="Deleting this user">
+                <Button action={`${base}/delete`} label="Delete user…" />
+              </Permitted>
             </div>
           </section>
           <section id="roles">
             <h2>Roles</h2>
             <Table
-              head={['Role', 'Description', 'Action']}
+              head={head(NEEDS.takeRole, 'Role', 'Description')}
               empty="No roles."
               rows={rows(held, (r) => [
                 <a href={`/console/roles/${enc(r.id)}`}>{r.name}</a>,
                 r.description,
-                act('/roles/remove', 'Remove', { role: r.id }, `Remove the role ${r.name}`),
+                ...action(NEEDS.takeRole, () =>
+                  act('/roles/remove', 'Remove', { role: r.id }, `Remove the role ${r.name}`),
+                ),
               ])}
             />
+            {note(held, NEEDS.takeRole, 'Removing a role')}
             <FormError error={at('roles')?.error} fields={[]} />
             {offer.length === 0 ? null : (
-              <Choose admin={admin} action={`${base}/roles`} label="Assign role" name="role">
-                {offer.map((r) => option(r.id, r.name))}
-              </Choose>
+              <Permitted admin={admin} needs={NEEDS.giveRole} to="Assigning a role">
+                <Choose admin={admin} action={`${base}/roles`} label="Assign role" name="role">
+                  {offer.map((r) => option(r.id, r.name))}
+                </Choose>
+              </Permitted>
             )}
           </section>
           <section id="permissions">
             <h2>Permissions</h2>
             <Table
-              head={['API', 'Permission', 'From', 'Action']}
+              head={head(NEEDS.update, 'API', 'Permission', 'From')}
               empty="No permissions."
               rows={rows(permissions, (p) => [
                 p.resource_server_name,
                 <code>{p.permission_name}</code>,
                 p.sources.map(source).join(', '),
-                direct(p) ? act('/permissions/remove', 'Remove', { permission: key(p) }, removeName(p)) : '',
+                ...action(NEEDS.update, () =>
+                  direct(p)
+                    ? act('/permissions/remove', 'Remove', { permission: key(p) }, removeName(p))
+                    : '',
+                ),
               ])}
             />
             <FormError error={at('permissions')?.error} fields={[]} />
-            {all(apis).length === 0 ? null : (
-              <Choose admin={admin} action={`${base}/permissions`} label="Add permission" name="permission">
-                {all(apis).map((a) => (
-                  <optgroup label={a.name}>
-                    {a.scopes
-                      .filter((s) => !heldDirect.has(ref(a.identifier, s.value)))
-                      .map((s) => option(ref(a.identifier, s.value), `${a.name}: ${s.value}`))}
-                  </optgroup>
-                ))}
-              </Choose>
+            {all(apis).length === 0 ? (
+              note(permissions, NEEDS.update, 'Removing a permission')
+            ) : (
+              <Permitted admin={admin} needs={NEEDS.update} to="Adding or removing a permission">
+                <Choose admin={admin} action={`${base}/permissions`} label="Add permission" name="permission">
+                  {all(apis).map((a) => (
+                    <optgroup label={a.name}>
+                      {a.scopes
+                        .filter((s) => !heldDirect.has(ref(a.identifier, s.value)))
+                        .map((s) => option(ref(a.identifier, s.value), `${a.name}: ${s.value}`))}
+                    </optgroup>
+                  ))}
+                </Choose>
+              </Permitted>
             )}
           </section>
           <section id="sessions">
             <h2>Sessions</h2>
             <Table
-              head={['Started', 'Last seen', 'IP', 'User agent', 'Action']}
+              head={head(NEEDS.sessions, 'Started', 'Last seen', 'IP', 'User agent')}
               empty="No active sessions."
               rows={rows(sessions, (s) => [
                 when(s.created_at),
                 when(s.last_interacted_at),
                 s.device.initial_ip ?? '',
                 s.device.initial_user_agent ?? '',
-                act(`/sessions/${enc(s.id)}/end`, 'Sign out'),
+                ...action(NEEDS.sessions, () => act(`/sessions/${enc(s.id)}/end`, 'Sign out')),
               ])}
             />
             {all(sessions).length > 0 ? (
-              <Button action={`${base}/sign-out`} label="Sign out everywhere…" />
+              <Permitted admin={admin} needs={NEEDS.sessions} to="Signing them out">
+                <Button action={`${base}/sign-out`} label="Sign out everywhere…" />
+              </Permitted>
             ) : null}
           </section>
           <section id="applications">
             <h2>Connected applications</h2>
             <Table
-              head={['Application', 'API', 'Scopes', 'Action']}
+              head={head(NEEDS.consents, 'Application', 'API', 'Scopes')}
               empty="No consents."
               rows={rows(grants, (g) => [
                 names.get(g.clientID) ?? g.clientID,
                 g.audience || <span class="muted">(sign-in only)</span>,
                 g.scope.join(' '),
-                act(`/grants/${enc(g.id)}/revoke`, 'Revoke'),
+                ...action(NEEDS.consents, () => act(`/grants/${enc(g.id)}/revoke`, 'Revoke')),
               ])}
             />
+            {note(grants, NEEDS.consents, 'Revoking a consent')}
           </section>
           <section id="logs">
             <h2>Latest events</h2>

@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
-import { Csrf, consolePage, FormError, pageOf } from '../layout.js';
+import { Csrf, consolePage, FormError, Permitted, pageOf } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
 import { enc, type SignIns, shownName, type UserView, userDetail, userPath, when } from './user.js';
-import { Field, Table } from './user-forms.js';
+import { Field, NEEDS, Table } from './user-forms.js';
 import { confirmPage, refusal, str, WRITES } from './user-writes.js';
 
 const PER_PAGE = 20;
@@ -145,16 +145,18 @@ async function listPage(c: Context, admin: Admin, create?: { values: URLSearchPa
           </div>
           <section id="create">
             <h2>Create a user</h2>
-            <form method="post" action="/console/users">
-              <Csrf admin={admin} />
-              <FormError error={e} fields={['email', 'name', 'password']} />
-              <div class="row">
-                <Field label="Email" name="email" type="email" value={typed('email')} error={e} required />
-                <Field label="Name" name="name" value={typed('name')} error={e} />
-                <Field label="Password" name="password" type="password" error={e} required />
-              </div>
-              <button type="submit">Create user</button>
-            </form>
+            <Permitted admin={admin} needs={NEEDS.create} to="Creating a user" kept={create !== undefined}>
+              <form method="post" action="/console/users">
+                <Csrf admin={admin} />
+                <FormError error={e} fields={['email', 'name', 'password']} />
+                <div class="row">
+                  <Field label="Email" name="email" type="email" value={typed('email')} error={e} required />
+                  <Field label="Name" name="name" value={typed('name')} error={e} />
+                  <Field label="Password" name="password" type="password" error={e} required />
+                </div>
+                <button type="submit">Create user</button>
+              </form>
+            </Permitted>
           </section>
         </>
       ),

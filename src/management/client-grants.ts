@@ -180,9 +180,10 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
       scope: 'update:client_grants',
       tag: TAG,
       summary: "Replace a client grant's scopes",
+      description: 'Without scope (an empty body), nothing changes and the grant comes back as it is.',
       request: {
         params: IdParam,
-        ...jsonBody(z.strictObject({ scope: ScopeList }).openapi('ClientGrantUpdate')),
+        ...jsonBody(z.strictObject({ scope: ScopeList.optional() }).openapi('ClientGrantUpdate')),
       },
       status: 200,
       response: ClientGrant,
@@ -190,7 +191,10 @@ export function clientGrantRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): 
     async (c) => {
       const { id } = c.req.valid('param');
       const { scope } = c.req.valid('json');
-      const grant = await updateClientGrant(storage, id, scope, grantChangesOnlyHeld(c));
+      const grant =
+        scope === undefined
+          ? await getClientGrant(storage, id)
+          : await updateClientGrant(storage, id, scope, grantChangesOnlyHeld(c));
       return c.json((await views(storage, [grant]))[0]!, 200);
     },
   );

@@ -84,7 +84,7 @@ export function queryError(err: unknown): never {
 }
 
 /** Turns whatever a management handler threw into the Auth0 error it means. */
-export function toManagementError(err: unknown): ManagementError | null {
+export function toManagementError(err: unknown, path = ''): ManagementError | null {
   if (err instanceof ManagementError) return err;
   if (err instanceof ValidationError) return new ManagementError(400, err.message, 'invalid_body');
   if (err instanceof NotFoundError) return new ManagementError(404, err.message, 'inexistent_resource');
@@ -93,7 +93,9 @@ export function toManagementError(err: unknown): ManagementError | null {
   if (err instanceof HTTPException) {
     const code =
       err.status === 400 ? 'invalid_body' : err.status === 415 ? 'unsupported_media_type' : undefined;
-    const message = err.status === 415 ? 'Content-Type must be application/json' : err.message;
+    // the one operation that takes a file (a users import) takes it as a form
+    const takes = path.endsWith('/jobs/users-imports') ? 'multipart/form-data' : 'application/json';
+    const message = err.status === 415 ? `Content-Type must be ${takes}` : err.message;
     return new ManagementError(err.status, message || (REASONS[err.status] ?? 'Error'), code);
   }
   const reason = unavailableReason(err);

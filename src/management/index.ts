@@ -40,7 +40,7 @@ export function managementApi(deps: Deps): OpenAPIHono<ManagementEnv> {
     },
   });
   app.onError((err, c) => {
-    const known = toManagementError(err);
+    const known = toManagementError(err, c.req.path);
     if (known) return managementErrorResponse(c, known);
     c.get('log')?.error({ err }, 'unexpected error');
     return managementErrorResponse(

@@ -94,6 +94,12 @@ const TAG = 'Jobs';
  */
 export function jobRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
   const { storage, clock } = deps;
+  /** The verification email job `id` (its outbox message), or 404. */
+  const verificationJob = async (id: string) => {
+    const m = await storage.outbox.get(messageId(id));
+    if (m?.kind !== 'email_verification') throw new NotFoundError(`job ${id} not found`);
+    return m;
+  };
   app.openapi(
     operation({
       method: 'post',
@@ -149,8 +155,7 @@ export function jobRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
       const { id } = c.req.valid('param');
       const imported = await findJob(storage, clock, id);
       if (imported) return c.json(importView(imported), 200);
-      const m = await storage.outbox.get(messageId(id));
-      if (m?.kind !== 'email_verification') throw new NotFoundError(`job ${id} not found`);
+      const m = await verificationJob(id);
       return c.json(verificationJobView(m.id, m.status, m.createdAt), 200);
     },
   );
@@ -170,9 +175,9 @@ export function jobRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void {
     async (c) => {
       const { id } = c.req.valid('param');
       const job = await findJob(storage, clock, id);
-      // A verification email's job has no errors list (its failure is its status).
-      if (!job) throw new NotFoundError(`job ${id} not found`);
-      if (job.errors.length === 0) return c.body(null, 204) as never;
+      // A verification email's job has no errors list (its failure is its status): none.
+      if (!job) await verificationJob(id);
+      if (!job || job.errors.length === 0) return c.body(null, 204) as never;
       return c.json(job.errors, 200);
     },
   );

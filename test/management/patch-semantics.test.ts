@@ -165,6 +165,28 @@ describeEachBackend('Management API: what a PATCH changes', (backend) => {
     expect(ok(await call('GET', path))).toEqual(created);
   });
 
+  it('an empty PATCH of a client grant changes nothing and answers the grant', async () => {
+    const api = ok(
+      await call('POST', '/resource-servers', {
+        body: { identifier: `https://empty-grant-${Date.now()}.example`, scopes: [{ value: 'read:x' }] },
+      }),
+      201,
+    );
+    const app = ok(
+      await call('POST', '/clients', { body: { name: 'Empty grant', app_type: 'non_interactive' } }),
+      201,
+    );
+    const grant = ok(
+      await call('POST', '/client-grants', {
+        body: { client_id: app.client_id, audience: api.identifier, scope: ['read:x'] },
+      }),
+      201,
+    );
+    const path = `/client-grants/${grant.id}`;
+    expect(ok(await call('PATCH', path, { body: {} }))).toEqual(grant);
+    expect(ok(await call('GET', path))).toEqual(grant);
+  });
+
   it('concurrent PATCHes of one user each keep their key (none is lost to another)', async () => {
     const created = ok(
       await call('POST', '/users', {

@@ -518,6 +518,8 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
         created_at: a.body.created_at,
         id: a.body.id,
       });
+      // it has no errors list: none (204), not "no such job"
+      expectStatus(await call('GET', `/jobs/${a.body.id}/errors`), 204);
       const r = await verify(link as string);
       expect(r.res.status, r.html).toBe(200);
       expect((await t.rt.storage.users.get(user.id))?.claims.email_verified).toBe(true);

@@ -268,6 +268,10 @@ describeEachBackend('Management API: users imports', (backend) => {
     expect(accepted.summary).toMatchObject({ total: 4000, inserted: 4000 });
     const tooBig = new File([' '.repeat(500 * 1024 + 1), '[]'], 'too-big.json');
     expectError(await post({ users: tooBig, connection_id: CONNECTION_ID }), 413);
+    // sent as JSON: 415 naming the type it takes
+    const asJson = await call('POST', '/jobs/users-imports', { body: { connection_id: CONNECTION_ID } });
+    expectError(asJson, 415, 'unsupported_media_type');
+    expect(asJson.body.message).toMatch(/multipart\/form-data/);
     expectError(await call('GET', '/jobs/job_doesnotexist'), 404);
     expectError(await call('GET', '/jobs/job_doesnotexist/errors'), 404);
     // read:users reads a job; creating one takes create:users

@@ -30,6 +30,13 @@ export function parseUserSearch(q: string | undefined): Omit<UserQuery, 'sort'> 
   if (!term && /^\*?:/.test(text))
     throw new ValidationError(`q: a term needs a field name: ${FIELD_TERM}; *:* alone lists everyone`);
   if (!term) {
+    // a quoted phrase (Lucene's): its words as they are, in that order, `*` and AND included
+    const phrase = /^"([^"]*)"$/.exec(text);
+    if (phrase) {
+      const inner = phrase[1]!.trim();
+      if (inner === '') throw new ValidationError('q: "": no text between the quotes');
+      return { text: inner };
+    }
     // Auth0's query syntax taken as text would find nobody: a group, AND/OR/NOT, a negation, a
     // field term after the first word
     if (/^\(|\s(?:OR|AND|NOT)\s|(?:^|\s)-?[A-Za-z_.]+:/.test(text))

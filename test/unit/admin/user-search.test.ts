@@ -71,4 +71,12 @@ describe('parseUserSearch: terms without a field name', () => {
     expect(parseUserSearch('10:30')).toEqual({ text: '10:30' });
     expect(parseUserSearch('Who?')).toEqual({ text: 'Who?' });
   });
+
+  it('a quoted phrase is its words, as they are (Lucene): the quotes are not searched for', () => {
+    expect(parseUserSearch('"ada"')).toEqual({ text: 'ada' });
+    expect(parseUserSearch('"user 1"')).toEqual({ text: 'user 1' });
+    expect(parseUserSearch('"a* AND b:c"')).toEqual({ text: 'a* AND b:c' });
+    expect(() => parseUserSearch('""')).toThrow(/^q: /);
+    expect(() => parseUserSearch('" "')).toThrow(/^q: /);
+  });
 });

@@ -1,5 +1,5 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
-import { isEmail } from '../accounts/email.js';
+import { isEmail, normalizeEmail } from '../accounts/email.js';
 import { checkHttpUrl } from '../admin/checks.js';
 import { NotFoundError, ValidationError } from '../admin/errors.js';
 import { emailTicket, issueTicket } from '../admin/tickets.js';
@@ -126,6 +126,9 @@ export function ticketRoutes(app: OpenAPIHono<ManagementEnv>, deps: Deps): void 
     if (id !== undefined) {
       const user = await deps.storage.users.get(localUserId(id));
       if (!user) throw new NotFoundError(`user ${id} not found`);
+      // both named: they must name one person, else the ticket would be for someone not meant
+      if (email !== undefined && normalizeEmail(email) !== user.email)
+        throw new ValidationError(`email: not the email of user ${id} (send user_id or email)`);
       return user;
     }
     if (email !== undefined) return getUser(deps.storage, email);

@@ -187,6 +187,14 @@ describeEachBackend('management: tickets and verification-email jobs (#15)', (ba
         });
         expectStatus(b, 201);
       }
+      // user_id and email together: one person (any case), or a 400 naming email, never the id's
+      const { user: other } = await newUser(t);
+      const both = (email: string) =>
+        call('POST', '/tickets/password-change', { body: { user_id: user.id, email } });
+      expectStatus(await both(user.email.toUpperCase()), 201);
+      const mismatch = await both(other.email);
+      expectError(mismatch, 400);
+      expect(mismatch.body.message).toMatch(/^email: /);
     });
 
     it('refuses what it cannot honour (an organization, another connection, another identity), never drops it', async () => {

@@ -96,10 +96,14 @@ async function changed(
   };
   const p = { ...patch };
   // minutes stand for the hours they name; null restores the default, as for the hours
+  // Auth0's minutes are whole; a field out of range is named as it was sent
   const inHours = (key: string, minutes: number | null | undefined, hours: number | null | undefined) => {
     if (minutes !== undefined && hours !== undefined)
       throw new ValidationError(`${key} and ${key}_in_minutes: give one of them`);
-    return minutes === undefined ? hours : minutes === null ? null : minutes / 60;
+    if (minutes === undefined || minutes === null) return minutes === null ? null : hours;
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 8760 * 60)
+      throw new ValidationError(`${key}_in_minutes: must be a whole number from 1 to ${8760 * 60}`);
+    return minutes / 60;
   };
   p.session_lifetime = inHours('session_lifetime', p.session_lifetime_in_minutes, p.session_lifetime);
   p.idle_session_lifetime = inHours(

@@ -70,6 +70,12 @@ describeEachBackend('Management API: resources (tenant settings, signing keys)',
         });
         expectError(answer, 400, 'invalid_body');
         expect(answer.body.message).toContain(`${key} and ${key}_in_minutes: give one of them`);
+        // minutes are whole (Auth0's integers), and an out-of-range value is named as sent
+        for (const minutes of [1.5, 0, -5, 8760 * 60 + 1]) {
+          const odd = await call('PATCH', '/tenants/settings', { body: { [`${key}_in_minutes`]: minutes } });
+          expectError(odd, 400, 'invalid_body');
+          expect(odd.body.message, String(minutes)).toMatch(new RegExp(`^${key}_in_minutes: `));
+        }
       }
       // an idle lifetime longer than the whole session's, sent or left from before
       for (const body of [{ idle_session_lifetime: 72 }, { session_lifetime: 1 }]) {

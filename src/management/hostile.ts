@@ -5,6 +5,17 @@ import { ManagementError } from './errors.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Whether a URL's part decodes: each `%` starts two hex digits, and what they spell is UTF-8. */
+function decodes(part: string): boolean {
+  if (!part.includes('%')) return true;
+  try {
+    decodeURIComponent(part);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Refuses, before any schema sees them, what no field may hold: NUL characters (in the path,
  * the query or the body), and in a JSON body bytes that are not UTF-8, lone surrogates,
@@ -13,13 +24,28 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 export const refuseHostileInput: MiddlewareHandler = async (c, next) => {
   const url = c.req.url;
   const query = url.indexOf('?');
-  if (/%00/i.test(query < 0 ? url : url.slice(0, query))) {
+  const path = query < 0 ? url : url.slice(0, query);
+  if (/%00/i.test(path)) {
     throw new ManagementError(400, 'Path validation error: NUL characters are not allowed', 'invalid_uri');
+  }
+  if (!decodes(path)) {
+    throw new ManagementError(
+      400,
+      'Path validation error: malformed percent-encoding (% then two hex digits, of UTF-8)',
+      'invalid_uri',
+    );
   }
   if (query >= 0 && /%00/i.test(url.slice(query))) {
     throw new ManagementError(
       400,
       'Query validation error: NUL characters are not allowed',
+      'invalid_query_string',
+    );
+  }
+  if (query >= 0 && !decodes(url.slice(query + 1))) {
+    throw new ManagementError(
+      400,
+      'Query validation error: malformed percent-encoding (% then two hex digits, of UTF-8)',
       'invalid_query_string',
     );
   }

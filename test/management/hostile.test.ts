@@ -568,6 +568,13 @@ describeEachBackend('Management API: hostile input', (backend) => {
       expect(failures).toEqual([]);
       // a NUL in the path is the path's mistake, one in the query the query's
       expectError(await call('GET', '/users/a%00b'), 400, 'invalid_uri');
+      // so is percent-encoding that decodes to nothing (not hex, cut short, not UTF-8)
+      for (const bad of ['%ZZ', 'a%', '%E2%82', '%FF'])
+        expectError(await call('GET', `/users/${bad}`), 400, 'invalid_uri');
+      expectError(await call('GET', '/users?q=%ZZ'), 400, 'invalid_query_string');
+      // what decodes is no mistake: an encoded | in an Auth0 id, an encoded space
+      expectError(await call('GET', '/users/auth0%7Cusr_nobody'), 404);
+      expect((await call('GET', '/users?q=no%20one%20here')).status).toBe(200);
       expectError(
         await call('GET', '/users-by-email', { query: { email: 'a\u0000b@x.test' } }),
         400,

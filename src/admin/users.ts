@@ -16,6 +16,7 @@ import {
   mergeMetadata,
   type PasswordRules,
 } from './user-fields.js';
+import { localUserId } from './user-search.js';
 
 /** What create and update may set; absent fields are left as they are. */
 export interface UserInput {
@@ -178,10 +179,11 @@ export async function heldUser(tx: Storage, id: string): Promise<User | null> {
   return tx.users.get(id);
 }
 
-/** The user by id or email, or NotFoundError. */
+/** The user by id (Auth0's `auth0|` form too) or email, or NotFoundError. */
 export async function getUser(storage: Storage, idOrEmail: string): Promise<User> {
   const user =
-    (await storage.users.get(idOrEmail)) ?? (await storage.users.getByEmail(normalizeEmail(idOrEmail)));
+    (await storage.users.get(localUserId(idOrEmail))) ??
+    (await storage.users.getByEmail(normalizeEmail(idOrEmail)));
   if (!user) throw new NotFoundError(`user ${idOrEmail} not found`);
   return user;
 }

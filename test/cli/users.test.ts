@@ -342,6 +342,8 @@ describeEachBackend('sesame users', (backend) => {
       const email = uniqueEmail('show');
       const user = await create(email, '--name', 'Shown Person');
       expect(await json<UserView>(['users', 'show', user.id])).toEqual(user);
+      // Auth0's form of the id, as the Management API takes it
+      expect(await json<UserView>(['users', 'show', `auth0|${user.id}`])).toEqual(user);
       expect(await json<UserView>(['users', 'show', ` ${email.toUpperCase()}  `])).toEqual(user);
       const human = await sesame(['users', 'show', email]);
       expect(human.code, human.stderr).toBe(0);

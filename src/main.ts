@@ -32,6 +32,17 @@ rolesCommand(program);
 adminCommand(program);
 logsCommand(program);
 
+// A flag and its --no- form together (`--skip-consent --no-skip-consent`) would leave the last
+// one standing without a word: refused, as any other contradiction.
+program.hook('preAction', (_root, command) => {
+  const given = new Set(process.argv.slice(2).map((a) => a.split('=')[0]));
+  for (const no of command.options) {
+    if (!no.negate || !no.long) continue;
+    const yes = no.long.replace(/^--no-/, '--');
+    if (given.has(no.long) && given.has(yes)) command.error(`error: ${yes} and ${no.long}: choose one`);
+  }
+});
+
 // A reader that went away (`sesame logs | head -1`) is no failure of the command: what it has
 // left to do (the change's log event) is done, and it exits with the status of its work.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -180,5 +180,21 @@ describeEachBackend('sesame CLI (update changes only what it names)', (backend) 
         hide_signup: false,
       });
     });
+
+    it('a switch with its --no- form is refused, whichever comes last, and changes nothing', async () => {
+      const created = await json<AppSettings>(
+        ...['apps', 'create', '--name', 'Twice', '--type', 'spa', '--callback', 'https://twice.example/cb'],
+      );
+      const before = await json<AppSettings>('apps', 'show', created.client_id);
+      for (const pair of [
+        ['--skip-consent', '--no-skip-consent'],
+        ['--no-skip-consent', '--skip-consent'],
+      ])
+        expectFailure(
+          await sesame('apps', 'update', created.client_id, ...pair),
+          /--skip-consent and --no-skip-consent: choose one/,
+        );
+      expect(await json<AppSettings>('apps', 'show', created.client_id)).toEqual(before);
+    });
   });
 });

@@ -35,7 +35,18 @@ logsCommand(program);
 // A flag and its --no- form together (`--skip-consent --no-skip-consent`) would leave the last
 // one standing without a word: refused, as any other contradiction.
 program.hook('preAction', (_root, command) => {
-  const given = new Set(process.argv.slice(2).map((a) => a.split('=')[0]));
+  // the flags given, as commander reads them: an option's value (`--description --no-x`) is
+  // no flag, nor is anything after `--`
+  const options = [...program.options, ...command.options];
+  const given = new Set<string>();
+  const words = process.argv.slice(2);
+  for (let i = 0; i < words.length && words[i] !== '--'; i++) {
+    const [name, inline] = (words[i] as string).split('=');
+    const option = options.find((o) => o.long === name || o.short === name);
+    if (!option) continue;
+    given.add(option.long ?? '');
+    if ((option.required || option.optional) && inline === undefined) i++;
+  }
   for (const no of command.options) {
     if (!no.negate || !no.long) continue;
     const yes = no.long.replace(/^--no-/, '--');

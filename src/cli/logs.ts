@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { normalizeEmail } from '../accounts/email.js';
 import { NotFoundError, ValidationError } from '../admin/errors.js';
 import { logsAfter, logView } from '../admin/logs.js';
+import { localUserId } from '../admin/user-search.js';
 import { isEventType } from '../events/types.js';
 import type { LogEvent, LogFilter } from '../storage/types.js';
 import { collect, visible, wholeNumber, withRuntime } from './context.js';
@@ -41,10 +42,10 @@ export function logsCommand(program: Command): void {
         if (o.user) {
           const user = o.user.includes('@')
             ? await rt.storage.users.getByEmail(normalizeEmail(o.user))
-            : await rt.storage.users.get(o.user);
+            : await rt.storage.users.get(localUserId(o.user));
           // an id stands as given (a deleted user's events are kept); an unknown email is a mistake
           if (!user && o.user.includes('@')) throw new NotFoundError(`user ${o.user} not found`);
-          filter.userId = user?.id ?? o.user;
+          filter.userId = user?.id ?? localUserId(o.user);
         }
         const hostname = new URL(rt.config.issuer).hostname;
         const show = (e: LogEvent) =>

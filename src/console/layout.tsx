@@ -43,7 +43,7 @@ export function NeedsPermission(props: { to: string; needs: Needs }) {
       {props.to} needs the permission{many ? 's' : ''}{' '}
       {props.needs.map((item, i) => (
         <>
-          {i === 0 ? '' : many ? ', or ' : ' or '}
+          {i === 0 ? '' : many ? ', or ' : i === props.needs.length - 1 ? ' or ' : ', '}
           {all(item).map((s, j, list) => (
             <>
               {j === 0 ? '' : j === list.length - 1 ? ' and ' : ', '}

@@ -38,8 +38,8 @@ const TenantSettingsUpdate = z
     },
   )
   .extend({
-    session_lifetime_in_minutes: z.number().nullable(),
-    idle_session_lifetime_in_minutes: z.number().nullable(),
+    session_lifetime_in_minutes: z.number().int().min(1).max(525_600).nullable(),
+    idle_session_lifetime_in_minutes: z.number().int().min(1).max(525_600).nullable(),
   })
   .partial()
   .openapi('TenantSettingsUpdate');

@@ -2,7 +2,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { normalizeEmail } from '../accounts/email.js';
 import { NotFoundError } from '../admin/errors.js';
 import { emailBrand, emailTicket, sendTicketEmail } from '../admin/tickets.js';
-import { localUserId, parseUserSearch, parseUserSort } from '../admin/user-search.js';
+import { parseUserSearch, parseUserSort } from '../admin/user-search.js';
 import { createUser, deleteUser, getUser, listUsers, updateUser } from '../admin/users.js';
 import type { Deps } from '../http/context.js';
 import type { User as Person } from '../storage/types.js';
@@ -206,7 +206,7 @@ export async function getById(deps: Deps, id: string): Promise<Person> {
       'invalid_uri',
     );
   }
-  return getUser(deps.storage, localUserId(id));
+  return getUser(deps.storage, id);
 }
 
 /** The search and order a list asks for; a bad one is the query string's fault. */

@@ -195,6 +195,11 @@ describeEachBackend('sesame CLI (update changes only what it names)', (backend) 
           /--skip-consent and --no-skip-consent: choose one/,
         );
       expect(await json<AppSettings>('apps', 'show', created.client_id)).toEqual(before);
+      // a value that reads like the other flag is a value
+      const described = await json<AppSettings>(
+        ...['apps', 'update', created.client_id, '--skip-consent', '--description', '--no-skip-consent'],
+      );
+      expect(described).toMatchObject({ description: '--no-skip-consent' });
     });
   });
 });

@@ -144,6 +144,12 @@ describeEachBackend('sesame roles, permissions and logs', (backend) => {
     );
     const ada = lines(await runCli(['logs', '--user', EMAIL, '--json'], env));
     expect(ada.map((e) => e.type)).toContain('ss');
+    // by id too, in Auth0's form as well
+    const adaId = ada[0].user_id as string;
+    for (const id of [adaId, `auth0|${adaId}`])
+      expect(lines(await runCli(['logs', '--user', id, '--json'], env)).map((e) => e.log_id)).toEqual(
+        ada.map((e) => e.log_id),
+      );
     expectFailure(await runCli(['logs', '--type', 'nope'], env), /--type/);
 
     const follower = spawn(process.execPath, [BIN, 'logs', '--follow', '--type', 'ss', '--limit', '1'], {

@@ -127,7 +127,7 @@ describeEachBackend('console: forms follow the write permissions', (backend) => 
       [
         `${apiPath}/applications`,
         [
-          'Changing machine-to-machine access needs the permissions <code>create:client_grants</code>, <code>update:client_grants</code> and <code>delete:client_grants</code>.',
+          'Changing machine-to-machine access needs the permission <code>create:client_grants</code>, <code>update:client_grants</code> or <code>delete:client_grants</code>.',
           m2m.clientId,
         ],
       ],

@@ -35,8 +35,8 @@ export const apiPath = (api: { id: string }) => `/console/apis/${encodeURICompon
 export const APIS_CREATE = ['create:resource_servers'];
 export const APIS_UPDATE = ['update:resource_servers'];
 export const APIS_DELETE = ['delete:resource_servers'];
-/** Saving machine-to-machine access may create, change and remove client grants. */
-export const GRANTS_WRITE = [['create:client_grants', 'update:client_grants', 'delete:client_grants']];
+/** Saving machine-to-machine access creates, changes or removes client grants: any one will do (the API refuses the others). */
+export const GRANTS_WRITE = ['create:client_grants', 'update:client_grants', 'delete:client_grants'];
 
 const TABS = [
   ['', 'Settings'],

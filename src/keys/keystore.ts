@@ -48,6 +48,11 @@ export interface KeystoreOptions {
   clock: Clock;
   /** Seconds between looks at the database for rotated keys. */
   cacheTtl: number;
+  /**
+   * Runs the making of keys as one change of the keys, after any rotation or revocation under way
+   * (the lock they take, rotation.ts `KEY_CHANGES`); without it, straight on `repo`.
+   */
+  changes?: (make: (repo: SigningKeyRepository) => Promise<void>) => Promise<void>;
 }
 
 /**
@@ -179,18 +184,25 @@ export class Keystore {
     const keys = await Promise.all(
       missing.map((alg) => generateSigningKey(alg, this.opts.encryptionKey, { now, activatesAt: now })),
     );
-    for (const key of keys) {
-      const alg = key.alg;
-      // A rotation made before any key signed (`keys rotate` before the first start): this key
-      // signs until the rotated-in one activates, then stays published as long as a token can live.
-      const next = this.records.find((k) => k.alg === alg && keyStatus(k, now) === 'next');
-      if (next) {
-        key.retiresAt = next.activatesAt;
-        key.publishedUntil = next.activatesAt + MAX_TOKEN_LIFETIME;
+    const make = async (repo: SigningKeyRepository) => {
+      // read again once the other changes of the keys are done
+      const records = await repo.listPublished(now);
+      for (const key of keys) {
+        const alg = key.alg;
+        // another instance made one meanwhile: that one signs
+        if (records.some((k) => k.alg === alg && keyStatus(k, now) === 'current')) continue;
+        // A rotation made before any key signed (`keys rotate` before the first start): this key
+        // signs until the rotated-in one activates, then stays published as long as a token can live.
+        const next = records.find((k) => k.alg === alg && keyStatus(k, now) === 'next');
+        if (next) {
+          key.retiresAt = next.activatesAt;
+          key.publishedUntil = next.activatesAt + MAX_TOKEN_LIFETIME;
+        }
+        await repo.insert(key);
+        created.push(key);
       }
-      await this.opts.repo.insert(key);
-      created.push(key);
-    }
+    };
+    await (this.opts.changes ? this.opts.changes(make) : make(this.opts.repo));
     if (created.length > 0) await this.refresh();
     return created;
   }

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { type KeyContext, revokeKey, rotateKeys } from '../../../src/admin/keys.js';
 import { deriveEncryptionKey } from '../../../src/keys/encryption.js';
 import { Keystore, keyStatus } from '../../../src/keys/keystore.js';
+import { KEY_CHANGES } from '../../../src/keys/rotation.js';
 import type { Storage } from '../../../src/storage/types.js';
 import { TestClock } from '../../support/app.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../../support/databases.js';
@@ -25,7 +26,18 @@ describeEachBackend('revoking a next key', (backend) => {
     storage = db.open(clock);
     await storage.migrate();
     const encryptionKey = deriveEncryptionKey('revoke-next-test-secret-0123456789abcdef');
-    const keys = new Keystore({ repo: storage.signingKeys, encryptionKey, clock, cacheTtl: 0 });
+    // as the runtime makes it: new keys are made under the lock rotations and revocations take
+    const keys = new Keystore({
+      repo: storage.signingKeys,
+      encryptionKey,
+      clock,
+      cacheTtl: 0,
+      changes: (make) =>
+        storage.transaction(async (tx) => {
+          await tx.settings.hold(KEY_CHANGES, clock.now());
+          await make(tx.signingKeys);
+        }),
+    });
     ctx = { storage, keys, clock, encryptionKey, activationDelay: DELAY, algorithms: ['ES256'] };
     await keys.ensure(['ES256']); // the first key signs at once; the checks start a delay later
     clock.advance(DELAY);
@@ -88,6 +100,29 @@ describeEachBackend('revoking a next key', (backend) => {
     expect(old?.publishedUntil).toBe(b.activatesAt + LIFETIME);
     clock.advance(LIFETIME + 1);
     expect((await storage.signingKeys.listPublished(clock.now())).map((k) => k.kid)).toEqual([b.kid]);
+  });
+
+  it('the signing key revoked while a rotation runs: its replacement, made at once, retires for the rotated one', async () => {
+    for (let round = 0; round < 20; round++) {
+      const current = await signing();
+      // the revocation makes a key that signs at once; the rotation, one that signs after DELAY
+      const [, next] = await Promise.all([revokeKey(ctx, current), rotate()]);
+      const now = clock.now();
+      expect(
+        (await storage.signingKeys.listPublished(now)).filter((k) => keyStatus(k, now) === 'current'),
+        `round ${round}: one key signs`,
+      ).toHaveLength(1);
+      clock.advance(DELAY);
+      // the key made at once retired when the rotated one began: only that one signs
+      const then = clock.now();
+      expect(
+        (await storage.signingKeys.listPublished(then))
+          .filter((k) => keyStatus(k, then) === 'current')
+          .map((k) => k.kid),
+        `round ${round}: only the rotated key signs`,
+      ).toEqual([next.kid]);
+      expect(await signing()).toBe(next.kid);
+    }
   });
 
   it('a revocation of the next key and a rotation at once: one key signs, and the replaced one retires', async () => {

@@ -31,6 +31,15 @@ const fields = {
 };
 
 export const TenantSettings = z.object(fields).partial().openapi('TenantSettings');
+
+/** Auth0's minutes: whole, from one to a year's. */
+const MINUTES = z
+  .number()
+  .int('must be a whole number of minutes')
+  .min(1, 'must be from 1 to 525600 minutes')
+  .max(525_600, 'must be from 1 to 525600 minutes')
+  .nullable();
+
 const TenantSettingsUpdate = z
   .strictObject(
     Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.nullable()])) as {
@@ -38,8 +47,8 @@ const TenantSettingsUpdate = z
     },
   )
   .extend({
-    session_lifetime_in_minutes: z.number().int().min(1).max(525_600).nullable(),
-    idle_session_lifetime_in_minutes: z.number().int().min(1).max(525_600).nullable(),
+    session_lifetime_in_minutes: MINUTES,
+    idle_session_lifetime_in_minutes: MINUTES,
   })
   .partial()
   .openapi('TenantSettingsUpdate');

@@ -233,6 +233,12 @@ describeEachBackend('console: users', (backend) => {
     expect(byEmail.status).toBe(200);
     expect(byEmail.html).toMatch(/<code>s<\/code>/);
     expect(byEmail.html).not.toContain('0 events');
+    // one event in full, its title in words
+    const id = /href="\/console\/logs\/([^"]+)"/.exec(byEmail.html)?.[1] as string;
+    const detail = await open(agent, `/console/logs/${id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.html).toMatch(/<title>\w+: [^<]+ · Sesame Console<\/title>/);
+    expect(detail.html).toContain(user.id);
     const nobody = await open(agent, '/console/logs?user=nobody-here%40example.com');
     expect(nobody.html).toContain('No user with the email nobody-here@example.com.');
     const backwards = await open(agent, '/console/logs?from=2026-10-02&to=2026-10-01');

@@ -145,7 +145,7 @@ export function logPages(router: ConsoleRouter): void {
     const e = await admin.api.get<LogView>(`/logs/${encodeURIComponent(c.req.param('id') ?? '')}`);
     const { details, ...fields } = e;
     return consolePage(c, {
-      title: `Log event ${e.type}`,
+      title: e.description ? `${e.type}: ${e.description}` : `Log event ${e.type}`,
       admin,
       section: '/console/logs',
       children: (

@@ -12,7 +12,7 @@ import { EventLog } from './events/log.js';
 import { type Limits, limitsOf } from './http/rate-limit.js';
 import { keySecret } from './keys/encryption.js';
 import { Keystore } from './keys/keystore.js';
-import { KEY_CHANGES } from './keys/rotation.js';
+import { keyChanges } from './keys/rotation.js';
 import { looserThanPrivate } from './storage/file-modes.js';
 import { openStorage, type QueryListener, sqliteFile } from './storage/sql/index.js';
 import type { Storage, User } from './storage/types.js';
@@ -87,11 +87,7 @@ export async function openRuntime(
     encryptionKey,
     clock,
     cacheTtl: config.keys.cacheTtl,
-    changes: (make) =>
-      storage.transaction(async (tx) => {
-        await tx.settings.hold(KEY_CHANGES, clock.now());
-        await make(tx.signingKeys);
-      }),
+    changes: keyChanges(storage, clock),
   });
   const tenant = new TenantSettingsReader(storage);
   const events = new EventLog(storage.logs, clock, logger);

@@ -82,6 +82,43 @@ export function Permitted(props: {
 }
 
 /**
+ * A section's fields saved by one button (an application's, an API's or a user's settings), as
+ * `Permitted` offers it: the form, or the note and the fields read-only. `disabled` puts the
+ * fields and the button in a fieldset that may be switched off (Sesame's own application).
+ */
+export function FieldsForm(props: {
+  admin: Admin;
+  needs: Needs;
+  to: string;
+  kept?: boolean;
+  action: string;
+  button: string;
+  disabled?: boolean;
+  children: Child;
+}) {
+  const body = (
+    <>
+      {props.children}
+      <button type="submit">{props.button}</button>
+    </>
+  );
+  return (
+    <Permitted
+      admin={props.admin}
+      needs={props.needs}
+      to={props.to}
+      kept={props.kept}
+      values={props.children}
+    >
+      <form method="post" action={props.action}>
+        <Csrf admin={props.admin} />
+        {props.disabled === undefined ? body : <fieldset disabled={props.disabled}>{body}</fieldset>}
+      </form>
+    </Permitted>
+  );
+}
+
+/**
  * Headers of every console page: a strict CSP (the console's own script and style files, nothing
  * inline, no framing, forms only to itself), no caching.
  */

@@ -2,7 +2,7 @@ import type { SigningAlg } from '../config/schema.js';
 import type { SigningKeyRecord, Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { generateSigningKey } from './generate.js';
-import { keyStatus } from './keystore.js';
+import { type KeystoreOptions, keyStatus } from './keystore.js';
 
 /**
  * The row a rotation or a revocation locks first (the settings table's, as the tenant settings
@@ -11,6 +11,15 @@ import { keyStatus } from './keystore.js';
  * change.
  */
 export const KEY_CHANGES = 'signing-key-changes';
+
+/** The keystore's `changes`: new keys made in a transaction that holds `KEY_CHANGES` first. */
+export const keyChanges =
+  (storage: Storage, clock: Clock): KeystoreOptions['changes'] =>
+  (make) =>
+    storage.transaction(async (tx) => {
+      await tx.settings.hold(KEY_CHANGES, clock.now());
+      await make(tx.signingKeys);
+    });
 
 export interface RotateOptions {
   storage: Storage;

@@ -1,6 +1,6 @@
 /** An API's settings tab in the console: the form, and the Management API PATCH it makes. */
 import type { Child } from 'hono/jsx';
-import { Csrf, FieldError, FormError, numberField, Permitted } from '../layout.js';
+import { FieldError, FieldsForm, FormError, numberField } from '../layout.js';
 import { APIS_UPDATE, apiPath, type ResourceServer, type TabProps } from './api.js';
 
 const DIALECTS: [string, string][] = [
@@ -161,19 +161,16 @@ export function SettingsForm(props: TabProps) {
   return (
     <>
       <FormError error={error} fields={['name', 'token_lifetime', 'token_lifetime_for_web']} />
-      <Permitted
+      <FieldsForm
         admin={props.admin}
         needs={APIS_UPDATE}
         to="Changing these settings"
         kept={props.form !== undefined}
-        values={fields}
+        action={apiPath(api)}
+        button="Save settings"
       >
-        <form method="post" action={apiPath(api)}>
-          <Csrf admin={props.admin} />
-          {fields}
-          <button type="submit">Save settings</button>
-        </form>
-      </Permitted>
+        {fields}
+      </FieldsForm>
     </>
   );
 }

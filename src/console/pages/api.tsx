@@ -1,6 +1,6 @@
 import type { Child } from 'hono/jsx';
 import { endpointUrl } from '../../protocol/issuer.js';
-import { Csrf, FieldError, FormError, mayWrite, type Needs, Permitted } from '../layout.js';
+import { Csrf, FieldError, FieldsForm, FormError, mayWrite, type Needs, Permitted } from '../layout.js';
 import type { Admin } from '../session.js';
 
 /** An API (resource server) as the Management API returns it. */
@@ -145,19 +145,16 @@ export function AccessForm(props: TabProps & { apps: M2mAccess[] }) {
   return (
     <>
       <FormError error={props.error} fields={[]} />
-      <Permitted
+      <FieldsForm
         admin={props.admin}
         needs={GRANTS_WRITE}
         to="Changing machine-to-machine access"
         kept={props.form !== undefined}
-        values={fields}
+        action={`${apiPath(api)}/applications`}
+        button="Save access"
       >
-        <form method="post" action={`${apiPath(api)}/applications`}>
-          <Csrf admin={props.admin} />
-          {fields}
-          <button type="submit">Save access</button>
-        </form>
-      </Permitted>
+        {fields}
+      </FieldsForm>
     </>
   );
 }

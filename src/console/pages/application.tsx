@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { AppEnv } from '../../http/context.js';
 import { DEVICE_CODE } from '../../protocol/grant-types.js';
-import { CopyButton, Csrf, consolePage, FieldError, FormError, mayRead, Permitted } from '../layout.js';
+import { CopyButton, consolePage, FieldError, FieldsForm, FormError, mayRead, Permitted } from '../layout.js';
 import { ApiError } from '../management.js';
 import type { Admin } from '../session.js';
 import { Access, APIS_READ, Check, GRANTS_READ } from './application-access.js';
@@ -171,21 +171,17 @@ function Settings(props: { admin: Admin; d: ClientView; error: Err; typed: boole
     <section aria-labelledby="settings">
       <h2 id="settings">Settings</h2>
       <FormError error={error} fields={FIELDS} />
-      <Permitted
+      <FieldsForm
         admin={props.admin}
         needs={CLIENTS_UPDATE}
         to="Changing these settings"
         kept={props.typed}
-        values={fields}
+        action={appPath(d.client_id)}
+        button="Save settings"
+        disabled={d.is_system}
       >
-        <form method="post" action={appPath(d.client_id)}>
-          <Csrf admin={props.admin} />
-          <fieldset disabled={d.is_system}>
-            {fields}
-            <button type="submit">Save settings</button>
-          </fieldset>
-        </form>
-      </Permitted>
+        {fields}
+      </FieldsForm>
     </section>
   );
 }

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../http/context.js';
-import { Csrf, consolePage, FieldError, FormError, flashOf, numberField, Permitted } from '../layout.js';
+import { consolePage, FieldError, FieldsForm, FormError, flashOf, numberField } from '../layout.js';
 import { ApiError } from '../management.js';
 import { type ConsoleRouter, seeOther } from '../router.js';
 import type { Admin } from '../session.js';
@@ -99,19 +99,16 @@ function SettingsForm(props: {
         error={error}
         fields={[...TEXT.map((t) => t[0]), ...HOURS.map((h) => h[0]), 'default_audience']}
       />
-      <Permitted
+      <FieldsForm
         admin={props.admin}
         needs={SETTINGS_UPDATE}
         to="Changing these settings"
         kept={error !== undefined}
-        values={fields}
+        action="/console/settings"
+        button="Save settings"
       >
-        <form method="post" action="/console/settings">
-          <Csrf admin={props.admin} />
-          {fields}
-          <button type="submit">Save settings</button>
-        </form>
-      </Permitted>
+        {fields}
+      </FieldsForm>
     </>
   );
 }

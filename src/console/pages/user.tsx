@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import { Csrf, consolePage, FormError, mayWrite, NeedsPermission, Permitted } from '../layout.js';
+import { Csrf, consolePage, FieldsForm, FormError, mayWrite, NeedsPermission, Permitted } from '../layout.js';
 import { ApiError, type ManagementCalls } from '../management.js';
 import type { Admin } from '../session.js';
 import { LogTable, type LogView } from './logs.js';
@@ -79,19 +79,16 @@ function Profile(props: { admin: Admin; user: UserView; problem?: Problem | unde
   return (
     <>
       <FormError error={p?.error} fields={[...CLAIMS, 'email']} />
-      <Permitted
+      <FieldsForm
         admin={props.admin}
         needs={NEEDS.update}
         to="Changing the profile"
         kept={p !== undefined}
-        values={fields}
+        action={userPath(user.user_id)}
+        button="Save profile"
       >
-        <form method="post" action={userPath(user.user_id)}>
-          <Csrf admin={props.admin} />
-          {fields}
-          <button type="submit">Save profile</button>
-        </form>
-      </Permitted>
+        {fields}
+      </FieldsForm>
     </>
   );
 }

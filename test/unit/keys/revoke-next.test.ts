@@ -5,7 +5,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { type KeyContext, revokeKey, rotateKeys } from '../../../src/admin/keys.js';
 import { deriveEncryptionKey } from '../../../src/keys/encryption.js';
 import { Keystore, keyStatus } from '../../../src/keys/keystore.js';
-import { KEY_CHANGES } from '../../../src/keys/rotation.js';
+import { keyChanges } from '../../../src/keys/rotation.js';
 import type { Storage } from '../../../src/storage/types.js';
 import { TestClock } from '../../support/app.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../../support/databases.js';
@@ -32,11 +32,7 @@ describeEachBackend('revoking a next key', (backend) => {
       encryptionKey,
       clock,
       cacheTtl: 0,
-      changes: (make) =>
-        storage.transaction(async (tx) => {
-          await tx.settings.hold(KEY_CHANGES, clock.now());
-          await make(tx.signingKeys);
-        }),
+      changes: keyChanges(storage, clock),
     });
     ctx = { storage, keys, clock, encryptionKey, activationDelay: DELAY, algorithms: ['ES256'] };
     await keys.ensure(['ES256']); // the first key signs at once; the checks start a delay later

@@ -2,10 +2,13 @@ import type { Context, Hono } from 'hono';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { readText } from '../http/middleware/parse-form.js';
+import { seeOther } from '../http/respond.js';
 import { RequestTooLarge } from '../protocol/errors.js';
 import { consolePage } from './layout.js';
 import { ApiError, type ServerFetch } from './management.js';
 import { type Admin, csrfMatches, endConsoleSession, loadAdmin } from './session.js';
+
+export { seeOther };
 
 /** A console page: the signed-in admin, and for POST the form (its CSRF token already checked). */
 export type PageHandler = (c: Context<AppEnv>, admin: Admin, form: URLSearchParams) => Promise<Response>;
@@ -36,9 +39,6 @@ export const tooLargePage = (c: Context, admin?: Admin) =>
     { title: 'Too large', ...(admin ? { admin } : {}), children: <p>The form is too large.</p> },
     413,
   );
-
-export const seeOther = (c: Context, to: string) =>
-  c.body(null, 303, { Location: to, 'Cache-Control': 'no-store' });
 
 /**
  * To the sign-in page. A request of htmx's (the live user search) would follow a 303 itself

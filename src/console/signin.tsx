@@ -3,6 +3,7 @@ import { CONSOLE_CLIENT_ID, consoleCallback, consoleSecret } from '../admin/cons
 import { MANAGEMENT_SCOPES, managementIdentifier } from '../admin/system.js';
 import type { Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
+import { seeOther as redirect } from '../http/respond.js';
 import { issuerBase } from '../protocol/issuer.js';
 import { exchangeCode, newFlow, type PendingFlow, seal, unseal } from './flow.js';
 import { consolePage } from './layout.js';
@@ -13,7 +14,6 @@ import { endConsoleSession, startConsoleSession } from './session.js';
 interface Pending extends PendingFlow {
   returnTo: string;
 }
-const redirect = (c: Context, to: string) => c.body(null, 303, { Location: to, 'Cache-Control': 'no-store' });
 
 /** Only a console path may be returned to (never another site). */
 export const safeReturn = (path: string | undefined): string => {

@@ -19,6 +19,7 @@ import { clientIp, clientOrigin } from '../http/client-ip.js';
 import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { PageError, page } from '../http/page.js';
+import { seeOther } from '../http/respond.js';
 import type { Repositories, SessionRecord, User } from '../storage/types.js';
 import { AccountPage, type AccountView } from '../ui/account.js';
 import { DonePage } from '../ui/self-service.js';
@@ -83,8 +84,7 @@ export function accountPage(deps: Deps, cookies: Cookies) {
   };
 }
 
-const done = (c: Context, what: string) =>
-  c.body(null, 303, { Location: `/account?done=${what}`, 'Cache-Control': 'no-store' });
+const done = (c: Context, what: string) => seeOther(c, `/account?done=${what}`);
 
 /**
  * A wrong current password counts like a failed sign-in of the account (so a stolen session
@@ -253,7 +253,7 @@ const remove: Action = async (deps, cookies, c, who) => {
   }
   if (!deleted) throw changed();
   await endSession(deps, cookies, c);
-  return c.body(null, 303, { Location: '/account/deleted', 'Cache-Control': 'no-store' });
+  return seeOther(c, '/account/deleted');
 };
 
 /** GET /account/deleted: the last page of a deleted account. */

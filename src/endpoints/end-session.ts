@@ -4,6 +4,7 @@ import type { AppEnv, Deps } from '../http/context.js';
 import type { Cookies } from '../http/cookies.js';
 import { pageParams } from '../http/middleware/parse-form.js';
 import { formActionSource, PageError, page } from '../http/page.js';
+import { seeOther } from '../http/respond.js';
 import type { Params } from '../protocol/params.js';
 import { OFF_BY_SLASH, offBySlash, withQuery } from '../protocol/redirect-uri.js';
 import type { Application, User } from '../storage/types.js';
@@ -36,9 +37,6 @@ async function signOut(
   await endSession(deps, cookies, c);
   if (current) await loggedOut(deps, c, current.user, app);
 }
-
-const seeOther = (c: Context, url: string) =>
-  c.body(null, 303, { Location: url, 'Cache-Control': 'no-store' });
 
 /** The end of a refusal's sentence when a trailing slash is all that differs. */
 const slash = (app: Application, uri: string) =>

@@ -22,6 +22,10 @@ export function jsonNoStore(
 }
 
 /** JSON's media type, as every JSON answer names it. */
+/** 303 See Other to `to`, not kept by any cache: where a browser goes next after a form or a step. */
+export const seeOther = (c: Context, to: string): Response =>
+  c.body(null, 303, { Location: to, 'Cache-Control': 'no-store' });
+
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** A JSON document serialized once, with its strong ETag (RFC 9110 §8.8.3). */

@@ -3,6 +3,7 @@ import { clientIp } from '../../http/client-ip.js';
 import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
 import { PageError } from '../../http/page.js';
+import { seeOther } from '../../http/respond.js';
 import { randomToken, safeEqual, sha256 } from '../../util/crypto.js';
 import type { AuthorizationRequest } from './request.js';
 
@@ -78,8 +79,7 @@ export function interactionPath(path: string, handle: string): string {
 
 /** Back to the request the interaction is for (or the page that asked for a sign-in): 303. */
 export function backTo(c: Context, i: Interaction): Response {
-  const Location = i.state.returnTo ?? interactionPath('/authorize/resume', i.handle);
-  return c.body(null, 303, { Location, 'Cache-Control': 'no-store' });
+  return seeOther(c, i.state.returnTo ?? interactionPath('/authorize/resume', i.handle));
 }
 
 /**
@@ -88,13 +88,19 @@ export function backTo(c: Context, i: Interaction): Response {
  * (none under way, or one for /account or /activate, or one signed in already).
  */
 export async function waitingSignIn(deps: Deps, cookies: Cookies, c: Context): Promise<string | null> {
+  const found = await namedInteraction(deps, cookies, c);
+  const state = found?.record.payload as InteractionState | undefined;
+  if (!found || !state?.request || state.loggedIn) return null;
+  return interactionPath('', found.handle);
+}
+
+/** The browser's interaction the page names (else the last begun), still under way; null when none. */
+async function namedInteraction(deps: Deps, cookies: Cookies, c: Context) {
   const mine = browserInteractions(cookies, c);
   const handle = mine ? namedHandle(c, mine) : null;
   if (!mine || handle === null) return null;
   const record = await deps.storage.interactions.get(sha256(interactionId(mine, handle)));
-  const state = record?.payload as InteractionState | undefined;
-  if (!record || record.expiresAt <= deps.clock.now() || !state?.request || state.loggedIn) return null;
-  return interactionPath('', handle);
+  return record && record.expiresAt > deps.clock.now() ? { handle, record } : null;
 }
 
 /** The handle the page names (`i` in the query or the form), else the last begun; null when `i` is malformed. */
@@ -149,20 +155,18 @@ export async function startInteraction(
  * else the one begun last; or an error page when there is none (expired, or another browser).
  */
 export async function loadInteraction(deps: Deps, cookies: Cookies, c: Context): Promise<Interaction> {
-  const mine = browserInteractions(cookies, c);
-  const handle = mine ? namedHandle(c, mine) : null;
-  const record =
-    mine && handle !== null ? await deps.storage.interactions.get(sha256(interactionId(mine, handle))) : null;
-  if (!record || record.expiresAt <= deps.clock.now()) {
+  const found = await namedInteraction(deps, cookies, c);
+  if (!found) {
     throw new PageError(
       'Sign-in expired',
       'This sign-in is no longer in progress. Go back to the application and start again.',
     );
   }
+  const { handle, record } = found;
   return {
     idHash: record.idHash,
-    handle: handle as string,
-    at: interactionPath('', handle as string),
+    handle,
+    at: interactionPath('', handle),
     csrf: record.csrf,
     state: record.payload as unknown as InteractionState,
   };

@@ -3,6 +3,7 @@ import { entitle } from '../../grants/rbac.js';
 import { clientOrigin } from '../../http/client-ip.js';
 import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
+import { seeOther } from '../../http/respond.js';
 import { AccessDenied, ConsentRequired, LoginRequired } from '../../protocol/errors.js';
 import type { Application, Consent } from '../../storage/types.js';
 import { merged } from '../../util/merged.js';
@@ -65,10 +66,6 @@ async function skipsConsent(deps: Deps, app: Application, audience: string | und
   return api?.options.skipConsentForVerifiableFirstPartyClients !== false;
 }
 
-function redirectTo(c: Context, path: string): Response {
-  return c.body(null, 303, { Location: path, 'Cache-Control': 'no-store' });
-}
-
 /**
  * Decides what an authorization request still needs: login (no session, prompt=login, max_age
  * passed; prompt=select_account asks whether to go on as whoever is signed in), consent (scopes
@@ -89,7 +86,7 @@ export async function proceed(
   const now = deps.clock.now();
   // The login or consent page: in this request's interaction, begun here when it came without one.
   const toPage = async (page: string) =>
-    redirectTo(
+    seeOther(
       c,
       interactionPath(page, interaction?.handle ?? (await startInteraction(deps, cookies, c, state))),
     );

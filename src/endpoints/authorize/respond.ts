@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { formActionSource, page } from '../../http/page.js';
+import { seeOther } from '../../http/respond.js';
 import type { OAuthError } from '../../protocol/errors.js';
 import { httpOrigin, registeredOrigins } from '../../protocol/origins.js';
 import { withQuery } from '../../protocol/redirect-uri.js';
@@ -46,7 +47,7 @@ export function authorizationResponse(
     url.hash = new URLSearchParams(all).toString();
     location = url.toString();
   } else location = withQuery(target.redirectUri, all);
-  return c.body(null, 303, { Location: location, 'Cache-Control': 'no-store' });
+  return seeOther(c, location);
 }
 
 /** An error response to the client's (validated) redirect_uri. */

@@ -3,6 +3,7 @@ import { sessionEnded, sessionLifetimes } from '../../admin/settings.js';
 import { clientIp } from '../../http/client-ip.js';
 import type { Deps } from '../../http/context.js';
 import type { Cookies } from '../../http/cookies.js';
+import { seeOther } from '../../http/respond.js';
 import type { Consent, SessionRecord, User } from '../../storage/types.js';
 import { randomToken, sha256 } from '../../util/crypto.js';
 import { interactionPath, startInteraction } from './interaction.js';
@@ -98,10 +99,5 @@ export async function signedInOrLogin(
   const current = await loadSession(deps, cookies, c);
   if (current) return { current, csrf: sessionCsrf(cookies, c, purpose) as string };
   const handle = await startInteraction(deps, cookies, c, { returnTo });
-  return {
-    redirect: c.body(null, 303, {
-      Location: interactionPath('/u/login', handle),
-      'Cache-Control': 'no-store',
-    }),
-  };
+  return { redirect: seeOther(c, interactionPath('/u/login', handle)) };
 }

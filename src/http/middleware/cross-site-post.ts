@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.js';
 import type { Cookies } from '../cookies.js';
+import { seeOther } from '../respond.js';
 
 /** The longest query a form is moved into (bytes of ASCII: URLSearchParams escapes the rest). */
 const MAX_QUERY = 8192;
@@ -26,6 +27,6 @@ export function againAsGetFromOtherSites(cookies: Cookies): MiddlewareHandler<Ap
     const search = query.toString();
     if (search.length > MAX_QUERY) return next();
     // Relative to the request's own address, so a proxy's path prefix stays.
-    return c.body(null, 303, { Location: `?${search}`, 'Cache-Control': 'no-store' });
+    return seeOther(c, `?${search}`);
   };
 }
